@@ -1,0 +1,59 @@
+{
+  # Source of truth for the native build. CMakeLists.txt mirrors these sources,
+  # defines and flags for cmake-js; keep the two in step.
+  "targets": [
+    {
+      "target_name": "urlsession",
+      "sources": [
+        "native/addon.cc",
+        "native/bridge/session_wrap.cc",
+        "native/bridge/event_to_js.cc",
+        "native/core/event_queue.cc",
+        "native/core/error_codes.cc",
+        "native/core/file_ops.cc",
+        "native/core/headers.cc"
+      ],
+      "include_dirs": [
+        "<!(node -p \"require('node-addon-api').include_dir\")",
+        "native"
+      ],
+      "defines": [
+        "NAPI_VERSION=8",
+        "NODE_ADDON_API_DISABLE_DEPRECATED",
+        "NAPI_CPP_EXCEPTIONS"
+      ],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
+      "cflags_cc": ["-std=c++17", "-fvisibility=hidden", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "conditions": [
+        ["OS=='linux'", {
+          "sources": [
+            "native/curl/curl_engine.cc",
+            "native/curl/curl_transfer.cc",
+            "native/curl/curl_errors.cc",
+            "native/curl/engine_factory_curl.cc"
+          ],
+          "libraries": ["-lcurl", "-lpthread"]
+        }],
+        ["OS=='mac'", {
+          "sources": [
+            "native/apple/apple_engine.mm",
+            "native/apple/engine_factory_apple.mm"
+          ],
+          "link_settings": {
+            "libraries": ["$(SDKROOT)/System/Library/Frameworks/Foundation.framework"]
+          },
+          "xcode_settings": {
+            "MACOSX_DEPLOYMENT_TARGET": "11.0",
+            "CLANG_ENABLE_OBJC_ARC": "YES",
+            "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
+            "CLANG_CXX_LIBRARY": "libc++",
+            "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
+            "GCC_SYMBOLS_PRIVATE_EXTERN": "YES",
+            "OTHER_CFLAGS": ["-Wall", "-Wextra", "-Wno-unused-parameter"]
+          }
+        }]
+      ]
+    }
+  ]
+}

@@ -1,0 +1,56 @@
+// Turns the bodies users pass into what the engine takes: bytes in memory or a file path.
+import * as path from 'node:path';
+import { ErrorCodes, typeError } from './errors';
+import { isPlainObject } from './validate';
+
+export interface EngineBody {
+  body?: Buffer;
+  bodyPath?: string;
+  /** Content-Type implied by the body (JSON for plain objects), unless the caller set one. */
+  impliedContentType?: string;
+}
+
+/** A Blob's bytes arrive asynchronously; everything else is ready at once. */
+export type PreparedBody = EngineBody | Promise<EngineBody>;
+
+function fromBytes(data: Uint8Array): EngineBody {
+  return { body: Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength) };
+}
+
+function fromBlob(blob: Blob): Promise<EngineBody> {
+  return blob.arrayBuffer().then((bytes) => ({
+    body: Buffer.from(bytes),
+    impliedContentType: blob.type || undefined,
+  }));
+}
+
+/** uploadTask's data: bytes, a Blob, or a path (a string is always a file path, streamed from disk). */
+export function prepareUploadBody(data: unknown): PreparedBody {
+  if (typeof data === 'string') {
+    if (data.length === 0 || data.includes('\0')) {
+      throw typeError(ErrorCodes.INVALID_ARGUMENT, 'uploadTask: data path must be a non-empty string without NUL');
+    }
+    return { bodyPath: path.resolve(data) };
+  }
+  if (data instanceof Uint8Array) return fromBytes(data);
+  if (data instanceof Blob) return fromBlob(data);
+  throw typeError(
+    ErrorCodes.INVALID_ARGUMENT,
+    'uploadTask: data must be a Buffer, Uint8Array, Blob or the path of a file',
+  );
+}
+
+/** dataTask's data: a plain object or array is sent as JSON (as Titanium does); text and bytes as they are. */
+export function prepareDataBody(data: unknown): PreparedBody | undefined {
+  if (data === undefined) return undefined;
+  if (typeof data === 'string') return { body: Buffer.from(data, 'utf8'), impliedContentType: 'text/plain; charset=utf-8' };
+  if (data instanceof Uint8Array) return fromBytes(data);
+  if (data instanceof Blob) return fromBlob(data);
+  if (isPlainObject(data) || Array.isArray(data)) {
+    return { body: Buffer.from(JSON.stringify(data), 'utf8'), impliedContentType: 'application/json' };
+  }
+  throw typeError(
+    ErrorCodes.INVALID_ARGUMENT,
+    'dataTask: data must be a plain object, an array, a string, a Buffer, a Uint8Array or a Blob',
+  );
+}

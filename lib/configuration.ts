@@ -1,0 +1,125 @@
+// SessionConfiguration: Titanium's createSessionConfiguration() result, plus Node-only options.
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ErrorCodes, typeError } from './errors';
+import type { SessionConfigurationOptions, TlsOptions } from './types';
+import {
+  expectOptionsObject,
+  isPlainObject,
+  rejectUnknownKeys,
+  validateHeaders,
+  validateNumber,
+  validateString,
+} from './validate';
+import type { NativeSessionConfig } from './native';
+
+const KNOWN_OPTIONS = [
+  'identifier',
+  'HTTPHeaderFields',
+  'timeoutIntervalForRequest',
+  'timeoutIntervalForResource',
+  'HTTPMaximumConnectionsPerHost',
+  'progressInterval',
+  'maximumRedirects',
+  'downloadDirectory',
+  'stateDirectory',
+  'tls',
+] as const;
+
+let anonymousCount = 0;
+
+export class SessionConfiguration {
+  /** Creation-only identifier of the session. */
+  declare readonly identifier: string;
+  readonly timeoutIntervalForRequest: number;
+  readonly timeoutIntervalForResource: number;
+  readonly HTTPMaximumConnectionsPerHost: number;
+  readonly progressInterval: number;
+  readonly maximumRedirects: number;
+  readonly downloadDirectory: string;
+  readonly stateDirectory: string | undefined;
+  readonly tls: Readonly<{ ca: string; pinnedPublicKeys: readonly string[] }>;
+  #headers: Record<string, string> = {};
+
+  constructor(options: SessionConfigurationOptions = {}) {
+    const o = expectOptionsObject(options, 'createSessionConfiguration(options)');
+    rejectUnknownKeys(o, KNOWN_OPTIONS, 'createSessionConfiguration');
+    const identifier = validateString(o.identifier, 'identifier') ?? `urlsession.anonymous.${process.pid}.${++anonymousCount}`;
+    // Creation-only, as in Titanium: a write throws instead of being silently ignored.
+    Object.defineProperty(this, 'identifier', {
+      get: () => identifier,
+      set: () => {
+        throw typeError(ErrorCodes.READ_ONLY, 'identifier is creation-only');
+      },
+      enumerable: true,
+    });
+    this.HTTPHeaderFields = (o.HTTPHeaderFields ?? {}) as Record<string, string>;
+    this.timeoutIntervalForRequest = validateNumber(o.timeoutIntervalForRequest, 'timeoutIntervalForRequest', { min: 0 }) ?? 60;
+    this.timeoutIntervalForResource = validateNumber(o.timeoutIntervalForResource, 'timeoutIntervalForResource', { min: 0 }) ?? 0;
+    this.HTTPMaximumConnectionsPerHost =
+      validateNumber(o.HTTPMaximumConnectionsPerHost, 'HTTPMaximumConnectionsPerHost', { min: 1, max: 1000, integer: true }) ?? 6;
+    this.progressInterval = validateNumber(o.progressInterval, 'progressInterval', { min: 0, max: 60_000 }) ?? 100;
+    this.maximumRedirects = validateNumber(o.maximumRedirects, 'maximumRedirects', { min: 0, max: 1000, integer: true }) ?? 20;
+    const downloadDirectory = validateString(o.downloadDirectory, 'downloadDirectory');
+    this.downloadDirectory = path.resolve(downloadDirectory ?? path.join(os.tmpdir(), 'urlsession-downloads'));
+    const stateDirectory = validateString(o.stateDirectory, 'stateDirectory');
+    this.stateDirectory = stateDirectory === undefined ? undefined : path.resolve(stateDirectory);
+    this.tls = Object.freeze(parseTls(o.tls));
+  }
+
+  /** Extra headers for every request of the session. Writable until the session is created. */
+  get HTTPHeaderFields(): Record<string, string> {
+    return { ...this.#headers };
+  }
+
+  set HTTPHeaderFields(value: Record<string, string>) {
+    validateHeaders(value, 'HTTPHeaderFields');
+    this.#headers = { ...value };
+  }
+
+  /** @internal The engine's view of this configuration. */
+  toNative(): NativeSessionConfig {
+    return {
+      identifier: this.identifier,
+      headers: validateHeaders(this.#headers, 'HTTPHeaderFields'),
+      stateDirectory: this.stateDirectory ?? '',
+      timeoutIntervalForRequest: this.timeoutIntervalForRequest,
+      timeoutIntervalForResource: this.timeoutIntervalForResource,
+      maximumConnectionsPerHost: this.HTTPMaximumConnectionsPerHost,
+      maximumRedirects: this.maximumRedirects,
+      progressIntervalMs: this.progressInterval,
+      caPem: this.tls.ca,
+      pinnedSpkiSha256: [...this.tls.pinnedPublicKeys],
+    };
+  }
+}
+
+function parseTls(value: unknown): { ca: string; pinnedPublicKeys: string[] } {
+  if (value === undefined) return { ca: '', pinnedPublicKeys: [] };
+  if (!isPlainObject(value)) throw typeError(ErrorCodes.INVALID_ARGUMENT, 'tls must be a plain object');
+  rejectUnknownKeys(value, ['ca', 'pinnedPublicKeys'], 'tls');
+  const tls = value as TlsOptions;
+  const list = tls.ca === undefined ? [] : Array.isArray(tls.ca) ? tls.ca : [tls.ca];
+  const pems = list.map((entry) => {
+    if (typeof entry !== 'string' && !Buffer.isBuffer(entry)) {
+      throw typeError(ErrorCodes.INVALID_ARGUMENT, 'tls.ca must be PEM text or a Buffer of it (or an array of those)');
+    }
+    const pem = entry.toString();
+    if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
+      throw typeError(ErrorCodes.INVALID_ARGUMENT, 'tls.ca must contain PEM certificates (-----BEGIN CERTIFICATE-----)');
+    }
+    return pem.endsWith('\n') ? pem : `${pem}\n`;
+  });
+  if (tls.pinnedPublicKeys !== undefined && !Array.isArray(tls.pinnedPublicKeys)) {
+    throw typeError(ErrorCodes.INVALID_ARGUMENT, 'tls.pinnedPublicKeys must be an array');
+  }
+  const pins = (tls.pinnedPublicKeys ?? []).map((pin) => {
+    if (typeof pin !== 'string') throw typeError(ErrorCodes.INVALID_ARGUMENT, 'tls.pinnedPublicKeys must be strings');
+    const bare = pin.replace(/^sha256\/+/, '');
+    if (!/^[A-Za-z0-9+/]{43}=$/.test(bare)) {
+      throw typeError(ErrorCodes.INVALID_ARGUMENT, `tls.pinnedPublicKeys: ${JSON.stringify(pin)} is not a base64 sha256 digest`);
+    }
+    return bare;
+  });
+  return { ca: pems.join(''), pinnedPublicKeys: pins };
+}

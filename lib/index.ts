@@ -1,0 +1,86 @@
+// urlsession: the operating system's transfer engine for Node.js and Electron, behind
+// Titanium's ti.urlsession API. This module object is also the module-wide event emitter
+// (Titanium's Ti.App.iOS events): URLSession.on('downloadprogress', ...) hears every session.
+import { EventEmitter } from 'node:events';
+import { binding } from './binding';
+import { SessionConfiguration } from './configuration';
+import { identifierBusyError, ErrorCodes, NSURLError, typeError } from './errors';
+import { Session } from './session';
+import type { SessionConfigurationOptions, URLSessionEventMap, URLSessionEventName } from './types';
+import { expectOptionsObject, rejectUnknownKeys } from './validate';
+
+export type * from './types';
+export { Session } from './session';
+export { SessionConfiguration } from './configuration';
+export { ErrorCodes, NSURLError } from './errors';
+export type { CodedError, ErrorCode } from './errors';
+
+/** Which transfer engine this build drives: 'apple' (NSURLSession) or 'curl' (libcurl). */
+export const engine: 'apple' | 'curl' = binding.engine;
+
+const hub = new EventEmitter();
+// Many sessions may each add a module-wide listener in apps that create sessions dynamically.
+hub.setMaxListeners(0);
+
+// Live sessions by identifier. They stay referenced (and usable) until invalidated, as the
+// seed documents: an app that never invalidates a session keeps it.
+const liveSessions = new Map<string, Session>();
+
+/** Creates a session configuration. `identifier` is creation-only; HTTPHeaderFields stays writable. */
+export function createSessionConfiguration(options: SessionConfigurationOptions = {}): SessionConfiguration {
+  return new SessionConfiguration(options);
+}
+
+/**
+ * Creates a session, or returns the live session that already has this configuration's
+ * identifier (as Titanium does).
+ */
+export function createURLSession(configuration: SessionConfiguration): Session {
+  if (!(configuration instanceof SessionConfiguration)) {
+    throw typeError(
+      ErrorCodes.INVALID_ARGUMENT,
+      'createURLSession(configuration): configuration must come from createSessionConfiguration()',
+    );
+  }
+  const existing = liveSessions.get(configuration.identifier);
+  if (existing !== undefined) {
+    if (existing.state === 'active') return existing;
+    throw identifierBusyError(configuration.identifier);
+  }
+  const session = new Session(configuration, hub, (ended) => {
+    if (liveSessions.get(ended.identifier) === ended) liveSessions.delete(ended.identifier);
+  });
+  liveSessions.set(configuration.identifier, session);
+  return session;
+}
+
+/** Same as createURLSession, with the configuration in an options object: createSession({ configuration }). */
+export function createSession(options: { configuration: SessionConfiguration }): Session {
+  const o = expectOptionsObject(options, 'createSession(options)');
+  rejectUnknownKeys(o, ['configuration'], 'createSession');
+  return createURLSession(o.configuration as SessionConfiguration);
+}
+
+type Listener<K extends URLSessionEventName> = (event: URLSessionEventMap[K]) => void;
+
+/** Listens to an event of every session. */
+export function on<K extends URLSessionEventName>(event: K, listener: Listener<K>): void {
+  hub.on(event, listener);
+}
+/** Listens once to an event of any session. */
+export function once<K extends URLSessionEventName>(event: K, listener: Listener<K>): void {
+  hub.once(event, listener);
+}
+/** Removes a module-wide listener. */
+export function off<K extends URLSessionEventName>(event: K, listener: Listener<K>): void {
+  hub.off(event, listener);
+}
+/** Titanium spelling of on(). */
+export const addEventListener = on;
+/** Titanium spelling of off(). */
+export const removeEventListener = off;
+/** Removes every module-wide listener of one event, or of all events. */
+export function removeAllListeners(event?: URLSessionEventName): void {
+  if (event === undefined) hub.removeAllListeners();
+  else hub.removeAllListeners(event);
+}

@@ -1,0 +1,79 @@
+// Types of the compiled addon (native/addon.cc, native/bridge/). Internal to lib/.
+
+/** Engine event kinds: native/engine/events.h's EventType (named in lib/native-constants.ts). */
+export type NativeEventType = 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7;
+
+export interface NativeMetrics {
+  dnsMs: number;
+  connectMs: number;
+  tlsMs: number;
+  firstByteMs: number;
+  totalMs: number;
+  bytesSent: number;
+  bytesReceived: number;
+  redirectCount: number;
+  protocol: string;
+  remoteAddress: string;
+}
+
+export interface NativeEvent {
+  type: NativeEventType;
+  taskIdentifier: number;
+  totalBytes?: number;
+  expectedBytes?: number;
+  statusCode?: number;
+  errorCode?: number;
+  message?: string;
+  location?: string;
+  url?: string;
+  /** Flat [name, value, name, value, ...]. */
+  headers?: string[];
+  responseBody?: Buffer;
+  metrics?: NativeMetrics;
+  token?: number;
+}
+
+export interface NativeSessionConfig {
+  identifier: string;
+  headers: string[];
+  stateDirectory: string;
+  timeoutIntervalForRequest: number;
+  timeoutIntervalForResource: number;
+  maximumConnectionsPerHost: number;
+  maximumRedirects: number;
+  progressIntervalMs: number;
+  caPem: string;
+  pinnedSpkiSha256: string[];
+}
+
+/** native/engine/engine.h's TaskKind (named in lib/native-constants.ts). */
+export type NativeTaskKind = 0 | 1 | 2;
+
+export interface NativeTaskRequest {
+  taskIdentifier: number;
+  kind: NativeTaskKind;
+  url: string;
+  method: string;
+  headers: string[];
+  body?: Buffer;
+  bodyPath?: string;
+  downloadDirectory?: string;
+  downloadFileName?: string;
+  timeout?: number;
+}
+
+export declare class NativeSession {
+  constructor(config: NativeSessionConfig, onEvents: (events: NativeEvent[]) => void);
+  startTask(request: NativeTaskRequest): void;
+  cancelTask(taskIdentifier: number): void;
+  finishTasksAndInvalidate(): void;
+  invalidateAndCancel(): void;
+  reset(token: number): void;
+  flush(token: number): void;
+  close(): void;
+}
+
+export interface NativeBinding {
+  NativeSession: typeof NativeSession;
+  engine: 'curl' | 'apple';
+}

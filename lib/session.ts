@@ -1,0 +1,373 @@
+// Session: Titanium's session object (downloadTask, uploadTask, dataTask, invalidation,
+// reset/flush) over one native engine session. JS-thread only, like everything in lib/.
+import { EventEmitter } from 'node:events';
+import * as fs from 'node:fs';
+import { debuglog } from 'node:util';
+import { binding } from './binding';
+import { prepareDataBody, prepareUploadBody, type EngineBody, type PreparedBody } from './body';
+import type { SessionConfiguration } from './configuration';
+import { ErrorCodes, invalidatedError, NSURLError, typeError } from './errors';
+import { EventType, TaskKind } from './native-constants';
+import type { NativeEvent, NativeSession, NativeTaskRequest } from './native';
+import type {
+  CompletedResult,
+  DataTaskArguments,
+  DownloadTaskArguments,
+  UploadTaskArguments,
+  URLSessionEventMap,
+  URLSessionEventName,
+} from './types';
+import {
+  expectOptionsObject,
+  redactUrl,
+  rejectUnknownKeys,
+  validateHeaders,
+  validateMethod,
+  validateNumber,
+  validateUrl,
+} from './validate';
+
+const debug = debuglog('urlsession');
+
+type SessionState = 'active' | 'invalidating' | 'invalidated';
+
+interface TaskRecord {
+  kind: 'download' | 'upload' | 'data';
+  url: string;
+  /** Body still being read (Blob); the engine has not seen the task yet. */
+  starting: boolean;
+  lastDownloadTotal: number;
+  lastUploadTotal: number;
+}
+
+export class Session extends EventEmitter {
+  /** The identifier of the configuration this session was created with. */
+  readonly identifier: string;
+  readonly configuration: SessionConfiguration;
+  #native: NativeSession;
+  #hub: EventEmitter;
+  #onInvalidated: (session: Session) => void;
+  #state: SessionState = 'active';
+  #nextTaskIdentifier = 1;
+  #nextToken = 1;
+  #tasks = new Map<number, TaskRecord>();
+  #waiters = new Map<number, () => void>();
+  #pendingStarts = new Set<Promise<void>>();
+  #delivery: Promise<void> | null = null;
+
+  /** @internal Use createSession / createURLSession. */
+  constructor(configuration: SessionConfiguration, hub: EventEmitter, onInvalidated: (session: Session) => void) {
+    super();
+    this.identifier = configuration.identifier;
+    this.configuration = configuration;
+    this.#hub = hub;
+    this.#onInvalidated = onInvalidated;
+    this.#native = new binding.NativeSession(configuration.toNative(), (events) => this.#receive(events));
+    debug('session %s created (engine %s)', this.identifier, binding.engine);
+  }
+
+  /** 'active' until finishTasksAndInvalidate/invalidateAndCancel, 'invalidated' once the 'invalidated' event fired. */
+  get state(): SessionState {
+    return this.#state;
+  }
+
+  /** Starts a download at once; returns its task identifier. The file lands in configuration.downloadDirectory. */
+  downloadTask(args: DownloadTaskArguments): number {
+    this.#ensureActive();
+    const o = expectOptionsObject(args, 'downloadTask(arguments)');
+    rejectUnknownKeys(o, ['url', 'requestHeaders'], 'downloadTask');
+    const url = validateUrl(o.url);
+    const headers = validateHeaders(o.requestHeaders, 'requestHeaders');
+    return this.#start('download', { kind: TaskKind.Download, url, method: 'GET', headers }, {});
+  }
+
+  /** Starts an upload at once; returns its task identifier. A string `data` is a file path, streamed from disk. */
+  uploadTask(args: UploadTaskArguments): number {
+    this.#ensureActive();
+    const o = expectOptionsObject(args, 'uploadTask(arguments)');
+    rejectUnknownKeys(o, ['url', 'data', 'method', 'requestHeaders'], 'uploadTask');
+    const url = validateUrl(o.url);
+    if (o.data === undefined || o.data === null) {
+      throw typeError(ErrorCodes.INVALID_ARGUMENT, 'uploadTask: data is required');
+    }
+    const method = validateMethod(o.method, 'POST');
+    const headers = validateHeaders(o.requestHeaders, 'requestHeaders');
+    return this.#start('upload', { kind: TaskKind.Upload, url, method, headers }, prepareUploadBody(o.data));
+  }
+
+  /** Starts a data task at once; returns its task identifier. The response arrives as sessioncompleted's responseText. */
+  dataTask(args: DataTaskArguments): number {
+    this.#ensureActive();
+    const o = expectOptionsObject(args, 'dataTask(arguments)');
+    rejectUnknownKeys(o, ['url', 'data', 'method', 'requestHeaders'], 'dataTask');
+    const url = validateUrl(o.url);
+    const body = prepareDataBody(o.data);
+    const method = validateMethod(o.method, body === undefined ? 'GET' : 'POST');
+    const headers = validateHeaders(o.requestHeaders, 'requestHeaders');
+    return this.#start('data', { kind: TaskKind.Data, url, method, headers }, body ?? {});
+  }
+
+  /**
+   * Cancels a task: it completes with success false and errorCode -999.
+   * Returns false when the task is unknown or already completed.
+   */
+  cancelTask(taskIdentifier: number): boolean {
+    validateNumber(taskIdentifier, 'taskIdentifier', { min: 1, integer: true });
+    const record = this.#tasks.get(taskIdentifier);
+    if (record === undefined) return false;
+    debug('task %d of %s cancelled', taskIdentifier, this.identifier);
+    if (record.starting) this.#completeUnstarted(taskIdentifier, NSURLError.Cancelled);
+    else this.#native.cancelTask(taskIdentifier);
+    return true;
+  }
+
+  /** No new tasks; running tasks finish; then 'invalidated' fires and the identifier is free again. */
+  finishTasksAndInvalidate(): void {
+    this.#ensureActive();
+    this.#state = 'invalidating';
+    debug('session %s finishing tasks and invalidating', this.identifier);
+    // Tasks whose Blob body is still being read count as existing tasks: let them start first.
+    if (this.#pendingStarts.size > 0) {
+      void Promise.allSettled([...this.#pendingStarts]).then(() => this.#native.finishTasksAndInvalidate());
+    } else {
+      this.#native.finishTasksAndInvalidate();
+    }
+  }
+
+  /** Cancels every task (-999), then invalidates the session. */
+  invalidateAndCancel(): void {
+    this.#ensureActive();
+    this.#state = 'invalidating';
+    debug('session %s invalidating and cancelling', this.identifier);
+    for (const [id, record] of this.#tasks) {
+      if (record.starting) this.#completeUnstarted(id, NSURLError.Cancelled);
+    }
+    this.#native.invalidateAndCancel();
+  }
+
+  /** Empties cookies, cache and credentials and removes the session's disk files (its cookie jar). */
+  reset(): Promise<CompletedResult>;
+  reset(callback: (result: CompletedResult) => void): void;
+  reset(callback?: (result: CompletedResult) => void): Promise<CompletedResult> | void {
+    return this.#tokenCall('reset', callback);
+  }
+
+  /** Writes the session's persistent state (its cookie jar in stateDirectory) to disk. */
+  flush(): Promise<CompletedResult>;
+  flush(callback: (result: CompletedResult) => void): void;
+  flush(callback?: (result: CompletedResult) => void): Promise<CompletedResult> | void {
+    return this.#tokenCall('flush', callback);
+  }
+
+  override on<K extends URLSessionEventName>(event: K, listener: (e: URLSessionEventMap[K]) => void): this;
+  override on(event: string | symbol, listener: (...args: any[]) => void): this;
+  override on(event: string | symbol, listener: (...args: any[]) => void): this {
+    return super.on(event, listener);
+  }
+
+  override once<K extends URLSessionEventName>(event: K, listener: (e: URLSessionEventMap[K]) => void): this;
+  override once(event: string | symbol, listener: (...args: any[]) => void): this;
+  override once(event: string | symbol, listener: (...args: any[]) => void): this {
+    return super.once(event, listener);
+  }
+
+  #ensureActive(): void {
+    if (this.#state !== 'active') throw invalidatedError(this.identifier);
+  }
+
+  #tokenCall(kind: 'reset' | 'flush', callback?: (result: CompletedResult) => void): Promise<CompletedResult> | void {
+    this.#ensureActive();
+    if (callback !== undefined && typeof callback !== 'function') {
+      throw typeError(ErrorCodes.INVALID_ARGUMENT, `${kind}(callback): callback must be a function`);
+    }
+    const token = this.#nextToken++;
+    const result: CompletedResult = { completed: true };
+    let promise: Promise<CompletedResult> | undefined;
+    if (callback !== undefined) {
+      this.#waiters.set(token, () => callback(result));
+    } else {
+      promise = new Promise((resolve) => this.#waiters.set(token, () => resolve(result)));
+    }
+    if (kind === 'reset') this.#native.reset(token);
+    else this.#native.flush(token);
+    return promise;
+  }
+
+  #start(kind: TaskRecord['kind'], request: Omit<NativeTaskRequest, 'taskIdentifier'>, body: PreparedBody): number {
+    const taskIdentifier = this.#nextTaskIdentifier++;
+    const full: NativeTaskRequest = { ...request, taskIdentifier };
+    if (kind === 'download') full.downloadDirectory = this.configuration.downloadDirectory;
+    const record: TaskRecord = { kind, url: request.url, starting: false, lastDownloadTotal: 0, lastUploadTotal: 0 };
+    this.#tasks.set(taskIdentifier, record);
+    if (body instanceof Promise) {
+      record.starting = true;
+      const pending: Promise<void> = body
+        .then(
+          (ready) => {
+            if (this.#tasks.get(taskIdentifier) !== record || this.#state === 'invalidated') return;
+            record.starting = false;
+            this.#launch(full, ready);
+          },
+          () => this.#completeUnstarted(taskIdentifier, NSURLError.CannotOpenFile),
+        )
+        .finally(() => this.#pendingStarts.delete(pending));
+      this.#pendingStarts.add(pending);
+    } else {
+      this.#launch(full, body);
+    }
+    return taskIdentifier;
+  }
+
+  #launch(request: NativeTaskRequest, ready: EngineBody): void {
+    if (ready.body !== undefined) request.body = ready.body;
+    if (ready.bodyPath !== undefined) request.bodyPath = ready.bodyPath;
+    if (ready.impliedContentType !== undefined && !hasHeader(request.headers, 'content-type')) {
+      request.headers = [...request.headers, 'Content-Type', ready.impliedContentType];
+    }
+    debug('task %d of %s: %s %s', request.taskIdentifier, this.identifier, request.method, redactUrl(request.url));
+    this.#native.startTask(request);
+  }
+
+  // A task that never reached the engine still gets its sessioncompleted, after the current
+  // call returns (listeners never run inside the caller's stack).
+  #completeUnstarted(taskIdentifier: number, errorCode: number): void {
+    const record = this.#tasks.get(taskIdentifier);
+    if (record === undefined) return;
+    record.starting = false;
+    const message = errorCode === NSURLError.Cancelled ? 'cancelled' : 'The request body could not be read.';
+    process.nextTick(() =>
+      this.#receive([{ type: EventType.TaskCompleted, taskIdentifier, errorCode, message, statusCode: 0 }]),
+    );
+  }
+
+  // Called by the bridge with one batch per wake-up. Batches holding a finished download wait
+  // for its file-backed Blob; later batches queue behind so the order never changes.
+  #receive(events: NativeEvent[]): void {
+    const needsBlobs = events.some((event) => event.type === EventType.DownloadCompleted);
+    if (this.#delivery === null && !needsBlobs) {
+      this.#dispatch(events, new Map());
+      return;
+    }
+    const previous = this.#delivery ?? Promise.resolve();
+    const next = previous.then(async () => {
+      const blobs = new Map<NativeEvent, Blob>();
+      for (const event of events) {
+        if (event.type === EventType.DownloadCompleted) {
+          blobs.set(event, await fs.openAsBlob(event.location as string).catch(() => new Blob([])));
+        }
+      }
+      this.#dispatch(events, blobs);
+    });
+    this.#delivery = next;
+    void next.finally(() => {
+      if (this.#delivery === next) this.#delivery = null;
+    });
+  }
+
+  #dispatch(events: NativeEvent[], blobs: Map<NativeEvent, Blob>): void {
+    const sessionIdentifier = this.identifier;
+    for (const event of events) {
+      const taskIdentifier = event.taskIdentifier;
+      const record = this.#tasks.get(taskIdentifier);
+      switch (event.type) {
+        case EventType.DownloadProgress: {
+          if (record === undefined) break;
+          const total = event.totalBytes ?? 0;
+          const bytesWritten = total - record.lastDownloadTotal;
+          record.lastDownloadTotal = total;
+          this.#emitEverywhere('downloadprogress', {
+            taskIdentifier,
+            bytesWritten,
+            totalBytesWritten: total,
+            totalBytesExpectedToWrite: event.expectedBytes ?? 0,
+            sessionIdentifier,
+          });
+          break;
+        }
+        case EventType.UploadProgress: {
+          if (record === undefined) break;
+          const total = event.totalBytes ?? 0;
+          const bytesSent = total - record.lastUploadTotal;
+          record.lastUploadTotal = total;
+          this.#emitEverywhere('uploadprogress', {
+            taskIdentifier,
+            bytesSent,
+            totalBytesSent: total,
+            totalBytesExpectedToSend: event.expectedBytes ?? 0,
+            sessionIdentifier,
+          });
+          break;
+        }
+        case EventType.DownloadCompleted:
+          if (record === undefined) break;
+          this.#emitEverywhere('downloadcompleted', {
+            taskIdentifier,
+            sessionIdentifier,
+            location: event.location as string,
+            data: blobs.get(event) ?? new Blob([]),
+            statusCode: event.statusCode ?? 0,
+          });
+          break;
+        case EventType.TaskCompleted: {
+          if (record === undefined) break;
+          this.#tasks.delete(taskIdentifier);
+          const errorCode = event.errorCode ?? 0;
+          debug('task %d of %s completed: error %d, status %d', taskIdentifier, sessionIdentifier, errorCode, event.statusCode ?? 0);
+          this.#emitEverywhere('sessioncompleted', {
+            taskIdentifier,
+            sessionIdentifier,
+            success: errorCode === 0,
+            errorCode,
+            message: event.message ?? '',
+            statusCode: event.statusCode ?? 0,
+            ...(record.kind === 'download' ? {} : { responseText: event.responseBody?.toString('utf8') ?? '' }),
+          });
+          if (this.#tasks.size === 0) this.#emitEverywhere('sessioneventscompleted', { sessionIdentifier });
+          break;
+        }
+        case EventType.ResetCompleted:
+        case EventType.FlushCompleted: {
+          const waiter = this.#waiters.get(event.token as number);
+          this.#waiters.delete(event.token as number);
+          if (waiter !== undefined) runListener(waiter);
+          break;
+        }
+        case EventType.SessionInvalidated:
+          this.#state = 'invalidated';
+          this.#native.close();
+          this.#onInvalidated(this);
+          debug('session %s invalidated', sessionIdentifier);
+          this.#emitEverywhere('invalidated', { sessionIdentifier });
+          // As in Titanium: once invalidated, the session drops its listeners.
+          this.removeAllListeners();
+          break;
+        default:
+          break;
+      }
+    }
+  }
+
+  #emitEverywhere<K extends URLSessionEventName>(name: K, event: URLSessionEventMap[K]): void {
+    runListener(() => this.emit(name, event));
+    runListener(() => this.#hub.emit(name, event));
+  }
+}
+
+// A throwing listener must not stop delivery of the rest of the batch, and must surface as
+// 'uncaughtException' like any other callback error, so rethrow it on the next tick.
+function runListener(call: () => void): void {
+  try {
+    call();
+  } catch (error) {
+    process.nextTick(() => {
+      throw error;
+    });
+  }
+}
+
+function hasHeader(flat: string[], name: string): boolean {
+  for (let i = 0; i < flat.length; i += 2) {
+    if (flat[i].toLowerCase() === name) return true;
+  }
+  return false;
+}

@@ -1,0 +1,131 @@
+// Public types of urlsession. Field names of the events follow Titanium's ti.urlsession
+// module exactly (see README, "Events"), so code written for Ti.App.iOS listeners ports as is.
+
+/** Options of {@link createSessionConfiguration}. Only `identifier` and `HTTPHeaderFields` exist in Titanium. */
+export interface SessionConfigurationOptions {
+  /** Unique identifier of the session (creation-only). A live session with the same identifier is returned again by createSession. Generated when omitted. */
+  identifier?: string;
+  /** Extra headers sent with every request of the session; per-request headers win on the same name. */
+  HTTPHeaderFields?: Record<string, string>;
+  /** Seconds a request may go without receiving any bytes before it fails with -1001. Default 60. */
+  timeoutIntervalForRequest?: number;
+  /** Seconds a whole transfer may take before it fails with -1001. Default 0 (no limit). */
+  timeoutIntervalForResource?: number;
+  /** Parallel connections per host. Default 6. */
+  HTTPMaximumConnectionsPerHost?: number;
+  /** Minimum milliseconds between two progress events of one task. Default 100. */
+  progressInterval?: number;
+  /** Redirects followed before a task fails with -1007. Default 20. */
+  maximumRedirects?: number;
+  /** Folder where finished downloads are placed. Default: `<os.tmpdir()>/urlsession-downloads`. */
+  downloadDirectory?: string;
+  /** Folder for the session's persistent state (cookie jar). Default: none (in-memory only). */
+  stateDirectory?: string;
+  /** TLS trust: extra CA certificates (PEM) and SPKI sha256 pins (base64). Verification is always on. */
+  tls?: TlsOptions;
+}
+
+export interface TlsOptions {
+  ca?: string | Buffer | Array<string | Buffer>;
+  /** base64 sha256 of the server's SubjectPublicKeyInfo, optionally prefixed with "sha256/". */
+  pinnedPublicKeys?: string[];
+}
+
+/** Arguments of Session.downloadTask. */
+export interface DownloadTaskArguments {
+  url: string;
+  /** Additional request headers (not in Titanium's downloadTask, accepted here). */
+  requestHeaders?: Record<string, string>;
+}
+
+/** Body of an upload: bytes in memory, a Blob, or the path of a file streamed from disk. */
+export type UploadData = Buffer | Uint8Array | Blob | string;
+
+/** Arguments of Session.uploadTask. */
+export interface UploadTaskArguments {
+  url: string;
+  /** Bytes, a Blob, or a file path (a string is always a path for uploads). */
+  data: UploadData;
+  /** Default 'POST'. */
+  method?: string;
+  requestHeaders?: Record<string, string>;
+}
+
+/** Arguments of Session.dataTask. */
+export interface DataTaskArguments {
+  url: string;
+  /** A plain object is sent as JSON; a string, Buffer, Uint8Array or Blob is sent as is. */
+  data?: Record<string, unknown> | unknown[] | string | Buffer | Uint8Array | Blob;
+  /** Default 'POST' when `data` is given, 'GET' otherwise. */
+  method?: string;
+  requestHeaders?: Record<string, string>;
+}
+
+export interface DownloadProgressEvent {
+  taskIdentifier: number;
+  /** Bytes received since the previous downloadprogress event of this task. */
+  bytesWritten: number;
+  totalBytesWritten: number;
+  /** Content-Length of the response; 0 when unknown. */
+  totalBytesExpectedToWrite: number;
+  sessionIdentifier: string;
+}
+
+export interface UploadProgressEvent {
+  taskIdentifier: number;
+  /** Bytes sent since the previous uploadprogress event of this task. */
+  bytesSent: number;
+  totalBytesSent: number;
+  totalBytesExpectedToSend: number;
+  sessionIdentifier: string;
+}
+
+export interface DownloadCompletedEvent {
+  taskIdentifier: number;
+  sessionIdentifier: string;
+  /** Absolute path of the downloaded file. It stays until the app removes it. */
+  location: string;
+  /** A file-backed Blob of the downloaded file. */
+  data: Blob;
+  statusCode: number;
+}
+
+export interface SessionCompletedEvent {
+  taskIdentifier: number;
+  sessionIdentifier: string;
+  /** True when the transfer finished (whatever the HTTP status); false on a transport error or cancel. */
+  success: boolean;
+  /** NSURLErrorDomain code; 0 on success. */
+  errorCode: number;
+  /** Human-readable description of the error; '' on success. */
+  message: string;
+  /** HTTP status of the response; 0 when none arrived. */
+  statusCode: number;
+  /** The response body as UTF-8 text (upload and data tasks only). */
+  responseText?: string;
+}
+
+export interface SessionEventsCompletedEvent {
+  sessionIdentifier: string;
+}
+
+export interface SessionInvalidatedEvent {
+  sessionIdentifier: string;
+}
+
+export interface URLSessionEventMap {
+  downloadprogress: DownloadProgressEvent;
+  downloadcompleted: DownloadCompletedEvent;
+  uploadprogress: UploadProgressEvent;
+  sessioncompleted: SessionCompletedEvent;
+  sessioneventscompleted: SessionEventsCompletedEvent;
+  /** Not in Titanium: the session finished invalidating; its identifier can be used again. */
+  invalidated: SessionInvalidatedEvent;
+}
+
+export type URLSessionEventName = keyof URLSessionEventMap;
+
+/** Result passed to reset/flush callbacks (and resolved by their promises). */
+export interface CompletedResult {
+  completed: true;
+}

@@ -1,0 +1,229 @@
+#include "bridge/session_wrap.h"
+
+#include <utility>
+
+#include "bridge/event_to_js.h"
+
+namespace urlsession {
+namespace {
+
+std::string GetString(const Napi::Object& object, const char* key) {
+  Napi::Value value = object.Get(key);
+  return value.IsString() ? value.As<Napi::String>().Utf8Value() : std::string();
+}
+
+double GetNumber(const Napi::Object& object, const char* key, double fallback) {
+  Napi::Value value = object.Get(key);
+  return value.IsNumber() ? value.As<Napi::Number>().DoubleValue() : fallback;
+}
+
+// Headers cross the boundary as a flat [name, value, name, value, ...] array.
+HeaderList GetHeaders(const Napi::Object& object, const char* key) {
+  HeaderList headers;
+  Napi::Value value = object.Get(key);
+  if (!value.IsArray()) return headers;
+  Napi::Array flat = value.As<Napi::Array>();
+  for (uint32_t i = 0; i + 1 < flat.Length(); i += 2) {
+    headers.emplace_back(flat.Get(i).As<Napi::String>().Utf8Value(), flat.Get(i + 1).As<Napi::String>().Utf8Value());
+  }
+  return headers;
+}
+
+SessionConfig ParseConfig(const Napi::Object& js) {
+  SessionConfig config;
+  config.identifier = GetString(js, "identifier");
+  config.additionalHeaders = GetHeaders(js, "headers");
+  config.stateDirectory = GetString(js, "stateDirectory");
+  config.timeoutIntervalForRequest = GetNumber(js, "timeoutIntervalForRequest", config.timeoutIntervalForRequest);
+  config.timeoutIntervalForResource = GetNumber(js, "timeoutIntervalForResource", config.timeoutIntervalForResource);
+  config.maximumConnectionsPerHost =
+      static_cast<int>(GetNumber(js, "maximumConnectionsPerHost", config.maximumConnectionsPerHost));
+  config.maximumRedirects = static_cast<int>(GetNumber(js, "maximumRedirects", config.maximumRedirects));
+  config.progressIntervalMs = static_cast<uint32_t>(GetNumber(js, "progressIntervalMs", config.progressIntervalMs));
+  config.tls.caPem = GetString(js, "caPem");
+  Napi::Value pins = js.Get("pinnedSpkiSha256");
+  if (pins.IsArray()) {
+    Napi::Array list = pins.As<Napi::Array>();
+    for (uint32_t i = 0; i < list.Length(); ++i) config.tls.pinnedSpkiSha256.push_back(list.Get(i).As<Napi::String>());
+  }
+  return config;
+}
+
+TaskRequest ParseTask(const Napi::Object& js) {
+  TaskRequest request;
+  request.taskIdentifier = static_cast<uint64_t>(GetNumber(js, "taskIdentifier", 0));
+  request.kind = static_cast<TaskKind>(static_cast<int>(GetNumber(js, "kind", 2)));
+  request.url = GetString(js, "url");
+  request.method = GetString(js, "method");
+  request.headers = GetHeaders(js, "headers");
+  Napi::Value body = js.Get("body");
+  if (body.IsBuffer()) {
+    Napi::Buffer<char> bytes = body.As<Napi::Buffer<char>>();
+    request.bodySource = BodySource::Memory;
+    request.bodyBytes.assign(bytes.Data(), bytes.Length());
+  } else if (js.Get("bodyPath").IsString()) {
+    request.bodySource = BodySource::File;
+    request.bodyPath = GetString(js, "bodyPath");
+  }
+  request.downloadDirectory = GetString(js, "downloadDirectory");
+  request.downloadFileName = GetString(js, "downloadFileName");
+  request.timeout = GetNumber(js, "timeout", 0);
+  return request;
+}
+
+bool EndsWork(EventType type) {
+  return type == EventType::TaskCompleted || type == EventType::ResetCompleted ||
+         type == EventType::FlushCompleted || type == EventType::SessionInvalidated;
+}
+
+}  // namespace
+
+Napi::Function NativeSession::DefineClass(Napi::Env env) {
+  return ObjectWrap<NativeSession>::DefineClass(
+      env, "NativeSession",
+      {
+          InstanceMethod<&NativeSession::StartTask>("startTask"),
+          InstanceMethod<&NativeSession::CancelTask>("cancelTask"),
+          InstanceMethod<&NativeSession::FinishTasksAndInvalidate>("finishTasksAndInvalidate"),
+          InstanceMethod<&NativeSession::InvalidateAndCancel>("invalidateAndCancel"),
+          InstanceMethod<&NativeSession::Reset>("reset"),
+          InstanceMethod<&NativeSession::Flush>("flush"),
+          InstanceMethod<&NativeSession::Close>("close"),
+      });
+}
+
+// JS thread: new NativeSession(config, onEvents). lib/ validated every argument already;
+// the checks here only keep a direct misuse of the binding from crashing.
+NativeSession::NativeSession(const Napi::CallbackInfo& info) : ObjectWrap<NativeSession>(info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsObject() || !info[1].IsFunction()) {
+    throw Napi::TypeError::New(env, "NativeSession(config, onEvents)");
+  }
+  env_ = env;
+  queue_ = std::make_unique<EventQueue>(&NativeSession::Wake, this);
+  delivery_state_ = new DeliveryState{this};
+  delivery_ = Delivery::New(
+      env, info[1].As<Napi::Function>(), "urlsession", 0, 1, delivery_state_,
+      [](Napi::Env, void*, DeliveryState* state) { delete state; }, static_cast<void*>(nullptr));
+  // Idle sessions must not keep the process alive; BeginWork refs while work is outstanding.
+  delivery_.Unref(env);
+  // Registered after the TSFN so that it runs before Node's own TSFN cleanup (reverse order).
+  napi_add_env_cleanup_hook(env, &NativeSession::OnEnvCleanup, this);
+  engine_ = CreateEngine(ParseConfig(info[0].As<Napi::Object>()), queue_.get());
+}
+
+NativeSession::~NativeSession() { Teardown(); }
+
+// Engine threads: the queue just went from empty to non-empty.
+void NativeSession::Wake(void* self) {
+  // napi_closing after teardown began is expected and harmless.
+  static_cast<NativeSession*>(self)->delivery_.NonBlockingCall();
+}
+
+void DeliverEvents(Napi::Env env, Napi::Function onEvents, DeliveryState* state, void*) {
+  if (env == nullptr || state == nullptr || state->owner == nullptr) return;
+  state->owner->Deliver(env, onEvents);
+}
+
+// JS thread: hands the whole batch to JS in one call.
+void NativeSession::Deliver(Napi::Env env, Napi::Function onEvents) {
+  std::vector<Event> batch = queue_->Drain();
+  if (batch.empty()) return;
+  Napi::HandleScope scope(env);
+  Napi::Array events = EventsToJs(env, batch);
+  for (const Event& event : batch) {
+    if (EndsWork(event.type)) EndWork(env);
+  }
+  try {
+    onEvents.Call({events});
+  } catch (const Napi::Error& error) {
+    // lib/ already routes listener exceptions to 'uncaughtException'; this is the backstop
+    // for anything else: rethrown into JS, Node reports it as uncaught instead of aborting.
+    error.ThrowAsJavaScriptException();
+  }
+}
+
+void NativeSession::BeginWork(Napi::Env env) {
+  if (outstanding_++ == 0) delivery_.Ref(env);
+}
+
+void NativeSession::EndWork(Napi::Env env) {
+  if (outstanding_ == 0) return;
+  if (--outstanding_ == 0) delivery_.Unref(env);
+}
+
+void NativeSession::EnsureOpen(Napi::Env env) const {
+  if (torn_down_) throw Napi::Error::New(env, "NativeSession is closed");
+}
+
+Napi::Value NativeSession::StartTask(const Napi::CallbackInfo& info) {
+  EnsureOpen(info.Env());
+  if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(info.Env(), "startTask(request)");
+  TaskRequest request = ParseTask(info[0].As<Napi::Object>());
+  BeginWork(info.Env());
+  engine_->StartTask(std::move(request));
+  return info.Env().Undefined();
+}
+
+Napi::Value NativeSession::CancelTask(const Napi::CallbackInfo& info) {
+  EnsureOpen(info.Env());
+  engine_->CancelTask(static_cast<uint64_t>(info[0].ToNumber().Int64Value()));
+  return info.Env().Undefined();
+}
+
+Napi::Value NativeSession::FinishTasksAndInvalidate(const Napi::CallbackInfo& info) {
+  EnsureOpen(info.Env());
+  BeginWork(info.Env());  // until SessionInvalidated arrives
+  engine_->FinishTasksAndInvalidate();
+  return info.Env().Undefined();
+}
+
+Napi::Value NativeSession::InvalidateAndCancel(const Napi::CallbackInfo& info) {
+  EnsureOpen(info.Env());
+  BeginWork(info.Env());
+  engine_->InvalidateAndCancel();
+  return info.Env().Undefined();
+}
+
+Napi::Value NativeSession::Reset(const Napi::CallbackInfo& info) {
+  EnsureOpen(info.Env());
+  BeginWork(info.Env());
+  engine_->Reset(static_cast<uint64_t>(info[0].ToNumber().Int64Value()));
+  return info.Env().Undefined();
+}
+
+Napi::Value NativeSession::Flush(const Napi::CallbackInfo& info) {
+  EnsureOpen(info.Env());
+  BeginWork(info.Env());
+  engine_->Flush(static_cast<uint64_t>(info[0].ToNumber().Int64Value()));
+  return info.Env().Undefined();
+}
+
+// JS thread: called by lib/ once 'invalidated' was delivered. Idempotent.
+Napi::Value NativeSession::Close(const Napi::CallbackInfo& info) {
+  Teardown();
+  return info.Env().Undefined();
+}
+
+void NativeSession::OnEnvCleanup(void* self) {
+  auto* session = static_cast<NativeSession*>(self);
+  session->env_ = nullptr;  // the hook is being consumed: nothing to remove afterwards
+  session->Teardown();
+}
+
+void NativeSession::Teardown() {
+  if (torn_down_) return;
+  torn_down_ = true;
+  // Join engine threads first: after this nothing calls Wake() or touches the queue.
+  if (engine_) engine_->Shutdown();
+  if (queue_) queue_->Close();
+  engine_.reset();
+  if (delivery_state_ != nullptr) delivery_state_->owner = nullptr;
+  delivery_.Release();
+  if (env_ != nullptr) {
+    napi_remove_env_cleanup_hook(env_, &NativeSession::OnEnvCleanup, this);
+    env_ = nullptr;
+  }
+}
+
+}  // namespace urlsession

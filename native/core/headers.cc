@@ -1,0 +1,32 @@
+#include "core/headers.h"
+
+#include <cctype>
+
+namespace urlsession {
+
+bool HeaderNameEquals(const std::string& a, const std::string& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
+  }
+  return true;
+}
+
+const std::string* FindHeader(const HeaderList& headers, const std::string& name) {
+  for (const auto& header : headers) {
+    if (HeaderNameEquals(header.first, name)) return &header.second;
+  }
+  return nullptr;
+}
+
+HeaderList MergeHeaders(const HeaderList& sessionHeaders, const HeaderList& requestHeaders) {
+  HeaderList merged;
+  merged.reserve(sessionHeaders.size() + requestHeaders.size());
+  for (const auto& header : sessionHeaders) {
+    if (FindHeader(requestHeaders, header.first) == nullptr) merged.push_back(header);
+  }
+  merged.insert(merged.end(), requestHeaders.begin(), requestHeaders.end());
+  return merged;
+}
+
+}  // namespace urlsession

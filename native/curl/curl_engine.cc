@@ -1,0 +1,222 @@
+#include "curl/curl_engine.h"
+
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "core/file_ops.h"
+
+namespace urlsession {
+namespace {
+
+std::once_flag global_init_once;
+
+std::string ReadWholeFile(const char* path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::string();
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+// libcurl's CAINFO_BLOB replaces the default roots; "extra trusted roots" means the system
+// bundle plus the caller's certificates, so build that bundle once per session.
+std::string SystemRootsPlus(const std::string& extraPem) {
+  std::string bundle;
+  const curl_version_info_data* info = curl_version_info(CURLVERSION_NOW);
+  if (info->age >= CURLVERSION_SEVENTH && info->cainfo != nullptr) bundle = ReadWholeFile(info->cainfo);
+  for (const char* fallback : {"/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt",
+                               "/etc/ssl/cert.pem"}) {
+    if (!bundle.empty()) break;
+    bundle = ReadWholeFile(fallback);
+  }
+  if (!bundle.empty() && bundle.back() != '\n') bundle.push_back('\n');
+  return bundle + extraPem;
+}
+
+}  // namespace
+
+// JS thread. Sets everything up, then starts the engine thread.
+CurlEngine::CurlEngine(const SessionConfig& config, EventSink* sink) : config_(config), sink_(sink) {
+  std::call_once(global_init_once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  context_.config = &config_;
+  context_.sink = sink_;
+  if (!config_.tls.caPem.empty()) context_.caBundle = SystemRootsPlus(config_.tls.caPem);
+  for (const auto& pin : config_.tls.pinnedSpkiSha256) {
+    context_.pinnedKeys += (context_.pinnedKeys.empty() ? "sha256//" : ";sha256//") + pin;
+  }
+  context_.userAgent = std::string("urlsession ") + curl_version();
+
+  multi_ = curl_multi_init();
+  curl_multi_setopt(multi_, CURLMOPT_MAX_HOST_CONNECTIONS, static_cast<long>(config_.maximumConnectionsPerHost));
+  curl_multi_setopt(multi_, CURLMOPT_PIPELINING, static_cast<long>(CURLPIPE_MULTIPLEX));
+
+  // All easy handles of the session run on the engine thread, so the share needs no locks.
+  share_ = curl_share_init();
+  curl_share_setopt(share_, CURLSHOPT_SHARE, CURL_LOCK_DATA_COOKIE);
+  curl_share_setopt(share_, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+  curl_share_setopt(share_, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+  context_.share = share_;
+
+  cookie_control_ = curl_easy_init();
+  curl_easy_setopt(cookie_control_, CURLOPT_SHARE, share_);
+  std::string jar = CookieJarPath();
+  if (!jar.empty() && EnsureDirectory(config_.stateDirectory, 0700) == 0) {
+    curl_easy_setopt(cookie_control_, CURLOPT_COOKIEFILE, jar.c_str());
+    curl_easy_setopt(cookie_control_, CURLOPT_COOKIEJAR, jar.c_str());
+    curl_easy_setopt(cookie_control_, CURLOPT_COOKIELIST, "RELOAD");
+  } else {
+    curl_easy_setopt(cookie_control_, CURLOPT_COOKIEFILE, "");
+  }
+
+  thread_ = std::thread(&CurlEngine::Run, this);
+}
+
+CurlEngine::~CurlEngine() {
+  Shutdown();
+  // Cleaning up the control handle writes the cookie jar one last time (when there is one).
+  if (cookie_control_ != nullptr) curl_easy_cleanup(cookie_control_);
+  if (share_ != nullptr) curl_share_cleanup(share_);
+  if (multi_ != nullptr) curl_multi_cleanup(multi_);
+}
+
+std::string CurlEngine::CookieJarPath() const {
+  if (config_.stateDirectory.empty()) return std::string();
+  return config_.stateDirectory + "/cookies.txt";
+}
+
+void CurlEngine::Enqueue(Command command) {
+  {
+    std::lock_guard<std::mutex> lock(command_mutex_);
+    commands_.push_back(std::move(command));
+  }
+  curl_multi_wakeup(multi_);  // thread-safe; interrupts curl_multi_poll
+}
+
+void CurlEngine::StartTask(TaskRequest request) {
+  auto shared = std::make_shared<TaskRequest>(std::move(request));
+  Enqueue([this, shared] { Start(std::move(*shared)); });
+}
+
+void CurlEngine::CancelTask(uint64_t taskIdentifier) {
+  Enqueue([this, taskIdentifier] { Cancel(taskIdentifier); });
+}
+
+void CurlEngine::FinishTasksAndInvalidate() {
+  Enqueue([this] { invalidating_ = true; });
+}
+
+void CurlEngine::InvalidateAndCancel() {
+  Enqueue([this] {
+    invalidating_ = true;
+    while (!transfers_.empty()) Cancel(transfers_.begin()->first);
+  });
+}
+
+void CurlEngine::Reset(uint64_t token) {
+  Enqueue([this, token] {
+    curl_easy_setopt(cookie_control_, CURLOPT_COOKIELIST, "ALL");
+    std::string jar = CookieJarPath();
+    if (!jar.empty()) unlink(jar.c_str());
+    PostTokenEvent(EventType::ResetCompleted, token);
+  });
+}
+
+void CurlEngine::Flush(uint64_t token) {
+  Enqueue([this, token] {
+    if (!CookieJarPath().empty()) curl_easy_setopt(cookie_control_, CURLOPT_COOKIELIST, "FLUSH");
+    PostTokenEvent(EventType::FlushCompleted, token);
+  });
+}
+
+void CurlEngine::Shutdown() {
+  stopping_.store(true);
+  if (multi_ != nullptr) curl_multi_wakeup(multi_);
+  if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
+}
+
+// Engine thread: the whole life of every transfer.
+void CurlEngine::Run() {
+  while (!stopping_.load()) {
+    RunCommands();
+    if (stopping_.load()) break;
+    int running = 0;
+    curl_multi_perform(multi_, &running);
+    CollectFinished();
+    MaybeEndInvalidation();
+    if (invalidated_) break;  // nothing can start any more: the thread's work is done
+    curl_multi_poll(multi_, nullptr, 0, 1000, nullptr);
+  }
+  // Shutdown: drop what is still running without events, and leave no partial files.
+  for (auto& entry : transfers_) {
+    curl_multi_remove_handle(multi_, entry.second->easy());
+    entry.second->Abandon();
+  }
+  transfers_.clear();
+}
+
+void CurlEngine::RunCommands() {
+  std::deque<Command> batch;
+  {
+    std::lock_guard<std::mutex> lock(command_mutex_);
+    batch.swap(commands_);
+  }
+  for (auto& command : batch) command();
+}
+
+void CurlEngine::Start(TaskRequest request) {
+  auto transfer = std::make_unique<CurlTransfer>(std::move(request), context_);
+  if (invalidating_) {
+    transfer->Complete(CURLE_OK, /*cancelled=*/true);
+    return;
+  }
+  if (!transfer->Prepare()) {
+    transfer->Complete(CURLE_FAILED_INIT, false);
+    return;
+  }
+  curl_multi_add_handle(multi_, transfer->easy());
+  uint64_t id = transfer->id();
+  transfers_[id] = std::move(transfer);
+}
+
+void CurlEngine::Cancel(uint64_t taskIdentifier) {
+  auto found = transfers_.find(taskIdentifier);
+  if (found == transfers_.end()) return;
+  Finish(found->second.get(), CURLE_OK, /*cancelled=*/true);
+}
+
+void CurlEngine::CollectFinished() {
+  int left = 0;
+  while (CURLMsg* message = curl_multi_info_read(multi_, &left)) {
+    if (message->msg != CURLMSG_DONE) continue;
+    CurlTransfer* transfer = nullptr;
+    curl_easy_getinfo(message->easy_handle, CURLINFO_PRIVATE, reinterpret_cast<char**>(&transfer));
+    CURLcode result = message->data.result;  // read before removing the handle invalidates `message`
+    if (transfer != nullptr) Finish(transfer, result, false);
+  }
+}
+
+void CurlEngine::Finish(CurlTransfer* transfer, CURLcode result, bool cancelled) {
+  curl_multi_remove_handle(multi_, transfer->easy());
+  transfer->Complete(result, cancelled);
+  transfers_.erase(transfer->id());
+}
+
+void CurlEngine::MaybeEndInvalidation() {
+  if (!invalidating_ || invalidated_ || !transfers_.empty()) return;
+  if (!CookieJarPath().empty()) curl_easy_setopt(cookie_control_, CURLOPT_COOKIELIST, "FLUSH");
+  invalidated_ = true;
+  Event event;
+  event.type = EventType::SessionInvalidated;
+  sink_->Post(std::move(event));
+}
+
+void CurlEngine::PostTokenEvent(EventType type, uint64_t token) {
+  Event event;
+  event.type = type;
+  event.token = token;
+  sink_->Post(std::move(event));
+}
+
+}  // namespace urlsession

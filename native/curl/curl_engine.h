@@ -1,0 +1,70 @@
+// The Linux engine: one libcurl multi handle per session, driven by one engine thread.
+//
+// Why a thread per session rather than libuv polling: the JS thread then never runs
+// transfer work (no parsing, no disk writes), so a busy or blocked JS thread cannot slow a
+// transfer, and the bridge only sees coalesced events. The JS thread talks to the engine
+// thread through a command queue plus curl_multi_wakeup().
+#pragma once
+
+#include <curl/curl.h>
+
+#include <atomic>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "curl/curl_transfer.h"
+#include "engine/engine.h"
+
+namespace urlsession {
+
+class CurlEngine final : public Engine {
+ public:
+  CurlEngine(const SessionConfig& config, EventSink* sink);
+  ~CurlEngine() override;
+
+  const char* Name() const override { return "curl"; }
+  void StartTask(TaskRequest request) override;
+  void CancelTask(uint64_t taskIdentifier) override;
+  void FinishTasksAndInvalidate() override;
+  void InvalidateAndCancel() override;
+  void Reset(uint64_t token) override;
+  void Flush(uint64_t token) override;
+  void Shutdown() override;
+
+ private:
+  using Command = std::function<void()>;  // runs on the engine thread
+
+  void Enqueue(Command command);  // JS thread
+  void Run();                     // engine thread
+  void RunCommands();
+  void Start(TaskRequest request);
+  void Cancel(uint64_t taskIdentifier);
+  void CollectFinished();
+  void Finish(CurlTransfer* transfer, CURLcode result, bool cancelled);
+  void MaybeEndInvalidation();
+  void PostTokenEvent(EventType type, uint64_t token);
+  std::string CookieJarPath() const;
+
+  SessionConfig config_;
+  EventSink* sink_;
+  CurlSessionContext context_;
+  CURLM* multi_ = nullptr;
+  CURLSH* share_ = nullptr;
+  CURL* cookie_control_ = nullptr;  // loads, flushes and clears the shared cookie store
+
+  std::mutex command_mutex_;
+  std::deque<Command> commands_;
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+
+  // Engine thread only.
+  std::map<uint64_t, std::unique_ptr<CurlTransfer>> transfers_;
+  bool invalidating_ = false;
+  bool invalidated_ = false;
+};
+
+}  // namespace urlsession

@@ -1,0 +1,398 @@
+#include "curl/curl_transfer.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+
+#include "core/error_codes.h"
+#include "core/file_ops.h"
+#include "core/headers.h"
+#include "curl/curl_errors.h"
+
+namespace urlsession {
+namespace {
+
+constexpr long kDownloadBufferSize = 512 * 1024;  // fewer, larger write(2)s on the hot path
+
+std::string Trim(const char* data, size_t length) {
+  size_t begin = 0;
+  while (begin < length && (data[begin] == ' ' || data[begin] == '\t')) ++begin;
+  while (length > begin && (data[length - 1] == '\r' || data[length - 1] == '\n' || data[length - 1] == ' ' ||
+                            data[length - 1] == '\t')) {
+    --length;
+  }
+  return std::string(data + begin, length - begin);
+}
+
+double MillisFromMicros(curl_off_t micros) { return micros < 0 ? -1 : static_cast<double>(micros) / 1000.0; }
+
+}  // namespace
+
+CurlTransfer::CurlTransfer(TaskRequest request, const CurlSessionContext& context)
+    : request_(std::move(request)),
+      context_(context),
+      download_throttle_(context.config->progressIntervalMs),
+      upload_throttle_(context.config->progressIntervalMs) {}
+
+CurlTransfer::~CurlTransfer() {
+  if (easy_ != nullptr) curl_easy_cleanup(easy_);
+  if (header_list_ != nullptr) curl_slist_free_all(header_list_);
+  if (download_fd_ >= 0) close(download_fd_);
+  if (body_fd_ >= 0) close(body_fd_);
+}
+
+bool CurlTransfer::Prepare() {
+  const SessionConfig& config = *context_.config;
+  easy_ = curl_easy_init();
+  if (easy_ == nullptr) {
+    failure_code_ = kNSURLErrorUnknown;
+    return false;
+  }
+  if (request_.kind == TaskKind::Download) {
+    if (request_.downloadFileName.empty()) request_.downloadFileName = DefaultDownloadName(request_.url);
+    int fd = CreatePartialFile(request_.downloadDirectory, request_.downloadFileName, &partial_path_);
+    if (fd < 0) {
+      failure_code_ = NSURLErrorFromErrno(-fd, /*writing=*/true);
+      return false;
+    }
+    download_fd_ = fd;
+    curl_easy_setopt(easy_, CURLOPT_BUFFERSIZE, kDownloadBufferSize);
+  }
+  if (!OpenBody()) return false;
+
+  curl_easy_setopt(easy_, CURLOPT_PRIVATE, this);
+  curl_easy_setopt(easy_, CURLOPT_URL, request_.url.c_str());
+  curl_easy_setopt(easy_, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(easy_, CURLOPT_ERRORBUFFER, error_buffer_);
+  // http and https only, for the first request and for every redirect.
+  curl_easy_setopt(easy_, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(easy_, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(easy_, CURLOPT_FOLLOWLOCATION, 1L);
+  curl_easy_setopt(easy_, CURLOPT_MAXREDIRS, static_cast<long>(config.maximumRedirects));
+  curl_easy_setopt(easy_, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS));
+  // NSURLSession advertises and decodes compressed responses; do the same.
+  curl_easy_setopt(easy_, CURLOPT_ACCEPT_ENCODING, "");
+  curl_easy_setopt(easy_, CURLOPT_SHARE, context_.share);
+  curl_easy_setopt(easy_, CURLOPT_COOKIEFILE, "");  // cookie engine on; the jar lives in the share
+  curl_easy_setopt(easy_, CURLOPT_USERAGENT, context_.userAgent.c_str());
+
+  double idle = request_.timeout > 0 ? request_.timeout : config.timeoutIntervalForRequest;
+  if (idle > 0) {
+    // NSURLSession's request timeout is an idle timeout: no bytes for `idle` seconds.
+    curl_easy_setopt(easy_, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(idle * 1000));
+    curl_easy_setopt(easy_, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(easy_, CURLOPT_LOW_SPEED_TIME, static_cast<long>(std::ceil(idle)));
+  }
+  if (config.timeoutIntervalForResource > 0) {
+    curl_easy_setopt(easy_, CURLOPT_TIMEOUT_MS, static_cast<long>(config.timeoutIntervalForResource * 1000));
+  }
+  if (!context_.caBundle.empty()) {
+    curl_blob blob{const_cast<char*>(context_.caBundle.data()), context_.caBundle.size(), CURL_BLOB_NOCOPY};
+    curl_easy_setopt(easy_, CURLOPT_CAINFO_BLOB, &blob);
+  }
+  if (!context_.pinnedKeys.empty()) curl_easy_setopt(easy_, CURLOPT_PINNEDPUBLICKEY, context_.pinnedKeys.c_str());
+
+  HeaderList headers = MergeHeaders(config.additionalHeaders, request_.headers);
+  for (const auto& header : headers) {
+    // "Name;" is libcurl's spelling of a header with an empty value; "Name:" would remove it.
+    std::string line = header.second.empty() ? header.first + ";" : header.first + ": " + header.second;
+    header_list_ = curl_slist_append(header_list_, line.c_str());
+  }
+  // libcurl would send "Expect: 100-continue" for large bodies; NSURLSession does not.
+  if (FindHeader(headers, "Expect") == nullptr) header_list_ = curl_slist_append(header_list_, "Expect:");
+  curl_easy_setopt(easy_, CURLOPT_HTTPHEADER, header_list_);
+
+  curl_easy_setopt(easy_, CURLOPT_HEADERFUNCTION, &CurlTransfer::OnHeader);
+  curl_easy_setopt(easy_, CURLOPT_HEADERDATA, this);
+  curl_easy_setopt(easy_, CURLOPT_WRITEFUNCTION, &CurlTransfer::OnWrite);
+  curl_easy_setopt(easy_, CURLOPT_WRITEDATA, this);
+  ConfigureMethodAndBody();
+  return true;
+}
+
+bool CurlTransfer::OpenBody() {
+  if (request_.bodySource == BodySource::Memory) {
+    body_size_ = static_cast<int64_t>(request_.bodyBytes.size());
+    return true;
+  }
+  if (request_.bodySource != BodySource::File) return true;
+  body_fd_ = open(request_.bodyPath.c_str(), O_RDONLY | O_CLOEXEC);
+  if (body_fd_ < 0) {
+    failure_code_ = NSURLErrorFromErrno(errno, /*writing=*/false);
+    return false;
+  }
+  struct stat st;
+  if (fstat(body_fd_, &st) != 0) {
+    failure_code_ = NSURLErrorFromErrno(errno, false);
+    return false;
+  }
+  if (S_ISDIR(st.st_mode)) {
+    failure_code_ = kNSURLErrorFileIsDirectory;
+    return false;
+  }
+  body_size_ = static_cast<int64_t>(st.st_size);
+  return true;
+}
+
+void CurlTransfer::ConfigureMethodAndBody() {
+  const std::string& method = request_.method;
+  if (request_.bodySource == BodySource::None) {
+    if (method == "GET") {
+      curl_easy_setopt(easy_, CURLOPT_HTTPGET, 1L);
+    } else if (method == "HEAD") {
+      curl_easy_setopt(easy_, CURLOPT_NOBODY, 1L);
+    } else if (method == "POST") {
+      curl_easy_setopt(easy_, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(0));
+      curl_easy_setopt(easy_, CURLOPT_POSTFIELDS, "");
+    } else {
+      curl_easy_setopt(easy_, CURLOPT_CUSTOMREQUEST, method.c_str());
+    }
+    return;
+  }
+  curl_easy_setopt(easy_, CURLOPT_READFUNCTION, &CurlTransfer::OnRead);
+  curl_easy_setopt(easy_, CURLOPT_READDATA, this);
+  // Rewinding lets 307/308 redirects and auth retries send the body again.
+  curl_easy_setopt(easy_, CURLOPT_SEEKFUNCTION, &CurlTransfer::OnSeek);
+  curl_easy_setopt(easy_, CURLOPT_SEEKDATA, this);
+  if (method == "POST") {
+    // CURLOPT_POST (not a custom verb) so 301/302/303 switch to GET as browsers and NSURLSession do.
+    curl_easy_setopt(easy_, CURLOPT_POST, 1L);
+    curl_easy_setopt(easy_, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body_size_));
+  } else {
+    curl_easy_setopt(easy_, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(easy_, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(body_size_));
+    if (method != "PUT") curl_easy_setopt(easy_, CURLOPT_CUSTOMREQUEST, method.c_str());
+  }
+}
+
+// Engine thread. A status line starts a new header block (redirects, 100 Continue).
+size_t CurlTransfer::OnHeader(char* data, size_t size, size_t count, void* self_ptr) {
+  auto* self = static_cast<CurlTransfer*>(self_ptr);
+  size_t length = size * count;
+  if (length >= 5 && std::memcmp(data, "HTTP/", 5) == 0) {
+    self->response_headers_.clear();
+    return length;
+  }
+  const char* colon = static_cast<const char*>(std::memchr(data, ':', length));
+  if (colon != nullptr) {
+    self->response_headers_.emplace_back(Trim(data, colon - data), Trim(colon + 1, length - (colon + 1 - data)));
+  }
+  return length;
+}
+
+// Engine thread; the download hot path: one write(2) per chunk, no allocation.
+size_t CurlTransfer::OnWrite(char* data, size_t size, size_t count, void* self_ptr) {
+  auto* self = static_cast<CurlTransfer*>(self_ptr);
+  size_t length = size * count;
+  self->ReportResponseOnce();
+  if (self->download_fd_ >= 0) {
+    size_t written = 0;
+    while (written < length) {
+      ssize_t n = write(self->download_fd_, data + written, length - written);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        self->write_errno_ = errno;
+        return 0;  // makes libcurl fail the transfer with CURLE_WRITE_ERROR
+      }
+      written += static_cast<size_t>(n);
+    }
+  } else {
+    self->response_body_.append(data, length);
+  }
+  self->received_ += static_cast<int64_t>(length);
+  if (self->request_.kind == TaskKind::Download) self->PostProgress(false);
+  return length;
+}
+
+// Engine thread. Streams the body from disk or memory; never holds a file in memory.
+size_t CurlTransfer::OnRead(char* buffer, size_t size, size_t count, void* self_ptr) {
+  auto* self = static_cast<CurlTransfer*>(self_ptr);
+  size_t capacity = size * count;
+  size_t produced = 0;
+  if (self->body_fd_ >= 0) {
+    ssize_t n;
+    do {
+      n = read(self->body_fd_, buffer, capacity);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+      self->read_errno_ = errno;
+      return CURL_READFUNC_ABORT;
+    }
+    produced = static_cast<size_t>(n);
+  } else {
+    const std::string& bytes = self->request_.bodyBytes;
+    size_t offset = static_cast<size_t>(self->body_offset_);
+    produced = offset < bytes.size() ? std::min(capacity, bytes.size() - offset) : 0;
+    std::memcpy(buffer, bytes.data() + offset, produced);
+  }
+  self->body_offset_ += static_cast<int64_t>(produced);
+  self->PostProgress(false);
+  return produced;
+}
+
+int CurlTransfer::OnSeek(void* self_ptr, curl_off_t offset, int origin) {
+  auto* self = static_cast<CurlTransfer*>(self_ptr);
+  if (origin != SEEK_SET) return CURL_SEEKFUNC_CANTSEEK;
+  if (self->body_fd_ >= 0 && lseek(self->body_fd_, static_cast<off_t>(offset), SEEK_SET) < 0) {
+    return CURL_SEEKFUNC_FAIL;
+  }
+  self->body_offset_ = static_cast<int64_t>(offset);
+  return CURL_SEEKFUNC_OK;
+}
+
+void CurlTransfer::ReportResponseOnce() {
+  if (response_reported_) return;
+  response_reported_ = true;
+  long status = 0;
+  curl_easy_getinfo(easy_, CURLINFO_RESPONSE_CODE, &status);
+  curl_off_t length = -1;
+  curl_easy_getinfo(easy_, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
+  expected_ = length > 0 ? static_cast<int64_t>(length) : 0;
+  Event event;
+  event.type = EventType::Response;
+  event.taskIdentifier = request_.taskIdentifier;
+  event.statusCode = static_cast<int>(status);
+  event.expectedBytes = expected_;
+  event.responseHeaders = response_headers_;
+  char* url = nullptr;
+  if (curl_easy_getinfo(easy_, CURLINFO_EFFECTIVE_URL, &url) == CURLE_OK && url != nullptr) event.url = url;
+  Post(std::move(event));
+}
+
+void CurlTransfer::PostProgress(bool final) {
+  if (request_.kind == TaskKind::Download) {
+    if (!download_throttle_.ShouldReport(received_, final)) return;
+    Event event;
+    event.type = EventType::DownloadProgress;
+    event.taskIdentifier = request_.taskIdentifier;
+    event.totalBytes = received_;
+    event.expectedBytes = expected_;
+    Post(std::move(event));
+  }
+  if (request_.bodySource != BodySource::None && upload_throttle_.ShouldReport(body_offset_, final)) {
+    Event event;
+    event.type = EventType::UploadProgress;
+    event.taskIdentifier = request_.taskIdentifier;
+    event.totalBytes = body_offset_;
+    event.expectedBytes = body_size_;
+    Post(std::move(event));
+  }
+}
+
+void CurlTransfer::FillMetrics(TaskMetrics* metrics, std::string* effectiveUrl) {
+  curl_off_t value = 0;
+  curl_off_t namelookup = 0, connect = 0, appconnect = 0, starttransfer = 0, total = 0;
+  curl_easy_getinfo(easy_, CURLINFO_NAMELOOKUP_TIME_T, &namelookup);
+  curl_easy_getinfo(easy_, CURLINFO_CONNECT_TIME_T, &connect);
+  curl_easy_getinfo(easy_, CURLINFO_APPCONNECT_TIME_T, &appconnect);
+  curl_easy_getinfo(easy_, CURLINFO_STARTTRANSFER_TIME_T, &starttransfer);
+  curl_easy_getinfo(easy_, CURLINFO_TOTAL_TIME_T, &total);
+  // libcurl's times are cumulative from the start; report each phase's own duration.
+  metrics->dnsMs = MillisFromMicros(namelookup);
+  metrics->connectMs = connect > 0 ? MillisFromMicros(connect - namelookup) : 0;
+  metrics->tlsMs = appconnect > 0 ? MillisFromMicros(appconnect - connect) : 0;
+  metrics->firstByteMs = MillisFromMicros(starttransfer);
+  metrics->totalMs = MillisFromMicros(total);
+  if (curl_easy_getinfo(easy_, CURLINFO_SIZE_UPLOAD_T, &value) == CURLE_OK) metrics->bytesSent = value;
+  if (curl_easy_getinfo(easy_, CURLINFO_SIZE_DOWNLOAD_T, &value) == CURLE_OK) metrics->bytesReceived = value;
+  long redirects = 0;
+  curl_easy_getinfo(easy_, CURLINFO_REDIRECT_COUNT, &redirects);
+  metrics->redirectCount = static_cast<int>(redirects);
+  long version = 0;
+  curl_easy_getinfo(easy_, CURLINFO_HTTP_VERSION, &version);
+  metrics->protocol = version == CURL_HTTP_VERSION_2_0 ? "h2"
+                      : version == CURL_HTTP_VERSION_3 ? "h3"
+                      : version == CURL_HTTP_VERSION_1_0 ? "http/1.0"
+                      : version == 0 ? "" : "http/1.1";
+  char* ip = nullptr;
+  long port = 0;
+  if (curl_easy_getinfo(easy_, CURLINFO_PRIMARY_IP, &ip) == CURLE_OK && ip != nullptr && *ip != '\0') {
+    curl_easy_getinfo(easy_, CURLINFO_PRIMARY_PORT, &port);
+    bool v6 = std::strchr(ip, ':') != nullptr;
+    metrics->remoteAddress = (v6 ? "[" + std::string(ip) + "]" : std::string(ip)) + ":" + std::to_string(port);
+  }
+  char* url = nullptr;
+  if (curl_easy_getinfo(easy_, CURLINFO_EFFECTIVE_URL, &url) == CURLE_OK && url != nullptr) *effectiveUrl = url;
+}
+
+// Engine thread, after the easy handle left the multi handle.
+void CurlTransfer::Complete(CURLcode result, bool cancelled) {
+  int code = 0;
+  if (cancelled) {
+    code = kNSURLErrorCancelled;
+  } else if (failure_code_ != 0) {
+    code = failure_code_;
+  } else if (result == CURLE_WRITE_ERROR && write_errno_ != 0) {
+    code = NSURLErrorFromErrno(write_errno_, /*writing=*/true);
+  } else if ((result == CURLE_READ_ERROR || result == CURLE_ABORTED_BY_CALLBACK) && read_errno_ != 0) {
+    code = NSURLErrorFromErrno(read_errno_, /*writing=*/false);
+  } else if (result != CURLE_OK) {
+    long verify = 0;
+    curl_easy_getinfo(easy_, CURLINFO_SSL_VERIFYRESULT, &verify);
+    code = NSURLErrorFromCurl(result, verify);
+  }
+
+  Event done;
+  done.type = EventType::TaskCompleted;
+  done.taskIdentifier = request_.taskIdentifier;
+  if (easy_ != nullptr && failure_code_ == 0) {
+    long status = 0;
+    curl_easy_getinfo(easy_, CURLINFO_RESPONSE_CODE, &status);
+    done.statusCode = static_cast<int>(status);
+    if (code == 0) ReportResponseOnce();  // bodiless responses never reached OnWrite
+    FillMetrics(&done.metrics, &done.url);
+  }
+
+  if (code == 0) {
+    if (received_ > 0 || request_.kind != TaskKind::Download) PostProgress(true);
+    if (request_.kind == TaskKind::Download) {
+      int close_result = close(download_fd_);
+      download_fd_ = -1;
+      std::string location;
+      int err = close_result == 0 ? CommitPartialFile(partial_path_, request_.downloadDirectory,
+                                                      request_.downloadFileName, &location)
+                                  : errno;
+      if (err == 0) {
+        partial_path_.clear();
+        Event completed;
+        completed.type = EventType::DownloadCompleted;
+        completed.taskIdentifier = request_.taskIdentifier;
+        completed.statusCode = done.statusCode;
+        completed.location = std::move(location);
+        Post(std::move(completed));
+      } else {
+        code = close_result == 0 ? kNSURLErrorCannotMoveFile : NSURLErrorFromErrno(err, true);
+      }
+    }
+  }
+  if (code != 0) {
+    if (download_fd_ >= 0) {
+      close(download_fd_);
+      download_fd_ = -1;
+    }
+    DiscardPartialFile(partial_path_);
+    partial_path_.clear();
+    done.errorCode = code;
+    done.message = DescribeNSURLError(code);
+    if (code != kNSURLErrorCancelled && error_buffer_[0] != '\0') {
+      done.message += std::string(" (") + error_buffer_ + ")";
+    }
+  }
+  if (request_.kind != TaskKind::Download) done.responseBody = std::move(response_body_);
+  Post(std::move(done));
+}
+
+void CurlTransfer::Abandon() {
+  if (download_fd_ >= 0) {
+    close(download_fd_);
+    download_fd_ = -1;
+  }
+  DiscardPartialFile(partial_path_);
+  partial_path_.clear();
+}
+
+}  // namespace urlsession

@@ -1,0 +1,87 @@
+// One task of the libcurl engine: an easy handle plus the file or memory it reads and
+// writes. Created, driven and destroyed on the engine thread only.
+#pragma once
+
+#include <curl/curl.h>
+
+#include <cstdint>
+#include <string>
+
+#include "core/progress_throttle.h"
+#include "engine/engine.h"
+
+namespace urlsession {
+
+// What every transfer of one session shares (owned by CurlEngine, outlives its transfers).
+struct CurlSessionContext {
+  const SessionConfig* config = nullptr;
+  EventSink* sink = nullptr;
+  CURLSH* share = nullptr;
+  std::string caBundle;     // system roots + config.tls.caPem; empty: libcurl's default roots
+  std::string pinnedKeys;   // "sha256//a;sha256//b" or empty
+  std::string userAgent;
+};
+
+class CurlTransfer {
+ public:
+  CurlTransfer(TaskRequest request, const CurlSessionContext& context);
+  ~CurlTransfer();
+  CurlTransfer(const CurlTransfer&) = delete;
+  CurlTransfer& operator=(const CurlTransfer&) = delete;
+
+  // Opens the source/partial file and configures the easy handle. On failure returns false
+  // and the caller completes the task with failureCode().
+  bool Prepare();
+  CURL* easy() const { return easy_; }
+  uint64_t id() const { return request_.taskIdentifier; }
+  int failureCode() const { return failure_code_; }
+
+  // Posts the final progress, DownloadCompleted (downloads that succeeded) and TaskCompleted.
+  // `result` is libcurl's; `cancelled` overrides it with -999.
+  void Complete(CURLcode result, bool cancelled);
+  // Ends without any event and removes the partial file (engine shutdown).
+  void Abandon();
+
+ private:
+  static size_t OnHeader(char* data, size_t size, size_t count, void* self);
+  static size_t OnWrite(char* data, size_t size, size_t count, void* self);
+  static size_t OnRead(char* buffer, size_t size, size_t count, void* self);
+  static int OnSeek(void* self, curl_off_t offset, int origin);
+
+  bool OpenBody();
+  void ConfigureMethodAndBody();
+  void ReportResponseOnce();
+  void PostProgress(bool final);
+  void FillMetrics(TaskMetrics* metrics, std::string* effectiveUrl);
+  void Post(Event event) { context_.sink->Post(std::move(event)); }
+
+  TaskRequest request_;
+  const CurlSessionContext& context_;
+  CURL* easy_ = nullptr;
+  curl_slist* header_list_ = nullptr;
+  char error_buffer_[CURL_ERROR_SIZE] = {0};
+
+  // Download destination (partial file, renamed into place on success).
+  int download_fd_ = -1;
+  std::string partial_path_;
+  int write_errno_ = 0;
+
+  // Request body.
+  int body_fd_ = -1;
+  int64_t body_size_ = 0;
+  int64_t body_offset_ = 0;  // read position for memory bodies and progress
+  int read_errno_ = 0;
+
+  // Response.
+  std::string response_body_;
+  HeaderList response_headers_;
+  bool response_reported_ = false;
+  int64_t received_ = 0;
+  int64_t expected_ = 0;
+  int failure_code_ = 0;
+
+  ProgressThrottle download_throttle_;
+  ProgressThrottle upload_throttle_;
+};
+
+}  // namespace urlsession

@@ -1,0 +1,96 @@
+// The seam between the platform transfer engines (libcurl on Linux, NSURLSession
+// on macOS) and everything above them. Plain C++17: no Node-API, no Foundation.
+//
+// Threading contract:
+//  - Every Engine method is called on the JS thread (by the bridge) and must not
+//    block on network I/O; engines hand work to their own thread/queue.
+//  - Engines report through EventSink::Post from any of their own threads.
+//  - After Shutdown() returns, the engine never calls the sink again.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "events.h"
+
+namespace urlsession {
+
+using HeaderList = std::vector<std::pair<std::string, std::string>>;
+
+struct TlsOptions {
+  std::string caPem;                          // extra trusted roots (PEM); empty: system roots only
+  std::vector<std::string> pinnedSpkiSha256;  // base64 sha256 of SubjectPublicKeyInfo; empty: no pinning
+};
+
+struct SessionConfig {
+  std::string identifier;        // never empty (the JS layer generates one when the user gives none)
+  HeaderList additionalHeaders;  // HTTPHeaderFields; per-request headers win on the same name
+  std::string stateDirectory;    // per-session folder for persistent state (cookies); empty: none
+  double timeoutIntervalForRequest = 60;    // seconds without any bytes before -1001
+  double timeoutIntervalForResource = 0;    // seconds for the whole transfer; 0: unlimited
+  int maximumConnectionsPerHost = 6;
+  int maximumRedirects = 20;
+  uint32_t progressIntervalMs = 100;        // minimum spacing of progress events per task
+  TlsOptions tls;
+};
+
+enum class TaskKind : uint8_t { Download = 0, Upload = 1, Data = 2 };
+
+enum class BodySource : uint8_t { None = 0, Memory = 1, File = 2 };
+
+struct TaskRequest {
+  uint64_t taskIdentifier = 0;
+  TaskKind kind = TaskKind::Data;
+  std::string url;
+  std::string method = "GET";
+  HeaderList headers;             // per-request headers (already validated by the JS layer)
+  BodySource bodySource = BodySource::None;
+  std::string bodyBytes;          // BodySource::Memory
+  std::string bodyPath;           // BodySource::File: streamed from disk, never read whole
+  std::string downloadDirectory;  // Download: where the partial file and the result go
+  std::string downloadFileName;   // Download: final name inside downloadDirectory
+  double timeout = 0;             // per-request override of timeoutIntervalForRequest; 0: session's
+};
+
+class EventSink {
+ public:
+  virtual ~EventSink() = default;
+  // Called on engine threads. Must be cheap and must never call back into the engine.
+  virtual void Post(Event event) = 0;
+};
+
+class Engine {
+ public:
+  virtual ~Engine() = default;
+  virtual const char* Name() const = 0;  // "curl" or "apple"
+
+  // Starts a task at once. Failures (bad file, refused connection, ...) arrive as a
+  // TaskCompleted event with an NSURLErrorDomain code, never as an exception.
+  virtual void StartTask(TaskRequest request) = 0;
+  // Cancels a running task: it completes with NSURLErrorCancelled (-999). Unknown ids are ignored.
+  virtual void CancelTask(uint64_t taskIdentifier) = 0;
+
+  // Seed semantics: no new tasks after either call. FinishTasksAndInvalidate lets running
+  // tasks finish; InvalidateAndCancel cancels them. Both end with a SessionInvalidated event
+  // posted after every task's TaskCompleted.
+  virtual void FinishTasksAndInvalidate() = 0;
+  virtual void InvalidateAndCancel() = 0;
+
+  // Empties cookies, cache and credentials and removes the session's disk files; posts
+  // ResetCompleted(token). Flush writes persistent state to disk; posts FlushCompleted(token).
+  virtual void Reset(uint64_t token) = 0;
+  virtual void Flush(uint64_t token) = 0;
+
+  // Stops every task without further events and joins engine threads. Idempotent.
+  // Called from env cleanup hooks and destructors; must not post to the sink.
+  virtual void Shutdown() = 0;
+};
+
+// Each platform provides exactly one of these (engine_factory_*.cc/.mm).
+std::unique_ptr<Engine> CreateEngine(const SessionConfig& config, EventSink* sink);
+const char* DefaultEngineName();
+
+}  // namespace urlsession
