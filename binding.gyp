@@ -11,7 +11,8 @@
         "native/core/event_queue.cc",
         "native/core/error_codes.cc",
         "native/core/file_ops.cc",
-        "native/core/headers.cc"
+        "native/core/headers.cc",
+        "native/core/content_disposition.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

@@ -31,6 +31,10 @@ export interface NativeEvent {
   responseBody?: Buffer;
   metrics?: NativeMetrics;
   token?: number;
+  /** TaskCompleted of a failed download that keeps its partial file (keepPartialOnFailure). */
+  partialPath?: string;
+  partialBytes?: number;
+  validator?: string;
 }
 
 export interface NativeSessionConfig {
@@ -60,12 +64,21 @@ export interface NativeTaskRequest {
   downloadDirectory?: string;
   downloadFileName?: string;
   timeout?: number;
+  overwrite?: boolean;
+  nameFromResponse?: boolean;
+  discardOnHttpError?: boolean;
+  keepPartialOnFailure?: boolean;
+  resumePartialPath?: string;
+  resumeOffset?: number;
+  resumeValidator?: string;
 }
 
 export declare class NativeSession {
   constructor(config: NativeSessionConfig, onEvents: (events: NativeEvent[]) => void);
   startTask(request: NativeTaskRequest): void;
   cancelTask(taskIdentifier: number): void;
+  suspendTask(taskIdentifier: number): void;
+  resumeTask(taskIdentifier: number): void;
   finishTasksAndInvalidate(): void;
   invalidateAndCancel(): void;
   reset(token: number): void;

@@ -58,6 +58,11 @@ Napi::Array EventsToJs(Napi::Env env, std::vector<Event>& events) {
         js.Set("url", event.url);
         js.Set("responseBody", Napi::Buffer<char>::Copy(env, event.responseBody.data(), event.responseBody.size()));
         js.Set("metrics", MetricsToJs(env, event.metrics));
+        if (!event.partialPath.empty()) {
+          js.Set("partialPath", event.partialPath);
+          js.Set("partialBytes", static_cast<double>(event.partialBytes));
+          js.Set("validator", event.validator);
+        }
         break;
       case EventType::ResetCompleted:
       case EventType::FlushCompleted:

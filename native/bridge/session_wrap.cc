@@ -68,6 +68,13 @@ TaskRequest ParseTask(const Napi::Object& js) {
   request.downloadDirectory = GetString(js, "downloadDirectory");
   request.downloadFileName = GetString(js, "downloadFileName");
   request.timeout = GetNumber(js, "timeout", 0);
+  request.overwrite = js.Get("overwrite").ToBoolean();
+  request.nameFromResponse = js.Get("nameFromResponse").ToBoolean();
+  request.discardOnHttpError = js.Get("discardOnHttpError").ToBoolean();
+  request.keepPartialOnFailure = js.Get("keepPartialOnFailure").ToBoolean();
+  request.resumePartialPath = GetString(js, "resumePartialPath");
+  request.resumeOffset = static_cast<int64_t>(GetNumber(js, "resumeOffset", 0));
+  request.resumeValidator = GetString(js, "resumeValidator");
   return request;
 }
 
@@ -84,6 +91,8 @@ Napi::Function NativeSession::DefineClass(Napi::Env env) {
       {
           InstanceMethod<&NativeSession::StartTask>("startTask"),
           InstanceMethod<&NativeSession::CancelTask>("cancelTask"),
+          InstanceMethod<&NativeSession::SuspendTask>("suspendTask"),
+          InstanceMethod<&NativeSession::ResumeTask>("resumeTask"),
           InstanceMethod<&NativeSession::FinishTasksAndInvalidate>("finishTasksAndInvalidate"),
           InstanceMethod<&NativeSession::InvalidateAndCancel>("invalidateAndCancel"),
           InstanceMethod<&NativeSession::Reset>("reset"),
@@ -168,6 +177,18 @@ Napi::Value NativeSession::StartTask(const Napi::CallbackInfo& info) {
 Napi::Value NativeSession::CancelTask(const Napi::CallbackInfo& info) {
   EnsureOpen(info.Env());
   engine_->CancelTask(static_cast<uint64_t>(info[0].ToNumber().Int64Value()));
+  return info.Env().Undefined();
+}
+
+Napi::Value NativeSession::SuspendTask(const Napi::CallbackInfo& info) {
+  EnsureOpen(info.Env());
+  engine_->SuspendTask(static_cast<uint64_t>(info[0].ToNumber().Int64Value()));
+  return info.Env().Undefined();
+}
+
+Napi::Value NativeSession::ResumeTask(const Napi::CallbackInfo& info) {
+  EnsureOpen(info.Env());
+  engine_->ResumeTask(static_cast<uint64_t>(info[0].ToNumber().Int64Value()));
   return info.Env().Undefined();
 }
 

@@ -35,6 +35,8 @@ class NativeSession : public Napi::ObjectWrap<NativeSession> {
 
   Napi::Value StartTask(const Napi::CallbackInfo& info);
   Napi::Value CancelTask(const Napi::CallbackInfo& info);
+  Napi::Value SuspendTask(const Napi::CallbackInfo& info);
+  Napi::Value ResumeTask(const Napi::CallbackInfo& info);
   Napi::Value FinishTasksAndInvalidate(const Napi::CallbackInfo& info);
   Napi::Value InvalidateAndCancel(const Napi::CallbackInfo& info);
   Napi::Value Reset(const Napi::CallbackInfo& info);

@@ -66,9 +66,15 @@ int CreatePartialFile(const std::string& dir, const std::string& name, std::stri
 }
 
 int CommitPartialFile(const std::string& partialPath, const std::string& dir, const std::string& name,
-                      std::string* finalPath) {
+                      std::string* finalPath, bool overwrite) {
   int err = EnsureDirectory(dir);
   if (err != 0) return err;
+  if (overwrite) {
+    std::string target = Join(dir, name);
+    if (rename(partialPath.c_str(), target.c_str()) != 0) return errno;
+    *finalPath = target;
+    return 0;
+  }
   for (int n = 0; n < 10000; ++n) {
     std::string candidate = Join(dir, n == 0 ? name : NumberedName(name, n));
     // link() fails with EEXIST instead of replacing, which rename() would do silently.
@@ -88,6 +94,23 @@ int CommitPartialFile(const std::string& partialPath, const std::string& dir, co
     return errno;
   }
   return EEXIST;
+}
+
+int ReopenPartialFile(const std::string& partialPath, int64_t offset) {
+  int fd = open(partialPath.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return -errno;
+  struct stat st;
+  if (fstat(fd, &st) != 0 || st.st_size < offset) {
+    int err = st.st_size < offset ? ERANGE : errno;
+    close(fd);
+    return -err;
+  }
+  if (ftruncate(fd, static_cast<off_t>(offset)) != 0 || lseek(fd, static_cast<off_t>(offset), SEEK_SET) < 0) {
+    int err = errno;
+    close(fd);
+    return -err;
+  }
+  return fd;
 }
 
 void DiscardPartialFile(const std::string& partialPath) {

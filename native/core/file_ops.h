@@ -4,6 +4,7 @@
 // All functions are thread-safe (no shared state) and run on engine threads.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 namespace urlsession {
@@ -15,11 +16,15 @@ int EnsureDirectory(const std::string& dir, unsigned mode = 0755);
 // when missing. Returns an fd (>= 0) and stores its path in *partialPath, or returns -errno.
 int CreatePartialFile(const std::string& dir, const std::string& name, std::string* partialPath);
 
-// Moves a complete partial file to `dir`/`name` without ever replacing an existing file:
-// when the name is taken, "name-1", "name-2", ... (before the extension) are tried.
+// Moves a complete partial file to `dir`/`name`. Without `overwrite` an existing file is never
+// replaced: when the name is taken, "name-1", "name-2", ... (before the extension) are tried.
 // Returns 0 and stores the final absolute path, or an errno value (the partial file is kept).
 int CommitPartialFile(const std::string& partialPath, const std::string& dir, const std::string& name,
-                      std::string* finalPath);
+                      std::string* finalPath, bool overwrite = false);
+
+// Reopens an existing partial file for appending after exactly `offset` bytes (longer files
+// are cut back to it). Returns an fd or -errno (-ERANGE when the file is shorter than offset).
+int ReopenPartialFile(const std::string& partialPath, int64_t offset);
 
 // Removes a partial file; missing files are fine. Never throws.
 void DiscardPartialFile(const std::string& partialPath);

@@ -103,6 +103,14 @@ void CurlEngine::CancelTask(uint64_t taskIdentifier) {
   Enqueue([this, taskIdentifier] { Cancel(taskIdentifier); });
 }
 
+void CurlEngine::SuspendTask(uint64_t taskIdentifier) {
+  Enqueue([this, taskIdentifier] { Pause(taskIdentifier, CURLPAUSE_ALL); });
+}
+
+void CurlEngine::ResumeTask(uint64_t taskIdentifier) {
+  Enqueue([this, taskIdentifier] { Pause(taskIdentifier, CURLPAUSE_CONT); });
+}
+
 void CurlEngine::FinishTasksAndInvalidate() {
   Enqueue([this] { invalidating_ = true; });
 }
@@ -184,6 +192,13 @@ void CurlEngine::Cancel(uint64_t taskIdentifier) {
   auto found = transfers_.find(taskIdentifier);
   if (found == transfers_.end()) return;
   Finish(found->second.get(), CURLE_OK, /*cancelled=*/true);
+}
+
+// Engine thread. A paused transfer keeps its connection and its bytes; the server sees
+// TCP backpressure (or HTTP/2 flow control) until it continues.
+void CurlEngine::Pause(uint64_t taskIdentifier, int bitmask) {
+  auto found = transfers_.find(taskIdentifier);
+  if (found != transfers_.end()) curl_easy_pause(found->second->easy(), bitmask);
 }
 
 void CurlEngine::CollectFinished() {

@@ -29,6 +29,8 @@ class CurlEngine final : public Engine {
   const char* Name() const override { return "curl"; }
   void StartTask(TaskRequest request) override;
   void CancelTask(uint64_t taskIdentifier) override;
+  void SuspendTask(uint64_t taskIdentifier) override;
+  void ResumeTask(uint64_t taskIdentifier) override;
   void FinishTasksAndInvalidate() override;
   void InvalidateAndCancel() override;
   void Reset(uint64_t token) override;
@@ -43,6 +45,7 @@ class CurlEngine final : public Engine {
   void RunCommands();
   void Start(TaskRequest request);
   void Cancel(uint64_t taskIdentifier);
+  void Pause(uint64_t taskIdentifier, int bitmask);
   void CollectFinished();
   void Finish(CurlTransfer* transfer, CURLcode result, bool cancelled);
   void MaybeEndInvalidation();

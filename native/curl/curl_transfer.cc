@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "core/content_disposition.h"
 #include "core/error_codes.h"
 #include "core/file_ops.h"
 #include "core/headers.h"
@@ -17,6 +18,7 @@ namespace urlsession {
 namespace {
 
 constexpr long kDownloadBufferSize = 512 * 1024;  // fewer, larger write(2)s on the hot path
+constexpr size_t kErrorBodyLimit = 64 * 1024;      // what an HTTP error keeps of its body
 
 std::string Trim(const char* data, size_t length) {
   size_t begin = 0;
@@ -52,17 +54,7 @@ bool CurlTransfer::Prepare() {
     failure_code_ = kNSURLErrorUnknown;
     return false;
   }
-  if (request_.kind == TaskKind::Download) {
-    if (request_.downloadFileName.empty()) request_.downloadFileName = DefaultDownloadName(request_.url);
-    int fd = CreatePartialFile(request_.downloadDirectory, request_.downloadFileName, &partial_path_);
-    if (fd < 0) {
-      failure_code_ = NSURLErrorFromErrno(-fd, /*writing=*/true);
-      return false;
-    }
-    download_fd_ = fd;
-    curl_easy_setopt(easy_, CURLOPT_BUFFERSIZE, kDownloadBufferSize);
-  }
-  if (!OpenBody()) return false;
+  if (!OpenDownloadFile() || !OpenBody()) return false;
 
   curl_easy_setopt(easy_, CURLOPT_PRIVATE, this);
   curl_easy_setopt(easy_, CURLOPT_URL, request_.url.c_str());
@@ -97,6 +89,13 @@ bool CurlTransfer::Prepare() {
   if (!context_.pinnedKeys.empty()) curl_easy_setopt(easy_, CURLOPT_PINNEDPUBLICKEY, context_.pinnedKeys.c_str());
 
   HeaderList headers = MergeHeaders(config.additionalHeaders, request_.headers);
+  if (resume_base_ > 0) {
+    // Range without libcurl's resume logic (which fails when a server ignores it): a 200
+    // instead of a 206 restarts the file from zero in OnFirstBodyBytes.
+    std::string range = std::to_string(resume_base_) + "-";
+    curl_easy_setopt(easy_, CURLOPT_RANGE, range.c_str());
+    if (!request_.resumeValidator.empty()) headers.emplace_back("If-Range", request_.resumeValidator);
+  }
   for (const auto& header : headers) {
     // "Name;" is libcurl's spelling of a header with an empty value; "Name:" would remove it.
     std::string line = header.second.empty() ? header.first + ";" : header.first + ": " + header.second;
@@ -111,6 +110,29 @@ bool CurlTransfer::Prepare() {
   curl_easy_setopt(easy_, CURLOPT_WRITEFUNCTION, &CurlTransfer::OnWrite);
   curl_easy_setopt(easy_, CURLOPT_WRITEDATA, this);
   ConfigureMethodAndBody();
+  return true;
+}
+
+bool CurlTransfer::OpenDownloadFile() {
+  if (request_.kind != TaskKind::Download) return true;
+  if (request_.downloadFileName.empty()) request_.downloadFileName = DefaultDownloadName(request_.url);
+  curl_easy_setopt(easy_, CURLOPT_BUFFERSIZE, kDownloadBufferSize);
+  if (!request_.resumePartialPath.empty()) {
+    int fd = ReopenPartialFile(request_.resumePartialPath, request_.resumeOffset);
+    if (fd >= 0) {
+      download_fd_ = fd;
+      partial_path_ = request_.resumePartialPath;
+      resume_base_ = request_.resumeOffset;
+      return true;
+    }
+    DiscardPartialFile(request_.resumePartialPath);  // unusable: start over
+  }
+  int fd = CreatePartialFile(request_.downloadDirectory, request_.downloadFileName, &partial_path_);
+  if (fd < 0) {
+    failure_code_ = NSURLErrorFromErrno(-fd, /*writing=*/true);
+    return false;
+  }
+  download_fd_ = fd;
   return true;
 }
 
@@ -188,8 +210,15 @@ size_t CurlTransfer::OnHeader(char* data, size_t size, size_t count, void* self_
 size_t CurlTransfer::OnWrite(char* data, size_t size, size_t count, void* self_ptr) {
   auto* self = static_cast<CurlTransfer*>(self_ptr);
   size_t length = size * count;
-  self->ReportResponseOnce();
-  if (self->download_fd_ >= 0) {
+  if (!self->response_reported_) {
+    self->ReportResponseOnce();
+    self->OnFirstBodyBytes();
+    if (self->bad_content_range_) return 0;
+  }
+  if (self->DiscardingHttpErrorBody()) {
+    size_t room = kErrorBodyLimit - std::min(kErrorBodyLimit, self->response_body_.size());
+    self->response_body_.append(data, std::min(room, length));
+  } else if (self->download_fd_ >= 0) {
     size_t written = 0;
     while (written < length) {
       ssize_t n = write(self->download_fd_, data + written, length - written);
@@ -244,18 +273,44 @@ int CurlTransfer::OnSeek(void* self_ptr, curl_off_t offset, int origin) {
   return CURL_SEEKFUNC_OK;
 }
 
+// Engine thread, before the first body byte is stored: decides whether a resume continues.
+void CurlTransfer::OnFirstBodyBytes() {
+  if (resume_base_ == 0 || download_fd_ < 0) return;
+  if (status_ == 206) {
+    // The range must start where our file ends, or the bytes would land in the wrong place.
+    const std::string* range = FindHeader(response_headers_, "Content-Range");
+    std::string expected_prefix = "bytes " + std::to_string(resume_base_) + "-";
+    if (range == nullptr || range->compare(0, expected_prefix.size(), expected_prefix) != 0) bad_content_range_ = true;
+    return;
+  }
+  // 200: the server ignored the range or the resource changed (If-Range): start over.
+  if (ftruncate(download_fd_, 0) != 0 || lseek(download_fd_, 0, SEEK_SET) < 0) write_errno_ = errno;
+  expected_ = expected_ > resume_base_ ? expected_ - resume_base_ : expected_;
+  resume_base_ = 0;
+}
+
+bool CurlTransfer::DiscardingHttpErrorBody() const {
+  return request_.discardOnHttpError && status_ >= 400;
+}
+
+std::string CurlTransfer::Validator() const {
+  const std::string* etag = FindHeader(response_headers_, "ETag");
+  if (etag != nullptr && etag->compare(0, 2, "W/") != 0) return *etag;  // If-Range needs a strong ETag
+  const std::string* modified = FindHeader(response_headers_, "Last-Modified");
+  return modified != nullptr ? *modified : std::string();
+}
+
 void CurlTransfer::ReportResponseOnce() {
   if (response_reported_) return;
   response_reported_ = true;
-  long status = 0;
-  curl_easy_getinfo(easy_, CURLINFO_RESPONSE_CODE, &status);
+  curl_easy_getinfo(easy_, CURLINFO_RESPONSE_CODE, &status_);
   curl_off_t length = -1;
   curl_easy_getinfo(easy_, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
-  expected_ = length > 0 ? static_cast<int64_t>(length) : 0;
+  expected_ = length > 0 ? resume_base_ + static_cast<int64_t>(length) : 0;
   Event event;
   event.type = EventType::Response;
   event.taskIdentifier = request_.taskIdentifier;
-  event.statusCode = static_cast<int>(status);
+  event.statusCode = static_cast<int>(status_);
   event.expectedBytes = expected_;
   event.responseHeaders = response_headers_;
   char* url = nullptr;
@@ -265,11 +320,11 @@ void CurlTransfer::ReportResponseOnce() {
 
 void CurlTransfer::PostProgress(bool final) {
   if (request_.kind == TaskKind::Download) {
-    if (!download_throttle_.ShouldReport(received_, final)) return;
+    if (!download_throttle_.ShouldReport(resume_base_ + received_, final)) return;
     Event event;
     event.type = EventType::DownloadProgress;
     event.taskIdentifier = request_.taskIdentifier;
-    event.totalBytes = received_;
+    event.totalBytes = resume_base_ + received_;
     event.expectedBytes = expected_;
     Post(std::move(event));
   }
@@ -326,6 +381,8 @@ void CurlTransfer::Complete(CURLcode result, bool cancelled) {
     code = kNSURLErrorCancelled;
   } else if (failure_code_ != 0) {
     code = failure_code_;
+  } else if (result == CURLE_WRITE_ERROR && bad_content_range_) {
+    code = kNSURLErrorBadServerResponse;
   } else if (result == CURLE_WRITE_ERROR && write_errno_ != 0) {
     code = NSURLErrorFromErrno(write_errno_, /*writing=*/true);
   } else if ((result == CURLE_READ_ERROR || result == CURLE_ABORTED_BY_CALLBACK) && read_errno_ != 0) {
@@ -349,23 +406,18 @@ void CurlTransfer::Complete(CURLcode result, bool cancelled) {
 
   if (code == 0) {
     if (received_ > 0 || request_.kind != TaskKind::Download) PostProgress(true);
-    if (request_.kind == TaskKind::Download) {
-      int close_result = close(download_fd_);
-      download_fd_ = -1;
+    if (request_.kind == TaskKind::Download && DiscardingHttpErrorBody()) {
+      Abandon();  // an error page is not the file the caller asked for
+    } else if (request_.kind == TaskKind::Download) {
       std::string location;
-      int err = close_result == 0 ? CommitPartialFile(partial_path_, request_.downloadDirectory,
-                                                      request_.downloadFileName, &location)
-                                  : errno;
-      if (err == 0) {
-        partial_path_.clear();
+      code = CommitDownload(&location);
+      if (code == 0) {
         Event completed;
         completed.type = EventType::DownloadCompleted;
         completed.taskIdentifier = request_.taskIdentifier;
         completed.statusCode = done.statusCode;
         completed.location = std::move(location);
         Post(std::move(completed));
-      } else {
-        code = close_result == 0 ? kNSURLErrorCannotMoveFile : NSURLErrorFromErrno(err, true);
       }
     }
   }
@@ -374,7 +426,13 @@ void CurlTransfer::Complete(CURLcode result, bool cancelled) {
       close(download_fd_);
       download_fd_ = -1;
     }
-    DiscardPartialFile(partial_path_);
+    if (request_.keepPartialOnFailure && !partial_path_.empty() && !bad_content_range_ && write_errno_ == 0) {
+      done.partialPath = partial_path_;
+      done.partialBytes = resume_base_ + (DiscardingHttpErrorBody() ? 0 : received_);
+      done.validator = Validator();
+    } else {
+      DiscardPartialFile(partial_path_);
+    }
     partial_path_.clear();
     done.errorCode = code;
     done.message = DescribeNSURLError(code);
@@ -382,8 +440,27 @@ void CurlTransfer::Complete(CURLcode result, bool cancelled) {
       done.message += std::string(" (") + error_buffer_ + ")";
     }
   }
-  if (request_.kind != TaskKind::Download) done.responseBody = std::move(response_body_);
+  if (request_.kind != TaskKind::Download || DiscardingHttpErrorBody()) done.responseBody = std::move(response_body_);
   Post(std::move(done));
+}
+
+// Engine thread: closes the partial file and moves it to its final name.
+int CurlTransfer::CommitDownload(std::string* location) {
+  int close_result = close(download_fd_);
+  download_fd_ = -1;
+  if (close_result != 0) return NSURLErrorFromErrno(errno, /*writing=*/true);
+  std::string name = request_.downloadFileName;
+  if (request_.nameFromResponse) {
+    const std::string* disposition = FindHeader(response_headers_, "Content-Disposition");
+    std::string proposed = disposition != nullptr ? FileNameFromContentDisposition(*disposition) : std::string();
+    char* url = nullptr;
+    curl_easy_getinfo(easy_, CURLINFO_EFFECTIVE_URL, &url);
+    name = !proposed.empty() ? SanitizeFileName(proposed) : DefaultDownloadName(url != nullptr ? url : request_.url);
+  }
+  int err = CommitPartialFile(partial_path_, request_.downloadDirectory, name, location, request_.overwrite);
+  if (err != 0) return kNSURLErrorCannotMoveFile;
+  partial_path_.clear();
+  return 0;
 }
 
 void CurlTransfer::Abandon() {

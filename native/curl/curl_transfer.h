@@ -48,7 +48,12 @@ class CurlTransfer {
   static size_t OnRead(char* buffer, size_t size, size_t count, void* self);
   static int OnSeek(void* self, curl_off_t offset, int origin);
 
+  bool OpenDownloadFile();
   bool OpenBody();
+  void OnFirstBodyBytes();
+  bool DiscardingHttpErrorBody() const;
+  int CommitDownload(std::string* location);
+  std::string Validator() const;
   void ConfigureMethodAndBody();
   void ReportResponseOnce();
   void PostProgress(bool final);
@@ -65,6 +70,8 @@ class CurlTransfer {
   int download_fd_ = -1;
   std::string partial_path_;
   int write_errno_ = 0;
+  int64_t resume_base_ = 0;   // bytes of an earlier attempt kept at the start of the partial file
+  bool bad_content_range_ = false;
 
   // Request body.
   int body_fd_ = -1;
@@ -76,6 +83,7 @@ class CurlTransfer {
   std::string response_body_;
   HeaderList response_headers_;
   bool response_reported_ = false;
+  long status_ = 0;
   int64_t received_ = 0;
   int64_t expected_ = 0;
   int failure_code_ = 0;

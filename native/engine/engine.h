@@ -53,6 +53,18 @@ struct TaskRequest {
   std::string downloadDirectory;  // Download: where the partial file and the result go
   std::string downloadFileName;   // Download: final name inside downloadDirectory
   double timeout = 0;             // per-request override of timeoutIntervalForRequest; 0: session's
+
+  // Download placement.
+  bool overwrite = false;            // replace an existing downloadDirectory/downloadFileName
+  bool nameFromResponse = false;     // name from Content-Disposition, else the final URL
+  bool discardOnHttpError = false;   // status >= 400: no file; the body's first 64 KiB go to responseBody
+  // Resume: failed or cancelled downloads keep their partial file (reported in TaskCompleted),
+  // and a new task continues it with Range + If-Range; a server that ignores the range or a
+  // changed resource (200 instead of 206) restarts from zero.
+  bool keepPartialOnFailure = false;
+  std::string resumePartialPath;
+  int64_t resumeOffset = 0;
+  std::string resumeValidator;       // strong ETag, else Last-Modified, of the earlier response
 };
 
 class EventSink {
@@ -72,6 +84,9 @@ class Engine {
   virtual void StartTask(TaskRequest request) = 0;
   // Cancels a running task: it completes with NSURLErrorCancelled (-999). Unknown ids are ignored.
   virtual void CancelTask(uint64_t taskIdentifier) = 0;
+  // Pause and continue a running task without losing bytes. Unknown ids are ignored.
+  virtual void SuspendTask(uint64_t taskIdentifier) = 0;
+  virtual void ResumeTask(uint64_t taskIdentifier) = 0;
 
   // Seed semantics: no new tasks after either call. FinishTasksAndInvalidate lets running
   // tasks finish; InvalidateAndCancel cancels them. Both end with a SessionInvalidated event

@@ -42,6 +42,10 @@ struct Event {
   std::string url;              // final URL after redirects (Response, TaskCompleted)
   std::vector<std::pair<std::string, std::string>> responseHeaders;  // Response
   TaskMetrics metrics;          // TaskCompleted
+  // TaskCompleted of a failed download with keepPartialOnFailure: what a resume needs.
+  std::string partialPath;
+  int64_t partialBytes = 0;
+  std::string validator;        // strong ETag, else Last-Modified, of the response
 };
 
 }  // namespace urlsession
