@@ -21,6 +21,10 @@ export const ErrorCodes = {
   SESSION_INVALIDATED: 'ERR_URLSESSION_SESSION_INVALIDATED',
   /** createSession was given the identifier of a session that is still invalidating (Error). */
   IDENTIFIER_BUSY: 'ERR_URLSESSION_IDENTIFIER_BUSY',
+  /** The promise API's rejection for an HTTP status >= 400 (HTTPError). */
+  HTTP_ERROR: 'ERR_URLSESSION_HTTP_ERROR',
+  /** The promise API's rejection for a transport failure (TransferError; see errorCode). */
+  TRANSFER_FAILED: 'ERR_URLSESSION_TRANSFER_FAILED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

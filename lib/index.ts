@@ -13,6 +13,10 @@ export type * from './types';
 export { Session } from './session';
 export { SessionConfiguration } from './configuration';
 export { ErrorCodes, NSURLError } from './errors';
+export { Task, HTTPError, TransferError, AbortError } from './task';
+export type { TaskState, TaskResponse, TaskMetrics, TaskProgress, DownloadResult, RequestResult } from './task';
+export type { TaskOptions, DownloadOptions, UploadOptions, RequestOptions } from './task-options';
+export { discardResumeData } from './resume-data';
 export type { CodedError, ErrorCode } from './errors';
 
 /** Which transfer engine this build drives: 'apple' (NSURLSession) or 'curl' (libcurl). */

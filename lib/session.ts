@@ -9,6 +9,9 @@ import type { SessionConfiguration } from './configuration';
 import { ErrorCodes, invalidatedError, NSURLError, typeError } from './errors';
 import { EventType, TaskKind } from './native-constants';
 import type { NativeEvent, NativeSession, NativeTaskRequest } from './native';
+import { decodeResumeData } from './resume-data';
+import { Task, type DownloadResult, type RequestResult, type TaskSetup } from './task';
+import { parseTaskOptions, resolveDestination, type DownloadOptions, type RequestOptions, type UploadOptions } from './task-options';
 import type {
   CompletedResult,
   DataTaskArguments,
@@ -34,6 +37,9 @@ type SessionState = 'active' | 'invalidating' | 'invalidated';
 interface TaskRecord {
   kind: 'download' | 'upload' | 'data';
   url: string;
+  /** The promise-API face of the task, for session.download/upload/request. */
+  task?: Task<any>;
+  location?: string;
   /** Body still being read (Blob); the engine has not seen the task yet. */
   starting: boolean;
   lastDownloadTotal: number;
@@ -105,6 +111,64 @@ export class Session extends EventEmitter {
     const method = validateMethod(o.method, body === undefined ? 'GET' : 'POST');
     const headers = validateHeaders(o.requestHeaders, 'requestHeaders');
     return this.#start('data', { kind: TaskKind.Data, url, method, headers }, body ?? {});
+  }
+
+  /**
+   * Downloads `url` and resolves with { statusCode, headers, url, location, metrics }.
+   * `download({ resumeData })` continues a download that was cancelled or failed.
+   */
+  download(url: string, options?: DownloadOptions): Task<DownloadResult>;
+  download(options: DownloadOptions & { resumeData: Buffer }): Task<DownloadResult>;
+  download(urlOrOptions: string | (DownloadOptions & { resumeData: Buffer }), maybeOptions: DownloadOptions = {}): Task<DownloadResult> {
+    this.#ensureActive();
+    const resumeOnly = typeof urlOrOptions !== 'string' && urlOrOptions !== null && typeof urlOrOptions === 'object';
+    const rawOptions = resumeOnly ? urlOrOptions : maybeOptions;
+    const parsed = parseTaskOptions('download', rawOptions);
+    const resume = parsed.resumeData === undefined ? undefined : decodeResumeData(parsed.resumeData);
+    const url = validateUrl(resumeOnly ? resume?.url : urlOrOptions);
+    const destination = resume ?? resolveDestination(parsed.destination, this.configuration.downloadDirectory, parsed.overwrite);
+    const request: Omit<NativeTaskRequest, 'taskIdentifier'> = {
+      kind: TaskKind.Download,
+      url,
+      method: parsed.method ?? 'GET',
+      headers: parsed.headers,
+      timeout: parsed.timeout,
+      downloadDirectory: destination.destinationDirectory,
+      downloadFileName: destination.destinationFileName,
+      nameFromResponse: destination.nameFromResponse,
+      overwrite: destination.overwrite,
+      discardOnHttpError: parsed.throwHttpErrors,
+      keepPartialOnFailure: true,
+      ...(resume === undefined ? {} : { resumePartialPath: resume.partialPath, resumeOffset: resume.offset, resumeValidator: resume.validator }),
+    };
+    return this.#startTask<DownloadResult>('download', request, {}, parsed, {
+      destinationDirectory: destination.destinationDirectory,
+      destinationFileName: destination.destinationFileName,
+      nameFromResponse: destination.nameFromResponse,
+      overwrite: destination.overwrite,
+      url,
+    });
+  }
+
+  /** Uploads `body` (bytes, a Blob, or a file path streamed from disk); resolves with { statusCode, headers, url, body, metrics }. */
+  upload(url: string, body: Buffer | Uint8Array | Blob | string, options: UploadOptions = {}): Task<RequestResult> {
+    this.#ensureActive();
+    const parsed = parseTaskOptions('upload', options);
+    const target = validateUrl(url);
+    if (body === undefined || body === null) throw typeError(ErrorCodes.INVALID_ARGUMENT, 'upload(url, body): body is required');
+    const request = { kind: TaskKind.Upload, url: target, method: parsed.method ?? 'POST', headers: parsed.headers, timeout: parsed.timeout };
+    return this.#startTask<RequestResult>('upload', request, prepareUploadBody(body), parsed);
+  }
+
+  /** A data task: resolves with { statusCode, headers, url, body: Buffer, metrics }. */
+  request(url: string, options: RequestOptions = {}): Task<RequestResult> {
+    this.#ensureActive();
+    const parsed = parseTaskOptions('request', options);
+    const target = validateUrl(url);
+    const body = prepareDataBody(parsed.body);
+    const method = parsed.method ?? (body === undefined ? 'GET' : 'POST');
+    const request = { kind: TaskKind.Data, url: target, method, headers: parsed.headers, timeout: parsed.timeout };
+    return this.#startTask<RequestResult>('data', request, body ?? {}, parsed);
   }
 
   /**
@@ -193,11 +257,31 @@ export class Session extends EventEmitter {
     return promise;
   }
 
-  #start(kind: TaskRecord['kind'], request: Omit<NativeTaskRequest, 'taskIdentifier'>, body: PreparedBody): number {
+  #startTask<R>(
+    kind: TaskRecord['kind'],
+    request: Omit<NativeTaskRequest, 'taskIdentifier'>,
+    body: PreparedBody,
+    options: { taskDescription: string; throwHttpErrors: boolean; signal?: AbortSignal },
+    resumeTemplate?: TaskSetup['resumeTemplate'],
+  ): Task<R> {
+    const taskIdentifier = this.#nextTaskIdentifier;
+    const task = new Task<R>(
+      { taskIdentifier, taskDescription: options.taskDescription, kind, url: request.url, throwHttpErrors: options.throwHttpErrors, signal: options.signal, resumeTemplate },
+      {
+        cancel: (id) => this.cancelTask(id),
+        suspend: (id) => this.#native.suspendTask(id),
+        resume: (id) => this.#native.resumeTask(id),
+      },
+    );
+    this.#start(kind, request, body, task);
+    return task;
+  }
+
+  #start(kind: TaskRecord['kind'], request: Omit<NativeTaskRequest, 'taskIdentifier'>, body: PreparedBody, task?: Task<any>): number {
     const taskIdentifier = this.#nextTaskIdentifier++;
     const full: NativeTaskRequest = { ...request, taskIdentifier };
-    if (kind === 'download') full.downloadDirectory = this.configuration.downloadDirectory;
-    const record: TaskRecord = { kind, url: request.url, starting: false, lastDownloadTotal: 0, lastUploadTotal: 0 };
+    if (kind === 'download' && full.downloadDirectory === undefined) full.downloadDirectory = this.configuration.downloadDirectory;
+    const record: TaskRecord = { kind, url: request.url, task, starting: false, lastDownloadTotal: 0, lastUploadTotal: 0 };
     this.#tasks.set(taskIdentifier, record);
     if (body instanceof Promise) {
       record.starting = true;
@@ -275,6 +359,9 @@ export class Session extends EventEmitter {
           const total = event.totalBytes ?? 0;
           const bytesWritten = total - record.lastDownloadTotal;
           record.lastDownloadTotal = total;
+          if (record.task !== undefined) {
+            runListener(() => record.task?._progress({ direction: 'download', transferred: total, expected: event.expectedBytes ?? 0 }));
+          }
           this.#emitEverywhere('downloadprogress', {
             taskIdentifier,
             bytesWritten,
@@ -289,6 +376,9 @@ export class Session extends EventEmitter {
           const total = event.totalBytes ?? 0;
           const bytesSent = total - record.lastUploadTotal;
           record.lastUploadTotal = total;
+          if (record.task !== undefined) {
+            runListener(() => record.task?._progress({ direction: 'upload', transferred: total, expected: event.expectedBytes ?? 0 }));
+          }
           this.#emitEverywhere('uploadprogress', {
             taskIdentifier,
             bytesSent,
@@ -298,8 +388,12 @@ export class Session extends EventEmitter {
           });
           break;
         }
+        case EventType.Response:
+          if (record?.task !== undefined) runListener(() => record.task?._response(event));
+          break;
         case EventType.DownloadCompleted:
           if (record === undefined) break;
+          record.location = event.location;
           this.#emitEverywhere('downloadcompleted', {
             taskIdentifier,
             sessionIdentifier,
@@ -322,6 +416,7 @@ export class Session extends EventEmitter {
             statusCode: event.statusCode ?? 0,
             ...(record.kind === 'download' ? {} : { responseText: event.responseBody?.toString('utf8') ?? '' }),
           });
+          if (record.task !== undefined) runListener(() => record.task?._complete(event, record.location));
           if (this.#tasks.size === 0) this.#emitEverywhere('sessioneventscompleted', { sessionIdentifier });
           break;
         }

@@ -1,0 +1,112 @@
+// Options of session.download/upload/request, checked synchronously (coded errors).
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ErrorCodes, typeError } from './errors';
+import {
+  expectOptionsObject,
+  rejectUnknownKeys,
+  validateHeaders,
+  validateMethod,
+  validateNumber,
+  validateString,
+} from './validate';
+
+export interface TaskOptions {
+  method?: string;
+  headers?: Record<string, string>;
+  /** Aborting cancels the task (-999) and rejects `done` with an AbortError. */
+  signal?: AbortSignal;
+  /** Idle timeout in seconds for this task (overrides timeoutIntervalForRequest). */
+  timeout?: number;
+  /** Free text kept with the task. */
+  taskDescription?: string;
+  /** Reject `done` with an HTTPError for a status >= 400. Default true. */
+  throwHttpErrors?: boolean;
+}
+
+export interface DownloadOptions extends TaskOptions {
+  /** A file path, or a folder (existing, or ending with a separator) to name the file in. */
+  destination?: string;
+  /** Replace an existing file at the destination. Default false: a unique name is chosen. */
+  overwrite?: boolean;
+  /** From task.cancelByProducingResumeData() or a TransferError: continue that download. */
+  resumeData?: Buffer;
+}
+
+export type UploadOptions = TaskOptions;
+
+export interface RequestOptions extends TaskOptions {
+  /** A plain object is sent as JSON; a string, Buffer, Uint8Array or Blob as is. */
+  body?: unknown;
+}
+
+export interface ParsedTaskOptions {
+  method?: string;
+  headers: string[];
+  body?: unknown;
+  signal?: AbortSignal;
+  timeout?: number;
+  taskDescription: string;
+  throwHttpErrors: boolean;
+  destination?: string;
+  overwrite: boolean;
+  resumeData?: Buffer;
+}
+
+const COMMON = ['method', 'headers', 'signal', 'timeout', 'taskDescription', 'throwHttpErrors'] as const;
+const KNOWN: Record<'download' | 'upload' | 'request', readonly string[]> = {
+  download: [...COMMON, 'destination', 'overwrite', 'resumeData'],
+  upload: COMMON,
+  request: [...COMMON, 'body'],
+};
+
+export function parseTaskOptions(kind: 'download' | 'upload' | 'request', options: unknown): ParsedTaskOptions {
+  const o = expectOptionsObject(options ?? {}, `${kind}(…, options)`);
+  rejectUnknownKeys(o, KNOWN[kind], kind);
+  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
+    throw typeError(ErrorCodes.INVALID_ARGUMENT, `${kind}: signal must be an AbortSignal`);
+  }
+  for (const flag of ['throwHttpErrors', 'overwrite'] as const) {
+    if (o[flag] !== undefined && typeof o[flag] !== 'boolean') {
+      throw typeError(ErrorCodes.INVALID_ARGUMENT, `${kind}: ${flag} must be a boolean`);
+    }
+  }
+  if (o.taskDescription !== undefined && typeof o.taskDescription !== 'string') {
+    throw typeError(ErrorCodes.INVALID_ARGUMENT, `${kind}: taskDescription must be a string`);
+  }
+  return {
+    method: o.method === undefined ? undefined : validateMethod(o.method, 'GET'),
+    headers: validateHeaders(o.headers, 'headers'),
+    body: o.body,
+    signal: o.signal as AbortSignal | undefined,
+    timeout: validateNumber(o.timeout, 'timeout', { min: 0 }),
+    taskDescription: (o.taskDescription as string | undefined) ?? '',
+    throwHttpErrors: o.throwHttpErrors !== false,
+    destination: validateString(o.destination, 'destination'),
+    overwrite: o.overwrite === true,
+    resumeData: o.resumeData as Buffer | undefined,
+  };
+}
+
+export interface Destination {
+  destinationDirectory: string;
+  destinationFileName: string;
+  /** Folder destinations take the name from Content-Disposition, else the URL. */
+  nameFromResponse: boolean;
+  overwrite: boolean;
+}
+
+export function resolveDestination(destination: string | undefined, defaultDirectory: string, overwrite: boolean): Destination {
+  if (destination === undefined) {
+    return { destinationDirectory: defaultDirectory, destinationFileName: '', nameFromResponse: true, overwrite };
+  }
+  const absolute = path.resolve(destination);
+  const isFolder = /[\\/]$/.test(destination) || fs.statSync(absolute, { throwIfNoEntry: false })?.isDirectory() === true;
+  if (isFolder) return { destinationDirectory: absolute, destinationFileName: '', nameFromResponse: true, overwrite };
+  return {
+    destinationDirectory: path.dirname(absolute),
+    destinationFileName: path.basename(absolute),
+    nameFromResponse: false,
+    overwrite,
+  };
+}

@@ -1,0 +1,262 @@
+// Task: the promise-and-events face of one transfer (session.download/upload/request).
+// The Titanium events still fire for these tasks; a Task adds per-task events, `.done`,
+// AbortSignal, suspend/resume and resume data. JS thread only.
+import { EventEmitter } from 'node:events';
+import * as fs from 'node:fs';
+import { ErrorCodes, NSURLError } from './errors';
+import type { NativeEvent, NativeMetrics } from './native';
+import { encodeResumeData, type ResumeState } from './resume-data';
+import { redactUrl as redact } from './validate';
+
+export type TaskState = 'running' | 'suspended' | 'canceling' | 'completed';
+export type TaskKindName = 'download' | 'upload' | 'data';
+
+/** What the server answered: status, headers (lower-case names; repeated ones joined with ', ') and the final URL. */
+export interface TaskResponse {
+  statusCode: number;
+  headers: Record<string, string>;
+  url: string;
+}
+
+/** Timing and transport facts of a finished task, with the same names on every engine. */
+export type TaskMetrics = NativeMetrics;
+
+export interface DownloadResult extends TaskResponse {
+  /** Absolute path of the finished file. */
+  location: string;
+  metrics: TaskMetrics;
+}
+
+export interface RequestResult extends TaskResponse {
+  body: Buffer;
+  metrics: TaskMetrics;
+}
+
+export interface TaskProgress {
+  /** 'download' for response bytes, 'upload' for request body bytes. */
+  direction: 'download' | 'upload';
+  transferred: number;
+  /** 0 when unknown. */
+  expected: number;
+}
+
+const BODY_EXCERPT_LIMIT = 64 * 1024;
+
+/** The promise API's rejection for an HTTP status of 400 or more (opt out with throwHttpErrors: false). */
+export class HTTPError extends Error {
+  readonly code = ErrorCodes.HTTP_ERROR;
+  readonly statusCode: number;
+  readonly headers: Record<string, string>;
+  readonly url: string;
+  /** At most the first 64 KiB of the response body. */
+  readonly body: Buffer;
+  constructor(response: TaskResponse, body: Buffer) {
+    super(`HTTP ${response.statusCode} from ${redact(response.url)}`);
+    this.name = 'HTTPError';
+    this.statusCode = response.statusCode;
+    this.headers = response.headers;
+    this.url = response.url;
+    this.body = body.subarray(0, BODY_EXCERPT_LIMIT);
+  }
+}
+
+/** A transport failure: errorCode is an NSURLErrorDomain code (see URLSession.NSURLError). */
+export class TransferError extends Error {
+  readonly code = ErrorCodes.TRANSFER_FAILED;
+  readonly errorCode: number;
+  /** For a failed download whose bytes can be kept: pass to session.download({ resumeData }). */
+  resumeData?: Buffer;
+  constructor(errorCode: number, message: string, url: string) {
+    super(`${message} [${errorCode}] ${redact(url)}`);
+    this.name = 'TransferError';
+    this.errorCode = errorCode;
+  }
+}
+
+/** Cancellation through task.cancel() or an AbortSignal: errorCode -999. */
+export class AbortError extends Error {
+  readonly code = 'ABORT_ERR';
+  readonly errorCode = NSURLError.Cancelled;
+  constructor(reason?: unknown) {
+    super('The transfer was aborted', reason === undefined ? undefined : { cause: reason });
+    this.name = 'AbortError';
+  }
+}
+
+/** What a Task needs from its session. */
+export interface TaskControls {
+  cancel(taskIdentifier: number): void;
+  suspend(taskIdentifier: number): void;
+  resume(taskIdentifier: number): void;
+}
+
+export interface TaskSetup {
+  taskIdentifier: number;
+  taskDescription: string;
+  kind: TaskKindName;
+  url: string;
+  throwHttpErrors: boolean;
+  signal?: AbortSignal;
+  /** Downloads: how to describe the partial file in resume data. */
+  resumeTemplate?: Omit<ResumeState, 'partialPath' | 'offset' | 'validator'>;
+}
+
+export class Task<Result = DownloadResult | RequestResult> extends EventEmitter {
+  readonly taskIdentifier: number;
+  /** Free text for the app, kept with the task (as NSURLSessionTask.taskDescription). */
+  readonly taskDescription: string;
+  readonly kind: TaskKindName;
+  /** Settles when the task completes: the result, or an HTTPError, TransferError or AbortError. */
+  readonly done: Promise<Result>;
+  #state: TaskState = 'running';
+  #controls: TaskControls;
+  #setup: TaskSetup;
+  #response: TaskResponse | undefined;
+  #resolve!: (result: Result) => void;
+  #reject!: (error: Error) => void;
+  #resumeDataWaiter: ((data: Buffer | null) => void) | undefined;
+  #aborted = false;
+  #onAbort: (() => void) | undefined;
+
+  /** @internal Created by Session.download/upload/request. */
+  constructor(setup: TaskSetup, controls: TaskControls) {
+    super();
+    this.taskIdentifier = setup.taskIdentifier;
+    this.taskDescription = setup.taskDescription;
+    this.kind = setup.kind;
+    this.#setup = setup;
+    this.#controls = controls;
+    this.done = new Promise<Result>((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
+    // A task used only through its events must not crash the process with an unhandled
+    // rejection; awaiting `done` still sees the rejection.
+    this.done.catch(() => undefined);
+    const signal = setup.signal;
+    if (signal !== undefined) {
+      this.#onAbort = () => {
+        this.#aborted = true;
+        this.cancel();
+      };
+      if (signal.aborted) queueMicrotask(this.#onAbort);
+      else signal.addEventListener('abort', this.#onAbort, { once: true });
+    }
+  }
+
+  get state(): TaskState {
+    return this.#state;
+  }
+
+  /** The response head, once it arrived. */
+  get response(): TaskResponse | undefined {
+    return this.#response;
+  }
+
+  /** Cancels the task; `done` rejects with an AbortError (-999). No effect once completed. */
+  cancel(): void {
+    if (this.#state === 'completed' || this.#state === 'canceling') return;
+    this.#state = 'canceling';
+    this.#controls.cancel(this.taskIdentifier);
+  }
+
+  /** Pauses the transfer without losing bytes (the connection stays open). */
+  suspend(): void {
+    if (this.#state !== 'running') return;
+    this.#state = 'suspended';
+    this.#controls.suspend(this.taskIdentifier);
+  }
+
+  /** Continues a suspended transfer. */
+  resume(): void {
+    if (this.#state !== 'suspended') return;
+    this.#state = 'running';
+    this.#controls.resume(this.taskIdentifier);
+  }
+
+  /**
+   * Downloads only: cancels and resolves with resume data for session.download({ resumeData }),
+   * or with null when the server gave no validator (ETag or Last-Modified) to resume safely.
+   */
+  cancelByProducingResumeData(): Promise<Buffer | null> {
+    if (this.kind !== 'download') return Promise.reject(new TypeError('only download tasks produce resume data'));
+    if (this.#state === 'completed') return Promise.resolve(null);
+    const result = new Promise<Buffer | null>((resolve) => {
+      this.#resumeDataWaiter = resolve;
+    });
+    this.cancel();
+    return result;
+  }
+
+  /** @internal */
+  _progress(progress: TaskProgress): void {
+    this.emit('progress', progress);
+  }
+
+  /** @internal */
+  _response(event: NativeEvent): void {
+    this.#response = {
+      statusCode: event.statusCode ?? 0,
+      headers: headerRecord(event.headers ?? []),
+      url: event.url ?? this.#setup.url,
+    };
+    this.emit('response', this.#response);
+  }
+
+  /** @internal The engine's TaskCompleted, plus the downloaded file's location. */
+  _complete(event: NativeEvent, location: string | undefined): void {
+    this.#state = 'completed';
+    if (this.#onAbort !== undefined) this.#setup.signal?.removeEventListener('abort', this.#onAbort);
+    const errorCode = event.errorCode ?? 0;
+    const resumeData = this.#takeResumeData(event);
+    if (this.#resumeDataWaiter !== undefined) this.#resumeDataWaiter(resumeData);
+    if (errorCode !== 0) {
+      if (errorCode === NSURLError.Cancelled) return this.#fail(new AbortError(this.#aborted ? this.#setup.signal?.reason : undefined));
+      const error = new TransferError(errorCode, event.message ?? '', this.#setup.url);
+      if (resumeData !== null) error.resumeData = resumeData;
+      return this.#fail(error);
+    }
+    const response: TaskResponse = this.#response ?? { statusCode: event.statusCode ?? 0, headers: {}, url: event.url ?? this.#setup.url };
+    const body = event.responseBody ?? Buffer.alloc(0);
+    if (this.#setup.throwHttpErrors && response.statusCode >= 400) return this.#fail(new HTTPError(response, body));
+    const metrics = event.metrics as TaskMetrics;
+    const result = this.kind === 'download'
+      ? { ...response, location: location ?? '', metrics }
+      : { ...response, body, metrics };
+    this.#resolve(result as Result);
+    this.emit('complete', result);
+  }
+
+  // A failed download's partial file becomes resume data when the server gave a validator and
+  // bytes arrived; otherwise (or when nobody can use it) the file is removed.
+  #takeResumeData(event: NativeEvent): Buffer | null {
+    const template = this.#setup.resumeTemplate;
+    if (event.partialPath === undefined) return null;
+    const usable = template !== undefined && (event.partialBytes ?? 0) > 0 && (event.validator ?? '') !== '';
+    const wanted = event.errorCode !== NSURLError.Cancelled || this.#resumeDataWaiter !== undefined;
+    if (!usable || !wanted) {
+      fs.rm(event.partialPath, { force: true }, () => undefined);
+      return null;
+    }
+    return encodeResumeData({
+      ...template,
+      partialPath: event.partialPath,
+      offset: event.partialBytes ?? 0,
+      validator: event.validator ?? '',
+    });
+  }
+
+  #fail(error: Error): void {
+    this.#reject(error);
+    if (this.listenerCount('error') > 0) this.emit('error', error);
+  }
+}
+
+function headerRecord(flat: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const name = flat[i].toLowerCase();
+    out[name] = name in out ? `${out[name]}, ${flat[i + 1]}` : flat[i + 1];
+  }
+  return out;
+}
