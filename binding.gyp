@@ -12,7 +12,8 @@
         "native/core/error_codes.cc",
         "native/core/file_ops.cc",
         "native/core/headers.cc",
-        "native/core/content_disposition.cc"
+        "native/core/content_disposition.cc",
+        "native/core/digest_file.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
@@ -32,12 +33,14 @@
             "native/curl/curl_engine.cc",
             "native/curl/curl_transfer.cc",
             "native/curl/curl_errors.cc",
-            "native/curl/engine_factory_curl.cc"
+            "native/curl/engine_factory_curl.cc",
+            "native/curl/digest_openssl.cc"
           ],
-          "libraries": ["-lcurl", "-lpthread"]
+          "libraries": ["-lcurl", "-lcrypto", "-lpthread"]
         }],
         ["OS=='mac'", {
           "sources": [
+            "native/apple/digest_commoncrypto.cc",
             "native/apple/apple_engine.mm",
             "native/apple/engine_factory_apple.mm"
           ],

@@ -24,7 +24,15 @@ const KNOWN_OPTIONS = [
   'downloadDirectory',
   'stateDirectory',
   'tls',
+  'HTTPCookieAcceptPolicy',
+  'proxy',
+  'allowsCellularAccess',
+  'allowsExpensiveNetworkAccess',
+  'allowsConstrainedNetworkAccess',
 ] as const;
+
+const COOKIE_POLICIES = ['always', 'never', 'onlyFromMainDocumentDomain'] as const;
+type Proxy = 'system' | 'direct' | { url: string; noProxy: readonly string[] };
 
 let anonymousCount = 0;
 
@@ -39,6 +47,11 @@ export class SessionConfiguration {
   readonly downloadDirectory: string;
   readonly stateDirectory: string | undefined;
   readonly tls: Readonly<{ ca: string; pinnedPublicKeys: readonly string[] }>;
+  readonly HTTPCookieAcceptPolicy: (typeof COOKIE_POLICIES)[number];
+  readonly proxy: Proxy;
+  readonly allowsCellularAccess: boolean;
+  readonly allowsExpensiveNetworkAccess: boolean;
+  readonly allowsConstrainedNetworkAccess: boolean;
   #headers: Record<string, string> = {};
 
   constructor(options: SessionConfigurationOptions = {}) {
@@ -65,6 +78,15 @@ export class SessionConfiguration {
     const stateDirectory = validateString(o.stateDirectory, 'stateDirectory');
     this.stateDirectory = stateDirectory === undefined ? undefined : path.resolve(stateDirectory);
     this.tls = Object.freeze(parseTls(o.tls));
+    const policy = o.HTTPCookieAcceptPolicy ?? 'always';
+    if (!COOKIE_POLICIES.includes(policy as never)) {
+      throw typeError(ErrorCodes.INVALID_ARGUMENT, `HTTPCookieAcceptPolicy must be one of ${COOKIE_POLICIES.join(', ')}`);
+    }
+    this.HTTPCookieAcceptPolicy = policy as (typeof COOKIE_POLICIES)[number];
+    this.proxy = parseProxy(o.proxy);
+    this.allowsCellularAccess = parseFlag(o.allowsCellularAccess, 'allowsCellularAccess');
+    this.allowsExpensiveNetworkAccess = parseFlag(o.allowsExpensiveNetworkAccess, 'allowsExpensiveNetworkAccess');
+    this.allowsConstrainedNetworkAccess = parseFlag(o.allowsConstrainedNetworkAccess, 'allowsConstrainedNetworkAccess');
   }
 
   /** Extra headers for every request of the session. Writable until the session is created. */
@@ -90,8 +112,48 @@ export class SessionConfiguration {
       progressIntervalMs: this.progressInterval,
       caPem: this.tls.ca,
       pinnedSpkiSha256: [...this.tls.pinnedPublicKeys],
+      cookieAcceptPolicy: COOKIE_POLICIES.indexOf(this.HTTPCookieAcceptPolicy) as 0 | 1 | 2,
+      proxyMode: this.proxy === 'system' ? 0 : this.proxy === 'direct' ? 1 : 2,
+      proxyUrl: typeof this.proxy === 'object' ? this.proxy.url : '',
+      noProxy: typeof this.proxy === 'object' ? this.proxy.noProxy.join(',') : '',
+      allowsCellularAccess: this.allowsCellularAccess,
+      allowsExpensiveNetworkAccess: this.allowsExpensiveNetworkAccess,
+      allowsConstrainedNetworkAccess: this.allowsConstrainedNetworkAccess,
     };
   }
+}
+
+function parseFlag(value: unknown, what: string): boolean {
+  if (value === undefined) return true;
+  if (typeof value !== 'boolean') throw typeError(ErrorCodes.INVALID_ARGUMENT, `${what} must be a boolean`);
+  return value;
+}
+
+function parseProxy(value: unknown): Proxy {
+  if (value === undefined || value === 'system') return 'system';
+  if (value === 'direct') return 'direct';
+  if (!isPlainObject(value)) throw typeError(ErrorCodes.INVALID_ARGUMENT, "proxy must be 'system', 'direct' or { url, noProxy }");
+  rejectUnknownKeys(value, ['url', 'noProxy'], 'proxy');
+  const url = validateProxyUrl(value.url);
+  const noProxy = value.noProxy ?? [];
+  if (!Array.isArray(noProxy) || noProxy.some((host) => typeof host !== 'string' || /[,\s]/.test(host))) {
+    throw typeError(ErrorCodes.INVALID_ARGUMENT, 'proxy.noProxy must be an array of host names');
+  }
+  return Object.freeze({ url, noProxy: Object.freeze([...noProxy]) });
+}
+
+function validateProxyUrl(value: unknown): string {
+  if (typeof value !== 'string') throw typeError(ErrorCodes.INVALID_URL, 'proxy.url must be a string such as "http://proxy:3128"');
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    throw typeError(ErrorCodes.INVALID_URL, 'proxy.url is not a valid URL');
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw typeError(ErrorCodes.UNSUPPORTED_SCHEME, 'proxy.url must use http or https');
+  }
+  return parsed.href;
 }
 
 function parseTls(value: unknown): { ca: string; pinnedPublicKeys: string[] } {

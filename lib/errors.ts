@@ -25,6 +25,8 @@ export const ErrorCodes = {
   HTTP_ERROR: 'ERR_URLSESSION_HTTP_ERROR',
   /** The promise API's rejection for a transport failure (TransferError; see errorCode). */
   TRANSFER_FAILED: 'ERR_URLSESSION_TRANSFER_FAILED',
+  /** A download's bytes did not match its `integrity` (IntegrityError, errorCode -4000). */
+  INTEGRITY_MISMATCH: 'ERR_URLSESSION_INTEGRITY_MISMATCH',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -102,4 +104,6 @@ export const NSURLError = {
   CannotWriteToFile: -3003,
   CannotRemoveFile: -3004,
   CannotMoveFile: -3005,
+  /** urlsession's own code (not NSURLErrorDomain): the bytes do not match the given integrity. */
+  IntegrityMismatch: -4000,
 } as const;

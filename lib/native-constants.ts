@@ -8,6 +8,7 @@ export const EventType = {
   SessionInvalidated: 5,
   ResetCompleted: 6,
   FlushCompleted: 7,
+  BodyData: 8,
 } as const;
 
 export const TaskKind = {

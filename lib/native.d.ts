@@ -1,7 +1,7 @@
 // Types of the compiled addon (native/addon.cc, native/bridge/). Internal to lib/.
 
 /** Engine event kinds: native/engine/events.h's EventType (named in lib/native-constants.ts). */
-export type NativeEventType = 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7;
+export type NativeEventType = 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8;
 
 export interface NativeMetrics {
   dnsMs: number;
@@ -35,6 +35,8 @@ export interface NativeEvent {
   partialPath?: string;
   partialBytes?: number;
   validator?: string;
+  /** BodyData: a piece of a streamed body. */
+  chunk?: Buffer;
 }
 
 export interface NativeSessionConfig {
@@ -48,6 +50,15 @@ export interface NativeSessionConfig {
   progressIntervalMs: number;
   caPem: string;
   pinnedSpkiSha256: string[];
+  /** 0 always, 1 never, 2 only from the main document's domain. */
+  cookieAcceptPolicy: 0 | 1 | 2;
+  /** 0 system/environment, 1 direct, 2 explicit (proxyUrl, noProxy). */
+  proxyMode: 0 | 1 | 2;
+  proxyUrl: string;
+  noProxy: string;
+  allowsCellularAccess: boolean;
+  allowsExpensiveNetworkAccess: boolean;
+  allowsConstrainedNetworkAccess: boolean;
 }
 
 /** native/engine/engine.h's TaskKind (named in lib/native-constants.ts). */
@@ -71,6 +82,11 @@ export interface NativeTaskRequest {
   resumePartialPath?: string;
   resumeOffset?: number;
   resumeValidator?: string;
+  /** 'sha256' | 'sha384' | 'sha512' with the raw digests any of which must match. */
+  integrityAlgorithm?: string;
+  integrityDigests?: Buffer[];
+  /** Data tasks: BodyData events instead of responseBody, acknowledged with acknowledgeBody. */
+  streamBody?: boolean;
 }
 
 export declare class NativeSession {
@@ -79,6 +95,7 @@ export declare class NativeSession {
   cancelTask(taskIdentifier: number): void;
   suspendTask(taskIdentifier: number): void;
   resumeTask(taskIdentifier: number): void;
+  acknowledgeBody(taskIdentifier: number, bytes: number): void;
   finishTasksAndInvalidate(): void;
   invalidateAndCancel(): void;
   reset(token: number): void;

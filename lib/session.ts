@@ -10,7 +10,8 @@ import { ErrorCodes, invalidatedError, NSURLError, typeError } from './errors';
 import { EventType, TaskKind } from './native-constants';
 import type { NativeEvent, NativeSession, NativeTaskRequest } from './native';
 import { decodeResumeData } from './resume-data';
-import { Task, type DownloadResult, type RequestResult, type TaskSetup } from './task';
+import { Task, type DownloadResult, type RequestResult, type StreamResult, type TaskSetup } from './task';
+import type { RetryPolicy } from './retry';
 import { parseTaskOptions, resolveDestination, type DownloadOptions, type RequestOptions, type UploadOptions } from './task-options';
 import type {
   CompletedResult,
@@ -40,6 +41,11 @@ interface TaskRecord {
   /** The promise-API face of the task, for session.download/upload/request. */
   task?: Task<any>;
   location?: string;
+  /** What the engine was given, kept for retries of promise-API tasks. */
+  request?: NativeTaskRequest;
+  /** A retry waiting for its backoff, and the failure it would report if it never runs. */
+  retryTimer?: NodeJS.Timeout;
+  pendingFailure?: NativeEvent;
   /** Body still being read (Blob); the engine has not seen the task yet. */
   starting: boolean;
   lastDownloadTotal: number;
@@ -139,6 +145,7 @@ export class Session extends EventEmitter {
       overwrite: destination.overwrite,
       discardOnHttpError: parsed.throwHttpErrors,
       keepPartialOnFailure: true,
+      ...(parsed.integrity === undefined ? {} : { integrityAlgorithm: parsed.integrity.algorithm, integrityDigests: parsed.integrity.digests }),
       ...(resume === undefined ? {} : { resumePartialPath: resume.partialPath, resumeOffset: resume.offset, resumeValidator: resume.validator }),
     };
     return this.#startTask<DownloadResult>('download', request, {}, parsed, {
@@ -160,14 +167,19 @@ export class Session extends EventEmitter {
     return this.#startTask<RequestResult>('upload', request, prepareUploadBody(body), parsed);
   }
 
-  /** A data task: resolves with { statusCode, headers, url, body: Buffer, metrics }. */
-  request(url: string, options: RequestOptions = {}): Task<RequestResult> {
+  /**
+   * A data task: resolves with { statusCode, headers, url, body: Buffer, metrics }, or with
+   * `stream: true` at the response head with `body` as a Readable.
+   */
+  request(url: string, options: RequestOptions & { stream: true }): Task<StreamResult>;
+  request(url: string, options?: RequestOptions): Task<RequestResult>;
+  request(url: string, options: RequestOptions = {}): Task<any> {
     this.#ensureActive();
     const parsed = parseTaskOptions('request', options);
     const target = validateUrl(url);
     const body = prepareDataBody(parsed.body);
     const method = parsed.method ?? (body === undefined ? 'GET' : 'POST');
-    const request = { kind: TaskKind.Data, url: target, method, headers: parsed.headers, timeout: parsed.timeout };
+    const request = { kind: TaskKind.Data, url: target, method, headers: parsed.headers, timeout: parsed.timeout, streamBody: parsed.stream };
     return this.#startTask<RequestResult>('data', request, body ?? {}, parsed);
   }
 
@@ -180,7 +192,7 @@ export class Session extends EventEmitter {
     const record = this.#tasks.get(taskIdentifier);
     if (record === undefined) return false;
     debug('task %d of %s cancelled', taskIdentifier, this.identifier);
-    if (record.starting) this.#completeUnstarted(taskIdentifier, NSURLError.Cancelled);
+    if (record.starting || record.retryTimer !== undefined) this.#completeUnstarted(taskIdentifier, NSURLError.Cancelled);
     else this.#native.cancelTask(taskIdentifier);
     return true;
   }
@@ -190,6 +202,7 @@ export class Session extends EventEmitter {
     this.#ensureActive();
     this.#state = 'invalidating';
     debug('session %s finishing tasks and invalidating', this.identifier);
+    this.#abandonPendingRetries();
     // Tasks whose Blob body is still being read count as existing tasks: let them start first.
     if (this.#pendingStarts.size > 0) {
       void Promise.allSettled([...this.#pendingStarts]).then(() => this.#native.finishTasksAndInvalidate());
@@ -204,7 +217,7 @@ export class Session extends EventEmitter {
     this.#state = 'invalidating';
     debug('session %s invalidating and cancelling', this.identifier);
     for (const [id, record] of this.#tasks) {
-      if (record.starting) this.#completeUnstarted(id, NSURLError.Cancelled);
+      if (record.starting || record.retryTimer !== undefined) this.#completeUnstarted(id, NSURLError.Cancelled);
     }
     this.#native.invalidateAndCancel();
   }
@@ -235,6 +248,48 @@ export class Session extends EventEmitter {
     return super.once(event, listener);
   }
 
+  // An invalidating session starts nothing new: a retry still waiting reports the failure it
+  // retried (before the engine's 'invalidated', which waits for running tasks only).
+  #abandonPendingRetries(): void {
+    for (const record of this.#tasks.values()) {
+      if (record.retryTimer === undefined || record.pendingFailure === undefined) continue;
+      clearTimeout(record.retryTimer);
+      record.retryTimer = undefined;
+      const failure = record.pendingFailure;
+      process.nextTick(() => this.#receive([failure]));
+    }
+  }
+
+  #whenStarted(taskIdentifier: number, call: () => void): void {
+    const record = this.#tasks.get(taskIdentifier);
+    if (record !== undefined && !record.starting && record.retryTimer === undefined && this.#state !== 'invalidated') call();
+  }
+
+  #scheduleRetry(taskIdentifier: number, record: TaskRecord, failure: NativeEvent, delayMs: number): void {
+    const request = record.request as NativeTaskRequest;
+    // A download resumes from the bytes it kept when the server gave a validator.
+    if (failure.partialPath !== undefined) {
+      if ((failure.partialBytes ?? 0) > 0 && (failure.validator ?? '') !== '') {
+        request.resumePartialPath = failure.partialPath;
+        request.resumeOffset = failure.partialBytes;
+        request.resumeValidator = failure.validator;
+      } else {
+        fs.rm(failure.partialPath, { force: true }, () => undefined);
+        delete request.resumePartialPath;
+      }
+    }
+    debug('task %d of %s: retry in %d ms (error %d, status %d)', taskIdentifier, this.identifier, delayMs, failure.errorCode ?? 0, failure.statusCode ?? 0);
+    record.pendingFailure = { ...failure, partialPath: undefined };
+    record.retryTimer = setTimeout(() => {
+      record.retryTimer = undefined;
+      record.pendingFailure = undefined;
+      if (this.#tasks.get(taskIdentifier) !== record || this.#state !== 'active') return;
+      record.lastDownloadTotal = 0;
+      record.lastUploadTotal = 0;
+      this.#native.startTask(request);
+    }, delayMs);
+  }
+
   #ensureActive(): void {
     if (this.#state !== 'active') throw invalidatedError(this.identifier);
   }
@@ -261,16 +316,28 @@ export class Session extends EventEmitter {
     kind: TaskRecord['kind'],
     request: Omit<NativeTaskRequest, 'taskIdentifier'>,
     body: PreparedBody,
-    options: { taskDescription: string; throwHttpErrors: boolean; signal?: AbortSignal },
+    options: { taskDescription: string; throwHttpErrors: boolean; signal?: AbortSignal; retry: RetryPolicy; stream?: boolean },
     resumeTemplate?: TaskSetup['resumeTemplate'],
   ): Task<R> {
     const taskIdentifier = this.#nextTaskIdentifier;
     const task = new Task<R>(
-      { taskIdentifier, taskDescription: options.taskDescription, kind, url: request.url, throwHttpErrors: options.throwHttpErrors, signal: options.signal, resumeTemplate },
+      {
+        taskIdentifier,
+        taskDescription: options.taskDescription,
+        kind,
+        url: request.url,
+        method: request.method,
+        throwHttpErrors: options.throwHttpErrors,
+        signal: options.signal,
+        retry: options.retry,
+        stream: options.stream,
+        resumeTemplate,
+      },
       {
         cancel: (id) => this.cancelTask(id),
-        suspend: (id) => this.#native.suspendTask(id),
-        resume: (id) => this.#native.resumeTask(id),
+        suspend: (id) => this.#whenStarted(id, () => this.#native.suspendTask(id)),
+        resume: (id) => this.#whenStarted(id, () => this.#native.resumeTask(id)),
+        acknowledge: (id, bytes) => this.#whenStarted(id, () => this.#native.acknowledgeBody(id, bytes)),
       },
     );
     this.#start(kind, request, body, task);
@@ -303,6 +370,8 @@ export class Session extends EventEmitter {
   }
 
   #launch(request: NativeTaskRequest, ready: EngineBody): void {
+    const record = this.#tasks.get(request.taskIdentifier);
+    if (record?.task !== undefined) record.request = request;
     if (ready.body !== undefined) request.body = ready.body;
     if (ready.bodyPath !== undefined) request.bodyPath = ready.bodyPath;
     if (ready.impliedContentType !== undefined && !hasHeader(request.headers, 'content-type')) {
@@ -312,12 +381,15 @@ export class Session extends EventEmitter {
     this.#native.startTask(request);
   }
 
-  // A task that never reached the engine still gets its sessioncompleted, after the current
-  // call returns (listeners never run inside the caller's stack).
+  // A task that never reached the engine (or waits for a retry) still gets its sessioncompleted,
+  // after the current call returns (listeners never run inside the caller's stack).
   #completeUnstarted(taskIdentifier: number, errorCode: number): void {
     const record = this.#tasks.get(taskIdentifier);
     if (record === undefined) return;
     record.starting = false;
+    if (record.retryTimer !== undefined) clearTimeout(record.retryTimer);
+    record.retryTimer = undefined;
+    record.pendingFailure = undefined;
     const message = errorCode === NSURLError.Cancelled ? 'cancelled' : 'The request body could not be read.';
     process.nextTick(() =>
       this.#receive([{ type: EventType.TaskCompleted, taskIdentifier, errorCode, message, statusCode: 0 }]),
@@ -402,8 +474,25 @@ export class Session extends EventEmitter {
             statusCode: event.statusCode ?? 0,
           });
           break;
+        case EventType.BodyData:
+          if (record?.task !== undefined && event.chunk !== undefined) {
+            const chunk = event.chunk;
+            runListener(() => record.task?._body(chunk));
+          }
+          break;
         case EventType.TaskCompleted: {
           if (record === undefined) break;
+          if (record.task !== undefined && record.request !== undefined && this.#state === 'active') {
+            const task = record.task;
+            let delayMs = -1;
+            runListener(() => {
+              delayMs = task._retryDelay(event);
+            });
+            if (delayMs >= 0) {
+              this.#scheduleRetry(taskIdentifier, record, event, delayMs);
+              break;
+            }
+          }
           this.#tasks.delete(taskIdentifier);
           const errorCode = event.errorCode ?? 0;
           debug('task %d of %s completed: error %d, status %d', taskIdentifier, sessionIdentifier, errorCode, event.statusCode ?? 0);

@@ -2,6 +2,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ErrorCodes, typeError } from './errors';
+import { parseIntegrity, type Integrity } from './integrity';
+import { parseRetry, type RetryOptions, type RetryPolicy } from './retry';
 import {
   expectOptionsObject,
   rejectUnknownKeys,
@@ -22,6 +24,8 @@ export interface TaskOptions {
   taskDescription?: string;
   /** Reject `done` with an HTTPError for a status >= 400. Default true. */
   throwHttpErrors?: boolean;
+  /** Retries with exponential backoff and jitter, honouring Retry-After. A number is the limit. Default: 2 retries of idempotent methods. */
+  retry?: number | RetryOptions;
 }
 
 export interface DownloadOptions extends TaskOptions {
@@ -31,6 +35,8 @@ export interface DownloadOptions extends TaskOptions {
   overwrite?: boolean;
   /** From task.cancelByProducingResumeData() or a TransferError: continue that download. */
   resumeData?: Buffer;
+  /** Subresource Integrity ("sha256-<base64>"): verified while the bytes arrive; a mismatch leaves nothing at the destination. */
+  integrity?: string;
 }
 
 export type UploadOptions = TaskOptions;
@@ -38,6 +44,8 @@ export type UploadOptions = TaskOptions;
 export interface RequestOptions extends TaskOptions {
   /** A plain object is sent as JSON; a string, Buffer, Uint8Array or Blob as is. */
   body?: unknown;
+  /** Resolve at the response head with `body` as a Readable (backpressure pauses the transfer). */
+  stream?: boolean;
 }
 
 export interface ParsedTaskOptions {
@@ -51,13 +59,16 @@ export interface ParsedTaskOptions {
   destination?: string;
   overwrite: boolean;
   resumeData?: Buffer;
+  integrity?: Integrity;
+  stream: boolean;
+  retry: RetryPolicy;
 }
 
-const COMMON = ['method', 'headers', 'signal', 'timeout', 'taskDescription', 'throwHttpErrors'] as const;
+const COMMON = ['method', 'headers', 'signal', 'timeout', 'taskDescription', 'throwHttpErrors', 'retry'] as const;
 const KNOWN: Record<'download' | 'upload' | 'request', readonly string[]> = {
-  download: [...COMMON, 'destination', 'overwrite', 'resumeData'],
+  download: [...COMMON, 'destination', 'overwrite', 'resumeData', 'integrity'],
   upload: COMMON,
-  request: [...COMMON, 'body'],
+  request: [...COMMON, 'body', 'stream'],
 };
 
 export function parseTaskOptions(kind: 'download' | 'upload' | 'request', options: unknown): ParsedTaskOptions {
@@ -66,7 +77,7 @@ export function parseTaskOptions(kind: 'download' | 'upload' | 'request', option
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
     throw typeError(ErrorCodes.INVALID_ARGUMENT, `${kind}: signal must be an AbortSignal`);
   }
-  for (const flag of ['throwHttpErrors', 'overwrite'] as const) {
+  for (const flag of ['throwHttpErrors', 'overwrite', 'stream'] as const) {
     if (o[flag] !== undefined && typeof o[flag] !== 'boolean') {
       throw typeError(ErrorCodes.INVALID_ARGUMENT, `${kind}: ${flag} must be a boolean`);
     }
@@ -85,6 +96,9 @@ export function parseTaskOptions(kind: 'download' | 'upload' | 'request', option
     destination: validateString(o.destination, 'destination'),
     overwrite: o.overwrite === true,
     resumeData: o.resumeData as Buffer | undefined,
+    integrity: parseIntegrity(o.integrity),
+    stream: o.stream === true,
+    retry: parseRetry(o.retry),
   };
 }
 

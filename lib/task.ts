@@ -3,9 +3,11 @@
 // AbortSignal, suspend/resume and resume data. JS thread only.
 import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
+import { Readable } from 'node:stream';
 import { ErrorCodes, NSURLError } from './errors';
 import type { NativeEvent, NativeMetrics } from './native';
 import { encodeResumeData, type ResumeState } from './resume-data';
+import { NO_RETRY, retryDelay, type RetryPolicy } from './retry';
 import { redactUrl as redact } from './validate';
 
 export type TaskState = 'running' | 'suspended' | 'canceling' | 'completed';
@@ -30,6 +32,19 @@ export interface DownloadResult extends TaskResponse {
 export interface RequestResult extends TaskResponse {
   body: Buffer;
   metrics: TaskMetrics;
+}
+
+/** request(url, { stream: true }) resolves at the response head with the body as a Readable. */
+export interface StreamResult extends TaskResponse {
+  body: Readable;
+}
+
+export interface TaskRetry {
+  /** 1 for the first retry. */
+  attempt: number;
+  delayMs: number;
+  errorCode: number;
+  statusCode: number;
 }
 
 export interface TaskProgress {
@@ -73,6 +88,15 @@ export class TransferError extends Error {
   }
 }
 
+/** A download whose bytes do not match its `integrity`; nothing was left at the destination. */
+export class IntegrityError extends TransferError {
+  override readonly code = ErrorCodes.INTEGRITY_MISMATCH as never;
+  constructor(message: string, url: string) {
+    super(NSURLError.IntegrityMismatch, message, url);
+    this.name = 'IntegrityError';
+  }
+}
+
 /** Cancellation through task.cancel() or an AbortSignal: errorCode -999. */
 export class AbortError extends Error {
   readonly code = 'ABORT_ERR';
@@ -88,6 +112,7 @@ export interface TaskControls {
   cancel(taskIdentifier: number): void;
   suspend(taskIdentifier: number): void;
   resume(taskIdentifier: number): void;
+  acknowledge(taskIdentifier: number, bytes: number): void;
 }
 
 export interface TaskSetup {
@@ -97,6 +122,10 @@ export interface TaskSetup {
   url: string;
   throwHttpErrors: boolean;
   signal?: AbortSignal;
+  method: string;
+  retry?: RetryPolicy;
+  /** request(): resolve at the response head with a Readable body. */
+  stream?: boolean;
   /** Downloads: how to describe the partial file in resume data. */
   resumeTemplate?: Omit<ResumeState, 'partialPath' | 'offset' | 'validator'>;
 }
@@ -117,6 +146,10 @@ export class Task<Result = DownloadResult | RequestResult> extends EventEmitter 
   #resumeDataWaiter: ((data: Buffer | null) => void) | undefined;
   #aborted = false;
   #onAbort: (() => void) | undefined;
+  #attempt = 0;
+  #stream: Readable | undefined;
+  #unacknowledged = 0;
+  #errorBody: Buffer[] = [];
 
   /** @internal Created by Session.download/upload/request. */
   constructor(setup: TaskSetup, controls: TaskControls) {
@@ -201,6 +234,48 @@ export class Task<Result = DownloadResult | RequestResult> extends EventEmitter 
       url: event.url ?? this.#setup.url,
     };
     this.emit('response', this.#response);
+    if (this.#setup.stream && !(this.#setup.throwHttpErrors && this.#response.statusCode >= 400)) {
+      // The Readable asks for more through read(): that is when the engine may send more.
+      this.#stream = new Readable({ read: () => this.#acknowledge() });
+      this.#resolve({ ...this.#response, body: this.#stream } as Result);
+    }
+  }
+
+  /** @internal A piece of a streamed body (stream: true). */
+  _body(chunk: Buffer): void {
+    this.#unacknowledged += chunk.length;
+    if (this.#stream !== undefined) {
+      if (this.#stream.push(chunk)) this.#acknowledge();
+      return;
+    }
+    // An HTTP error in stream mode: keep its first bytes for the HTTPError.
+    const kept = this.#errorBody.reduce((sum, part) => sum + part.length, 0);
+    if (kept < BODY_EXCERPT_LIMIT) this.#errorBody.push(chunk);
+    this.#acknowledge();
+  }
+
+  #acknowledge(): void {
+    if (this.#unacknowledged === 0 || this.#state === 'completed') return;
+    this.#controls.acknowledge(this.taskIdentifier, this.#unacknowledged);
+    this.#unacknowledged = 0;
+  }
+
+  /**
+   * @internal Whether the failed attempt described by `event` is retried, and after how long
+   * (-1: not retried). Emits 'retry' when it is.
+   */
+  _retryDelay(event: NativeEvent): number {
+    const policy = this.#setup.retry ?? NO_RETRY;
+    const errorCode = event.errorCode ?? 0;
+    if (errorCode === NSURLError.Cancelled || this.#state === 'canceling' || this.#stream !== undefined) return -1;
+    const statusCode = errorCode === 0 ? (this.#response?.statusCode ?? event.statusCode ?? 0) : 0;
+    if (errorCode === 0 && statusCode < 400) return -1;
+    const delayMs = retryDelay(policy, this.#attempt + 1, this.#setup.method, errorCode, statusCode, this.#response?.headers['retry-after']);
+    if (delayMs < 0) return -1;
+    this.#attempt += 1;
+    this.#response = undefined;
+    this.emit('retry', { attempt: this.#attempt, delayMs, errorCode, statusCode } satisfies TaskRetry);
+    return delayMs;
   }
 
   /** @internal The engine's TaskCompleted, plus the downloaded file's location. */
@@ -212,12 +287,19 @@ export class Task<Result = DownloadResult | RequestResult> extends EventEmitter 
     if (this.#resumeDataWaiter !== undefined) this.#resumeDataWaiter(resumeData);
     if (errorCode !== 0) {
       if (errorCode === NSURLError.Cancelled) return this.#fail(new AbortError(this.#aborted ? this.#setup.signal?.reason : undefined));
-      const error = new TransferError(errorCode, event.message ?? '', this.#setup.url);
+      const error = errorCode === NSURLError.IntegrityMismatch
+        ? new IntegrityError(event.message ?? '', this.#setup.url)
+        : new TransferError(errorCode, event.message ?? '', this.#setup.url);
       if (resumeData !== null) error.resumeData = resumeData;
       return this.#fail(error);
     }
     const response: TaskResponse = this.#response ?? { statusCode: event.statusCode ?? 0, headers: {}, url: event.url ?? this.#setup.url };
-    const body = event.responseBody ?? Buffer.alloc(0);
+    if (this.#stream !== undefined) {
+      this.#stream.push(null);
+      this.emit('complete', { ...response, metrics: event.metrics });
+      return;
+    }
+    const body = this.#setup.stream ? Buffer.concat(this.#errorBody) : (event.responseBody ?? Buffer.alloc(0));
     if (this.#setup.throwHttpErrors && response.statusCode >= 400) return this.#fail(new HTTPError(response, body));
     const metrics = event.metrics as TaskMetrics;
     const result = this.kind === 'download'
@@ -247,6 +329,7 @@ export class Task<Result = DownloadResult | RequestResult> extends EventEmitter 
   }
 
   #fail(error: Error): void {
+    this.#stream?.destroy(error);
     this.#reject(error);
     if (this.listenerCount('error') > 0) this.emit('error', error);
   }

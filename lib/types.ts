@@ -23,6 +23,16 @@ export interface SessionConfigurationOptions {
   stateDirectory?: string;
   /** TLS trust: extra CA certificates (PEM) and SPKI sha256 pins (base64). Verification is always on. */
   tls?: TlsOptions;
+  /** 'always' (default), 'never', or 'onlyFromMainDocumentDomain' (treated as 'always' outside a browser). */
+  HTTPCookieAcceptPolicy?: 'always' | 'never' | 'onlyFromMainDocumentDomain';
+  /** Proxy: 'system' (default: the OS settings on macOS, the *_proxy variables on Linux), 'direct', or an explicit proxy. */
+  proxy?: 'system' | 'direct' | { url: string; noProxy?: string[] };
+  /** Honoured by the macOS engine; accepted and ignored on Linux. Default true. */
+  allowsCellularAccess?: boolean;
+  /** Honoured by the macOS engine; accepted and ignored on Linux. Default true. */
+  allowsExpensiveNetworkAccess?: boolean;
+  /** Honoured by the macOS engine; accepted and ignored on Linux. Default true. */
+  allowsConstrainedNetworkAccess?: boolean;
 }
 
 export interface TlsOptions {

@@ -68,6 +68,9 @@ Napi::Array EventsToJs(Napi::Env env, std::vector<Event>& events) {
       case EventType::FlushCompleted:
         js.Set("token", static_cast<double>(event.token));
         break;
+      case EventType::BodyData:
+        js.Set("chunk", Napi::Buffer<char>::Copy(env, event.responseBody.data(), event.responseBody.size()));
+        break;
       case EventType::SessionInvalidated:
         break;
     }

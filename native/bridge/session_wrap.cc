@@ -46,6 +46,13 @@ SessionConfig ParseConfig(const Napi::Object& js) {
     Napi::Array list = pins.As<Napi::Array>();
     for (uint32_t i = 0; i < list.Length(); ++i) config.tls.pinnedSpkiSha256.push_back(list.Get(i).As<Napi::String>());
   }
+  config.cookieAcceptPolicy = static_cast<CookieAcceptPolicy>(static_cast<int>(GetNumber(js, "cookieAcceptPolicy", 0)));
+  config.proxyMode = static_cast<ProxyMode>(static_cast<int>(GetNumber(js, "proxyMode", 0)));
+  config.proxyUrl = GetString(js, "proxyUrl");
+  config.noProxy = GetString(js, "noProxy");
+  config.allowsCellularAccess = js.Get("allowsCellularAccess").ToBoolean();
+  config.allowsExpensiveNetworkAccess = js.Get("allowsExpensiveNetworkAccess").ToBoolean();
+  config.allowsConstrainedNetworkAccess = js.Get("allowsConstrainedNetworkAccess").ToBoolean();
   return config;
 }
 
@@ -75,6 +82,16 @@ TaskRequest ParseTask(const Napi::Object& js) {
   request.resumePartialPath = GetString(js, "resumePartialPath");
   request.resumeOffset = static_cast<int64_t>(GetNumber(js, "resumeOffset", 0));
   request.resumeValidator = GetString(js, "resumeValidator");
+  request.integrity.algorithm = GetString(js, "integrityAlgorithm");
+  Napi::Value digests = js.Get("integrityDigests");
+  if (digests.IsArray()) {
+    Napi::Array list = digests.As<Napi::Array>();
+    for (uint32_t i = 0; i < list.Length(); ++i) {
+      Napi::Buffer<char> digest = list.Get(i).As<Napi::Buffer<char>>();
+      request.integrity.digests.emplace_back(digest.Data(), digest.Length());
+    }
+  }
+  request.streamBody = js.Get("streamBody").ToBoolean();
   return request;
 }
 
@@ -93,6 +110,7 @@ Napi::Function NativeSession::DefineClass(Napi::Env env) {
           InstanceMethod<&NativeSession::CancelTask>("cancelTask"),
           InstanceMethod<&NativeSession::SuspendTask>("suspendTask"),
           InstanceMethod<&NativeSession::ResumeTask>("resumeTask"),
+          InstanceMethod<&NativeSession::AcknowledgeBody>("acknowledgeBody"),
           InstanceMethod<&NativeSession::FinishTasksAndInvalidate>("finishTasksAndInvalidate"),
           InstanceMethod<&NativeSession::InvalidateAndCancel>("invalidateAndCancel"),
           InstanceMethod<&NativeSession::Reset>("reset"),
@@ -189,6 +207,12 @@ Napi::Value NativeSession::SuspendTask(const Napi::CallbackInfo& info) {
 Napi::Value NativeSession::ResumeTask(const Napi::CallbackInfo& info) {
   EnsureOpen(info.Env());
   engine_->ResumeTask(static_cast<uint64_t>(info[0].ToNumber().Int64Value()));
+  return info.Env().Undefined();
+}
+
+Napi::Value NativeSession::AcknowledgeBody(const Napi::CallbackInfo& info) {
+  EnsureOpen(info.Env());
+  engine_->AcknowledgeBody(static_cast<uint64_t>(info[0].ToNumber().Int64Value()), info[1].ToNumber().Int64Value());
   return info.Env().Undefined();
 }
 

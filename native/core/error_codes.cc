@@ -36,6 +36,7 @@ const char* DescribeNSURLError(int code) {
     case kNSURLErrorCannotWriteToFile: return "The file could not be written.";
     case kNSURLErrorCannotRemoveFile: return "The file could not be removed.";
     case kNSURLErrorCannotMoveFile: return "The file could not be moved.";
+    case kURLSessionErrorIntegrityMismatch: return "The downloaded data does not match the expected integrity digest.";
     default: return "An unknown error occurred.";
   }
 }

@@ -36,6 +36,9 @@ enum NSURLErrorCode : int {
   kNSURLErrorCannotWriteToFile = -3003,
   kNSURLErrorCannotRemoveFile = -3004,
   kNSURLErrorCannotMoveFile = -3005,
+  // urlsession's own code, outside NSURLErrorDomain's range of meanings: the downloaded bytes
+  // do not match the `integrity` the caller gave.
+  kURLSessionErrorIntegrityMismatch = -4000,
 };
 
 // A short English description of a code, like NSError's localizedDescription.

@@ -54,7 +54,7 @@ CurlEngine::CurlEngine(const SessionConfig& config, EventSink* sink) : config_(c
 
   // All easy handles of the session run on the engine thread, so the share needs no locks.
   share_ = curl_share_init();
-  curl_share_setopt(share_, CURLSHOPT_SHARE, CURL_LOCK_DATA_COOKIE);
+  if (config_.cookieAcceptPolicy != CookieAcceptPolicy::Never) curl_share_setopt(share_, CURLSHOPT_SHARE, CURL_LOCK_DATA_COOKIE);
   curl_share_setopt(share_, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
   curl_share_setopt(share_, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
   context_.share = share_;
@@ -62,11 +62,12 @@ CurlEngine::CurlEngine(const SessionConfig& config, EventSink* sink) : config_(c
   cookie_control_ = curl_easy_init();
   curl_easy_setopt(cookie_control_, CURLOPT_SHARE, share_);
   std::string jar = CookieJarPath();
-  if (!jar.empty() && EnsureDirectory(config_.stateDirectory, 0700) == 0) {
+  bool cookies = config_.cookieAcceptPolicy != CookieAcceptPolicy::Never;
+  if (cookies && !jar.empty() && EnsureDirectory(config_.stateDirectory, 0700) == 0) {
     curl_easy_setopt(cookie_control_, CURLOPT_COOKIEFILE, jar.c_str());
     curl_easy_setopt(cookie_control_, CURLOPT_COOKIEJAR, jar.c_str());
     curl_easy_setopt(cookie_control_, CURLOPT_COOKIELIST, "RELOAD");
-  } else {
+  } else if (cookies) {
     curl_easy_setopt(cookie_control_, CURLOPT_COOKIEFILE, "");
   }
 
@@ -104,11 +105,21 @@ void CurlEngine::CancelTask(uint64_t taskIdentifier) {
 }
 
 void CurlEngine::SuspendTask(uint64_t taskIdentifier) {
-  Enqueue([this, taskIdentifier] { Pause(taskIdentifier, CURLPAUSE_ALL); });
+  Enqueue([this, taskIdentifier] {
+    if (CurlTransfer* transfer = Find(taskIdentifier)) transfer->SetUserSuspended(true);
+  });
 }
 
 void CurlEngine::ResumeTask(uint64_t taskIdentifier) {
-  Enqueue([this, taskIdentifier] { Pause(taskIdentifier, CURLPAUSE_CONT); });
+  Enqueue([this, taskIdentifier] {
+    if (CurlTransfer* transfer = Find(taskIdentifier)) transfer->SetUserSuspended(false);
+  });
+}
+
+void CurlEngine::AcknowledgeBody(uint64_t taskIdentifier, int64_t bytes) {
+  Enqueue([this, taskIdentifier, bytes] {
+    if (CurlTransfer* transfer = Find(taskIdentifier)) transfer->AcknowledgeBody(bytes);
+  });
 }
 
 void CurlEngine::FinishTasksAndInvalidate() {
@@ -196,9 +207,9 @@ void CurlEngine::Cancel(uint64_t taskIdentifier) {
 
 // Engine thread. A paused transfer keeps its connection and its bytes; the server sees
 // TCP backpressure (or HTTP/2 flow control) until it continues.
-void CurlEngine::Pause(uint64_t taskIdentifier, int bitmask) {
+CurlTransfer* CurlEngine::Find(uint64_t taskIdentifier) {
   auto found = transfers_.find(taskIdentifier);
-  if (found != transfers_.end()) curl_easy_pause(found->second->easy(), bitmask);
+  return found == transfers_.end() ? nullptr : found->second.get();
 }
 
 void CurlEngine::CollectFinished() {

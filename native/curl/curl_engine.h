@@ -31,6 +31,7 @@ class CurlEngine final : public Engine {
   void CancelTask(uint64_t taskIdentifier) override;
   void SuspendTask(uint64_t taskIdentifier) override;
   void ResumeTask(uint64_t taskIdentifier) override;
+  void AcknowledgeBody(uint64_t taskIdentifier, int64_t bytes) override;
   void FinishTasksAndInvalidate() override;
   void InvalidateAndCancel() override;
   void Reset(uint64_t token) override;
@@ -45,7 +46,7 @@ class CurlEngine final : public Engine {
   void RunCommands();
   void Start(TaskRequest request);
   void Cancel(uint64_t taskIdentifier);
-  void Pause(uint64_t taskIdentifier, int bitmask);
+  CurlTransfer* Find(uint64_t taskIdentifier);
   void CollectFinished();
   void Finish(CurlTransfer* transfer, CURLcode result, bool cancelled);
   void MaybeEndInvalidation();

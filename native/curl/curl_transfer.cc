@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -69,7 +70,15 @@ bool CurlTransfer::Prepare() {
   // NSURLSession advertises and decodes compressed responses; do the same.
   curl_easy_setopt(easy_, CURLOPT_ACCEPT_ENCODING, "");
   curl_easy_setopt(easy_, CURLOPT_SHARE, context_.share);
-  curl_easy_setopt(easy_, CURLOPT_COOKIEFILE, "");  // cookie engine on; the jar lives in the share
+  if (config.cookieAcceptPolicy != CookieAcceptPolicy::Never) {
+    curl_easy_setopt(easy_, CURLOPT_COOKIEFILE, "");  // cookie engine on; the jar lives in the share
+  }
+  if (config.proxyMode == ProxyMode::Direct) {
+    curl_easy_setopt(easy_, CURLOPT_PROXY, "");  // "" also ignores the *_proxy variables
+  } else if (config.proxyMode == ProxyMode::Explicit) {
+    curl_easy_setopt(easy_, CURLOPT_PROXY, config.proxyUrl.c_str());
+    if (!config.noProxy.empty()) curl_easy_setopt(easy_, CURLOPT_NOPROXY, config.noProxy.c_str());
+  }
   curl_easy_setopt(easy_, CURLOPT_USERAGENT, context_.userAgent.c_str());
 
   double idle = request_.timeout > 0 ? request_.timeout : config.timeoutIntervalForRequest;
@@ -123,9 +132,13 @@ bool CurlTransfer::OpenDownloadFile() {
       download_fd_ = fd;
       partial_path_ = request_.resumePartialPath;
       resume_base_ = request_.resumeOffset;
-      return true;
+      if (StartDigest()) return true;
+      close(download_fd_);
+      download_fd_ = -1;
+      resume_base_ = 0;
     }
     DiscardPartialFile(request_.resumePartialPath);  // unusable: start over
+    partial_path_.clear();
   }
   int fd = CreatePartialFile(request_.downloadDirectory, request_.downloadFileName, &partial_path_);
   if (fd < 0) {
@@ -133,7 +146,18 @@ bool CurlTransfer::OpenDownloadFile() {
     return false;
   }
   download_fd_ = fd;
-  return true;
+  return StartDigest();
+}
+
+// A resumed download's digest must cover the bytes already in the partial file.
+bool CurlTransfer::StartDigest() {
+  if (!request_.integrity.Enabled()) return true;
+  digest_ = CreateDigest(request_.integrity.algorithm);
+  if (digest_ == nullptr) {
+    failure_code_ = kNSURLErrorUnknown;
+    return false;
+  }
+  return resume_base_ == 0 || HashFilePrefix(partial_path_, resume_base_, digest_.get()) == 0;
 }
 
 bool CurlTransfer::OpenBody() {
@@ -215,7 +239,18 @@ size_t CurlTransfer::OnWrite(char* data, size_t size, size_t count, void* self_p
     self->OnFirstBodyBytes();
     if (self->bad_content_range_) return 0;
   }
-  if (self->DiscardingHttpErrorBody()) {
+  if (self->request_.streamBody) {
+    if (self->stream_unacknowledged_ >= kStreamHighWaterBytes) {
+      self->backpressure_paused_ = true;
+      return CURL_WRITEFUNC_PAUSE;  // libcurl keeps this chunk and offers it again on unpause
+    }
+    Event chunk;
+    chunk.type = EventType::BodyData;
+    chunk.taskIdentifier = self->request_.taskIdentifier;
+    chunk.responseBody.assign(data, length);
+    self->Post(std::move(chunk));
+    self->stream_unacknowledged_ += static_cast<int64_t>(length);
+  } else if (self->DiscardingHttpErrorBody()) {
     size_t room = kErrorBodyLimit - std::min(kErrorBodyLimit, self->response_body_.size());
     self->response_body_.append(data, std::min(room, length));
   } else if (self->download_fd_ >= 0) {
@@ -229,6 +264,7 @@ size_t CurlTransfer::OnWrite(char* data, size_t size, size_t count, void* self_p
       }
       written += static_cast<size_t>(n);
     }
+    if (self->digest_) self->digest_->Update(data, length);
   } else {
     self->response_body_.append(data, length);
   }
@@ -275,7 +311,7 @@ int CurlTransfer::OnSeek(void* self_ptr, curl_off_t offset, int origin) {
 
 // Engine thread, before the first body byte is stored: decides whether a resume continues.
 void CurlTransfer::OnFirstBodyBytes() {
-  if (resume_base_ == 0 || download_fd_ < 0) return;
+  if (resume_base_ == 0 || download_fd_ < 0 || DiscardingHttpErrorBody()) return;
   if (status_ == 206) {
     // The range must start where our file ends, or the bytes would land in the wrong place.
     const std::string* range = FindHeader(response_headers_, "Content-Range");
@@ -287,6 +323,32 @@ void CurlTransfer::OnFirstBodyBytes() {
   if (ftruncate(download_fd_, 0) != 0 || lseek(download_fd_, 0, SEEK_SET) < 0) write_errno_ = errno;
   expected_ = expected_ > resume_base_ ? expected_ - resume_base_ : expected_;
   resume_base_ = 0;
+  if (request_.integrity.Enabled()) digest_ = CreateDigest(request_.integrity.algorithm);
+}
+
+void CurlTransfer::SetUserSuspended(bool suspended) {
+  user_suspended_ = suspended;
+  ApplyPause();
+}
+
+void CurlTransfer::AcknowledgeBody(int64_t bytes) {
+  stream_unacknowledged_ = std::max<int64_t>(0, stream_unacknowledged_ - bytes);
+  // Continue at half the high-water mark so a steady consumer does not toggle every chunk.
+  if (backpressure_paused_ && stream_unacknowledged_ <= kStreamHighWaterBytes / 2) {
+    backpressure_paused_ = false;
+    ApplyPause();
+  }
+}
+
+void CurlTransfer::ApplyPause() {
+  // May deliver buffered data synchronously (OnWrite runs inside this call).
+  curl_easy_pause(easy_, user_suspended_ || backpressure_paused_ ? CURLPAUSE_ALL : CURLPAUSE_CONT);
+}
+
+// Failed or refused downloads keep their bytes only when they may be resumed safely.
+bool CurlTransfer::KeepsPartialForResume(int code) const {
+  return request_.keepPartialOnFailure && !partial_path_.empty() && !bad_content_range_ && write_errno_ == 0 &&
+         code != kURLSessionErrorIntegrityMismatch;
 }
 
 bool CurlTransfer::DiscardingHttpErrorBody() const {
@@ -407,7 +469,22 @@ void CurlTransfer::Complete(CURLcode result, bool cancelled) {
   if (code == 0) {
     if (received_ > 0 || request_.kind != TaskKind::Download) PostProgress(true);
     if (request_.kind == TaskKind::Download && DiscardingHttpErrorBody()) {
-      Abandon();  // an error page is not the file the caller asked for
+      // An error page is not the file the caller asked for; the bytes of earlier attempts
+      // stay for a retry when resumable.
+      if (KeepsPartialForResume(0) && resume_base_ > 0) {
+        close(download_fd_);
+        download_fd_ = -1;
+        done.partialPath = partial_path_;
+        done.partialBytes = resume_base_;
+        done.validator = request_.resumeValidator;
+        partial_path_.clear();
+      } else {
+        Abandon();
+      }
+    } else if (request_.kind == TaskKind::Download && digest_ &&
+               std::find(request_.integrity.digests.begin(), request_.integrity.digests.end(), digest_->Finish()) ==
+                   request_.integrity.digests.end()) {
+      code = kURLSessionErrorIntegrityMismatch;
     } else if (request_.kind == TaskKind::Download) {
       std::string location;
       code = CommitDownload(&location);
@@ -426,7 +503,7 @@ void CurlTransfer::Complete(CURLcode result, bool cancelled) {
       close(download_fd_);
       download_fd_ = -1;
     }
-    if (request_.keepPartialOnFailure && !partial_path_.empty() && !bad_content_range_ && write_errno_ == 0) {
+    if (KeepsPartialForResume(code)) {
       done.partialPath = partial_path_;
       done.partialBytes = resume_base_ + (DiscardingHttpErrorBody() ? 0 : received_);
       done.validator = Validator();

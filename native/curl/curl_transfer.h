@@ -5,8 +5,10 @@
 #include <curl/curl.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
+#include "core/digest.h"
 #include "core/progress_throttle.h"
 #include "engine/engine.h"
 
@@ -42,6 +44,11 @@ class CurlTransfer {
   // Ends without any event and removes the partial file (engine shutdown).
   void Abandon();
 
+  // Pause control: a task is paused while the user suspended it or while its streamed body
+  // waits for JS (backpressure). Engine thread.
+  void SetUserSuspended(bool suspended);
+  void AcknowledgeBody(int64_t bytes);
+
  private:
   static size_t OnHeader(char* data, size_t size, size_t count, void* self);
   static size_t OnWrite(char* data, size_t size, size_t count, void* self);
@@ -49,6 +56,9 @@ class CurlTransfer {
   static int OnSeek(void* self, curl_off_t offset, int origin);
 
   bool OpenDownloadFile();
+  bool StartDigest();
+  void ApplyPause();
+  bool KeepsPartialForResume(int code) const;
   bool OpenBody();
   void OnFirstBodyBytes();
   bool DiscardingHttpErrorBody() const;
@@ -72,6 +82,12 @@ class CurlTransfer {
   int write_errno_ = 0;
   int64_t resume_base_ = 0;   // bytes of an earlier attempt kept at the start of the partial file
   bool bad_content_range_ = false;
+  std::unique_ptr<Digest> digest_;  // integrity of the bytes in the partial file
+
+  // Streamed bodies (TaskRequest::streamBody).
+  int64_t stream_unacknowledged_ = 0;
+  bool backpressure_paused_ = false;
+  bool user_suspended_ = false;
 
   // Request body.
   int body_fd_ = -1;

@@ -25,6 +25,16 @@ struct TlsOptions {
   std::vector<std::string> pinnedSpkiSha256;  // base64 sha256 of SubjectPublicKeyInfo; empty: no pinning
 };
 
+// Expected digests of one download: any match passes, as SRI's list of hashes does.
+struct IntegrityExpectation {
+  std::string algorithm;             // "sha256", "sha384", "sha512"; empty: no check
+  std::vector<std::string> digests;  // raw digest bytes
+  bool Enabled() const { return !algorithm.empty(); }
+};
+
+enum class CookieAcceptPolicy : uint8_t { Always = 0, Never = 1, OnlyFromMainDocumentDomain = 2 };
+enum class ProxyMode : uint8_t { System = 0, Direct = 1, Explicit = 2 };
+
 struct SessionConfig {
   std::string identifier;        // never empty (the JS layer generates one when the user gives none)
   HeaderList additionalHeaders;  // HTTPHeaderFields; per-request headers win on the same name
@@ -35,6 +45,14 @@ struct SessionConfig {
   int maximumRedirects = 20;
   uint32_t progressIntervalMs = 100;        // minimum spacing of progress events per task
   TlsOptions tls;
+  CookieAcceptPolicy cookieAcceptPolicy = CookieAcceptPolicy::Always;
+  ProxyMode proxyMode = ProxyMode::System;  // System: the OS settings (macOS) or *_proxy variables (Linux)
+  std::string proxyUrl;                     // Explicit: "http://host:port" (credentials allowed)
+  std::string noProxy;                      // Explicit: comma-separated hosts that bypass the proxy
+  // Honoured by NSURLSession; the curl engine accepts and ignores them (no such networks on Linux).
+  bool allowsCellularAccess = true;
+  bool allowsExpensiveNetworkAccess = true;
+  bool allowsConstrainedNetworkAccess = true;
 };
 
 enum class TaskKind : uint8_t { Download = 0, Upload = 1, Data = 2 };
@@ -65,7 +83,16 @@ struct TaskRequest {
   std::string resumePartialPath;
   int64_t resumeOffset = 0;
   std::string resumeValidator;       // strong ETag, else Last-Modified, of the earlier response
+
+  // Downloads: verified while the bytes arrive; a mismatch fails the task with
+  // kURLSessionErrorIntegrityMismatch and leaves nothing at the destination.
+  IntegrityExpectation integrity;
+  // Data tasks: the body goes to JS as BodyData events instead of into responseBody. The engine
+  // pauses the transfer while more than kStreamHighWaterBytes are unacknowledged.
+  bool streamBody = false;
 };
+
+constexpr int64_t kStreamHighWaterBytes = 1 << 20;
 
 class EventSink {
  public:
@@ -87,6 +114,8 @@ class Engine {
   // Pause and continue a running task without losing bytes. Unknown ids are ignored.
   virtual void SuspendTask(uint64_t taskIdentifier) = 0;
   virtual void ResumeTask(uint64_t taskIdentifier) = 0;
+  // JS consumed `bytes` of a streamed body (TaskRequest::streamBody): may lift backpressure.
+  virtual void AcknowledgeBody(uint64_t taskIdentifier, int64_t bytes) = 0;
 
   // Seed semantics: no new tasks after either call. FinishTasksAndInvalidate lets running
   // tasks finish; InvalidateAndCancel cancels them. Both end with a SessionInvalidated event

@@ -18,6 +18,7 @@ enum class EventType : uint8_t {
   SessionInvalidated = 5, // after the last TaskCompleted of an invalidated session
   ResetCompleted = 6,     // token
   FlushCompleted = 7,     // token
+  BodyData = 8,           // a chunk of a streamed body (in responseBody); never coalesced
 };
 
 struct TaskMetrics {

@@ -1,0 +1,31 @@
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <vector>
+
+#include "core/digest.h"
+
+namespace urlsession {
+
+int HashFilePrefix(const std::string& path, int64_t length, Digest* digest) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return errno;
+  std::vector<char> buffer(1 << 20);
+  int64_t remaining = length;
+  while (remaining > 0) {
+    ssize_t n = read(fd, buffer.data(), static_cast<size_t>(std::min<int64_t>(remaining, static_cast<int64_t>(buffer.size()))));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      int err = n == 0 ? EIO : errno;  // shorter than promised
+      close(fd);
+      return err;
+    }
+    digest->Update(buffer.data(), static_cast<size_t>(n));
+    remaining -= n;
+  }
+  close(fd);
+  return 0;
+}
+
+}  // namespace urlsession
