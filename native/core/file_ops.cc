@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cctype>
 #include <cstdio>
 
 namespace urlsession {
@@ -134,6 +135,14 @@ std::string SanitizeFileName(const std::string& name) {
   while (!out.empty() && (out.back() == '.' || out.back() == ' ')) out.pop_back();
   if (out.size() > 200) out.resize(200);
   if (out.empty()) out = "download";
+  // Device names that Windows file systems (SMB shares, exFAT on macOS) refuse, with or
+  // without an extension: CON, PRN, AUX, NUL, COM1-9, LPT1-9.
+  std::string stem = out.substr(0, out.find('.'));
+  for (char& c : stem) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  bool reserved = stem == "CON" || stem == "PRN" || stem == "AUX" || stem == "NUL" ||
+                  (stem.size() == 4 && (stem.compare(0, 3, "COM") == 0 || stem.compare(0, 3, "LPT") == 0) &&
+                   stem[3] >= '1' && stem[3] <= '9');
+  if (reserved) out = "_" + out;
   return out;
 }
 

@@ -1,0 +1,173 @@
+// A scriptable HTTP/1.1 server for the promise-API tests: ranges with validators, throttling,
+// Content-Disposition, flaky endpoints and a forward proxy. Listens on 127.0.0.1 only.
+import { createHash } from 'node:crypto';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface SeenRequest {
+  url: string;
+  method: string;
+  headers: http.IncomingHttpHeaders;
+}
+
+/** Deterministic bytes: byte i of resource `seed` is a function of (seed, i). */
+export function makeBytes(size: number, seed = 1): Buffer {
+  const out = Buffer.alloc(size);
+  let x = (seed * 2654435761) >>> 0 || 1;
+  for (let i = 0; i < size; i++) {
+    x ^= x << 13; x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5; x >>>= 0;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+
+export function sha256(data: Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+export interface TaskServer {
+  base: string;
+  seen: SeenRequest[];
+  /** Bytes the server has handed to the socket for /file requests, per request key. */
+  written: Map<string, number>;
+  close(): Promise<void>;
+}
+
+function param(url: URL, name: string, fallback: number): number {
+  const value = url.searchParams.get(name);
+  return value === null ? fallback : Number(value);
+}
+
+export async function startTaskServer(): Promise<TaskServer> {
+  const seen: SeenRequest[] = [];
+  const written = new Map<string, number>();
+  const flaky = new Map<string, number>();
+  const bodies = new Map<string, Buffer>();
+  const bytesFor = (size: number, seed: number): Buffer => {
+    const key = `${size}/${seed}`;
+    let body = bodies.get(key);
+    if (body === undefined) bodies.set(key, (body = makeBytes(size, seed)));
+    return body;
+  };
+
+  const server = http.createServer((req, res) => {
+    seen.push({ url: req.url ?? '', method: req.method ?? '', headers: req.headers });
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (url.pathname === '/file' || url.pathname === '/flaky-file') {
+      // ?size&seed&etag&delay(ms per chunk)&chunk&cd(Content-Disposition)&key&drop(bytes then reset)
+      const size = param(url, 'size', 1024);
+      const body = bytesFor(size, param(url, 'seed', 1));
+      const etag = url.searchParams.get('etag');
+      const headers: http.OutgoingHttpHeaders = { 'content-type': 'application/octet-stream', 'accept-ranges': 'bytes' };
+      if (etag !== null) headers.etag = `"${etag}"`;
+      const cd = url.searchParams.get('cd');
+      if (cd !== null) headers['content-disposition'] = cd;
+      let start = 0;
+      const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+      const ifRange = req.headers['if-range'];
+      if (range !== null && (ifRange === undefined || ifRange === headers.etag) && url.searchParams.get('ranges') !== 'no') {
+        start = Number(range[1]);
+        res.writeHead(206, { ...headers, 'content-range': `bytes ${start}-${size - 1}/${size}`, 'content-length': size - start });
+      } else {
+        res.writeHead(200, { ...headers, 'content-length': size });
+      }
+      const key = url.searchParams.get('key') ?? req.url ?? '';
+      const attempt = (flaky.get(key) ?? 0) + 1;
+      flaky.set(key, attempt);
+      const dropAt = url.pathname === '/flaky-file' && attempt === 1 ? param(url, 'drop', size / 2) : Infinity;
+      const delay = param(url, 'delay', 0);
+      const chunk = param(url, 'chunk', 64 * 1024);
+      // The first attempt at /flaky-file stops after `drop` bytes and resets the connection.
+      const limit = Math.min(size, dropAt);
+      let offset = start;
+      const pump = (): void => {
+        while (offset < limit) {
+          const end = Math.min(limit, offset + chunk);
+          const ok = res.write(body.subarray(offset, end));
+          written.set(key, (written.get(key) ?? 0) + (end - offset));
+          offset = end;
+          if (delay > 0) return void setTimeout(pump, delay);
+          if (!ok) return void res.once('drain', pump);
+        }
+        if (limit < size) setTimeout(() => res.socket?.resetAndDestroy(), 20);
+        else res.end();
+      };
+      pump();
+      return;
+    }
+    if (url.pathname === '/flaky') {
+      // Fails `fails` times with `status` (and Retry-After when given), then answers 200.
+      const key = url.searchParams.get('key') ?? '';
+      const count = (flaky.get(key) ?? 0) + 1;
+      flaky.set(key, count);
+      if (count <= param(url, 'fails', 2)) {
+        const retryAfter = url.searchParams.get('retryAfter');
+        res.writeHead(param(url, 'status', 503), retryAfter === null ? {} : { 'retry-after': retryAfter });
+        return void res.end('try again');
+      }
+      return void res.end(`ok after ${count}`);
+    }
+    if (url.pathname.startsWith('/status/')) {
+      res.writeHead(Number(url.pathname.slice(8)), { 'x-reason': 'scripted' });
+      return void res.end(`status body ${url.pathname.slice(8)}`);
+    }
+    if (url.pathname === '/set-cookie') {
+      res.writeHead(200, { 'set-cookie': 'flavour=oat; Path=/' });
+      return void res.end('set');
+    }
+    if (url.pathname === '/echo') {
+      const parts: Buffer[] = [];
+      req.on('data', (part: Buffer) => parts.push(part));
+      req.on('end', () => {
+        const body = Buffer.concat(parts);
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ method: req.method, headers: req.headers, length: body.length, sha256: sha256(body), text: body.subarray(0, 256).toString() }));
+      });
+      return;
+    }
+    res.writeHead(404).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    base: `http://127.0.0.1:${port}`,
+    seen,
+    written,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** A forward proxy for plain http: records what it relays. */
+export async function startProxy(): Promise<{ url: string; relayed: string[]; close(): Promise<void> }> {
+  const relayed: string[] = [];
+  const server = http.createServer((req, res) => {
+    relayed.push(req.url ?? '');
+    const target = new URL(req.url ?? '');
+    const upstream = http.request(
+      { host: target.hostname, port: target.port, path: target.pathname + target.search, method: req.method, headers: { ...req.headers, 'x-via-test-proxy': '1' } },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    upstream.on('error', () => res.writeHead(502).end());
+    req.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    relayed,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
