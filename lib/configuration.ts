@@ -12,6 +12,7 @@ import {
   validateString,
 } from './validate';
 import type { NativeSessionConfig } from './native';
+import { defaultStateDirectory } from './journal';
 
 const KNOWN_OPTIONS = [
   'identifier',
@@ -29,6 +30,7 @@ const KNOWN_OPTIONS = [
   'allowsCellularAccess',
   'allowsExpensiveNetworkAccess',
   'allowsConstrainedNetworkAccess',
+  'persistent',
 ] as const;
 
 const COOKIE_POLICIES = ['always', 'never', 'onlyFromMainDocumentDomain'] as const;
@@ -45,7 +47,10 @@ export class SessionConfiguration {
   readonly progressInterval: number;
   readonly maximumRedirects: number;
   readonly downloadDirectory: string;
+  /** The session's own folder for its journal, lock, cookie jar and upload bodies; undefined when not persistent. */
   readonly stateDirectory: string | undefined;
+  /** Whether the session's unfinished work survives the process (a journal in stateDirectory). */
+  readonly persistent: boolean;
   readonly tls: Readonly<{ ca: string; pinnedPublicKeys: readonly string[] }>;
   readonly HTTPCookieAcceptPolicy: (typeof COOKIE_POLICIES)[number];
   readonly proxy: Proxy;
@@ -57,7 +62,8 @@ export class SessionConfiguration {
   constructor(options: SessionConfigurationOptions = {}) {
     const o = expectOptionsObject(options, 'createSessionConfiguration(options)');
     rejectUnknownKeys(o, KNOWN_OPTIONS, 'createSessionConfiguration');
-    const identifier = validateString(o.identifier, 'identifier') ?? `urlsession.anonymous.${process.pid}.${++anonymousCount}`;
+    const givenIdentifier = validateString(o.identifier, 'identifier');
+    const identifier = givenIdentifier ?? `urlsession.anonymous.${process.pid}.${++anonymousCount}`;
     // Creation-only, as in Titanium: a write throws instead of being silently ignored.
     Object.defineProperty(this, 'identifier', {
       get: () => identifier,
@@ -75,8 +81,14 @@ export class SessionConfiguration {
     this.maximumRedirects = validateNumber(o.maximumRedirects, 'maximumRedirects', { min: 0, max: 1000, integer: true }) ?? 20;
     const downloadDirectory = validateString(o.downloadDirectory, 'downloadDirectory');
     this.downloadDirectory = path.resolve(downloadDirectory ?? path.join(os.tmpdir(), 'urlsession-downloads'));
+    // Background sessions (with an identifier) persist by default, as the seed promises.
+    if (o.persistent !== undefined && typeof o.persistent !== 'boolean') {
+      throw typeError(ErrorCodes.INVALID_ARGUMENT, 'persistent must be a boolean');
+    }
+    this.persistent = (o.persistent as boolean | undefined) ?? givenIdentifier !== undefined;
     const stateDirectory = validateString(o.stateDirectory, 'stateDirectory');
-    this.stateDirectory = stateDirectory === undefined ? undefined : path.resolve(stateDirectory);
+    this.stateDirectory =
+      stateDirectory !== undefined ? path.resolve(stateDirectory) : this.persistent ? defaultStateDirectory(identifier) : undefined;
     this.tls = Object.freeze(parseTls(o.tls));
     const policy = o.HTTPCookieAcceptPolicy ?? 'always';
     if (!COOKIE_POLICIES.includes(policy as never)) {

@@ -27,6 +27,10 @@ export const ErrorCodes = {
   TRANSFER_FAILED: 'ERR_URLSESSION_TRANSFER_FAILED',
   /** A download's bytes did not match its `integrity` (IntegrityError, errorCode -4000). */
   INTEGRITY_MISMATCH: 'ERR_URLSESSION_INTEGRITY_MISMATCH',
+  /** Another live process owns this session identifier's state directory (Error). */
+  SESSION_LOCKED: 'ERR_URLSESSION_SESSION_LOCKED',
+  /** The state directory cannot be created, locked or written (Error). */
+  STATE_DIRECTORY: 'ERR_URLSESSION_STATE_DIRECTORY',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -11,6 +11,7 @@ import { expectOptionsObject, rejectUnknownKeys } from './validate';
 
 export type * from './types';
 export { Session } from './session';
+export type { TaskInfo } from './session';
 export { SessionConfiguration } from './configuration';
 export { ErrorCodes, NSURLError } from './errors';
 export { Task, HTTPError, TransferError, IntegrityError, AbortError } from './task';

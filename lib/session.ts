@@ -10,6 +10,8 @@ import { ErrorCodes, invalidatedError, NSURLError, typeError } from './errors';
 import { EventType, TaskKind } from './native-constants';
 import type { NativeEvent, NativeSession, NativeTaskRequest } from './native';
 import { decodeResumeData } from './resume-data';
+import { SessionPersistence } from './persistence';
+import { StateDirectoryError } from './journal';
 import { Task, type DownloadResult, type RequestResult, type StreamResult, type TaskSetup } from './task';
 import type { RetryPolicy } from './retry';
 import { parseTaskOptions, resolveDestination, type DownloadOptions, type RequestOptions, type UploadOptions } from './task-options';
@@ -35,9 +37,25 @@ const debug = debuglog('urlsession');
 
 type SessionState = 'active' | 'invalidating' | 'invalidated';
 
+/** What session.getAllTasks() reports for each outstanding task. */
+export interface TaskInfo {
+  taskIdentifier: number;
+  url: string;
+  kind: 'download' | 'upload' | 'data';
+  state: 'running' | 'suspended' | 'starting' | 'waitingToRetry';
+  /** Download: bytes written so far (including bytes kept from before a restart); upload: bytes sent. */
+  bytesTransferred: number;
+  /** Content-Length or upload size; 0 when unknown. */
+  bytesExpected: number;
+  taskDescription: string;
+}
+
+
 interface TaskRecord {
   kind: 'download' | 'upload' | 'data';
   url: string;
+  taskDescription: string;
+  expected: number;
   /** The promise-API face of the task, for session.download/upload/request. */
   task?: Task<any>;
   location?: string;
@@ -66,6 +84,7 @@ export class Session extends EventEmitter {
   #waiters = new Map<number, () => void>();
   #pendingStarts = new Set<Promise<void>>();
   #delivery: Promise<void> | null = null;
+  #persistence: SessionPersistence | undefined;
 
   /** @internal Use createSession / createURLSession. */
   constructor(configuration: SessionConfiguration, hub: EventEmitter, onInvalidated: (session: Session) => void) {
@@ -74,8 +93,76 @@ export class Session extends EventEmitter {
     this.configuration = configuration;
     this.#hub = hub;
     this.#onInvalidated = onInvalidated;
-    this.#native = new binding.NativeSession(configuration.toNative(), (events) => this.#receive(events));
+    if (configuration.persistent && configuration.stateDirectory !== undefined) {
+      try {
+        this.#persistence = new SessionPersistence(this.identifier, configuration.stateDirectory);
+      } catch (error) {
+        if (error instanceof StateDirectoryError) throw withStack(error);
+        throw error;
+      }
+      this.#nextTaskIdentifier = Math.max(1, this.#persistence.nextTaskIdentifier);
+    }
+    try {
+      this.#native = new binding.NativeSession(configuration.toNative(), (events) => this.#receive(events));
+    } catch (error) {
+      this.#persistence?.journal.close(false);
+      throw error;
+    }
     debug('session %s created (engine %s)', this.identifier, binding.engine);
+    if (this.#persistence !== undefined) this.#reattach(this.#persistence);
+  }
+
+  // A new process re-creates a persistent session: continue what the dead one left running
+  // (downloads from their bytes on disk) and deliver what it finished but never delivered.
+  #reattach(persistence: SessionPersistence): void {
+    const setAside = persistence.journal.setAside;
+    if (setAside !== undefined) {
+      setImmediate(() =>
+        this.#emitEverywhere('warning', {
+          sessionIdentifier: this.identifier,
+          message: 'the journal was damaged and was set aside; the session started clean',
+          path: setAside,
+        }),
+      );
+    }
+    for (const { request, taskDescription, kind } of persistence.recoverableRequests()) {
+      debug('task %d of %s: re-attached, resuming from %d bytes', request.taskIdentifier, this.identifier, request.resumeOffset ?? 0);
+      this.#tasks.set(request.taskIdentifier, this.#newRecord(kind, request.url, taskDescription));
+      this.#native.startTask(request);
+    }
+    const undelivered = persistence.undeliveredEvents();
+    for (const { kind, events } of undelivered) {
+      this.#tasks.set(events[0].taskIdentifier, this.#newRecord(kind, '', ''));
+    }
+    // Listeners are attached right after createSession returns: deliver on the next turn.
+    if (undelivered.length > 0) setImmediate(() => this.#receive(undelivered.flatMap((entry) => entry.events)));
+  }
+
+  #newRecord(kind: TaskRecord['kind'], url: string, taskDescription: string, task?: Task<any>): TaskRecord {
+    return { kind, url, taskDescription, expected: 0, task, starting: false, lastDownloadTotal: 0, lastUploadTotal: 0 };
+  }
+
+  /** Whether unfinished work survives the process ('emulated': our journal; 'system': the OS's background daemon). */
+  get backgroundMode(): 'emulated' | 'system' | 'none' {
+    return this.#persistence === undefined ? 'none' : 'emulated';
+  }
+
+  /** The session's outstanding tasks (including those re-attached after a restart). */
+  getAllTasks(): Promise<TaskInfo[]> {
+    const list: TaskInfo[] = [];
+    for (const [taskIdentifier, record] of this.#tasks) {
+      const state = record.starting ? 'starting' : record.retryTimer !== undefined ? 'waitingToRetry' : record.task?.state === 'suspended' ? 'suspended' : 'running';
+      list.push({
+        taskIdentifier,
+        url: record.url,
+        kind: record.kind,
+        state,
+        bytesTransferred: record.kind === 'download' ? record.lastDownloadTotal : record.lastUploadTotal,
+        bytesExpected: record.expected,
+        taskDescription: record.taskDescription,
+      });
+    }
+    return Promise.resolve(list);
   }
 
   /** 'active' until finishTasksAndInvalidate/invalidateAndCancel, 'invalidated' once the 'invalidated' event fired. */
@@ -87,36 +174,36 @@ export class Session extends EventEmitter {
   downloadTask(args: DownloadTaskArguments): number {
     this.#ensureActive();
     const o = expectOptionsObject(args, 'downloadTask(arguments)');
-    rejectUnknownKeys(o, ['url', 'requestHeaders'], 'downloadTask');
+    rejectUnknownKeys(o, ['url', 'requestHeaders', 'taskDescription'], 'downloadTask');
     const url = validateUrl(o.url);
     const headers = validateHeaders(o.requestHeaders, 'requestHeaders');
-    return this.#start('download', { kind: TaskKind.Download, url, method: 'GET', headers }, {});
+    return this.#start('download', { kind: TaskKind.Download, url, method: 'GET', headers }, {}, undefined, description(o.taskDescription));
   }
 
   /** Starts an upload at once; returns its task identifier. A string `data` is a file path, streamed from disk. */
   uploadTask(args: UploadTaskArguments): number {
     this.#ensureActive();
     const o = expectOptionsObject(args, 'uploadTask(arguments)');
-    rejectUnknownKeys(o, ['url', 'data', 'method', 'requestHeaders'], 'uploadTask');
+    rejectUnknownKeys(o, ['url', 'data', 'method', 'requestHeaders', 'taskDescription'], 'uploadTask');
     const url = validateUrl(o.url);
     if (o.data === undefined || o.data === null) {
       throw typeError(ErrorCodes.INVALID_ARGUMENT, 'uploadTask: data is required');
     }
     const method = validateMethod(o.method, 'POST');
     const headers = validateHeaders(o.requestHeaders, 'requestHeaders');
-    return this.#start('upload', { kind: TaskKind.Upload, url, method, headers }, prepareUploadBody(o.data));
+    return this.#start('upload', { kind: TaskKind.Upload, url, method, headers }, prepareUploadBody(o.data), undefined, description(o.taskDescription));
   }
 
   /** Starts a data task at once; returns its task identifier. The response arrives as sessioncompleted's responseText. */
   dataTask(args: DataTaskArguments): number {
     this.#ensureActive();
     const o = expectOptionsObject(args, 'dataTask(arguments)');
-    rejectUnknownKeys(o, ['url', 'data', 'method', 'requestHeaders'], 'dataTask');
+    rejectUnknownKeys(o, ['url', 'data', 'method', 'requestHeaders', 'taskDescription'], 'dataTask');
     const url = validateUrl(o.url);
     const body = prepareDataBody(o.data);
     const method = validateMethod(o.method, body === undefined ? 'GET' : 'POST');
     const headers = validateHeaders(o.requestHeaders, 'requestHeaders');
-    return this.#start('data', { kind: TaskKind.Data, url, method, headers }, body ?? {});
+    return this.#start('data', { kind: TaskKind.Data, url, method, headers }, body ?? {}, undefined, description(o.taskDescription));
   }
 
   /**
@@ -307,7 +394,10 @@ export class Session extends EventEmitter {
     } else {
       promise = new Promise((resolve) => this.#waiters.set(token, () => resolve(result)));
     }
-    if (kind === 'reset') this.#native.reset(token);
+    if (kind === 'reset') {
+      this.#persistence?.reset(new Set(this.#tasks.keys()));
+      this.#native.reset(token);
+    }
     else this.#native.flush(token);
     return promise;
   }
@@ -344,11 +434,17 @@ export class Session extends EventEmitter {
     return task;
   }
 
-  #start(kind: TaskRecord['kind'], request: Omit<NativeTaskRequest, 'taskIdentifier'>, body: PreparedBody, task?: Task<any>): number {
+  #start(
+    kind: TaskRecord['kind'],
+    request: Omit<NativeTaskRequest, 'taskIdentifier'>,
+    body: PreparedBody,
+    task?: Task<any>,
+    taskDescription = task?.taskDescription ?? '',
+  ): number {
     const taskIdentifier = this.#nextTaskIdentifier++;
     const full: NativeTaskRequest = { ...request, taskIdentifier };
     if (kind === 'download' && full.downloadDirectory === undefined) full.downloadDirectory = this.configuration.downloadDirectory;
-    const record: TaskRecord = { kind, url: request.url, task, starting: false, lastDownloadTotal: 0, lastUploadTotal: 0 };
+    const record = this.#newRecord(kind, request.url, taskDescription, task);
     this.#tasks.set(taskIdentifier, record);
     if (body instanceof Promise) {
       record.starting = true;
@@ -378,6 +474,7 @@ export class Session extends EventEmitter {
       request.headers = [...request.headers, 'Content-Type', ready.impliedContentType];
     }
     debug('task %d of %s: %s %s', request.taskIdentifier, this.identifier, request.method, redactUrl(request.url));
+    if (this.#persistence !== undefined && record !== undefined) this.#persistence.prepare(request, record.taskDescription);
     this.#native.startTask(request);
   }
 
@@ -461,7 +558,10 @@ export class Session extends EventEmitter {
           break;
         }
         case EventType.Response:
-          if (record?.task !== undefined) runListener(() => record.task?._response(event));
+          if (record === undefined) break;
+          record.expected = event.expectedBytes ?? 0;
+          this.#persistence?.responseArrived(taskIdentifier, event);
+          if (record.task !== undefined) runListener(() => record.task?._response(event));
           break;
         case EventType.DownloadCompleted:
           if (record === undefined) break;
@@ -494,6 +594,8 @@ export class Session extends EventEmitter {
             }
           }
           this.#tasks.delete(taskIdentifier);
+          // Journaled before any listener runs, marked delivered after: at-least-once delivery.
+          this.#persistence?.completed(record.kind, event, record.location);
           const errorCode = event.errorCode ?? 0;
           debug('task %d of %s completed: error %d, status %d', taskIdentifier, sessionIdentifier, errorCode, event.statusCode ?? 0);
           this.#emitEverywhere('sessioncompleted', {
@@ -506,6 +608,7 @@ export class Session extends EventEmitter {
             ...(record.kind === 'download' ? {} : { responseText: event.responseBody?.toString('utf8') ?? '' }),
           });
           if (record.task !== undefined) runListener(() => record.task?._complete(event, record.location));
+          this.#persistence?.delivered(taskIdentifier);
           if (this.#tasks.size === 0) this.#emitEverywhere('sessioneventscompleted', { sessionIdentifier });
           break;
         }
@@ -519,6 +622,8 @@ export class Session extends EventEmitter {
         case EventType.SessionInvalidated:
           this.#state = 'invalidated';
           this.#native.close();
+          // Every task has ended and been delivered: nothing is left to resume.
+          this.#persistence?.close();
           this.#onInvalidated(this);
           debug('session %s invalidated', sessionIdentifier);
           this.#emitEverywhere('invalidated', { sessionIdentifier });
@@ -547,6 +652,18 @@ function runListener(call: () => void): void {
       throw error;
     });
   }
+}
+
+function description(value: unknown): string {
+  if (value === undefined) return '';
+  if (typeof value !== 'string') throw typeError(ErrorCodes.INVALID_ARGUMENT, 'taskDescription must be a string');
+  return value;
+}
+
+// The error was made deep inside the journal; point its stack at the caller's createSession.
+function withStack<E extends Error>(error: E): E {
+  Error.captureStackTrace(error, withStack);
+  return error;
 }
 
 function hasHeader(flat: string[], name: string): boolean {

@@ -19,8 +19,13 @@ export interface SessionConfigurationOptions {
   maximumRedirects?: number;
   /** Folder where finished downloads are placed. Default: `<os.tmpdir()>/urlsession-downloads`. */
   downloadDirectory?: string;
-  /** Folder for the session's persistent state (cookie jar). Default: none (in-memory only). */
+  /**
+   * The session's own folder for its journal, lock, cookie jar and upload bodies. Default for
+   * persistent sessions: $XDG_CACHE_HOME (or ~/.cache) on Linux, ~/Library/Caches on macOS, under urlsession/<identifier>.
+   */
   stateDirectory?: string;
+  /** Unfinished work survives the process and is resumed by the next session with this identifier. Default: true when an identifier is given. */
+  persistent?: boolean;
   /** TLS trust: extra CA certificates (PEM) and SPKI sha256 pins (base64). Verification is always on. */
   tls?: TlsOptions;
   /** 'always' (default), 'never', or 'onlyFromMainDocumentDomain' (treated as 'always' outside a browser). */
@@ -44,6 +49,8 @@ export interface TlsOptions {
 /** Arguments of Session.downloadTask. */
 export interface DownloadTaskArguments {
   url: string;
+  /** Free text kept with the task, across restarts of persistent sessions. */
+  taskDescription?: string;
   /** Additional request headers (not in Titanium's downloadTask, accepted here). */
   requestHeaders?: Record<string, string>;
 }
@@ -54,6 +61,7 @@ export type UploadData = Buffer | Uint8Array | Blob | string;
 /** Arguments of Session.uploadTask. */
 export interface UploadTaskArguments {
   url: string;
+  taskDescription?: string;
   /** Bytes, a Blob, or a file path (a string is always a path for uploads). */
   data: UploadData;
   /** Default 'POST'. */
@@ -64,6 +72,7 @@ export interface UploadTaskArguments {
 /** Arguments of Session.dataTask. */
 export interface DataTaskArguments {
   url: string;
+  taskDescription?: string;
   /** A plain object is sent as JSON; a string, Buffer, Uint8Array or Blob is sent as is. */
   data?: Record<string, unknown> | unknown[] | string | Buffer | Uint8Array | Blob;
   /** Default 'POST' when `data` is given, 'GET' otherwise. */
@@ -123,6 +132,12 @@ export interface SessionInvalidatedEvent {
   sessionIdentifier: string;
 }
 
+export interface SessionWarningEvent {
+  sessionIdentifier: string;
+  message: string;
+  path?: string;
+}
+
 export interface URLSessionEventMap {
   downloadprogress: DownloadProgressEvent;
   downloadcompleted: DownloadCompletedEvent;
@@ -131,6 +146,8 @@ export interface URLSessionEventMap {
   sessioneventscompleted: SessionEventsCompletedEvent;
   /** Not in Titanium: the session finished invalidating; its identifier can be used again. */
   invalidated: SessionInvalidatedEvent;
+  /** Not in Titanium: a non-fatal problem, e.g. a damaged journal set aside at re-attach. */
+  warning: SessionWarningEvent;
 }
 
 export type URLSessionEventName = keyof URLSessionEventMap;

@@ -1,0 +1,154 @@
+// Glue between a Session and its Journal: what to record when, and how to rebuild engine
+// requests after a restart. JS thread only.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { createHash } from 'node:crypto';
+import { Journal, type JournaledCompletion, type JournaledTask } from './journal';
+import { TaskKind } from './native-constants';
+import type { NativeEvent, NativeTaskRequest } from './native';
+
+const KIND_NAMES = ['download', 'upload', 'data'] as const;
+
+export class SessionPersistence {
+  readonly journal: Journal;
+  #tag: string;
+
+  constructor(identifier: string, directory: string) {
+    this.journal = Journal.open(directory);
+    // Partial files of different sessions sharing a download folder must not collide.
+    this.#tag = createHash('sha256').update(identifier).digest('hex').slice(0, 10);
+  }
+
+  get nextTaskIdentifier(): number {
+    return this.journal.state.nextTaskIdentifier;
+  }
+
+  /**
+   * Prepares a request so that it survives the process: downloads write to a partial file whose
+   * name the journal knows; in-memory bodies are written to the state directory first (as
+   * NSURLSession's background sessions require files).
+   */
+  prepare(request: NativeTaskRequest, taskDescription: string): void {
+    const id = request.taskIdentifier;
+    if (request.kind === TaskKind.Download && request.resumePartialPath === undefined) {
+      const partial = path.join(request.downloadDirectory as string, `.urlsession-${this.#tag}-${id}.partial`);
+      fs.mkdirSync(path.dirname(partial), { recursive: true });
+      fs.closeSync(fs.openSync(partial, 'w', 0o600));
+      request.resumePartialPath = partial;
+      request.resumeOffset = 0;
+    }
+    if (request.body !== undefined) {
+      const bodyFile = path.join(this.journal.directory, `body-${id}`);
+      fs.writeFileSync(bodyFile, request.body, { mode: 0o600 });
+      request.bodyPath = bodyFile;
+      delete request.body;
+    }
+    this.journal.upsertTask({
+      taskIdentifier: id,
+      kind: KIND_NAMES[request.kind],
+      url: request.url,
+      method: request.method,
+      headers: request.headers,
+      taskDescription,
+      bodyPath: request.bodyPath,
+      downloadDirectory: request.downloadDirectory,
+      downloadFileName: request.downloadFileName,
+      nameFromResponse: request.nameFromResponse,
+      overwrite: request.overwrite,
+      partialPath: request.resumePartialPath,
+    });
+    this.journal.setNextTaskIdentifier(id + 1);
+  }
+
+  /** Remembers the validator that makes a later Range request safe. */
+  responseArrived(taskIdentifier: number, event: NativeEvent): void {
+    const task = this.journal.state.tasks.find((t) => t.taskIdentifier === taskIdentifier);
+    if (task === undefined || task.kind !== 'download') return;
+    const headers = event.headers ?? [];
+    let etag: string | undefined;
+    let modified: string | undefined;
+    for (let i = 0; i + 1 < headers.length; i += 2) {
+      const name = headers[i].toLowerCase();
+      if (name === 'etag' && !headers[i + 1].startsWith('W/')) etag = headers[i + 1];
+      if (name === 'last-modified') modified = headers[i + 1];
+    }
+    this.journal.upsertTask({ ...task, validator: etag ?? modified ?? '', expectedBytes: event.expectedBytes ?? 0 });
+  }
+
+  completed(kind: JournaledTask['kind'], event: NativeEvent, location: string | undefined): void {
+    const entry: JournaledCompletion = {
+      taskIdentifier: event.taskIdentifier,
+      kind,
+      errorCode: event.errorCode ?? 0,
+      message: event.message ?? '',
+      statusCode: event.statusCode ?? 0,
+    };
+    if (location !== undefined) entry.location = location;
+    if (kind !== 'download' && event.responseBody !== undefined) entry.responseBase64 = event.responseBody.toString('base64');
+    this.journal.complete(entry);
+    fs.rm(path.join(this.journal.directory, `body-${event.taskIdentifier}`), { force: true }, () => undefined);
+  }
+
+  delivered(taskIdentifier: number): void {
+    this.journal.delivered(taskIdentifier);
+  }
+
+  /** Engine requests for the tasks a dead process left unfinished. Downloads continue from their partial file. */
+  recoverableRequests(): Array<{ request: NativeTaskRequest; taskDescription: string; kind: JournaledTask['kind'] }> {
+    return this.journal.state.tasks.map((task) => {
+      const request: NativeTaskRequest = {
+        taskIdentifier: task.taskIdentifier,
+        kind: TaskKind[task.kind === 'download' ? 'Download' : task.kind === 'upload' ? 'Upload' : 'Data'],
+        url: task.url,
+        method: task.method,
+        headers: task.headers,
+      };
+      if (task.bodyPath !== undefined) request.bodyPath = task.bodyPath;
+      if (task.kind === 'download') {
+        request.downloadDirectory = task.downloadDirectory;
+        request.downloadFileName = task.downloadFileName ?? '';
+        request.nameFromResponse = task.nameFromResponse;
+        request.overwrite = task.overwrite;
+        const onDisk = task.partialPath === undefined ? -1 : (fs.statSync(task.partialPath, { throwIfNoEntry: false })?.size ?? -1);
+        if (task.partialPath !== undefined && onDisk >= 0) {
+          request.resumePartialPath = task.partialPath;
+          // Without a validator the bytes on disk cannot be trusted to match: start over.
+          request.resumeOffset = task.validator ? onDisk : 0;
+          request.resumeValidator = task.validator ?? '';
+        }
+      }
+      return { request, taskDescription: task.taskDescription, kind: task.kind };
+    });
+  }
+
+  /** Completions reported before the last process died but never delivered, as engine events. */
+  undeliveredEvents(): Array<{ kind: JournaledTask['kind']; events: NativeEvent[] }> {
+    return this.journal.state.undelivered.map((c) => {
+      const events: NativeEvent[] = [];
+      if (c.location !== undefined) {
+        events.push({ type: 3, taskIdentifier: c.taskIdentifier, statusCode: c.statusCode, location: c.location });
+      }
+      events.push({
+        type: 4,
+        taskIdentifier: c.taskIdentifier,
+        errorCode: c.errorCode,
+        message: c.message,
+        statusCode: c.statusCode,
+        responseBody: c.responseBase64 === undefined ? undefined : Buffer.from(c.responseBase64, 'base64'),
+      });
+      return { kind: c.kind, events };
+    });
+  }
+
+  /** reset(): forget every journaled task and remove the partial files of tasks not running. */
+  reset(running: Set<number>): void {
+    for (const task of this.journal.state.tasks) {
+      if (!running.has(task.taskIdentifier) && task.partialPath !== undefined) fs.rmSync(task.partialPath, { force: true });
+    }
+    this.journal.clear();
+  }
+
+  close(): void {
+    this.journal.close(true);
+  }
+}
