@@ -116,8 +116,10 @@ export class Session extends EventEmitter {
   // (downloads from their bytes on disk) and deliver what it finished but never delivered.
   #reattach(persistence: SessionPersistence): void {
     const setAside = persistence.journal.setAside;
+    // process.nextTick: after the caller's synchronous code (where it attaches listeners), and
+    // before any engine event can arrive.
     if (setAside !== undefined) {
-      setImmediate(() =>
+      process.nextTick(() =>
         this.#emitEverywhere('warning', {
           sessionIdentifier: this.identifier,
           message: 'the journal was damaged and was set aside; the session started clean',
@@ -134,8 +136,7 @@ export class Session extends EventEmitter {
     for (const { kind, events } of undelivered) {
       this.#tasks.set(events[0].taskIdentifier, this.#newRecord(kind, '', ''));
     }
-    // Listeners are attached right after createSession returns: deliver on the next turn.
-    if (undelivered.length > 0) setImmediate(() => this.#receive(undelivered.flatMap((entry) => entry.events)));
+    if (undelivered.length > 0) process.nextTick(() => this.#receive(undelivered.flatMap((entry) => entry.events)));
   }
 
   #newRecord(kind: TaskRecord['kind'], url: string, taskDescription: string, task?: Task<any>): TaskRecord {

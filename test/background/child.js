@@ -1,0 +1,42 @@
+// Child process for the persistent-session tests. Creates (or re-attaches) a persistent session
+// and prints one JSON line per event, so the parent can kill it at any point and inspect.
+// argv: <json options> ; options: { identifier, stateDirectory, downloadDirectory, urls[], descriptions[],
+//   killOnComplete (SIGKILL itself inside the first sessioncompleted listener) }
+'use strict';
+const path = require('node:path');
+const URLSession = require(path.join(__dirname, '..', '..', 'dist', 'index.js'));
+
+const options = JSON.parse(process.argv[2]);
+const print = (event) => process.stdout.write(`${JSON.stringify(event)}\n`);
+
+let session;
+try {
+  session = URLSession.createSession({
+    configuration: URLSession.createSessionConfiguration({
+      identifier: options.identifier,
+      stateDirectory: options.stateDirectory,
+      downloadDirectory: options.downloadDirectory,
+      progressInterval: 20,
+    }),
+  });
+} catch (error) {
+  print({ type: 'error', code: error.code, message: error.message });
+  process.exit(3);
+}
+print({ type: 'created', backgroundMode: session.backgroundMode });
+session.on('warning', (e) => print({ type: 'warning', ...e }));
+session.on('downloadprogress', (e) => print({ type: 'progress', id: e.taskIdentifier, total: e.totalBytesWritten }));
+session.on('downloadcompleted', (e) => print({ type: 'downloadcompleted', id: e.taskIdentifier, location: e.location, statusCode: e.statusCode }));
+session.on('sessioncompleted', (e) => {
+  print({ type: 'sessioncompleted', id: e.taskIdentifier, success: e.success, errorCode: e.errorCode });
+  if (options.killOnComplete) process.kill(process.pid, 'SIGKILL');
+});
+session.on('sessioneventscompleted', () => {
+  print({ type: 'sessioneventscompleted' });
+  if (!options.stayOpen) session.finishTasksAndInvalidate();
+});
+(options.urls || []).forEach((url, i) => {
+  const id = session.downloadTask({ url, taskDescription: (options.descriptions || [])[i] });
+  print({ type: 'started', id, url });
+});
+session.getAllTasks().then((tasks) => print({ type: 'tasks', tasks }));
