@@ -204,6 +204,15 @@ export class Journal {
   }
 }
 
+/** Reads a session's journal without opening the session (no lock, nothing resumed). */
+export function peekJournal(directory: string): JournalState | undefined {
+  try {
+    return parseJournal(fs.readFileSync(path.join(directory, 'journal.json'), 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
 function parseJournal(text: string): JournalState {
   const parsed = JSON.parse(text) as Partial<JournalState> & { version?: number };
   if (parsed.version !== VERSION || !Array.isArray(parsed.tasks) || !Array.isArray(parsed.undelivered) ||

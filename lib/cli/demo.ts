@@ -8,7 +8,8 @@ import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as URLSession from '../index';
-import { ProgressLine } from './progress-line';
+import { forwardTitaniumEvents } from './get';
+import { createReporter } from './reporter';
 
 const DOWNLOAD_BYTES = 64 * 1024 * 1024;
 const UPLOAD_BYTES = 32 * 1024 * 1024;
@@ -71,21 +72,25 @@ function sha256File(file: string): Promise<string> {
   });
 }
 
-export async function runDemo(out: NodeJS.WriteStream = process.stdout): Promise<number> {
+export async function runDemo(json = false): Promise<number> {
+  const out = process.stderr;
+  const reporter = createReporter(json);
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'urlsession-demo-'));
   const server = await startServer();
   const uploadFile = path.join(work, 'upload.bin');
   fs.writeFileSync(uploadFile, randomBytes(UPLOAD_BYTES));
   const uploadSha256 = await sha256File(uploadFile);
 
-  out.write(`urlsession demo: engine ${URLSession.engine}, loopback server ${server.url}\n`);
+  reporter.note(`urlsession demo: engine ${URLSession.engine}, loopback server ${server.url}`);
   const configuration = URLSession.createSessionConfiguration({
     identifier: `urlsession.demo.${process.pid}`,
+    persistent: false,
     downloadDirectory: path.join(work, 'downloads'),
   });
   const session = URLSession.createSession({ configuration });
-  const downloadLine = new ProgressLine(out, 'download 64 MiB');
-  const uploadLine = new ProgressLine(out, 'upload   32 MiB');
+  forwardTitaniumEvents(session, reporter);
+  const downloadLine = reporter.add('download 64 MiB');
+  const uploadLine = reporter.add('upload   32 MiB');
   const started = process.hrtime.bigint();
   const results: string[] = [];
   let failures = 0;
@@ -94,7 +99,7 @@ export async function runDemo(out: NodeJS.WriteStream = process.stdout): Promise
     session.on('downloadprogress', (e) => downloadLine.update(e.totalBytesWritten, e.totalBytesExpectedToWrite));
     session.on('uploadprogress', (e) => uploadLine.update(e.totalBytesSent, e.totalBytesExpectedToSend));
     session.on('downloadcompleted', (e) => {
-      downloadLine.finish();
+      downloadLine.done(true);
       void sha256File(e.location).then((actual) => {
         const ok = actual === server.downloadSha256;
         if (!ok) failures++;
@@ -106,7 +111,7 @@ export async function runDemo(out: NodeJS.WriteStream = process.stdout): Promise
         failures++;
         results.push(`task ${e.taskIdentifier} failed: ${e.errorCode} ${e.message}`);
       } else if (e.responseText !== undefined) {
-        uploadLine.finish();
+        uploadLine.done(true);
         const reply = JSON.parse(e.responseText) as { length: number; sha256: string };
         const ok = reply.sha256 === uploadSha256 && reply.length === UPLOAD_BYTES;
         if (!ok) failures++;
@@ -125,6 +130,7 @@ export async function runDemo(out: NodeJS.WriteStream = process.stdout): Promise
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   session.finishTasksAndInvalidate();
   await server.close();
+  reporter.stop();
   for (const line of results) out.write(`${line}\n`);
   const megabytes = (DOWNLOAD_BYTES + UPLOAD_BYTES) / 1e6;
   out.write(`${failures === 0 ? 'all transfers verified' : `${failures} failure(s)`}: ${megabytes.toFixed(0)} MB in ${seconds.toFixed(2)} s\n`);

@@ -1,0 +1,100 @@
+// `urlsession get <url…>`: parallel downloads with one progress bar each.
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import * as URLSession from '../index';
+import { describeFailure, onInterrupt, openSession, parseHeaders, UsageError } from './common';
+import { createReporter } from './reporter';
+
+export async function runGet(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      output: { type: 'string', short: 'o' },
+      header: { type: 'string', short: 'H', multiple: true },
+      resume: { type: 'boolean' },
+      integrity: { type: 'string' },
+      session: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+  });
+  if (positionals.length === 0) throw new UsageError('get needs at least one URL');
+  const headers = parseHeaders(values.header);
+  // Several URLs always go into a folder; one URL may name its file.
+  const output = values.output ?? `.${path.sep}`;
+  const destination = positionals.length > 1 && !output.endsWith(path.sep) ? output + path.sep : output;
+  const reporter = createReporter(values.json === true);
+  const session = openSession(values.session);
+  forwardTitaniumEvents(session, reporter);
+
+  const tasks = positionals.map((url) => {
+    const resumeFile = values.resume ? resumeFileFor(url, destination) : undefined;
+    const resumeData = resumeFile !== undefined && fs.existsSync(resumeFile) ? fs.readFileSync(resumeFile) : undefined;
+    if (resumeData !== undefined) reporter.note(`resuming ${url}`);
+    const task = resumeData !== undefined
+      ? session.download({ resumeData, headers, integrity: values.integrity, retry: 2 })
+      : session.download(url, { destination, headers, integrity: values.integrity, retry: 2 });
+    const view = reporter.add(path.basename(new URL(url).pathname) || url);
+    task.on('progress', (p: URLSession.TaskProgress) => p.direction === 'download' && view.update(p.transferred, p.expected));
+    return { url, task, view, resumeFile };
+  });
+
+  let interrupted = false;
+  const release = onInterrupt(() => {
+    interrupted = true;
+    if (values.session !== undefined) {
+      // A persistent session keeps its work: its journal and partial files resume it later.
+      reporter.stop();
+      process.stderr.write(`interrupted: unfinished downloads are kept; run \`urlsession resume --session ${values.session}\`\n`);
+      process.exit(130);
+    }
+    for (const { task, resumeFile } of tasks) {
+      if (resumeFile === undefined) {
+        task.cancel();
+      } else {
+        void task.cancelByProducingResumeData().then((data) => data !== null && fs.writeFileSync(resumeFile, data, { mode: 0o600 }));
+      }
+    }
+  });
+
+  let failures = 0;
+  for (const { url, task, view, resumeFile } of tasks) {
+    try {
+      const result = await task.done;
+      view.done(true);
+      if (resumeFile !== undefined) fs.rmSync(resumeFile, { force: true });
+      reporter.note(`${url} -> ${result.location}`);
+    } catch (error) {
+      view.done(false);
+      failures++;
+      if (!interrupted) reporter.note(`urlsession: ${describeFailure(url, error)}`);
+    }
+  }
+  release();
+  reporter.stop();
+  session.finishTasksAndInvalidate();
+  if (interrupted) {
+    process.stderr.write(values.resume ? 'interrupted: partial downloads kept; run the same command with --resume to continue\n' : 'interrupted: nothing was left at the destination\n');
+    return 130;
+  }
+  return failures === 0 ? 0 : 1;
+}
+
+/** Where --resume keeps the resume data of one URL and destination between runs. */
+function resumeFileFor(url: string, destination: string): string {
+  const key = createHash('sha256').update(`${url}\n${path.resolve(destination)}`).digest('hex').slice(0, 24);
+  const dir = path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'urlsession', 'cli-resume');
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return path.join(dir, `${key}.resume`);
+}
+
+/** The JSON stream carries the Titanium events with their own field names (no Blob). */
+export function forwardTitaniumEvents(session: URLSession.Session, reporter: ReturnType<typeof createReporter>): void {
+  for (const name of ['downloadprogress', 'uploadprogress', 'sessioncompleted', 'sessioneventscompleted'] as const) {
+    session.on(name, (event: object) => reporter.event(name, event));
+  }
+  session.on('downloadcompleted', ({ data: _data, ...fields }) => reporter.event('downloadcompleted', fields));
+}

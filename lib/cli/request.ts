@@ -1,0 +1,46 @@
+// `urlsession request <url>`: the body to stdout, streamed with backpressure, like curl.
+import * as fs from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { parseArgs } from 'node:util';
+import * as URLSession from '../index';
+import { describeFailure, onInterrupt, openSession, parseHeaders, UsageError } from './common';
+
+export async function runRequest(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      request: { type: 'string', short: 'X' },
+      data: { type: 'string', short: 'd' },
+      header: { type: 'string', short: 'H', multiple: true },
+      include: { type: 'boolean', short: 'i' },
+      fail: { type: 'boolean', short: 'f' },
+      session: { type: 'string' },
+    },
+  });
+  const [url] = positionals;
+  if (url === undefined || positionals.length > 1) throw new UsageError('request needs exactly one <url>');
+  let body: Buffer | Blob | undefined;
+  if (values.data !== undefined) {
+    body = values.data.startsWith('@') ? await fs.openAsBlob(values.data.slice(1)) : Buffer.from(values.data);
+  }
+  const session = openSession(values.session);
+  const task = session.request(url, { method: values.request, body, headers: parseHeaders(values.header), stream: true, throwHttpErrors: false });
+  const release = onInterrupt(() => task.cancel());
+  try {
+    const response = await task.done;
+    if (values.include) {
+      let head = `HTTP ${response.statusCode}\r\n`;
+      for (const [name, value] of Object.entries(response.headers)) head += `${name}: ${value}\r\n`;
+      process.stdout.write(`${head}\r\n`);
+    }
+    await pipeline(response.body, process.stdout, { end: false });
+    return values.fail && response.statusCode >= 400 ? 1 : 0;
+  } catch (error) {
+    process.stderr.write(`urlsession: ${describeFailure(url, error)}\n`);
+    return error instanceof URLSession.AbortError ? 130 : 1;
+  } finally {
+    release();
+    session.finishTasksAndInvalidate();
+  }
+}
