@@ -22,6 +22,7 @@ const KNOWN_OPTIONS = [
   'HTTPMaximumConnectionsPerHost',
   'progressInterval',
   'maximumRedirects',
+  'allowsInsecureRedirects',
   'downloadDirectory',
   'stateDirectory',
   'tls',
@@ -46,6 +47,8 @@ export class SessionConfiguration {
   readonly HTTPMaximumConnectionsPerHost: number;
   readonly progressInterval: number;
   readonly maximumRedirects: number;
+  /** Follow redirects from https to http. Default false: they fail with -1022. */
+  readonly allowsInsecureRedirects: boolean;
   readonly downloadDirectory: string;
   /** The session's own folder for its journal, lock, cookie jar and upload bodies; undefined when not persistent. */
   readonly stateDirectory: string | undefined;
@@ -79,6 +82,7 @@ export class SessionConfiguration {
       validateNumber(o.HTTPMaximumConnectionsPerHost, 'HTTPMaximumConnectionsPerHost', { min: 1, max: 1000, integer: true }) ?? 6;
     this.progressInterval = validateNumber(o.progressInterval, 'progressInterval', { min: 0, max: 60_000 }) ?? 100;
     this.maximumRedirects = validateNumber(o.maximumRedirects, 'maximumRedirects', { min: 0, max: 1000, integer: true }) ?? 20;
+    this.allowsInsecureRedirects = o.allowsInsecureRedirects === undefined ? false : parseFlag(o.allowsInsecureRedirects, 'allowsInsecureRedirects');
     const downloadDirectory = validateString(o.downloadDirectory, 'downloadDirectory');
     this.downloadDirectory = path.resolve(downloadDirectory ?? path.join(os.tmpdir(), 'urlsession-downloads'));
     // Background sessions (with an identifier) persist by default, as the seed promises.
@@ -121,6 +125,7 @@ export class SessionConfiguration {
       timeoutIntervalForResource: this.timeoutIntervalForResource,
       maximumConnectionsPerHost: this.HTTPMaximumConnectionsPerHost,
       maximumRedirects: this.maximumRedirects,
+      allowsInsecureRedirects: this.allowsInsecureRedirects,
       progressIntervalMs: this.progressInterval,
       caPem: this.tls.ca,
       pinnedSpkiSha256: [...this.tls.pinnedPublicKeys],

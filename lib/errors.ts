@@ -84,6 +84,7 @@ export const NSURLError = {
   ResourceUnavailable: -1008,
   NotConnectedToInternet: -1009,
   RedirectToNonExistentLocation: -1010,
+  AppTransportSecurityRequiresSecureConnection: -1022,
   BadServerResponse: -1011,
   UserCancelledAuthentication: -1012,
   UserAuthenticationRequired: -1013,

@@ -47,6 +47,7 @@ export interface NativeSessionConfig {
   timeoutIntervalForResource: number;
   maximumConnectionsPerHost: number;
   maximumRedirects: number;
+  allowsInsecureRedirects: boolean;
   progressIntervalMs: number;
   caPem: string;
   pinnedSpkiSha256: string[];

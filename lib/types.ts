@@ -17,6 +17,8 @@ export interface SessionConfigurationOptions {
   progressInterval?: number;
   /** Redirects followed before a task fails with -1007. Default 20. */
   maximumRedirects?: number;
+  /** Follow redirects from https to http. Default false: such a redirect fails with -1022. */
+  allowsInsecureRedirects?: boolean;
   /** Folder where finished downloads are placed. Default: `<os.tmpdir()>/urlsession-downloads`. */
   downloadDirectory?: string;
   /**

@@ -39,6 +39,7 @@ SessionConfig ParseConfig(const Napi::Object& js) {
   config.maximumConnectionsPerHost =
       static_cast<int>(GetNumber(js, "maximumConnectionsPerHost", config.maximumConnectionsPerHost));
   config.maximumRedirects = static_cast<int>(GetNumber(js, "maximumRedirects", config.maximumRedirects));
+  config.allowsInsecureRedirects = js.Get("allowsInsecureRedirects").ToBoolean();
   config.progressIntervalMs = static_cast<uint32_t>(GetNumber(js, "progressIntervalMs", config.progressIntervalMs));
   config.tls.caPem = GetString(js, "caPem");
   Napi::Value pins = js.Get("pinnedSpkiSha256");

@@ -20,6 +20,8 @@ const char* DescribeNSURLError(int code) {
     case kNSURLErrorUserAuthenticationRequired: return "The server requires authentication.";
     case kNSURLErrorCannotDecodeContentData: return "cannot decode content data";
     case kNSURLErrorCannotParseResponse: return "cannot parse response";
+    case kNSURLErrorAppTransportSecurityRequiresSecureConnection:
+      return "The resource could not be loaded because a secure connection is required (redirect from https to http refused).";
     case kNSURLErrorFileDoesNotExist: return "The file does not exist.";
     case kNSURLErrorFileIsDirectory: return "The file is a directory.";
     case kNSURLErrorNoPermissionsToReadFile: return "The file could not be read because of permissions.";

@@ -63,7 +63,9 @@ bool CurlTransfer::Prepare() {
   curl_easy_setopt(easy_, CURLOPT_ERRORBUFFER, error_buffer_);
   // http and https only, for the first request and for every redirect.
   curl_easy_setopt(easy_, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(easy_, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  // A redirect from https down to http would silently drop TLS: refused unless allowed.
+  downgrade_refused_ = request_.url.compare(0, 8, "https://") == 0 && !config.allowsInsecureRedirects;
+  curl_easy_setopt(easy_, CURLOPT_REDIR_PROTOCOLS_STR, downgrade_refused_ ? "https" : "http,https");
   curl_easy_setopt(easy_, CURLOPT_FOLLOWLOCATION, 1L);
   curl_easy_setopt(easy_, CURLOPT_MAXREDIRS, static_cast<long>(config.maximumRedirects));
   curl_easy_setopt(easy_, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS));
@@ -351,6 +353,12 @@ bool CurlTransfer::KeepsPartialForResume(int code) const {
          code != kURLSessionErrorIntegrityMismatch;
 }
 
+bool CurlTransfer::RedirectIsPlainHttp() const {
+  char* target = nullptr;
+  curl_easy_getinfo(easy_, CURLINFO_REDIRECT_URL, &target);
+  return target != nullptr && std::strncmp(target, "http://", 7) == 0;
+}
+
 bool CurlTransfer::DiscardingHttpErrorBody() const {
   return request_.discardOnHttpError && status_ >= 400;
 }
@@ -449,6 +457,8 @@ void CurlTransfer::Complete(CURLcode result, bool cancelled) {
     code = NSURLErrorFromErrno(write_errno_, /*writing=*/true);
   } else if ((result == CURLE_READ_ERROR || result == CURLE_ABORTED_BY_CALLBACK) && read_errno_ != 0) {
     code = NSURLErrorFromErrno(read_errno_, /*writing=*/false);
+  } else if (result == CURLE_UNSUPPORTED_PROTOCOL && downgrade_refused_ && RedirectIsPlainHttp()) {
+    code = kNSURLErrorAppTransportSecurityRequiresSecureConnection;
   } else if (result != CURLE_OK) {
     long verify = 0;
     curl_easy_getinfo(easy_, CURLINFO_SSL_VERIFYRESULT, &verify);

@@ -62,6 +62,7 @@ class CurlTransfer {
   bool OpenBody();
   void OnFirstBodyBytes();
   bool DiscardingHttpErrorBody() const;
+  bool RedirectIsPlainHttp() const;
   int CommitDownload(std::string* location);
   std::string Validator() const;
   void ConfigureMethodAndBody();
@@ -82,6 +83,7 @@ class CurlTransfer {
   int write_errno_ = 0;
   int64_t resume_base_ = 0;   // bytes of an earlier attempt kept at the start of the partial file
   bool bad_content_range_ = false;
+  bool downgrade_refused_ = false;
   std::unique_ptr<Digest> digest_;  // integrity of the bytes in the partial file
 
   // Streamed bodies (TaskRequest::streamBody).

@@ -43,6 +43,7 @@ struct SessionConfig {
   double timeoutIntervalForResource = 0;    // seconds for the whole transfer; 0: unlimited
   int maximumConnectionsPerHost = 6;
   int maximumRedirects = 20;
+  bool allowsInsecureRedirects = false;     // https -> http redirects fail with -1022 unless true
   uint32_t progressIntervalMs = 100;        // minimum spacing of progress events per task
   TlsOptions tls;
   CookieAcceptPolicy cookieAcceptPolicy = CookieAcceptPolicy::Always;
