@@ -2,12 +2,22 @@
 // Content-Disposition, flaky endpoints and a forward proxy. Listens on 127.0.0.1 only.
 import { createHash } from 'node:crypto';
 import * as http from 'node:http';
+import * as http2 from 'node:http2';
+import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 
 export interface SeenRequest {
   url: string;
   method: string;
   headers: http.IncomingHttpHeaders;
+  /** '1.1' or '2.0'. */
+  httpVersion: string;
+}
+
+/** Plain HTTP/1.1 by default; HTTPS with `tls`; HTTP/2 over TLS (h2 only, no fallback) with `http2`. */
+export interface TaskServerOptions {
+  tls?: { key: string; cert: string };
+  http2?: boolean;
 }
 
 /** Deterministic bytes: byte i of resource `seed` is a function of (seed, i). */
@@ -40,7 +50,7 @@ function param(url: URL, name: string, fallback: number): number {
   return value === null ? fallback : Number(value);
 }
 
-export async function startTaskServer(): Promise<TaskServer> {
+export async function startTaskServer(options: TaskServerOptions = {}): Promise<TaskServer> {
   const seen: SeenRequest[] = [];
   const written = new Map<string, number>();
   const flaky = new Map<string, number>();
@@ -52,8 +62,8 @@ export async function startTaskServer(): Promise<TaskServer> {
     return body;
   };
 
-  const server = http.createServer((req, res) => {
-    seen.push({ url: req.url ?? '', method: req.method ?? '', headers: req.headers });
+  const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    seen.push({ url: req.url ?? '', method: req.method ?? '', headers: req.headers, httpVersion: req.httpVersion });
     const url = new URL(req.url ?? '/', 'http://x');
     if (url.pathname === '/file' || url.pathname === '/flaky-file') {
       // ?size&seed&etag&delay(ms per chunk)&chunk&cd(Content-Disposition)&key&drop(bytes then reset)
@@ -127,17 +137,52 @@ export async function startTaskServer(): Promise<TaskServer> {
       });
       return;
     }
+    if (url.pathname.startsWith('/redirect/')) {
+      // /redirect/<n>?to=<url>: n hops, then `to` (default /file?size=10).
+      const left = Number(url.pathname.slice(10));
+      const to = url.searchParams.get('to') ?? '/file?size=10';
+      res.writeHead(302, { location: left > 1 ? `/redirect/${left - 1}?to=${encodeURIComponent(to)}` : to });
+      return void res.end();
+    }
+    if (url.pathname === '/headers') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      return void res.end(JSON.stringify(req.headers));
+    }
+    if (url.pathname === '/drop') {
+      // Headers and half the promised body, then the connection is cut.
+      res.writeHead(200, { 'content-length': 1_000_000 });
+      res.write(Buffer.alloc(500_000, 1));
+      return void setTimeout(() => res.socket?.destroy(), 50);
+    }
+    if (url.pathname === '/stall') {
+      res.writeHead(200, { 'content-length': 1000 });
+      res.write('x');
+      return; // never finishes; the client's idle timeout must fire
+    }
+    if (url.pathname === '/cookies') {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      return void res.end(req.headers.cookie ?? '');
+    }
     res.writeHead(404).end();
+  };
+  let server: http.Server | https.Server | http2.Http2SecureServer;
+  if (options.http2 && options.tls) server = http2.createSecureServer({ ...options.tls, allowHTTP1: false }, handler as never);
+  else if (options.tls) server = https.createServer(options.tls, handler);
+  else server = http.createServer(handler);
+  const sockets = new Set<import('node:net').Socket>();
+  server.on('connection', (socket: import('node:net').Socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    base: `http://127.0.0.1:${port}`,
+    base: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     seen,
     written,
     close: () =>
       new Promise((resolve) => {
-        server.closeAllConnections();
+        for (const socket of sockets) socket.destroy();
         server.close(() => resolve());
       }),
   };
