@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -353,10 +354,13 @@ bool CurlTransfer::KeepsPartialForResume(int code) const {
          code != kURLSessionErrorIntegrityMismatch;
 }
 
+// The refused hop is the last response's Location (relative ones keep the https scheme).
 bool CurlTransfer::RedirectIsPlainHttp() const {
-  char* target = nullptr;
-  curl_easy_getinfo(easy_, CURLINFO_REDIRECT_URL, &target);
-  return target != nullptr && std::strncmp(target, "http://", 7) == 0;
+  const std::string* location = FindHeader(response_headers_, "Location");
+  if (location == nullptr || location->size() < 7) return false;
+  std::string scheme = location->substr(0, 7);
+  for (char& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return scheme == "http://";
 }
 
 bool CurlTransfer::DiscardingHttpErrorBody() const {

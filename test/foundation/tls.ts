@@ -12,6 +12,9 @@ export interface TestCertificates {
   cert: string;
   expiredKey: string;
   expiredCert: string;
+  /** Valid and signed by the CA, but for another host name (other.invalid). */
+  wrongHostKey: string;
+  wrongHostCert: string;
   /** base64 sha256 of the server certificate's SubjectPublicKeyInfo (for tls.pinnedPublicKeys). */
   spkiPin: string;
 }
@@ -24,9 +27,9 @@ export function makeCertificates(): TestCertificates {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'urlsession-tls-'));
   const san = 'subjectAltName=IP:127.0.0.1,DNS:localhost';
   openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=urlsession test CA'], dir);
-  for (const [name, days] of [['server', '2'], ['expired', '1']] as const) {
-    openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', '/CN=127.0.0.1'], dir);
-    fs.writeFileSync(path.join(dir, `${name}.ext`), `${san}\n`);
+  for (const [name, days] of [['server', '2'], ['expired', '1'], ['wronghost', '2']] as const) {
+    openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', name === 'wronghost' ? '/CN=other.invalid' : '/CN=127.0.0.1'], dir);
+    fs.writeFileSync(path.join(dir, `${name}.ext`), `${name === 'wronghost' ? 'subjectAltName=DNS:other.invalid' : san}\n`);
     const validity = name === 'expired' ? ['-not_before', '20200101000000Z', '-not_after', '20200102000000Z'] : ['-days', days];
     // `openssl ca` would need a config; `x509 -req` with explicit dates needs OpenSSL >= 3.0 for -not_before.
     try {
@@ -44,6 +47,8 @@ export function makeCertificates(): TestCertificates {
     cert,
     expiredKey: read('expired.key'),
     expiredCert: read('expired.pem'),
+    wrongHostKey: read('wronghost.key'),
+    wrongHostCert: read('wronghost.pem'),
     spkiPin: createHash('sha256').update(spki).digest('base64'),
   };
   fs.rmSync(dir, { recursive: true, force: true });
