@@ -13,7 +13,8 @@
         "native/core/file_ops.cc",
         "native/core/headers.cc",
         "native/core/content_disposition.cc",
-        "native/core/digest_file.cc"
+        "native/core/digest_file.cc",
+        "native/core/download_writer.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

@@ -10,9 +10,7 @@
 #include <cmath>
 #include <cstring>
 
-#include "core/content_disposition.h"
 #include "core/error_codes.h"
-#include "core/file_ops.h"
 #include "core/headers.h"
 #include "curl/curl_errors.h"
 
@@ -20,7 +18,6 @@ namespace urlsession {
 namespace {
 
 constexpr long kDownloadBufferSize = 512 * 1024;  // fewer, larger write(2)s on the hot path
-constexpr size_t kErrorBodyLimit = 64 * 1024;      // what an HTTP error keeps of its body
 
 std::string Trim(const char* data, size_t length) {
   size_t begin = 0;
@@ -45,7 +42,6 @@ CurlTransfer::CurlTransfer(TaskRequest request, const CurlSessionContext& contex
 CurlTransfer::~CurlTransfer() {
   if (easy_ != nullptr) curl_easy_cleanup(easy_);
   if (header_list_ != nullptr) curl_slist_free_all(header_list_);
-  if (download_fd_ >= 0) close(download_fd_);
   if (body_fd_ >= 0) close(body_fd_);
 }
 
@@ -56,7 +52,13 @@ bool CurlTransfer::Prepare() {
     failure_code_ = kNSURLErrorUnknown;
     return false;
   }
-  if (!OpenDownloadFile() || !OpenBody()) return false;
+  if (request_.kind == TaskKind::Download) {
+    download_ = std::make_unique<DownloadWriter>(request_);
+    failure_code_ = download_->Open();
+    if (failure_code_ != 0) return false;
+    curl_easy_setopt(easy_, CURLOPT_BUFFERSIZE, kDownloadBufferSize);
+  }
+  if (!OpenBody()) return false;
 
   curl_easy_setopt(easy_, CURLOPT_PRIVATE, this);
   curl_easy_setopt(easy_, CURLOPT_URL, request_.url.c_str());
@@ -101,10 +103,10 @@ bool CurlTransfer::Prepare() {
   if (!context_.pinnedKeys.empty()) curl_easy_setopt(easy_, CURLOPT_PINNEDPUBLICKEY, context_.pinnedKeys.c_str());
 
   HeaderList headers = MergeHeaders(config.additionalHeaders, request_.headers);
-  if (resume_base_ > 0) {
+  if (download_ && download_->ResumeOffset() > 0) {
     // Range without libcurl's resume logic (which fails when a server ignores it): a 200
-    // instead of a 206 restarts the file from zero in OnFirstBodyBytes.
-    std::string range = std::to_string(resume_base_) + "-";
+    // instead of a 206 restarts the file from zero (DownloadWriter::BeginResponse).
+    std::string range = std::to_string(download_->ResumeOffset()) + "-";
     curl_easy_setopt(easy_, CURLOPT_RANGE, range.c_str());
     if (!request_.resumeValidator.empty()) headers.emplace_back("If-Range", request_.resumeValidator);
   }
@@ -123,44 +125,6 @@ bool CurlTransfer::Prepare() {
   curl_easy_setopt(easy_, CURLOPT_WRITEDATA, this);
   ConfigureMethodAndBody();
   return true;
-}
-
-bool CurlTransfer::OpenDownloadFile() {
-  if (request_.kind != TaskKind::Download) return true;
-  if (request_.downloadFileName.empty()) request_.downloadFileName = DefaultDownloadName(request_.url);
-  curl_easy_setopt(easy_, CURLOPT_BUFFERSIZE, kDownloadBufferSize);
-  if (!request_.resumePartialPath.empty()) {
-    int fd = ReopenPartialFile(request_.resumePartialPath, request_.resumeOffset);
-    if (fd >= 0) {
-      download_fd_ = fd;
-      partial_path_ = request_.resumePartialPath;
-      resume_base_ = request_.resumeOffset;
-      if (StartDigest()) return true;
-      close(download_fd_);
-      download_fd_ = -1;
-      resume_base_ = 0;
-    }
-    DiscardPartialFile(request_.resumePartialPath);  // unusable: start over
-    partial_path_.clear();
-  }
-  int fd = CreatePartialFile(request_.downloadDirectory, request_.downloadFileName, &partial_path_);
-  if (fd < 0) {
-    failure_code_ = NSURLErrorFromErrno(-fd, /*writing=*/true);
-    return false;
-  }
-  download_fd_ = fd;
-  return StartDigest();
-}
-
-// A resumed download's digest must cover the bytes already in the partial file.
-bool CurlTransfer::StartDigest() {
-  if (!request_.integrity.Enabled()) return true;
-  digest_ = CreateDigest(request_.integrity.algorithm);
-  if (digest_ == nullptr) {
-    failure_code_ = kNSURLErrorUnknown;
-    return false;
-  }
-  return resume_base_ == 0 || HashFilePrefix(partial_path_, resume_base_, digest_.get()) == 0;
 }
 
 bool CurlTransfer::OpenBody() {
@@ -233,14 +197,15 @@ size_t CurlTransfer::OnHeader(char* data, size_t size, size_t count, void* self_
   return length;
 }
 
-// Engine thread; the download hot path: one write(2) per chunk, no allocation.
+// Engine thread; the download hot path: straight to DownloadWriter, no allocation.
 size_t CurlTransfer::OnWrite(char* data, size_t size, size_t count, void* self_ptr) {
   auto* self = static_cast<CurlTransfer*>(self_ptr);
   size_t length = size * count;
   if (!self->response_reported_) {
     self->ReportResponseOnce();
-    self->OnFirstBodyBytes();
-    if (self->bad_content_range_) return 0;
+    if (self->download_ && !self->download_->BeginResponse(static_cast<int>(self->status_), self->response_headers_, self->content_length_)) {
+      return 0;
+    }
   }
   if (self->request_.streamBody) {
     if (self->stream_unacknowledged_ >= kStreamHighWaterBytes) {
@@ -253,26 +218,13 @@ size_t CurlTransfer::OnWrite(char* data, size_t size, size_t count, void* self_p
     chunk.responseBody.assign(data, length);
     self->Post(std::move(chunk));
     self->stream_unacknowledged_ += static_cast<int64_t>(length);
-  } else if (self->DiscardingHttpErrorBody()) {
-    size_t room = kErrorBodyLimit - std::min(kErrorBodyLimit, self->response_body_.size());
-    self->response_body_.append(data, std::min(room, length));
-  } else if (self->download_fd_ >= 0) {
-    size_t written = 0;
-    while (written < length) {
-      ssize_t n = write(self->download_fd_, data + written, length - written);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        self->write_errno_ = errno;
-        return 0;  // makes libcurl fail the transfer with CURLE_WRITE_ERROR
-      }
-      written += static_cast<size_t>(n);
-    }
-    if (self->digest_) self->digest_->Update(data, length);
+  } else if (self->download_) {
+    if (!self->download_->Write(data, length)) return 0;  // libcurl fails with CURLE_WRITE_ERROR
   } else {
     self->response_body_.append(data, length);
   }
   self->received_ += static_cast<int64_t>(length);
-  if (self->request_.kind == TaskKind::Download) self->PostProgress(false);
+  if (self->download_) self->PostProgress(false);
   return length;
 }
 
@@ -312,21 +264,47 @@ int CurlTransfer::OnSeek(void* self_ptr, curl_off_t offset, int origin) {
   return CURL_SEEKFUNC_OK;
 }
 
-// Engine thread, before the first body byte is stored: decides whether a resume continues.
-void CurlTransfer::OnFirstBodyBytes() {
-  if (resume_base_ == 0 || download_fd_ < 0 || DiscardingHttpErrorBody()) return;
-  if (status_ == 206) {
-    // The range must start where our file ends, or the bytes would land in the wrong place.
-    const std::string* range = FindHeader(response_headers_, "Content-Range");
-    std::string expected_prefix = "bytes " + std::to_string(resume_base_) + "-";
-    if (range == nullptr || range->compare(0, expected_prefix.size(), expected_prefix) != 0) bad_content_range_ = true;
-    return;
+// Engine thread: once per transfer, when the final response head is known.
+void CurlTransfer::ReportResponseOnce() {
+  if (response_reported_) return;
+  response_reported_ = true;
+  curl_easy_getinfo(easy_, CURLINFO_RESPONSE_CODE, &status_);
+  curl_off_t length = -1;
+  curl_easy_getinfo(easy_, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
+  content_length_ = static_cast<int64_t>(length);
+  if (download_) response_usable_ = download_->BeginResponse(static_cast<int>(status_), response_headers_, content_length_);
+  expected_ = download_ ? download_->ExpectedBytes() : (length > 0 ? content_length_ : 0);
+  Event event;
+  event.type = EventType::Response;
+  event.taskIdentifier = request_.taskIdentifier;
+  event.statusCode = static_cast<int>(status_);
+  event.expectedBytes = expected_;
+  event.responseHeaders = response_headers_;
+  char* url = nullptr;
+  if (curl_easy_getinfo(easy_, CURLINFO_EFFECTIVE_URL, &url) == CURLE_OK && url != nullptr) event.url = url;
+  Post(std::move(event));
+}
+
+void CurlTransfer::PostProgress(bool final) {
+  if (download_) {
+    int64_t total = download_->BytesOnDisk() + (download_->CapturingErrorBody() ? received_ : 0);
+    if (download_throttle_.ShouldReport(total, final)) {
+      Event event;
+      event.type = EventType::DownloadProgress;
+      event.taskIdentifier = request_.taskIdentifier;
+      event.totalBytes = total;
+      event.expectedBytes = expected_;
+      Post(std::move(event));
+    }
   }
-  // 200: the server ignored the range or the resource changed (If-Range): start over.
-  if (ftruncate(download_fd_, 0) != 0 || lseek(download_fd_, 0, SEEK_SET) < 0) write_errno_ = errno;
-  expected_ = expected_ > resume_base_ ? expected_ - resume_base_ : expected_;
-  resume_base_ = 0;
-  if (request_.integrity.Enabled()) digest_ = CreateDigest(request_.integrity.algorithm);
+  if (request_.bodySource != BodySource::None && upload_throttle_.ShouldReport(body_offset_, final)) {
+    Event event;
+    event.type = EventType::UploadProgress;
+    event.taskIdentifier = request_.taskIdentifier;
+    event.totalBytes = body_offset_;
+    event.expectedBytes = body_size_;
+    Post(std::move(event));
+  }
 }
 
 void CurlTransfer::SetUserSuspended(bool suspended) {
@@ -348,12 +326,6 @@ void CurlTransfer::ApplyPause() {
   curl_easy_pause(easy_, user_suspended_ || backpressure_paused_ ? CURLPAUSE_ALL : CURLPAUSE_CONT);
 }
 
-// Failed or refused downloads keep their bytes only when they may be resumed safely.
-bool CurlTransfer::KeepsPartialForResume(int code) const {
-  return request_.keepPartialOnFailure && !partial_path_.empty() && !bad_content_range_ && write_errno_ == 0 &&
-         code != kURLSessionErrorIntegrityMismatch;
-}
-
 // The refused hop is the last response's Location (relative ones keep the https scheme).
 bool CurlTransfer::RedirectIsPlainHttp() const {
   const std::string* location = FindHeader(response_headers_, "Location");
@@ -361,55 +333,6 @@ bool CurlTransfer::RedirectIsPlainHttp() const {
   std::string scheme = location->substr(0, 7);
   for (char& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return scheme == "http://";
-}
-
-bool CurlTransfer::DiscardingHttpErrorBody() const {
-  return request_.discardOnHttpError && status_ >= 400;
-}
-
-std::string CurlTransfer::Validator() const {
-  const std::string* etag = FindHeader(response_headers_, "ETag");
-  if (etag != nullptr && etag->compare(0, 2, "W/") != 0) return *etag;  // If-Range needs a strong ETag
-  const std::string* modified = FindHeader(response_headers_, "Last-Modified");
-  return modified != nullptr ? *modified : std::string();
-}
-
-void CurlTransfer::ReportResponseOnce() {
-  if (response_reported_) return;
-  response_reported_ = true;
-  curl_easy_getinfo(easy_, CURLINFO_RESPONSE_CODE, &status_);
-  curl_off_t length = -1;
-  curl_easy_getinfo(easy_, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
-  expected_ = length > 0 ? resume_base_ + static_cast<int64_t>(length) : 0;
-  Event event;
-  event.type = EventType::Response;
-  event.taskIdentifier = request_.taskIdentifier;
-  event.statusCode = static_cast<int>(status_);
-  event.expectedBytes = expected_;
-  event.responseHeaders = response_headers_;
-  char* url = nullptr;
-  if (curl_easy_getinfo(easy_, CURLINFO_EFFECTIVE_URL, &url) == CURLE_OK && url != nullptr) event.url = url;
-  Post(std::move(event));
-}
-
-void CurlTransfer::PostProgress(bool final) {
-  if (request_.kind == TaskKind::Download) {
-    if (!download_throttle_.ShouldReport(resume_base_ + received_, final)) return;
-    Event event;
-    event.type = EventType::DownloadProgress;
-    event.taskIdentifier = request_.taskIdentifier;
-    event.totalBytes = resume_base_ + received_;
-    event.expectedBytes = expected_;
-    Post(std::move(event));
-  }
-  if (request_.bodySource != BodySource::None && upload_throttle_.ShouldReport(body_offset_, final)) {
-    Event event;
-    event.type = EventType::UploadProgress;
-    event.taskIdentifier = request_.taskIdentifier;
-    event.totalBytes = body_offset_;
-    event.expectedBytes = body_size_;
-    Post(std::move(event));
-  }
 }
 
 void CurlTransfer::FillMetrics(TaskMetrics* metrics, std::string* effectiveUrl) {
@@ -455,10 +378,8 @@ void CurlTransfer::Complete(CURLcode result, bool cancelled) {
     code = kNSURLErrorCancelled;
   } else if (failure_code_ != 0) {
     code = failure_code_;
-  } else if (result == CURLE_WRITE_ERROR && bad_content_range_) {
-    code = kNSURLErrorBadServerResponse;
-  } else if (result == CURLE_WRITE_ERROR && write_errno_ != 0) {
-    code = NSURLErrorFromErrno(write_errno_, /*writing=*/true);
+  } else if (result == CURLE_WRITE_ERROR && download_ && download_->WriteFailureCode() != 0) {
+    code = download_->WriteFailureCode();
   } else if ((result == CURLE_READ_ERROR || result == CURLE_ABORTED_BY_CALLBACK) && read_errno_ != 0) {
     code = NSURLErrorFromErrno(read_errno_, /*writing=*/false);
   } else if (result == CURLE_UNSUPPORTED_PROTOCOL && downgrade_refused_ && RedirectIsPlainHttp()) {
@@ -477,31 +398,19 @@ void CurlTransfer::Complete(CURLcode result, bool cancelled) {
     curl_easy_getinfo(easy_, CURLINFO_RESPONSE_CODE, &status);
     done.statusCode = static_cast<int>(status);
     if (code == 0) ReportResponseOnce();  // bodiless responses never reached OnWrite
+    if (code == 0 && !response_usable_) code = kNSURLErrorBadServerResponse;
     FillMetrics(&done.metrics, &done.url);
   }
 
   if (code == 0) {
-    if (received_ > 0 || request_.kind != TaskKind::Download) PostProgress(true);
-    if (request_.kind == TaskKind::Download && DiscardingHttpErrorBody()) {
-      // An error page is not the file the caller asked for; the bytes of earlier attempts
-      // stay for a retry when resumable.
-      if (KeepsPartialForResume(0) && resume_base_ > 0) {
-        close(download_fd_);
-        download_fd_ = -1;
-        done.partialPath = partial_path_;
-        done.partialBytes = resume_base_;
-        done.validator = request_.resumeValidator;
-        partial_path_.clear();
-      } else {
-        Abandon();
-      }
-    } else if (request_.kind == TaskKind::Download && digest_ &&
-               std::find(request_.integrity.digests.begin(), request_.integrity.digests.end(), digest_->Finish()) ==
-                   request_.integrity.digests.end()) {
-      code = kURLSessionErrorIntegrityMismatch;
-    } else if (request_.kind == TaskKind::Download) {
+    if (received_ > 0 || !download_) PostProgress(true);
+    if (download_ && download_->CapturingErrorBody()) {
+      // An error page is not the file the caller asked for; earlier attempts' bytes stay for a retry.
+      download_->Fail(0, &done);
+      done.responseBody = std::move(download_->ErrorBody());
+    } else if (download_) {
       std::string location;
-      code = CommitDownload(&location);
+      code = download_->Commit(done.url, &location);
       if (code == 0) {
         Event completed;
         completed.type = EventType::DownloadCompleted;
@@ -513,54 +422,19 @@ void CurlTransfer::Complete(CURLcode result, bool cancelled) {
     }
   }
   if (code != 0) {
-    if (download_fd_ >= 0) {
-      close(download_fd_);
-      download_fd_ = -1;
-    }
-    if (KeepsPartialForResume(code)) {
-      done.partialPath = partial_path_;
-      done.partialBytes = resume_base_ + (DiscardingHttpErrorBody() ? 0 : received_);
-      done.validator = Validator();
-    } else {
-      DiscardPartialFile(partial_path_);
-    }
-    partial_path_.clear();
+    if (download_) download_->Fail(code, &done);
     done.errorCode = code;
     done.message = DescribeNSURLError(code);
     if (code != kNSURLErrorCancelled && error_buffer_[0] != '\0') {
       done.message += std::string(" (") + error_buffer_ + ")";
     }
   }
-  if (request_.kind != TaskKind::Download || DiscardingHttpErrorBody()) done.responseBody = std::move(response_body_);
+  if (!download_) done.responseBody = std::move(response_body_);
   Post(std::move(done));
 }
 
-// Engine thread: closes the partial file and moves it to its final name.
-int CurlTransfer::CommitDownload(std::string* location) {
-  int close_result = close(download_fd_);
-  download_fd_ = -1;
-  if (close_result != 0) return NSURLErrorFromErrno(errno, /*writing=*/true);
-  std::string name = request_.downloadFileName;
-  if (request_.nameFromResponse) {
-    const std::string* disposition = FindHeader(response_headers_, "Content-Disposition");
-    std::string proposed = disposition != nullptr ? FileNameFromContentDisposition(*disposition) : std::string();
-    char* url = nullptr;
-    curl_easy_getinfo(easy_, CURLINFO_EFFECTIVE_URL, &url);
-    name = !proposed.empty() ? SanitizeFileName(proposed) : DefaultDownloadName(url != nullptr ? url : request_.url);
-  }
-  int err = CommitPartialFile(partial_path_, request_.downloadDirectory, name, location, request_.overwrite);
-  if (err != 0) return kNSURLErrorCannotMoveFile;
-  partial_path_.clear();
-  return 0;
-}
-
 void CurlTransfer::Abandon() {
-  if (download_fd_ >= 0) {
-    close(download_fd_);
-    download_fd_ = -1;
-  }
-  DiscardPartialFile(partial_path_);
-  partial_path_.clear();
+  if (download_) download_->Abandon();
 }
 
 }  // namespace urlsession

@@ -8,7 +8,7 @@
 #include <memory>
 #include <string>
 
-#include "core/digest.h"
+#include "core/download_writer.h"
 #include "core/progress_throttle.h"
 #include "engine/engine.h"
 
@@ -55,16 +55,9 @@ class CurlTransfer {
   static size_t OnRead(char* buffer, size_t size, size_t count, void* self);
   static int OnSeek(void* self, curl_off_t offset, int origin);
 
-  bool OpenDownloadFile();
-  bool StartDigest();
   void ApplyPause();
-  bool KeepsPartialForResume(int code) const;
   bool OpenBody();
-  void OnFirstBodyBytes();
-  bool DiscardingHttpErrorBody() const;
   bool RedirectIsPlainHttp() const;
-  int CommitDownload(std::string* location);
-  std::string Validator() const;
   void ConfigureMethodAndBody();
   void ReportResponseOnce();
   void PostProgress(bool final);
@@ -77,14 +70,9 @@ class CurlTransfer {
   curl_slist* header_list_ = nullptr;
   char error_buffer_[CURL_ERROR_SIZE] = {0};
 
-  // Download destination (partial file, renamed into place on success).
-  int download_fd_ = -1;
-  std::string partial_path_;
-  int write_errno_ = 0;
-  int64_t resume_base_ = 0;   // bytes of an earlier attempt kept at the start of the partial file
-  bool bad_content_range_ = false;
+  // Downloads: the file side (partial file, resume, integrity, naming) is portable core code.
+  std::unique_ptr<DownloadWriter> download_;
   bool downgrade_refused_ = false;
-  std::unique_ptr<Digest> digest_;  // integrity of the bytes in the partial file
 
   // Streamed bodies (TaskRequest::streamBody).
   int64_t stream_unacknowledged_ = 0;
@@ -101,7 +89,9 @@ class CurlTransfer {
   std::string response_body_;
   HeaderList response_headers_;
   bool response_reported_ = false;
+  bool response_usable_ = true;  // false: a 206 for another range than the one asked for
   long status_ = 0;
+  int64_t content_length_ = -1;
   int64_t received_ = 0;
   int64_t expected_ = 0;
   int failure_code_ = 0;

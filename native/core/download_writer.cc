@@ -1,0 +1,165 @@
+#include "core/download_writer.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "core/content_disposition.h"
+#include "core/error_codes.h"
+#include "core/file_ops.h"
+#include "core/headers.h"
+
+namespace urlsession {
+namespace {
+
+constexpr size_t kErrorBodyLimit = 64 * 1024;  // what an HTTP error keeps of its body
+
+}  // namespace
+
+DownloadWriter::DownloadWriter(const TaskRequest& request)
+    : request_(request),
+      file_name_(request.downloadFileName.empty() ? DefaultDownloadName(request.url) : request.downloadFileName) {}
+
+DownloadWriter::~DownloadWriter() { CloseFile(); }
+
+void DownloadWriter::CloseFile() {
+  if (fd_ >= 0) close(fd_);
+  fd_ = -1;
+}
+
+int DownloadWriter::Open() {
+  if (!request_.resumePartialPath.empty()) {
+    int fd = ReopenPartialFile(request_.resumePartialPath, request_.resumeOffset);
+    if (fd >= 0) {
+      fd_ = fd;
+      partial_path_ = request_.resumePartialPath;
+      resume_base_ = request_.resumeOffset;
+      if (StartDigest()) return 0;
+      CloseFile();
+      resume_base_ = 0;
+    }
+    DiscardPartialFile(request_.resumePartialPath);  // unusable: start over
+    partial_path_.clear();
+  }
+  int fd = CreatePartialFile(request_.downloadDirectory, file_name_, &partial_path_);
+  if (fd < 0) return NSURLErrorFromErrno(-fd, /*writing=*/true);
+  fd_ = fd;
+  return StartDigest() ? 0 : kNSURLErrorUnknown;
+}
+
+// A resumed download's digest must cover the bytes already in the partial file.
+bool DownloadWriter::StartDigest() {
+  if (!request_.integrity.Enabled()) return true;
+  digest_ = CreateDigest(request_.integrity.algorithm);
+  if (digest_ == nullptr) return false;
+  return resume_base_ == 0 || HashFilePrefix(partial_path_, resume_base_, digest_.get()) == 0;
+}
+
+bool DownloadWriter::BeginResponse(int statusCode, const HeaderList& headers, int64_t contentLength) {
+  status_ = statusCode;
+  headers_ = headers;
+  expected_ = contentLength > 0 ? resume_base_ + contentLength : 0;
+  if (resume_base_ == 0 || CapturingErrorBody()) return true;
+  if (statusCode == 206) {
+    // The range must start where our file ends, or the bytes would land in the wrong place.
+    const std::string* range = FindHeader(headers, "Content-Range");
+    std::string expected_prefix = "bytes " + std::to_string(resume_base_) + "-";
+    bad_content_range_ = range == nullptr || range->compare(0, expected_prefix.size(), expected_prefix) != 0;
+    return !bad_content_range_;
+  }
+  // 200: the server ignored the range or the resource changed (If-Range): start over.
+  if (ftruncate(fd_, 0) != 0 || lseek(fd_, 0, SEEK_SET) < 0) write_errno_ = errno;
+  expected_ = contentLength > 0 ? contentLength : 0;
+  resume_base_ = 0;
+  if (request_.integrity.Enabled()) digest_ = CreateDigest(request_.integrity.algorithm);
+  return write_errno_ == 0;
+}
+
+bool DownloadWriter::CapturingErrorBody() const { return request_.discardOnHttpError && status_ >= 400; }
+
+// The download hot path: one write(2) per chunk, no allocation.
+bool DownloadWriter::Write(const char* data, size_t length) {
+  if (CapturingErrorBody()) {
+    size_t room = kErrorBodyLimit - std::min(kErrorBodyLimit, error_body_.size());
+    error_body_.append(data, std::min(room, length));
+    return true;
+  }
+  size_t done = 0;
+  while (done < length) {
+    ssize_t n = write(fd_, data + done, length - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      write_errno_ = errno;
+      return false;
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (digest_) digest_->Update(data, length);
+  written_ += static_cast<int64_t>(length);
+  return true;
+}
+
+int DownloadWriter::WriteFailureCode() const {
+  if (bad_content_range_) return kNSURLErrorBadServerResponse;
+  return write_errno_ != 0 ? NSURLErrorFromErrno(write_errno_, /*writing=*/true) : 0;
+}
+
+std::string DownloadWriter::Validator() const {
+  const std::string* etag = FindHeader(headers_, "ETag");
+  if (etag != nullptr && etag->compare(0, 2, "W/") != 0) return *etag;  // If-Range needs a strong ETag
+  const std::string* modified = FindHeader(headers_, "Last-Modified");
+  return modified != nullptr ? *modified : std::string();
+}
+
+int DownloadWriter::Commit(const std::string& effectiveUrl, std::string* location) {
+  if (close(fd_) != 0) {
+    fd_ = -1;
+    int code = NSURLErrorFromErrno(errno, /*writing=*/true);
+    Abandon();
+    return code;
+  }
+  fd_ = -1;
+  if (digest_) {
+    const auto& accepted = request_.integrity.digests;
+    if (std::find(accepted.begin(), accepted.end(), digest_->Finish()) == accepted.end()) {
+      Abandon();
+      return kURLSessionErrorIntegrityMismatch;
+    }
+  }
+  std::string name = file_name_;
+  if (request_.nameFromResponse) {
+    const std::string* disposition = FindHeader(headers_, "Content-Disposition");
+    std::string proposed = disposition != nullptr ? FileNameFromContentDisposition(*disposition) : std::string();
+    name = !proposed.empty() ? SanitizeFileName(proposed) : DefaultDownloadName(effectiveUrl.empty() ? request_.url : effectiveUrl);
+  }
+  if (CommitPartialFile(partial_path_, request_.downloadDirectory, name, location, request_.overwrite) != 0) {
+    Abandon();
+    return kNSURLErrorCannotMoveFile;
+  }
+  partial_path_.clear();
+  return 0;
+}
+
+void DownloadWriter::Fail(int code, Event* completion) {
+  CloseFile();
+  bool sound = write_errno_ == 0 && !bad_content_range_ && code != kURLSessionErrorIntegrityMismatch;
+  // An error page written nowhere leaves the bytes of earlier attempts intact.
+  int64_t kept = CapturingErrorBody() ? resume_base_ : BytesOnDisk();
+  if (request_.keepPartialOnFailure && sound && !partial_path_.empty() && (!CapturingErrorBody() || kept > 0)) {
+    completion->partialPath = partial_path_;
+    completion->partialBytes = kept;
+    completion->validator = CapturingErrorBody() ? request_.resumeValidator : Validator();
+    partial_path_.clear();
+    return;
+  }
+  Abandon();
+}
+
+void DownloadWriter::Abandon() {
+  CloseFile();
+  DiscardPartialFile(partial_path_);
+  partial_path_.clear();
+}
+
+}  // namespace urlsession

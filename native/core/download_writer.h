@@ -1,0 +1,75 @@
+// Everything a download does with its file, shared by both engines: the partial file next to
+// the destination (or an earlier attempt's, to resume), the resume decision once the response
+// head is known (206 continues, 200 starts over), writing, the integrity digest, capturing an
+// HTTP error page instead of writing it, and the final move with its naming rules.
+// Engine-agnostic and single-threaded: one writer per download, used on one engine thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "core/digest.h"
+#include "engine/engine.h"
+
+namespace urlsession {
+
+class DownloadWriter {
+ public:
+  explicit DownloadWriter(const TaskRequest& request);
+  ~DownloadWriter();
+  DownloadWriter(const DownloadWriter&) = delete;
+  DownloadWriter& operator=(const DownloadWriter&) = delete;
+
+  // Creates (or reopens, to resume) the partial file. Returns 0 or an NSURLError code.
+  int Open();
+  // Bytes kept from an earlier attempt: send "Range: bytes=<offset>-" (+ If-Range) when > 0.
+  int64_t ResumeOffset() const { return resume_base_; }
+
+  // The final response head, before the first body byte. `contentLength` < 0 when unknown.
+  // Returns false when the response cannot continue the file (a 206 for the wrong range).
+  bool BeginResponse(int statusCode, const HeaderList& headers, int64_t contentLength);
+  // Total size the finished file will have; 0 when unknown.
+  int64_t ExpectedBytes() const { return expected_; }
+
+  // Stores body bytes: into the file, or (for an HTTP error the caller does not want as a file)
+  // into the first 64 KiB of ErrorBody(). Returns false when the disk refuses them.
+  bool Write(const char* data, size_t length);
+  int64_t BytesOnDisk() const { return resume_base_ + written_; }
+  bool CapturingErrorBody() const;
+  std::string& ErrorBody() { return error_body_; }
+
+  // The transfer succeeded: verify integrity and move the file into place.
+  // Returns 0 and the final path, or an NSURLError code (nothing is left at the destination).
+  int Commit(const std::string& effectiveUrl, std::string* location);
+  // The transfer failed with `code` (or an error page was refused): keep the partial file for a
+  // resume when the request asked for it and it is sound, filling the event; else delete it.
+  void Fail(int code, Event* completion);
+  // Deletes the partial file without reporting anything (shutdown).
+  void Abandon();
+
+  // The NSURLError code for a failed Write (disk full, folder removed, ...), or 0.
+  int WriteFailureCode() const;
+  bool BadContentRange() const { return bad_content_range_; }
+
+ private:
+  bool StartDigest();
+  std::string Validator() const;
+  void CloseFile();
+
+  const TaskRequest& request_;
+  std::string file_name_;
+  int fd_ = -1;
+  std::string partial_path_;
+  int64_t resume_base_ = 0;
+  int64_t written_ = 0;
+  int64_t expected_ = 0;
+  int status_ = 0;
+  int write_errno_ = 0;
+  bool bad_content_range_ = false;
+  HeaderList headers_;
+  std::string error_body_;
+  std::unique_ptr<Digest> digest_;
+};
+
+}  // namespace urlsession
