@@ -46,7 +46,11 @@
             "native/apple/engine_factory_apple.mm"
           ],
           "link_settings": {
-            "libraries": ["$(SDKROOT)/System/Library/Frameworks/Foundation.framework"]
+            "libraries": [
+              "$(SDKROOT)/System/Library/Frameworks/Foundation.framework",
+              "$(SDKROOT)/System/Library/Frameworks/Security.framework",
+              "$(SDKROOT)/System/Library/Frameworks/CFNetwork.framework"
+            ]
           },
           "xcode_settings": {
             "MACOSX_DEPLOYMENT_TARGET": "11.0",

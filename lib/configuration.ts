@@ -119,6 +119,7 @@ export class SessionConfiguration {
   toNative(): NativeSessionConfig {
     return {
       identifier: this.identifier,
+      persistent: this.persistent,
       headers: validateHeaders(this.#headers, 'HTTPHeaderFields'),
       stateDirectory: this.stateDirectory ?? '',
       timeoutIntervalForRequest: this.timeoutIntervalForRequest,

@@ -9,6 +9,7 @@ export const EventType = {
   ResetCompleted: 6,
   FlushCompleted: 7,
   BodyData: 8,
+  TaskRecovered: 9,
 } as const;
 
 export const TaskKind = {

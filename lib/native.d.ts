@@ -1,7 +1,7 @@
 // Types of the compiled addon (native/addon.cc, native/bridge/). Internal to lib/.
 
 /** Engine event kinds: native/engine/events.h's EventType (named in lib/native-constants.ts). */
-export type NativeEventType = 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8;
+export type NativeEventType = 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9;
 
 export interface NativeMetrics {
   dnsMs: number;
@@ -37,10 +37,14 @@ export interface NativeEvent {
   validator?: string;
   /** BodyData: a piece of a streamed body. */
   chunk?: Buffer;
+  /** TaskRecovered: the task's kind (0 download, 1 upload, 2 data) and description. */
+  kind?: 0 | 1 | 2;
+  taskDescription?: string;
 }
 
 export interface NativeSessionConfig {
   identifier: string;
+  persistent: boolean;
   headers: string[];
   stateDirectory: string;
   timeoutIntervalForRequest: number;
@@ -102,6 +106,8 @@ export declare class NativeSession {
   reset(token: number): void;
   flush(token: number): void;
   close(): void;
+  /** The OS keeps this session's transfers after the process exits (macOS background session). */
+  readonly usesSystemBackground: boolean;
 }
 
 export interface NativeBinding {

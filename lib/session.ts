@@ -93,20 +93,18 @@ export class Session extends EventEmitter {
     this.configuration = configuration;
     this.#hub = hub;
     this.#onInvalidated = onInvalidated;
-    if (configuration.persistent && configuration.stateDirectory !== undefined) {
+    this.#native = new binding.NativeSession(configuration.toNative(), (events) => this.#receive(events));
+    // With an OS background session (macOS, bundled app) nsurlsessiond keeps the work; our
+    // journal is the fallback everywhere else.
+    if (configuration.persistent && configuration.stateDirectory !== undefined && !this.#native.usesSystemBackground) {
       try {
         this.#persistence = new SessionPersistence(this.identifier, configuration.stateDirectory);
       } catch (error) {
+        this.#native.close();
         if (error instanceof StateDirectoryError) throw withStack(error);
         throw error;
       }
       this.#nextTaskIdentifier = Math.max(1, this.#persistence.nextTaskIdentifier);
-    }
-    try {
-      this.#native = new binding.NativeSession(configuration.toNative(), (events) => this.#receive(events));
-    } catch (error) {
-      this.#persistence?.journal.close(false);
-      throw error;
     }
     debug('session %s created (engine %s)', this.identifier, binding.engine);
     if (this.#persistence !== undefined) this.#reattach(this.#persistence);
@@ -145,6 +143,7 @@ export class Session extends EventEmitter {
 
   /** Whether unfinished work survives the process ('emulated': our journal; 'system': the OS's background daemon). */
   get backgroundMode(): 'emulated' | 'system' | 'none' {
+    if (this.#native.usesSystemBackground) return 'system';
     return this.#persistence === undefined ? 'none' : 'emulated';
   }
 
@@ -575,6 +574,13 @@ export class Session extends EventEmitter {
             statusCode: event.statusCode ?? 0,
           });
           break;
+        case EventType.TaskRecovered: {
+          // nsurlsessiond kept this task of an earlier process: adopt it and keep numbering past it.
+          const kind = (['download', 'upload', 'data'] as const)[event.kind ?? 0];
+          if (record === undefined) this.#tasks.set(taskIdentifier, this.#newRecord(kind, event.url ?? '', event.taskDescription ?? ''));
+          this.#nextTaskIdentifier = Math.max(this.#nextTaskIdentifier, taskIdentifier + 1);
+          break;
+        }
         case EventType.BodyData:
           if (record?.task !== undefined && event.chunk !== undefined) {
             const chunk = event.chunk;

@@ -32,6 +32,7 @@ HeaderList GetHeaders(const Napi::Object& object, const char* key) {
 SessionConfig ParseConfig(const Napi::Object& js) {
   SessionConfig config;
   config.identifier = GetString(js, "identifier");
+  config.persistent = js.Get("persistent").ToBoolean();
   config.additionalHeaders = GetHeaders(js, "headers");
   config.stateDirectory = GetString(js, "stateDirectory");
   config.timeoutIntervalForRequest = GetNumber(js, "timeoutIntervalForRequest", config.timeoutIntervalForRequest);
@@ -138,6 +139,8 @@ NativeSession::NativeSession(const Napi::CallbackInfo& info) : ObjectWrap<Native
   // Registered after the TSFN so that it runs before Node's own TSFN cleanup (reverse order).
   napi_add_env_cleanup_hook(env, &NativeSession::OnEnvCleanup, this);
   engine_ = CreateEngine(ParseConfig(info[0].As<Napi::Object>()), queue_.get());
+  info.This().As<Napi::Object>().DefineProperty(
+      Napi::PropertyDescriptor::Value("usesSystemBackground", Napi::Boolean::New(env, engine_->UsesSystemBackground()), napi_enumerable));
 }
 
 NativeSession::~NativeSession() { Teardown(); }
@@ -153,22 +156,24 @@ void DeliverEvents(Napi::Env env, Napi::Function onEvents, DeliveryState* state,
   state->owner->Deliver(env, onEvents);
 }
 
-// JS thread: hands the whole batch to JS in one call.
+// JS thread: hands the whole batch to JS in one call. Raw Node-API here (see event_to_js.h):
+// if the env is being torn down, the batch is dropped instead of aborting the process.
 void NativeSession::Deliver(Napi::Env env, Napi::Function onEvents) {
   std::vector<Event> batch = queue_->Drain();
   if (batch.empty()) return;
-  Napi::HandleScope scope(env);
-  Napi::Array events = EventsToJs(env, batch);
   for (const Event& event : batch) {
     if (EndsWork(event.type)) EndWork(env);
   }
-  try {
-    onEvents.Call({events});
-  } catch (const Napi::Error& error) {
-    // lib/ already routes listener exceptions to 'uncaughtException'; this is the backstop
-    // for anything else: rethrown into JS, Node reports it as uncaught instead of aborting.
-    error.ThrowAsJavaScriptException();
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  napi_value events;
+  napi_value global;
+  if (EventsToJs(env, batch, &events) && napi_get_global(env, &global) == napi_ok) {
+    // A throwing callback leaves its exception pending: Node reports it as uncaught when this
+    // callback returns (lib/ already routes listener errors there; this is the backstop).
+    napi_call_function(env, global, onEvents, 1, &events, nullptr);
   }
+  napi_close_handle_scope(env, scope);
 }
 
 void NativeSession::BeginWork(Napi::Env env) {

@@ -1,5 +1,7 @@
 #include "core/download_writer.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -127,17 +129,52 @@ int DownloadWriter::Commit(const std::string& effectiveUrl, std::string* locatio
       return kURLSessionErrorIntegrityMismatch;
     }
   }
-  std::string name = file_name_;
-  if (request_.nameFromResponse) {
-    const std::string* disposition = FindHeader(headers_, "Content-Disposition");
-    std::string proposed = disposition != nullptr ? FileNameFromContentDisposition(*disposition) : std::string();
-    name = !proposed.empty() ? SanitizeFileName(proposed) : DefaultDownloadName(effectiveUrl.empty() ? request_.url : effectiveUrl);
-  }
-  if (CommitPartialFile(partial_path_, request_.downloadDirectory, name, location, request_.overwrite) != 0) {
+  if (CommitPartialFile(partial_path_, request_.downloadDirectory, FinalName(effectiveUrl), location, request_.overwrite) != 0) {
     Abandon();
     return kNSURLErrorCannotMoveFile;
   }
   partial_path_.clear();
+  return 0;
+}
+
+std::string DownloadWriter::FinalName(const std::string& effectiveUrl) const {
+  if (!request_.nameFromResponse) return file_name_;
+  const std::string* disposition = FindHeader(headers_, "Content-Disposition");
+  std::string proposed = disposition != nullptr ? FileNameFromContentDisposition(*disposition) : std::string();
+  return !proposed.empty() ? SanitizeFileName(proposed) : DefaultDownloadName(effectiveUrl.empty() ? request_.url : effectiveUrl);
+}
+
+int DownloadWriter::AdoptFinishedFile(const std::string& tempPath, int statusCode, const HeaderList& headers,
+                                      const std::string& effectiveUrl, std::string* location) {
+  status_ = statusCode;
+  headers_ = headers;
+  if (CapturingErrorBody()) {
+    int fd = open(tempPath.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+      char buffer[16384];
+      ssize_t n;
+      while (error_body_.size() < kErrorBodyLimit && (n = read(fd, buffer, sizeof(buffer))) > 0) {
+        error_body_.append(buffer, std::min(static_cast<size_t>(n), kErrorBodyLimit - error_body_.size()));
+      }
+      close(fd);
+    }
+    DiscardPartialFile(tempPath);
+    return 0;
+  }
+  if (request_.integrity.Enabled()) {
+    struct stat st;
+    std::unique_ptr<Digest> digest = CreateDigest(request_.integrity.algorithm);
+    const auto& accepted = request_.integrity.digests;
+    if (digest == nullptr || stat(tempPath.c_str(), &st) != 0 || HashFilePrefix(tempPath, st.st_size, digest.get()) != 0 ||
+        std::find(accepted.begin(), accepted.end(), digest->Finish()) == accepted.end()) {
+      DiscardPartialFile(tempPath);
+      return kURLSessionErrorIntegrityMismatch;
+    }
+  }
+  if (CommitPartialFile(tempPath, request_.downloadDirectory, FinalName(effectiveUrl), location, request_.overwrite) != 0) {
+    DiscardPartialFile(tempPath);
+    return kNSURLErrorCannotMoveFile;
+  }
   return 0;
 }
 

@@ -48,12 +48,19 @@ class DownloadWriter {
   // Deletes the partial file without reporting anything (shutdown).
   void Abandon();
 
+  // For engines whose OS writes the whole file itself (NSURLSession download tasks): verify and
+  // move a finished temporary file into place with the same rules as Commit. An HTTP error the
+  // caller does not want as a file is read into ErrorBody() instead. Returns 0 or a code.
+  int AdoptFinishedFile(const std::string& tempPath, int statusCode, const HeaderList& headers,
+                        const std::string& effectiveUrl, std::string* location);
+
   // The NSURLError code for a failed Write (disk full, folder removed, ...), or 0.
   int WriteFailureCode() const;
   bool BadContentRange() const { return bad_content_range_; }
 
  private:
   bool StartDigest();
+  std::string FinalName(const std::string& effectiveUrl) const;
   std::string Validator() const;
   void CloseFile();
 

@@ -66,13 +66,50 @@ int CreatePartialFile(const std::string& dir, const std::string& name, std::stri
   return -EEXIST;
 }
 
+// The source lives on another file system (an OS temp folder): copy it next to the
+// destination first, so the final step is still a same-folder link or rename.
+static int CommitByCopy(const std::string& sourcePath, const std::string& dir, const std::string& name,
+                        std::string* finalPath, bool overwrite) {
+  std::string local;
+  int out = CreatePartialFile(dir, name, &local);
+  if (out < 0) return -out;
+  int in = open(sourcePath.c_str(), O_RDONLY | O_CLOEXEC);
+  int err = in < 0 ? errno : 0;
+  char buffer[1 << 16];
+  while (err == 0) {
+    ssize_t n = read(in, buffer, sizeof(buffer));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      if (n < 0) err = errno;
+      break;
+    }
+    for (ssize_t done = 0; done < n && err == 0;) {
+      ssize_t w = write(out, buffer + done, static_cast<size_t>(n - done));
+      if (w < 0 && errno != EINTR) err = errno;
+      if (w > 0) done += w;
+    }
+  }
+  if (in >= 0) close(in);
+  if (err == 0 && fsync(out) != 0) err = errno;
+  if (close(out) != 0 && err == 0) err = errno;
+  if (err == 0) err = CommitPartialFile(local, dir, name, finalPath, overwrite);
+  if (err != 0) {
+    unlink(local.c_str());
+    return err;
+  }
+  unlink(sourcePath.c_str());
+  return 0;
+}
+
 int CommitPartialFile(const std::string& partialPath, const std::string& dir, const std::string& name,
                       std::string* finalPath, bool overwrite) {
   int err = EnsureDirectory(dir);
   if (err != 0) return err;
   if (overwrite) {
     std::string target = Join(dir, name);
-    if (rename(partialPath.c_str(), target.c_str()) != 0) return errno;
+    if (rename(partialPath.c_str(), target.c_str()) != 0) {
+      return errno == EXDEV ? CommitByCopy(partialPath, dir, name, finalPath, overwrite) : errno;
+    }
     *finalPath = target;
     return 0;
   }
@@ -85,6 +122,7 @@ int CommitPartialFile(const std::string& partialPath, const std::string& dir, co
       return 0;
     }
     if (errno == EEXIST) continue;
+    if (errno == EXDEV) return CommitByCopy(partialPath, dir, name, finalPath, overwrite);
     // File systems without hard links: rename when the name is free (small race accepted).
     struct stat st;
     if (lstat(candidate.c_str(), &st) == 0) continue;

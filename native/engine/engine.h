@@ -37,6 +37,7 @@ enum class ProxyMode : uint8_t { System = 0, Direct = 1, Explicit = 2 };
 
 struct SessionConfig {
   std::string identifier;        // never empty (the JS layer generates one when the user gives none)
+  bool persistent = false;       // work should outlive the process (macOS: a background session when bundled)
   HeaderList additionalHeaders;  // HTTPHeaderFields; per-request headers win on the same name
   std::string stateDirectory;    // per-session folder for persistent state (cookies); empty: none
   double timeoutIntervalForRequest = 60;    // seconds without any bytes before -1001
@@ -106,6 +107,9 @@ class Engine {
  public:
   virtual ~Engine() = default;
   virtual const char* Name() const = 0;  // "curl" or "apple"
+  // True when the OS itself keeps the session's transfers going after the process exits
+  // (NSURLSession background configuration in a bundled app). The JS journal is not used then.
+  virtual bool UsesSystemBackground() const { return false; }
 
   // Starts a task at once. Failures (bad file, refused connection, ...) arrive as a
   // TaskCompleted event with an NSURLErrorDomain code, never as an exception.

@@ -19,6 +19,8 @@ enum class EventType : uint8_t {
   ResetCompleted = 6,     // token
   FlushCompleted = 7,     // token
   BodyData = 8,           // a chunk of a streamed body (in responseBody); never coalesced
+  TaskRecovered = 9,      // a task of an earlier process the OS kept running: url, kind (statusCode
+                          // field carries the TaskKind), message carries its taskDescription
 };
 
 struct TaskMetrics {

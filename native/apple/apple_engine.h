@@ -1,0 +1,41 @@
+// The macOS engine: NSURLSession behind the portable Engine interface. C++-only header (no
+// Objective-C types), so the bridge and the factory stay plain C++.
+//
+// The .mm is a thin adapter: NSURLSession does the networking; file placement, resume,
+// integrity, error pages, progress throttling and error codes are the same portable core code
+// the libcurl engine uses (native/core/), tested on Linux.
+#pragma once
+
+#include <memory>
+
+#include "engine/engine.h"
+
+namespace urlsession {
+
+struct AppleSessionState;  // defined in apple_engine.mm
+
+class AppleEngine final : public Engine {
+ public:
+  // JS thread. Creates the NSURLSession (a background configuration when the process has a
+  // bundle identifier and the session an identifier; a default configuration otherwise).
+  AppleEngine(const SessionConfig& config, EventSink* sink);
+  ~AppleEngine() override;
+
+  const char* Name() const override { return "apple"; }
+  bool UsesSystemBackground() const override;
+  void StartTask(TaskRequest request) override;
+  void CancelTask(uint64_t taskIdentifier) override;
+  void SuspendTask(uint64_t taskIdentifier) override;
+  void ResumeTask(uint64_t taskIdentifier) override;
+  void AcknowledgeBody(uint64_t taskIdentifier, int64_t bytes) override;
+  void FinishTasksAndInvalidate() override;
+  void InvalidateAndCancel() override;
+  void Reset(uint64_t token) override;
+  void Flush(uint64_t token) override;
+  void Shutdown() override;
+
+ private:
+  std::shared_ptr<AppleSessionState> state_;
+};
+
+}  // namespace urlsession

@@ -1,0 +1,757 @@
+// NSURLSession adapter (Objective-C++, ARC). It only translates between NSURLSession's
+// delegate callbacks and the portable core: DownloadWriter (files, resume, integrity, error
+// pages), ProgressThrottle, the NSURLError vocabulary and the Event structs.
+//
+// Threading: every callback and every piece of per-task state lives on one private serial
+// NSOperationQueue (never the main queue: plain Node does not pump the main run loop).
+// Engine methods, called on the JS thread, only enqueue blocks onto that queue, so no
+// per-task state is ever touched by two threads and no lock is needed.
+
+#import <CFNetwork/CFNetwork.h>
+#import <Foundation/Foundation.h>
+#import <Security/Security.h>
+#include <CommonCrypto/CommonDigest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <string>
+#include <unordered_map>
+
+#include "apple/apple_engine.h"
+#include "core/download_writer.h"
+#include "core/error_codes.h"
+#include "core/file_ops.h"
+#include "core/progress_throttle.h"
+
+namespace urlsession {
+
+// One task, owned by AppleSessionState::tasks; delegate queue only.
+struct AppleTask {
+  explicit AppleTask(TaskRequest r, uint32_t progressIntervalMs)
+      : request(std::move(r)), downloadThrottle(progressIntervalMs), uploadThrottle(progressIntervalMs) {}
+  TaskRequest request;
+  NSURLSessionTask* task = nil;
+  std::unique_ptr<DownloadWriter> writer;  // downloads run as data tasks, except in background sessions
+  std::string body;                        // response body of data and upload tasks
+  HeaderList headers;
+  std::string responseUrl;
+  std::string location;                    // background download already moved into place
+  std::string temporaryBody;               // memory body written to a file for a background upload
+  int status = 0;
+  int overrideCode = 0;                    // our verdict (redirect policy, trust, disk) beats NSURLSession's cancel
+  int redirects = 0;
+  int64_t received = 0;
+  int64_t expected = 0;
+  int64_t unacknowledged = 0;
+  bool userSuspended = false;
+  bool backpressure = false;
+  TaskMetrics metrics;
+  ProgressThrottle downloadThrottle;
+  ProgressThrottle uploadThrottle;
+};
+
+struct AppleSessionState {
+  SessionConfig config;
+  EventSink* sink = nullptr;
+  bool system = false;   // a background configuration: nsurlsessiond owns the transfers
+  std::atomic<bool> closed{false};  // Shutdown ran: nothing is posted any more
+  NSOperationQueue* queue = nil;
+  NSURLSession* session = nil;
+  NSArray* anchors = nil;  // tls.caPem as SecCertificateRefs
+  std::unordered_map<NSUInteger, std::unique_ptr<AppleTask>> tasks;  // by NSURLSessionTask.taskIdentifier
+  std::unordered_map<uint64_t, NSUInteger> byId;                     // our id -> NSURLSessionTask id
+
+  void Post(Event event) {
+    if (!closed) sink->Post(std::move(event));
+  }
+  AppleTask* Find(NSURLSessionTask* task) {
+    auto found = tasks.find(task.taskIdentifier);
+    return found == tasks.end() ? nullptr : found->second.get();
+  }
+  AppleTask* FindById(uint64_t id) {
+    auto found = byId.find(id);
+    if (found == byId.end()) return nullptr;
+    auto task = tasks.find(found->second);
+    return task == tasks.end() ? nullptr : task->second.get();
+  }
+};
+
+namespace {
+
+NSString* ToNS(const std::string& text) { return [[NSString alloc] initWithBytes:text.data() length:text.size() encoding:NSUTF8StringEncoding] ?: @""; }
+std::string ToStd(NSString* text) { return text == nil ? std::string() : std::string(text.UTF8String ?: ""); }
+
+HeaderList HeadersOf(NSURLResponse* response) {
+  HeaderList headers;
+  if (![response isKindOfClass:[NSHTTPURLResponse class]]) return headers;
+  NSDictionary* fields = ((NSHTTPURLResponse*)response).allHeaderFields;
+  for (NSString* name in fields) {
+    id value = fields[name];
+    if ([value isKindOfClass:[NSString class]]) headers.emplace_back(ToStd(name), ToStd((NSString*)value));
+  }
+  return headers;
+}
+
+int StatusOf(NSURLResponse* response) {
+  return [response isKindOfClass:[NSHTTPURLResponse class]] ? static_cast<int>(((NSHTTPURLResponse*)response).statusCode) : 0;
+}
+
+// taskDescription carries our identity so that tasks found again after a relaunch
+// (getAllTasksWithCompletionHandler:) keep their identifier, kind and destination.
+NSString* DescribeTask(const TaskRequest& request, const std::string& userDescription) {
+  NSDictionary* tag = @{
+    @"urlsession" : @1,
+    @"id" : @(request.taskIdentifier),
+    @"kind" : @(static_cast<int>(request.kind)),
+    @"dir" : ToNS(request.downloadDirectory),
+    @"name" : ToNS(request.downloadFileName),
+    @"fromResponse" : @(request.nameFromResponse),
+    @"description" : ToNS(userDescription),
+  };
+  NSData* json = [NSJSONSerialization dataWithJSONObject:tag options:0 error:nil];
+  return json == nil ? @"" : [[NSString alloc] initWithData:json encoding:NSUTF8StringEncoding];
+}
+
+// PEM text -> SecCertificateRefs for SecTrustSetAnchorCertificates.
+NSArray* CertificatesFromPem(const std::string& pem) {
+  NSMutableArray* certificates = [NSMutableArray array];
+  const std::string begin = "-----BEGIN CERTIFICATE-----";
+  const std::string end = "-----END CERTIFICATE-----";
+  size_t position = 0;
+  while ((position = pem.find(begin, position)) != std::string::npos) {
+    size_t stop = pem.find(end, position);
+    if (stop == std::string::npos) break;
+    std::string base64 = pem.substr(position + begin.size(), stop - position - begin.size());
+    position = stop + end.size();
+    NSData* der = [[NSData alloc] initWithBase64EncodedString:ToNS(base64) options:NSDataBase64DecodingIgnoreUnknownCharacters];
+    if (der == nil) continue;
+    SecCertificateRef certificate = SecCertificateCreateWithData(kCFAllocatorDefault, (__bridge CFDataRef)der);
+    if (certificate != nullptr) [certificates addObject:(__bridge_transfer id)certificate];
+  }
+  return certificates;
+}
+
+// sha256 of the leaf's SubjectPublicKeyInfo, base64: the raw key from Security plus the
+// ASN.1 header of its algorithm (the same value `openssl ... | openssl dgst -sha256` pins).
+std::string SpkiPinOf(SecTrustRef trust) {
+  SecCertificateRef leaf = nullptr;
+  if (@available(macOS 12.0, *)) {
+    NSArray* chain = (__bridge_transfer NSArray*)SecTrustCopyCertificateChain(trust);
+    if (chain.count > 0) leaf = (__bridge SecCertificateRef)chain[0];
+  } else {
+    leaf = SecTrustGetCertificateAtIndex(trust, 0);
+  }
+  if (leaf == nullptr) return std::string();
+  SecKeyRef key = SecCertificateCopyKey(leaf);
+  if (key == nullptr) return std::string();
+  NSData* raw = (__bridge_transfer NSData*)SecKeyCopyExternalRepresentation(key, nullptr);
+  NSDictionary* attributes = (__bridge_transfer NSDictionary*)SecKeyCopyAttributes(key);
+  CFRelease(key);
+  if (raw == nil) return std::string();
+  NSString* type = attributes[(__bridge id)kSecAttrKeyType];
+  NSInteger bits = [attributes[(__bridge id)kSecAttrKeySizeInBits] integerValue];
+  static const unsigned char rsa2048[] = {0x30, 0x82, 0x01, 0x22, 0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00, 0x03, 0x82, 0x01, 0x0f, 0x00};
+  static const unsigned char rsa4096[] = {0x30, 0x82, 0x02, 0x22, 0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00, 0x03, 0x82, 0x02, 0x0f, 0x00};
+  static const unsigned char p256[] = {0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00};
+  static const unsigned char p384[] = {0x30, 0x76, 0x30, 0x10, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22, 0x03, 0x62, 0x00};
+  NSMutableData* spki = [NSMutableData data];
+  if ([type isEqualToString:(__bridge NSString*)kSecAttrKeyTypeRSA] && bits == 2048) [spki appendBytes:rsa2048 length:sizeof(rsa2048)];
+  else if ([type isEqualToString:(__bridge NSString*)kSecAttrKeyTypeRSA] && bits == 4096) [spki appendBytes:rsa4096 length:sizeof(rsa4096)];
+  else if ([type isEqualToString:(__bridge NSString*)kSecAttrKeyTypeECSECPrimeRandom] && bits == 256) [spki appendBytes:p256 length:sizeof(p256)];
+  else if ([type isEqualToString:(__bridge NSString*)kSecAttrKeyTypeECSECPrimeRandom] && bits == 384) [spki appendBytes:p384 length:sizeof(p384)];
+  else return std::string();  // other key types cannot be pinned: the pin check then fails closed
+  [spki appendData:raw];
+  unsigned char digest[CC_SHA256_DIGEST_LENGTH];
+  CC_SHA256(spki.bytes, static_cast<CC_LONG>(spki.length), digest);
+  return ToStd([[NSData dataWithBytes:digest length:sizeof(digest)] base64EncodedStringWithOptions:0]);
+}
+
+double Millis(NSDate* from, NSDate* to) {
+  return (from == nil || to == nil) ? -1 : [to timeIntervalSinceDate:from] * 1000.0;
+}
+
+}  // namespace
+
+void PostProgress(AppleSessionState& state, AppleTask& t, bool final) {
+  if (t.request.kind != TaskKind::Download) return;
+  int64_t total = t.writer ? t.writer->BytesOnDisk() : t.received;
+  if (!t.downloadThrottle.ShouldReport(total, final)) return;
+  Event event;
+  event.type = EventType::DownloadProgress;
+  event.taskIdentifier = t.request.taskIdentifier;
+  event.totalBytes = total;
+  event.expectedBytes = t.expected;
+  state.Post(std::move(event));
+}
+
+}  // namespace urlsession
+
+using urlsession::AppleSessionState;
+using urlsession::AppleTask;
+using urlsession::Event;
+using urlsession::EventType;
+using urlsession::TaskKind;
+
+// The one delegate of a session. Every method runs on the session's serial delegate queue.
+@interface URLSessionEngineDelegate : NSObject <NSURLSessionDataDelegate, NSURLSessionDownloadDelegate>
+- (instancetype)initWithState:(std::shared_ptr<AppleSessionState>)state;
+@end
+
+@implementation URLSessionEngineDelegate {
+  std::shared_ptr<AppleSessionState> _state;
+}
+
+- (instancetype)initWithState:(std::shared_ptr<AppleSessionState>)state {
+  if ((self = [super init])) _state = std::move(state);
+  return self;
+}
+
+- (void)URLSession:(NSURLSession*)session
+              dataTask:(NSURLSessionDataTask*)dataTask
+    didReceiveResponse:(NSURLResponse*)response
+     completionHandler:(void (^)(NSURLSessionResponseDisposition))completionHandler {
+  AppleTask* t = _state->Find(dataTask);
+  if (t == nullptr) return completionHandler(NSURLSessionResponseCancel);
+  t->status = urlsession::StatusOf(response);
+  t->headers = urlsession::HeadersOf(response);
+  t->responseUrl = urlsession::ToStd(response.URL.absoluteString);
+  int64_t length = response.expectedContentLength;  // NSURLResponseUnknownLength (-1) when unknown
+  t->expected = length > 0 ? length : 0;
+  if (t->writer) {
+    if (!t->writer->BeginResponse(t->status, t->headers, length)) {
+      t->overrideCode = urlsession::kNSURLErrorBadServerResponse;
+      return completionHandler(NSURLSessionResponseCancel);
+    }
+    t->expected = t->writer->ExpectedBytes();
+  }
+  Event event;
+  event.type = EventType::Response;
+  event.taskIdentifier = t->request.taskIdentifier;
+  event.statusCode = t->status;
+  event.expectedBytes = t->expected;
+  event.responseHeaders = t->headers;
+  event.url = t->responseUrl;
+  _state->Post(std::move(event));
+  completionHandler(NSURLSessionResponseAllow);
+}
+
+- (void)URLSession:(NSURLSession*)session dataTask:(NSURLSessionDataTask*)dataTask didReceiveData:(NSData*)data {
+  AppleTask* t = _state->Find(dataTask);
+  if (t == nullptr) return;
+  AppleSessionState* state = _state.get();
+  [data enumerateByteRangesUsingBlock:^(const void* bytes, NSRange range, BOOL* stop) {
+    const char* chunk = static_cast<const char*>(bytes);
+    if (t->request.streamBody) {
+      Event event;
+      event.type = EventType::BodyData;
+      event.taskIdentifier = t->request.taskIdentifier;
+      event.responseBody.assign(chunk, range.length);
+      state->Post(std::move(event));
+      t->unacknowledged += static_cast<int64_t>(range.length);
+    } else if (t->writer) {
+      if (!t->writer->Write(chunk, range.length)) {
+        t->overrideCode = t->writer->WriteFailureCode();
+        [dataTask cancel];
+        *stop = YES;
+        return;
+      }
+    } else {
+      t->body.append(chunk, range.length);
+    }
+    t->received += static_cast<int64_t>(range.length);
+  }];
+  // NSURLSession cannot refuse bytes, but a suspended task stops reading from the socket.
+  if (t->request.streamBody && t->unacknowledged >= urlsession::kStreamHighWaterBytes && !t->backpressure) {
+    t->backpressure = true;
+    [dataTask suspend];
+  }
+  urlsession::PostProgress(*state, *t, false);
+}
+
+- (void)URLSession:(NSURLSession*)session
+                        task:(NSURLSessionTask*)task
+             didSendBodyData:(int64_t)bytesSent
+              totalBytesSent:(int64_t)totalBytesSent
+    totalBytesExpectedToSend:(int64_t)totalBytesExpectedToSend {
+  AppleTask* t = _state->Find(task);
+  if (t == nullptr || !t->uploadThrottle.ShouldReport(totalBytesSent, totalBytesSent == totalBytesExpectedToSend)) return;
+  Event event;
+  event.type = EventType::UploadProgress;
+  event.taskIdentifier = t->request.taskIdentifier;
+  event.totalBytes = totalBytesSent;
+  event.expectedBytes = totalBytesExpectedToSend > 0 ? totalBytesExpectedToSend : 0;
+  _state->Post(std::move(event));
+}
+
+// Background sessions only: NSURLSession writes the file itself.
+- (void)URLSession:(NSURLSession*)session
+                 downloadTask:(NSURLSessionDownloadTask*)downloadTask
+                 didWriteData:(int64_t)bytesWritten
+            totalBytesWritten:(int64_t)totalBytesWritten
+    totalBytesExpectedToWrite:(int64_t)totalBytesExpectedToWrite {
+  AppleTask* t = _state->Find(downloadTask);
+  if (t == nullptr) return;
+  t->received = totalBytesWritten;
+  t->expected = totalBytesExpectedToWrite == NSURLSessionTransferSizeUnknown ? 0 : totalBytesExpectedToWrite;
+  urlsession::PostProgress(*_state, *t, false);
+}
+
+// The file at `location` is deleted when this method returns: move it now, synchronously.
+- (void)URLSession:(NSURLSession*)session downloadTask:(NSURLSessionDownloadTask*)downloadTask didFinishDownloadingToURL:(NSURL*)location {
+  AppleTask* t = _state->Find(downloadTask);
+  if (t == nullptr) return;
+  t->status = urlsession::StatusOf(downloadTask.response);
+  t->headers = urlsession::HeadersOf(downloadTask.response);
+  t->responseUrl = urlsession::ToStd(downloadTask.response.URL.absoluteString);
+  std::string path = urlsession::ToStd(location.path);
+  if (t->request.kind == TaskKind::Data) {  // data tasks run as downloads in background sessions
+    NSData* body = [NSData dataWithContentsOfURL:location];
+    if (body != nil) t->body.assign(static_cast<const char*>(body.bytes), body.length);
+    return;
+  }
+  urlsession::DownloadWriter adopter(t->request);
+  int code = adopter.AdoptFinishedFile(path, t->status, t->headers, t->responseUrl, &t->location);
+  if (code != 0) {
+    t->overrideCode = code;
+  } else if (adopter.CapturingErrorBody()) {
+    t->body = adopter.ErrorBody();
+  } else {
+    urlsession::PostProgress(*_state, *t, true);
+    Event event;
+    event.type = EventType::DownloadCompleted;
+    event.taskIdentifier = t->request.taskIdentifier;
+    event.statusCode = t->status;
+    event.location = t->location;
+    _state->Post(std::move(event));
+  }
+}
+
+- (void)URLSession:(NSURLSession*)session
+                          task:(NSURLSessionTask*)task
+    willPerformHTTPRedirection:(NSHTTPURLResponse*)response
+                    newRequest:(NSURLRequest*)request
+             completionHandler:(void (^)(NSURLRequest* _Nullable))completionHandler {
+  AppleTask* t = _state->Find(task);
+  if (t == nullptr) return completionHandler(nil);
+  NSString* from = task.currentRequest.URL.scheme.lowercaseString;
+  NSString* to = request.URL.scheme.lowercaseString;
+  int refusal = 0;
+  if (![to isEqualToString:@"http"] && ![to isEqualToString:@"https"]) {
+    refusal = urlsession::kNSURLErrorUnsupportedURL;
+  } else if ([from isEqualToString:@"https"] && [to isEqualToString:@"http"] && !_state->config.allowsInsecureRedirects) {
+    refusal = urlsession::kNSURLErrorAppTransportSecurityRequiresSecureConnection;
+  } else if (++t->redirects > _state->config.maximumRedirects) {
+    refusal = urlsession::kNSURLErrorHTTPTooManyRedirects;
+  }
+  if (refusal == 0) return completionHandler(request);
+  t->overrideCode = refusal;
+  completionHandler(nil);
+  [task cancel];
+}
+
+- (void)URLSession:(NSURLSession*)session
+                   task:(NSURLSessionTask*)task
+    didReceiveChallenge:(NSURLAuthenticationChallenge*)challenge
+      completionHandler:(void (^)(NSURLSessionAuthChallengeDisposition, NSURLCredential* _Nullable))completionHandler {
+  const urlsession::TlsOptions& tls = _state->config.tls;
+  bool serverTrust = [challenge.protectionSpace.authenticationMethod isEqualToString:NSURLAuthenticationMethodServerTrust];
+  if (!serverTrust || (tls.caPem.empty() && tls.pinnedSpkiSha256.empty())) {
+    return completionHandler(NSURLSessionAuthChallengePerformDefaultHandling, nil);
+  }
+  SecTrustRef trust = challenge.protectionSpace.serverTrust;
+  if (_state->anchors.count > 0) {
+    // Extra roots on top of the system's: the keychain's trust still applies.
+    SecTrustSetAnchorCertificates(trust, (__bridge CFArrayRef)_state->anchors);
+    SecTrustSetAnchorCertificatesOnly(trust, false);
+  }
+  CFErrorRef error = nullptr;
+  bool trusted = SecTrustEvaluateWithError(trust, &error);
+  if (error != nullptr) CFRelease(error);
+  if (trusted && !tls.pinnedSpkiSha256.empty()) {
+    std::string pin = urlsession::SpkiPinOf(trust);
+    trusted = std::find(tls.pinnedSpkiSha256.begin(), tls.pinnedSpkiSha256.end(), pin) != tls.pinnedSpkiSha256.end();
+  }
+  if (!trusted) {
+    if (AppleTask* t = _state->Find(task)) t->overrideCode = urlsession::kNSURLErrorServerCertificateUntrusted;
+    return completionHandler(NSURLSessionAuthChallengeCancelAuthenticationChallenge, nil);
+  }
+  completionHandler(NSURLSessionAuthChallengeUseCredential, [NSURLCredential credentialForTrust:trust]);
+}
+
+- (void)URLSession:(NSURLSession*)session task:(NSURLSessionTask*)task didFinishCollectingMetrics:(NSURLSessionTaskMetrics*)metrics {
+  AppleTask* t = _state->Find(task);
+  NSURLSessionTaskTransactionMetrics* last = metrics.transactionMetrics.lastObject;
+  if (t == nullptr || last == nil) return;
+  urlsession::TaskMetrics& m = t->metrics;
+  m.dnsMs = urlsession::Millis(last.domainLookupStartDate, last.domainLookupEndDate);
+  m.connectMs = urlsession::Millis(last.connectStartDate, last.connectEndDate);
+  m.tlsMs = urlsession::Millis(last.secureConnectionStartDate, last.secureConnectionEndDate);
+  m.firstByteMs = urlsession::Millis(metrics.taskInterval.startDate, last.responseStartDate);
+  m.totalMs = metrics.taskInterval.duration * 1000.0;
+  m.redirectCount = static_cast<int>(metrics.redirectCount);
+  m.protocol = urlsession::ToStd(last.networkProtocolName);
+  m.remoteAddress = last.remoteAddress == nil ? std::string()
+                                              : urlsession::ToStd([NSString stringWithFormat:@"%@:%@", last.remoteAddress, last.remotePort]);
+  int64_t sent = 0, received = 0;
+  for (NSURLSessionTaskTransactionMetrics* transaction in metrics.transactionMetrics) {
+    sent += transaction.countOfRequestBodyBytesSent;
+    received += transaction.countOfResponseBodyBytesAfterDecoding;
+  }
+  m.bytesSent = sent;
+  m.bytesReceived = received;
+}
+
+- (void)URLSession:(NSURLSession*)session task:(NSURLSessionTask*)task didCompleteWithError:(NSError*)error {
+  AppleTask* t = _state->Find(task);
+  if (t == nullptr) return;
+  int code = t->overrideCode;
+  std::string message;
+  if (code == 0 && error != nil) {
+    code = [error.domain isEqualToString:NSURLErrorDomain] ? static_cast<int>(error.code) : urlsession::kNSURLErrorUnknown;
+    message = urlsession::ToStd(error.localizedDescription);
+  }
+  if (t->status == 0) t->status = urlsession::StatusOf(task.response);
+
+  Event done;
+  done.type = EventType::TaskCompleted;
+  done.taskIdentifier = t->request.taskIdentifier;
+  done.statusCode = t->status;
+  done.url = t->responseUrl;
+  done.metrics = t->metrics;
+  if (code == 0 && t->writer) {
+    urlsession::PostProgress(*_state, *t, true);
+    if (t->writer->CapturingErrorBody()) {
+      t->writer->Fail(0, &done);
+      done.responseBody = std::move(t->writer->ErrorBody());
+    } else {
+      std::string location;
+      code = t->writer->Commit(t->responseUrl, &location);
+      if (code == 0) {
+        Event completed;
+        completed.type = EventType::DownloadCompleted;
+        completed.taskIdentifier = t->request.taskIdentifier;
+        completed.statusCode = t->status;
+        completed.location = std::move(location);
+        _state->Post(std::move(completed));
+      }
+    }
+  }
+  if (code != 0) {
+    if (t->writer) t->writer->Fail(code, &done);
+    done.errorCode = code;
+    done.message = message.empty() ? urlsession::DescribeNSURLError(code) : message;
+    // NSURLSessionDownloadTaskResumeData (background downloads) is not used: our resume data is
+    // the engine-portable partial file, which background sessions do not expose.
+  }
+  if (t->request.kind != TaskKind::Download || (!t->writer && !t->body.empty())) done.responseBody = std::move(t->body);
+  if (!t->temporaryBody.empty()) unlink(t->temporaryBody.c_str());
+  _state->byId.erase(t->request.taskIdentifier);
+  _state->tasks.erase(task.taskIdentifier);  // t is gone after this line
+  _state->Post(std::move(done));
+}
+
+// NSURLSession calls this only after every task's didCompleteWithError.
+- (void)URLSession:(NSURLSession*)session didBecomeInvalidWithError:(NSError*)error {
+  Event event;
+  event.type = EventType::SessionInvalidated;
+  _state->Post(std::move(event));
+}
+
+// A relaunched bundled app: nsurlsessiond delivered everything it held for this session. Our
+// 'sessioneventscompleted' is derived in JS from outstanding tasks, so nothing to post here.
+- (void)URLSessionDidFinishEventsForBackgroundURLSession:(NSURLSession*)session {
+}
+
+@end
+
+namespace urlsession {
+namespace {
+
+NSURLSessionConfiguration* MakeConfiguration(const SessionConfig& config, bool system) {
+  NSString* identifier = ToNS(config.identifier);
+  NSURLSessionConfiguration* c = system ? [NSURLSessionConfiguration backgroundSessionConfigurationWithIdentifier:identifier]
+                                        : [NSURLSessionConfiguration defaultSessionConfiguration];
+  NSMutableDictionary* headers = [NSMutableDictionary dictionary];
+  for (const auto& header : config.additionalHeaders) headers[ToNS(header.first)] = ToNS(header.second);
+  c.HTTPAdditionalHeaders = headers;
+  if (config.timeoutIntervalForRequest > 0) c.timeoutIntervalForRequest = config.timeoutIntervalForRequest;
+  if (config.timeoutIntervalForResource > 0) c.timeoutIntervalForResource = config.timeoutIntervalForResource;
+  c.HTTPMaximumConnectionsPerHost = config.maximumConnectionsPerHost;
+  // Same as the curl engine: no response cache, every request goes to the server.
+  c.URLCache = nil;
+  c.requestCachePolicy = NSURLRequestReloadIgnoringLocalCacheData;
+  c.allowsCellularAccess = config.allowsCellularAccess;
+  c.allowsExpensiveNetworkAccess = config.allowsExpensiveNetworkAccess;
+  c.allowsConstrainedNetworkAccess = config.allowsConstrainedNetworkAccess;
+  switch (config.cookieAcceptPolicy) {
+    case CookieAcceptPolicy::Never:
+      c.HTTPCookieAcceptPolicy = NSHTTPCookieAcceptPolicyNever;
+      c.HTTPShouldSetCookies = NO;
+      break;
+    case CookieAcceptPolicy::OnlyFromMainDocumentDomain:
+      c.HTTPCookieAcceptPolicy = NSHTTPCookieAcceptPolicyOnlyFromMainDocumentDomain;
+      break;
+    case CookieAcceptPolicy::Always:
+      c.HTTPCookieAcceptPolicy = NSHTTPCookieAcceptPolicyAlways;
+      break;
+  }
+  // A cookie store of the session's own (persisted by Foundation) instead of the shared one.
+  if (config.cookieAcceptPolicy != CookieAcceptPolicy::Never) {
+    c.HTTPCookieStorage = [NSHTTPCookieStorage sharedCookieStorageForGroupContainerIdentifier:identifier];
+  }
+  if (config.proxyMode == ProxyMode::Direct) {
+    c.connectionProxyDictionary = @{};
+  } else if (config.proxyMode == ProxyMode::Explicit) {
+    NSURL* proxy = [NSURL URLWithString:ToNS(config.proxyUrl)];
+    NSNumber* port = proxy.port ?: @([proxy.scheme isEqualToString:@"https"] ? 443 : 80);
+    NSMutableArray* exceptions = [NSMutableArray array];
+    for (NSString* host in [ToNS(config.noProxy) componentsSeparatedByString:@","]) {
+      if (host.length > 0) [exceptions addObject:host];
+    }
+    c.connectionProxyDictionary = @{
+      (__bridge NSString*)kCFNetworkProxiesHTTPEnable : @1,
+      (__bridge NSString*)kCFNetworkProxiesHTTPProxy : proxy.host ?: @"",
+      (__bridge NSString*)kCFNetworkProxiesHTTPPort : port,
+      (__bridge NSString*)kCFNetworkProxiesHTTPSEnable : @1,
+      (__bridge NSString*)kCFNetworkProxiesHTTPSProxy : proxy.host ?: @"",
+      (__bridge NSString*)kCFNetworkProxiesHTTPSPort : port,
+      (__bridge NSString*)kCFNetworkProxiesExceptionsList : exceptions,
+    };
+  }
+  return c;
+}
+
+// Delegate queue. A task that cannot start still completes, with a code, like any other.
+void FailBeforeStart(AppleSessionState& state, const TaskRequest& request, int code) {
+  Event done;
+  done.type = EventType::TaskCompleted;
+  done.taskIdentifier = request.taskIdentifier;
+  done.errorCode = code;
+  done.message = DescribeNSURLError(code);
+  state.Post(std::move(done));
+}
+
+// Delegate queue: builds the NSURLSessionTask and starts it.
+void StartOnQueue(AppleSessionState& state, TaskRequest request) {
+  @autoreleasepool {
+    if (state.closed || state.session == nil) return;
+    NSURL* url = [NSURL URLWithString:ToNS(request.url)];
+    if (url == nil) return FailBeforeStart(state, request, kNSURLErrorBadURL);
+    NSMutableURLRequest* http = [NSMutableURLRequest requestWithURL:url];
+    http.HTTPMethod = ToNS(request.method);
+    if (request.timeout > 0) http.timeoutInterval = request.timeout;
+    for (const auto& header : request.headers) [http setValue:ToNS(header.second) forHTTPHeaderField:ToNS(header.first)];
+
+    auto t = std::make_unique<AppleTask>(request, state.config.progressIntervalMs);
+    NSURLSessionTask* task = nil;
+    if (request.bodySource == BodySource::File) {
+      struct stat st;
+      if (stat(request.bodyPath.c_str(), &st) != 0) return FailBeforeStart(state, request, NSURLErrorFromErrno(errno, false));
+      if (S_ISDIR(st.st_mode)) return FailBeforeStart(state, request, kNSURLErrorFileIsDirectory);
+    }
+    if (request.kind == TaskKind::Download && !state.system) {
+      // A data task feeding DownloadWriter: resume, integrity and error pages as on Linux.
+      t->writer = std::make_unique<DownloadWriter>(t->request);
+      int code = t->writer->Open();
+      if (code != 0) return FailBeforeStart(state, request, code);
+      if (t->writer->ResumeOffset() > 0) {
+        [http setValue:[NSString stringWithFormat:@"bytes=%lld-", static_cast<long long>(t->writer->ResumeOffset())] forHTTPHeaderField:@"Range"];
+        if (!request.resumeValidator.empty()) [http setValue:ToNS(request.resumeValidator) forHTTPHeaderField:@"If-Range"];
+      }
+      task = [state.session dataTaskWithRequest:http];
+    } else if (request.kind == TaskKind::Download || (state.system && request.kind == TaskKind::Data && request.bodySource == BodySource::None)) {
+      task = [state.session downloadTaskWithRequest:http];
+    } else if (request.bodySource == BodySource::None) {
+      task = [state.session dataTaskWithRequest:http];
+    } else {
+      NSURL* file = nil;
+      if (request.bodySource == BodySource::File) {
+        file = [NSURL fileURLWithPath:ToNS(request.bodyPath)];
+      } else if (state.system) {
+        // Background sessions upload from files only.
+        std::string temporary = ToStd(NSTemporaryDirectory()) + "urlsession-body-XXXXXX";
+        int fd = mkstemp(temporary.data());
+        if (fd < 0) return FailBeforeStart(state, request, kNSURLErrorCannotCreateFile);
+        bool written = write(fd, request.bodyBytes.data(), request.bodyBytes.size()) == static_cast<ssize_t>(request.bodyBytes.size());
+        close(fd);
+        if (!written) {
+          unlink(temporary.c_str());
+          return FailBeforeStart(state, request, kNSURLErrorCannotWriteToFile);
+        }
+        t->temporaryBody = temporary;
+        file = [NSURL fileURLWithPath:ToNS(temporary)];
+      }
+      if (file != nil) {
+        task = [state.session uploadTaskWithRequest:http fromFile:file];
+      } else {
+        NSData* body = [NSData dataWithBytes:request.bodyBytes.data() length:request.bodyBytes.size()];
+        task = [state.session uploadTaskWithRequest:http fromData:body];
+      }
+    }
+    if (task == nil) return FailBeforeStart(state, request, kNSURLErrorUnknown);
+    task.taskDescription = DescribeTask(request, "");
+    t->task = task;
+    state.byId[request.taskIdentifier] = task.taskIdentifier;
+    state.tasks[task.taskIdentifier] = std::move(t);
+    [task resume];
+  }
+}
+
+// A relaunched process: adopt the tasks nsurlsessiond kept for this background session.
+void AdoptSystemTasks(const std::shared_ptr<AppleSessionState>& state) {
+  [state->session getAllTasksWithCompletionHandler:^(NSArray<__kindof NSURLSessionTask*>* tasks) {
+    [state->queue addOperationWithBlock:^{
+      @autoreleasepool {
+        for (NSURLSessionTask* task in tasks) {
+          NSData* json = [task.taskDescription dataUsingEncoding:NSUTF8StringEncoding];
+          NSDictionary* tag = json == nil ? nil : [NSJSONSerialization JSONObjectWithData:json options:0 error:nil];
+          if (![tag isKindOfClass:[NSDictionary class]] || tag[@"urlsession"] == nil || state->Find(task) != nullptr) continue;
+          TaskRequest request;
+          request.taskIdentifier = [tag[@"id"] unsignedLongLongValue];
+          request.kind = static_cast<TaskKind>([tag[@"kind"] intValue]);
+          request.url = ToStd(task.originalRequest.URL.absoluteString);
+          request.method = ToStd(task.originalRequest.HTTPMethod);
+          request.downloadDirectory = ToStd(tag[@"dir"]);
+          request.downloadFileName = ToStd(tag[@"name"]);
+          request.nameFromResponse = [tag[@"fromResponse"] boolValue];
+          auto t = std::make_unique<AppleTask>(request, state->config.progressIntervalMs);
+          t->task = task;
+          Event event;
+          event.type = EventType::TaskRecovered;
+          event.taskIdentifier = request.taskIdentifier;
+          event.url = request.url;
+          event.statusCode = static_cast<int>(request.kind);
+          event.message = ToStd(tag[@"description"]);
+          state->byId[request.taskIdentifier] = task.taskIdentifier;
+          state->tasks[task.taskIdentifier] = std::move(t);
+          state->Post(std::move(event));
+        }
+      }
+    }];
+  }];
+}
+
+}  // namespace
+
+AppleEngine::AppleEngine(const SessionConfig& config, EventSink* sink) : state_(std::make_shared<AppleSessionState>()) {
+  @autoreleasepool {
+    state_->config = config;
+    state_->sink = sink;
+    // Background sessions need a bundle identifier (a packaged app); plain `node` has none and
+    // gets a default configuration with urlsession's own journal instead ('emulated').
+    state_->system = config.persistent && [[NSBundle mainBundle] bundleIdentifier] != nil;
+    state_->anchors = CertificatesFromPem(config.tls.caPem);
+    state_->queue = [[NSOperationQueue alloc] init];
+    state_->queue.maxConcurrentOperationCount = 1;
+    state_->queue.name = @"urlsession delegate queue";
+    URLSessionEngineDelegate* delegate = [[URLSessionEngineDelegate alloc] initWithState:state_];
+    state_->session = [NSURLSession sessionWithConfiguration:MakeConfiguration(config, state_->system)
+                                                    delegate:delegate
+                                               delegateQueue:state_->queue];
+    if (state_->system) AdoptSystemTasks(state_);
+  }
+}
+
+AppleEngine::~AppleEngine() { Shutdown(); }
+
+bool AppleEngine::UsesSystemBackground() const { return state_->system; }
+
+void AppleEngine::StartTask(TaskRequest request) {
+  auto state = state_;
+  auto shared = std::make_shared<TaskRequest>(std::move(request));
+  [state->queue addOperationWithBlock:^{
+    StartOnQueue(*state, std::move(*shared));
+  }];
+}
+
+void AppleEngine::CancelTask(uint64_t taskIdentifier) {
+  auto state = state_;
+  [state->queue addOperationWithBlock:^{
+    if (AppleTask* t = state->FindById(taskIdentifier)) [t->task cancel];
+  }];
+}
+
+void AppleEngine::SuspendTask(uint64_t taskIdentifier) {
+  auto state = state_;
+  [state->queue addOperationWithBlock:^{
+    AppleTask* t = state->FindById(taskIdentifier);
+    if (t == nullptr || t->userSuspended) return;
+    t->userSuspended = true;
+    [t->task suspend];
+  }];
+}
+
+void AppleEngine::ResumeTask(uint64_t taskIdentifier) {
+  auto state = state_;
+  [state->queue addOperationWithBlock:^{
+    AppleTask* t = state->FindById(taskIdentifier);
+    if (t == nullptr || !t->userSuspended) return;
+    t->userSuspended = false;
+    if (!t->backpressure) [t->task resume];
+  }];
+}
+
+void AppleEngine::AcknowledgeBody(uint64_t taskIdentifier, int64_t bytes) {
+  auto state = state_;
+  [state->queue addOperationWithBlock:^{
+    AppleTask* t = state->FindById(taskIdentifier);
+    if (t == nullptr) return;
+    t->unacknowledged = std::max<int64_t>(0, t->unacknowledged - bytes);
+    if (t->backpressure && t->unacknowledged <= kStreamHighWaterBytes / 2) {
+      t->backpressure = false;
+      if (!t->userSuspended) [t->task resume];
+    }
+  }];
+}
+
+void AppleEngine::FinishTasksAndInvalidate() { [state_->session finishTasksAndInvalidate]; }
+
+void AppleEngine::InvalidateAndCancel() { [state_->session invalidateAndCancel]; }
+
+void AppleEngine::Reset(uint64_t token) {
+  auto state = state_;
+  [state->session resetWithCompletionHandler:^{
+    [state->queue addOperationWithBlock:^{
+      Event event;
+      event.type = EventType::ResetCompleted;
+      event.token = token;
+      state->Post(std::move(event));
+    }];
+  }];
+}
+
+void AppleEngine::Flush(uint64_t token) {
+  auto state = state_;
+  [state->session flushWithCompletionHandler:^{
+    [state->queue addOperationWithBlock:^{
+      Event event;
+      event.type = EventType::FlushCompleted;
+      event.token = token;
+      state->Post(std::move(event));
+    }];
+  }];
+}
+
+// JS thread (env cleanup, session close). Waits for the delegate queue to run one block that
+// silences the session and removes partial files, so nothing is posted after this returns.
+void AppleEngine::Shutdown() {
+  auto state = state_;
+  if (state->closed.load()) return;
+  NSBlockOperation* silence = [NSBlockOperation blockOperationWithBlock:^{
+    state->closed = true;
+    for (auto& entry : state->tasks) {
+      if (entry.second->writer) entry.second->writer->Abandon();
+      if (!entry.second->temporaryBody.empty()) unlink(entry.second->temporaryBody.c_str());
+    }
+    state->tasks.clear();
+    state->byId.clear();
+  }];
+  [state->queue addOperations:@[ silence ] waitUntilFinished:YES];
+  // A background session's transfers continue in nsurlsessiond: let them. Otherwise cancel.
+  if (state->system) [state->session finishTasksAndInvalidate];
+  else [state->session invalidateAndCancel];
+}
+
+}  // namespace urlsession
