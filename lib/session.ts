@@ -361,7 +361,7 @@ export class Session extends EventEmitter {
         request.resumeOffset = failure.partialBytes;
         request.resumeValidator = failure.validator;
       } else {
-        fs.rm(failure.partialPath, { force: true }, () => undefined);
+        fs.rmSync(failure.partialPath, { force: true });
         delete request.resumePartialPath;
       }
     }

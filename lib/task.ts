@@ -317,7 +317,7 @@ export class Task<Result = DownloadResult | RequestResult> extends EventEmitter 
     const usable = template !== undefined && (event.partialBytes ?? 0) > 0 && (event.validator ?? '') !== '';
     const wanted = event.errorCode !== NSURLError.Cancelled || this.#resumeDataWaiter !== undefined;
     if (!usable || !wanted) {
-      fs.rm(event.partialPath, { force: true }, () => undefined);
+      fs.rmSync(event.partialPath, { force: true });
       return null;
     }
     return encodeResumeData({

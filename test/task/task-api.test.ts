@@ -323,3 +323,62 @@ describe('configuration knobs', () => {
     expect(() => URLSession.createSessionConfiguration({ HTTPCookieAcceptPolicy: 'sometimes' as never })).toThrow(expect.objectContaining({ code: 'ERR_URLSESSION_INVALID_ARGUMENT' }));
   });
 });
+
+describe('more task states and limits', () => {
+  it('aborting a suspended task rejects with AbortError; aborting after completion changes nothing', async () => {
+    const s = session();
+    const controller = new AbortController();
+    const task = s.download(`${server.base}/file?size=4000000&delay=5&chunk=16384`, { signal: controller.signal });
+    await new Promise<void>((resolve) => task.once('progress', () => resolve()));
+    task.suspend();
+    controller.abort();
+    await expect(task.done).rejects.toMatchObject({ name: 'AbortError', errorCode: -999 });
+    const finished = new AbortController();
+    const done = s.request(`${server.base}/echo`, { signal: finished.signal });
+    const result = await done.done;
+    finished.abort();
+    done.cancel();
+    expect(result.statusCode).toBe(200);
+    expect(done.state).toBe('completed');
+  });
+
+  it('timeoutIntervalForResource ends a transfer that keeps trickling (-1001)', async () => {
+    const s = session({ timeoutIntervalForResource: 1 });
+    const error = await s.download(`${server.base}/file?size=10000000&delay=20&chunk=1024`, { retry: 0 }).done.catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'TransferError', errorCode: -1001 });
+    expect(fs.readdirSync(work)).toEqual([]);
+  });
+
+  it('HTTPMaximumConnectionsPerHost caps parallel connections to one host', async () => {
+    const s = session({ HTTPMaximumConnectionsPerHost: 2 });
+    const before = new Set(server.seen.map((r) => r.url));
+    const tasks = Array.from({ length: 6 }, (_, i) => s.download(`${server.base}/file?size=400000&delay=5&chunk=32768&key=cap${i}`));
+    let peak = 0;
+    const timer = setInterval(() => {
+      const running = server.seen.filter((r) => r.url.includes('key=cap') && !before.has(r.url)).length - tasks.filter((t) => t.state === 'completed').length;
+      peak = Math.max(peak, running);
+    }, 5);
+    await Promise.all(tasks.map((t) => t.done));
+    clearInterval(timer);
+    expect(peak).toBeGreaterThan(0);
+    expect(peak).toBeLessThanOrEqual(2);
+  });
+
+  it('NODE_DEBUG=urlsession logs decisions without credentials or secret headers', async () => {
+    const { spawn } = await import('node:child_process');
+    const script = `
+      const U = require(${JSON.stringify(path.join(__dirname, '..', '..', 'dist', 'index.js'))});
+      const s = U.createSession({ configuration: U.createSessionConfiguration({ HTTPHeaderFields: { Authorization: 'Bearer s3cret-token' } }) });
+      s.request(${JSON.stringify(server.base.replace('http://', 'http://user:pa55word@') + '/flaky?key=dbg&fails=1&status=503')}, { headers: { Cookie: 'session=c00kie' }, retry: { limit: 1, backoff: { initial: 1 } } })
+        .done.then(() => s.finishTasksAndInvalidate());`;
+    const child = spawn(process.execPath, ['-e', script], { env: { ...process.env, NODE_DEBUG: 'urlsession' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let log = '';
+    child.stderr.on('data', (d: Buffer) => (log += d.toString()));
+    expect(await new Promise((resolve) => child.on('exit', resolve))).toBe(0);
+    expect(log).toMatch(/URLSESSION \d+: session .* created/);
+    expect(log).toMatch(/task 1 of .*: GET http:\/\/\*\*\*@127\.0\.0\.1/);
+    expect(log).toMatch(/retry in \d+ ms \(error 0, status 503\)/);
+    expect(log).toMatch(/completed: error 0, status 200/);
+    expect(log).not.toMatch(/pa55word|s3cret-token|c00kie/);
+  });
+});
