@@ -44,6 +44,9 @@ struct AppleTask {
   int redirects = 0;
   int64_t received = 0;
   int64_t expected = 0;
+  int64_t uploaded = 0;                    // request body bytes sent so far
+  int64_t uploadExpected = 0;
+  bool responsePosted = false;             // the Response event goes out once per task
   int64_t unacknowledged = 0;
   bool userSuspended = false;
   bool backpressure = false;
@@ -57,12 +60,19 @@ struct AppleSessionState {
   EventSink* sink = nullptr;
   bool system = false;   // a background configuration: nsurlsessiond owns the transfers
   std::atomic<bool> closed{false};  // Shutdown ran: nothing is posted any more
+  bool invalidated = false;         // delegate queue only: finishTasksAndInvalidate/invalidateAndCancel ran
   NSOperationQueue* queue = nil;
   NSURLSession* session = nil;
   NSArray* anchors = nil;  // tls.caPem as SecCertificateRefs
   std::unordered_map<NSUInteger, std::unique_ptr<AppleTask>> tasks;  // by NSURLSessionTask.taskIdentifier
   std::unordered_map<uint64_t, NSUInteger> byId;                     // our id -> NSURLSessionTask id
+  // Our id -> NSURLSessionDownloadTaskResumeData of a failed background download. Kept for the
+  // resume features (TODO: hand it to downloadTaskWithResumeData: when JS resumes that task);
+  // downloads of default sessions resume from their portable partial file instead.
+  NSMutableDictionary<NSNumber*, NSData*>* resumeData = [[NSMutableDictionary alloc] init];
 
+  // Delegate queue only (every caller runs there). Shutdown flips `closed` in a block on this
+  // same serial queue and waits for it, so the queue is the lock: nothing posts after Shutdown.
   void Post(Event event) {
     if (!closed) sink->Post(std::move(event));
   }
@@ -133,12 +143,52 @@ NSArray* CertificatesFromPem(const std::string& pem) {
   return certificates;
 }
 
-// sha256 of the leaf's SubjectPublicKeyInfo, base64: the raw key from Security plus the
-// ASN.1 header of its algorithm (the same value `openssl ... | openssl dgst -sha256` pins).
+// DER: a tag and its definite length, then the contents.
+void AppendDer(std::string* out, unsigned char tag, const std::string& contents) {
+  out->push_back(static_cast<char>(tag));
+  size_t length = contents.size();
+  if (length < 0x80) {
+    out->push_back(static_cast<char>(length));
+  } else {
+    std::string bytes;
+    for (; length > 0; length >>= 8) bytes.insert(bytes.begin(), static_cast<char>(length & 0xff));
+    out->push_back(static_cast<char>(0x80 | bytes.size()));
+    out->append(bytes);
+  }
+  out->append(contents);
+}
+
+// SubjectPublicKeyInfo ::= SEQUENCE { AlgorithmIdentifier, BIT STRING key }, built around the
+// raw key SecKeyCopyExternalRepresentation gives (PKCS#1 RSAPublicKey for RSA, the uncompressed
+// point 04|X|Y for EC). Any RSA size; EC on P-256, P-384 and P-521. "" for other keys.
+std::string SubjectPublicKeyInfo(bool rsa, bool ec, long bits, const std::string& rawKey) {
+  // AlgorithmIdentifier contents: rsaEncryption + NULL, or id-ecPublicKey + the curve's OID.
+  static const char kRsa[] = "\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x01\x01\x05\x00";
+  static const char kEcP256[] = "\x06\x07\x2a\x86\x48\xce\x3d\x02\x01\x06\x08\x2a\x86\x48\xce\x3d\x03\x01\x07";
+  static const char kEcP384[] = "\x06\x07\x2a\x86\x48\xce\x3d\x02\x01\x06\x05\x2b\x81\x04\x00\x22";
+  static const char kEcP521[] = "\x06\x07\x2a\x86\x48\xce\x3d\x02\x01\x06\x05\x2b\x81\x04\x00\x23";
+  std::string algorithm;
+  if (rsa) algorithm.assign(kRsa, sizeof(kRsa) - 1);
+  else if (ec && bits == 256) algorithm.assign(kEcP256, sizeof(kEcP256) - 1);
+  else if (ec && bits == 384) algorithm.assign(kEcP384, sizeof(kEcP384) - 1);
+  else if (ec && bits == 521) algorithm.assign(kEcP521, sizeof(kEcP521) - 1);
+  else return std::string();
+  std::string algorithmIdentifier, bitString, body, spki;
+  AppendDer(&algorithmIdentifier, 0x30, algorithm);
+  AppendDer(&bitString, 0x03, std::string(1, '\0') + rawKey);  // no unused bits
+  body = algorithmIdentifier + bitString;
+  AppendDer(&spki, 0x30, body);
+  return spki;
+}
+
+// sha256 of the leaf's SubjectPublicKeyInfo, base64: the value curl's CURLOPT_PINNEDPUBLICKEY
+// and `openssl x509 -pubkey | openssl pkey -pubin -outform der | openssl dgst -sha256` pin.
+// Delegate queue, after the trust was evaluated.
 std::string SpkiPinOf(SecTrustRef trust) {
   SecCertificateRef leaf = nullptr;
+  NSArray* chain = nil;  // keeps the leaf alive on macOS 12+
   if (@available(macOS 12.0, *)) {
-    NSArray* chain = (__bridge_transfer NSArray*)SecTrustCopyCertificateChain(trust);
+    chain = (__bridge_transfer NSArray*)SecTrustCopyCertificateChain(trust);
     if (chain.count > 0) leaf = (__bridge SecCertificateRef)chain[0];
   } else {
     leaf = SecTrustGetCertificateAtIndex(trust, 0);
@@ -150,33 +200,42 @@ std::string SpkiPinOf(SecTrustRef trust) {
   NSDictionary* attributes = (__bridge_transfer NSDictionary*)SecKeyCopyAttributes(key);
   CFRelease(key);
   if (raw == nil) return std::string();
-  NSString* type = attributes[(__bridge id)kSecAttrKeyType];
-  NSInteger bits = [attributes[(__bridge id)kSecAttrKeySizeInBits] integerValue];
-  static const unsigned char rsa2048[] = {0x30, 0x82, 0x01, 0x22, 0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00, 0x03, 0x82, 0x01, 0x0f, 0x00};
-  static const unsigned char rsa4096[] = {0x30, 0x82, 0x02, 0x22, 0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00, 0x03, 0x82, 0x02, 0x0f, 0x00};
-  static const unsigned char p256[] = {0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00};
-  static const unsigned char p384[] = {0x30, 0x76, 0x30, 0x10, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22, 0x03, 0x62, 0x00};
-  NSMutableData* spki = [NSMutableData data];
-  if ([type isEqualToString:(__bridge NSString*)kSecAttrKeyTypeRSA] && bits == 2048) [spki appendBytes:rsa2048 length:sizeof(rsa2048)];
-  else if ([type isEqualToString:(__bridge NSString*)kSecAttrKeyTypeRSA] && bits == 4096) [spki appendBytes:rsa4096 length:sizeof(rsa4096)];
-  else if ([type isEqualToString:(__bridge NSString*)kSecAttrKeyTypeECSECPrimeRandom] && bits == 256) [spki appendBytes:p256 length:sizeof(p256)];
-  else if ([type isEqualToString:(__bridge NSString*)kSecAttrKeyTypeECSECPrimeRandom] && bits == 384) [spki appendBytes:p384 length:sizeof(p384)];
-  else return std::string();  // other key types cannot be pinned: the pin check then fails closed
-  [spki appendData:raw];
+  id type = attributes[(__bridge id)kSecAttrKeyType];
+  bool rsa = [type isEqual:(__bridge id)kSecAttrKeyTypeRSA];
+  bool ec = [type isEqual:(__bridge id)kSecAttrKeyTypeECSECPrimeRandom];
+  long bits = [attributes[(__bridge id)kSecAttrKeySizeInBits] longValue];
+  std::string spki = SubjectPublicKeyInfo(rsa, ec, bits, std::string(static_cast<const char*>(raw.bytes), raw.length));
+  if (spki.empty()) return std::string();  // a key type we cannot pin: the pin check fails closed
   unsigned char digest[CC_SHA256_DIGEST_LENGTH];
-  CC_SHA256(spki.bytes, static_cast<CC_LONG>(spki.length), digest);
+  CC_SHA256(spki.data(), static_cast<CC_LONG>(spki.size()), digest);
   return ToStd([[NSData dataWithBytes:digest length:sizeof(digest)] base64EncodedStringWithOptions:0]);
+}
+
+// The NSURLError code for a server trust our own evaluation refused, as NSURLSession's default
+// handling would report it: the tests expect -1201 for an expired certificate even when
+// tls.caPem is set, and -1202 for an unknown root or a wrong host name.
+int TrustFailureCode(CFErrorRef error) {
+  switch (error == nullptr ? 0 : CFErrorGetCode(error)) {
+    case errSecCertificateExpired:
+      return kNSURLErrorServerCertificateHasBadDate;
+    case errSecCertificateNotValidYet:
+      return kNSURLErrorServerCertificateNotYetValid;
+    default:
+      return kNSURLErrorServerCertificateUntrusted;
+  }
 }
 
 double Millis(NSDate* from, NSDate* to) {
   return (from == nil || to == nil) ? -1 : [to timeIntervalSinceDate:from] * 1000.0;
 }
 
-}  // namespace
+// The helpers below run on the delegate queue.
 
+// Download progress, throttled; `final` always reports a changed total (before completion).
+// The total counts an error page being captured too, as the curl engine does.
 void PostProgress(AppleSessionState& state, AppleTask& t, bool final) {
   if (t.request.kind != TaskKind::Download) return;
-  int64_t total = t.writer ? t.writer->BytesOnDisk() : t.received;
+  int64_t total = t.writer ? t.writer->BytesOnDisk() + (t.writer->CapturingErrorBody() ? t.received : 0) : t.received;
   if (!t.downloadThrottle.ShouldReport(total, final)) return;
   Event event;
   event.type = EventType::DownloadProgress;
@@ -185,6 +244,37 @@ void PostProgress(AppleSessionState& state, AppleTask& t, bool final) {
   event.expectedBytes = t.expected;
   state.Post(std::move(event));
 }
+
+void PostUploadProgress(AppleSessionState& state, AppleTask& t, bool final) {
+  if (t.request.bodySource == BodySource::None || !t.uploadThrottle.ShouldReport(t.uploaded, final)) return;
+  Event event;
+  event.type = EventType::UploadProgress;
+  event.taskIdentifier = t.request.taskIdentifier;
+  event.totalBytes = t.uploaded;
+  event.expectedBytes = t.uploadExpected;
+  state.Post(std::move(event));
+}
+
+// Records the final response head and posts the Response event, once per task. Data and upload
+// tasks get it from didReceiveResponse:; download tasks (background sessions) have no such
+// callback, so they post it at their first didWriteData: or at the latest when they finish.
+void NoteResponse(AppleSessionState& state, AppleTask& t, NSURLResponse* response) {
+  if (t.responsePosted || response == nil) return;
+  t.responsePosted = true;
+  t.status = StatusOf(response);
+  t.headers = HeadersOf(response);
+  t.responseUrl = ToStd(response.URL.absoluteString);
+  Event event;
+  event.type = EventType::Response;
+  event.taskIdentifier = t.request.taskIdentifier;
+  event.statusCode = t.status;
+  event.expectedBytes = t.expected;
+  event.responseHeaders = t.headers;
+  event.url = t.responseUrl;
+  state.Post(std::move(event));
+}
+
+}  // namespace
 
 }  // namespace urlsession
 
@@ -213,33 +303,24 @@ using urlsession::TaskKind;
     didReceiveResponse:(NSURLResponse*)response
      completionHandler:(void (^)(NSURLSessionResponseDisposition))completionHandler {
   AppleTask* t = _state->Find(dataTask);
-  if (t == nullptr) return completionHandler(NSURLSessionResponseCancel);
-  t->status = urlsession::StatusOf(response);
-  t->headers = urlsession::HeadersOf(response);
-  t->responseUrl = urlsession::ToStd(response.URL.absoluteString);
+  // overrideCode: a refused redirect or a trust failure already decided how this task ends.
+  if (t == nullptr || t->overrideCode != 0) return completionHandler(NSURLSessionResponseCancel);
   int64_t length = response.expectedContentLength;  // NSURLResponseUnknownLength (-1) when unknown
   t->expected = length > 0 ? length : 0;
   if (t->writer) {
-    if (!t->writer->BeginResponse(t->status, t->headers, length)) {
+    if (!t->writer->BeginResponse(urlsession::StatusOf(response), urlsession::HeadersOf(response), length)) {
       t->overrideCode = urlsession::kNSURLErrorBadServerResponse;
       return completionHandler(NSURLSessionResponseCancel);
     }
     t->expected = t->writer->ExpectedBytes();
   }
-  Event event;
-  event.type = EventType::Response;
-  event.taskIdentifier = t->request.taskIdentifier;
-  event.statusCode = t->status;
-  event.expectedBytes = t->expected;
-  event.responseHeaders = t->headers;
-  event.url = t->responseUrl;
-  _state->Post(std::move(event));
+  urlsession::NoteResponse(*_state, *t, response);
   completionHandler(NSURLSessionResponseAllow);
 }
 
 - (void)URLSession:(NSURLSession*)session dataTask:(NSURLSessionDataTask*)dataTask didReceiveData:(NSData*)data {
   AppleTask* t = _state->Find(dataTask);
-  if (t == nullptr) return;
+  if (t == nullptr || t->overrideCode != 0) return;  // the task is being cancelled: drop the bytes
   AppleSessionState* state = _state.get();
   [data enumerateByteRangesUsingBlock:^(const void* bytes, NSRange range, BOOL* stop) {
     const char* chunk = static_cast<const char*>(bytes);
@@ -276,13 +357,11 @@ using urlsession::TaskKind;
               totalBytesSent:(int64_t)totalBytesSent
     totalBytesExpectedToSend:(int64_t)totalBytesExpectedToSend {
   AppleTask* t = _state->Find(task);
-  if (t == nullptr || !t->uploadThrottle.ShouldReport(totalBytesSent, totalBytesSent == totalBytesExpectedToSend)) return;
-  Event event;
-  event.type = EventType::UploadProgress;
-  event.taskIdentifier = t->request.taskIdentifier;
-  event.totalBytes = totalBytesSent;
-  event.expectedBytes = totalBytesExpectedToSend > 0 ? totalBytesExpectedToSend : 0;
-  _state->Post(std::move(event));
+  if (t == nullptr) return;
+  t->uploaded = totalBytesSent;
+  // NSURLSessionTransferSizeUnknown (-1) when the length is unknown.
+  t->uploadExpected = totalBytesExpectedToSend > 0 ? totalBytesExpectedToSend : 0;
+  urlsession::PostUploadProgress(*_state, *t, totalBytesSent == totalBytesExpectedToSend);
 }
 
 // Background sessions only: NSURLSession writes the file itself.
@@ -295,16 +374,17 @@ using urlsession::TaskKind;
   if (t == nullptr) return;
   t->received = totalBytesWritten;
   t->expected = totalBytesExpectedToWrite == NSURLSessionTransferSizeUnknown ? 0 : totalBytesExpectedToWrite;
+  urlsession::NoteResponse(*_state, *t, downloadTask.response);
   urlsession::PostProgress(*_state, *t, false);
 }
 
-// The file at `location` is deleted when this method returns: move it now, synchronously.
+// Background sessions only. The file at `location` is deleted when this method returns: move it
+// now, synchronously (DownloadWriter::AdoptFinishedFile renames it, or copies it when it lies on
+// another volume), then report it. The outcome is remembered for didCompleteWithError:.
 - (void)URLSession:(NSURLSession*)session downloadTask:(NSURLSessionDownloadTask*)downloadTask didFinishDownloadingToURL:(NSURL*)location {
   AppleTask* t = _state->Find(downloadTask);
-  if (t == nullptr) return;
-  t->status = urlsession::StatusOf(downloadTask.response);
-  t->headers = urlsession::HeadersOf(downloadTask.response);
-  t->responseUrl = urlsession::ToStd(downloadTask.response.URL.absoluteString);
+  if (t == nullptr || t->overrideCode != 0) return;
+  urlsession::NoteResponse(*_state, *t, downloadTask.response);
   std::string path = urlsession::ToStd(location.path);
   if (t->request.kind == TaskKind::Data) {  // data tasks run as downloads in background sessions
     NSData* body = [NSData dataWithContentsOfURL:location];
@@ -346,9 +426,12 @@ using urlsession::TaskKind;
     refusal = urlsession::kNSURLErrorHTTPTooManyRedirects;
   }
   if (refusal == 0) return completionHandler(request);
+  // Refused: cancel first, then decline the redirect. Declining alone would deliver the 3xx as
+  // the final response; overrideCode makes the other callbacks ignore it and decides the code
+  // TaskCompleted reports instead of the cancel's -999.
   t->overrideCode = refusal;
-  completionHandler(nil);
   [task cancel];
+  completionHandler(nil);
 }
 
 - (void)URLSession:(NSURLSession*)session
@@ -366,15 +449,20 @@ using urlsession::TaskKind;
     SecTrustSetAnchorCertificates(trust, (__bridge CFArrayRef)_state->anchors);
     SecTrustSetAnchorCertificatesOnly(trust, false);
   }
+  // Synchronous and may fetch revocation data: fine here, this is our private queue.
   CFErrorRef error = nullptr;
   bool trusted = SecTrustEvaluateWithError(trust, &error);
+  int refusal = trusted ? 0 : urlsession::TrustFailureCode(error);
   if (error != nullptr) CFRelease(error);
   if (trusted && !tls.pinnedSpkiSha256.empty()) {
     std::string pin = urlsession::SpkiPinOf(trust);
-    trusted = std::find(tls.pinnedSpkiSha256.begin(), tls.pinnedSpkiSha256.end(), pin) != tls.pinnedSpkiSha256.end();
+    if (pin.empty() || std::find(tls.pinnedSpkiSha256.begin(), tls.pinnedSpkiSha256.end(), pin) == tls.pinnedSpkiSha256.end()) {
+      refusal = urlsession::kNSURLErrorServerCertificateUntrusted;
+    }
   }
-  if (!trusted) {
-    if (AppleTask* t = _state->Find(task)) t->overrideCode = urlsession::kNSURLErrorServerCertificateUntrusted;
+  if (refusal != 0) {
+    // Cancelling the challenge fails the task with -999; overrideCode reports the real reason.
+    if (AppleTask* t = _state->Find(task)) t->overrideCode = refusal;
     return completionHandler(NSURLSessionAuthChallengeCancelAuthenticationChallenge, nil);
   }
   completionHandler(NSURLSessionAuthChallengeUseCredential, [NSURLCredential credentialForTrust:trust]);
@@ -392,8 +480,10 @@ using urlsession::TaskKind;
   m.totalMs = metrics.taskInterval.duration * 1000.0;
   m.redirectCount = static_cast<int>(metrics.redirectCount);
   m.protocol = urlsession::ToStd(last.networkProtocolName);
-  m.remoteAddress = last.remoteAddress == nil ? std::string()
-                                              : urlsession::ToStd([NSString stringWithFormat:@"%@:%@", last.remoteAddress, last.remotePort]);
+  if (last.remoteAddress != nil) {  // macOS 10.15+; IPv6 addresses get brackets, as in URLs
+    NSString* format = [last.remoteAddress containsString:@":"] ? @"[%@]:%@" : @"%@:%@";
+    m.remoteAddress = urlsession::ToStd([NSString stringWithFormat:format, last.remoteAddress, last.remotePort ?: @0]);
+  }
   int64_t sent = 0, received = 0;
   for (NSURLSessionTaskTransactionMetrics* transaction in metrics.transactionMetrics) {
     sent += transaction.countOfRequestBodyBytesSent;

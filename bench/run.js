@@ -1,0 +1,212 @@
+#!/usr/bin/env node
+// `npm run bench` (full: medians of 5 runs, writes BENCHMARKS.md) and `npm run bench:quick`
+// (small sizes, one run, prints the tables). Every tool runs as its own process against the same
+// nginx on 127.0.0.1; ratios to the curl CLI and to the best Node peer are the headline.
+'use strict';
+const { execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { startNginx } = require('./nginx');
+const { ensureGnuTime, measure } = require('./measure');
+
+const QUICK = process.argv.includes('--quick');
+const RUNS = QUICK ? 1 : 5;
+const MiB = 1024 * 1024;
+const SIZE = { big: QUICK ? 128 * MiB : 1024 * MiB, many: QUICK ? 128 : 1024, small: QUICK ? 500 : 2000, upload: QUICK ? 16 * MiB : 100 * MiB };
+const NODE = process.execPath;
+const PEERS = {
+  urlsession: [NODE, [path.join(__dirname, 'peers', 'urlsession.js')]],
+  fetch: [NODE, [path.join(__dirname, 'peers', 'fetch.mjs')]],
+  'http.get': [NODE, [path.join(__dirname, 'peers', 'http-get.js')]],
+  got: [NODE, [path.join(__dirname, 'peers', 'got.mjs')]],
+  'node-downloader-helper': [NODE, [path.join(__dirname, 'peers', 'downloader-helper.js')]],
+};
+const NODE_PEERS = ['fetch', 'http.get', 'got', 'node-downloader-helper'];
+
+const fmt = (n, digits = 0) => (n === undefined ? '–' : n.toFixed(digits));
+const range = (s, digits = 0) => (s === undefined ? '–' : `${fmt(s.median, digits)} (${fmt(s.min, digits)}–${fmt(s.max, digits)})`);
+
+function curlConfig(file, lines) {
+  fs.writeFileSync(file, lines.join('\n'));
+  return file;
+}
+
+async function main() {
+  ensureGnuTime();
+  const started = Date.now();
+  const load = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
+  const loadAtStart = load();
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'urlsession-bench-'));
+  const server = await startNginx({ 'big.bin': SIZE.big, '1m.bin': MiB, '1k.bin': 1024 });
+  const uploadFile = path.join(work, 'upload.bin');
+  fs.writeFileSync(uploadFile, require('node:crypto').randomBytes(SIZE.upload));
+  const out = (name) => path.join(work, name);
+  const clean = (dir) => () => {
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.mkdirSync(dir, { recursive: true });
+  };
+  const results = {};
+  const bare = await measure(NODE, ['-e', ''], RUNS);
+
+  try {
+    // (a) one big download to a file, (e) event-loop delay during it.
+    const a = (results.a = {});
+    const bigUrl = `${server.base}/files/big.bin`;
+    a.curl = await measure('curl', ['-s', '-o', out('a.curl'), bigUrl], RUNS);
+    for (const [name, [cmd, args]] of Object.entries(PEERS)) a[name] = await measure(cmd, [...args, 'one', bigUrl, out(`a.${name}`)], RUNS);
+    for (const name of Object.keys(a)) {
+      if (fs.statSync(out(`a.${name}`)).size !== SIZE.big) throw new Error(`(a) ${name} wrote a wrong size`);
+      fs.rmSync(out(`a.${name}`));
+    }
+
+    // (b) many 1 MiB downloads, 100 at a time, each to its own file.
+    const b = (results.b = {});
+    const dir = out('b');
+    const urls = Array.from({ length: SIZE.many }, (_, i) => `url = "${server.base}/files/1m.bin?i=${i}"\noutput = "${dir}/f${i}"`);
+    const config = curlConfig(out('b.curl'), urls);
+    const check = () => {
+      const files = fs.readdirSync(dir);
+      if (files.length !== SIZE.many || files.some((f) => fs.statSync(path.join(dir, f)).size !== MiB)) throw new Error('(b) wrong files');
+    };
+    b.curl = await measure('curl', ['-s', '--parallel', '--parallel-max', '100', '-K', config], RUNS, { before: clean(dir), after: check });
+    for (const [name, [cmd, args]] of Object.entries(PEERS)) {
+      b[name] = await measure(cmd, [...args, 'many', `${server.base}/files/1m.bin`, String(SIZE.many), '100', dir], RUNS, { before: clean(dir), after: check });
+    }
+
+    // (c) sequential small requests on keep-alive.
+    const c = (results.c = {});
+    const smallUrl = `${server.base}/files/1k.bin`;
+    const smallConfig = curlConfig(out('c.curl'), Array.from({ length: SIZE.small }, () => `url = "${smallUrl}"\noutput = "/dev/null"`));
+    c.curl = await measure('curl', ['-s', '-K', smallConfig], RUNS);
+    for (const name of ['urlsession', 'fetch', 'http.get', 'got']) {
+      const [cmd, args] = PEERS[name];
+      c[name] = await measure(cmd, [...args, 'small', smallUrl, String(SIZE.small)], RUNS);
+    }
+
+    // (d) one upload from a file.
+    const d = (results.d = {});
+    d.curl = await measure('curl', ['-s', '-T', uploadFile, '-o', '/dev/null', '-w', '', `${server.base}/upload`], RUNS);
+    for (const name of ['urlsession', 'fetch', 'http.get', 'got']) {
+      const [cmd, args] = PEERS[name];
+      d[name] = await measure(cmd, [...args, 'upload', `${server.base}/upload`, uploadFile], RUNS);
+    }
+
+    // (f) scaling of this library: throughput and memory per task at 1, 10, 100, 1000 tasks.
+    const f = (results.f = {});
+    for (const n of QUICK ? [1, 10, 100] : [1, 10, 100, 1000]) {
+      const [cmd, args] = PEERS.urlsession;
+      const r = await measure(cmd, [...args, 'many', `${server.base}/files/1m.bin`, String(n), String(n), dir], Math.min(RUNS, 3), { before: clean(dir) });
+      const idle = await measure(NODE, [path.join(__dirname, 'idle-tasks.js'), `${server.base}/slow/1m.bin`, String(n), out('idle')], 1);
+      f[n] = { run: r, idleKiB: idle.samples[0].report.perTaskKiB };
+    }
+  } finally {
+    server.stop();
+  }
+
+  const report = render(results, bare, {
+    quick: QUICK,
+    runs: RUNS,
+    seconds: (Date.now() - started) / 1000,
+    loadAtStart,
+    loadAtEnd: load(),
+    nginx: server.version,
+  });
+  fs.rmSync(work, { recursive: true, force: true });
+  if (QUICK) process.stdout.write(report);
+  else {
+    fs.writeFileSync(path.join(__dirname, '..', 'BENCHMARKS.md'), report);
+    process.stdout.write(report);
+  }
+}
+
+function throughput(bytes, m) {
+  return { median: bytes / 1e6 / m.wall.median, min: bytes / 1e6 / m.wall.max, max: bytes / 1e6 / m.wall.min };
+}
+
+// Throughput from the time the workload took inside its process (no start-up).
+function inProcess(amount, m) {
+  const t = m.inProcessMs;
+  return t === undefined ? undefined : { median: amount / (t.median / 1000), min: amount / (t.max / 1000), max: amount / (t.min / 1000) };
+}
+
+function table(title, bytesOrCount, unit, entries, bare) {
+  const rows = Object.entries(entries).map(([name, m]) => ({ name, rate: throughput(bytesOrCount, m), m }));
+  const curl = rows.find((r) => r.name === 'curl');
+  const nodePeers = rows.filter((r) => NODE_PEERS.includes(r.name));
+  const best = nodePeers.reduce((a, r) => (a === undefined || r.rate.median > a.rate.median ? r : a), undefined);
+  let text = `### ${title}\n\n| tool | ${unit} median (min–max) | CPU s | peak RSS MiB | × curl | × best Node peer |\n|---|---|---|---|---|---|\n`;
+  for (const r of rows) {
+    text += `| ${r.name} | ${range(r.rate, unit === 'req/s' ? 0 : 0)} | ${range(r.m.cpu, 2)} | ${range(r.m.rssMiB)} | ${fmt(r.rate.median / curl.rate.median, 2)} | ${best ? fmt(r.rate.median / best.rate.median, 2) : '–'} |\n`;
+  }
+  text += `\nBest Node peer: ${best?.name}. Bare \`node -e ''\` peak RSS: ${fmt(bare.rssMiB.median)} MiB.\n\n`;
+  return { text, curl, best, ours: rows.find((r) => r.name === 'urlsession') };
+}
+
+function verdict(ok) {
+  return ok ? 'met' : '**missed**';
+}
+
+function render(results, bare, meta) {
+  const MB = 1;
+  const versions = {
+    node: process.version,
+    curl: execFileSync('curl', ['--version'], { encoding: 'utf8' }).split('\n')[0],
+    cpu: (os.cpus()[0] || {}).model,
+  };
+  let text = `# Benchmarks\n\n${meta.quick ? 'Quick run (bench:quick: small sizes, one run).' : 'Full run (`npm run bench`), medians of 5 runs with min–max.'}\n\n`;
+  text += `- Machine: ${os.cpus().length} cores (${versions.cpu}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}\n`;
+  text += `- Node ${versions.node}; ${versions.curl}; nginx ${meta.nginx}\n`;
+  text += `- Date: ${new Date().toISOString()}; suite wall time ${meta.seconds.toFixed(0)} s; load average at start ${meta.loadAtStart}, at end ${meta.loadAtEnd}\n`;
+  text += `- Each tool is a whole process measured by GNU time (wall, user+sys CPU, peak RSS), against nginx on 127.0.0.1 (sendfile on, access log off).\n\n`;
+  const a = table(`(a) one ${SIZE.big / MiB} MiB download to a file`, SIZE.big, 'MB/s', results.a, bare);
+  const b = table(`(b) ${SIZE.many} × 1 MiB downloads, 100 at a time`, SIZE.many * MiB, 'MB/s', results.b, bare);
+  const c = table(`(c) ${SIZE.small} sequential 1 KiB requests on keep-alive (whole process)`, SIZE.small * 1e6, 'req/s', results.c, bare);
+  // (c)'s target is in-process: requests per second once the client is up.
+  const cIn = Object.fromEntries(Object.entries(results.c).filter(([name]) => name !== 'curl').map(([name, m]) => [name, inProcess(SIZE.small, m)]));
+  const cBestIn = Object.entries(cIn).filter(([name]) => NODE_PEERS.includes(name)).sort((x, y) => y[1].median - x[1].median)[0];
+  const d = table(`(d) one ${SIZE.upload / MiB} MiB upload from a file`, SIZE.upload, 'MB/s', results.d, bare);
+  text += a.text + b.text + c.text;
+  text += `In-process (the ${SIZE.small} requests only, after start-up):\n\n| tool | req/s median (min–max) | × best Node peer |\n|---|---|---|\n`;
+  for (const [name, rate] of Object.entries(cIn)) text += `| ${name} | ${range(rate)} | ${fmt(rate.median / cBestIn[1].median, 2)} |\n`;
+  text += `\n` + d.text;
+  text += `### (e) event-loop delay during (a)\n\n| tool | p50 ms | p99 ms |\n|---|---|---|\n`;
+  for (const name of ['urlsession', 'fetch', 'http.get', 'got', 'node-downloader-helper']) {
+    text += `| ${name} | ${range(results.a[name].p50, 2)} | ${range(results.a[name].p99, 2)} |\n`;
+  }
+  text += `\n### (f) scaling of urlsession\n\n| tasks | MB/s median | peak RSS MiB | RSS per idle task KiB |\n|---|---|---|---|\n`;
+  for (const [n, r] of Object.entries(results.f)) {
+    text += `| ${n} | ${fmt(inProcess(Number(n) * MiB / 1e6, r.run).median)} | ${fmt(r.run.rssMiB.median)} | ${fmt(r.idleKiB, 1)} |\n`;
+  }
+  text += `\nThroughput here is in-process (the downloads only). RSS per idle task is (RSS with N trickling tasks − RSS before) / N.\n`;
+  // Targets from the issue, checked against this run.
+  const targets = [];
+  const rss = bare.rssMiB.median + 25;
+  for (const [label, t] of [['(a)', a], ['(b)', b], ['(d)', d]]) {
+    const vsCurl = t.ours.rate.median / t.curl.rate.median;
+    const vsBest = t.best ? t.ours.rate.median / t.best.rate.median : NaN;
+    const cpu = t.ours.m.cpu.median / t.curl.m.cpu.median;
+    targets.push(`| ${label} throughput ≥ 0.95× curl | ${fmt(vsCurl, 2)}× | ${verdict(vsCurl >= 0.95)} |`);
+    targets.push(`| ${label} throughput ≥ 2× best Node peer (${t.best?.name}) | ${fmt(vsBest, 2)}× | ${verdict(vsBest >= 2)} |`);
+    targets.push(`| ${label} CPU ≤ 1.2× curl | ${fmt(cpu, 2)}× | ${verdict(cpu <= 1.2)} |`);
+    targets.push(`| ${label} peak RSS ≤ bare node + 25 MiB (${fmt(rss)} MiB) | ${fmt(t.ours.m.rssMiB.median)} MiB | ${verdict(t.ours.m.rssMiB.median <= rss)} |`);
+  }
+  const cRatio = cIn.urlsession.median / cBestIn[1].median;
+  targets.push(`| (c) in-process ≥ 1.0× best Node peer (${cBestIn[0]}) | ${fmt(cRatio, 2)}× | ${verdict(cRatio >= 1)} |`);
+  const p99 = results.a.urlsession.p99?.median;
+  targets.push(`| (e) event-loop p99 ≤ 2 ms | ${fmt(p99, 2)} ms | ${verdict(p99 !== undefined && p99 <= 2)} |`);
+  // One or ten tasks cannot resolve a per-task cost below the allocator's granularity.
+  const idle = Math.max(...Object.entries(results.f).filter(([n]) => Number(n) >= 100).map(([, r]) => r.idleKiB));
+  targets.push(`| (f) RSS per idle task ≤ 64 KiB (100+ tasks) | ${fmt(idle, 1)} KiB (worst) | ${verdict(idle <= 64)} |`);
+  const scale = Object.entries(results.f).filter(([n]) => Number(n) >= 10).map(([n, r]) => inProcess(Number(n) * MiB / 1e6, r.run).median);
+  const flat = Math.min(...scale) / Math.max(...scale);
+  targets.push(`| (f) throughput flat from 10 to ${Object.keys(results.f).at(-1)} tasks (min/max ≥ 0.8) | ${fmt(flat, 2)} | ${verdict(flat >= 0.8)} |`);
+  text += `\n## Targets\n\n| target | this run | |\n|---|---|---|\n${targets.join('\n')}\n`;
+  void MB;
+  return text;
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
