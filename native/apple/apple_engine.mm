@@ -5,7 +5,13 @@
 // Threading: every callback and every piece of per-task state lives on one private serial
 // NSOperationQueue (never the main queue: plain Node does not pump the main run loop).
 // Engine methods, called on the JS thread, only enqueue blocks onto that queue, so no
-// per-task state is ever touched by two threads and no lock is needed.
+// per-task state is ever touched by two threads. The one lock guards posting against Shutdown.
+//
+// Downloads: in a default session a download runs as a data task whose bytes go through
+// DownloadWriter, exactly as in the curl engine (Range/If-Range resume from a portable partial
+// file, integrity while streaming, error pages kept out of the destination). Background
+// sessions must use download tasks (nsurlsessiond writes the file): didFinishDownloadingToURL:
+// moves the finished file into place with DownloadWriter::AdoptFinishedFile, synchronously.
 
 #import <CFNetwork/CFNetwork.h>
 #import <Foundation/Foundation.h>
@@ -16,6 +22,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <mutex>
 #include <string>
 #include <unordered_map>
 
@@ -59,7 +66,8 @@ struct AppleSessionState {
   SessionConfig config;
   EventSink* sink = nullptr;
   bool system = false;   // a background configuration: nsurlsessiond owns the transfers
-  std::atomic<bool> closed{false};  // Shutdown ran: nothing is posted any more
+  std::mutex postMutex;              // held while posting and while Shutdown sets `closed`
+  std::atomic<bool> closed{false};   // Shutdown ran: nothing is posted any more
   bool invalidated = false;         // delegate queue only: finishTasksAndInvalidate/invalidateAndCancel ran
   NSOperationQueue* queue = nil;
   NSURLSession* session = nil;
@@ -71,9 +79,10 @@ struct AppleSessionState {
   // downloads of default sessions resume from their portable partial file instead.
   NSMutableDictionary<NSNumber*, NSData*>* resumeData = [[NSMutableDictionary alloc] init];
 
-  // Delegate queue only (every caller runs there). Shutdown flips `closed` in a block on this
-  // same serial queue and waits for it, so the queue is the lock: nothing posts after Shutdown.
+  // Delegate queue (every caller runs there). The mutex makes Shutdown's promise hold: once it
+  // set `closed` the sink is never called again, even by a callback running at that moment.
   void Post(Event event) {
+    std::lock_guard<std::mutex> lock(postMutex);
     if (!closed) sink->Post(std::move(event));
   }
   AppleTask* Find(NSURLSessionTask* task) {
@@ -359,8 +368,8 @@ using urlsession::TaskKind;
   AppleTask* t = _state->Find(task);
   if (t == nullptr) return;
   t->uploaded = totalBytesSent;
-  // NSURLSessionTransferSizeUnknown (-1) when the length is unknown.
-  t->uploadExpected = totalBytesExpectedToSend > 0 ? totalBytesExpectedToSend : 0;
+  // NSURLSessionTransferSizeUnknown (-1) when NSURLSession does not know: keep our own size.
+  if (totalBytesExpectedToSend > 0) t->uploadExpected = totalBytesExpectedToSend;
   urlsession::PostUploadProgress(*_state, *t, totalBytesSent == totalBytesExpectedToSend);
 }
 
@@ -493,16 +502,23 @@ using urlsession::TaskKind;
   m.bytesReceived = received;
 }
 
+// The last callback of every task (after its metrics): DownloadCompleted (default sessions),
+// then TaskCompleted; the task's state is dropped here.
 - (void)URLSession:(NSURLSession*)session task:(NSURLSessionTask*)task didCompleteWithError:(NSError*)error {
   AppleTask* t = _state->Find(task);
   if (t == nullptr) return;
   int code = t->overrideCode;
   std::string message;
   if (code == 0 && error != nil) {
+    // NSURLErrorDomain codes pass through as they are; other domains have no meaning in JS.
     code = [error.domain isEqualToString:NSURLErrorDomain] ? static_cast<int>(error.code) : urlsession::kNSURLErrorUnknown;
     message = urlsession::ToStd(error.localizedDescription);
   }
+  if (t->overrideCode == 0) urlsession::NoteResponse(*_state, *t, task.response);  // download tasks that failed early
   if (t->status == 0) t->status = urlsession::StatusOf(task.response);
+  // Whatever the throttle held back: the final totals go out before the completion.
+  urlsession::PostUploadProgress(*_state, *t, true);
+  urlsession::PostProgress(*_state, *t, true);
 
   Event done;
   done.type = EventType::TaskCompleted;
@@ -511,7 +527,6 @@ using urlsession::TaskKind;
   done.url = t->responseUrl;
   done.metrics = t->metrics;
   if (code == 0 && t->writer) {
-    urlsession::PostProgress(*_state, *t, true);
     if (t->writer->CapturingErrorBody()) {
       t->writer->Fail(0, &done);
       done.responseBody = std::move(t->writer->ErrorBody());
@@ -532,8 +547,10 @@ using urlsession::TaskKind;
     if (t->writer) t->writer->Fail(code, &done);
     done.errorCode = code;
     done.message = message.empty() ? urlsession::DescribeNSURLError(code) : message;
-    // NSURLSessionDownloadTaskResumeData (background downloads) is not used: our resume data is
-    // the engine-portable partial file, which background sessions do not expose.
+    // Background downloads: NSURLSession's own resume data (default sessions keep the portable
+    // partial file instead, through DownloadWriter::Fail above).
+    NSData* resume = error.userInfo[NSURLSessionDownloadTaskResumeData];
+    if ([resume isKindOfClass:[NSData class]]) _state->resumeData[@(t->request.taskIdentifier)] = resume;
   }
   if (t->request.kind != TaskKind::Download || (!t->writer && !t->body.empty())) done.responseBody = std::move(t->body);
   if (!t->temporaryBody.empty()) unlink(t->temporaryBody.c_str());
@@ -559,10 +576,18 @@ using urlsession::TaskKind;
 namespace urlsession {
 namespace {
 
+// JS thread (engine constructor).
+// - system: a background configuration; nsurlsessiond runs the transfers.
+// - a stateDirectory (state that outlives the process): the default configuration.
+// - otherwise the ephemeral one: cookies and credentials in memory, private to this session and
+//   gone with it, like the curl engine's; the default configuration would share the process-wide
+//   cookie store between every session.
 NSURLSessionConfiguration* MakeConfiguration(const SessionConfig& config, bool system) {
   NSString* identifier = ToNS(config.identifier);
-  NSURLSessionConfiguration* c = system ? [NSURLSessionConfiguration backgroundSessionConfigurationWithIdentifier:identifier]
-                                        : [NSURLSessionConfiguration defaultSessionConfiguration];
+  bool persistentState = system || !config.stateDirectory.empty();
+  NSURLSessionConfiguration* c = system            ? [NSURLSessionConfiguration backgroundSessionConfigurationWithIdentifier:identifier]
+                                 : persistentState ? [NSURLSessionConfiguration defaultSessionConfiguration]
+                                                   : [NSURLSessionConfiguration ephemeralSessionConfiguration];
   NSMutableDictionary* headers = [NSMutableDictionary dictionary];
   for (const auto& header : config.additionalHeaders) headers[ToNS(header.first)] = ToNS(header.second);
   c.HTTPAdditionalHeaders = headers;
@@ -587,8 +612,11 @@ NSURLSessionConfiguration* MakeConfiguration(const SessionConfig& config, bool s
       c.HTTPCookieAcceptPolicy = NSHTTPCookieAcceptPolicyAlways;
       break;
   }
-  // A cookie store of the session's own (persisted by Foundation) instead of the shared one.
-  if (config.cookieAcceptPolicy != CookieAcceptPolicy::Never) {
+  // Persistent state: a cookie store of the session's own, kept on disk by Foundation under the
+  // session identifier (macOS 10.11+), instead of the process-wide shared one. Background
+  // sessions need a store nsurlsessiond can find by name, which this is. Not in stateDirectory:
+  // Foundation has no API to put a cookie store at a path of ours.
+  if (persistentState && config.cookieAcceptPolicy != CookieAcceptPolicy::Never) {
     c.HTTPCookieStorage = [NSHTTPCookieStorage sharedCookieStorageForGroupContainerIdentifier:identifier];
   }
   if (config.proxyMode == ProxyMode::Direct) {
@@ -623,64 +651,89 @@ void FailBeforeStart(AppleSessionState& state, const TaskRequest& request, int c
   state.Post(std::move(done));
 }
 
-// Delegate queue: builds the NSURLSessionTask and starts it.
+// Delegate queue: builds the NSURLSessionTask and starts it. Running here (not on the JS thread)
+// orders it with CancelTask and invalidation, and keeps the task maps single-threaded.
 void StartOnQueue(AppleSessionState& state, TaskRequest request) {
   @autoreleasepool {
     if (state.closed || state.session == nil) return;
+    // A task on an invalidated session would raise an Objective-C exception; JS refuses new
+    // tasks by then, this is the backstop (the curl engine cancels them the same way).
+    if (state.invalidated) return FailBeforeStart(state, request, kNSURLErrorCancelled);
     NSURL* url = [NSURL URLWithString:ToNS(request.url)];
     if (url == nil) return FailBeforeStart(state, request, kNSURLErrorBadURL);
     NSMutableURLRequest* http = [NSMutableURLRequest requestWithURL:url];
     http.HTTPMethod = ToNS(request.method);
     if (request.timeout > 0) http.timeoutInterval = request.timeout;
-    for (const auto& header : request.headers) [http setValue:ToNS(header.second) forHTTPHeaderField:ToNS(header.first)];
+    // Per-request headers win: HTTPAdditionalHeaders only fill names the request lacks.
+    // addValue: keeps repeated names (joined with ", " as HTTP allows).
+    for (const auto& header : request.headers) [http addValue:ToNS(header.second) forHTTPHeaderField:ToNS(header.first)];
 
     auto t = std::make_unique<AppleTask>(request, state.config.progressIntervalMs);
     NSURLSessionTask* task = nil;
-    if (request.bodySource == BodySource::File) {
-      struct stat st;
-      if (stat(request.bodyPath.c_str(), &st) != 0) return FailBeforeStart(state, request, NSURLErrorFromErrno(errno, false));
-      if (S_ISDIR(st.st_mode)) return FailBeforeStart(state, request, kNSURLErrorFileIsDirectory);
-    }
-    if (request.kind == TaskKind::Download && !state.system) {
-      // A data task feeding DownloadWriter: resume, integrity and error pages as on Linux.
-      t->writer = std::make_unique<DownloadWriter>(t->request);
-      int code = t->writer->Open();
-      if (code != 0) return FailBeforeStart(state, request, code);
-      if (t->writer->ResumeOffset() > 0) {
-        [http setValue:[NSString stringWithFormat:@"bytes=%lld-", static_cast<long long>(t->writer->ResumeOffset())] forHTTPHeaderField:@"Range"];
-        if (!request.resumeValidator.empty()) [http setValue:ToNS(request.resumeValidator) forHTTPHeaderField:@"If-Range"];
-      }
-      task = [state.session dataTaskWithRequest:http];
-    } else if (request.kind == TaskKind::Download || (state.system && request.kind == TaskKind::Data && request.bodySource == BodySource::None)) {
-      task = [state.session downloadTaskWithRequest:http];
-    } else if (request.bodySource == BodySource::None) {
-      task = [state.session dataTaskWithRequest:http];
-    } else {
-      NSURL* file = nil;
+    @try {
       if (request.bodySource == BodySource::File) {
-        file = [NSURL fileURLWithPath:ToNS(request.bodyPath)];
-      } else if (state.system) {
-        // Background sessions upload from files only.
-        std::string temporary = ToStd(NSTemporaryDirectory()) + "urlsession-body-XXXXXX";
-        int fd = mkstemp(temporary.data());
-        if (fd < 0) return FailBeforeStart(state, request, kNSURLErrorCannotCreateFile);
-        bool written = write(fd, request.bodyBytes.data(), request.bodyBytes.size()) == static_cast<ssize_t>(request.bodyBytes.size());
-        close(fd);
-        if (!written) {
-          unlink(temporary.c_str());
-          return FailBeforeStart(state, request, kNSURLErrorCannotWriteToFile);
+        struct stat st;
+        if (stat(request.bodyPath.c_str(), &st) != 0) return FailBeforeStart(state, request, NSURLErrorFromErrno(errno, false));
+        if (S_ISDIR(st.st_mode)) return FailBeforeStart(state, request, kNSURLErrorFileIsDirectory);
+        t->uploadExpected = static_cast<int64_t>(st.st_size);
+      } else if (request.bodySource == BodySource::Memory) {
+        t->uploadExpected = static_cast<int64_t>(request.bodyBytes.size());
+      }
+      if (request.kind == TaskKind::Download && !state.system) {
+        // A data task feeding DownloadWriter: resume, integrity and error pages as on Linux.
+        t->writer = std::make_unique<DownloadWriter>(t->request);
+        int code = t->writer->Open();
+        if (code != 0) return FailBeforeStart(state, request, code);
+        if (t->writer->ResumeOffset() > 0) {
+          [http setValue:[NSString stringWithFormat:@"bytes=%lld-", static_cast<long long>(t->writer->ResumeOffset())] forHTTPHeaderField:@"Range"];
+          if (!request.resumeValidator.empty()) [http setValue:ToNS(request.resumeValidator) forHTTPHeaderField:@"If-Range"];
         }
-        t->temporaryBody = temporary;
-        file = [NSURL fileURLWithPath:ToNS(temporary)];
-      }
-      if (file != nil) {
-        task = [state.session uploadTaskWithRequest:http fromFile:file];
+        task = [state.session dataTaskWithRequest:http];
+      } else if (request.kind == TaskKind::Download || (state.system && request.kind == TaskKind::Data && request.bodySource == BodySource::None)) {
+        task = [state.session downloadTaskWithRequest:http];
+      } else if (request.bodySource == BodySource::None) {
+        task = [state.session dataTaskWithRequest:http];
       } else {
-        NSData* body = [NSData dataWithBytes:request.bodyBytes.data() length:request.bodyBytes.size()];
-        task = [state.session uploadTaskWithRequest:http fromData:body];
+        NSURL* file = nil;
+        if (request.bodySource == BodySource::File) {
+          file = [NSURL fileURLWithPath:ToNS(request.bodyPath)];
+        } else if (state.system) {
+          // Background sessions upload from files only.
+          std::string temporary = ToStd(NSTemporaryDirectory()) + "urlsession-body-XXXXXX";
+          int fd = mkstemp(temporary.data());
+          if (fd < 0) return FailBeforeStart(state, request, kNSURLErrorCannotCreateFile);
+          bool written = true;
+          for (size_t done = 0; written && done < request.bodyBytes.size();) {
+            ssize_t n = write(fd, request.bodyBytes.data() + done, request.bodyBytes.size() - done);
+            if (n < 0 && errno == EINTR) continue;
+            written = n > 0;
+            if (written) done += static_cast<size_t>(n);
+          }
+          close(fd);
+          if (!written) {
+            unlink(temporary.c_str());
+            return FailBeforeStart(state, request, kNSURLErrorCannotWriteToFile);
+          }
+          t->temporaryBody = temporary;
+          file = [NSURL fileURLWithPath:ToNS(temporary)];
+        }
+        if (file != nil) {
+          task = [state.session uploadTaskWithRequest:http fromFile:file];
+        } else {
+          NSData* body = [NSData dataWithBytes:request.bodyBytes.data() length:request.bodyBytes.size()];
+          task = [state.session uploadTaskWithRequest:http fromData:body];
+        }
       }
+    } @catch (NSException* exception) {
+      // Foundation rejects some requests by raising (a background session given a request it
+      // cannot take, for one): a failed task, never a crashed process.
+      task = nil;
     }
-    if (task == nil) return FailBeforeStart(state, request, kNSURLErrorUnknown);
+    if (task == nil) {
+      if (t->writer) t->writer->Abandon();
+      if (!t->temporaryBody.empty()) unlink(t->temporaryBody.c_str());
+      return FailBeforeStart(state, request, kNSURLErrorUnknown);
+    }
     task.taskDescription = DescribeTask(request, "");
     t->task = task;
     state.byId[request.taskIdentifier] = task.taskIdentifier;
@@ -749,99 +802,151 @@ AppleEngine::~AppleEngine() { Shutdown(); }
 bool AppleEngine::UsesSystemBackground() const { return state_->system; }
 
 void AppleEngine::StartTask(TaskRequest request) {
-  auto state = state_;
-  auto shared = std::make_shared<TaskRequest>(std::move(request));
-  [state->queue addOperationWithBlock:^{
-    StartOnQueue(*state, std::move(*shared));
-  }];
+  @autoreleasepool {  // the JS thread has no pool of its own
+    auto state = state_;
+    auto shared = std::make_shared<TaskRequest>(std::move(request));
+    [state->queue addOperationWithBlock:^{
+      StartOnQueue(*state, std::move(*shared));
+    }];
+  }
 }
 
 void AppleEngine::CancelTask(uint64_t taskIdentifier) {
-  auto state = state_;
-  [state->queue addOperationWithBlock:^{
-    if (AppleTask* t = state->FindById(taskIdentifier)) [t->task cancel];
-  }];
+  @autoreleasepool {  // the JS thread has no pool of its own
+    auto state = state_;
+    [state->queue addOperationWithBlock:^{
+      if (AppleTask* t = state->FindById(taskIdentifier)) [t->task cancel];
+    }];
+  }
 }
 
 void AppleEngine::SuspendTask(uint64_t taskIdentifier) {
-  auto state = state_;
-  [state->queue addOperationWithBlock:^{
-    AppleTask* t = state->FindById(taskIdentifier);
-    if (t == nullptr || t->userSuspended) return;
-    t->userSuspended = true;
-    [t->task suspend];
-  }];
+  @autoreleasepool {  // the JS thread has no pool of its own
+    auto state = state_;
+    [state->queue addOperationWithBlock:^{
+      AppleTask* t = state->FindById(taskIdentifier);
+      if (t == nullptr || t->userSuspended) return;
+      t->userSuspended = true;
+      [t->task suspend];
+    }];
+  }
 }
 
 void AppleEngine::ResumeTask(uint64_t taskIdentifier) {
-  auto state = state_;
-  [state->queue addOperationWithBlock:^{
-    AppleTask* t = state->FindById(taskIdentifier);
-    if (t == nullptr || !t->userSuspended) return;
-    t->userSuspended = false;
-    if (!t->backpressure) [t->task resume];
-  }];
+  @autoreleasepool {  // the JS thread has no pool of its own
+    auto state = state_;
+    [state->queue addOperationWithBlock:^{
+      AppleTask* t = state->FindById(taskIdentifier);
+      if (t == nullptr || !t->userSuspended) return;
+      t->userSuspended = false;
+      if (!t->backpressure) [t->task resume];
+    }];
+  }
 }
 
 void AppleEngine::AcknowledgeBody(uint64_t taskIdentifier, int64_t bytes) {
-  auto state = state_;
-  [state->queue addOperationWithBlock:^{
-    AppleTask* t = state->FindById(taskIdentifier);
-    if (t == nullptr) return;
-    t->unacknowledged = std::max<int64_t>(0, t->unacknowledged - bytes);
-    if (t->backpressure && t->unacknowledged <= kStreamHighWaterBytes / 2) {
-      t->backpressure = false;
-      if (!t->userSuspended) [t->task resume];
-    }
-  }];
+  @autoreleasepool {  // the JS thread has no pool of its own
+    auto state = state_;
+    [state->queue addOperationWithBlock:^{
+      AppleTask* t = state->FindById(taskIdentifier);
+      if (t == nullptr) return;
+      t->unacknowledged = std::max<int64_t>(0, t->unacknowledged - bytes);
+      if (t->backpressure && t->unacknowledged <= kStreamHighWaterBytes / 2) {
+        t->backpressure = false;
+        if (!t->userSuspended) [t->task resume];
+      }
+    }];
+  }
 }
 
-void AppleEngine::FinishTasksAndInvalidate() { [state_->session finishTasksAndInvalidate]; }
-
-void AppleEngine::InvalidateAndCancel() { [state_->session invalidateAndCancel]; }
-
-void AppleEngine::Reset(uint64_t token) {
-  auto state = state_;
-  [state->session resetWithCompletionHandler:^{
+// JS thread. Hops onto the delegate queue so that tasks whose StartTask block is still queued
+// are created first (creating one on an invalidated session raises an exception). NSURLSession
+// then posts SessionInvalidated through didBecomeInvalidWithError: after every TaskCompleted.
+void AppleEngine::FinishTasksAndInvalidate() {
+  @autoreleasepool {  // the JS thread has no pool of its own
+    auto state = state_;
     [state->queue addOperationWithBlock:^{
-      Event event;
-      event.type = EventType::ResetCompleted;
-      event.token = token;
-      state->Post(std::move(event));
+      if (state->closed || state->invalidated) return;
+      state->invalidated = true;
+      [state->session finishTasksAndInvalidate];
     }];
-  }];
+  }
+}
+
+void AppleEngine::InvalidateAndCancel() {
+  @autoreleasepool {  // the JS thread has no pool of its own
+    auto state = state_;
+    [state->queue addOperationWithBlock:^{
+      if (state->closed) return;
+      state->invalidated = true;
+      [state->session invalidateAndCancel];  // also after finishTasksAndInvalidate: cancels what runs
+    }];
+  }
+}
+
+// JS thread; the work happens on Foundation's threads. The completion handlers run on an
+// arbitrary queue, so they hop back onto the delegate queue, where Post() is allowed.
+void AppleEngine::Reset(uint64_t token) {
+  @autoreleasepool {  // the JS thread has no pool of its own
+    auto state = state_;
+    [state->queue addOperationWithBlock:^{
+      [state->session resetWithCompletionHandler:^{
+        [state->queue addOperationWithBlock:^{
+          Event event;
+          event.type = EventType::ResetCompleted;
+          event.token = token;
+          state->Post(std::move(event));
+        }];
+      }];
+    }];
+  }
 }
 
 void AppleEngine::Flush(uint64_t token) {
-  auto state = state_;
-  [state->session flushWithCompletionHandler:^{
+  @autoreleasepool {  // the JS thread has no pool of its own
+    auto state = state_;
     [state->queue addOperationWithBlock:^{
-      Event event;
-      event.type = EventType::FlushCompleted;
-      event.token = token;
-      state->Post(std::move(event));
+      [state->session flushWithCompletionHandler:^{
+        [state->queue addOperationWithBlock:^{
+          Event event;
+          event.type = EventType::FlushCompleted;
+          event.token = token;
+          state->Post(std::move(event));
+        }];
+      }];
     }];
-  }];
+  }
 }
 
-// JS thread (env cleanup, session close). Waits for the delegate queue to run one block that
-// silences the session and removes partial files, so nothing is posted after this returns.
+// JS thread (env cleanup, session close, destructor). Idempotent. Silences the sink at once
+// (under the post mutex), then lets the delegate queue drop every task and delete the partial
+// files, waiting for that a bounded time: a callback stuck in a slow trust evaluation must not
+// hang process exit. The state outlives the engine in the queued blocks, so a late cleanup is safe.
 void AppleEngine::Shutdown() {
-  auto state = state_;
-  if (state->closed.load()) return;
-  NSBlockOperation* silence = [NSBlockOperation blockOperationWithBlock:^{
-    state->closed = true;
-    for (auto& entry : state->tasks) {
-      if (entry.second->writer) entry.second->writer->Abandon();
-      if (!entry.second->temporaryBody.empty()) unlink(entry.second->temporaryBody.c_str());
+  @autoreleasepool {  // the JS thread has no pool of its own
+    auto state = state_;
+    {
+      std::lock_guard<std::mutex> lock(state->postMutex);
+      if (state->closed) return;
+      state->closed = true;
     }
-    state->tasks.clear();
-    state->byId.clear();
-  }];
-  [state->queue addOperations:@[ silence ] waitUntilFinished:YES];
-  // A background session's transfers continue in nsurlsessiond: let them. Otherwise cancel.
-  if (state->system) [state->session finishTasksAndInvalidate];
-  else [state->session invalidateAndCancel];
+    dispatch_semaphore_t cleaned = dispatch_semaphore_create(0);
+    [state->queue addOperationWithBlock:^{
+      for (auto& entry : state->tasks) {
+        if (entry.second->writer) entry.second->writer->Abandon();
+        if (!entry.second->temporaryBody.empty()) unlink(entry.second->temporaryBody.c_str());
+      }
+      state->tasks.clear();
+      state->byId.clear();
+      dispatch_semaphore_signal(cleaned);
+    }];
+    dispatch_semaphore_wait(cleaned, dispatch_time(DISPATCH_TIME_NOW, 5 * static_cast<int64_t>(NSEC_PER_SEC)));
+    // A background session's transfers continue in nsurlsessiond: let them (they are found again
+    // at the next launch). Otherwise cancel; callbacks that still arrive find no task and post
+    // nothing.
+    if (state->system) [state->session finishTasksAndInvalidate];
+    else [state->session invalidateAndCancel];
+  }
 }
 
 }  // namespace urlsession

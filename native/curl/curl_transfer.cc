@@ -245,6 +245,12 @@ size_t CurlTransfer::OnRead(char* buffer, size_t size, size_t count, void* self_
       self->read_errno_ = errno;
       return CURL_READFUNC_ABORT;
     }
+    // The file shrank under us: the promised Content-Length can never be sent, and the server
+    // would wait for it until the timeout. Fail now instead.
+    if (n == 0 && self->body_offset_ < self->body_size_) {
+      self->read_errno_ = EIO;
+      return CURL_READFUNC_ABORT;
+    }
     produced = static_cast<size_t>(n);
   } else {
     const std::string& bytes = self->request_.bodyBytes;
@@ -387,6 +393,10 @@ void CurlTransfer::Complete(CURLcode result, bool cancelled) {
     code = NSURLErrorFromErrno(read_errno_, /*writing=*/false);
   } else if (result == CURLE_UNSUPPORTED_PROTOCOL && downgrade_refused_ && RedirectIsPlainHttp()) {
     code = kNSURLErrorAppTransportSecurityRequiresSecureConnection;
+  } else if (result == CURLE_UNSUPPORTED_PROTOCOL && FindHeader(response_headers_, "Location") == nullptr) {
+    // Not a refused redirect (the first URL's scheme was checked in JS): the server answered
+    // with something that is not HTTP (libcurl calls it HTTP/0.9).
+    code = kNSURLErrorBadServerResponse;
   } else if (result != CURLE_OK) {
     long verify = 0;
     curl_easy_getinfo(easy_, CURLINFO_SSL_VERIFYRESULT, &verify);

@@ -1,0 +1,207 @@
+// Hostile servers and faults: every scenario ends with its documented code, no crash, no hang,
+// nothing at the destination, and no leaked file descriptors or threads.
+import * as fs from 'node:fs';
+import * as http2 from 'node:http2';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as URLSession from '../../lib/index';
+import { makeCertificates, type TestCertificates } from '../foundation/tls';
+import { startHostileServer, type HostileServer } from './hostile-server';
+
+let hostile: HostileServer;
+let certs: TestCertificates;
+beforeAll(async () => {
+  hostile = await startHostileServer();
+  certs = makeCertificates();
+});
+afterAll(() => hostile.close());
+
+const openFds = (): number => fs.readdirSync('/proc/self/fd').length;
+const threads = (): number => fs.readdirSync('/proc/self/task').length;
+
+/** Runs one download in its own session, invalidates it, and checks that nothing leaked. */
+async function fault(url: string, options: URLSession.SessionConfigurationOptions = {}) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'urlsession-fault-'));
+  const fdsBefore = openFds();
+  const threadsBefore = threads();
+  const session = URLSession.createSession({ configuration: URLSession.createSessionConfiguration({ downloadDirectory: dir, ...options }) });
+  let location: string | undefined;
+  session.on('downloadcompleted', (e) => (location = e.location));
+  const done = new Promise<URLSession.SessionCompletedEvent>((resolve) => session.once('sessioncompleted', resolve));
+  session.downloadTask({ url });
+  const event = await done;
+  const invalidated = new Promise((resolve) => session.once('invalidated', resolve));
+  session.finishTasksAndInvalidate();
+  await invalidated;
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  expect(threads(), 'engine thread joined').toBe(threadsBefore);
+  expect(openFds(), 'no descriptor leaked').toBeLessThanOrEqual(fdsBefore);
+  const files = fs.readdirSync(dir);
+  return { event, files, location };
+}
+
+describe('hostile HTTP/1.1 servers', () => {
+  it.each([
+    ['/reset-before-headers', -1005],
+    ['/reset-mid-headers', -1005],
+    ['/reset-mid-body', -1005],
+    ['/length-larger', -1005],
+    ['/bad-chunked', -1005],
+    ['/gzip-broken', -1016],
+    ['/loop', -1007],
+    ['/not-http', -1011],
+  ])('%s fails with %i and leaves nothing', async (route, code) => {
+    const { event, files } = await fault(`${hostile.base}${route}`);
+    expect(event).toMatchObject({ success: false, errorCode: code });
+    expect(event.message.length).toBeGreaterThan(0);
+    expect(files).toEqual([]);
+  });
+
+  it('a stall longer than the request timeout fails with -1001', async () => {
+    const { event, files } = await fault(`${hostile.base}/slow-loris`, { timeoutIntervalForResource: 1.5 });
+    expect(event).toMatchObject({ success: false, errorCode: -1001 });
+    expect(files).toEqual([]);
+  });
+
+  it('an endless header block is cut off without a hang (-1005) or a file', async () => {
+    const { event, files } = await fault(`${hostile.base}/endless-headers`);
+    expect(event.success).toBe(false);
+    expect([-1005, -1011]).toContain(event.errorCode);
+    expect(files).toEqual([]);
+  });
+
+  it('Content-Length smaller than the body: the declared length wins', async () => {
+    const { event, location } = await fault(`${hostile.base}/length-smaller`);
+    expect(event).toMatchObject({ success: true, statusCode: 200 });
+    expect(fs.readFileSync(location as string)).toEqual(Buffer.alloc(10, 2));
+  });
+
+  it('gzip the server sends unasked is decoded', async () => {
+    const { event, location } = await fault(`${hostile.base}/gzip-unasked`);
+    expect(event.success).toBe(true);
+    expect(fs.readFileSync(location as string, 'utf8')).toBe('the quick brown fox '.repeat(5000));
+  });
+
+  it('100 redirects: refused at the default limit (-1007), followed with maximumRedirects 100', async () => {
+    // /hops/99 answers 100 redirects (99 -> ... -> 0 -> /done).
+    const refused = await fault(`${hostile.base}/hops/99`);
+    expect(refused.event).toMatchObject({ success: false, errorCode: -1007 });
+    const followed = await fault(`${hostile.base}/hops/99`, { maximumRedirects: 100 });
+    expect(followed.event).toMatchObject({ success: true, statusCode: 200 });
+    expect(fs.readFileSync(followed.location as string, 'utf8')).toBe('done');
+  });
+
+  it('a TLS handshake with something that is not TLS fails with -1200', async () => {
+    const { event, files } = await fault(hostile.base.replace('http:', 'https:') + '/not-http');
+    expect(event).toMatchObject({ success: false, errorCode: -1200 });
+    expect(files).toEqual([]);
+  });
+});
+
+describe('hostile HTTP/2 servers', () => {
+  async function h2Server(onStream: (stream: http2.ServerHttp2Stream, session: http2.ServerHttp2Session) => void): Promise<{ base: string; close(): Promise<void> }> {
+    const server = http2.createSecureServer({ key: certs.key, cert: certs.cert });
+    server.on('stream', (stream) => onStream(stream, stream.session as http2.ServerHttp2Session));
+    server.on('sessionError', () => undefined);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const sessions = new Set<http2.ServerHttp2Session>();
+    server.on('session', (s) => sessions.add(s));
+    return {
+      base: `https://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+      close: () =>
+        new Promise((resolve) => {
+          for (const s of sessions) s.destroy();
+          server.close(() => resolve());
+        }),
+    };
+  }
+
+  it.each([
+    ['RST_STREAM', (stream: http2.ServerHttp2Stream) => stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR)],
+    ['GOAWAY', (_stream: http2.ServerHttp2Stream, session: http2.ServerHttp2Session) => session.goaway(http2.constants.NGHTTP2_INTERNAL_ERROR)],
+  ] as const)('%s mid-transfer fails with -1005 and leaves nothing', async (_name, breakIt) => {
+    const server = await h2Server((stream, session) => {
+      stream.respond({ ':status': 200, 'content-length': '1000000' });
+      stream.write(Buffer.alloc(100_000, 3));
+      setTimeout(() => {
+        breakIt(stream, session);
+        if (_name === 'GOAWAY') setTimeout(() => session.destroy(), 20);
+      }, 50);
+    });
+    try {
+      const { event, files } = await fault(`${server.base}/x`, { tls: { ca: certs.caPem } });
+      expect(event).toMatchObject({ success: false, errorCode: -1005 });
+      expect(files).toEqual([]);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('local faults', () => {
+  it('a destination folder removed mid-transfer fails with a file code; the session stays usable', async () => {
+    const { startTaskServer } = await import('../task/task-server');
+    const server = await startTaskServer();
+    try {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'urlsession-gone-'));
+      const session = URLSession.createSession({ configuration: URLSession.createSessionConfiguration({ downloadDirectory: dir }) });
+      const task = session.download(`${server.base}/file?size=3000000&delay=5&chunk=16384`, { destination: path.join(dir, 'sub', 'x.bin'), retry: 0 });
+      await new Promise<void>((resolve) => task.once('progress', () => resolve()));
+      fs.rmSync(path.join(dir, 'sub'), { recursive: true, force: true });
+      const error = await task.done.catch((e: unknown) => e as URLSession.TransferError);
+      expect(error).toBeInstanceOf(URLSession.TransferError);
+      expect([-3000, -3003, -3005]).toContain((error as URLSession.TransferError).errorCode);
+      expect(fs.existsSync(path.join(dir, 'sub', 'x.bin'))).toBe(false);
+      const again = await session.download(`${server.base}/file?size=1000`, { destination: path.join(dir, 'y.bin') }).done;
+      expect(fs.statSync(again.location).size).toBe(1000);
+      session.invalidateAndCancel();
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('an upload whose source file is deleted mid-upload still completes or fails cleanly, never hangs', async () => {
+    const { startTaskServer } = await import('../task/task-server');
+    const server = await startTaskServer();
+    try {
+      const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'urlsession-src-')), 'src.bin');
+      fs.writeFileSync(file, Buffer.alloc(20_000_000, 5));
+      const session = URLSession.createSession({ configuration: URLSession.createSessionConfiguration() });
+      const task = session.upload(`${server.base}/echo`, file, { retry: 0 });
+      task.once('progress', () => fs.truncateSync(file, 1000));
+      // Truncated under it, the upload cannot send the length it promised: it fails at once
+      // (-3001, the source could not be read to its end) instead of waiting for a timeout.
+      const error = await task.done.catch((e: unknown) => e);
+      expect(error).toMatchObject({ name: 'TransferError', errorCode: -3001 });
+      session.invalidateAndCancel();
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('file modes', () => {
+  it('partial files are 0600 and a persistent state directory is 0700', async () => {
+    const { startTaskServer } = await import('../task/task-server');
+    const server = await startTaskServer();
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'urlsession-modes-'));
+    try {
+      const session = URLSession.createSession({
+        configuration: URLSession.createSessionConfiguration({ identifier: `modes.${process.pid}`, stateDirectory: path.join(root, 'state'), downloadDirectory: path.join(root, 'dl') }),
+      });
+      const id = session.downloadTask({ url: `${server.base}/file?size=3000000&delay=5&chunk=16384` });
+      await new Promise<void>((resolve) => session.once('downloadprogress', () => resolve()));
+      const partial = fs.readdirSync(path.join(root, 'dl')).find((f) => f.endsWith('.partial')) as string;
+      expect(fs.statSync(path.join(root, 'dl', partial)).mode & 0o777).toBe(0o600);
+      expect(fs.statSync(path.join(root, 'state')).mode & 0o777).toBe(0o700);
+      expect(fs.statSync(path.join(root, 'state', 'journal.json')).mode & 0o777).toBe(0o600);
+      session.cancelTask(id);
+      session.invalidateAndCancel();
+      await new Promise((resolve) => session.once('invalidated', resolve));
+    } finally {
+      await server.close();
+    }
+  });
+});
