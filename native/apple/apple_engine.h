@@ -16,8 +16,9 @@ struct AppleSessionState;  // defined in apple_engine.mm
 
 class AppleEngine final : public Engine {
  public:
-  // JS thread. Creates the NSURLSession (a background configuration when the process has a
-  // bundle identifier and the session an identifier; a default configuration otherwise).
+  // JS thread. Creates the NSURLSession: a background configuration when the session is
+  // persistent and the process has a bundle identifier (UsesSystemBackground() is then true);
+  // otherwise a default configuration (ephemeral when there is no stateDirectory).
   AppleEngine(const SessionConfig& config, EventSink* sink);
   ~AppleEngine() override;
 

@@ -118,7 +118,9 @@ int StatusOf(NSURLResponse* response) {
 }
 
 // taskDescription carries our identity so that tasks found again after a relaunch
-// (getAllTasksWithCompletionHandler:) keep their identifier, kind and destination.
+// (getAllTasksWithCompletionHandler:) keep their identifier, kind and destination. JSON with a
+// "urlsession" key rather than a bare "urlsession:<id>": the destination must survive too.
+// (The integrity expectation does not: a recovered download is not verified.)
 NSString* DescribeTask(const TaskRequest& request, const std::string& userDescription) {
   NSDictionary* tag = @{
     @"urlsession" : @1,
@@ -127,6 +129,8 @@ NSString* DescribeTask(const TaskRequest& request, const std::string& userDescri
     @"dir" : ToNS(request.downloadDirectory),
     @"name" : ToNS(request.downloadFileName),
     @"fromResponse" : @(request.nameFromResponse),
+    @"overwrite" : @(request.overwrite),
+    @"discardOnHttpError" : @(request.discardOnHttpError),
     @"description" : ToNS(userDescription),
   };
   NSData* json = [NSJSONSerialization dataWithJSONObject:tag options:0 error:nil];
@@ -283,6 +287,41 @@ void NoteResponse(AppleSessionState& state, AppleTask& t, NSURLResponse* respons
   state.Post(std::move(event));
 }
 
+// The task's state; in a background session a task of an earlier process that nsurlsessiond
+// kept is adopted on first sight (from its taskDescription) and announced as TaskRecovered.
+// Its callbacks may arrive before getAllTasksWithCompletionHandler: answers, and a finished
+// download's file is deleted when didFinishDownloadingToURL: returns, so every callback adopts.
+AppleTask* FindOrAdopt(AppleSessionState& state, NSURLSessionTask* task) {
+  if (AppleTask* t = state.Find(task)) return t;
+  if (!state.system || state.closed) return nullptr;
+  NSData* json = [task.taskDescription dataUsingEncoding:NSUTF8StringEncoding];
+  NSDictionary* tag = json == nil ? nil : [NSJSONSerialization JSONObjectWithData:json options:0 error:nil];
+  if (![tag isKindOfClass:[NSDictionary class]] || tag[@"urlsession"] == nil) return nullptr;  // not ours
+  TaskRequest request;
+  request.taskIdentifier = [tag[@"id"] unsignedLongLongValue];
+  request.kind = static_cast<TaskKind>([tag[@"kind"] intValue]);
+  request.url = ToStd(task.originalRequest.URL.absoluteString);
+  request.method = ToStd(task.originalRequest.HTTPMethod);
+  request.downloadDirectory = ToStd(tag[@"dir"]);
+  request.downloadFileName = ToStd(tag[@"name"]);
+  request.nameFromResponse = [tag[@"fromResponse"] boolValue];
+  request.overwrite = [tag[@"overwrite"] boolValue];
+  request.discardOnHttpError = [tag[@"discardOnHttpError"] boolValue];
+  auto owned = std::make_unique<AppleTask>(request, state.config.progressIntervalMs);
+  AppleTask* t = owned.get();
+  t->task = task;
+  state.byId[request.taskIdentifier] = task.taskIdentifier;
+  state.tasks[task.taskIdentifier] = std::move(owned);
+  Event event;
+  event.type = EventType::TaskRecovered;
+  event.taskIdentifier = request.taskIdentifier;
+  event.url = request.url;
+  event.statusCode = static_cast<int>(request.kind);
+  event.message = ToStd(tag[@"description"]);
+  state.Post(std::move(event));
+  return t;
+}
+
 }  // namespace
 
 }  // namespace urlsession
@@ -311,7 +350,7 @@ using urlsession::TaskKind;
               dataTask:(NSURLSessionDataTask*)dataTask
     didReceiveResponse:(NSURLResponse*)response
      completionHandler:(void (^)(NSURLSessionResponseDisposition))completionHandler {
-  AppleTask* t = _state->Find(dataTask);
+  AppleTask* t = urlsession::FindOrAdopt(*_state, dataTask);
   // overrideCode: a refused redirect or a trust failure already decided how this task ends.
   if (t == nullptr || t->overrideCode != 0) return completionHandler(NSURLSessionResponseCancel);
   int64_t length = response.expectedContentLength;  // NSURLResponseUnknownLength (-1) when unknown
@@ -328,7 +367,7 @@ using urlsession::TaskKind;
 }
 
 - (void)URLSession:(NSURLSession*)session dataTask:(NSURLSessionDataTask*)dataTask didReceiveData:(NSData*)data {
-  AppleTask* t = _state->Find(dataTask);
+  AppleTask* t = urlsession::FindOrAdopt(*_state, dataTask);
   if (t == nullptr || t->overrideCode != 0) return;  // the task is being cancelled: drop the bytes
   AppleSessionState* state = _state.get();
   [data enumerateByteRangesUsingBlock:^(const void* bytes, NSRange range, BOOL* stop) {
@@ -365,7 +404,7 @@ using urlsession::TaskKind;
              didSendBodyData:(int64_t)bytesSent
               totalBytesSent:(int64_t)totalBytesSent
     totalBytesExpectedToSend:(int64_t)totalBytesExpectedToSend {
-  AppleTask* t = _state->Find(task);
+  AppleTask* t = urlsession::FindOrAdopt(*_state, task);
   if (t == nullptr) return;
   t->uploaded = totalBytesSent;
   // NSURLSessionTransferSizeUnknown (-1) when NSURLSession does not know: keep our own size.
@@ -379,7 +418,7 @@ using urlsession::TaskKind;
                  didWriteData:(int64_t)bytesWritten
             totalBytesWritten:(int64_t)totalBytesWritten
     totalBytesExpectedToWrite:(int64_t)totalBytesExpectedToWrite {
-  AppleTask* t = _state->Find(downloadTask);
+  AppleTask* t = urlsession::FindOrAdopt(*_state, downloadTask);
   if (t == nullptr) return;
   t->received = totalBytesWritten;
   t->expected = totalBytesExpectedToWrite == NSURLSessionTransferSizeUnknown ? 0 : totalBytesExpectedToWrite;
@@ -391,7 +430,7 @@ using urlsession::TaskKind;
 // now, synchronously (DownloadWriter::AdoptFinishedFile renames it, or copies it when it lies on
 // another volume), then report it. The outcome is remembered for didCompleteWithError:.
 - (void)URLSession:(NSURLSession*)session downloadTask:(NSURLSessionDownloadTask*)downloadTask didFinishDownloadingToURL:(NSURL*)location {
-  AppleTask* t = _state->Find(downloadTask);
+  AppleTask* t = urlsession::FindOrAdopt(*_state, downloadTask);
   if (t == nullptr || t->overrideCode != 0) return;
   urlsession::NoteResponse(*_state, *t, downloadTask.response);
   std::string path = urlsession::ToStd(location.path);
@@ -422,7 +461,7 @@ using urlsession::TaskKind;
     willPerformHTTPRedirection:(NSHTTPURLResponse*)response
                     newRequest:(NSURLRequest*)request
              completionHandler:(void (^)(NSURLRequest* _Nullable))completionHandler {
-  AppleTask* t = _state->Find(task);
+  AppleTask* t = urlsession::FindOrAdopt(*_state, task);
   if (t == nullptr) return completionHandler(nil);
   NSString* from = task.currentRequest.URL.scheme.lowercaseString;
   NSString* to = request.URL.scheme.lowercaseString;
@@ -453,6 +492,7 @@ using urlsession::TaskKind;
     return completionHandler(NSURLSessionAuthChallengePerformDefaultHandling, nil);
   }
   SecTrustRef trust = challenge.protectionSpace.serverTrust;
+  if (trust == nullptr) return completionHandler(NSURLSessionAuthChallengePerformDefaultHandling, nil);
   if (_state->anchors.count > 0) {
     // Extra roots on top of the system's: the keychain's trust still applies.
     SecTrustSetAnchorCertificates(trust, (__bridge CFArrayRef)_state->anchors);
@@ -471,14 +511,14 @@ using urlsession::TaskKind;
   }
   if (refusal != 0) {
     // Cancelling the challenge fails the task with -999; overrideCode reports the real reason.
-    if (AppleTask* t = _state->Find(task)) t->overrideCode = refusal;
+    if (AppleTask* t = urlsession::FindOrAdopt(*_state, task)) t->overrideCode = refusal;
     return completionHandler(NSURLSessionAuthChallengeCancelAuthenticationChallenge, nil);
   }
   completionHandler(NSURLSessionAuthChallengeUseCredential, [NSURLCredential credentialForTrust:trust]);
 }
 
 - (void)URLSession:(NSURLSession*)session task:(NSURLSessionTask*)task didFinishCollectingMetrics:(NSURLSessionTaskMetrics*)metrics {
-  AppleTask* t = _state->Find(task);
+  AppleTask* t = urlsession::FindOrAdopt(*_state, task);
   NSURLSessionTaskTransactionMetrics* last = metrics.transactionMetrics.lastObject;
   if (t == nullptr || last == nil) return;
   urlsession::TaskMetrics& m = t->metrics;
@@ -505,7 +545,7 @@ using urlsession::TaskKind;
 // The last callback of every task (after its metrics): DownloadCompleted (default sessions),
 // then TaskCompleted; the task's state is dropped here.
 - (void)URLSession:(NSURLSession*)session task:(NSURLSessionTask*)task didCompleteWithError:(NSError*)error {
-  AppleTask* t = _state->Find(task);
+  AppleTask* t = urlsession::FindOrAdopt(*_state, task);
   if (t == nullptr) return;
   int code = t->overrideCode;
   std::string message;
@@ -516,15 +556,18 @@ using urlsession::TaskKind;
   }
   if (t->overrideCode == 0) urlsession::NoteResponse(*_state, *t, task.response);  // download tasks that failed early
   if (t->status == 0) t->status = urlsession::StatusOf(task.response);
-  // Whatever the throttle held back: the final totals go out before the completion.
-  urlsession::PostUploadProgress(*_state, *t, true);
-  urlsession::PostProgress(*_state, *t, true);
+  if (code == 0) {
+    // Whatever the throttle held back: the final totals go out before the completion (as in
+    // the curl engine: on success, and for downloads only when bytes arrived).
+    urlsession::PostUploadProgress(*_state, *t, true);
+    if (t->received > 0 || t->request.kind != TaskKind::Download) urlsession::PostProgress(*_state, *t, true);
+  }
 
   Event done;
   done.type = EventType::TaskCompleted;
   done.taskIdentifier = t->request.taskIdentifier;
   done.statusCode = t->status;
-  done.url = t->responseUrl;
+  done.url = t->responseUrl.empty() ? urlsession::ToStd(task.currentRequest.URL.absoluteString) : t->responseUrl;
   done.metrics = t->metrics;
   if (code == 0 && t->writer) {
     if (t->writer->CapturingErrorBody()) {
@@ -747,30 +790,7 @@ void AdoptSystemTasks(const std::shared_ptr<AppleSessionState>& state) {
   [state->session getAllTasksWithCompletionHandler:^(NSArray<__kindof NSURLSessionTask*>* tasks) {
     [state->queue addOperationWithBlock:^{
       @autoreleasepool {
-        for (NSURLSessionTask* task in tasks) {
-          NSData* json = [task.taskDescription dataUsingEncoding:NSUTF8StringEncoding];
-          NSDictionary* tag = json == nil ? nil : [NSJSONSerialization JSONObjectWithData:json options:0 error:nil];
-          if (![tag isKindOfClass:[NSDictionary class]] || tag[@"urlsession"] == nil || state->Find(task) != nullptr) continue;
-          TaskRequest request;
-          request.taskIdentifier = [tag[@"id"] unsignedLongLongValue];
-          request.kind = static_cast<TaskKind>([tag[@"kind"] intValue]);
-          request.url = ToStd(task.originalRequest.URL.absoluteString);
-          request.method = ToStd(task.originalRequest.HTTPMethod);
-          request.downloadDirectory = ToStd(tag[@"dir"]);
-          request.downloadFileName = ToStd(tag[@"name"]);
-          request.nameFromResponse = [tag[@"fromResponse"] boolValue];
-          auto t = std::make_unique<AppleTask>(request, state->config.progressIntervalMs);
-          t->task = task;
-          Event event;
-          event.type = EventType::TaskRecovered;
-          event.taskIdentifier = request.taskIdentifier;
-          event.url = request.url;
-          event.statusCode = static_cast<int>(request.kind);
-          event.message = ToStd(tag[@"description"]);
-          state->byId[request.taskIdentifier] = task.taskIdentifier;
-          state->tasks[task.taskIdentifier] = std::move(t);
-          state->Post(std::move(event));
-        }
+        for (NSURLSessionTask* task in tasks) FindOrAdopt(*state, task);
       }
     }];
   }];

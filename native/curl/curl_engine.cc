@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <cctype>
+
 #include <fstream>
 #include <sstream>
 
@@ -11,6 +13,15 @@ namespace urlsession {
 namespace {
 
 std::once_flag global_init_once;
+
+// "https://Example.com:8443/path" -> "https://example.com:8443": what per-host limits count.
+std::string HostKey(const std::string& url) {
+  size_t scheme = url.find("://");
+  size_t end = url.find_first_of("/?#", scheme == std::string::npos ? 0 : scheme + 3);
+  std::string key = url.substr(0, end);
+  for (char& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return key;
+}
 
 std::string ReadWholeFile(const char* path) {
   std::ifstream in(path, std::ios::binary);
@@ -107,12 +118,14 @@ void CurlEngine::CancelTask(uint64_t taskIdentifier) {
 void CurlEngine::SuspendTask(uint64_t taskIdentifier) {
   Enqueue([this, taskIdentifier] {
     if (CurlTransfer* transfer = Find(taskIdentifier)) transfer->SetUserSuspended(true);
+    else suspended_while_waiting_.insert(taskIdentifier);
   });
 }
 
 void CurlEngine::ResumeTask(uint64_t taskIdentifier) {
   Enqueue([this, taskIdentifier] {
     if (CurlTransfer* transfer = Find(taskIdentifier)) transfer->SetUserSuspended(false);
+    suspended_while_waiting_.erase(taskIdentifier);
   });
 }
 
@@ -129,6 +142,8 @@ void CurlEngine::FinishTasksAndInvalidate() {
 void CurlEngine::InvalidateAndCancel() {
   Enqueue([this] {
     invalidating_ = true;
+    // Waiting tasks first, so that finishing a running one admits nothing new.
+    while (!waiting_.empty()) CancelWaiting(waiting_.begin()->second.front().taskIdentifier);
     while (!transfers_.empty()) Cancel(transfers_.begin()->first);
   });
 }
@@ -185,23 +200,70 @@ void CurlEngine::RunCommands() {
 }
 
 void CurlEngine::Start(TaskRequest request) {
-  auto transfer = std::make_unique<CurlTransfer>(std::move(request), context_);
   if (invalidating_) {
-    transfer->Complete(CURLE_OK, /*cancelled=*/true);
+    CurlTransfer(std::move(request), context_).Complete(CURLE_OK, /*cancelled=*/true);
     return;
   }
+  std::string host = HostKey(request.url);
+  if (running_per_host_[host] >= std::max(1, config_.maximumConnectionsPerHost)) {
+    waiting_[host].push_back(std::move(request));
+    ++waiting_count_;
+    return;
+  }
+  Admit(std::move(request));
+}
+
+// Engine thread: the task gets its easy handle, its files and its place in the multi handle.
+void CurlEngine::Admit(TaskRequest request) {
+  uint64_t id = request.taskIdentifier;
+  std::string host = HostKey(request.url);
+  auto transfer = std::make_unique<CurlTransfer>(std::move(request), context_);
   if (!transfer->Prepare()) {
     transfer->Complete(CURLE_FAILED_INIT, false);
     return;
   }
   curl_multi_add_handle(multi_, transfer->easy());
-  uint64_t id = transfer->id();
+  if (suspended_while_waiting_.erase(id) > 0) transfer->SetUserSuspended(true);
+  ++running_per_host_[host];
+  host_of_[id] = host;
   transfers_[id] = std::move(transfer);
+}
+
+void CurlEngine::AdmitWaiting(const std::string& host) {
+  auto queue = waiting_.find(host);
+  while (queue != waiting_.end() && !queue->second.empty() &&
+         running_per_host_[host] < std::max(1, config_.maximumConnectionsPerHost)) {
+    TaskRequest next = std::move(queue->second.front());
+    queue->second.pop_front();
+    --waiting_count_;
+    Admit(std::move(next));
+  }
+  if (queue != waiting_.end() && queue->second.empty()) waiting_.erase(queue);
+}
+
+bool CurlEngine::CancelWaiting(uint64_t taskIdentifier) {
+  for (auto entry = waiting_.begin(); entry != waiting_.end(); ++entry) {
+    auto& queue = entry->second;
+    for (auto it = queue.begin(); it != queue.end(); ++it) {
+      if (it->taskIdentifier != taskIdentifier) continue;
+      TaskRequest request = std::move(*it);
+      queue.erase(it);
+      --waiting_count_;
+      if (queue.empty()) waiting_.erase(entry);
+      suspended_while_waiting_.erase(taskIdentifier);
+      CurlTransfer(std::move(request), context_).Complete(CURLE_OK, /*cancelled=*/true);
+      return true;
+    }
+  }
+  return false;
 }
 
 void CurlEngine::Cancel(uint64_t taskIdentifier) {
   auto found = transfers_.find(taskIdentifier);
-  if (found == transfers_.end()) return;
+  if (found == transfers_.end()) {
+    CancelWaiting(taskIdentifier);
+    return;
+  }
   Finish(found->second.get(), CURLE_OK, /*cancelled=*/true);
 }
 
@@ -226,11 +288,18 @@ void CurlEngine::CollectFinished() {
 void CurlEngine::Finish(CurlTransfer* transfer, CURLcode result, bool cancelled) {
   curl_multi_remove_handle(multi_, transfer->easy());
   transfer->Complete(result, cancelled);
-  transfers_.erase(transfer->id());
+  uint64_t id = transfer->id();
+  transfers_.erase(id);  // `transfer` is gone after this line
+  auto host = host_of_.find(id);
+  if (host == host_of_.end()) return;
+  std::string key = std::move(host->second);
+  host_of_.erase(host);
+  if (--running_per_host_[key] <= 0) running_per_host_.erase(key);
+  AdmitWaiting(key);
 }
 
 void CurlEngine::MaybeEndInvalidation() {
-  if (!invalidating_ || invalidated_ || !transfers_.empty()) return;
+  if (!invalidating_ || invalidated_ || !transfers_.empty() || waiting_count_ > 0) return;
   if (!CookieJarPath().empty()) curl_easy_setopt(cookie_control_, CURLOPT_COOKIELIST, "FLUSH");
   invalidated_ = true;
   Event event;

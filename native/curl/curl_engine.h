@@ -12,6 +12,9 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -45,6 +48,9 @@ class CurlEngine final : public Engine {
   void Run();                     // engine thread
   void RunCommands();
   void Start(TaskRequest request);
+  void Admit(TaskRequest request);
+  void AdmitWaiting(const std::string& host);
+  bool CancelWaiting(uint64_t taskIdentifier);
   void Cancel(uint64_t taskIdentifier);
   CurlTransfer* Find(uint64_t taskIdentifier);
   void CollectFinished();
@@ -67,6 +73,13 @@ class CurlEngine final : public Engine {
 
   // Engine thread only.
   std::map<uint64_t, std::unique_ptr<CurlTransfer>> transfers_;
+  // Admission: like NSURLSession, at most maximumConnectionsPerHost transfers run per host;
+  // the rest wait here as plain requests, holding no buffer, no file and no socket.
+  std::map<std::string, std::deque<TaskRequest>> waiting_;
+  std::map<std::string, int> running_per_host_;
+  std::unordered_map<uint64_t, std::string> host_of_;
+  std::unordered_set<uint64_t> suspended_while_waiting_;
+  size_t waiting_count_ = 0;
   bool invalidating_ = false;
   bool invalidated_ = false;
 };
