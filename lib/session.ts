@@ -523,40 +523,10 @@ export class Session extends EventEmitter {
       const taskIdentifier = event.taskIdentifier;
       const record = this.#tasks.get(taskIdentifier);
       switch (event.type) {
-        case EventType.DownloadProgress: {
-          if (record === undefined) break;
-          const total = event.totalBytes ?? 0;
-          const bytesWritten = total - record.lastDownloadTotal;
-          record.lastDownloadTotal = total;
-          if (record.task !== undefined) {
-            runListener(() => record.task?._progress({ direction: 'download', transferred: total, expected: event.expectedBytes ?? 0 }));
-          }
-          this.#emitEverywhere('downloadprogress', {
-            taskIdentifier,
-            bytesWritten,
-            totalBytesWritten: total,
-            totalBytesExpectedToWrite: event.expectedBytes ?? 0,
-            sessionIdentifier,
-          });
+        case EventType.DownloadProgress:
+        case EventType.UploadProgress:
+          if (record !== undefined) this.#progress(record, event);
           break;
-        }
-        case EventType.UploadProgress: {
-          if (record === undefined) break;
-          const total = event.totalBytes ?? 0;
-          const bytesSent = total - record.lastUploadTotal;
-          record.lastUploadTotal = total;
-          if (record.task !== undefined) {
-            runListener(() => record.task?._progress({ direction: 'upload', transferred: total, expected: event.expectedBytes ?? 0 }));
-          }
-          this.#emitEverywhere('uploadprogress', {
-            taskIdentifier,
-            bytesSent,
-            totalBytesSent: total,
-            totalBytesExpectedToSend: event.expectedBytes ?? 0,
-            sessionIdentifier,
-          });
-          break;
-        }
         case EventType.Response:
           if (record === undefined) break;
           record.expected = event.expectedBytes ?? 0;
@@ -640,6 +610,26 @@ export class Session extends EventEmitter {
         default:
           break;
       }
+    }
+  }
+
+  // One progress event, in Titanium's shape (with the delta since the previous one) and, for
+  // promise-API tasks, as the Task's 'progress'.
+  #progress(record: TaskRecord, event: NativeEvent): void {
+    const download = event.type === EventType.DownloadProgress;
+    const total = event.totalBytes ?? 0;
+    const expected = event.expectedBytes ?? 0;
+    const delta = total - (download ? record.lastDownloadTotal : record.lastUploadTotal);
+    if (download) record.lastDownloadTotal = total;
+    else record.lastUploadTotal = total;
+    if (record.task !== undefined) {
+      runListener(() => record.task?._progress({ direction: download ? 'download' : 'upload', transferred: total, expected }));
+    }
+    const base = { taskIdentifier: event.taskIdentifier, sessionIdentifier: this.identifier };
+    if (download) {
+      this.#emitEverywhere('downloadprogress', { ...base, bytesWritten: delta, totalBytesWritten: total, totalBytesExpectedToWrite: expected });
+    } else {
+      this.#emitEverywhere('uploadprogress', { ...base, bytesSent: delta, totalBytesSent: total, totalBytesExpectedToSend: expected });
     }
   }
 

@@ -904,19 +904,24 @@ void AppleEngine::InvalidateAndCancel() {
   }
 }
 
-// JS thread; the work happens on Foundation's threads. The completion handlers run on an
-// arbitrary queue, so they hop back onto the delegate queue, where Post() is allowed.
+// The completion handlers of reset/flush run on an arbitrary queue: hop back onto the
+// delegate queue, where Post() is allowed.
+static void PostTokenEvent(const std::shared_ptr<AppleSessionState>& state, EventType type, uint64_t token) {
+  [state->queue addOperationWithBlock:^{
+    Event event;
+    event.type = type;
+    event.token = token;
+    state->Post(std::move(event));
+  }];
+}
+
+// JS thread; the work happens on Foundation's threads.
 void AppleEngine::Reset(uint64_t token) {
   @autoreleasepool {  // the JS thread has no pool of its own
     auto state = state_;
     [state->queue addOperationWithBlock:^{
       [state->session resetWithCompletionHandler:^{
-        [state->queue addOperationWithBlock:^{
-          Event event;
-          event.type = EventType::ResetCompleted;
-          event.token = token;
-          state->Post(std::move(event));
-        }];
+        PostTokenEvent(state, EventType::ResetCompleted, token);
       }];
     }];
   }
@@ -927,12 +932,7 @@ void AppleEngine::Flush(uint64_t token) {
     auto state = state_;
     [state->queue addOperationWithBlock:^{
       [state->session flushWithCompletionHandler:^{
-        [state->queue addOperationWithBlock:^{
-          Event event;
-          event.type = EventType::FlushCompleted;
-          event.token = token;
-          state->Post(std::move(event));
-        }];
+        PostTokenEvent(state, EventType::FlushCompleted, token);
       }];
     }];
   }

@@ -299,23 +299,20 @@ void CurlTransfer::ReportResponseOnce() {
 void CurlTransfer::PostProgress(bool final) {
   if (download_) {
     int64_t total = download_->BytesOnDisk() + (download_->CapturingErrorBody() ? received_ : 0);
-    if (download_throttle_.ShouldReport(total, final)) {
-      Event event;
-      event.type = EventType::DownloadProgress;
-      event.taskIdentifier = request_.taskIdentifier;
-      event.totalBytes = total;
-      event.expectedBytes = expected_;
-      Post(std::move(event));
-    }
+    if (download_throttle_.ShouldReport(total, final)) PostProgressEvent(EventType::DownloadProgress, total, expected_);
   }
   if (request_.bodySource != BodySource::None && upload_throttle_.ShouldReport(body_offset_, final)) {
-    Event event;
-    event.type = EventType::UploadProgress;
-    event.taskIdentifier = request_.taskIdentifier;
-    event.totalBytes = body_offset_;
-    event.expectedBytes = body_size_;
-    Post(std::move(event));
+    PostProgressEvent(EventType::UploadProgress, body_offset_, body_size_);
   }
+}
+
+void CurlTransfer::PostProgressEvent(EventType type, int64_t total, int64_t expected) {
+  Event event;
+  event.type = type;
+  event.taskIdentifier = request_.taskIdentifier;
+  event.totalBytes = total;
+  event.expectedBytes = expected;
+  Post(std::move(event));
 }
 
 void CurlTransfer::SetUserSuspended(bool suspended) {

@@ -61,6 +61,7 @@ class CurlTransfer {
   void ConfigureMethodAndBody();
   void ReportResponseOnce();
   void PostProgress(bool final);
+  void PostProgressEvent(EventType type, int64_t total, int64_t expected);
   void FillMetrics(TaskMetrics* metrics, std::string* effectiveUrl);
   void Post(Event event) { context_.sink->Post(std::move(event)); }
 
