@@ -10,6 +10,7 @@ export const EventType = {
   FlushCompleted: 7,
   BodyData: 8,
   TaskRecovered: 9,
+  BackgroundEventsDelivered: 10,
 } as const;
 
 export const TaskKind = {

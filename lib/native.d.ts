@@ -1,7 +1,7 @@
 // Types of the compiled addon (native/addon.cc, native/bridge/). Internal to lib/.
 
 /** Engine event kinds: native/engine/events.h's EventType (named in lib/native-constants.ts). */
-export type NativeEventType = 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9;
+export type NativeEventType = 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10;
 
 export interface NativeMetrics {
   dnsMs: number;

@@ -551,6 +551,11 @@ export class Session extends EventEmitter {
           this.#nextTaskIdentifier = Math.max(this.#nextTaskIdentifier, taskIdentifier + 1);
           break;
         }
+        case EventType.BackgroundEventsDelivered:
+          // macOS: nsurlsessiond handed over everything it held for a relaunched app (Titanium's
+          // meaning of the event). Elsewhere the event fires when outstanding tasks drain.
+          this.#emitEverywhere('sessioneventscompleted', { sessionIdentifier });
+          break;
         case EventType.BodyData:
           if (record?.task !== undefined && event.chunk !== undefined) {
             const chunk = event.chunk;

@@ -609,9 +609,12 @@ using urlsession::TaskKind;
   _state->Post(std::move(event));
 }
 
-// A relaunched bundled app: nsurlsessiond delivered everything it held for this session. Our
-// 'sessioneventscompleted' is derived in JS from outstanding tasks, so nothing to post here.
+// A relaunched bundled app: nsurlsessiond delivered everything it held for this session.
+// JS turns this into Titanium's 'sessioneventscompleted'.
 - (void)URLSessionDidFinishEventsForBackgroundURLSession:(NSURLSession*)session {
+  Event event;
+  event.type = EventType::BackgroundEventsDelivered;
+  _state->Post(std::move(event));
 }
 
 @end

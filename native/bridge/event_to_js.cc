@@ -116,6 +116,7 @@ napi_value EventToJs(napi_env env, Event& event) {
       js.String("taskDescription", event.message);
       break;
     case EventType::SessionInvalidated:
+    case EventType::BackgroundEventsDelivered:
       break;
   }
   return js.ok() ? js.object() : nullptr;

@@ -21,6 +21,7 @@ enum class EventType : uint8_t {
   BodyData = 8,           // a chunk of a streamed body (in responseBody); never coalesced
   TaskRecovered = 9,      // a task of an earlier process the OS kept running: url, kind (statusCode
                           // field carries the TaskKind), message carries its taskDescription
+  BackgroundEventsDelivered = 10,  // the OS delivered every event it held for this session
 };
 
 struct TaskMetrics {

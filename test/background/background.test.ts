@@ -19,11 +19,29 @@ let server: http.Server;
 const seen: Array<{ path: string; range?: string; ifRange?: string }> = [];
 const etags = new Map<string, string>();
 const bodies = new Map<string, Buffer>();
+const uploads: Array<{ path: string; length: number }> = [];
 
 // /big/<name>?size&seed&rate(bytes per 10 ms before the first kill; 0 = full speed)&ranges=no
 beforeAll(async () => {
   server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
+    if (url.pathname.startsWith('/upload/')) {
+      // Reads the body slowly (64 KiB every 10 ms) so that a client can be killed mid-upload;
+      // answers with what it received.
+      const hash = createHash('sha256');
+      let length = 0;
+      req.on('data', (chunk: Buffer) => {
+        hash.update(chunk);
+        length += chunk.length;
+        req.pause();
+        setTimeout(() => req.resume(), 10);
+      });
+      req.on('end', () => {
+        uploads.push({ path: url.pathname, length });
+        res.end(JSON.stringify({ length, sha256: hash.digest('hex') }));
+      });
+      return;
+    }
     seen.push({ path: url.pathname, range: req.headers.range, ifRange: req.headers['if-range'] as string | undefined });
     const size = Number(url.searchParams.get('size') ?? 1024);
     const key = `${url.pathname}/${size}`;
@@ -167,6 +185,28 @@ describe('persistent sessions across SIGKILL', () => {
     const second = await runChild({ identifier: 'bg.numbers', ...d, urls: [`${base}/big/n3?size=10`] });
     expect(second.lines.find((l) => l.type === 'started')?.id).toBe(3);
     expect(second.lines.filter((l) => l.type === 'sessioncompleted').map((l) => l.id).sort()).toEqual([1, 2, 3]);
+  });
+});
+
+describe('uploads across SIGKILL', () => {
+  it('unfinished uploads (from a file and from memory) restart and complete in the new process', async () => {
+    const d = dirs();
+    const file = path.join(path.dirname(d.stateDirectory), 'upload.bin');
+    fs.writeFileSync(file, makeBytes(8_000_000, 21));
+    // The server reads ~6 MB/s: at the first progress line both uploads are far from done.
+    const first = await runChild(
+      { identifier: 'bg.uploads', ...d, uploads: [{ url: `${base}/upload/file`, file }, { url: `${base}/upload/memory`, bytes: 6_000_000 }] },
+      (line) => line.type === 'uploadprogress',
+    );
+    expect(first.signal).toBe('SIGKILL');
+    expect(uploads.filter((u) => u.path === '/upload/file' && u.length === 8_000_000)).toEqual([]);
+    const second = await runChild({ identifier: 'bg.uploads', ...d });
+    const responses = second.lines.filter((l) => l.type === 'response');
+    expect(responses.map((r) => r.id).sort()).toEqual([1, 2]);
+    expect(JSON.parse(responses.find((r) => r.id === 1)?.text)).toEqual({ length: 8_000_000, sha256: sha256(makeBytes(8_000_000, 21)) });
+    expect(JSON.parse(responses.find((r) => r.id === 2)?.text)).toEqual({ length: 6_000_000, sha256: sha256(Buffer.alloc(6_000_000, 9)) });
+    // The in-memory body was kept in the state directory only while needed.
+    expect(fs.readdirSync(d.stateDirectory).filter((f) => f.startsWith('body-'))).toEqual([]);
   });
 });
 

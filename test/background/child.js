@@ -35,6 +35,15 @@ session.on('sessioneventscompleted', () => {
   print({ type: 'sessioneventscompleted' });
   if (!options.stayOpen) session.finishTasksAndInvalidate();
 });
+session.on('uploadprogress', (e) => print({ type: 'uploadprogress', id: e.taskIdentifier, total: e.totalBytesSent }));
+// Uploads: { url, file } streams a file; { url, bytes } sends a generated in-memory body.
+(options.uploads || []).forEach((upload) => {
+  const data = upload.file !== undefined ? upload.file : Buffer.alloc(upload.bytes, 9);
+  print({ type: 'started', id: session.uploadTask({ url: upload.url, data, method: 'PUT' }), url: upload.url });
+});
+session.on('sessioncompleted', (e) => {
+  if (e.responseText) print({ type: 'response', id: e.taskIdentifier, text: e.responseText });
+});
 (options.urls || []).forEach((url, i) => {
   const id = session.downloadTask({ url, taskDescription: (options.descriptions || [])[i] });
   print({ type: 'started', id, url });
