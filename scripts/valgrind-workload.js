@@ -1,0 +1,61 @@
+// A focused workload for `npm run test:valgrind`: every engine path once (download, upload from
+// file and memory, data task, cancel, HTTP error, refused connection, reset/flush, both kinds of
+// invalidation) against a loopback server in this process. Exits 0 when every outcome is right.
+'use strict';
+const fs = require('node:fs');
+const http = require('node:http');
+const os = require('node:os');
+const path = require('node:path');
+const URLSession = require(path.join(__dirname, '..', 'dist', 'index.js'));
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'urlsession-valgrind-'));
+const server = http.createServer((req, res) => {
+  if (req.url === '/slow') {
+    res.writeHead(200, { 'content-length': 10_000_000 });
+    const timer = setInterval(() => res.write(Buffer.alloc(1000)), 20);
+    res.on('close', () => clearInterval(timer));
+    return;
+  }
+  if (req.url === '/missing') return void res.writeHead(404).end('nope');
+  let length = 0;
+  req.on('data', (chunk) => (length += chunk.length));
+  req.on('end', () => res.end(req.method === 'GET' ? Buffer.alloc(200_000, 1) : String(length)));
+});
+
+server.listen(0, '127.0.0.1', async () => {
+  const base = `http://127.0.0.1:${server.address().port}`;
+  const file = path.join(dir, 'up.bin');
+  fs.writeFileSync(file, Buffer.alloc(300_000, 2));
+  const session = URLSession.createSession({ configuration: URLSession.createSessionConfiguration({ downloadDirectory: dir, stateDirectory: path.join(dir, 'state') }) });
+  const failures = [];
+  const check = (name, ok) => ok || failures.push(name);
+  const download = await session.download(`${base}/file`).done;
+  check('download', fs.statSync(download.location).size === 200_000);
+  check('upload file', (await session.upload(`${base}/up`, file).done).body.toString() === '300000');
+  check('upload memory', (await session.upload(`${base}/up`, Buffer.alloc(1234)).done).body.toString() === '1234');
+  check('data', (await session.request(`${base}/data`, { body: { a: 1 } }).done).statusCode === 200);
+  check('http error', (await session.download(`${base}/missing`).done.catch((e) => e.statusCode)) === 404);
+  check('refused', (await session.request('http://127.0.0.1:1/', { retry: 0 }).done.catch((e) => e.errorCode)) === -1004);
+  const slow = session.download(`${base}/slow`);
+  await new Promise((resolve) => slow.once('progress', resolve));
+  slow.cancel();
+  check('cancel', (await slow.done.catch((e) => e.errorCode)) === -999);
+  await session.flush();
+  await session.reset();
+  const left = session.download(`${base}/slow`);
+  left.done.catch(() => undefined);
+  await new Promise((resolve) => left.once('progress', resolve));
+  session.invalidateAndCancel();
+  await new Promise((resolve) => session.once('invalidated', resolve));
+  const second = URLSession.createSession({ configuration: URLSession.createSessionConfiguration() });
+  await second.request(`${base}/data`).done;
+  second.finishTasksAndInvalidate();
+  await new Promise((resolve) => second.once('invalidated', resolve));
+  server.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+  if (failures.length > 0) {
+    console.error(`valgrind workload: wrong outcomes: ${failures.join(', ')}`);
+    process.exit(1);
+  }
+  console.log('valgrind workload: all outcomes right');
+});
