@@ -145,6 +145,34 @@ describe('hostile HTTP/2 servers', () => {
 });
 
 describe('local faults', () => {
+  it('a full disk fails with -3003, removes the partial file and leaves the session usable', async (context) => {
+    const { execFileSync } = await import('node:child_process');
+    const { startTaskServer } = await import('../task/task-server');
+    const mountPoint = fs.mkdtempSync(path.join(os.tmpdir(), 'urlsession-full-'));
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', mountPoint], { stdio: 'ignore' });
+    } catch {
+      context.skip();  // mounting needs root (CAP_SYS_ADMIN); CI runs as root
+      return;
+    }
+    const server = await startTaskServer();
+    try {
+      const session = URLSession.createSession({ configuration: URLSession.createSessionConfiguration({ downloadDirectory: mountPoint }) });
+      const done = new Promise<URLSession.SessionCompletedEvent>((resolve) => session.once('sessioncompleted', resolve));
+      session.downloadTask({ url: `${server.base}/file?size=5000000` });
+      expect(await done).toMatchObject({ success: false, errorCode: -3003 });
+      expect(fs.readdirSync(mountPoint)).toEqual([]);
+      const small = await session.download(`${server.base}/file?size=100000&seed=4`).done;
+      expect(fs.statSync(small.location).size).toBe(100_000);
+      session.invalidateAndCancel();
+      await new Promise((resolve) => session.once('invalidated', resolve));
+    } finally {
+      await server.close();
+      execFileSync('umount', [mountPoint], { stdio: 'ignore' });
+      fs.rmSync(mountPoint, { recursive: true, force: true });
+    }
+  });
+
   it('a destination folder removed mid-transfer fails with a file code; the session stays usable', async () => {
     const { startTaskServer } = await import('../task/task-server');
     const server = await startTaskServer();
