@@ -147,7 +147,8 @@ describe('256 MiB download', () => {
     expect(fileSha(report.location)).toBe(sha256(makeBytes(size, 83)));
     // The file never passes through JS: the child's peak RSS stays far below the file size
     // (measured here: about 60 MiB, i.e. node itself).
-    expect(report.maxRssMiB).toBeLessThan(128);
+    // Under AddressSanitizer (npm run test:asan) shadow memory inflates RSS: bounds are moot there.
+    if (!process.env.URLSESSION_SANITIZER) expect(report.maxRssMiB).toBeLessThan(128);
     process.stderr.write(`256 MiB download: ${report.mbPerSecond.toFixed(0)} MB/s, child peak RSS ${report.maxRssMiB.toFixed(0)} MiB\n`);
     fs.rmSync(dir, { recursive: true, force: true });
   });

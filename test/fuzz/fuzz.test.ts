@@ -1,0 +1,107 @@
+// Fuzzing with a fixed budget. The C++ parsers (Content-Disposition, URL file names) run under
+// libFuzzer with ASan + UBSan over the kept corpus; the TypeScript parsers (resume data, the
+// journal, header validation, integrity metadata) get seeded random inputs in-process.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseIntegrity } from '../../lib/integrity';
+import { Journal, StateDirectoryError } from '../../lib/journal';
+import { decodeResumeData, encodeResumeData } from '../../lib/resume-data';
+import { validateHeaders } from '../../lib/validate';
+
+const ITERATIONS = 20_000;
+
+/** Random text biased toward the characters parsers care about. */
+function nasty(length: number): string {
+  const alphabet = ['"', "'", ';', '=', '%', '\\', '/', '.', ' ', '\r', '\n', '\0', ':', '{', '}', ',', 'a', 'Z', '9', 'é', '\u2028'];
+  let out = '';
+  for (let i = 0; i < length; i++) out += Math.random() < 0.7 ? alphabet[Math.floor(Math.random() * alphabet.length)] : String.fromCharCode(Math.floor(Math.random() * 0x250));
+  return out;
+}
+
+function expectCoded(call: () => unknown): void {
+  try {
+    call();
+  } catch (error) {
+    expect(error).toBeInstanceOf(Error);
+    expect(String((error as { code?: string }).code)).toMatch(/^ERR_URLSESSION_/);
+  }
+}
+
+describe('fuzzing', () => {
+  it('libFuzzer targets run clean over their corpus (10 s budget each)', async () => {
+    const script = path.join(__dirname, 'run-fuzzers.sh');
+    const fresh = fs.mkdtempSync(path.join(os.tmpdir(), 'urlsession-fuzz-'));
+    const child = spawn('bash', [script, '10'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FUZZ_NEW_INPUTS: fresh } });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const code = await new Promise((resolve) => child.on('exit', resolve));
+    expect(code, out).toBe(0);
+    const runs = [...out.matchAll(/number_of_executed_units: (\d+)/g)].map((m) => Number(m[1]));
+    expect(runs.length).toBe(2);
+    for (const count of runs) expect(count).toBeGreaterThan(10_000);
+    expect(out).not.toMatch(/ERROR: AddressSanitizer|runtime error|deadly signal/);
+  }, 120_000);
+
+  it('resume data: random bytes are refused with a coded error; mutated real data never crashes', () => {
+    const real = encodeResumeData({ url: 'http://h/x', partialPath: '/tmp/p', offset: 5, validator: '"e"', destinationDirectory: '/tmp', destinationFileName: 'x', nameFromResponse: false, overwrite: false });
+    for (let i = 0; i < ITERATIONS; i++) {
+      expectCoded(() => decodeResumeData(randomBytes(Math.floor(Math.random() * 64))));
+      const mutated = Buffer.from(real);
+      mutated[Math.floor(Math.random() * mutated.length)] = Math.floor(Math.random() * 256);
+      expectCoded(() => decodeResumeData(mutated));
+    }
+  });
+
+  it('header validation: accepts only clean tokens and values, otherwise a coded TypeError', () => {
+    for (let i = 0; i < ITERATIONS; i++) {
+      const headers = { [nasty(1 + Math.floor(Math.random() * 6))]: nasty(Math.floor(Math.random() * 10)) };
+      let flat: string[] = [];
+      try {
+        flat = validateHeaders(headers, 'fuzz');
+      } catch (error) {
+        expect((error as { code: string }).code).toBe('ERR_URLSESSION_INVALID_HEADER');
+        continue;
+      }
+      expect(flat[0]).toMatch(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/);
+      expect(flat[1]).not.toMatch(/[\r\n\0]/);
+    }
+  });
+
+  it('integrity metadata: random strings are refused with a coded error or parsed consistently', () => {
+    for (let i = 0; i < ITERATIONS; i++) {
+      const text = Math.random() < 0.5 ? nasty(Math.floor(Math.random() * 80)) : `sha256-${randomBytes(32).toString('base64')}${nasty(2)}`;
+      try {
+        const parsed = parseIntegrity(text);
+        if (parsed !== undefined) for (const digest of parsed.digests) expect([32, 48, 64]).toContain(digest.length);
+      } catch (error) {
+        expect((error as { code: string }).code).toBe('ERR_URLSESSION_INVALID_ARGUMENT');
+      }
+    }
+  });
+
+  it('the journal: any damaged content is set aside and the session directory still opens', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'urlsession-fuzz-journal-'));
+    const valid = JSON.stringify({ version: 1, nextTaskIdentifier: 3, tasks: [{ taskIdentifier: 1, kind: 'download', url: 'http://h/', method: 'GET', headers: [], taskDescription: '' }], undelivered: [] });
+    for (let i = 0; i < 500; i++) {
+      const bytes = Buffer.from(valid);
+      for (let k = 0; k < 3; k++) bytes[Math.floor(Math.random() * bytes.length)] = Math.floor(Math.random() * 256);
+      fs.writeFileSync(path.join(dir, 'journal.json'), Math.random() < 0.3 ? randomBytes(40) : bytes);
+      let journal: Journal;
+      try {
+        journal = Journal.open(dir);
+      } catch (error) {
+        expect(error).toBeInstanceOf(StateDirectoryError);
+        throw error;
+      }
+      expect(Array.isArray(journal.state.tasks)).toBe(true);
+      expect(Number.isFinite(journal.state.nextTaskIdentifier)).toBe(true);
+      journal.close(true);
+      for (const f of fs.readdirSync(dir)) fs.rmSync(path.join(dir, f));
+    }
+  });
+});
