@@ -1,6 +1,7 @@
 // Hostile servers and faults: every scenario ends with its documented code, no crash, no hang,
 // nothing at the destination, and no leaked file descriptors or threads.
 import * as fs from 'node:fs';
+import { spawn } from 'node:child_process';
 import * as http2 from 'node:http2';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -145,6 +146,45 @@ describe('hostile HTTP/2 servers', () => {
 });
 
 describe('local faults', () => {
+  it('a destination folder made read-only mid-transfer fails with -3005 and nothing reaches the destination', async (context) => {
+    const { execFileSync } = await import('node:child_process');
+    const { startTaskServer } = await import('../task/task-server');
+    // Root ignores mode bits, so the download runs in a child without privileges (nobody).
+    try {
+      execFileSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'true'], { stdio: 'ignore' });
+    } catch {
+      context.skip();  // needs root to drop to another user, and setpriv (util-linux)
+      return;
+    }
+    const server = await startTaskServer();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'urlsession-ro-'));
+    fs.chmodSync(dir, 0o777);
+    try {
+      const script = `
+        const U = require(${JSON.stringify(path.join(__dirname, '..', '..', 'dist', 'index.js'))});
+        const s = U.createSession({ configuration: U.createSessionConfiguration({ downloadDirectory: ${JSON.stringify(dir)} }) });
+        let told = false;
+        s.on('downloadprogress', () => { if (!told) { told = true; console.log('progress'); } });
+        s.on('sessioncompleted', (e) => { console.log(JSON.stringify(e)); s.finishTasksAndInvalidate(); });
+        s.downloadTask({ url: ${JSON.stringify(`${server.base}/file?size=6000000&delay=5&chunk=16384`)} });`;
+      const child = spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.startsWith('progress') && (fs.statSync(dir).mode & 0o777) !== 0o555) fs.chmodSync(dir, 0o555);
+      });
+      expect(await new Promise((resolve) => child.on('exit', resolve))).toBe(0);
+      const event = JSON.parse(out.split('\n')[1]);
+      expect(event).toMatchObject({ success: false, errorCode: -3005 });
+      // Only the hidden partial file remains (it cannot be deleted from a read-only folder).
+      expect(fs.readdirSync(dir).filter((f) => !f.endsWith('.partial'))).toEqual([]);
+    } finally {
+      fs.chmodSync(dir, 0o777);
+      fs.rmSync(dir, { recursive: true, force: true });
+      await server.close();
+    }
+  });
+
   it('a full disk fails with -3003, removes the partial file and leaves the session usable', async (context) => {
     const { execFileSync } = await import('node:child_process');
     const { startTaskServer } = await import('../task/task-server');
