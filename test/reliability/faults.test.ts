@@ -234,7 +234,26 @@ describe('local faults', () => {
     }
   });
 
-  it('an upload whose source file is deleted mid-upload still completes or fails cleanly, never hangs', async () => {
+  it('an upload whose source file is deleted mid-upload sends the whole file (the open descriptor keeps it)', async () => {
+    const { startTaskServer, sha256 } = await import('../task/task-server');
+    const server = await startTaskServer();
+    try {
+      const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'urlsession-src-')), 'src.bin');
+      const bytes = Buffer.alloc(20_000_000, 6);
+      fs.writeFileSync(file, bytes);
+      const session = URLSession.createSession({ configuration: URLSession.createSessionConfiguration() });
+      const task = session.upload(`${server.base}/echo`, file, { retry: 0 });
+      task.once('progress', () => fs.rmSync(file));
+      const result = JSON.parse((await task.done).body.toString());
+      expect(result).toMatchObject({ length: bytes.length, sha256: sha256(bytes) });
+      expect(fs.existsSync(file)).toBe(false);
+      session.invalidateAndCancel();
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('an upload whose source file is truncated mid-upload fails at once, never hangs', async () => {
     const { startTaskServer } = await import('../task/task-server');
     const server = await startTaskServer();
     try {
