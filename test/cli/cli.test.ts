@@ -167,7 +167,9 @@ describe('urlsession CLI', () => {
   it('draws bars on a terminal whose final frame shows 100%', async () => {
     const dir = tempDir();
     const command = `${process.execPath} ${CLI} get '${server.base}/file?size=2000000&seed=67' -o ${dir}/tty.bin`;
-    const run = await raw('script', ['-qfec', command, '/dev/null'], { NO_COLOR: '1' });
+    // util-linux script(1) on Linux, BSD script(1) on macOS.
+    const args = process.platform === 'darwin' ? ['-q', '/dev/null', 'sh', '-c', command] : ['-qfec', command, '/dev/null'];
+    const run = await raw('script', args, { NO_COLOR: '1' });
     expect(run.code).toBe(0);
     const frames = run.stdout.toString().split(/\r|\n/).filter((line) => line.includes('tty.bin') || line.includes('%'));
     expect(frames.at(-1) ?? '').toContain('100%');
