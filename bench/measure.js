@@ -37,13 +37,48 @@ function median(values) {
   return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
+// Dirty pages a previous run left behind are written back by kernel threads on the same two
+// cores while the next tool runs; that alone moved curl between 400 and 870 MB/s run to run.
+// Every run therefore starts with the page cache clean.
+function settle() {
+  spawnSync('sync');
+}
+
 async function measure(command, args, runs, options) {
   const samples = [];
   for (let i = 0; i < runs; i++) {
     if (options?.before) options.before();
+    settle();
     samples.push(await runOnce(command, args, options));
     if (options?.after) options.after(samples.at(-1));
   }
+  return summarize(samples);
+}
+
+/**
+ * Side by side: `runs` rounds, each running every tool once (the order rotates per round, so no
+ * tool always runs right after the same neighbour), after one warm-up round that is discarded
+ * (the VM's first touch of fresh memory made whichever tool ran first ~2× slower).
+ * tools: { name: { command, args, before?, after? } } -> { name: summary }
+ */
+async function measureSideBySide(tools, runs) {
+  const names = Object.keys(tools);
+  const samples = Object.fromEntries(names.map((name) => [name, []]));
+  for (let round = -1; round < runs; round++) {
+    const offset = Math.max(round, 0) % names.length;
+    for (const name of [...names.slice(offset), ...names.slice(0, offset)]) {
+      const tool = tools[name];
+      if (tool.before) tool.before();
+      settle();
+      const sample = await runOnce(tool.command, tool.args, tool);
+      if (tool.after) tool.after(sample);
+      if (round >= 0) samples[name].push(sample);
+    }
+  }
+  return Object.fromEntries(names.map((name) => [name, summarize(samples[name])]));
+}
+
+function summarize(samples) {
   const stat = (pick) => {
     const values = samples.map(pick).filter((v) => typeof v === 'number' && Number.isFinite(v));
     return values.length === 0 ? undefined : { median: median(values), min: Math.min(...values), max: Math.max(...values) };
@@ -59,4 +94,4 @@ async function measure(command, args, runs, options) {
   };
 }
 
-module.exports = { ensureGnuTime, measure, median };
+module.exports = { ensureGnuTime, measure, measureSideBySide, median };

@@ -8,7 +8,8 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { startNginx } = require('./nginx');
-const { ensureGnuTime, measure } = require('./measure');
+const { ensureGnuTime, measure, measureSideBySide } = require('./measure');
+const { ensureNodeLibcurl } = require('./ensure-peers');
 
 const QUICK = process.argv.includes('--quick');
 const RUNS = QUICK ? 1 : 5;
@@ -21,8 +22,19 @@ const PEERS = {
   'http.get': [NODE, [path.join(__dirname, 'peers', 'http-get.js')]],
   got: [NODE, [path.join(__dirname, 'peers', 'got.mjs')]],
   'node-downloader-helper': [NODE, [path.join(__dirname, 'peers', 'downloader-helper.js')]],
+  'node-libcurl': [NODE, [path.join(__dirname, 'peers', 'node-libcurl.js')]],
+  // The same library with libcurl driven by libuv on the JS thread instead of the engine thread:
+  // the measured side of "worker thread or libuv polling" (see ANALYSIS.md). Not a peer.
+  'urlsession (libuv polling)': ['env', ['URLSESSION_CURL_DRIVER=loop', NODE, path.join(__dirname, 'peers', 'urlsession.js')]],
 };
-const NODE_PEERS = ['fetch', 'http.get', 'got', 'node-downloader-helper'];
+const NODE_PEERS = ['fetch', 'http.get', 'got', 'node-downloader-helper', 'node-libcurl'];
+// node-libcurl only takes part in (c), the workload the issue names it for.
+const DOWNLOAD_PEERS = Object.entries(PEERS).filter(([name]) => name !== 'node-libcurl');
+const notes = [];
+const SMALL_PEERS = ['urlsession', 'urlsession (libuv polling)', 'fetch', 'http.get', 'got'];
+// (f): every level downloads the same SCALE_COUNT files of 1 MiB; only the concurrency changes.
+const SCALE_LEVELS = QUICK ? [1, 10, 100] : [1, 10, 100, 1000];
+const SCALE_COUNT = QUICK ? 100 : 1000;
 
 const fmt = (n, digits = 0) => (n === undefined ? '–' : n.toFixed(digits));
 const range = (s, digits = 0) => (s === undefined ? '–' : `${fmt(s.median, digits)} (${fmt(s.min, digits)}–${fmt(s.max, digits)})`);
@@ -51,17 +63,20 @@ async function main() {
 
   try {
     // (a) one big download to a file, (e) event-loop delay during it.
-    const a = (results.a = {});
     const bigUrl = `${server.base}/files/big.bin`;
-    a.curl = await measure('curl', ['-s', '-o', out('a.curl'), bigUrl], RUNS);
-    for (const [name, [cmd, args]] of Object.entries(PEERS)) a[name] = await measure(cmd, [...args, 'one', bigUrl, out(`a.${name}`)], RUNS);
-    for (const name of Object.keys(a)) {
-      if (fs.statSync(out(`a.${name}`)).size !== SIZE.big) throw new Error(`(a) ${name} wrote a wrong size`);
-      fs.rmSync(out(`a.${name}`));
+    const aTools = { curl: { command: 'curl', args: ['-s', '-o', out('a.curl'), bigUrl] } };
+    for (const [name, [cmd, args]] of DOWNLOAD_PEERS) aTools[name] = { command: cmd, args: [...args, 'one', bigUrl, out(`a.${name}`)] };
+    for (const [name, tool] of Object.entries(aTools)) {
+      // Each tool writes a new file: truncating or replacing last run's 1 GiB is not the workload.
+      tool.before = () => fs.rmSync(out(`a.${name}`), { force: true });
+      tool.after = () => {
+        if (fs.statSync(out(`a.${name}`)).size !== SIZE.big) throw new Error(`(a) ${name} wrote a wrong size`);
+      };
     }
+    results.a = await measureSideBySide(aTools, RUNS);
+    for (const name of Object.keys(aTools)) fs.rmSync(out(`a.${name}`), { force: true });
 
     // (b) many 1 MiB downloads, 100 at a time, each to its own file.
-    const b = (results.b = {});
     const dir = out('b');
     const urls = Array.from({ length: SIZE.many }, (_, i) => `url = "${server.base}/files/1m.bin?i=${i}"\noutput = "${dir}/f${i}"`);
     const config = curlConfig(out('b.curl'), urls);
@@ -69,35 +84,33 @@ async function main() {
       const files = fs.readdirSync(dir);
       if (files.length !== SIZE.many || files.some((f) => fs.statSync(path.join(dir, f)).size !== MiB)) throw new Error('(b) wrong files');
     };
-    b.curl = await measure('curl', ['-s', '--parallel', '--parallel-max', '100', '-K', config], RUNS, { before: clean(dir), after: check });
-    for (const [name, [cmd, args]] of Object.entries(PEERS)) {
-      b[name] = await measure(cmd, [...args, 'many', `${server.base}/files/1m.bin`, String(SIZE.many), '100', dir], RUNS, { before: clean(dir), after: check });
-    }
+    const bTools = { curl: { command: 'curl', args: ['-s', '--parallel', '--parallel-max', '100', '-K', config] } };
+    for (const [name, [cmd, args]] of DOWNLOAD_PEERS) bTools[name] = { command: cmd, args: [...args, 'many', `${server.base}/files/1m.bin`, String(SIZE.many), '100', dir] };
+    for (const tool of Object.values(bTools)) Object.assign(tool, { before: clean(dir), after: check });
+    results.b = await measureSideBySide(bTools, RUNS);
 
     // (c) sequential small requests on keep-alive.
-    const c = (results.c = {});
     const smallUrl = `${server.base}/files/1k.bin`;
     const smallConfig = curlConfig(out('c.curl'), Array.from({ length: SIZE.small }, () => `url = "${smallUrl}"\noutput = "/dev/null"`));
-    c.curl = await measure('curl', ['-s', '-K', smallConfig], RUNS);
-    for (const name of ['urlsession', 'fetch', 'http.get', 'got']) {
-      const [cmd, args] = PEERS[name];
-      c[name] = await measure(cmd, [...args, 'small', smallUrl, String(SIZE.small)], RUNS);
-    }
+    const cTools = { curl: { command: 'curl', args: ['-s', '-K', smallConfig] } };
+    // node-libcurl is (c)'s reference peer; bench:quick only uses it once a full run installed it.
+    const smallPeers = ensureNodeLibcurl({ install: !QUICK }) ? [...SMALL_PEERS, 'node-libcurl'] : SMALL_PEERS;
+    if (!smallPeers.includes('node-libcurl')) notes.push('node-libcurl was not available for (c): run `npm run bench` once to install it into bench/.peers.');
+    for (const name of smallPeers) cTools[name] = { command: PEERS[name][0], args: [...PEERS[name][1], 'small', smallUrl, String(SIZE.small)] };
+    results.c = await measureSideBySide(cTools, RUNS);
 
     // (d) one upload from a file.
-    const d = (results.d = {});
-    d.curl = await measure('curl', ['-s', '-T', uploadFile, '-o', '/dev/null', '-w', '', `${server.base}/upload`], RUNS);
-    for (const name of ['urlsession', 'fetch', 'http.get', 'got']) {
-      const [cmd, args] = PEERS[name];
-      d[name] = await measure(cmd, [...args, 'upload', `${server.base}/upload`, uploadFile], RUNS);
-    }
+    const dTools = { curl: { command: 'curl', args: ['-s', '-T', uploadFile, '-o', '/dev/null', '-w', '', `${server.base}/upload`] } };
+    for (const name of ['urlsession', 'fetch', 'http.get', 'got']) dTools[name] = { command: PEERS[name][0], args: [...PEERS[name][1], 'upload', `${server.base}/upload`, uploadFile] };
+    results.d = await measureSideBySide(dTools, RUNS);
 
-    // (f) scaling of this library: throughput and memory per task at 1, 10, 100, 1000 tasks.
+    // (f) scaling of this library: the same SCALE_COUNT × 1 MiB with 1, 10, 100, 1000 tasks running
+    // at once (the session's per-host limit), and memory per idle task.
     const f = (results.f = {});
-    for (const n of QUICK ? [1, 10, 100] : [1, 10, 100, 1000]) {
+    for (const n of SCALE_LEVELS) {
       const [cmd, args] = PEERS.urlsession;
-      const r = await measure(cmd, [...args, 'many', `${server.base}/files/1m.bin`, String(n), String(n), dir], Math.min(RUNS, 3), { before: clean(dir) });
-      const idle = await measure(NODE, [path.join(__dirname, 'idle-tasks.js'), `${server.base}/slow/1m.bin`, String(n), out('idle')], 1);
+      const r = await measure(cmd, [...args, 'many', `${server.base}/files/1m.bin`, String(SCALE_COUNT), String(n), dir], Math.min(RUNS, 3), { before: clean(dir) });
+      const idle = await measure(NODE, [path.join(__dirname, 'idle-tasks.js'), `${server.base}/slow/1k.bin`, String(n), out('idle')], 1);
       f[n] = { run: r, idleKiB: idle.samples[0].report.perTaskKiB };
     }
   } finally {
@@ -173,14 +186,14 @@ function render(results, bare, meta) {
   for (const [name, rate] of Object.entries(cIn)) text += `| ${name} | ${range(rate)} | ${fmt(rate.median / cBestIn[1].median, 2)} |\n`;
   text += `\n` + d.text;
   text += `### (e) event-loop delay during (a)\n\n| tool | p50 ms | p99 ms |\n|---|---|---|\n`;
-  for (const name of ['urlsession', 'fetch', 'http.get', 'got', 'node-downloader-helper']) {
+  for (const name of ['urlsession', 'urlsession (libuv polling)', 'fetch', 'http.get', 'got', 'node-downloader-helper']) {
     text += `| ${name} | ${range(results.a[name].p50, 2)} | ${range(results.a[name].p99, 2)} |\n`;
   }
-  text += `\n### (f) scaling of urlsession\n\n| tasks | MB/s median | peak RSS MiB | RSS per idle task KiB |\n|---|---|---|---|\n`;
+  text += `\n### (f) scaling of urlsession\n\n| tasks at once | MB/s median (min–max) | peak RSS MiB | RSS per idle task KiB |\n|---|---|---|---|\n`;
   for (const [n, r] of Object.entries(results.f)) {
-    text += `| ${n} | ${fmt(inProcess(Number(n) * MiB / 1e6, r.run).median)} | ${fmt(r.run.rssMiB.median)} | ${fmt(r.idleKiB, 1)} |\n`;
+    text += `| ${n} | ${range(inProcess(SCALE_COUNT * MiB / 1e6, r.run))} | ${fmt(r.run.rssMiB.median)} | ${fmt(r.idleKiB, 1)} |\n`;
   }
-  text += `\nThroughput here is in-process (the downloads only). RSS per idle task is (RSS with N trickling tasks − RSS before) / N.\n`;
+  text += `\nEvery level downloads the same ${SCALE_COUNT} × 1 MiB, each to its own file, with that many tasks running at once (the session's per-host limit); throughput is in-process (the downloads only). RSS per idle task is (RSS with N trickling tasks − RSS before) / N.\n`;
   // Targets from the issue, checked against this run.
   const targets = [];
   const rss = bare.rssMiB.median + 25;
@@ -200,10 +213,11 @@ function render(results, bare, meta) {
   // One or ten tasks cannot resolve a per-task cost below the allocator's granularity.
   const idle = Math.max(...Object.entries(results.f).filter(([n]) => Number(n) >= 100).map(([, r]) => r.idleKiB));
   targets.push(`| (f) RSS per idle task ≤ 64 KiB (100+ tasks) | ${fmt(idle, 1)} KiB (worst) | ${verdict(idle <= 64)} |`);
-  const scale = Object.entries(results.f).filter(([n]) => Number(n) >= 10).map(([n, r]) => inProcess(Number(n) * MiB / 1e6, r.run).median);
+  const scale = Object.entries(results.f).filter(([n]) => Number(n) >= 10).map(([, r]) => inProcess(SCALE_COUNT * MiB / 1e6, r.run).median);
   const flat = Math.min(...scale) / Math.max(...scale);
   targets.push(`| (f) throughput flat from 10 to ${Object.keys(results.f).at(-1)} tasks (min/max ≥ 0.8) | ${fmt(flat, 2)} | ${verdict(flat >= 0.8)} |`);
   text += `\n## Targets\n\n| target | this run | |\n|---|---|---|\n${targets.join('\n')}\n`;
+  if (notes.length > 0) text += `\n${notes.map((n) => `- ${n}`).join('\n')}\n`;
   text += fs.readFileSync(path.join(__dirname, 'ANALYSIS.md'), 'utf8');
   void MB;
   return text;

@@ -64,6 +64,7 @@ export interface NativeSessionConfig {
   allowsCellularAccess: boolean;
   allowsExpensiveNetworkAccess: boolean;
   allowsConstrainedNetworkAccess: boolean;
+  driveOnHostLoop: boolean;
 }
 
 /** native/engine/engine.h's TaskKind (named in lib/native-constants.ts). */

@@ -4,8 +4,13 @@ const path = require('node:path');
 const URLSession = require(path.join(__dirname, '..', '..', 'dist', 'index.js'));
 const { run } = require('./harness');
 
+// `many` runs all its tasks at once with the given concurrency as the per-host limit.
+const [workload, , , concurrency] = process.argv.slice(2);
 const session = URLSession.createSession({
-  configuration: URLSession.createSessionConfiguration({ HTTPMaximumConnectionsPerHost: 100, progressInterval: 250 }),
+  configuration: URLSession.createSessionConfiguration({
+    HTTPMaximumConnectionsPerHost: workload === 'many' ? Number(concurrency) : 100,
+    progressInterval: 250,
+  }),
 });
 
 run({

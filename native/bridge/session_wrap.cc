@@ -55,6 +55,7 @@ SessionConfig ParseConfig(const Napi::Object& js) {
   config.allowsCellularAccess = js.Get("allowsCellularAccess").ToBoolean();
   config.allowsExpensiveNetworkAccess = js.Get("allowsExpensiveNetworkAccess").ToBoolean();
   config.allowsConstrainedNetworkAccess = js.Get("allowsConstrainedNetworkAccess").ToBoolean();
+  config.driveOnHostLoop = js.Get("driveOnHostLoop").ToBoolean();
   return config;
 }
 
@@ -138,7 +139,10 @@ NativeSession::NativeSession(const Napi::CallbackInfo& info) : ObjectWrap<Native
   delivery_.Unref(env);
   // Registered after the TSFN so that it runs before Node's own TSFN cleanup (reverse order).
   napi_add_env_cleanup_hook(env, &NativeSession::OnEnvCleanup, this);
-  engine_ = CreateEngine(ParseConfig(info[0].As<Napi::Object>()), queue_.get());
+  SessionConfig config = ParseConfig(info[0].As<Napi::Object>());
+  uv_loop_s* loop = nullptr;
+  if (napi_get_uv_event_loop(env, &loop) == napi_ok) config.hostEventLoop = loop;
+  engine_ = CreateEngine(config, queue_.get());
   info.This().As<Napi::Object>().DefineProperty(
       Napi::PropertyDescriptor::Value("usesSystemBackground", Napi::Boolean::New(env, engine_->UsesSystemBackground()), napi_enumerable));
 }

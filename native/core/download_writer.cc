@@ -193,6 +193,17 @@ void DownloadWriter::Fail(int code, Event* completion) {
   Abandon();
 }
 
+void DownloadWriter::FailUnopened(const TaskRequest& request, Event* completion) {
+  if (request.resumePartialPath.empty()) return;
+  if (request.keepPartialOnFailure && request.resumeOffset > 0) {
+    completion->partialPath = request.resumePartialPath;
+    completion->partialBytes = request.resumeOffset;
+    completion->validator = request.resumeValidator;
+    return;
+  }
+  DiscardPartialFile(request.resumePartialPath);
+}
+
 void DownloadWriter::Abandon() {
   CloseFile();
   DiscardPartialFile(partial_path_);

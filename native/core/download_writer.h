@@ -47,6 +47,10 @@ class DownloadWriter {
   void Fail(int code, Event* completion);
   // Deletes the partial file without reporting anything (shutdown).
   void Abandon();
+  // The same outcome for a download that failed or was cancelled before it ever opened its file
+  // (e.g. while waiting for a connection slot): a resumed task's partial file is kept and
+  // reported when keepPartialOnFailure asks for it, removed otherwise.
+  static void FailUnopened(const TaskRequest& request, Event* completion);
 
   // For engines whose OS writes the whole file itself (NSURLSession download tasks): verify and
   // move a finished temporary file into place with the same rules as Commit. An HTTP error the

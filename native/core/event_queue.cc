@@ -23,8 +23,28 @@ void EventQueue::Post(Event event) {
     }
     begins_batch = pending_.empty();
     pending_.push_back(std::move(event));
+    if (begins_batch && holding_) {
+      wake_owed_ = true;
+      return;
+    }
   }
   if (begins_batch && wake_ != nullptr) wake_(wake_context_);
+}
+
+void EventQueue::HoldWake() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  holding_ = true;
+}
+
+void EventQueue::ReleaseWake() {
+  bool wake = false;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    holding_ = false;
+    wake = wake_owed_ && !closed_;
+    wake_owed_ = false;
+  }
+  if (wake && wake_ != nullptr) wake_(wake_context_);
 }
 
 // JS thread. Takes the whole batch; the next Post starts a new one.

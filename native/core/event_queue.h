@@ -24,6 +24,8 @@ class EventQueue final : public EventSink {
   EventQueue(WakeFunction wake, void* context) : wake_(wake), wake_context_(context) {}
 
   void Post(Event event) override;          // any thread
+  void HoldWake() override;                 // the one engine thread that batches
+  void ReleaseWake() override;
   std::vector<Event> Drain();               // JS thread
   // After Close() pushes are dropped and wake is never called again (env teardown).
   void Close();
@@ -38,6 +40,8 @@ class EventQueue final : public EventSink {
   // (task id, progress type) -> index in pending_ of that task's waiting progress event.
   std::unordered_map<uint64_t, size_t> progress_slot_[2];
   bool closed_ = false;
+  bool holding_ = false;    // between HoldWake and ReleaseWake
+  bool wake_owed_ = false;  // a batch began while holding
   WakeFunction wake_;
   void* wake_context_;
 };

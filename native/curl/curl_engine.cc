@@ -6,6 +6,7 @@
 
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 #include "core/file_ops.h"
 
@@ -82,6 +83,11 @@ CurlEngine::CurlEngine(const SessionConfig& config, EventSink* sink) : config_(c
     curl_easy_setopt(cookie_control_, CURLOPT_COOKIEFILE, "");
   }
 
+  if (config_.driveOnHostLoop && config_.hostEventLoop != nullptr) {
+    loop_driver_ = std::make_unique<UvMultiDriver>(static_cast<uv_loop_t*>(config_.hostEventLoop), multi_,
+                                                   [this] { AfterLoopActivity(); });
+    return;
+  }
   thread_ = std::thread(&CurlEngine::Run, this);
 }
 
@@ -99,6 +105,13 @@ std::string CurlEngine::CookieJarPath() const {
 }
 
 void CurlEngine::Enqueue(Command command) {
+  if (loop_driver_) {
+    // Already on the thread that owns the multi handle: no queue, no wake-up.
+    if (stopping_.load() || invalidated_) return;
+    command();
+    AfterLoopActivity();
+    return;
+  }
   {
     std::lock_guard<std::mutex> lock(command_mutex_);
     commands_.push_back(std::move(command));
@@ -165,6 +178,16 @@ void CurlEngine::Flush(uint64_t token) {
 }
 
 void CurlEngine::Shutdown() {
+  if (loop_driver_) {
+    if (stopping_.exchange(true)) return;
+    for (auto& entry : transfers_) {
+      curl_multi_remove_handle(multi_, entry.second->easy());
+      entry.second->Abandon();
+    }
+    transfers_.clear();
+    loop_driver_->Close();
+    return;
+  }
   stopping_.store(true);
   if (multi_ != nullptr) curl_multi_wakeup(multi_);
   if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
@@ -173,13 +196,18 @@ void CurlEngine::Shutdown() {
 // Engine thread: the whole life of every transfer.
 void CurlEngine::Run() {
   while (!stopping_.load()) {
+    sink_->HoldWake();
     RunCommands();
-    if (stopping_.load()) break;
-    int running = 0;
-    curl_multi_perform(multi_, &running);
-    CollectFinished();
-    MaybeEndInvalidation();
-    if (invalidated_) break;  // nothing can start any more: the thread's work is done
+    if (!stopping_.load()) {
+      AdmitAllWaiting();
+      int running = 0;
+      curl_multi_perform(multi_, &running);
+      CollectFinished();
+      MaybeEndInvalidation();
+    }
+    // One JS wake-up per turn of this loop, however many events the turn produced.
+    sink_->ReleaseWake();
+    if (stopping_.load() || invalidated_) break;  // after invalidation nothing can start any more
     curl_multi_poll(multi_, nullptr, 0, 1000, nullptr);
   }
   // Shutdown: drop what is still running without events, and leave no partial files.
@@ -188,6 +216,14 @@ void CurlEngine::Run() {
     entry.second->Abandon();
   }
   transfers_.clear();
+}
+
+// JS thread (loop-driven sessions): what one turn of Run() does after curl_multi_perform.
+void CurlEngine::AfterLoopActivity() {
+  if (stopping_.load()) return;
+  AdmitAllWaiting();
+  CollectFinished();
+  MaybeEndInvalidation();
 }
 
 void CurlEngine::RunCommands() {
@@ -204,13 +240,17 @@ void CurlEngine::Start(TaskRequest request) {
     CurlTransfer(std::move(request), context_).Complete(CURLE_OK, /*cancelled=*/true);
     return;
   }
-  std::string host = HostKey(request.url);
-  if (running_per_host_[host] >= std::max(1, config_.maximumConnectionsPerHost)) {
-    waiting_[host].push_back(std::move(request));
-    ++waiting_count_;
-    return;
-  }
-  Admit(std::move(request));
+  // Every task waits first; AdmitAllWaiting runs after the whole batch of commands, so a burst
+  // of starts is admitted knowing its own size (see TransferBuffers).
+  waiting_[HostKey(request.url)].push_back(std::move(request));
+  ++waiting_count_;
+}
+
+void CurlEngine::AdmitAllWaiting() {
+  std::vector<std::string> hosts;
+  hosts.reserve(waiting_.size());
+  for (const auto& entry : waiting_) hosts.push_back(entry.first);
+  for (const auto& host : hosts) AdmitWaiting(host);
 }
 
 // Engine thread: the task gets its easy handle, its files and its place in the multi handle.
@@ -218,7 +258,8 @@ void CurlEngine::Admit(TaskRequest request) {
   uint64_t id = request.taskIdentifier;
   std::string host = HostKey(request.url);
   auto transfer = std::make_unique<CurlTransfer>(std::move(request), context_);
-  if (!transfer->Prepare()) {
+  // Demand, not just what runs now: a transfer admitted from a long queue gets a small share.
+  if (!transfer->Prepare(TransferBuffers::ForRunning(transfers_.size() + waiting_count_ + 1))) {
     transfer->Complete(CURLE_FAILED_INIT, false);
     return;
   }

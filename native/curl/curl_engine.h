@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "curl/curl_transfer.h"
+#include "curl/uv_multi_driver.h"
 #include "engine/engine.h"
 
 namespace urlsession {
@@ -46,10 +47,12 @@ class CurlEngine final : public Engine {
 
   void Enqueue(Command command);  // JS thread
   void Run();                     // engine thread
+  void AfterLoopActivity();       // JS thread, loop-driven sessions only
   void RunCommands();
   void Start(TaskRequest request);
   void Admit(TaskRequest request);
   void AdmitWaiting(const std::string& host);
+  void AdmitAllWaiting();
   bool CancelWaiting(uint64_t taskIdentifier);
   void Cancel(uint64_t taskIdentifier);
   CurlTransfer* Find(uint64_t taskIdentifier);
@@ -70,6 +73,9 @@ class CurlEngine final : public Engine {
   std::deque<Command> commands_;
   std::atomic<bool> stopping_{false};
   std::thread thread_;
+  // Set instead of thread_ when the session runs on the JS thread's loop (driveOnHostLoop).
+  // Then every "engine thread" function below runs on the JS thread.
+  std::unique_ptr<UvMultiDriver> loop_driver_;
 
   // Engine thread only.
   std::map<uint64_t, std::unique_ptr<CurlTransfer>> transfers_;

@@ -24,6 +24,14 @@ struct CurlSessionContext {
   std::string userAgent;
 };
 
+// Buffer sizes for a transfer admitted while `running` transfers (itself included) run in its
+// session: libcurl's maxima for a few, an equal share of a fixed budget for a crowd.
+struct TransferBuffers {
+  long download;
+  long upload;
+  static TransferBuffers ForRunning(size_t running);
+};
+
 class CurlTransfer {
  public:
   CurlTransfer(TaskRequest request, const CurlSessionContext& context);
@@ -33,7 +41,7 @@ class CurlTransfer {
 
   // Opens the source/partial file and configures the easy handle. On failure returns false
   // and the caller completes the task with failureCode().
-  bool Prepare();
+  bool Prepare(TransferBuffers buffers);
   CURL* easy() const { return easy_; }
   uint64_t id() const { return request_.taskIdentifier; }
   int failureCode() const { return failure_code_; }
@@ -58,7 +66,7 @@ class CurlTransfer {
   void ApplyPause();
   bool OpenBody();
   bool RedirectIsPlainHttp() const;
-  void ConfigureMethodAndBody();
+  void ConfigureMethodAndBody(long uploadBuffer);
   void ReportResponseOnce();
   void PostProgress(bool final);
   void PostProgressEvent(EventType type, int64_t total, int64_t expected);

@@ -55,6 +55,11 @@ struct SessionConfig {
   bool allowsCellularAccess = true;
   bool allowsExpensiveNetworkAccess = true;
   bool allowsConstrainedNetworkAccess = true;
+  // Experiment, off by default (bench/ANALYSIS.md has the measurement): the curl engine runs its
+  // multi handle on the JS thread's libuv loop instead of its own thread. hostEventLoop is that
+  // loop (a uv_loop_t*), filled in by the bridge; the Apple engine ignores both.
+  bool driveOnHostLoop = false;
+  void* hostEventLoop = nullptr;
 };
 
 enum class TaskKind : uint8_t { Download = 0, Upload = 1, Data = 2 };
@@ -101,6 +106,12 @@ class EventSink {
   virtual ~EventSink() = default;
   // Called on engine threads. Must be cheap and must never call back into the engine.
   virtual void Post(Event event) = 0;
+  // Optional batching, called on the posting thread: between HoldWake() and ReleaseWake() posts
+  // do not wake the JS thread; ReleaseWake() wakes it once if anything arrived meanwhile. The curl
+  // engine thread holds for one turn of its loop, so a response head and its completion reach JS
+  // in one batch instead of two wake-ups.
+  virtual void HoldWake() {}
+  virtual void ReleaseWake() {}
 };
 
 class Engine {

@@ -170,6 +170,42 @@ describe('download()', () => {
     expect(resumed?.headers['if-range']).toBe('"v1"');
   });
 
+  it('a resumed download cancelled while it waits for a connection keeps (or removes) its partial file', async () => {
+    const first = session();
+    const url = `${server.base}/file?size=1500000&seed=13&etag=v1&delay=5&chunk=16384&key=resume-waiting`;
+    const task = first.download(url);
+    let at = 0;
+    task.on('progress', (p: URLSession.TaskProgress) => (at = p.transferred));
+    while (at < 100_000) await sleep(10);
+    const resumeData = (await task.cancelByProducingResumeData()) as Buffer;
+    await task.done.catch(() => undefined);
+    const { partialPath, offset } = JSON.parse(resumeData.toString());
+    expect(fs.statSync(partialPath).size).toBe(offset);
+
+    // One connection per host: a slow download holds it, so the resumed task waits in the engine.
+    const second = session({ HTTPMaximumConnectionsPerHost: 1 });
+    const blocker = second.download(`${server.base}/file?size=50000000&seed=14&delay=20&chunk=16384`);
+    blocker.done.catch(() => undefined);
+    await sleep(100);
+    const waiting = second.download({ resumeData });
+    await sleep(100);
+    expect(waiting.state).toBe('running');
+    const again = (await waiting.cancelByProducingResumeData()) as Buffer;
+    await expect(waiting.done).rejects.toMatchObject({ name: 'AbortError' });
+    // The same bytes, still on disk, still resumable.
+    expect(Buffer.isBuffer(again)).toBe(true);
+    expect(JSON.parse(again.toString())).toMatchObject({ partialPath, offset });
+    expect(fs.statSync(partialPath).size).toBe(offset);
+
+    // A plain cancel while waiting removes the partial file: nothing is left behind.
+    const dropped = second.download({ resumeData: again });
+    await sleep(100);
+    dropped.cancel();
+    await expect(dropped.done).rejects.toMatchObject({ name: 'AbortError' });
+    expect(fs.existsSync(partialPath)).toBe(false);
+    blocker.cancel();
+  });
+
   it('restarts from zero when the resource changed (new ETag) or the server ignores ranges', async () => {
     for (const variant of ['etag=v2', 'etag=v1&ranges=no']) {
       const s = session();
