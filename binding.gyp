@@ -34,6 +34,7 @@
             "native/curl/curl_engine.cc",
             "native/curl/curl_transfer.cc",
             "native/curl/curl_errors.cc",
+            "native/curl/epoll_multi_driver.cc",
             "native/curl/uv_multi_driver.cc",
             "native/curl/engine_factory_curl.cc",
             "native/curl/digest_openssl.cc"

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 
 #include "core/content_disposition.h"
 #include "core/error_codes.h"
@@ -80,13 +81,41 @@ bool DownloadWriter::BeginResponse(int statusCode, const HeaderList& headers, in
 
 bool DownloadWriter::CapturingErrorBody() const { return request_.discardOnHttpError && status_ >= 400; }
 
-// The download hot path: one write(2) per chunk, no allocation.
+void DownloadWriter::SetWriteBuffer(size_t bytes) {
+  staging_.reset(bytes > 0 ? new char[bytes] : nullptr);  // once per download, before the body
+  staging_capacity_ = bytes;
+  staged_ = 0;
+}
+
+// The download hot path: a memcpy into the staging buffer, a write(2) when it is full; no
+// allocation.
 bool DownloadWriter::Write(const char* data, size_t length) {
   if (CapturingErrorBody()) {
     size_t room = kErrorBodyLimit - std::min(kErrorBodyLimit, error_body_.size());
     error_body_.append(data, std::min(room, length));
     return true;
   }
+  if (write_errno_ != 0) return false;
+  if (staged_ + length > staging_capacity_ && !FlushStaged()) return false;
+  if (length >= staging_capacity_) {
+    if (!WriteAll(data, length)) return false;
+  } else {
+    std::memcpy(staging_.get() + staged_, data, length);
+    staged_ += length;
+  }
+  if (digest_) digest_->Update(data, length);
+  written_ += static_cast<int64_t>(length);
+  return true;
+}
+
+bool DownloadWriter::FlushStaged() {
+  if (staged_ == 0) return write_errno_ == 0;
+  bool ok = WriteAll(staging_.get(), staged_);
+  staged_ = 0;
+  return ok;
+}
+
+bool DownloadWriter::WriteAll(const char* data, size_t length) {
   size_t done = 0;
   while (done < length) {
     ssize_t n = write(fd_, data + done, length - done);
@@ -97,8 +126,6 @@ bool DownloadWriter::Write(const char* data, size_t length) {
     }
     done += static_cast<size_t>(n);
   }
-  if (digest_) digest_->Update(data, length);
-  written_ += static_cast<int64_t>(length);
   return true;
 }
 
@@ -115,6 +142,11 @@ std::string DownloadWriter::Validator() const {
 }
 
 int DownloadWriter::Commit(const std::string& effectiveUrl, std::string* location) {
+  if (!FlushStaged()) {
+    int code = WriteFailureCode();
+    Abandon();
+    return code;
+  }
   if (close(fd_) != 0) {
     fd_ = -1;
     int code = NSURLErrorFromErrno(errno, /*writing=*/true);
@@ -179,6 +211,9 @@ int DownloadWriter::AdoptFinishedFile(const std::string& tempPath, int statusCod
 }
 
 void DownloadWriter::Fail(int code, Event* completion) {
+  // Staged bytes first, so a kept partial file holds every byte it is reported to hold. If they
+  // cannot be written the file is not sound and goes.
+  if (fd_ >= 0 && !CapturingErrorBody()) FlushStaged();
   CloseFile();
   bool sound = write_errno_ == 0 && !bad_content_range_ && code != kURLSessionErrorIntegrityMismatch;
   // An error page written nowhere leaves the bytes of earlier attempts intact.
@@ -205,6 +240,7 @@ void DownloadWriter::FailUnopened(const TaskRequest& request, Event* completion)
 }
 
 void DownloadWriter::Abandon() {
+  staged_ = 0;
   CloseFile();
   DiscardPartialFile(partial_path_);
   partial_path_.clear();

@@ -88,6 +88,7 @@ CurlEngine::CurlEngine(const SessionConfig& config, EventSink* sink) : config_(c
                                                    [this] { AfterLoopActivity(); });
     return;
   }
+  thread_driver_ = std::make_unique<EpollMultiDriver>(multi_);
   thread_ = std::thread(&CurlEngine::Run, this);
 }
 
@@ -97,6 +98,9 @@ CurlEngine::~CurlEngine() {
   if (cookie_control_ != nullptr) curl_easy_cleanup(cookie_control_);
   if (share_ != nullptr) curl_share_cleanup(share_);
   if (multi_ != nullptr) curl_multi_cleanup(multi_);
+  // Only now: curl_multi_cleanup still reports the cached connections' sockets to the driver.
+  thread_driver_.reset();
+  loop_driver_.reset();
 }
 
 std::string CurlEngine::CookieJarPath() const {
@@ -116,7 +120,7 @@ void CurlEngine::Enqueue(Command command) {
     std::lock_guard<std::mutex> lock(command_mutex_);
     commands_.push_back(std::move(command));
   }
-  curl_multi_wakeup(multi_);  // thread-safe; interrupts curl_multi_poll
+  thread_driver_->Wake();
 }
 
 void CurlEngine::StartTask(TaskRequest request) {
@@ -189,7 +193,7 @@ void CurlEngine::Shutdown() {
     return;
   }
   stopping_.store(true);
-  if (multi_ != nullptr) curl_multi_wakeup(multi_);
+  if (thread_driver_) thread_driver_->Wake();
   if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
 }
 
@@ -200,15 +204,14 @@ void CurlEngine::Run() {
     RunCommands();
     if (!stopping_.load()) {
       AdmitAllWaiting();
-      int running = 0;
-      curl_multi_perform(multi_, &running);
+      thread_driver_->Act();
       CollectFinished();
       MaybeEndInvalidation();
     }
     // One JS wake-up per turn of this loop, however many events the turn produced.
     sink_->ReleaseWake();
     if (stopping_.load() || invalidated_) break;  // after invalidation nothing can start any more
-    curl_multi_poll(multi_, nullptr, 0, 1000, nullptr);
+    thread_driver_->Wait(1000);
   }
   // Shutdown: drop what is still running without events, and leave no partial files.
   for (auto& entry : transfers_) {
@@ -258,8 +261,7 @@ void CurlEngine::Admit(TaskRequest request) {
   uint64_t id = request.taskIdentifier;
   std::string host = HostKey(request.url);
   auto transfer = std::make_unique<CurlTransfer>(std::move(request), context_);
-  // Demand, not just what runs now: a transfer admitted from a long queue gets a small share.
-  if (!transfer->Prepare(TransferBuffers::ForRunning(transfers_.size() + waiting_count_ + 1))) {
+  if (!transfer->Prepare(TransferBuffers::ForRunning(ExpectedConcurrency(host)))) {
     transfer->Complete(CURLE_FAILED_INIT, false);
     return;
   }
@@ -268,6 +270,19 @@ void CurlEngine::Admit(TaskRequest request) {
   ++running_per_host_[host];
   host_of_[id] = host;
   transfers_[id] = std::move(transfer);
+}
+
+// How many transfers will run at once right after this admission: those running, this one, and
+// the waiting ones of the same host that its free slots will admit in the same pass. Tasks that
+// wait for a slot hold no buffer, so they do not count (a queue of 1,000 behind a limit of one
+// still gets one large buffer).
+size_t CurlEngine::ExpectedConcurrency(const std::string& host) const {
+  auto queue = waiting_.find(host);
+  size_t waiting = queue == waiting_.end() ? 0 : queue->second.size();
+  auto running = running_per_host_.find(host);
+  int used = running == running_per_host_.end() ? 0 : running->second;
+  size_t free_slots = static_cast<size_t>(std::max(0, std::max(1, config_.maximumConnectionsPerHost) - used - 1));
+  return transfers_.size() + 1 + std::min(waiting, free_slots);
 }
 
 void CurlEngine::AdmitWaiting(const std::string& host) {

@@ -25,6 +25,7 @@ constexpr long kBufferBudget = 8 * 1024 * 1024;
 constexpr long kMinBuffer = 16 * 1024;  // libcurl's default
 constexpr long kMaxDownloadBuffer = 512 * 1024;       // CURL_MAX_READ_SIZE in libcurl 7.88
 constexpr long kMaxUploadBuffer = 2 * 1024 * 1024;    // libcurl 7.88's upload maximum
+constexpr long kStagingThreshold = 128 * 1024;
 
 std::string Trim(const char* data, size_t length) {
   size_t begin = 0;
@@ -74,6 +75,8 @@ bool CurlTransfer::Prepare(TransferBuffers buffers) {
     failure_code_ = download_->Open();
     if (failure_code_ != 0) return false;
     curl_easy_setopt(easy_, CURLOPT_BUFFERSIZE, buffers.download);
+    // A few large transfers also gather their writes (a crowd would pay the memory twice).
+    if (buffers.download >= kStagingThreshold) download_->SetWriteBuffer(static_cast<size_t>(buffers.download));
   }
   if (!OpenBody()) return false;
 
@@ -313,7 +316,10 @@ void CurlTransfer::ReportResponseOnce() {
 void CurlTransfer::PostProgress(bool final) {
   if (download_) {
     int64_t total = download_->BytesOnDisk() + (download_->CapturingErrorBody() ? received_ : 0);
-    if (download_throttle_.ShouldReport(total, final)) PostProgressEvent(EventType::DownloadProgress, total, expected_);
+    if (download_throttle_.ShouldReport(total, final)) {
+      if (!download_->CapturingErrorBody()) download_->Flush();  // what progress reports is on disk
+      PostProgressEvent(EventType::DownloadProgress, total, expected_);
+    }
   }
   if (request_.bodySource != BodySource::None && upload_throttle_.ShouldReport(body_offset_, final)) {
     PostProgressEvent(EventType::UploadProgress, body_offset_, body_size_);

@@ -1,0 +1,111 @@
+#include "curl/epoll_multi_driver.h"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdint>
+
+namespace urlsession {
+
+EpollMultiDriver::EpollMultiDriver(CURLM* multi) : multi_(multi), buffer_(256) {
+  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (epoll_fd_ >= 0 && wake_fd_ >= 0) {
+    epoll_event event{};
+    event.events = EPOLLIN;
+    event.data.fd = wake_fd_;
+    epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &event);
+  }
+  curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &EpollMultiDriver::OnSocket);
+  curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
+  curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &EpollMultiDriver::OnTimer);
+  curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
+}
+
+// After curl_multi_cleanup (which still reports removed sockets to OnSocket).
+EpollMultiDriver::~EpollMultiDriver() {
+  if (wake_fd_ >= 0) close(wake_fd_);
+  if (epoll_fd_ >= 0) close(epoll_fd_);
+}
+
+void EpollMultiDriver::Wake() {
+  uint64_t one = 1;
+  ssize_t written;
+  do {
+    written = write(wake_fd_, &one, sizeof(one));
+  } while (written < 0 && errno == EINTR);
+  // EAGAIN: the counter is already non-zero, so a wake-up is pending anyway.
+}
+
+void EpollMultiDriver::Wait(int max_wait_ms) {
+  int wait_ms = max_wait_ms;
+  if (timer_armed_) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(timer_due_ - Clock::now()).count();
+    wait_ms = static_cast<int>(std::clamp<long long>(left, 0, max_wait_ms));
+  }
+  int count;
+  do {
+    count = epoll_wait(epoll_fd_, buffer_.data(), static_cast<int>(buffer_.size()), wait_ms);
+  } while (count < 0 && errno == EINTR);
+  for (int i = 0; i < count; ++i) {
+    if (buffer_[i].data.fd == wake_fd_) {
+      uint64_t value;
+      while (read(wake_fd_, &value, sizeof(value)) > 0) {
+      }
+      continue;
+    }
+    ready_.push_back(buffer_[i]);
+  }
+}
+
+void EpollMultiDriver::Act() {
+  int running = 0;
+  std::vector<epoll_event> ready;
+  ready.swap(ready_);
+  for (const epoll_event& event : ready) {
+    int flags = 0;
+    if (event.events & (EPOLLIN | EPOLLHUP | EPOLLRDHUP)) flags |= CURL_CSELECT_IN;
+    if (event.events & EPOLLOUT) flags |= CURL_CSELECT_OUT;
+    if (event.events & EPOLLERR) flags |= CURL_CSELECT_ERR;
+    // A socket an earlier action closed is unknown to libcurl by now, which it ignores.
+    curl_multi_socket_action(multi_, event.data.fd, flags, &running);
+  }
+  if (timer_armed_ && Clock::now() >= timer_due_) {
+    timer_armed_ = false;
+    curl_multi_socket_action(multi_, CURL_SOCKET_TIMEOUT, 0, &running);
+  }
+  // Keep the vector's capacity for the next turn: no allocation per turn once warmed up.
+  ready.clear();
+  if (ready_.empty()) ready_.swap(ready);
+}
+
+int EpollMultiDriver::OnSocket(CURL*, curl_socket_t socket, int what, void* self_ptr, void*) {
+  auto* self = static_cast<EpollMultiDriver*>(self_ptr);
+  if (what == CURL_POLL_REMOVE) {
+    epoll_ctl(self->epoll_fd_, EPOLL_CTL_DEL, socket, nullptr);
+    return 0;
+  }
+  epoll_event event{};
+  event.data.fd = socket;
+  if (what == CURL_POLL_IN || what == CURL_POLL_INOUT) event.events |= EPOLLIN;
+  if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT) event.events |= EPOLLOUT;
+  if (epoll_ctl(self->epoll_fd_, EPOLL_CTL_MOD, socket, &event) != 0 && errno == ENOENT) {
+    epoll_ctl(self->epoll_fd_, EPOLL_CTL_ADD, socket, &event);
+  }
+  return 0;
+}
+
+int EpollMultiDriver::OnTimer(CURLM*, long timeoutMs, void* self_ptr) {
+  auto* self = static_cast<EpollMultiDriver*>(self_ptr);
+  if (timeoutMs < 0) {
+    self->timer_armed_ = false;
+  } else {
+    self->timer_armed_ = true;
+    self->timer_due_ = Clock::now() + std::chrono::milliseconds(timeoutMs);
+  }
+  return 0;
+}
+
+}  // namespace urlsession

@@ -1,0 +1,47 @@
+// How the engine thread waits: libcurl's multi_socket API on an epoll set, instead of
+// curl_multi_perform + curl_multi_poll. perform walks every transfer and poll rebuilds a pollfd
+// array of every socket on each turn, so with 1,000 transfers each readable socket cost O(1,000);
+// here a turn costs what became ready (measured in bench/ANALYSIS.md, workload (f)).
+// Linux only, like the curl engine. Everything except Wake() runs on the engine thread.
+#pragma once
+
+#include <curl/curl.h>
+#include <sys/epoll.h>
+
+#include <chrono>
+#include <vector>
+
+namespace urlsession {
+
+class EpollMultiDriver {
+ public:
+  explicit EpollMultiDriver(CURLM* multi);
+  ~EpollMultiDriver();
+  EpollMultiDriver(const EpollMultiDriver&) = delete;
+  EpollMultiDriver& operator=(const EpollMultiDriver&) = delete;
+
+  bool ok() const { return epoll_fd_ >= 0 && wake_fd_ >= 0; }
+  // Any thread: makes the current or next Wait() return at once.
+  void Wake();
+  // Blocks until a socket is ready, libcurl's timer is due, Wake() is called or `max_wait_ms`
+  // passes. Records what became ready; Act() hands it to libcurl.
+  void Wait(int max_wait_ms);
+  // Lets libcurl act on the sockets Wait() saw ready, then on its timer if it is due (a new
+  // transfer arms it at 0 ms).
+  void Act();
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  static int OnSocket(CURL* easy, curl_socket_t socket, int what, void* self, void* socketData);
+  static int OnTimer(CURLM* multi, long timeoutMs, void* self);
+
+  CURLM* multi_;
+  int epoll_fd_ = -1;
+  int wake_fd_ = -1;  // eventfd
+  bool timer_armed_ = false;
+  Clock::time_point timer_due_;
+  std::vector<epoll_event> ready_;  // from the last Wait(), consumed by Act()
+  std::vector<epoll_event> buffer_;
+};
+
+}  // namespace urlsession
