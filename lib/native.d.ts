@@ -97,7 +97,8 @@ export interface NativeTaskRequest {
 
 export declare class NativeSession {
   constructor(config: NativeSessionConfig, onEvents: (events: NativeEvent[]) => void);
-  startTask(request: NativeTaskRequest): void;
+  /** `packed` is packTaskRequest(request) (lib/native-constants.ts). */
+  startTask(packed: unknown[]): void;
   cancelTask(taskIdentifier: number): void;
   suspendTask(taskIdentifier: number): void;
   resumeTask(taskIdentifier: number): void;

@@ -7,7 +7,7 @@ import { binding } from './binding';
 import { prepareDataBody, prepareUploadBody, type EngineBody, type PreparedBody } from './body';
 import type { SessionConfiguration } from './configuration';
 import { ErrorCodes, invalidatedError, NSURLError, typeError } from './errors';
-import { EventType, TaskKind } from './native-constants';
+import { EventType, packTaskRequest, TaskKind } from './native-constants';
 import type { NativeEvent, NativeSession, NativeTaskRequest } from './native';
 import { decodeResumeData } from './resume-data';
 import { SessionPersistence } from './persistence';
@@ -128,7 +128,7 @@ export class Session extends EventEmitter {
     for (const { request, taskDescription, kind } of persistence.recoverableRequests()) {
       debug('task %d of %s: re-attached, resuming from %d bytes', request.taskIdentifier, this.identifier, request.resumeOffset ?? 0);
       this.#tasks.set(request.taskIdentifier, this.#newRecord(kind, request.url, taskDescription));
-      this.#native.startTask(request);
+      this.#native.startTask(packTaskRequest(request));
     }
     const undelivered = persistence.undeliveredEvents();
     for (const { kind, events } of undelivered) {
@@ -373,7 +373,7 @@ export class Session extends EventEmitter {
       if (this.#tasks.get(taskIdentifier) !== record || this.#state !== 'active') return;
       record.lastDownloadTotal = 0;
       record.lastUploadTotal = 0;
-      this.#native.startTask(request);
+      this.#native.startTask(packTaskRequest(request));
     }, delayMs);
   }
 
@@ -473,9 +473,10 @@ export class Session extends EventEmitter {
     if (ready.impliedContentType !== undefined && !hasHeader(request.headers, 'content-type')) {
       request.headers = [...request.headers, 'Content-Type', ready.impliedContentType];
     }
-    debug('task %d of %s: %s %s', request.taskIdentifier, this.identifier, request.method, redactUrl(request.url));
+    // Redacting costs a regular expression per task: only when NODE_DEBUG asks for the line.
+    if (debug.enabled) debug('task %d of %s: %s %s', request.taskIdentifier, this.identifier, request.method, redactUrl(request.url));
     if (this.#persistence !== undefined && record !== undefined) this.#persistence.prepare(request, record.taskDescription);
-    this.#native.startTask(request);
+    this.#native.startTask(packTaskRequest(request));
   }
 
   // A task that never reached the engine (or waits for a retry) still gets its sessioncompleted,
@@ -496,7 +497,8 @@ export class Session extends EventEmitter {
   // Called by the bridge with one batch per wake-up. Batches holding a finished download wait
   // for its file-backed Blob; later batches queue behind so the order never changes.
   #receive(events: NativeEvent[]): void {
-    const needsBlobs = events.some((event) => event.type === EventType.DownloadCompleted);
+    // Titanium's downloadcompleted carries the file as a Blob: made only for someone listening.
+    const needsBlobs = events.some((event) => event.type === EventType.DownloadCompleted) && this.#hasListeners('downloadcompleted');
     if (this.#delivery === null && !needsBlobs) {
       this.#dispatch(events, new Map());
       return;
@@ -536,13 +538,13 @@ export class Session extends EventEmitter {
         case EventType.DownloadCompleted:
           if (record === undefined) break;
           record.location = event.location;
-          this.#emitEverywhere('downloadcompleted', {
+          this.#emitEverywhere('downloadcompleted', () => ({
             taskIdentifier,
             sessionIdentifier,
             location: event.location as string,
             data: blobs.get(event) ?? new Blob([]),
             statusCode: event.statusCode ?? 0,
-          });
+          }));
           break;
         case EventType.TaskRecovered: {
           // nsurlsessiond kept this task of an earlier process: adopt it and keep numbering past it.
@@ -579,8 +581,8 @@ export class Session extends EventEmitter {
           // Journaled before any listener runs, marked delivered after: at-least-once delivery.
           this.#persistence?.completed(record.kind, event, record.location);
           const errorCode = event.errorCode ?? 0;
-          debug('task %d of %s completed: error %d, status %d', taskIdentifier, sessionIdentifier, errorCode, event.statusCode ?? 0);
-          this.#emitEverywhere('sessioncompleted', {
+          if (debug.enabled) debug('task %d of %s completed: error %d, status %d', taskIdentifier, sessionIdentifier, errorCode, event.statusCode ?? 0);
+          this.#emitEverywhere('sessioncompleted', () => ({
             taskIdentifier,
             sessionIdentifier,
             success: errorCode === 0,
@@ -588,7 +590,7 @@ export class Session extends EventEmitter {
             message: event.message ?? '',
             statusCode: event.statusCode ?? 0,
             ...(record.kind === 'download' ? {} : { responseText: event.responseBody?.toString('utf8') ?? '' }),
-          });
+          }));
           if (record.task !== undefined) runListener(() => record.task?._complete(event, record.location));
           this.#persistence?.delivered(taskIdentifier);
           if (this.#tasks.size === 0) this.#emitEverywhere('sessioneventscompleted', { sessionIdentifier });
@@ -638,9 +640,23 @@ export class Session extends EventEmitter {
     }
   }
 
-  #emitEverywhere<K extends URLSessionEventName>(name: K, event: URLSessionEventMap[K]): void {
-    runListener(() => this.emit(name, event));
-    runListener(() => this.#hub.emit(name, event));
+  /**
+   * Emits on this session and on the module. `event` may be a function building the payload: it
+   * runs only when someone listens, so tasks nobody watches through Titanium's events do not pay
+   * for payloads (a data task's responseText decodes its whole body).
+   */
+  #emitEverywhere<K extends URLSessionEventName>(name: K, event: URLSessionEventMap[K] | (() => URLSessionEventMap[K])): void {
+    if (typeof event === 'function') {
+      if (!this.#hasListeners(name)) return;
+      event = event();
+    }
+    const payload = event;
+    runListener(() => this.emit(name, payload));
+    runListener(() => this.#hub.emit(name, payload));
+  }
+
+  #hasListeners(name: URLSessionEventName): boolean {
+    return this.listenerCount(name) > 0 || this.#hub.listenerCount(name) > 0;
   }
 }
 

@@ -4,11 +4,13 @@
 // Small requests only: one Curl handle reused, so the connection is kept alive.
 'use strict';
 const path = require('node:path');
-const { Curl } = require(path.join(__dirname, '..', '.peers', 'node_modules', 'node-libcurl'));
+const { Curl, CurlFeature } = require(path.join(__dirname, '..', '.peers', 'node_modules', 'node-libcurl'));
 const { run } = require('./harness');
 
 const curl = new Curl();
 curl.setOpt(Curl.option.NOSIGNAL, true);
+// The body as the bytes received (its default decodes it to a string, which garbles binary data).
+curl.enable(CurlFeature.NoDataParsing);
 
 run({
   request: (url) =>

@@ -18,9 +18,8 @@ double GetNumber(const Napi::Object& object, const char* key, double fallback) {
 }
 
 // Headers cross the boundary as a flat [name, value, name, value, ...] array.
-HeaderList GetHeaders(const Napi::Object& object, const char* key) {
+HeaderList HeadersFrom(const Napi::Value& value) {
   HeaderList headers;
-  Napi::Value value = object.Get(key);
   if (!value.IsArray()) return headers;
   Napi::Array flat = value.As<Napi::Array>();
   for (uint32_t i = 0; i + 1 < flat.Length(); i += 2) {
@@ -28,6 +27,8 @@ HeaderList GetHeaders(const Napi::Object& object, const char* key) {
   }
   return headers;
 }
+
+HeaderList GetHeaders(const Napi::Object& object, const char* key) { return HeadersFrom(object.Get(key)); }
 
 SessionConfig ParseConfig(const Napi::Object& js) {
   SessionConfig config;
@@ -59,34 +60,55 @@ SessionConfig ParseConfig(const Napi::Object& js) {
   return config;
 }
 
-TaskRequest ParseTask(const Napi::Object& js) {
+// The order of lib/native-constants.ts TASK_FIELDS: a task arrives as an array, because reading
+// named properties costs a string internalization each (measured in bench/ANALYSIS.md, (c)).
+enum TaskField : uint32_t {
+  kTaskIdentifier, kKind, kUrl, kMethod, kHeaders, kBody, kBodyPath, kDownloadDirectory,
+  kDownloadFileName, kTimeout, kOverwrite, kNameFromResponse, kDiscardOnHttpError,
+  kKeepPartialOnFailure, kResumePartialPath, kResumeOffset, kResumeValidator,
+  kIntegrityAlgorithm, kIntegrityDigests, kStreamBody, kTaskFieldCount
+};
+
+std::string StringAt(const Napi::Array& a, uint32_t i) {
+  Napi::Value value = a.Get(i);
+  return value.IsString() ? value.As<Napi::String>().Utf8Value() : std::string();
+}
+
+double NumberAt(const Napi::Array& a, uint32_t i, double fallback) {
+  Napi::Value value = a.Get(i);
+  return value.IsNumber() ? value.As<Napi::Number>().DoubleValue() : fallback;
+}
+
+bool BoolAt(const Napi::Array& a, uint32_t i) { return a.Get(i).ToBoolean(); }
+
+TaskRequest ParseTask(const Napi::Array& js) {
   TaskRequest request;
-  request.taskIdentifier = static_cast<uint64_t>(GetNumber(js, "taskIdentifier", 0));
-  request.kind = static_cast<TaskKind>(static_cast<int>(GetNumber(js, "kind", 2)));
-  request.url = GetString(js, "url");
-  request.method = GetString(js, "method");
-  request.headers = GetHeaders(js, "headers");
-  Napi::Value body = js.Get("body");
+  request.taskIdentifier = static_cast<uint64_t>(NumberAt(js, kTaskIdentifier, 0));
+  request.kind = static_cast<TaskKind>(static_cast<int>(NumberAt(js, kKind, 2)));
+  request.url = StringAt(js, kUrl);
+  request.method = StringAt(js, kMethod);
+  request.headers = HeadersFrom(js.Get(kHeaders));
+  Napi::Value body = js.Get(kBody);
   if (body.IsBuffer()) {
     Napi::Buffer<char> bytes = body.As<Napi::Buffer<char>>();
     request.bodySource = BodySource::Memory;
     request.bodyBytes.assign(bytes.Data(), bytes.Length());
-  } else if (js.Get("bodyPath").IsString()) {
+  } else if (js.Get(kBodyPath).IsString()) {
     request.bodySource = BodySource::File;
-    request.bodyPath = GetString(js, "bodyPath");
+    request.bodyPath = StringAt(js, kBodyPath);
   }
-  request.downloadDirectory = GetString(js, "downloadDirectory");
-  request.downloadFileName = GetString(js, "downloadFileName");
-  request.timeout = GetNumber(js, "timeout", 0);
-  request.overwrite = js.Get("overwrite").ToBoolean();
-  request.nameFromResponse = js.Get("nameFromResponse").ToBoolean();
-  request.discardOnHttpError = js.Get("discardOnHttpError").ToBoolean();
-  request.keepPartialOnFailure = js.Get("keepPartialOnFailure").ToBoolean();
-  request.resumePartialPath = GetString(js, "resumePartialPath");
-  request.resumeOffset = static_cast<int64_t>(GetNumber(js, "resumeOffset", 0));
-  request.resumeValidator = GetString(js, "resumeValidator");
-  request.integrity.algorithm = GetString(js, "integrityAlgorithm");
-  Napi::Value digests = js.Get("integrityDigests");
+  request.downloadDirectory = StringAt(js, kDownloadDirectory);
+  request.downloadFileName = StringAt(js, kDownloadFileName);
+  request.timeout = NumberAt(js, kTimeout, 0);
+  request.overwrite = BoolAt(js, kOverwrite);
+  request.nameFromResponse = BoolAt(js, kNameFromResponse);
+  request.discardOnHttpError = BoolAt(js, kDiscardOnHttpError);
+  request.keepPartialOnFailure = BoolAt(js, kKeepPartialOnFailure);
+  request.resumePartialPath = StringAt(js, kResumePartialPath);
+  request.resumeOffset = static_cast<int64_t>(NumberAt(js, kResumeOffset, 0));
+  request.resumeValidator = StringAt(js, kResumeValidator);
+  request.integrity.algorithm = StringAt(js, kIntegrityAlgorithm);
+  Napi::Value digests = js.Get(kIntegrityDigests);
   if (digests.IsArray()) {
     Napi::Array list = digests.As<Napi::Array>();
     for (uint32_t i = 0; i < list.Length(); ++i) {
@@ -94,7 +116,7 @@ TaskRequest ParseTask(const Napi::Object& js) {
       request.integrity.digests.emplace_back(digest.Data(), digest.Length());
     }
   }
-  request.streamBody = js.Get("streamBody").ToBoolean();
+  request.streamBody = BoolAt(js, kStreamBody);
   return request;
 }
 
@@ -195,8 +217,10 @@ void NativeSession::EnsureOpen(Napi::Env env) const {
 
 Napi::Value NativeSession::StartTask(const Napi::CallbackInfo& info) {
   EnsureOpen(info.Env());
-  if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(info.Env(), "startTask(request)");
-  TaskRequest request = ParseTask(info[0].As<Napi::Object>());
+  if (info.Length() < 1 || !info[0].IsArray() || info[0].As<Napi::Array>().Length() != kTaskFieldCount) {
+    throw Napi::TypeError::New(info.Env(), "startTask(packTaskRequest(request))");
+  }
+  TaskRequest request = ParseTask(info[0].As<Napi::Array>());
   BeginWork(info.Env());
   engine_->StartTask(std::move(request));
   return info.Env().Undefined();

@@ -70,6 +70,7 @@ CurlEngine::CurlEngine(const SessionConfig& config, EventSink* sink) : config_(c
   curl_share_setopt(share_, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
   curl_share_setopt(share_, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
   context_.share = share_;
+  context_.easyPool = &easy_pool_;
 
   cookie_control_ = curl_easy_init();
   curl_easy_setopt(cookie_control_, CURLOPT_SHARE, share_);
@@ -95,6 +96,7 @@ CurlEngine::CurlEngine(const SessionConfig& config, EventSink* sink) : config_(c
 CurlEngine::~CurlEngine() {
   Shutdown();
   // Cleaning up the control handle writes the cookie jar one last time (when there is one).
+  easy_pool_.Clear();  // pooled handles still hold the share
   if (cookie_control_ != nullptr) curl_easy_cleanup(cookie_control_);
   if (share_ != nullptr) curl_share_cleanup(share_);
   if (multi_ != nullptr) curl_multi_cleanup(multi_);

@@ -69,6 +69,7 @@ class CurlEngine final : public Engine {
 
   SessionConfig config_;
   EventSink* sink_;
+  EasyPool easy_pool_;  // engine thread (after Shutdown: the destructor's)
   CurlSessionContext context_;
   CURLM* multi_ = nullptr;
   CURLSH* share_ = nullptr;

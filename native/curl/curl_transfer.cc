@@ -25,7 +25,11 @@ constexpr long kBufferBudget = 8 * 1024 * 1024;
 constexpr long kMinBuffer = 16 * 1024;  // libcurl's default
 constexpr long kMaxDownloadBuffer = 512 * 1024;       // CURL_MAX_READ_SIZE in libcurl 7.88
 constexpr long kMaxUploadBuffer = 2 * 1024 * 1024;    // libcurl 7.88's upload maximum
-constexpr long kStagingThreshold = 128 * 1024;
+// Downloads whose receive buffer is at least this large also gather their writes into a buffer of
+// the same size (up to ~128 at once, so at most another 8 MiB): 2.2x the throughput of one
+// write(2) per 16 KiB callback for one download, +15-20% for 100 at 80 KiB each. Beyond that the
+// 16 KiB buffers would double the memory for a gain measured at zero.
+constexpr long kStagingThreshold = 64 * 1024;
 
 std::string Trim(const char* data, size_t length) {
   size_t begin = 0;
@@ -58,14 +62,15 @@ CurlTransfer::CurlTransfer(TaskRequest request, const CurlSessionContext& contex
       upload_throttle_(context.config->progressIntervalMs) {}
 
 CurlTransfer::~CurlTransfer() {
-  if (easy_ != nullptr) curl_easy_cleanup(easy_);
+  // First: the reset detaches the handle from header_list_ and error_buffer_ before they go.
+  if (easy_ != nullptr) context_.easyPool->Release(easy_);
   if (header_list_ != nullptr) curl_slist_free_all(header_list_);
   if (body_fd_ >= 0) close(body_fd_);
 }
 
 bool CurlTransfer::Prepare(TransferBuffers buffers) {
   const SessionConfig& config = *context_.config;
-  easy_ = curl_easy_init();
+  easy_ = context_.easyPool->Acquire();
   if (easy_ == nullptr) {
     failure_code_ = kNSURLErrorUnknown;
     return false;
@@ -75,7 +80,6 @@ bool CurlTransfer::Prepare(TransferBuffers buffers) {
     failure_code_ = download_->Open();
     if (failure_code_ != 0) return false;
     curl_easy_setopt(easy_, CURLOPT_BUFFERSIZE, buffers.download);
-    // A few large transfers also gather their writes (a crowd would pay the memory twice).
     if (buffers.download >= kStagingThreshold) download_->SetWriteBuffer(static_cast<size_t>(buffers.download));
   }
   if (!OpenBody()) return false;

@@ -10,6 +10,7 @@
 
 #include "core/download_writer.h"
 #include "core/progress_throttle.h"
+#include "curl/easy_pool.h"
 #include "engine/engine.h"
 
 namespace urlsession {
@@ -19,6 +20,7 @@ struct CurlSessionContext {
   const SessionConfig* config = nullptr;
   EventSink* sink = nullptr;
   CURLSH* share = nullptr;
+  EasyPool* easyPool = nullptr;
   std::string caBundle;     // system roots + config.tls.caPem; empty: libcurl's default roots
   std::string pinnedKeys;   // "sha256//a;sha256//b" or empty
   std::string userAgent;
