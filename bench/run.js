@@ -23,15 +23,17 @@ const PEERS = {
   got: [NODE, [path.join(__dirname, 'peers', 'got.mjs')]],
   'node-downloader-helper': [NODE, [path.join(__dirname, 'peers', 'downloader-helper.js')]],
   'node-libcurl': [NODE, [path.join(__dirname, 'peers', 'node-libcurl.js')]],
+  // Diagnostic for (c): the engine and bridge without this library's JS layer. Not a peer.
+  'urlsession engine only (diagnostic)': [NODE, [path.join(__dirname, 'peers', 'urlsession-engine-only.js')]],
   // The same library with libcurl driven by libuv on the JS thread instead of the engine thread:
   // the measured side of "worker thread or libuv polling" (see ANALYSIS.md). Not a peer.
   'urlsession (libuv polling)': ['env', ['URLSESSION_CURL_DRIVER=loop', NODE, path.join(__dirname, 'peers', 'urlsession.js')]],
 };
 const NODE_PEERS = ['fetch', 'http.get', 'got', 'node-downloader-helper', 'node-libcurl'];
 // node-libcurl only takes part in (c), the workload the issue names it for.
-const DOWNLOAD_PEERS = Object.entries(PEERS).filter(([name]) => name !== 'node-libcurl');
+const DOWNLOAD_PEERS = Object.entries(PEERS).filter(([name]) => !['node-libcurl', 'urlsession engine only (diagnostic)'].includes(name));
 const notes = [];
-const SMALL_PEERS = ['urlsession', 'urlsession (libuv polling)', 'fetch', 'http.get', 'got'];
+const SMALL_PEERS = ['urlsession', 'urlsession (libuv polling)', 'urlsession engine only (diagnostic)', 'fetch', 'http.get', 'got'];
 // (f): every level downloads the same SCALE_COUNT files of 1 MiB; only the concurrency changes.
 const SCALE_LEVELS = QUICK ? [1, 10, 100] : [1, 10, 100, 1000];
 const SCALE_COUNT = QUICK ? 100 : 1000;
