@@ -37,6 +37,13 @@ function session(options: URLSession.SessionConfigurationOptions = {}): URLSessi
 const fileSha = (file: string): string => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Resolves once the task's progress reports at least `bytes` transferred. */
+async function untilTransferred(task: URLSession.Task<unknown>, bytes: number): Promise<void> {
+  let at = 0;
+  task.on('progress', (p: URLSession.TaskProgress) => (at = p.transferred));
+  while (at < bytes) await sleep(10);
+}
+
 describe('download()', () => {
   it('resolves with the file, the response and plausible metrics; Titanium events fire too', async () => {
     const s = session();
@@ -155,9 +162,7 @@ describe('download()', () => {
     const first = session();
     const url = `${server.base}/file?size=3000000&seed=11&etag=v1&delay=5&chunk=16384&key=resume-a`;
     const task = first.download(url);
-    let at = 0;
-    task.on('progress', (p: URLSession.TaskProgress) => (at = p.transferred));
-    while (at < 200_000) await sleep(10);
+    await untilTransferred(task, 200_000);
     const resumeData = await task.cancelByProducingResumeData();
     expect(Buffer.isBuffer(resumeData)).toBe(true);
     await expect(task.done).rejects.toMatchObject({ name: 'AbortError' });
@@ -174,9 +179,7 @@ describe('download()', () => {
     const first = session();
     const url = `${server.base}/file?size=1500000&seed=13&etag=v1&delay=5&chunk=16384&key=resume-waiting`;
     const task = first.download(url);
-    let at = 0;
-    task.on('progress', (p: URLSession.TaskProgress) => (at = p.transferred));
-    while (at < 100_000) await sleep(10);
+    await untilTransferred(task, 100_000);
     const resumeData = (await task.cancelByProducingResumeData()) as Buffer;
     await task.done.catch(() => undefined);
     const { partialPath, offset } = JSON.parse(resumeData.toString());
@@ -210,9 +213,7 @@ describe('download()', () => {
     for (const variant of ['etag=v2', 'etag=v1&ranges=no']) {
       const s = session();
       const task = s.download(`${server.base}/file?size=2000000&seed=12&etag=v1&delay=5&chunk=16384&key=change-${variant}`);
-      let at = 0;
-      task.on('progress', (p: URLSession.TaskProgress) => (at = p.transferred));
-      while (at < 100_000) await sleep(10);
+      await untilTransferred(task, 100_000);
       const resumeData = (await task.cancelByProducingResumeData()) as Buffer;
       await task.done.catch(() => undefined);
       // Point the resume at the changed resource: same bytes, other validator or no ranges.
