@@ -38,7 +38,7 @@ const fileSha = (file: string): string => createHash('sha256').update(fs.readFil
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Resolves once the task's progress reports at least `bytes` transferred. */
-async function untilTransferred(task: URLSession.Task<unknown>, bytes: number): Promise<void> {
+async function untilTransferred(task: { on(event: 'progress', listener: (p: URLSession.TaskProgress) => void): unknown }, bytes: number): Promise<void> {
   let at = 0;
   task.on('progress', (p: URLSession.TaskProgress) => (at = p.transferred));
   while (at < bytes) await sleep(10);
