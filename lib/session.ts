@@ -12,7 +12,7 @@ import type { NativeEvent, NativeSession, NativeTaskRequest } from './native';
 import { decodeResumeData } from './resume-data';
 import { SessionPersistence } from './persistence';
 import { StateDirectoryError } from './journal';
-import { Task, type DownloadResult, type RequestResult, type StreamResult, type TaskSetup } from './task';
+import { Task, type DownloadResult, type RequestResult, type StreamResult, type TaskControls, type TaskSetup } from './task';
 import type { RetryPolicy } from './retry';
 import { parseTaskOptions, resolveDestination, type DownloadOptions, type RequestOptions, type UploadOptions } from './task-options';
 import type {
@@ -402,6 +402,14 @@ export class Session extends EventEmitter {
     return promise;
   }
 
+  // One set of controls for all of this session's tasks (they pass their identifier).
+  readonly #taskControls: TaskControls = {
+    cancel: (id) => this.cancelTask(id),
+    suspend: (id) => this.#whenStarted(id, () => this.#native.suspendTask(id)),
+    resume: (id) => this.#whenStarted(id, () => this.#native.resumeTask(id)),
+    acknowledge: (id, bytes) => this.#whenStarted(id, () => this.#native.acknowledgeBody(id, bytes)),
+  };
+
   #startTask<R>(
     kind: TaskRecord['kind'],
     request: Omit<NativeTaskRequest, 'taskIdentifier'>,
@@ -423,12 +431,7 @@ export class Session extends EventEmitter {
         stream: options.stream,
         resumeTemplate,
       },
-      {
-        cancel: (id) => this.cancelTask(id),
-        suspend: (id) => this.#whenStarted(id, () => this.#native.suspendTask(id)),
-        resume: (id) => this.#whenStarted(id, () => this.#native.resumeTask(id)),
-        acknowledge: (id, bytes) => this.#whenStarted(id, () => this.#native.acknowledgeBody(id, bytes)),
-      },
+      this.#taskControls,
     );
     this.#start(kind, request, body, task);
     return task;

@@ -97,6 +97,8 @@ export class IntegrityError extends TransferError {
   }
 }
 
+const ignore = (): void => undefined;
+
 /** Cancellation through task.cancel() or an AbortSignal: errorCode -999. */
 export class AbortError extends Error {
   readonly code = 'ABORT_ERR';
@@ -165,7 +167,7 @@ export class Task<Result = DownloadResult | RequestResult> extends EventEmitter 
     });
     // A task used only through its events must not crash the process with an unhandled
     // rejection; awaiting `done` still sees the rejection.
-    this.done.catch(() => undefined);
+    this.done.catch(ignore);
     const signal = setup.signal;
     if (signal !== undefined) {
       this.#onAbort = () => {
