@@ -223,7 +223,7 @@ void CurlEngine::Run() {
   transfers_.clear();
 }
 
-// JS thread (loop-driven sessions): what one turn of Run() does after curl_multi_perform.
+// JS thread (loop-driven sessions): what one turn of Run() does after libcurl acted.
 void CurlEngine::AfterLoopActivity() {
   if (stopping_.load()) return;
   AdmitAllWaiting();

@@ -31,10 +31,6 @@ void UvMultiDriver::Close() {
   uv_close(reinterpret_cast<uv_handle_t*>(timer_), FreeHandle);
 }
 
-void UvMultiDriver::Kick() {
-  if (!closed_) Act(CURL_SOCKET_TIMEOUT, 0);
-}
-
 void UvMultiDriver::Act(curl_socket_t socket, int flags) {
   int running = 0;
   curl_multi_socket_action(multi_, socket, flags, &running);

@@ -20,8 +20,6 @@ class UvMultiDriver {
   UvMultiDriver(const UvMultiDriver&) = delete;
   UvMultiDriver& operator=(const UvMultiDriver&) = delete;
 
-  // Lets libcurl act on whatever became due (new handles, expired timers). JS thread.
-  void Kick();
   // Stops every poll and the timer; later libcurl callbacks are ignored. Idempotent.
   void Close();
 
