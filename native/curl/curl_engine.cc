@@ -186,11 +186,7 @@ void CurlEngine::Flush(uint64_t token) {
 void CurlEngine::Shutdown() {
   if (loop_driver_) {
     if (stopping_.exchange(true)) return;
-    for (auto& entry : transfers_) {
-      curl_multi_remove_handle(multi_, entry.second->easy());
-      entry.second->Abandon();
-    }
-    transfers_.clear();
+    AbandonAll();
     loop_driver_->Close();
     return;
   }
@@ -215,7 +211,12 @@ void CurlEngine::Run() {
     if (stopping_.load() || invalidated_) break;  // after invalidation nothing can start any more
     thread_driver_->Wait(1000);
   }
-  // Shutdown: drop what is still running without events, and leave no partial files.
+  AbandonAll();
+}
+
+// Shutdown, on the thread that owns the multi handle: drop what is still running without
+// events, and leave no partial files.
+void CurlEngine::AbandonAll() {
   for (auto& entry : transfers_) {
     curl_multi_remove_handle(multi_, entry.second->easy());
     entry.second->Abandon();
