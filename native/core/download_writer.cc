@@ -103,7 +103,7 @@ bool DownloadWriter::Write(const char* data, size_t length) {
   }
   if (!staging_) {
     if (!WriteAll(data, length)) return false;
-  } else if (staged_ + length > staging_capacity_ && !FlushStaged()) {
+  } else if (staged_ + length > staging_capacity_ && !Flush()) {
     return false;
   } else if (length >= staging_capacity_) {
     if (!WriteAll(data, length)) return false;
@@ -116,7 +116,7 @@ bool DownloadWriter::Write(const char* data, size_t length) {
   return true;
 }
 
-bool DownloadWriter::FlushStaged() {
+bool DownloadWriter::Flush() {
   if (staged_ == 0) return write_errno_ == 0;
   bool ok = WriteAll(staging_.get(), staged_);
   staged_ = 0;
@@ -150,7 +150,7 @@ std::string DownloadWriter::Validator() const {
 }
 
 int DownloadWriter::Commit(const std::string& effectiveUrl, std::string* location) {
-  if (!FlushStaged()) {
+  if (!Flush()) {
     int code = WriteFailureCode();
     Abandon();
     return code;
@@ -221,7 +221,7 @@ int DownloadWriter::AdoptFinishedFile(const std::string& tempPath, int statusCod
 void DownloadWriter::Fail(int code, Event* completion) {
   // Staged bytes first, so a kept partial file holds every byte it is reported to hold. If they
   // cannot be written the file is not sound and goes.
-  if (fd_ >= 0 && !CapturingErrorBody()) FlushStaged();
+  Flush();
   CloseFile();
   bool sound = write_errno_ == 0 && !bad_content_range_ && code != kURLSessionErrorIntegrityMismatch;
   // An error page written nowhere leaves the bytes of earlier attempts intact.

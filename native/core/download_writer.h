@@ -41,7 +41,7 @@ class DownloadWriter {
   bool Write(const char* data, size_t length);
   // Writes what is staged. Called before every progress event, so that the bytes a progress
   // event reports are in the file (a process killed after it resumes from at least there).
-  bool Flush() { return FlushStaged(); }
+  bool Flush();
   // Bytes accepted so far (in the file after Flush()).
   int64_t BytesOnDisk() const { return resume_base_ + written_; }
   bool CapturingErrorBody() const;
@@ -76,7 +76,6 @@ class DownloadWriter {
   std::string Validator() const;
   void CloseFile();
   bool WriteAll(const char* data, size_t length);
-  bool FlushStaged();
 
   const TaskRequest& request_;
   std::string file_name_;

@@ -5,8 +5,8 @@
 #include <cctype>
 
 #include <fstream>
+#include <iterator>
 #include <sstream>
-#include <vector>
 
 #include "core/file_ops.h"
 
@@ -252,11 +252,13 @@ void CurlEngine::Start(TaskRequest request) {
   ++waiting_count_;
 }
 
+// Runs every turn of the engine loop: no allocation. AdmitWaiting may erase only its own entry.
 void CurlEngine::AdmitAllWaiting() {
-  std::vector<std::string> hosts;
-  hosts.reserve(waiting_.size());
-  for (const auto& entry : waiting_) hosts.push_back(entry.first);
-  for (const auto& host : hosts) AdmitWaiting(host);
+  for (auto entry = waiting_.begin(); entry != waiting_.end();) {
+    auto next = std::next(entry);
+    AdmitWaiting(entry->first);
+    entry = next;
+  }
 }
 
 // Engine thread: the task gets its easy handle, its files and its place in the multi handle.

@@ -3,8 +3,8 @@
 // Why a thread per session rather than libuv polling: the JS thread then never runs
 // transfer work (no parsing, no disk writes), so a busy or blocked JS thread cannot slow a
 // transfer, and the bridge only sees coalesced events. Measured, not assumed: with libuv
-// polling (uv_multi_driver.h) the event loop's p99 delay during a 1 GiB download is ~100 ms
-// instead of ~1.2 ms, and 1,024 parallel downloads run ~25% slower (bench/ANALYSIS.md).
+// polling (uv_multi_driver.h) the event loop's p99 delay during a 1 GiB download is 20-100 ms
+// instead of 1-4 ms, and 1,024 parallel downloads run 15-21% slower (bench/ANALYSIS.md).
 // The JS thread talks to the engine thread through a command queue plus an eventfd wake-up;
 // the engine thread waits on epoll with libcurl's multi_socket API (epoll_multi_driver.h).
 #pragma once

@@ -321,7 +321,7 @@ void CurlTransfer::PostProgress(bool final) {
   if (download_) {
     int64_t total = download_->BytesOnDisk() + (download_->CapturingErrorBody() ? received_ : 0);
     if (download_throttle_.ShouldReport(total, final)) {
-      if (!download_->CapturingErrorBody()) download_->Flush();  // what progress reports is on disk
+      download_->Flush();  // what progress reports is in the file
       PostProgressEvent(EventType::DownloadProgress, total, expected_);
     }
   }

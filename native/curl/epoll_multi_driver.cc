@@ -9,7 +9,7 @@
 
 namespace urlsession {
 
-EpollMultiDriver::EpollMultiDriver(CURLM* multi) : multi_(multi), buffer_(256) {
+EpollMultiDriver::EpollMultiDriver(CURLM* multi) : multi_(multi) {
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (epoll_fd_ >= 0 && wake_fd_ >= 0) {
@@ -47,24 +47,22 @@ void EpollMultiDriver::Wait(int max_wait_ms) {
   }
   int count;
   do {
-    count = epoll_wait(epoll_fd_, buffer_.data(), static_cast<int>(buffer_.size()), wait_ms);
+    count = epoll_wait(epoll_fd_, ready_, kMaxReady, wait_ms);
   } while (count < 0 && errno == EINTR);
-  for (int i = 0; i < count; ++i) {
-    if (buffer_[i].data.fd == wake_fd_) {
+  ready_count_ = std::max(count, 0);
+}
+
+void EpollMultiDriver::Act() {
+  int running = 0;
+  // Only Wait() writes ready_, and libcurl's callbacks below never call it: safe to walk.
+  for (int i = 0; i < ready_count_; ++i) {
+    const epoll_event& event = ready_[i];
+    if (event.data.fd == wake_fd_) {
       uint64_t value;
       while (read(wake_fd_, &value, sizeof(value)) > 0) {
       }
       continue;
     }
-    ready_.push_back(buffer_[i]);
-  }
-}
-
-void EpollMultiDriver::Act() {
-  int running = 0;
-  std::vector<epoll_event> ready;
-  ready.swap(ready_);
-  for (const epoll_event& event : ready) {
     int flags = 0;
     if (event.events & (EPOLLIN | EPOLLHUP | EPOLLRDHUP)) flags |= CURL_CSELECT_IN;
     if (event.events & EPOLLOUT) flags |= CURL_CSELECT_OUT;
@@ -72,13 +70,11 @@ void EpollMultiDriver::Act() {
     // A socket an earlier action closed is unknown to libcurl by now, which it ignores.
     curl_multi_socket_action(multi_, event.data.fd, flags, &running);
   }
+  ready_count_ = 0;
   if (timer_armed_ && Clock::now() >= timer_due_) {
     timer_armed_ = false;
     curl_multi_socket_action(multi_, CURL_SOCKET_TIMEOUT, 0, &running);
   }
-  // Keep the vector's capacity for the next turn: no allocation per turn once warmed up.
-  ready.clear();
-  if (ready_.empty()) ready_.swap(ready);
 }
 
 int EpollMultiDriver::OnSocket(CURL*, curl_socket_t socket, int what, void* self_ptr, void*) {

@@ -9,7 +9,6 @@
 #include <sys/epoll.h>
 
 #include <chrono>
-#include <vector>
 
 namespace urlsession {
 
@@ -40,8 +39,9 @@ class EpollMultiDriver {
   int wake_fd_ = -1;  // eventfd
   bool timer_armed_ = false;
   Clock::time_point timer_due_;
-  std::vector<epoll_event> ready_;  // from the last Wait(), consumed by Act()
-  std::vector<epoll_event> buffer_;
+  static constexpr int kMaxReady = 256;
+  epoll_event ready_[kMaxReady];  // from the last Wait(), consumed by Act()
+  int ready_count_ = 0;
 };
 
 }  // namespace urlsession
