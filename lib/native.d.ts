@@ -96,7 +96,8 @@ export interface NativeTaskRequest {
 }
 
 export declare class NativeSession {
-  constructor(config: NativeSessionConfig, onEvents: (events: NativeEvent[]) => void);
+  /** onEvents receives one encoded batch: decode it with lib/native-events.ts's decodeEvents. */
+  constructor(config: NativeSessionConfig, onEvents: (numbers: Float64Array, text: string, bodies: ArrayBuffer[] | undefined) => void);
   /** `packed` is packTaskRequest(request) (lib/native-constants.ts). */
   startTask(packed: unknown[]): void;
   cancelTask(taskIdentifier: number): void;

@@ -9,6 +9,7 @@ import type { SessionConfiguration } from './configuration';
 import { ErrorCodes, invalidatedError, NSURLError, typeError } from './errors';
 import { EventType, packTaskRequest, TaskKind } from './native-constants';
 import type { NativeEvent, NativeSession, NativeTaskRequest } from './native';
+import { decodeEvents } from './native-events';
 import { decodeResumeData } from './resume-data';
 import { SessionPersistence } from './persistence';
 import { StateDirectoryError } from './journal';
@@ -93,7 +94,7 @@ export class Session extends EventEmitter {
     this.configuration = configuration;
     this.#hub = hub;
     this.#onInvalidated = onInvalidated;
-    this.#native = new binding.NativeSession(configuration.toNative(), (events) => this.#receive(events));
+    this.#native = new binding.NativeSession(configuration.toNative(), (numbers, text, bodies) => this.#receive(decodeEvents(numbers, text, bodies)));
     // With an OS background session (macOS, bundled app) nsurlsessiond keeps the work; our
     // journal is the fallback everywhere else.
     if (configuration.persistent && configuration.stateDirectory !== undefined && !this.#native.usesSystemBackground) {

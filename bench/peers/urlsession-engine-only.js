@@ -6,13 +6,14 @@ const path = require('node:path');
 const root = path.join(__dirname, '..', '..', 'dist');
 const { binding } = require(path.join(root, 'binding.js'));
 const { packTaskRequest } = require(path.join(root, 'native-constants.js'));
+const { decodeEvents } = require(path.join(root, 'native-events.js'));
 const URLSession = require(path.join(root, 'index.js'));
 const { run } = require('./harness');
 
 const EventType = { TaskCompleted: 4 };
 let pending;
-const native = new binding.NativeSession(URLSession.createSessionConfiguration({ identifier: 'engine-only' }).toNative(), (events) => {
-  for (const event of events) if (event.type === EventType.TaskCompleted) pending(event);
+const native = new binding.NativeSession(URLSession.createSessionConfiguration({ identifier: 'engine-only' }).toNative(), (numbers, text, bodies) => {
+  for (const event of decodeEvents(numbers, text, bodies)) if (event.type === EventType.TaskCompleted) pending(event);
 });
 let nextId = 1;
 

@@ -1,135 +1,114 @@
 #include "bridge/event_to_js.h"
 
-#include <string>
+#include <cstring>
 
 namespace urlsession {
-namespace {
 
-// Builds one object; every setter reports failure instead of throwing.
-class ObjectBuilder {
- public:
-  explicit ObjectBuilder(napi_env env) : env_(env) { ok_ = napi_create_object(env, &object_) == napi_ok; }
-
-  void Number(const char* key, double value) {
-    napi_value v;
-    Set(key, ok_ && napi_create_double(env_, value, &v) == napi_ok ? v : nullptr);
-  }
-  void String(const char* key, const std::string& value) {
-    napi_value v;
-    Set(key, ok_ && napi_create_string_utf8(env_, value.data(), value.size(), &v) == napi_ok ? v : nullptr);
-  }
-  void Bytes(const char* key, const std::string& value) {
-    napi_value v;
-    void* copy = nullptr;
-    Set(key, ok_ && napi_create_buffer_copy(env_, value.size(), value.data(), &copy, &v) == napi_ok ? v : nullptr);
-  }
-  void Value(const char* key, napi_value value) { Set(key, value); }
-
-  bool ok() const { return ok_; }
-  napi_value object() const { return object_; }
-
- private:
-  void Set(const char* key, napi_value value) {
-    if (!ok_ || value == nullptr || napi_set_named_property(env_, object_, key, value) != napi_ok) ok_ = false;
-  }
-
-  napi_env env_;
-  napi_value object_ = nullptr;
-  bool ok_ = false;
-};
-
-napi_value MetricsToJs(napi_env env, const TaskMetrics& metrics) {
-  ObjectBuilder out(env);
-  out.Number("dnsMs", metrics.dnsMs);
-  out.Number("connectMs", metrics.connectMs);
-  out.Number("tlsMs", metrics.tlsMs);
-  out.Number("firstByteMs", metrics.firstByteMs);
-  out.Number("totalMs", metrics.totalMs);
-  out.Number("bytesSent", static_cast<double>(metrics.bytesSent));
-  out.Number("bytesReceived", static_cast<double>(metrics.bytesReceived));
-  out.Number("redirectCount", metrics.redirectCount);
-  out.String("protocol", metrics.protocol);
-  out.String("remoteAddress", metrics.remoteAddress);
-  return out.ok() ? out.object() : nullptr;
-}
-
-napi_value HeadersToJs(napi_env env, const std::vector<std::pair<std::string, std::string>>& headers) {
-  napi_value array;
-  if (napi_create_array_with_length(env, headers.size() * 2, &array) != napi_ok) return nullptr;
-  uint32_t index = 0;
-  for (const auto& header : headers) {
-    for (const std::string* text : {&header.first, &header.second}) {
-      napi_value value;
-      if (napi_create_string_utf8(env, text->data(), text->size(), &value) != napi_ok ||
-          napi_set_element(env, array, index++, value) != napi_ok) {
-        return nullptr;
-      }
+// U+0000 ends each text field. None can hold one today: libcurl fails a response with a NUL
+// byte in a header (tested: -1011), and URLs, paths and messages cannot contain it. Should an
+// engine ever pass one on, it arrives as U+FFFD instead of shifting every later field.
+void EventBatchEncoder::Text(const std::string& value) {
+  if (value.find('\0') == std::string::npos) {
+    text_.append(value);
+  } else {
+    for (char c : value) {
+      if (c == '\0') text_.append("\xEF\xBF\xBD");
+      else text_.push_back(c);
     }
   }
-  return array;
+  text_.push_back('\0');
 }
 
-// Only the fields an event type carries are set, to keep per-event cost low.
-napi_value EventToJs(napi_env env, Event& event) {
-  ObjectBuilder js(env);
-  js.Number("type", static_cast<double>(event.type));
-  js.Number("taskIdentifier", static_cast<double>(event.taskIdentifier));
+// Only non-empty bodies travel; the event carries the length, and JS makes empty ones itself.
+void EventBatchEncoder::Body(const std::string& bytes) {
+  numbers_.push_back(static_cast<double>(bytes.size()));
+  if (!bytes.empty()) bodies_.push_back(&bytes);
+}
+
+// The field order of each event type is lib/native-events.ts's decodeEvents; the two change
+// together (every event type is exercised by the test suite, so a mismatch fails it).
+void EventBatchEncoder::EncodeEvent(const Event& event) {
+  numbers_.push_back(static_cast<double>(event.type));
+  numbers_.push_back(static_cast<double>(event.taskIdentifier));
   switch (event.type) {
     case EventType::DownloadProgress:
     case EventType::UploadProgress:
-      js.Number("totalBytes", static_cast<double>(event.totalBytes));
-      js.Number("expectedBytes", static_cast<double>(event.expectedBytes));
+      numbers_.push_back(static_cast<double>(event.totalBytes));
+      numbers_.push_back(static_cast<double>(event.expectedBytes));
       break;
     case EventType::Response:
-      js.Number("statusCode", event.statusCode);
-      js.Number("expectedBytes", static_cast<double>(event.expectedBytes));
-      js.String("url", event.url);
-      js.Value("headers", HeadersToJs(env, event.responseHeaders));
-      break;
-    case EventType::DownloadCompleted:
-      js.Number("statusCode", event.statusCode);
-      js.String("location", event.location);
-      break;
-    case EventType::TaskCompleted:
-      js.Number("statusCode", event.statusCode);
-      js.Number("errorCode", event.errorCode);
-      js.String("message", event.message);
-      js.String("url", event.url);
-      js.Bytes("responseBody", event.responseBody);
-      js.Value("metrics", MetricsToJs(env, event.metrics));
-      if (!event.partialPath.empty()) {
-        js.String("partialPath", event.partialPath);
-        js.Number("partialBytes", static_cast<double>(event.partialBytes));
-        js.String("validator", event.validator);
+      numbers_.push_back(event.statusCode);
+      numbers_.push_back(static_cast<double>(event.expectedBytes));
+      numbers_.push_back(static_cast<double>(event.responseHeaders.size()));
+      Text(event.url);
+      for (const auto& header : event.responseHeaders) {
+        Text(header.first);
+        Text(header.second);
       }
       break;
+    case EventType::DownloadCompleted:
+      numbers_.push_back(event.statusCode);
+      Text(event.location);
+      break;
+    case EventType::TaskCompleted: {
+      const TaskMetrics& m = event.metrics;
+      numbers_.insert(numbers_.end(), {static_cast<double>(event.statusCode), static_cast<double>(event.errorCode),
+                                       m.dnsMs, m.connectMs, m.tlsMs, m.firstByteMs, m.totalMs,
+                                       static_cast<double>(m.bytesSent), static_cast<double>(m.bytesReceived),
+                                       static_cast<double>(m.redirectCount)});
+      Body(event.responseBody);
+      Text(event.message);
+      Text(event.url);
+      Text(m.protocol);
+      Text(m.remoteAddress);
+      bool partial = !event.partialPath.empty();
+      numbers_.push_back(partial ? static_cast<double>(event.partialBytes) : -1);
+      if (partial) {
+        Text(event.partialPath);
+        Text(event.validator);
+      }
+      break;
+    }
     case EventType::ResetCompleted:
     case EventType::FlushCompleted:
-      js.Number("token", static_cast<double>(event.token));
+      numbers_.push_back(static_cast<double>(event.token));
       break;
     case EventType::BodyData:
-      js.Bytes("chunk", event.responseBody);
+      Body(event.responseBody);
       break;
     case EventType::TaskRecovered:
-      js.String("url", event.url);
-      js.Number("kind", event.statusCode);
-      js.String("taskDescription", event.message);
+      numbers_.push_back(event.statusCode);  // the TaskKind
+      Text(event.url);
+      Text(event.message);  // its taskDescription
       break;
     case EventType::SessionInvalidated:
     case EventType::BackgroundEventsDelivered:
       break;
   }
-  return js.ok() ? js.object() : nullptr;
 }
 
-}  // namespace
+bool EventBatchEncoder::Encode(napi_env env, const std::vector<Event>& events, napi_value args[3]) {
+  numbers_.clear();
+  text_.clear();
+  bodies_.clear();
+  for (const Event& event : events) EncodeEvent(event);
 
-bool EventsToJs(napi_env env, std::vector<Event>& events, napi_value* result) {
-  if (napi_create_array_with_length(env, events.size(), result) != napi_ok) return false;
-  uint32_t index = 0;
-  for (Event& event : events) {
-    napi_value js = EventToJs(env, event);
-    if (js == nullptr || napi_set_element(env, *result, index++, js) != napi_ok) return false;
+  void* data = nullptr;
+  napi_value buffer;
+  size_t bytes = numbers_.size() * sizeof(double);
+  if (napi_create_arraybuffer(env, bytes, &data, &buffer) != napi_ok ||
+      napi_create_typedarray(env, napi_float64_array, numbers_.size(), buffer, 0, &args[0]) != napi_ok) {
+    return false;
+  }
+  if (bytes > 0) std::memcpy(data, numbers_.data(), bytes);
+  if (napi_create_string_utf8(env, text_.data(), text_.size(), &args[1]) != napi_ok) return false;
+  if (bodies_.empty()) return napi_get_undefined(env, &args[2]) == napi_ok;
+  if (napi_create_array_with_length(env, bodies_.size(), &args[2]) != napi_ok) return false;
+  for (uint32_t i = 0; i < bodies_.size(); ++i) {
+    napi_value body;
+    if (napi_create_arraybuffer(env, bodies_[i]->size(), &data, &body) != napi_ok) return false;
+    std::memcpy(data, bodies_[i]->data(), bodies_[i]->size());
+    if (napi_set_element(env, args[2], i, body) != napi_ok) return false;
   }
   return true;
 }

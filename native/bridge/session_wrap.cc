@@ -192,12 +192,12 @@ void NativeSession::Deliver(Napi::Env env, Napi::Function onEvents) {
   }
   napi_handle_scope scope;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
-  napi_value events;
+  napi_value args[3];
   napi_value global;
-  if (EventsToJs(env, batch, &events) && napi_get_global(env, &global) == napi_ok) {
+  if (encoder_.Encode(env, batch, args) && napi_get_global(env, &global) == napi_ok) {
     // A throwing callback leaves its exception pending: Node reports it as uncaught when this
     // callback returns (lib/ already routes listener errors there; this is the backstop).
-    napi_call_function(env, global, onEvents, 1, &events, nullptr);
+    napi_call_function(env, global, onEvents, 3, args, nullptr);
   }
   napi_close_handle_scope(env, scope);
 }

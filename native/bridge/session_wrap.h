@@ -6,6 +6,7 @@
 
 #include <memory>
 
+#include "bridge/event_to_js.h"
 #include "core/event_queue.h"
 #include "engine/engine.h"
 
@@ -52,6 +53,7 @@ class NativeSession : public Napi::ObjectWrap<NativeSession> {
   void EnsureOpen(Napi::Env env) const;
 
   std::unique_ptr<EventQueue> queue_;
+  EventBatchEncoder encoder_;  // JS thread (Deliver)
   std::unique_ptr<Engine> engine_;
   Delivery delivery_;
   DeliveryState* delivery_state_ = nullptr;

@@ -52,11 +52,30 @@ describe('hostile HTTP/1.1 servers', () => {
     ['/gzip-broken', -1016],
     ['/loop', -1007],
     ['/not-http', -1011],
+    ['/nul-in-header', -1011],
   ])('%s fails with %i and leaves nothing', async (route, code) => {
     const { event, files } = await fault(`${hostile.base}${route}`);
     expect(event).toMatchObject({ success: false, errorCode: code });
     expect(event.message.length).toBeGreaterThan(0);
     expect(files).toEqual([]);
+  });
+
+  it('header values in UTF-8, Latin-1 and cut-off UTF-8 arrive decoded, every later field in place', async () => {
+    const session = URLSession.createSession({ configuration: URLSession.createSessionConfiguration() });
+    try {
+      const result = await session.request(`${hostile.base}/odd-header-bytes`).done;
+      expect(result.statusCode).toBe(200);
+      expect(result.url).toBe(`${hostile.base}/odd-header-bytes`);
+      expect(result.headers['x-utf8']).toBe('caf\u00e9 \u2713');
+      expect(result.headers['x-latin1']).toBe('caf\ufffd');
+      expect(result.headers['x-truncated']).toBe('ab\ufffd');
+      expect(result.headers['x-after']).toBe('ok');
+      expect(result.headers['content-length']).toBe('2');
+      expect(result.body.toString()).toBe('ok');
+      expect(result.metrics.protocol).toBe('http/1.1');
+    } finally {
+      session.invalidateAndCancel();
+    }
   });
 
   it('a stall longer than the request timeout fails with -1001', async () => {

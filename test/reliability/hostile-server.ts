@@ -67,6 +67,23 @@ const SCRIPTS: Record<string, Script> = {
   '/loop': (s) => {
     s.write(head(['HTTP/1.1 302 Found', 'Location: /loop', 'Content-Length: 0']));
   },
+  // libcurl refuses a NUL byte in a header (HTTP forbids it).
+  '/nul-in-header': (s) => {
+    s.end('HTTP/1.1 200 OK\r\nX-Nul: a\0b\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok');
+  },
+  // Header bytes as servers really send them: UTF-8, and Latin-1 that is not valid UTF-8 (each
+  // text field crosses the bridge ended by U+0000, so a broken sequence must not shift the rest).
+  '/odd-header-bytes': (s) => {
+    s.end(
+      Buffer.concat([
+        Buffer.from('HTTP/1.1 200 OK\r\nX-Utf8: caf\u00e9 \u2713\r\nX-Latin1: caf', 'utf8'),
+        Buffer.from([0xe9]),
+        Buffer.from('\r\nX-Truncated: ab', 'utf8'),
+        Buffer.from([0xe2, 0x9c]),
+        Buffer.from('\r\nX-After: ok\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok', 'utf8'),
+      ]),
+    );
+  },
   '/not-http': (s) => {
     s.end('SSH-2.0-OpenSSH_9.0\r\n');
   },
