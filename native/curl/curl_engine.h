@@ -65,6 +65,7 @@ class CurlEngine final : public Engine {
   void CollectFinished();
   void Finish(CurlTransfer* transfer, CURLcode result, bool cancelled);
   void MaybeEndInvalidation();
+  EpollMultiDriver::Clock::time_point SpinDeadline() const;
   void PostTokenEvent(EventType type, uint64_t token);
   std::string CookieJarPath() const;
 
@@ -96,6 +97,9 @@ class CurlEngine final : public Engine {
   size_t waiting_count_ = 0;
   bool invalidating_ = false;
   bool invalidated_ = false;
+  // When a transfer last started or finished: a reply (the server's, or JS's next command)
+  // usually follows within microseconds.
+  EpollMultiDriver::Clock::time_point last_boundary_;
 };
 
 }  // namespace urlsession

@@ -22,15 +22,16 @@ class EpollMultiDriver {
   bool ok() const { return epoll_fd_ >= 0 && wake_fd_ >= 0; }
   // Any thread: makes the current or next Wait() return at once.
   void Wake();
+  using Clock = std::chrono::steady_clock;
   // Blocks until a socket is ready, libcurl's timer is due, Wake() is called or `max_wait_ms`
-  // passes. Records what became ready; Act() hands it to libcurl.
-  void Wait(int max_wait_ms);
+  // passes. Records what became ready; Act() hands it to libcurl. Until `spin_until` it polls
+  // instead of sleeping (see CurlEngine::SpinDeadline for when and why).
+  void Wait(int max_wait_ms, Clock::time_point spin_until = {});
   // Lets libcurl act on the sockets Wait() saw ready, then on its timer if it is due (a new
   // transfer arms it at 0 ms).
   void Act();
 
  private:
-  using Clock = std::chrono::steady_clock;
   static int OnSocket(CURL* easy, curl_socket_t socket, int what, void* self, void* socketData);
   static int OnTimer(CURLM* multi, long timeoutMs, void* self);
 
