@@ -25,11 +25,18 @@ constexpr long kBufferBudget = 8 * 1024 * 1024;
 constexpr long kMinBuffer = 16 * 1024;  // libcurl's default
 constexpr long kMaxDownloadBuffer = 512 * 1024;       // CURL_MAX_READ_SIZE in libcurl 7.88
 constexpr long kMaxUploadBuffer = 2 * 1024 * 1024;    // libcurl 7.88's upload maximum
-// Downloads whose receive buffer is at least this large also gather their writes into a buffer of
-// the same size (up to ~128 at once, so at most another 8 MiB): 2.2x the throughput of one
-// write(2) per 16 KiB callback for one download, +15-20% for 100 at 80 KiB each. Beyond that the
-// 16 KiB buffers would double the memory for a gain measured at zero.
+// Downloads whose receive buffer is at least this large also gather their writes (up to ~128 at
+// once, so at most another 8 MiB): +15-20% throughput for 100 downloads at 80 KiB each against
+// one write(2) per 16 KiB callback. Beyond that the 16 KiB buffers would double the memory for a
+// gain measured at zero.
 constexpr long kStagingThreshold = 64 * 1024;
+// ...into at most 64 KiB. This kernel never preempts a thread inside a system call
+// ("Dynamic Preempt: none"), and a 512 KiB write(2) into ext4's page cache takes 106 µs at the
+// median and 1.5 ms at p99 (64 KiB: 15 and 26 µs). On two busy cores the JS thread waited for
+// those: one 1 GiB download with 512 KiB writes ran at 2.0-2.4 GB/s with an event-loop p99 of
+// 2.2-2.9 ms; with 64 KiB writes at 1.6-1.7 GB/s (still 2.2x fetch) with p99 1.5-1.6 ms
+// (bench/ANALYSIS.md, (e)). The JS thread's responsiveness is the point of the engine thread.
+constexpr long kMaxGatheredWrite = 64 * 1024;
 
 std::string Trim(const char* data, size_t length) {
   size_t begin = 0;
@@ -80,7 +87,7 @@ bool CurlTransfer::Prepare(TransferBuffers buffers) {
     failure_code_ = download_->Open();
     if (failure_code_ != 0) return false;
     curl_easy_setopt(easy_, CURLOPT_BUFFERSIZE, buffers.download);
-    if (buffers.download >= kStagingThreshold) download_->SetWriteBuffer(static_cast<size_t>(buffers.download));
+    if (buffers.download >= kStagingThreshold) download_->SetWriteBuffer(static_cast<size_t>(std::min(buffers.download, kMaxGatheredWrite)));
   }
   if (!OpenBody()) return false;
 
