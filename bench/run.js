@@ -37,6 +37,7 @@ const SMALL_PEERS = ['urlsession', 'urlsession (libuv polling)', 'urlsession eng
 // (f): every level downloads the same SCALE_COUNT files of 1 MiB; only the concurrency changes.
 const SCALE_LEVELS = QUICK ? [1, 10, 100] : [1, 10, 100, 1000];
 const SCALE_COUNT = QUICK ? 100 : 1000;
+const CURL_MAX_PARALLEL = 300;  // curl 7.88's ceiling for --parallel-max
 
 const fmt = (n, digits = 0) => (n === undefined ? '–' : n.toFixed(digits));
 const range = (s, digits = 0) => (s === undefined ? '–' : `${fmt(s.median, digits)} (${fmt(s.min, digits)}–${fmt(s.max, digits)})`);
@@ -111,12 +112,19 @@ async function main() {
     const f = (results.f = {});
     const [cmd, args] = PEERS.urlsession;
     const levels = Object.fromEntries(SCALE_LEVELS.map((n) => [n, { command: cmd, args: [...args, 'many', `${server.base}/files/1m.bin`, String(SCALE_COUNT), String(n), dir], before: clean(dir) }]));
+    // The curl CLI at the same levels, as the machine's own reference for "flat": how much of the
+    // drop at high concurrency is the kernel's (curl caps --parallel-max at 300).
+    const scaleConfig = curlConfig(out('f.curl'), Array.from({ length: SCALE_COUNT }, (_, i) => `url = "${server.base}/files/1m.bin?i=${i}"\noutput = "${dir}/f${i}"`));
+    for (const n of SCALE_LEVELS) {
+      const parallel = n === 1 ? [] : ['--parallel', '--parallel-max', String(Math.min(n, CURL_MAX_PARALLEL))];
+      levels[`curl ${n}`] = { command: 'curl', args: ['-s', ...parallel, '-K', scaleConfig], before: clean(dir) };
+    }
     // Levels in rotating rounds too: creating thousands of files slows ext4's inode allocator as
     // deleted inodes pile up, which would otherwise penalise whichever level runs last.
     const runs = await measureSideBySide(levels, Math.min(RUNS, 3));
     for (const n of SCALE_LEVELS) {
       const idle = await measure(NODE, ['--expose-gc', '--max-semi-space-size=1', path.join(__dirname, 'idle-tasks.js'), `${server.base}/slow/1k.bin`, String(n), out('idle')], 1);
-      f[n] = { run: runs[n], idleKiB: idle.samples[0].report.perTaskKiB };
+      f[n] = { run: runs[n], curl: runs[`curl ${n}`], idleKiB: idle.samples[0].report.perTaskKiB };
     }
   } finally {
     server.stop();
@@ -194,9 +202,10 @@ function render(results, bare, meta) {
   for (const name of ['urlsession', 'urlsession (libuv polling)', 'fetch', 'http.get', 'got', 'node-downloader-helper']) {
     text += `| ${name} | ${range(results.a[name].p50, 2)} | ${range(results.a[name].p99, 2)} |\n`;
   }
-  text += `\n### (f) scaling of urlsession\n\n| tasks at once | MB/s median (min–max) | peak RSS MiB | RSS per idle task KiB |\n|---|---|---|---|\n`;
+  text += `\n### (f) scaling of urlsession\n\n| tasks at once | MB/s median (min–max) | peak RSS MiB | RSS per idle task KiB | curl CLI at the same level, MB/s (whole process) |\n|---|---|---|---|---|\n`;
   for (const [n, r] of Object.entries(results.f)) {
-    text += `| ${n} | ${range(inProcess(SCALE_COUNT * MiB / 1e6, r.run))} | ${fmt(r.run.rssMiB.median)} | ${fmt(r.idleKiB, 1)} |\n`;
+    const curlLevel = Number(n) > CURL_MAX_PARALLEL ? ` (at ${CURL_MAX_PARALLEL}, its maximum)` : '';
+    text += `| ${n} | ${range(inProcess(SCALE_COUNT * MiB / 1e6, r.run))} | ${fmt(r.run.rssMiB.median)} | ${fmt(r.idleKiB, 1)} | ${range(throughput(SCALE_COUNT * MiB, r.curl))}${curlLevel} |\n`;
   }
   text += `\nEvery level downloads the same ${SCALE_COUNT} × 1 MiB, each to its own file, with that many tasks running at once (the session's per-host limit); throughput is in-process (the downloads only). RSS per idle task is the marginal cost of N more trickling tasks after the first N (N halved at 1,000), measured after a full GC with V8's young generation held at 1 MiB (bench/idle-tasks.js); at 1 and 10 tasks it is below the allocator's granularity.\n`;
   // Targets from the issue, checked against this run.
@@ -220,7 +229,9 @@ function render(results, bare, meta) {
   targets.push(`| (f) RSS per idle task ≤ 64 KiB (100+ tasks) | ${fmt(idle, 1)} KiB (worst) | ${verdict(idle <= 64)} |`);
   const scale = Object.entries(results.f).filter(([n]) => Number(n) >= 10).map(([, r]) => inProcess(SCALE_COUNT * MiB / 1e6, r.run).median);
   const flat = Math.min(...scale) / Math.max(...scale);
-  targets.push(`| (f) throughput flat from 10 to ${Object.keys(results.f).at(-1)} tasks (min/max ≥ 0.8) | ${fmt(flat, 2)} | ${verdict(flat >= 0.8)} |`);
+  const curlScale = Object.entries(results.f).filter(([n]) => Number(n) >= 10).map(([, r]) => throughput(SCALE_COUNT * MiB, r.curl).median);
+  const curlFlat = Math.min(...curlScale) / Math.max(...curlScale);
+  targets.push(`| (f) throughput flat from 10 to ${Object.keys(results.f).at(-1)} tasks (min/max ≥ 0.8) | ${fmt(flat, 2)} (curl CLI: ${fmt(curlFlat, 2)}) | ${verdict(flat >= 0.8)} |`);
   text += `\n## Targets\n\n| target | this run | |\n|---|---|---|\n${targets.join('\n')}\n`;
   if (notes.length > 0) text += `\n${notes.map((n) => `- ${n}`).join('\n')}\n`;
   text += fs.readFileSync(path.join(__dirname, 'ANALYSIS.md'), 'utf8');
