@@ -337,11 +337,16 @@ export class Task<Result = DownloadResult | RequestResult> extends EventEmitter 
   }
 }
 
+// Repeated names are joined with ", " (RFC 9110 5.3). Names are server-chosen, so own-property
+// checks only: `name in out` took "Constructor" for a repeat of Object.prototype.constructor, and
+// an assignment to "__proto__" would have been dropped.
 function headerRecord(flat: string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (let i = 0; i + 1 < flat.length; i += 2) {
     const name = flat[i].toLowerCase();
-    out[name] = name in out ? `${out[name]}, ${flat[i + 1]}` : flat[i + 1];
+    const value = Object.hasOwn(out, name) ? `${out[name]}, ${flat[i + 1]}` : flat[i + 1];
+    if (name === '__proto__') Object.defineProperty(out, name, { value, enumerable: true, writable: true, configurable: true });
+    else out[name] = value;
   }
   return out;
 }

@@ -78,6 +78,23 @@ describe('hostile HTTP/1.1 servers', () => {
     }
   });
 
+  it('header names like constructor, __proto__ and toString are plain own headers; repeats are joined', async () => {
+    const session = URLSession.createSession({ configuration: URLSession.createSessionConfiguration() });
+    try {
+      const { headers } = await session.request(`${hostile.base}/prototype-headers`).done;
+      expect(Object.getPrototypeOf(headers)).toBe(Object.prototype);
+      expect(Object.hasOwn(headers, 'constructor')).toBe(true);
+      expect(headers.constructor).toBe('a');
+      expect(Object.hasOwn(headers, '__proto__')).toBe(true);
+      expect(Object.getOwnPropertyDescriptor(headers, '__proto__')?.value).toBe('b');
+      expect(headers.tostring).toBe('c');
+      expect(headers['set-cookie']).toBe('x=1, y=2');
+      expect(JSON.parse(JSON.stringify(headers))).toMatchObject({ constructor: 'a', tostring: 'c', 'content-length': '2' });
+    } finally {
+      session.invalidateAndCancel();
+    }
+  });
+
   it('a stall longer than the request timeout fails with -1001', async () => {
     const { event, files } = await fault(`${hostile.base}/slow-loris`, { timeoutIntervalForResource: 1.5 });
     expect(event).toMatchObject({ success: false, errorCode: -1001 });

@@ -84,6 +84,10 @@ const SCRIPTS: Record<string, Script> = {
       ]),
     );
   },
+  // Header names that are also Object.prototype's: they must arrive as plain headers.
+  '/prototype-headers': (s) => {
+    s.end(head(['HTTP/1.1 200 OK', 'Constructor: a', '__proto__: b', 'toString: c', 'Set-Cookie: x=1', 'set-cookie: y=2', 'Content-Length: 2', 'Connection: close']) + 'ok');
+  },
   '/not-http': (s) => {
     s.end('SSH-2.0-OpenSSH_9.0\r\n');
   },
