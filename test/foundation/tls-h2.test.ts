@@ -98,6 +98,9 @@ describe('HTTP/2', () => {
       expect(createHash('sha256').update(fs.readFileSync(result.location)).digest('hex')).toBe(sha256(makeBytes(500_000, 100 + i)));
     });
     expect(h2.seen.every((r) => r.httpVersion === '2.0')).toBe(true);
+    // Multiplexed means one connection: the eight started together wait for the first to learn
+    // that the server speaks h2 (NSURLSession does the same).
+    expect(new Set(h2.seen.map((r) => r.remotePort)).size).toBe(1);
     const upload = await s.upload(`${h2.base}/echo`, makeBytes(300_000, 99)).done;
     expect(JSON.parse(upload.body.toString())).toMatchObject({ length: 300_000, sha256: sha256(makeBytes(300_000, 99)) });
     s.invalidateAndCancel();

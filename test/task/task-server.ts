@@ -12,6 +12,8 @@ export interface SeenRequest {
   headers: http.IncomingHttpHeaders;
   /** '1.1' or '2.0'. */
   httpVersion: string;
+  /** The client's port: requests that share a connection share it. */
+  remotePort: number;
 }
 
 /** Plain HTTP/1.1 by default; HTTPS with `tls`; HTTP/2 over TLS (h2 only, no fallback) with `http2`. */
@@ -63,7 +65,7 @@ export async function startTaskServer(options: TaskServerOptions = {}): Promise<
   };
 
   const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
-    seen.push({ url: req.url ?? '', method: req.method ?? '', headers: req.headers, httpVersion: req.httpVersion });
+    seen.push({ url: req.url ?? '', method: req.method ?? '', headers: req.headers, httpVersion: req.httpVersion, remotePort: req.socket.remotePort ?? 0 });
     const url = new URL(req.url ?? '/', 'http://x');
     if (url.pathname === '/file' || url.pathname === '/flaky-file') {
       // ?size&seed&etag&delay(ms per chunk)&chunk&cd(Content-Disposition)&key&drop(bytes then reset)
