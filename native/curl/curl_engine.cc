@@ -71,6 +71,7 @@ CurlEngine::CurlEngine(const SessionConfig& config, EventSink* sink) : config_(c
   curl_share_setopt(share_, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
   context_.share = share_;
   context_.easyPool = &easy_pool_;
+  context_.multiplexedResponses = &multiplexed_responses_;
 
   cookie_control_ = curl_easy_init();
   curl_easy_setopt(cookie_control_, CURLOPT_SHARE, share_);
@@ -203,6 +204,7 @@ void CurlEngine::Run() {
     if (!stopping_.load()) {
       AdmitAllWaiting();
       thread_driver_->Act();
+      LearnMultiplexedHosts();
       CollectFinished();
       MaybeEndInvalidation();
     }
@@ -240,6 +242,7 @@ void CurlEngine::AbandonAll() {
 void CurlEngine::AfterLoopActivity() {
   if (stopping_.load()) return;
   AdmitAllWaiting();
+  LearnMultiplexedHosts();
   CollectFinished();
   MaybeEndInvalidation();
 }
@@ -299,14 +302,36 @@ size_t CurlEngine::ExpectedConcurrency(const std::string& host) const {
   size_t waiting = queue == waiting_.end() ? 0 : queue->second.size();
   auto running = running_per_host_.find(host);
   int used = running == running_per_host_.end() ? 0 : running->second;
-  size_t free_slots = static_cast<size_t>(std::max(0, std::max(1, config_.maximumConnectionsPerHost) - used - 1));
+  size_t free_slots = static_cast<size_t>(std::max(0, TaskLimit(host) - used - 1));
   return transfers_.size() + 1 + std::min(waiting, free_slots);
+}
+
+// HTTPMaximumConnectionsPerHost limits connections, as in NSURLSession. Over HTTP/1.1 a running
+// task holds a connection; once the host answered over h2 or h3 its tasks are streams sharing
+// connections, up to libcurl's 100 streams per connection (CURLMOPT_MAX_CONCURRENT_STREAMS);
+// libcurl itself still caps the connections (CURLMOPT_MAX_HOST_CONNECTIONS).
+int CurlEngine::TaskLimit(const std::string& host) const {
+  constexpr int kStreamsPerConnection = 100;
+  int connections = std::max(1, config_.maximumConnectionsPerHost);
+  return multiplexed_hosts_.count(host) > 0 ? connections * kStreamsPerConnection : connections;
+}
+
+// Engine thread, after libcurl acted: a response head that arrived over h2/h3 makes its host
+// multiplexed, and the tasks waiting for it start at once instead of one connection's worth.
+void CurlEngine::LearnMultiplexedHosts() {
+  for (uint64_t id : multiplexed_responses_) {
+    auto found = host_of_.find(id);
+    if (found == host_of_.end()) continue;
+    std::string host = found->second;  // a copy: admitting inserts into host_of_
+    if (multiplexed_hosts_.insert(host).second) AdmitWaiting(host);
+  }
+  multiplexed_responses_.clear();
 }
 
 void CurlEngine::AdmitWaiting(const std::string& host) {
   auto queue = waiting_.find(host);
   while (queue != waiting_.end() && !queue->second.empty() &&
-         running_per_host_[host] < std::max(1, config_.maximumConnectionsPerHost)) {
+         running_per_host_[host] < TaskLimit(host)) {
     TaskRequest next = std::move(queue->second.front());
     queue->second.pop_front();
     --waiting_count_;

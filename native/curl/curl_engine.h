@@ -59,6 +59,8 @@ class CurlEngine final : public Engine {
   void AdmitWaiting(const std::string& host);
   void AdmitAllWaiting();
   size_t ExpectedConcurrency(const std::string& host) const;
+  int TaskLimit(const std::string& host) const;
+  void LearnMultiplexedHosts();
   bool CancelWaiting(uint64_t taskIdentifier);
   void Cancel(uint64_t taskIdentifier);
   CurlTransfer* Find(uint64_t taskIdentifier);
@@ -95,6 +97,9 @@ class CurlEngine final : public Engine {
   std::unordered_map<uint64_t, std::string> host_of_;
   std::unordered_set<uint64_t> suspended_while_waiting_;
   size_t waiting_count_ = 0;
+  // Hosts whose connection multiplexes (h2/h3): their tasks are streams, not connections.
+  std::unordered_set<std::string> multiplexed_hosts_;
+  std::vector<uint64_t> multiplexed_responses_;  // filled by transfers (CurlSessionContext)
   bool invalidating_ = false;
   bool invalidated_ = false;
   // When a transfer last started or finished: a reply (the server's, or JS's next command)

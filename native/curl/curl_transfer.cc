@@ -312,6 +312,14 @@ void CurlTransfer::ReportResponseOnce() {
   if (response_reported_) return;
   response_reported_ = true;
   curl_easy_getinfo(easy_, CURLINFO_RESPONSE_CODE, &status_);
+  long version = 0;
+  long redirects = 0;
+  curl_easy_getinfo(easy_, CURLINFO_HTTP_VERSION, &version);
+  curl_easy_getinfo(easy_, CURLINFO_REDIRECT_COUNT, &redirects);
+  // Only the task's own host counts: after a redirect the connection belongs to another one.
+  if (version >= CURL_HTTP_VERSION_2_0 && redirects == 0 && context_.multiplexedResponses != nullptr) {
+    context_.multiplexedResponses->push_back(request_.taskIdentifier);
+  }
   curl_off_t length = -1;
   curl_easy_getinfo(easy_, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
   content_length_ = static_cast<int64_t>(length);

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/download_writer.h"
 #include "core/progress_throttle.h"
@@ -24,6 +25,9 @@ struct CurlSessionContext {
   std::string caBundle;     // system roots + config.tls.caPem; empty: libcurl's default roots
   std::string pinnedKeys;   // "sha256//a;sha256//b" or empty
   std::string userAgent;
+  // Transfers whose own host answered over HTTP/2 or 3 (multiplexed) add their id here when the
+  // response head arrives; the engine then admits more of that host's tasks (engine thread).
+  std::vector<uint64_t>* multiplexedResponses = nullptr;
 };
 
 // Buffer sizes for a transfer admitted while `running` transfers (itself included) run in its

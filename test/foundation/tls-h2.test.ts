@@ -105,4 +105,19 @@ describe('HTTP/2', () => {
     expect(JSON.parse(upload.body.toString())).toMatchObject({ length: 300_000, sha256: sha256(makeBytes(300_000, 99)) });
     s.invalidateAndCancel();
   });
+
+  it('HTTPMaximumConnectionsPerHost limits connections: over h2 the tasks beyond it run as streams of one connection', async () => {
+    const s = session({ tls: { ca: certs.caPem }, HTTPMaximumConnectionsPerHost: 2 });
+    const ports = new Set(h2.seen.map((r) => r.remotePort));
+    h2.resetPeakInFlight();
+    const tasks = Array.from({ length: 10 }, (_, i) => s.download(`${h2.base}/file?size=200000&seed=${300 + i}&chunk=20000&delay=20`));
+    const results = await Promise.all(tasks.map((t) => t.done));
+    results.forEach((result, i) => {
+      expect(createHash('sha256').update(fs.readFileSync(result.location)).digest('hex')).toBe(sha256(makeBytes(200_000, 300 + i)));
+    });
+    // 2 connections' worth would mean at most 2 requests in progress at the server.
+    expect(h2.peakInFlight()).toBeGreaterThan(2);
+    expect(new Set(h2.seen.map((r) => r.remotePort).filter((p) => !ports.has(p))).size).toBe(1);
+    s.invalidateAndCancel();
+  });
 });

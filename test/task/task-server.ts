@@ -44,6 +44,9 @@ export interface TaskServer {
   seen: SeenRequest[];
   /** Bytes the server has handed to the socket for /file requests, per request key. */
   written: Map<string, number>;
+  /** The most requests this server has had in progress at once since resetPeakInFlight(). */
+  peakInFlight(): number;
+  resetPeakInFlight(): void;
   close(): Promise<void>;
 }
 
@@ -64,7 +67,11 @@ export async function startTaskServer(options: TaskServerOptions = {}): Promise<
     return body;
   };
 
+  let inFlight = 0;
+  let peak = 0;
   const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    peak = Math.max(peak, ++inFlight);
+    res.once('close', () => inFlight--);
     seen.push({ url: req.url ?? '', method: req.method ?? '', headers: req.headers, httpVersion: req.httpVersion, remotePort: req.socket.remotePort ?? 0 });
     const url = new URL(req.url ?? '/', 'http://x');
     if (url.pathname === '/file' || url.pathname === '/flaky-file') {
@@ -182,6 +189,10 @@ export async function startTaskServer(options: TaskServerOptions = {}): Promise<
     base: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     seen,
     written,
+    peakInFlight: () => peak,
+    resetPeakInFlight: () => {
+      peak = inFlight;
+    },
     close: () =>
       new Promise((resolve) => {
         for (const socket of sockets) socket.destroy();
