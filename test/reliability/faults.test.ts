@@ -42,6 +42,13 @@ async function fault(url: string, options: URLSession.SessionConfigurationOption
   return { event, files, location };
 }
 
+/** Invalidates and waits until the engine thread is gone (later tests count threads). */
+async function invalidated(session: URLSession.Session): Promise<void> {
+  const gone = new Promise((resolve) => session.once('invalidated', resolve));
+  session.invalidateAndCancel();
+  await gone;
+}
+
 describe('hostile HTTP/1.1 servers', () => {
   it.each([
     ['/reset-before-headers', -1005],
@@ -74,7 +81,7 @@ describe('hostile HTTP/1.1 servers', () => {
       expect(result.body.toString()).toBe('ok');
       expect(result.metrics.protocol).toBe('http/1.1');
     } finally {
-      session.invalidateAndCancel();
+      await invalidated(session);
     }
   });
 
@@ -91,7 +98,7 @@ describe('hostile HTTP/1.1 servers', () => {
       expect(headers['set-cookie']).toBe('x=1, y=2');
       expect(JSON.parse(JSON.stringify(headers))).toMatchObject({ constructor: 'a', tostring: 'c', 'content-length': '2' });
     } finally {
-      session.invalidateAndCancel();
+      await invalidated(session);
     }
   });
 
