@@ -33,9 +33,10 @@ constexpr long kStagingThreshold = 64 * 1024;
 // ...into at most 64 KiB. This kernel never preempts a thread inside a system call
 // ("Dynamic Preempt: none"), and a 512 KiB write(2) into ext4's page cache takes 106 µs at the
 // median and 1.5 ms at p99 (64 KiB: 15 and 26 µs). On two busy cores the JS thread waited for
-// those: one 1 GiB download with 512 KiB writes ran at 2.0-2.4 GB/s with an event-loop p99 of
-// 2.2-2.9 ms; with 64 KiB writes at 1.6-1.7 GB/s (still 2.2x fetch) with p99 1.5-1.6 ms
-// (bench/ANALYSIS.md, (e)). The JS thread's responsiveness is the point of the engine thread.
+// those: one 1 GiB download with 512 KiB writes ran at 2.4-2.6 GB/s with an event-loop p99 of
+// 2.7-3.0 ms; with 64 KiB writes at 1.6-1.7 GB/s (2.2x fetch in-process) with p99 1.5-1.6 ms,
+// at 1.5x the engine thread's CPU per byte (bench/ANALYSIS.md, (a)). Only 64 KiB kept p99 under
+// 2 ms (96 and 128 KiB did not): the JS thread's responsiveness is the engine thread's purpose.
 constexpr long kMaxGatheredWrite = 64 * 1024;
 
 std::string Trim(const char* data, size_t length) {
