@@ -1,8 +1,9 @@
 // Decodes one batch of engine events as native/bridge/event_to_js.cc encodes it: numbers in a
 // Float64Array, text fields in one string (each ended by U+0000), non-empty bodies as
 // ArrayBuffers. The field order of each event type below is EventBatchEncoder::EncodeEvent's; the
-// two change together. Building the objects here, as literals of one shape per type, costs a
-// fraction of setting their properties one by one from C++ (bench/ANALYSIS.md, (c)).
+// two change together. Building the objects here, as literals of one shape per type, instead of
+// property by property from C++, took 9% off the JS thread's CPU per small request
+// (bench/ANALYSIS.md, (c)).
 import type { NativeEvent, NativeEventType } from './native';
 import { EventType } from './native-constants';
 

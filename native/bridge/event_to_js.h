@@ -3,8 +3,8 @@
 //
 // Why not one object per event: building an event object from C++ costs a string internalization,
 // a map transition and a runtime call per property, and a node::Buffer (with its prototype swap)
-// per body. Measured on 2,000 small requests that was 22 µs of the JS thread per request, 13% of
-// its time (bench/ANALYSIS.md, (c)). A batch now crosses as:
+// per body. Measured on 4,000 small requests that was 13% of the JS thread's samples; crossing as
+// below took 9% off its CPU (bench/ANALYSIS.md, (c)). A batch now crosses as:
 //   numbers  Float64Array: per event its type, task identifier and numeric fields, in the order
 //            below (EncodeEvent) and in lib/native-events.ts; a Response carries its header count.
 //   text     one string: every text field of the batch in order, each followed by U+0000.

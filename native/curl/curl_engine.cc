@@ -218,7 +218,7 @@ void CurlEngine::Run() {
 
 // Engine thread. A request-response exchange (await one request, then start the next) is
 // latency-bound: each side's answer arrives within about 100 µs, and waking a sleeping thread for
-// it costs more than that wait (2,000 sequential requests: 4,650 req/s sleeping, 5,800 polling;
+// it costs more than that wait (2,000 sequential requests: 4,470 req/s sleeping, 5,580 polling;
 // bench/ANALYSIS.md, (c)). So for a short window after a transfer starts or finishes, and only
 // while at most one transfer runs, the engine polls instead of sleeping. With more transfers
 // there is always other work to wake for; an idle session polls at most one window.
