@@ -30,13 +30,13 @@ constexpr long kMaxUploadBuffer = 2 * 1024 * 1024;    // libcurl 7.88's upload m
 // one write(2) per 16 KiB callback. Beyond that the 16 KiB buffers would double the memory for a
 // gain measured at zero.
 constexpr long kStagingThreshold = 64 * 1024;
-// ...into at most 64 KiB. This kernel never preempts a thread inside a system call
-// ("Dynamic Preempt: none"), and a 512 KiB write(2) into ext4's page cache takes 106 µs at the
-// median and 1.5 ms at p99 (64 KiB: 15 and 26 µs). On two busy cores the JS thread waited for
-// those: one 1 GiB download with 512 KiB writes ran at 2.4-2.6 GB/s with an event-loop p99 of
-// 2.7-3.0 ms; with 64 KiB writes at 1.6-1.7 GB/s (2.2x fetch in-process) with p99 1.5-1.6 ms,
-// at 1.5x the engine thread's CPU per byte (bench/ANALYSIS.md, (a)). Only 64 KiB kept p99 under
-// 2 ms (96 and 128 KiB did not): the JS thread's responsiveness is the engine thread's purpose.
+// ...into at most 64 KiB: the largest size that kept the JS thread's event-loop p99 under 2 ms
+// during a 1 GiB download on this 2-core machine. There the JS thread waits for a core while
+// nginx and the engine thread keep both busy (and this kernel never preempts a thread inside a
+// system call), so its delay grows with the download's speed, whatever raises the speed:
+// 512 KiB writes ran at 2.4-2.6 GB/s with p99 2.7-3.0 ms, 128 KiB at 2.0 GB/s with 2.2-2.4 ms,
+// 64 KiB at 1.6-1.7 GB/s (2.2x fetch in-process) with 1.5-1.6 ms, at 1.5x the engine thread's
+// CPU per byte (bench/ANALYSIS.md, (a)). The JS thread's responsiveness is the engine's purpose.
 constexpr long kMaxGatheredWrite = 64 * 1024;
 
 std::string Trim(const char* data, size_t length) {
