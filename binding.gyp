@@ -32,6 +32,7 @@
         ["OS=='linux'", {
           "sources": [
             "native/curl/curl_engine.cc",
+            "native/curl/usable_cpus.cc",
             "native/curl/curl_transfer.cc",
             "native/curl/curl_errors.cc",
             "native/curl/epoll_multi_driver.cc",

@@ -105,6 +105,7 @@ class CurlEngine final : public Engine {
   // When a transfer last started or finished: a reply (the server's, or JS's next command)
   // usually follows within microseconds.
   EpollMultiDriver::Clock::time_point last_boundary_;
+  bool may_poll_ = false;  // at least two usable CPUs (SpinDeadline)
 };
 
 }  // namespace urlsession
