@@ -206,9 +206,7 @@ void CurlEngine::Run() {
     if (!stopping_.load()) {
       AdmitAllWaiting();
       thread_driver_->Act();
-      LearnMultiplexedHosts();
-      CollectFinished();
-      MaybeEndInvalidation();
+      AfterLibcurlActed();
     }
     // One JS wake-up per turn of this loop, however many events the turn produced.
     sink_->ReleaseWake();
@@ -242,10 +240,15 @@ void CurlEngine::AbandonAll() {
   transfers_.clear();
 }
 
-// JS thread (loop-driven sessions): what one turn of Run() does after libcurl acted.
+// JS thread (loop-driven sessions): what one turn of Run() does around libcurl's own activity.
 void CurlEngine::AfterLoopActivity() {
   if (stopping_.load()) return;
   AdmitAllWaiting();
+  AfterLibcurlActed();
+}
+
+// Both drivers, once libcurl has acted on ready sockets or its timer.
+void CurlEngine::AfterLibcurlActed() {
   LearnMultiplexedHosts();
   CollectFinished();
   MaybeEndInvalidation();

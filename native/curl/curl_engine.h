@@ -52,6 +52,7 @@ class CurlEngine final : public Engine {
   void Enqueue(Command command);  // JS thread
   void Run();                     // engine thread
   void AfterLoopActivity();       // JS thread, loop-driven sessions only
+  void AfterLibcurlActed();
   void AbandonAll();
   void RunCommands();
   void Start(TaskRequest request);

@@ -25,19 +25,18 @@ constexpr long kBufferBudget = 8 * 1024 * 1024;
 constexpr long kMinBuffer = 16 * 1024;  // libcurl's default
 constexpr long kMaxDownloadBuffer = 512 * 1024;       // CURL_MAX_READ_SIZE in libcurl 7.88
 constexpr long kMaxUploadBuffer = 2 * 1024 * 1024;    // libcurl 7.88's upload maximum
-// Downloads whose receive buffer is at least this large also gather their writes (up to ~128 at
-// once, so at most another 8 MiB): +15-20% throughput for 100 downloads at 80 KiB each against
-// one write(2) per 16 KiB callback. Beyond that the 16 KiB buffers would double the memory for a
-// gain measured at zero.
-constexpr long kStagingThreshold = 64 * 1024;
-// ...into at most 64 KiB: the largest size that kept the JS thread's event-loop p99 under 2 ms
+// Downloads whose receive buffer is at least this large also gather their writes into buffers of
+// this size (up to ~128 at once, so at most another 8 MiB): +15-20% throughput for 100 downloads
+// at 80 KiB each against one write(2) per 16 KiB callback. Below it the 16 KiB buffers would
+// double the memory for a gain measured at zero.
+// Not larger: 64 KiB is the largest write that kept the JS thread's event-loop p99 under 2 ms
 // during a 1 GiB download on this 2-core machine. There the JS thread waits for a core while
 // nginx and the engine thread keep both busy (and this kernel never preempts a thread inside a
 // system call), so its delay grows with the download's speed, whatever raises the speed:
 // 512 KiB writes ran at 2.4-2.6 GB/s with p99 2.7-3.0 ms, 128 KiB at 2.0 GB/s with 2.2-2.4 ms,
 // 64 KiB at 1.6-1.7 GB/s (2.2x fetch in-process) with 1.5-1.6 ms, at 1.5x the engine thread's
 // CPU per byte (bench/ANALYSIS.md, (a)). The JS thread's responsiveness is the engine's purpose.
-constexpr long kMaxGatheredWrite = 64 * 1024;
+constexpr long kGatheredWrite = 64 * 1024;
 
 std::string Trim(const char* data, size_t length) {
   size_t begin = 0;
@@ -88,7 +87,7 @@ bool CurlTransfer::Prepare(TransferBuffers buffers) {
     failure_code_ = download_->Open();
     if (failure_code_ != 0) return false;
     curl_easy_setopt(easy_, CURLOPT_BUFFERSIZE, buffers.download);
-    if (buffers.download >= kStagingThreshold) download_->SetWriteBuffer(static_cast<size_t>(std::min(buffers.download, kMaxGatheredWrite)));
+    if (buffers.download >= kGatheredWrite) download_->SetWriteBuffer(static_cast<size_t>(kGatheredWrite));
   }
   if (!OpenBody()) return false;
 
@@ -99,7 +98,8 @@ bool CurlTransfer::Prepare(TransferBuffers buffers) {
   // http and https only, for the first request and for every redirect.
   curl_easy_setopt(easy_, CURLOPT_PROTOCOLS_STR, "http,https");
   // A redirect from https down to http would silently drop TLS: refused unless allowed.
-  downgrade_refused_ = request_.url.compare(0, 8, "https://") == 0 && !config.allowsInsecureRedirects;
+  const bool https = request_.url.compare(0, 8, "https://") == 0;
+  downgrade_refused_ = https && !config.allowsInsecureRedirects;
   curl_easy_setopt(easy_, CURLOPT_REDIR_PROTOCOLS_STR, downgrade_refused_ ? "https" : "http,https");
   curl_easy_setopt(easy_, CURLOPT_FOLLOWLOCATION, 1L);
   curl_easy_setopt(easy_, CURLOPT_MAXREDIRS, static_cast<long>(config.maximumRedirects));
@@ -107,7 +107,7 @@ bool CurlTransfer::Prepare(TransferBuffers buffers) {
   // Tasks started together towards an HTTPS host wait for the first connection's ALPN answer
   // and, when it is h2, share that one connection instead of opening one each (8 downloads
   // opened 6 connections before). Plain http never multiplexes here, so it never waits.
-  if (request_.url.compare(0, 8, "https://") == 0) curl_easy_setopt(easy_, CURLOPT_PIPEWAIT, 1L);
+  if (https) curl_easy_setopt(easy_, CURLOPT_PIPEWAIT, 1L);
   // NSURLSession advertises and decodes compressed responses; do the same.
   curl_easy_setopt(easy_, CURLOPT_ACCEPT_ENCODING, "");
   curl_easy_setopt(easy_, CURLOPT_SHARE, context_.share);
