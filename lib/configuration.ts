@@ -1,5 +1,4 @@
 // SessionConfiguration: Titanium's createSessionConfiguration() result, plus Node-only options.
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { ErrorCodes, typeError } from './errors';
 import type { SessionConfigurationOptions, TlsOptions } from './types';
@@ -8,11 +7,16 @@ import {
   isPlainObject,
   rejectUnknownKeys,
   validateHeaders,
+  validateByteLimit,
   validateNumber,
   validateString,
 } from './validate';
 import type { NativeSessionConfig } from './native';
 import { defaultStateDirectory } from './journal';
+import { defaultDownloadDirectory } from './user-folders';
+
+/** Default of maximumResponseSize: a body kept in memory past this fails with -1103. */
+export const DEFAULT_MAXIMUM_RESPONSE_SIZE = 64 * 1024 * 1024;
 
 const KNOWN_OPTIONS = [
   'identifier',
@@ -32,6 +36,7 @@ const KNOWN_OPTIONS = [
   'allowsExpensiveNetworkAccess',
   'allowsConstrainedNetworkAccess',
   'persistent',
+  'maximumResponseSize',
 ] as const;
 
 const COOKIE_POLICIES = ['always', 'never', 'onlyFromMainDocumentDomain'] as const;
@@ -50,6 +55,10 @@ export class SessionConfiguration {
   /** Follow redirects from https to http. Default false: they fail with -1022. */
   readonly allowsInsecureRedirects: boolean;
   readonly downloadDirectory: string;
+  /** Whether downloadDirectory is the per-user default (checked to be private before use). */
+  readonly usesDefaultDownloadDirectory: boolean;
+  /** Bytes a data or upload task's body may reach in memory before it fails with -1103. */
+  readonly maximumResponseSize: number;
   /** The session's own folder for its journal, lock, cookie jar and upload bodies; undefined when not persistent. */
   readonly stateDirectory: string | undefined;
   /** Whether the session's unfinished work survives the process (a journal in stateDirectory). */
@@ -84,7 +93,9 @@ export class SessionConfiguration {
     this.maximumRedirects = validateNumber(o.maximumRedirects, 'maximumRedirects', { min: 0, max: 1000, integer: true }) ?? 20;
     this.allowsInsecureRedirects = o.allowsInsecureRedirects === undefined ? false : parseFlag(o.allowsInsecureRedirects, 'allowsInsecureRedirects');
     const downloadDirectory = validateString(o.downloadDirectory, 'downloadDirectory');
-    this.downloadDirectory = path.resolve(downloadDirectory ?? path.join(os.tmpdir(), 'urlsession-downloads'));
+    this.downloadDirectory = path.resolve(downloadDirectory ?? defaultDownloadDirectory());
+    this.usesDefaultDownloadDirectory = downloadDirectory === undefined;
+    this.maximumResponseSize = validateByteLimit(o.maximumResponseSize, 'maximumResponseSize') ?? DEFAULT_MAXIMUM_RESPONSE_SIZE;
     // Background sessions (with an identifier) persist by default, as the seed promises.
     if (o.persistent !== undefined && typeof o.persistent !== 'boolean') {
       throw typeError(ErrorCodes.INVALID_ARGUMENT, 'persistent must be a boolean');

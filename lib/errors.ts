@@ -31,6 +31,10 @@ export const ErrorCodes = {
   SESSION_LOCKED: 'ERR_URLSESSION_SESSION_LOCKED',
   /** The state directory cannot be created, locked or written (Error). */
   STATE_DIRECTORY: 'ERR_URLSESSION_STATE_DIRECTORY',
+  /** The default download folder cannot be created, or is not a private folder of this user's (Error). */
+  DOWNLOAD_DIRECTORY: 'ERR_URLSESSION_DOWNLOAD_DIRECTORY',
+  /** resumeData was not made by this user's urlsession, or its partial file is no longer ours (TypeError). */
+  INVALID_RESUME_DATA: 'ERR_URLSESSION_INVALID_RESUME_DATA',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -42,6 +46,10 @@ export interface CodedError extends Error {
 function withCode<E extends Error>(error: E, code: ErrorCode): E & CodedError {
   Object.defineProperty(error, 'code', { value: code, enumerable: true, writable: false, configurable: true });
   return error as E & CodedError;
+}
+
+export function codedError(code: ErrorCode, message: string): Error & CodedError {
+  return withCode(new Error(message), code);
 }
 
 export function typeError(code: ErrorCode, message: string): TypeError & CodedError {

@@ -30,6 +30,6 @@ export function packTaskRequest(r: NativeTaskRequest): unknown[] {
     r.taskIdentifier, r.kind, r.url, r.method, r.headers, r.body, r.bodyPath, r.downloadDirectory,
     r.downloadFileName, r.timeout, r.overwrite, r.nameFromResponse, r.discardOnHttpError,
     r.keepPartialOnFailure, r.resumePartialPath, r.resumeOffset, r.resumeValidator,
-    r.integrityAlgorithm, r.integrityDigests, r.streamBody,
+    r.integrityAlgorithm, r.integrityDigests, r.streamBody, r.resumeIdentity, r.maximumResponseSize,
   ];
 }

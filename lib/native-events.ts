@@ -75,6 +75,7 @@ function decodeEvent(r: BatchReader): NativeEvent {
         event.partialBytes = partialBytes;
         event.partialPath = r.text();
         event.validator = r.text();
+        event.partialIdentity = r.text();
       }
       return event;
     }

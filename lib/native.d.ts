@@ -35,6 +35,8 @@ export interface NativeEvent {
   partialPath?: string;
   partialBytes?: number;
   validator?: string;
+  /** "device:inode" of that partial file (lib/partial-files.ts). */
+  partialIdentity?: string;
   /** BodyData: a piece of a streamed body. */
   chunk?: Buffer;
   /** TaskRecovered: the task's kind (0 download, 1 upload, 2 data) and description. */
@@ -88,11 +90,15 @@ export interface NativeTaskRequest {
   resumePartialPath?: string;
   resumeOffset?: number;
   resumeValidator?: string;
+  /** "device:inode" the file at resumePartialPath must still be (lib/partial-files.ts). */
+  resumeIdentity?: string;
   /** 'sha256' | 'sha384' | 'sha512' with the raw digests any of which must match. */
   integrityAlgorithm?: string;
   integrityDigests?: Buffer[];
   /** Data tasks: BodyData events instead of responseBody, acknowledged with acknowledgeBody. */
   streamBody?: boolean;
+  /** Data/upload tasks with a body kept in memory: fail with -1103 past this many bytes; 0 none. */
+  maximumResponseSize?: number;
 }
 
 export declare class NativeSession {

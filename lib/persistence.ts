@@ -2,8 +2,8 @@
 // requests after a restart. JS thread only.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { createHash } from 'node:crypto';
 import { Journal, type JournaledCompletion, type JournaledTask } from './journal';
+import { createPartialFile, isOwnPartial, removeOwnPartial } from './partial-files';
 import { TaskKind } from './native-constants';
 import type { NativeEvent, NativeTaskRequest } from './native';
 
@@ -11,12 +11,9 @@ const KIND_NAMES = ['download', 'upload', 'data'] as const;
 
 export class SessionPersistence {
   readonly journal: Journal;
-  #tag: string;
 
-  constructor(identifier: string, directory: string) {
+  constructor(directory: string) {
     this.journal = Journal.open(directory);
-    // Partial files of different sessions sharing a download folder must not collide.
-    this.#tag = createHash('sha256').update(identifier).digest('hex').slice(0, 10);
   }
 
   get nextTaskIdentifier(): number {
@@ -31,10 +28,11 @@ export class SessionPersistence {
   prepare(request: NativeTaskRequest, taskDescription: string): void {
     const id = request.taskIdentifier;
     if (request.kind === TaskKind.Download && request.resumePartialPath === undefined) {
-      const partial = path.join(request.downloadDirectory as string, `.urlsession-${this.#tag}-${id}.partial`);
-      fs.mkdirSync(path.dirname(partial), { recursive: true });
-      fs.closeSync(fs.openSync(partial, 'w', 0o600));
-      request.resumePartialPath = partial;
+      // Made here, exclusively, so the journal knows the file (name and identity) before the
+      // engine writes a byte into it.
+      const partial = createPartialFile(request.downloadDirectory as string);
+      request.resumePartialPath = partial.path;
+      request.resumeIdentity = partial.identity;
       request.resumeOffset = 0;
     }
     if (request.body !== undefined) {
@@ -56,6 +54,7 @@ export class SessionPersistence {
       nameFromResponse: request.nameFromResponse,
       overwrite: request.overwrite,
       partialPath: request.resumePartialPath,
+      partialIdentity: request.resumeIdentity,
     });
     this.journal.setNextTaskIdentifier(id + 1);
   }
@@ -109,12 +108,26 @@ export class SessionPersistence {
         request.downloadFileName = task.downloadFileName ?? '';
         request.nameFromResponse = task.nameFromResponse;
         request.overwrite = task.overwrite;
-        const onDisk = task.partialPath === undefined ? -1 : (fs.statSync(task.partialPath, { throwIfNoEntry: false })?.size ?? -1);
-        if (task.partialPath !== undefined && onDisk >= 0) {
+        // Only the very file the journal recorded (lstat: a link planted at its name is not
+        // followed); anything else at that path is left alone and the download starts over in a
+        // new partial file.
+        if (task.partialPath !== undefined && isOwnPartial(task.partialPath, task.partialIdentity)) {
+          const onDisk = fs.lstatSync(task.partialPath).size;
           request.resumePartialPath = task.partialPath;
+          request.resumeIdentity = task.partialIdentity;
           // Without a validator the bytes on disk cannot be trusted to match: start over.
           request.resumeOffset = task.validator ? onDisk : 0;
           request.resumeValidator = task.validator ?? '';
+        } else if (task.downloadDirectory !== undefined) {
+          try {
+            const partial = createPartialFile(task.downloadDirectory);
+            request.resumePartialPath = partial.path;
+            request.resumeIdentity = partial.identity;
+            request.resumeOffset = 0;
+            this.journal.upsertTask({ ...task, partialPath: partial.path, partialIdentity: partial.identity, validator: undefined });
+          } catch {
+            // The folder is gone or refuses files: the engine tries itself and reports -3000.
+          }
         }
       }
       return { request, taskDescription: task.taskDescription, kind: task.kind };
@@ -143,7 +156,7 @@ export class SessionPersistence {
   /** reset(): forget every journaled task and remove the partial files of tasks not running. */
   reset(running: Set<number>): void {
     for (const task of this.journal.state.tasks) {
-      if (!running.has(task.taskIdentifier) && task.partialPath !== undefined) fs.rmSync(task.partialPath, { force: true });
+      if (!running.has(task.taskIdentifier)) removeOwnPartial(task.partialPath, task.partialIdentity);
     }
     this.journal.clear();
   }

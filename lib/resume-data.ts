@@ -1,15 +1,27 @@
 // Resume data: an opaque, versioned, engine-portable blob (JSON inside a Buffer). It names the
-// partial file kept on disk, how many bytes it holds and the validator (strong ETag or
-// Last-Modified) that makes the server's If-Range check safe.
+// partial file kept on disk (path and identity), how many bytes it holds and the validator
+// (strong ETag or Last-Modified) that makes the server's If-Range check safe.
+// The blob is authenticated: an HMAC-SHA256 with a key private to this user, so a blob that
+// names any other file (a crafted one, handed to download({ resumeData }) or
+// discardResumeData()) is refused before anything touches the disk; and even a genuine blob's
+// file is used only while it is still that partial file of ours (lib/partial-files.ts).
+// JS thread only.
 import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { ErrorCodes, typeError } from './errors';
+import { PARTIAL_FILE_NAME, removeOwnPartial } from './partial-files';
+import { userCacheRoot } from './user-folders';
 
 const FORMAT = 'urlsession-resume';
-const VERSION = 1;
+const VERSION = 2;
+const KEY_BYTES = 32;
 
 export interface ResumeState {
   url: string;
   partialPath: string;
+  /** "device:inode" of the partial file. */
+  partialIdentity: string;
   offset: number;
   validator: string;
   /** Where the finished file goes: a file path, or a folder to name it in. */
@@ -19,8 +31,89 @@ export interface ResumeState {
   overwrite: boolean;
 }
 
+let key: Buffer | undefined;
+
+/**
+ * This user's resume-data key: `<cache root>/resume-data.key` (0600 in a 0700 folder), made once
+ * by whichever process needs it first (written under a temporary name, then linked into place,
+ * so nobody reads half a key). Where it cannot be kept (no writable home), a key for this
+ * process alone: resume data then works until the process exits.
+ */
+function resumeKey(): Buffer {
+  if (key !== undefined) return key;
+  key = loadOrCreateKey() ?? randomBytes(KEY_BYTES);
+  return key;
+}
+
+function loadOrCreateKey(): Buffer | undefined {
+  const root = userCacheRoot();
+  const file = path.join(root, 'resume-data.key');
+  try {
+    fs.mkdirSync(root, { recursive: true, mode: 0o700 });
+    const existing = readKey(file);
+    if (existing !== undefined) return existing;
+    const temp = path.join(root, `.resume-data.key.${randomBytes(8).toString('hex')}`);
+    const fd = fs.openSync(temp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
+    try {
+      fs.writeSync(fd, randomBytes(KEY_BYTES));
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    try {
+      fs.linkSync(temp, file);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    } finally {
+      fs.rmSync(temp, { force: true });
+    }
+    return readKey(file);
+  } catch {
+    return undefined;
+  }
+}
+
+// Only a regular 0600 file of ours of the right size; never through a link, never a FIFO.
+function readKey(file: string): Buffer | undefined {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  try {
+    const stats = fs.fstatSync(fd);
+    const ours = typeof process.geteuid !== 'function' || stats.uid === process.geteuid();
+    if (!stats.isFile() || !ours || (stats.mode & 0o077) !== 0 || stats.size !== KEY_BYTES) {
+      throw new Error(`${file} is not a private key file of this user`);
+    }
+    const bytes = Buffer.alloc(KEY_BYTES);
+    if (fs.readSync(fd, bytes, 0, KEY_BYTES, 0) !== KEY_BYTES) throw new Error(`${file} is short`);
+    return bytes;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+// The fields in one fixed order: what the HMAC covers.
+function canonical(state: ResumeState): string {
+  return JSON.stringify([
+    state.url, state.partialPath, state.partialIdentity, state.offset, state.validator,
+    state.destinationDirectory, state.destinationFileName, state.nameFromResponse, state.overwrite,
+  ]);
+}
+
+function mac(state: ResumeState): Buffer {
+  return createHmac('sha256', resumeKey()).update(canonical(state)).digest();
+}
+
 export function encodeResumeData(state: ResumeState): Buffer {
-  return Buffer.from(JSON.stringify({ format: FORMAT, version: VERSION, ...state }), 'utf8');
+  return Buffer.from(JSON.stringify({ format: FORMAT, version: VERSION, ...state, mac: mac(state).toString('base64') }), 'utf8');
+}
+
+function refuse(message: string): never {
+  throw typeError(ErrorCodes.INVALID_RESUME_DATA, message);
 }
 
 export function decodeResumeData(data: unknown): ResumeState {
@@ -31,25 +124,34 @@ export function decodeResumeData(data: unknown): ResumeState {
   try {
     parsed = JSON.parse(Buffer.from(data).toString('utf8')) as Record<string, unknown>;
   } catch {
-    throw typeError(ErrorCodes.INVALID_ARGUMENT, 'resumeData is not urlsession resume data');
+    refuse('resumeData is not urlsession resume data');
   }
-  if (parsed.format !== FORMAT || parsed.version !== VERSION) {
-    throw typeError(ErrorCodes.INVALID_ARGUMENT, `resumeData has an unknown format or version (${String(parsed.version)})`);
+  if (parsed === null || typeof parsed !== 'object' || parsed.format !== FORMAT || parsed.version !== VERSION) {
+    refuse(`resumeData has an unknown format or version (${String((parsed as { version?: unknown } | null)?.version)})`);
   }
-  const { url, partialPath, offset, validator, destinationDirectory, destinationFileName } = parsed;
-  if (typeof url !== 'string' || typeof partialPath !== 'string' || typeof offset !== 'number' ||
-      typeof validator !== 'string' || typeof destinationDirectory !== 'string' || typeof destinationFileName !== 'string') {
-    throw typeError(ErrorCodes.INVALID_ARGUMENT, 'resumeData is damaged');
+  const { url, partialPath, partialIdentity, offset, validator, destinationDirectory, destinationFileName, nameFromResponse, overwrite } = parsed;
+  if (typeof url !== 'string' || typeof partialPath !== 'string' || typeof partialIdentity !== 'string' ||
+      typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0 || typeof validator !== 'string' ||
+      typeof destinationDirectory !== 'string' || typeof destinationFileName !== 'string' ||
+      typeof nameFromResponse !== 'boolean' || typeof overwrite !== 'boolean' || typeof parsed.mac !== 'string') {
+    refuse('resumeData is damaged');
   }
-  return {
-    url, partialPath, offset, validator, destinationDirectory, destinationFileName,
-    nameFromResponse: parsed.nameFromResponse === true,
-    overwrite: parsed.overwrite === true,
-  };
+  const state: ResumeState = { url, partialPath, partialIdentity, offset, validator, destinationDirectory, destinationFileName, nameFromResponse, overwrite };
+  const given = Buffer.from(parsed.mac, 'base64');
+  const expected = mac(state);
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+    refuse('resumeData was not made by urlsession for this user (its signature does not match)');
+  }
+  // A genuine blob still names only one of our hidden partial files inside its destination folder.
+  if (!path.isAbsolute(partialPath) || path.dirname(partialPath) !== path.resolve(destinationDirectory) ||
+      !PARTIAL_FILE_NAME.test(path.basename(partialPath)) || !/^\d+:\d+$/.test(partialIdentity)) {
+    refuse('resumeData names a file that is not a partial download in its destination folder');
+  }
+  return state;
 }
 
-/** Removes the partial file behind resume data that will not be used. */
+/** Removes the partial file behind resume data that will not be used (only while it is still that file). */
 export function discardResumeData(data: Buffer): void {
   const state = decodeResumeData(data);
-  fs.rmSync(state.partialPath, { force: true });
+  removeOwnPartial(state.partialPath, state.partialIdentity);
 }

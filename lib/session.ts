@@ -10,7 +10,9 @@ import { ErrorCodes, invalidatedError, NSURLError, typeError } from './errors';
 import { EventType, packTaskRequest, TaskKind } from './native-constants';
 import type { NativeEvent, NativeSession, NativeTaskRequest } from './native';
 import { decodeEvents } from './native-events';
-import { decodeResumeData } from './resume-data';
+import { decodeResumeData, type ResumeState } from './resume-data';
+import { isOwnPartial, removeOwnPartial } from './partial-files';
+import { ensurePrivateDirectory } from './private-directory';
 import { SessionPersistence } from './persistence';
 import { StateDirectoryError } from './journal';
 import { Task, type DownloadResult, type RequestResult, type StreamResult, type TaskControls, type TaskSetup } from './task';
@@ -86,6 +88,7 @@ export class Session extends EventEmitter {
   #pendingStarts = new Set<Promise<void>>();
   #delivery: Promise<void> | null = null;
   #persistence: SessionPersistence | undefined;
+  #downloadDirectoryChecked = false;
 
   /** @internal Use createSession / createURLSession. */
   constructor(configuration: SessionConfiguration, hub: EventEmitter, onInvalidated: (session: Session) => void) {
@@ -94,12 +97,16 @@ export class Session extends EventEmitter {
     this.configuration = configuration;
     this.#hub = hub;
     this.#onInvalidated = onInvalidated;
-    this.#native = new binding.NativeSession(configuration.toNative(), (numbers, text, bodies) => this.#receive(decodeEvents(numbers, text, bodies)));
+    this.#native = new binding.NativeSession(configuration.toNative(), (numbers, text, bodies) =>
+      // Nothing may escape this callback: Node 20 drops exceptions thrown from a native
+      // thread-safe function's call, and the rest of the batch with them.
+      runListener(() => this.#receive(decodeEvents(numbers, text, bodies))),
+    );
     // With an OS background session (macOS, bundled app) nsurlsessiond keeps the work; our
     // journal is the fallback everywhere else.
     if (configuration.persistent && configuration.stateDirectory !== undefined && !this.#native.usesSystemBackground) {
       try {
-        this.#persistence = new SessionPersistence(this.identifier, configuration.stateDirectory);
+        this.#persistence = new SessionPersistence(configuration.stateDirectory);
       } catch (error) {
         this.#native.close();
         if (error instanceof StateDirectoryError) throw withStack(error);
@@ -178,7 +185,9 @@ export class Session extends EventEmitter {
     rejectUnknownKeys(o, ['url', 'requestHeaders', 'taskDescription'], 'downloadTask');
     const url = validateUrl(o.url);
     const headers = validateHeaders(o.requestHeaders, 'requestHeaders');
-    return this.#start('download', { kind: TaskKind.Download, url, method: 'GET', headers }, {}, undefined, description(o.taskDescription));
+    const taskDescription = description(o.taskDescription);
+    this.#checkDownloadDirectory(this.configuration.downloadDirectory);
+    return this.#start('download', { kind: TaskKind.Download, url, method: 'GET', headers }, {}, undefined, taskDescription);
   }
 
   /** Starts an upload at once; returns its task identifier. A string `data` is a file path, streamed from disk. */
@@ -192,7 +201,8 @@ export class Session extends EventEmitter {
     }
     const method = validateMethod(o.method, 'POST');
     const headers = validateHeaders(o.requestHeaders, 'requestHeaders');
-    return this.#start('upload', { kind: TaskKind.Upload, url, method, headers }, prepareUploadBody(o.data), undefined, description(o.taskDescription));
+    const request = { kind: TaskKind.Upload, url, method, headers, maximumResponseSize: this.configuration.maximumResponseSize };
+    return this.#start('upload', request, prepareUploadBody(o.data), undefined, description(o.taskDescription));
   }
 
   /** Starts a data task at once; returns its task identifier. The response arrives as sessioncompleted's responseText. */
@@ -204,7 +214,8 @@ export class Session extends EventEmitter {
     const body = prepareDataBody(o.data);
     const method = validateMethod(o.method, body === undefined ? 'GET' : 'POST');
     const headers = validateHeaders(o.requestHeaders, 'requestHeaders');
-    return this.#start('data', { kind: TaskKind.Data, url, method, headers }, body ?? {}, undefined, description(o.taskDescription));
+    const request = { kind: TaskKind.Data, url, method, headers, maximumResponseSize: this.configuration.maximumResponseSize };
+    return this.#start('data', request, body ?? {}, undefined, description(o.taskDescription));
   }
 
   /**
@@ -218,9 +229,10 @@ export class Session extends EventEmitter {
     const resumeOnly = typeof urlOrOptions !== 'string' && urlOrOptions !== null && typeof urlOrOptions === 'object';
     const rawOptions = resumeOnly ? urlOrOptions : maybeOptions;
     const parsed = parseTaskOptions('download', rawOptions);
-    const resume = parsed.resumeData === undefined ? undefined : decodeResumeData(parsed.resumeData);
+    const resume = parsed.resumeData === undefined ? undefined : usableResume(decodeResumeData(parsed.resumeData));
     const url = validateUrl(resumeOnly ? resume?.url : urlOrOptions);
     const destination = resume ?? resolveDestination(parsed.destination, this.configuration.downloadDirectory, parsed.overwrite);
+    this.#checkDownloadDirectory(destination.destinationDirectory);
     const request: Omit<NativeTaskRequest, 'taskIdentifier'> = {
       kind: TaskKind.Download,
       url,
@@ -234,7 +246,9 @@ export class Session extends EventEmitter {
       discardOnHttpError: parsed.throwHttpErrors,
       keepPartialOnFailure: true,
       ...(parsed.integrity === undefined ? {} : { integrityAlgorithm: parsed.integrity.algorithm, integrityDigests: parsed.integrity.digests }),
-      ...(resume === undefined ? {} : { resumePartialPath: resume.partialPath, resumeOffset: resume.offset, resumeValidator: resume.validator }),
+      ...(resume === undefined || resume.partialPath === ''
+        ? {}
+        : { resumePartialPath: resume.partialPath, resumeIdentity: resume.partialIdentity, resumeOffset: resume.offset, resumeValidator: resume.validator }),
     };
     return this.#startTask<DownloadResult>('download', request, {}, parsed, {
       destinationDirectory: destination.destinationDirectory,
@@ -251,7 +265,10 @@ export class Session extends EventEmitter {
     const parsed = parseTaskOptions('upload', options);
     const target = validateUrl(url);
     if (body === undefined || body === null) throw typeError(ErrorCodes.INVALID_ARGUMENT, 'upload(url, body): body is required');
-    const request = { kind: TaskKind.Upload, url: target, method: parsed.method ?? 'POST', headers: parsed.headers, timeout: parsed.timeout };
+    const request = {
+      kind: TaskKind.Upload, url: target, method: parsed.method ?? 'POST', headers: parsed.headers, timeout: parsed.timeout,
+      maximumResponseSize: parsed.maximumResponseSize ?? this.configuration.maximumResponseSize,
+    };
     return this.#startTask<RequestResult>('upload', request, prepareUploadBody(body), parsed);
   }
 
@@ -267,7 +284,10 @@ export class Session extends EventEmitter {
     const target = validateUrl(url);
     const body = prepareDataBody(parsed.body);
     const method = parsed.method ?? (body === undefined ? 'GET' : 'POST');
-    const request = { kind: TaskKind.Data, url: target, method, headers: parsed.headers, timeout: parsed.timeout, streamBody: parsed.stream };
+    const request = {
+      kind: TaskKind.Data, url: target, method, headers: parsed.headers, timeout: parsed.timeout, streamBody: parsed.stream,
+      maximumResponseSize: parsed.maximumResponseSize ?? this.configuration.maximumResponseSize,
+    };
     return this.#startTask<RequestResult>('data', request, body ?? {}, parsed);
   }
 
@@ -359,10 +379,11 @@ export class Session extends EventEmitter {
     if (failure.partialPath !== undefined) {
       if ((failure.partialBytes ?? 0) > 0 && (failure.validator ?? '') !== '') {
         request.resumePartialPath = failure.partialPath;
+        request.resumeIdentity = failure.partialIdentity;
         request.resumeOffset = failure.partialBytes;
         request.resumeValidator = failure.validator;
       } else {
-        fs.rmSync(failure.partialPath, { force: true });
+        removeOwnPartial(failure.partialPath, failure.partialIdentity);
         delete request.resumePartialPath;
       }
     }
@@ -380,6 +401,14 @@ export class Session extends EventEmitter {
 
   #ensureActive(): void {
     if (this.#state !== 'active') throw invalidatedError(this.identifier);
+  }
+
+  // The per-user default download folder must be a private folder of ours before anything is
+  // written into it (another local user may have made it first); checked once per session.
+  #checkDownloadDirectory(directory: string): void {
+    if (this.#downloadDirectoryChecked || !this.configuration.usesDefaultDownloadDirectory || directory !== this.configuration.downloadDirectory) return;
+    ensurePrivateDirectory(directory);
+    this.#downloadDirectoryChecked = true;
   }
 
   #tokenCall(kind: 'reset' | 'flush', callback?: (result: CompletedResult) => void): Promise<CompletedResult> | void {
@@ -515,7 +544,8 @@ export class Session extends EventEmitter {
           blobs.set(event, await fs.openAsBlob(event.location as string).catch(() => new Blob([])));
         }
       }
-      this.#dispatch(events, blobs);
+      // A throw here must not reject the chain: every later batch waits on this promise.
+      runListener(() => this.#dispatch(events, blobs));
     });
     this.#delivery = next;
     void next.finally(() => {
@@ -650,11 +680,20 @@ export class Session extends EventEmitter {
    * for payloads (a data task's responseText decodes its whole body).
    */
   #emitEverywhere<K extends URLSessionEventName>(name: K, event: URLSessionEventMap[K] | (() => URLSessionEventMap[K])): void {
+    let payload: URLSessionEventMap[K];
     if (typeof event === 'function') {
       if (!this.#hasListeners(name)) return;
-      event = event();
+      // Building a payload can throw (a responseText longer than V8's longest string): that
+      // becomes an uncaughtException like a throwing listener, and the batch goes on.
+      try {
+        payload = event();
+      } catch (error) {
+        rethrowLater(error);
+        return;
+      }
+    } else {
+      payload = event;
     }
-    const payload = event;
     runListener(() => this.emit(name, payload));
     runListener(() => this.#hub.emit(name, payload));
   }
@@ -670,10 +709,24 @@ function runListener(call: () => void): void {
   try {
     call();
   } catch (error) {
-    process.nextTick(() => {
-      throw error;
-    });
+    rethrowLater(error);
   }
+}
+
+function rethrowLater(error: unknown): void {
+  process.nextTick(() => {
+    throw error;
+  });
+}
+
+// A genuine blob's partial file is used only while it is still that file of ours. Gone (a
+// cleaned temp folder): the download starts over. Anything else there now: refused.
+function usableResume(resume: ResumeState): ResumeState {
+  if (isOwnPartial(resume.partialPath, resume.partialIdentity)) return resume;
+  if (fs.lstatSync(resume.partialPath, { throwIfNoEntry: false }) === undefined) {
+    return { ...resume, partialPath: '', partialIdentity: '', offset: 0, validator: '' };
+  }
+  throw typeError(ErrorCodes.INVALID_RESUME_DATA, `resumeData's partial file ${resume.partialPath} is no longer the file this download wrote; refusing to touch it`);
 }
 
 function description(value: unknown): string {

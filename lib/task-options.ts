@@ -8,6 +8,7 @@ import {
   expectOptionsObject,
   rejectUnknownKeys,
   validateHeaders,
+  validateByteLimit,
   validateMethod,
   validateNumber,
   validateString,
@@ -39,9 +40,12 @@ export interface DownloadOptions extends TaskOptions {
   integrity?: string;
 }
 
-export type UploadOptions = TaskOptions;
+export interface UploadOptions extends TaskOptions {
+  /** Largest response body kept in memory; larger fails with -1103. Default: the session's maximumResponseSize. */
+  maximumResponseSize?: number;
+}
 
-export interface RequestOptions extends TaskOptions {
+export interface RequestOptions extends UploadOptions {
   /** A plain object is sent as JSON; a string, Buffer, Uint8Array or Blob as is. */
   body?: unknown;
   /** Resolve at the response head with `body` as a Readable (backpressure pauses the transfer). */
@@ -62,13 +66,14 @@ export interface ParsedTaskOptions {
   integrity?: Integrity;
   stream: boolean;
   retry: RetryPolicy;
+  maximumResponseSize?: number;
 }
 
 const COMMON = ['method', 'headers', 'signal', 'timeout', 'taskDescription', 'throwHttpErrors', 'retry'] as const;
 const KNOWN: Record<'download' | 'upload' | 'request', readonly string[]> = {
   download: [...COMMON, 'destination', 'overwrite', 'resumeData', 'integrity'],
-  upload: COMMON,
-  request: [...COMMON, 'body', 'stream'],
+  upload: [...COMMON, 'maximumResponseSize'],
+  request: [...COMMON, 'body', 'stream', 'maximumResponseSize'],
 };
 
 export function parseTaskOptions(kind: 'download' | 'upload' | 'request', options: unknown): ParsedTaskOptions {
@@ -99,6 +104,7 @@ export function parseTaskOptions(kind: 'download' | 'upload' | 'request', option
     integrity: parseIntegrity(o.integrity),
     stream: o.stream === true,
     retry: parseRetry(o.retry),
+    maximumResponseSize: validateByteLimit(o.maximumResponseSize, 'maximumResponseSize'),
   };
 }
 

@@ -2,11 +2,11 @@
 // The Titanium events still fire for these tasks; a Task adds per-task events, `.done`,
 // AbortSignal, suspend/resume and resume data. JS thread only.
 import { EventEmitter } from 'node:events';
-import * as fs from 'node:fs';
 import { Readable } from 'node:stream';
 import { ErrorCodes, NSURLError } from './errors';
 import type { NativeEvent, NativeMetrics } from './native';
 import { encodeResumeData, type ResumeState } from './resume-data';
+import { removeOwnPartial } from './partial-files';
 import { NO_RETRY, retryDelay, type RetryPolicy } from './retry';
 import { redactUrl as redact } from './validate';
 
@@ -129,7 +129,7 @@ export interface TaskSetup {
   /** request(): resolve at the response head with a Readable body. */
   stream?: boolean;
   /** Downloads: how to describe the partial file in resume data. */
-  resumeTemplate?: Omit<ResumeState, 'partialPath' | 'offset' | 'validator'>;
+  resumeTemplate?: Omit<ResumeState, 'partialPath' | 'partialIdentity' | 'offset' | 'validator'>;
 }
 
 export class Task<Result = DownloadResult | RequestResult> extends EventEmitter {
@@ -319,12 +319,13 @@ export class Task<Result = DownloadResult | RequestResult> extends EventEmitter 
     const usable = template !== undefined && (event.partialBytes ?? 0) > 0 && (event.validator ?? '') !== '';
     const wanted = event.errorCode !== NSURLError.Cancelled || this.#resumeDataWaiter !== undefined;
     if (!usable || !wanted) {
-      fs.rmSync(event.partialPath, { force: true });
+      removeOwnPartial(event.partialPath, event.partialIdentity);
       return null;
     }
     return encodeResumeData({
       ...template,
       partialPath: event.partialPath,
+      partialIdentity: event.partialIdentity ?? '',
       offset: event.partialBytes ?? 0,
       validator: event.validator ?? '',
     });

@@ -19,8 +19,18 @@ export interface SessionConfigurationOptions {
   maximumRedirects?: number;
   /** Follow redirects from https to http. Default false: such a redirect fails with -1022. */
   allowsInsecureRedirects?: boolean;
-  /** Folder where finished downloads are placed. Default: `<os.tmpdir()>/urlsession-downloads`. */
+  /**
+   * Folder where finished downloads are placed. Default: `<os.tmpdir()>/urlsession-<uid>`, a folder
+   * of this user's alone (created 0700; a session refuses one that is a link or belongs to
+   * someone else with ERR_URLSESSION_DOWNLOAD_DIRECTORY).
+   */
   downloadDirectory?: string;
+  /**
+   * Largest response body, in bytes, that a data or upload task keeps in memory (responseText,
+   * request()'s and upload()'s `body`); a larger one fails with -1103 and is freed. Streamed
+   * bodies (`stream: true`) and downloads are not limited. Default 64 MiB.
+   */
+  maximumResponseSize?: number;
   /**
    * The session's own folder for its journal, lock, cookie jar and upload bodies. Default for
    * persistent sessions: $XDG_CACHE_HOME (or ~/.cache) on Linux, ~/Library/Caches on macOS, under urlsession/<identifier>.

@@ -1,5 +1,6 @@
 // Synchronous argument checks. Every failure is a TypeError/RangeError with a stable code
 // (lib/errors.ts), thrown before anything reaches the engine.
+import { constants as bufferConstants } from 'node:buffer';
 import { ErrorCodes, rangeError, typeError } from './errors';
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -92,6 +93,11 @@ export function validateNumber(
     throw rangeError(`${what} must be between ${min} and ${max ?? 'infinity'}, got ${value}`);
   }
   return value;
+}
+
+/** A size limit: a whole number of bytes from 1 to the largest Buffer Node can make. */
+export function validateByteLimit(value: unknown, what: string): number | undefined {
+  return validateNumber(value, what, { min: 1, max: bufferConstants.MAX_LENGTH, integer: true });
 }
 
 export function validateString(value: unknown, what: string): string | undefined {

@@ -361,6 +361,10 @@ using urlsession::TaskKind;
       return completionHandler(NSURLSessionResponseCancel);
     }
     t->expected = t->writer->ExpectedBytes();
+  } else if (!t->request.streamBody && t->request.BodyExceedsLimit(0, length)) {
+    // A declared length over maximumResponseSize fails before a byte is kept (as on Linux).
+    t->overrideCode = urlsession::kNSURLErrorDataLengthExceedsMaximum;
+    return completionHandler(NSURLSessionResponseCancel);
   }
   urlsession::NoteResponse(*_state, *t, response);
   completionHandler(NSURLSessionResponseAllow);
@@ -386,6 +390,13 @@ using urlsession::TaskKind;
         *stop = YES;
         return;
       }
+    } else if (t->request.BodyExceedsLimit(static_cast<int64_t>(t->body.size()), static_cast<int64_t>(range.length))) {
+      // Bodies kept in memory are bounded (a gzip bomb inflates without limit): fail, free it.
+      t->overrideCode = urlsession::kNSURLErrorDataLengthExceedsMaximum;
+      std::string().swap(t->body);
+      [dataTask cancel];
+      *stop = YES;
+      return;
     } else {
       t->body.append(chunk, range.length);
     }

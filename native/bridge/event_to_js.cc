@@ -66,6 +66,7 @@ void EventBatchEncoder::EncodeEvent(const Event& event) {
       if (partial) {
         Text(event.partialPath);
         Text(event.validator);
+        Text(event.partialIdentity);
       }
       break;
     }

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "bridge/event_to_js.h"
+#include "core/file_ops.h"
 
 namespace urlsession {
 namespace {
@@ -66,7 +67,7 @@ enum TaskField : uint32_t {
   kTaskIdentifier, kKind, kUrl, kMethod, kHeaders, kBody, kBodyPath, kDownloadDirectory,
   kDownloadFileName, kTimeout, kOverwrite, kNameFromResponse, kDiscardOnHttpError,
   kKeepPartialOnFailure, kResumePartialPath, kResumeOffset, kResumeValidator,
-  kIntegrityAlgorithm, kIntegrityDigests, kStreamBody, kTaskFieldCount
+  kIntegrityAlgorithm, kIntegrityDigests, kStreamBody, kResumeIdentity, kMaximumResponseSize, kTaskFieldCount
 };
 
 std::string StringAt(const Napi::Array& a, uint32_t i) {
@@ -117,6 +118,8 @@ TaskRequest ParseTask(const Napi::Array& js) {
     }
   }
   request.streamBody = BoolAt(js, kStreamBody);
+  request.resumeIdentity = StringAt(js, kResumeIdentity);
+  request.maximumResponseSize = static_cast<int64_t>(NumberAt(js, kMaximumResponseSize, 0));
   return request;
 }
 
@@ -164,6 +167,9 @@ NativeSession::NativeSession(const Napi::CallbackInfo& info) : ObjectWrap<Native
   SessionConfig config = ParseConfig(info[0].As<Napi::Object>());
   uv_loop_s* loop = nullptr;
   if (napi_get_uv_event_loop(env, &loop) == napi_ok) config.hostEventLoop = loop;
+  // The umask is read once, here on the JS thread, before any engine thread creates a file
+  // (where /proc is missing, reading it means setting it for an instant).
+  FinishedFileMode();
   engine_ = CreateEngine(config, queue_.get());
   info.This().As<Napi::Object>().DefineProperty(
       Napi::PropertyDescriptor::Value("usesSystemBackground", Napi::Boolean::New(env, engine_->UsesSystemBackground()), napi_enumerable));

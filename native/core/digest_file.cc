@@ -1,4 +1,5 @@
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -9,8 +10,14 @@
 namespace urlsession {
 
 int HashFilePrefix(const std::string& path, int64_t length, Digest* digest) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // Only a regular file, and never through a link or by waiting on a FIFO's writer.
+  int fd = open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) return errno;
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return EPERM;
+  }
   std::vector<char> buffer(1 << 20);
   int64_t remaining = length;
   while (remaining > 0) {

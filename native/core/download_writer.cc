@@ -33,19 +33,24 @@ void DownloadWriter::CloseFile() {
 
 int DownloadWriter::Open() {
   if (!request_.resumePartialPath.empty()) {
-    int fd = ReopenPartialFile(request_.resumePartialPath, request_.resumeOffset);
+    FileIdentity expected = FileIdentity::Parse(request_.resumeIdentity);
+    int fd = ReopenPartialFile(request_.resumePartialPath, request_.resumeOffset, expected);
     if (fd >= 0) {
       fd_ = fd;
       partial_path_ = request_.resumePartialPath;
+      identity_ = expected;
       resume_base_ = request_.resumeOffset;
       if (StartDigest()) return 0;
       CloseFile();
       resume_base_ = 0;
     }
-    DiscardPartialFile(request_.resumePartialPath);  // unusable: start over
+    // Unusable: start over in a new file. The old one goes only if it is still ours; anything
+    // else at that path (a link, a FIFO, somebody's file) is not touched.
+    DiscardPartialFile(request_.resumePartialPath, expected);
     partial_path_.clear();
+    identity_ = FileIdentity();
   }
-  int fd = CreatePartialFile(request_.downloadDirectory, file_name_, &partial_path_);
+  int fd = CreatePartialFile(request_.downloadDirectory, file_name_, &partial_path_, &identity_);
   if (fd < 0) return NSURLErrorFromErrno(-fd, /*writing=*/true);
   fd_ = fd;
   return StartDigest() ? 0 : kNSURLErrorUnknown;
@@ -155,13 +160,6 @@ int DownloadWriter::Commit(const std::string& effectiveUrl, std::string* locatio
     Abandon();
     return code;
   }
-  if (close(fd_) != 0) {
-    fd_ = -1;
-    int code = NSURLErrorFromErrno(errno, /*writing=*/true);
-    Abandon();
-    return code;
-  }
-  fd_ = -1;
   if (digest_) {
     const auto& accepted = request_.integrity.digests;
     if (std::find(accepted.begin(), accepted.end(), digest_->Finish()) == accepted.end()) {
@@ -169,7 +167,20 @@ int DownloadWriter::Commit(const std::string& effectiveUrl, std::string* locatio
       return kURLSessionErrorIntegrityMismatch;
     }
   }
-  if (CommitPartialFile(partial_path_, request_.downloadDirectory, FinalName(effectiveUrl), location, request_.overwrite) != 0) {
+  // Private while partial; the finished file gets the mode the user's umask gives new files.
+  if (fchmod(fd_, FinishedFileMode()) != 0) {
+    int code = NSURLErrorFromErrno(errno, /*writing=*/true);
+    Abandon();
+    return code;
+  }
+  if (close(fd_) != 0) {
+    fd_ = -1;
+    int code = NSURLErrorFromErrno(errno, /*writing=*/true);
+    Abandon();
+    return code;
+  }
+  fd_ = -1;
+  if (CommitPartialFile(partial_path_, identity_, request_.downloadDirectory, FinalName(effectiveUrl), location, request_.overwrite) != 0) {
     Abandon();
     return kNSURLErrorCannotMoveFile;
   }
@@ -188,31 +199,42 @@ int DownloadWriter::AdoptFinishedFile(const std::string& tempPath, int statusCod
                                       const std::string& effectiveUrl, std::string* location) {
   status_ = statusCode;
   headers_ = headers;
+  // The OS wrote this file in its own private temp folder; still, only a regular file of ours is
+  // read, hashed or moved, and it must stay the same file until it is in place.
+  int fd = open(tempPath.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) != 0 || !IsOwnPartialFile(st)) {
+    if (fd >= 0) close(fd);
+    return kNSURLErrorCannotOpenFile;
+  }
+  FileIdentity identity = FileIdentity::Of(st);
   if (CapturingErrorBody()) {
-    int fd = open(tempPath.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-      char buffer[16384];
-      ssize_t n;
-      while (error_body_.size() < kErrorBodyLimit && (n = read(fd, buffer, sizeof(buffer))) > 0) {
-        error_body_.append(buffer, std::min(static_cast<size_t>(n), kErrorBodyLimit - error_body_.size()));
-      }
-      close(fd);
+    char buffer[16384];
+    ssize_t n;
+    while (error_body_.size() < kErrorBodyLimit && (n = read(fd, buffer, sizeof(buffer))) > 0) {
+      error_body_.append(buffer, std::min(static_cast<size_t>(n), kErrorBodyLimit - error_body_.size()));
     }
-    DiscardPartialFile(tempPath);
+    close(fd);
+    DiscardPartialFile(tempPath, identity);
     return 0;
   }
+  bool modeSet = fchmod(fd, FinishedFileMode()) == 0;
+  close(fd);
+  if (!modeSet) {
+    DiscardPartialFile(tempPath, identity);
+    return kNSURLErrorCannotWriteToFile;
+  }
   if (request_.integrity.Enabled()) {
-    struct stat st;
     std::unique_ptr<Digest> digest = CreateDigest(request_.integrity.algorithm);
     const auto& accepted = request_.integrity.digests;
-    if (digest == nullptr || stat(tempPath.c_str(), &st) != 0 || HashFilePrefix(tempPath, st.st_size, digest.get()) != 0 ||
+    if (digest == nullptr || HashFilePrefix(tempPath, st.st_size, digest.get()) != 0 ||
         std::find(accepted.begin(), accepted.end(), digest->Finish()) == accepted.end()) {
-      DiscardPartialFile(tempPath);
+      DiscardPartialFile(tempPath, identity);
       return kURLSessionErrorIntegrityMismatch;
     }
   }
-  if (CommitPartialFile(tempPath, request_.downloadDirectory, FinalName(effectiveUrl), location, request_.overwrite) != 0) {
-    DiscardPartialFile(tempPath);
+  if (CommitPartialFile(tempPath, identity, request_.downloadDirectory, FinalName(effectiveUrl), location, request_.overwrite) != 0) {
+    DiscardPartialFile(tempPath, identity);
     return kNSURLErrorCannotMoveFile;
   }
   return 0;
@@ -228,6 +250,7 @@ void DownloadWriter::Fail(int code, Event* completion) {
   int64_t kept = CapturingErrorBody() ? resume_base_ : BytesOnDisk();
   if (request_.keepPartialOnFailure && sound && !partial_path_.empty() && (!CapturingErrorBody() || kept > 0)) {
     completion->partialPath = partial_path_;
+    completion->partialIdentity = identity_.ToString();
     completion->partialBytes = kept;
     completion->validator = CapturingErrorBody() ? request_.resumeValidator : Validator();
     partial_path_.clear();
@@ -240,17 +263,18 @@ void DownloadWriter::FailUnopened(const TaskRequest& request, Event* completion)
   if (request.resumePartialPath.empty()) return;
   if (request.keepPartialOnFailure && request.resumeOffset > 0) {
     completion->partialPath = request.resumePartialPath;
+    completion->partialIdentity = request.resumeIdentity;
     completion->partialBytes = request.resumeOffset;
     completion->validator = request.resumeValidator;
     return;
   }
-  DiscardPartialFile(request.resumePartialPath);
+  DiscardPartialFile(request.resumePartialPath, FileIdentity::Parse(request.resumeIdentity));
 }
 
 void DownloadWriter::Abandon() {
   staged_ = 0;
   CloseFile();
-  DiscardPartialFile(partial_path_);
+  DiscardPartialFile(partial_path_, identity_);
   partial_path_.clear();
 }
 

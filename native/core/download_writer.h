@@ -10,6 +10,7 @@
 #include <string>
 
 #include "core/digest.h"
+#include "core/file_ops.h"
 #include "engine/engine.h"
 
 namespace urlsession {
@@ -81,6 +82,7 @@ class DownloadWriter {
   std::string file_name_;
   int fd_ = -1;
   std::string partial_path_;
+  FileIdentity identity_;  // of the partial file at partial_path_
   int64_t resume_base_ = 0;
   int64_t written_ = 0;
   std::unique_ptr<char[]> staging_;

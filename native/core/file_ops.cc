@@ -4,11 +4,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
-#include <chrono>
 #include <cctype>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <random>
 
 namespace urlsession {
 namespace {
@@ -25,6 +27,40 @@ std::string NumberedName(const std::string& name, int n) {
   return name.substr(0, dot) + "-" + std::to_string(n) + name.substr(dot);
 }
 
+// 64 bits from the OS's random source (getrandom/urandom on Linux, arc4random on macOS): the
+// hidden names of partial files cannot be guessed from public data (pid, counter, identifier).
+std::string RandomHex16() {
+  std::random_device source;
+  uint64_t value = (static_cast<uint64_t>(source()) << 32) ^ source();
+  char text[17];
+  std::snprintf(text, sizeof(text), "%016llx", static_cast<unsigned long long>(value));
+  return text;
+}
+
+bool SamePathIdentity(const std::string& path, const FileIdentity& identity) {
+  struct stat st;
+  return identity.Known() && lstat(path.c_str(), &st) == 0 && FileIdentity::Of(st) == identity;
+}
+
+mode_t ReadUmask() {
+#if defined(__linux__)
+  // Read-only: /proc/self/status has the umask since Linux 4.7.
+  if (FILE* status = std::fopen("/proc/self/status", "re")) {
+    char line[256];
+    while (std::fgets(line, sizeof(line), status) != nullptr) {
+      if (std::strncmp(line, "Umask:", 6) == 0) {
+        std::fclose(status);
+        return static_cast<mode_t>(std::strtoul(line + 6, nullptr, 8) & 0777);
+      }
+    }
+    std::fclose(status);
+  }
+#endif
+  mode_t mask = umask(022);
+  umask(mask);
+  return mask;
+}
+
 int HexDigit(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -33,6 +69,41 @@ int HexDigit(char c) {
 }
 
 }  // namespace
+
+std::string FileIdentity::ToString() const {
+  if (!Known()) return std::string();
+  return std::to_string(device) + ":" + std::to_string(inode);
+}
+
+FileIdentity FileIdentity::Parse(const std::string& text) {
+  FileIdentity identity;
+  size_t colon = text.find(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 >= text.size()) return identity;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (i != colon && !std::isdigit(static_cast<unsigned char>(text[i]))) return identity;
+  }
+  identity.device = std::strtoull(text.c_str(), nullptr, 10);
+  identity.inode = std::strtoull(text.c_str() + colon + 1, nullptr, 10);
+  return identity;
+}
+
+FileIdentity FileIdentity::Of(const struct stat& st) {
+  FileIdentity identity;
+  identity.device = static_cast<uint64_t>(st.st_dev);
+  identity.inode = static_cast<uint64_t>(st.st_ino);
+  return identity;
+}
+
+bool IsOwnPartialFile(const struct stat& st) {
+  return S_ISREG(st.st_mode) && st.st_uid == geteuid() && st.st_nlink == 1;
+}
+
+mode_t FinishedFileMode() {
+  static std::once_flag once;
+  static mode_t mode = 0644;
+  std::call_once(once, [] { mode = static_cast<mode_t>(0666 & ~ReadUmask()); });
+  return mode;
+}
 
 int EnsureDirectory(const std::string& dir, unsigned mode) {
   if (dir.empty()) return ENOENT;
@@ -47,18 +118,25 @@ int EnsureDirectory(const std::string& dir, unsigned mode) {
   return 0;
 }
 
-int CreatePartialFile(const std::string& dir, const std::string& name, std::string* partialPath) {
+int CreatePartialFile(const std::string& dir, const std::string& name, std::string* partialPath,
+                      FileIdentity* identity) {
   int err = EnsureDirectory(dir);
   if (err != 0) return -err;
-  // A counter plus the pid keeps names unique across tasks, sessions and processes
-  // sharing one folder; O_EXCL guarantees we never write into somebody else's file.
-  static std::atomic<unsigned> counter{0};
+  // O_EXCL|O_NOFOLLOW: whatever is already at a name (a planted link, a FIFO, somebody's file)
+  // is never opened, followed or truncated; a clash just draws another random name.
   for (int attempt = 0; attempt < 100; ++attempt) {
-    std::string candidate = Join(dir, "." + name + "." + std::to_string(getpid()) + "-" +
-                                          std::to_string(counter.fetch_add(1)) + ".partial");
-    int fd = open(candidate.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    std::string candidate = Join(dir, "." + name + "." + RandomHex16() + ".partial");
+    int fd = open(candidate.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd >= 0) {
+      struct stat st;
+      if (fstat(fd, &st) != 0) {
+        int failure = errno;
+        close(fd);
+        unlink(candidate.c_str());
+        return -failure;
+      }
       *partialPath = candidate;
+      *identity = FileIdentity::Of(st);
       return fd;
     }
     if (errno != EEXIST) return -errno;
@@ -68,13 +146,24 @@ int CreatePartialFile(const std::string& dir, const std::string& name, std::stri
 
 // The source lives on another file system (an OS temp folder): copy it next to the
 // destination first, so the final step is still a same-folder link or rename.
-static int CommitByCopy(const std::string& sourcePath, const std::string& dir, const std::string& name,
-                        std::string* finalPath, bool overwrite) {
+static int CommitByCopy(const std::string& sourcePath, const FileIdentity& sourceIdentity, const std::string& dir,
+                        const std::string& name, std::string* finalPath, bool overwrite) {
+  int in = open(sourcePath.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (in < 0) return errno;
+  struct stat source;
+  if (fstat(in, &source) != 0 || FileIdentity::Of(source) != sourceIdentity || !S_ISREG(source.st_mode)) {
+    close(in);
+    return EPERM;
+  }
   std::string local;
-  int out = CreatePartialFile(dir, name, &local);
-  if (out < 0) return -out;
-  int in = open(sourcePath.c_str(), O_RDONLY | O_CLOEXEC);
-  int err = in < 0 ? errno : 0;
+  FileIdentity localIdentity;
+  int out = CreatePartialFile(dir, name, &local, &localIdentity);
+  if (out < 0) {
+    close(in);
+    return -out;
+  }
+  // The copy keeps the mode the caller gave the source (a finished download's umask mode).
+  int err = fchmod(out, source.st_mode & 0777) == 0 ? 0 : errno;
   char buffer[1 << 16];
   while (err == 0) {
     ssize_t n = read(in, buffer, sizeof(buffer));
@@ -89,62 +178,79 @@ static int CommitByCopy(const std::string& sourcePath, const std::string& dir, c
       if (w > 0) done += w;
     }
   }
-  if (in >= 0) close(in);
+  close(in);
   if (err == 0 && fsync(out) != 0) err = errno;
   if (close(out) != 0 && err == 0) err = errno;
-  if (err == 0) err = CommitPartialFile(local, dir, name, finalPath, overwrite);
+  if (err == 0) err = CommitPartialFile(local, localIdentity, dir, name, finalPath, overwrite);
   if (err != 0) {
-    unlink(local.c_str());
+    DiscardPartialFile(local, localIdentity);
     return err;
   }
-  unlink(sourcePath.c_str());
+  DiscardPartialFile(sourcePath, sourceIdentity);
   return 0;
 }
 
-int CommitPartialFile(const std::string& partialPath, const std::string& dir, const std::string& name,
-                      std::string* finalPath, bool overwrite) {
+// A name we just made to point at the partial file must point at that file, not at whatever an
+// attacker renamed into the partial path meanwhile: if not, take the name back.
+static int VerifyCommitted(const std::string& finalName, const FileIdentity& identity, std::string* finalPath) {
+  if (!SamePathIdentity(finalName, identity)) {
+    unlink(finalName.c_str());
+    return EPERM;
+  }
+  *finalPath = finalName;
+  return 0;
+}
+
+int CommitPartialFile(const std::string& partialPath, const FileIdentity& identity, const std::string& dir,
+                      const std::string& name, std::string* finalPath, bool overwrite) {
   int err = EnsureDirectory(dir);
   if (err != 0) return err;
+  if (!SamePathIdentity(partialPath, identity)) return EPERM;
   if (overwrite) {
     std::string target = Join(dir, name);
     if (rename(partialPath.c_str(), target.c_str()) != 0) {
-      return errno == EXDEV ? CommitByCopy(partialPath, dir, name, finalPath, overwrite) : errno;
+      return errno == EXDEV ? CommitByCopy(partialPath, identity, dir, name, finalPath, overwrite) : errno;
     }
-    *finalPath = target;
-    return 0;
+    return VerifyCommitted(target, identity, finalPath);
   }
   for (int n = 0; n < 10000; ++n) {
     std::string candidate = Join(dir, n == 0 ? name : NumberedName(name, n));
-    // link() fails with EEXIST instead of replacing, which rename() would do silently.
+    // link() fails with EEXIST instead of replacing, which rename() would do silently; it never
+    // follows a link at either path.
     if (link(partialPath.c_str(), candidate.c_str()) == 0) {
-      unlink(partialPath.c_str());
-      *finalPath = candidate;
+      int verified = VerifyCommitted(candidate, identity, finalPath);
+      if (verified != 0) return verified;
+      DiscardPartialFile(partialPath, identity);
       return 0;
     }
     if (errno == EEXIST) continue;
-    if (errno == EXDEV) return CommitByCopy(partialPath, dir, name, finalPath, overwrite);
+    if (errno == EXDEV) return CommitByCopy(partialPath, identity, dir, name, finalPath, overwrite);
     // File systems without hard links: rename when the name is free (small race accepted).
     struct stat st;
     if (lstat(candidate.c_str(), &st) == 0) continue;
-    if (rename(partialPath.c_str(), candidate.c_str()) == 0) {
-      *finalPath = candidate;
-      return 0;
-    }
+    if (rename(partialPath.c_str(), candidate.c_str()) == 0) return VerifyCommitted(candidate, identity, finalPath);
     return errno;
   }
   return EEXIST;
 }
 
-int ReopenPartialFile(const std::string& partialPath, int64_t offset) {
-  int fd = open(partialPath.c_str(), O_WRONLY | O_CLOEXEC);
-  if (fd < 0) return -errno;
+int ReopenPartialFile(const std::string& partialPath, int64_t offset, const FileIdentity& expected) {
+  // O_NONBLOCK: a FIFO planted at the path fails (ENXIO) or opens without waiting for a reader;
+  // either way fstat below refuses it. No O_TRUNC: nothing is cut before the checks pass.
+  int fd = open(partialPath.c_str(), O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return errno == ELOOP || errno == ENXIO ? -EPERM : -errno;
   struct stat st;
-  if (fstat(fd, &st) != 0 || st.st_size < offset) {
-    int err = st.st_size < offset ? ERANGE : errno;
+  if (fstat(fd, &st) != 0 || !IsOwnPartialFile(st) || FileIdentity::Of(st) != expected) {
     close(fd);
-    return -err;
+    return -EPERM;
   }
-  if (ftruncate(fd, static_cast<off_t>(offset)) != 0 || lseek(fd, static_cast<off_t>(offset), SEEK_SET) < 0) {
+  if (st.st_size < offset) {
+    close(fd);
+    return -ERANGE;
+  }
+  int flags = fcntl(fd, F_GETFL);
+  if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0 || ftruncate(fd, static_cast<off_t>(offset)) != 0 ||
+      lseek(fd, static_cast<off_t>(offset), SEEK_SET) < 0) {
     int err = errno;
     close(fd);
     return -err;
@@ -152,8 +258,8 @@ int ReopenPartialFile(const std::string& partialPath, int64_t offset) {
   return fd;
 }
 
-void DiscardPartialFile(const std::string& partialPath) {
-  if (!partialPath.empty()) unlink(partialPath.c_str());
+void DiscardPartialFile(const std::string& partialPath, const FileIdentity& identity) {
+  if (!partialPath.empty() && SamePathIdentity(partialPath, identity)) unlink(partialPath.c_str());
 }
 
 std::string SanitizeFileName(const std::string& name) {

@@ -244,6 +244,11 @@ size_t CurlTransfer::OnWrite(char* data, size_t size, size_t count, void* self_p
     if (self->download_ && !self->download_->BeginResponse(static_cast<int>(self->status_), self->response_headers_, self->content_length_)) {
       return 0;
     }
+    // A declared length over the limit fails before a byte is kept.
+    if (!self->download_ && !self->request_.streamBody && self->request_.BodyExceedsLimit(0, self->content_length_)) {
+      self->body_over_limit_ = true;
+      return 0;
+    }
   }
   if (self->request_.streamBody) {
     if (self->stream_unacknowledged_ >= kStreamHighWaterBytes) {
@@ -258,6 +263,11 @@ size_t CurlTransfer::OnWrite(char* data, size_t size, size_t count, void* self_p
     self->stream_unacknowledged_ += static_cast<int64_t>(length);
   } else if (self->download_) {
     if (!self->download_->Write(data, length)) return 0;  // libcurl fails with CURLE_WRITE_ERROR
+  } else if (self->request_.BodyExceedsLimit(static_cast<int64_t>(self->response_body_.size()), static_cast<int64_t>(length))) {
+    // A body kept in memory is bounded (a gzip bomb inflates without limit): fail and free it.
+    self->body_over_limit_ = true;
+    std::string().swap(self->response_body_);
+    return 0;
   } else {
     self->response_body_.append(data, length);
   }
@@ -430,6 +440,8 @@ void CurlTransfer::Complete(CURLcode result, bool cancelled) {
     code = kNSURLErrorCancelled;
   } else if (failure_code_ != 0) {
     code = failure_code_;
+  } else if (body_over_limit_) {
+    code = kNSURLErrorDataLengthExceedsMaximum;
   } else if (result == CURLE_WRITE_ERROR && download_ && download_->WriteFailureCode() != 0) {
     code = download_->WriteFailureCode();
   } else if ((result == CURLE_READ_ERROR || result == CURLE_ABORTED_BY_CALLBACK) && read_errno_ != 0) {
@@ -482,7 +494,10 @@ void CurlTransfer::Complete(CURLcode result, bool cancelled) {
     else if (request_.kind == TaskKind::Download) DownloadWriter::FailUnopened(request_, &done);
     done.errorCode = code;
     done.message = DescribeNSURLError(code);
-    if (code != kNSURLErrorCancelled && error_buffer_[0] != '\0') {
+    if (body_over_limit_) {
+      done.message += " (the response body is larger than maximumResponseSize, " +
+                      std::to_string(request_.maximumResponseSize) + " bytes)";
+    } else if (code != kNSURLErrorCancelled && error_buffer_[0] != '\0') {
       done.message += std::string(" (") + error_buffer_ + ")";
     }
   }

@@ -110,6 +110,7 @@ class CurlTransfer {
   int64_t received_ = 0;
   int64_t expected_ = 0;
   int failure_code_ = 0;
+  bool body_over_limit_ = false;  // the kept body reached request_.maximumResponseSize
 
   ProgressThrottle download_throttle_;
   ProgressThrottle upload_throttle_;

@@ -90,6 +90,9 @@ struct TaskRequest {
   std::string resumePartialPath;
   int64_t resumeOffset = 0;
   std::string resumeValidator;       // strong ETag, else Last-Modified, of the earlier response
+  // "device:inode" of the partial file (core/file_ops.h FileIdentity): the file at
+  // resumePartialPath is reopened only when it is still that regular file of ours.
+  std::string resumeIdentity;
 
   // Downloads: verified while the bytes arrive; a mismatch fails the task with
   // kURLSessionErrorIntegrityMismatch and leaves nothing at the destination.
@@ -97,6 +100,13 @@ struct TaskRequest {
   // Data tasks: the body goes to JS as BodyData events instead of into responseBody. The engine
   // pauses the transfer while more than kStreamHighWaterBytes are unacknowledged.
   bool streamBody = false;
+  // Data and upload tasks whose body is kept in memory (not streamed): a body larger than this
+  // fails the task with kNSURLErrorDataLengthExceedsMaximum (-1103) and is freed. 0: no limit.
+  int64_t maximumResponseSize = 0;
+  // Whether a kept body of `have` bytes may not grow by `adding` (the one rule both engines use).
+  bool BodyExceedsLimit(int64_t have, int64_t adding) const {
+    return maximumResponseSize > 0 && have + adding > maximumResponseSize;
+  }
 };
 
 constexpr int64_t kStreamHighWaterBytes = 1 << 20;

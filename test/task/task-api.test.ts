@@ -7,6 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import * as URLSession from '../../lib/index';
+import { decodeResumeData, encodeResumeData } from '../../lib/resume-data';
 import { makeBytes, sha256, startProxy, startTaskServer, type TaskServer } from './task-server';
 
 let server: TaskServer;
@@ -217,9 +218,10 @@ describe('download()', () => {
       const resumeData = (await task.cancelByProducingResumeData()) as Buffer;
       await task.done.catch(() => undefined);
       // Point the resume at the changed resource: same bytes, other validator or no ranges.
-      const decoded = JSON.parse(resumeData.toString());
+      // (Resume data is signed: the test re-signs it with this process's key, as the library would.)
+      const decoded = decodeResumeData(resumeData);
       decoded.url = `${server.base}/file?size=2000000&seed=12&${variant}`;
-      const result = await s.download({ resumeData: Buffer.from(JSON.stringify(decoded)) }).done;
+      const result = await s.download({ resumeData: encodeResumeData(decoded) }).done;
       expect(result.statusCode).toBe(200);
       expect(fileSha(result.location)).toBe(sha256(makeBytes(2_000_000, 12)));
     }
@@ -355,7 +357,7 @@ describe('configuration knobs', () => {
     expect(() => s.download(`${server.base}/x`, { nope: 1 } as never)).toThrow(expect.objectContaining({ code: 'ERR_URLSESSION_UNKNOWN_OPTION' }));
     expect(() => s.request(`${server.base}/x`, { signal: {} as never })).toThrow(expect.objectContaining({ code: 'ERR_URLSESSION_INVALID_ARGUMENT' }));
     expect(() => s.request(`${server.base}/x`, { retry: { limit: -1 } })).toThrow(expect.objectContaining({ code: 'ERR_URLSESSION_OUT_OF_RANGE' }));
-    expect(() => s.download({ resumeData: Buffer.from('garbage') })).toThrow(expect.objectContaining({ code: 'ERR_URLSESSION_INVALID_ARGUMENT' }));
+    expect(() => s.download({ resumeData: Buffer.from('garbage') })).toThrow(expect.objectContaining({ code: 'ERR_URLSESSION_INVALID_RESUME_DATA' }));
     expect(() => URLSession.createSessionConfiguration({ proxy: { url: 'socks5://x' } })).toThrow(expect.objectContaining({ code: 'ERR_URLSESSION_UNSUPPORTED_SCHEME' }));
     expect(() => URLSession.createSessionConfiguration({ HTTPCookieAcceptPolicy: 'sometimes' as never })).toThrow(expect.objectContaining({ code: 'ERR_URLSESSION_INVALID_ARGUMENT' }));
   });

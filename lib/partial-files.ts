@@ -1,0 +1,75 @@
+// Partial files seen from the JS thread: creating a persistent session's partial file, telling
+// whether a path still holds that file of ours, and removing it only then. The engines' rules
+// for the same files are native/core/file_ops.h's; these mirror them (identity "device:inode",
+// a regular file of this user with one link, hidden "….<16 hex>.partial" names).
+// Everything here is lstat/open(O_EXCL|O_NOFOLLOW|O_NONBLOCK): nothing follows a link planted in
+// a shared download folder, and nothing waits on a FIFO. JS thread only.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
+
+/** A hidden partial file's name as both engines and this module make them. */
+export const PARTIAL_FILE_NAME = /^\..*\.[0-9a-f]{16}\.partial$/;
+
+const CREATE_FLAGS = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK;
+
+export interface PartialFile {
+  path: string;
+  /** "device:inode", as native/core/file_ops.h's FileIdentity::ToString. */
+  identity: string;
+}
+
+function identityOf(stats: fs.BigIntStats): string {
+  return `${stats.dev}:${stats.ino}`;
+}
+
+/** The identity of a regular file of ours with one link at `file` (never followed), else undefined. */
+export function ownPartialIdentity(file: string): string | undefined {
+  let stats: fs.BigIntStats | undefined;
+  try {
+    stats = fs.lstatSync(file, { bigint: true, throwIfNoEntry: false });
+  } catch {
+    return undefined;
+  }
+  if (stats === undefined || !stats.isFile() || stats.nlink !== 1n) return undefined;
+  if (typeof process.geteuid === 'function' && stats.uid !== BigInt(process.geteuid())) return undefined;
+  return identityOf(stats);
+}
+
+/** Whether `file` is still the partial file `identity` of ours. */
+export function isOwnPartial(file: string, identity: string | undefined): boolean {
+  return identity !== undefined && identity !== '' && ownPartialIdentity(file) === identity;
+}
+
+/**
+ * Creates a new, empty, private partial file with an unpredictable hidden name in `directory`
+ * (created when missing). O_EXCL: whatever already lies at a name is never opened or truncated.
+ */
+export function createPartialFile(directory: string): PartialFile {
+  fs.mkdirSync(directory, { recursive: true });
+  for (let attempt = 0; ; attempt++) {
+    const file = path.join(directory, `.urlsession.${randomBytes(8).toString('hex')}.partial`);
+    let fd: number;
+    try {
+      fd = fs.openSync(file, CREATE_FLAGS, 0o600);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST' && attempt < 100) continue;
+      throw error;
+    }
+    try {
+      return { path: file, identity: identityOf(fs.fstatSync(fd, { bigint: true })) };
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+}
+
+/** Removes the partial file `identity` at `file`; anything else at that path is left alone. */
+export function removeOwnPartial(file: string | undefined, identity: string | undefined): void {
+  if (file === undefined || !isOwnPartial(file, identity)) return;
+  try {
+    fs.unlinkSync(file);
+  } catch {
+    // Gone already, or the folder became read-only: nothing of the user's is at stake.
+  }
+}
