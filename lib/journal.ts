@@ -27,7 +27,7 @@ export interface JournaledTask {
   nameFromResponse?: boolean;
   overwrite?: boolean;
   partialPath?: string;
-  /** "device:inode" of partialPath (lib/partial-files.ts): re-attach uses only that very file. */
+  /** The identity ("device:inode:birthNs") of partialPath (lib/partial-files.ts): re-attach uses only that very file. */
   partialIdentity?: string;
   validator?: string;
   expectedBytes?: number;

@@ -35,7 +35,7 @@ export interface NativeEvent {
   partialPath?: string;
   partialBytes?: number;
   validator?: string;
-  /** "device:inode" of that partial file (lib/partial-files.ts). */
+  /** The identity ("device:inode:birthNs") of that partial file (lib/partial-files.ts). */
   partialIdentity?: string;
   /** BodyData: a piece of a streamed body. */
   chunk?: Buffer;
@@ -90,7 +90,7 @@ export interface NativeTaskRequest {
   resumePartialPath?: string;
   resumeOffset?: number;
   resumeValidator?: string;
-  /** "device:inode" the file at resumePartialPath must still be (lib/partial-files.ts). */
+  /** The identity ("device:inode:birthNs") the file at resumePartialPath must still be (lib/partial-files.ts). */
   resumeIdentity?: string;
   /** 'sha256' | 'sha384' | 'sha512' with the raw digests any of which must match. */
   integrityAlgorithm?: string;

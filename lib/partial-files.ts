@@ -1,6 +1,6 @@
 // Partial files seen from the JS thread: creating a persistent session's partial file, telling
 // whether a path still holds that file of ours, and removing it only then. The engines' rules
-// for the same files are native/core/file_ops.h's; these mirror them (identity "device:inode",
+// for the same files are native/core/file_ops.h's; these mirror them (identity "device:inode:birthNs",
 // a regular file of this user with one link, hidden "….<16 hex>.partial" names).
 // Everything here is lstat/open(O_EXCL|O_NOFOLLOW|O_NONBLOCK): nothing follows a link planted in
 // a shared download folder, and nothing waits on a FIFO. JS thread only.
@@ -15,12 +15,14 @@ const CREATE_FLAGS = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants
 
 export interface PartialFile {
   path: string;
-  /** "device:inode", as native/core/file_ops.h's FileIdentity::ToString. */
+  /** "device:inode:birthNs", as native/core/file_ops.h's FileIdentity::ToString. */
   identity: string;
 }
 
+// native/core/file_ops.h FileIdentity::ToString: the birth time tells a new file from an old
+// one whose inode number was given out again.
 function identityOf(stats: fs.BigIntStats): string {
-  return `${stats.dev}:${stats.ino}`;
+  return `${stats.dev}:${stats.ino}:${stats.birthtimeNs}`;
 }
 
 /** The identity of a regular file of ours with one link at `file` (never followed), else undefined. */

@@ -20,7 +20,7 @@ const KEY_BYTES = 32;
 export interface ResumeState {
   url: string;
   partialPath: string;
-  /** "device:inode" of the partial file. */
+  /** "device:inode:birthNs" of the partial file (lib/partial-files.ts). */
   partialIdentity: string;
   offset: number;
   validator: string;
@@ -144,7 +144,7 @@ export function decodeResumeData(data: unknown): ResumeState {
   }
   // A genuine blob still names only one of our hidden partial files inside its destination folder.
   if (!path.isAbsolute(partialPath) || path.dirname(partialPath) !== path.resolve(destinationDirectory) ||
-      !PARTIAL_FILE_NAME.test(path.basename(partialPath)) || !/^\d+:\d+$/.test(partialIdentity)) {
+      !PARTIAL_FILE_NAME.test(path.basename(partialPath)) || !/^\d+:\d+:\d+$/.test(partialIdentity)) {
     refuse('resumeData names a file that is not a partial download in its destination folder');
   }
   return state;

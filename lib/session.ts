@@ -616,15 +616,7 @@ export class Session extends EventEmitter {
           this.#persistence?.completed(record.kind, event, record.location);
           const errorCode = event.errorCode ?? 0;
           if (debug.enabled) debug('task %d of %s completed: error %d, status %d', taskIdentifier, sessionIdentifier, errorCode, event.statusCode ?? 0);
-          this.#emitEverywhere('sessioncompleted', () => ({
-            taskIdentifier,
-            sessionIdentifier,
-            success: errorCode === 0,
-            errorCode,
-            message: event.message ?? '',
-            statusCode: event.statusCode ?? 0,
-            ...(record.kind === 'download' ? {} : { responseText: event.responseBody?.toString('utf8') ?? '' }),
-          }));
+          this.#emitEverywhere('sessioncompleted', () => titaniumCompletion(record.kind, event, sessionIdentifier));
           if (record.task !== undefined) runListener(() => record.task?._complete(event, record.location));
           this.#persistence?.delivered(taskIdentifier);
           if (this.#tasks.size === 0) this.#emitEverywhere('sessioneventscompleted', { sessionIdentifier });
@@ -711,6 +703,33 @@ function runListener(call: () => void): void {
   } catch (error) {
     rethrowLater(error);
   }
+}
+
+// Titanium's sessioncompleted. A body too long for one JS string (only possible when
+// maximumResponseSize was raised past V8's string limit) cannot become responseText: the
+// completion still arrives, as the failure -1103 with an empty responseText.
+function titaniumCompletion(kind: TaskRecord['kind'], event: NativeEvent, sessionIdentifier: string): URLSessionEventMap['sessioncompleted'] {
+  let errorCode = event.errorCode ?? 0;
+  let message = event.message ?? '';
+  let responseText: string | undefined;
+  if (kind !== 'download') {
+    try {
+      responseText = event.responseBody?.toString('utf8') ?? '';
+    } catch {
+      responseText = '';
+      errorCode = NSURLError.DataLengthExceedsMaximum;
+      message = `resource exceeds maximum size (the body of ${event.responseBody?.length ?? 0} bytes is longer than a JavaScript string can be)`;
+    }
+  }
+  return {
+    taskIdentifier: event.taskIdentifier,
+    sessionIdentifier,
+    success: errorCode === 0,
+    errorCode,
+    message,
+    statusCode: event.statusCode ?? 0,
+    ...(responseText === undefined ? {} : { responseText }),
+  };
 }
 
 function rethrowLater(error: unknown): void {

@@ -203,11 +203,11 @@ int DownloadWriter::AdoptFinishedFile(const std::string& tempPath, int statusCod
   // read, hashed or moved, and it must stay the same file until it is in place.
   int fd = open(tempPath.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   struct stat st;
-  if (fd < 0 || fstat(fd, &st) != 0 || !IsOwnPartialFile(st)) {
+  FileIdentity identity = fd < 0 ? FileIdentity() : FileIdentity::OfDescriptor(fd, &st);
+  if (!identity.Known() || !IsOwnPartialFile(st)) {
     if (fd >= 0) close(fd);
     return kNSURLErrorCannotOpenFile;
   }
-  FileIdentity identity = FileIdentity::Of(st);
   if (CapturingErrorBody()) {
     char buffer[16384];
     ssize_t n;

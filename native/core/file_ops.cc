@@ -39,7 +39,32 @@ std::string RandomHex16() {
 
 bool SamePathIdentity(const std::string& path, const FileIdentity& identity) {
   struct stat st;
-  return identity.Known() && lstat(path.c_str(), &st) == 0 && FileIdentity::Of(st) == identity;
+  return identity.Known() && FileIdentity::OfPath(path, &st) == identity;
+}
+
+// The birth time as Node's fs.Stats.birthtimeNs reports it for the same file (libuv reads
+// statx's stx_btime on Linux and st_birthtimespec on macOS), so both sides agree.
+uint64_t BirthNs(int dirfd, const char* path, int flags, const struct stat& st) {
+#if defined(__APPLE__)
+  (void)dirfd; (void)path; (void)flags;
+  return static_cast<uint64_t>(st.st_birthtimespec.tv_sec) * 1000000000ull + static_cast<uint64_t>(st.st_birthtimespec.tv_nsec);
+#elif defined(__linux__) && defined(STATX_BTIME)
+  (void)st;
+  struct statx sx;
+  if (statx(dirfd, path, flags, STATX_BTIME, &sx) != 0) return 0;
+  return static_cast<uint64_t>(sx.stx_btime.tv_sec) * 1000000000ull + static_cast<uint64_t>(sx.stx_btime.tv_nsec);
+#else
+  (void)dirfd; (void)path; (void)flags; (void)st;
+  return 0;
+#endif
+}
+
+FileIdentity IdentityFrom(const struct stat& st, uint64_t birthNs) {
+  FileIdentity identity;
+  identity.device = static_cast<uint64_t>(st.st_dev);
+  identity.inode = static_cast<uint64_t>(st.st_ino);
+  identity.birthNs = birthNs;
+  return identity;
 }
 
 mode_t ReadUmask() {
@@ -72,26 +97,40 @@ int HexDigit(char c) {
 
 std::string FileIdentity::ToString() const {
   if (!Known()) return std::string();
-  return std::to_string(device) + ":" + std::to_string(inode);
+  return std::to_string(device) + ":" + std::to_string(inode) + ":" + std::to_string(birthNs);
 }
 
 FileIdentity FileIdentity::Parse(const std::string& text) {
   FileIdentity identity;
-  size_t colon = text.find(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 >= text.size()) return identity;
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (i != colon && !std::isdigit(static_cast<unsigned char>(text[i]))) return identity;
+  uint64_t fields[3];
+  size_t start = 0;
+  for (int i = 0; i < 3; ++i) {
+    size_t end = i < 2 ? text.find(':', start) : text.size();
+    if (end == std::string::npos || end == start || end - start > 20) return FileIdentity();
+    for (size_t c = start; c < end; ++c) {
+      if (!std::isdigit(static_cast<unsigned char>(text[c]))) return FileIdentity();
+    }
+    fields[i] = std::strtoull(text.c_str() + start, nullptr, 10);
+    start = end + 1;
   }
-  identity.device = std::strtoull(text.c_str(), nullptr, 10);
-  identity.inode = std::strtoull(text.c_str() + colon + 1, nullptr, 10);
+  identity.device = fields[0];
+  identity.inode = fields[1];
+  identity.birthNs = fields[2];
   return identity;
 }
 
-FileIdentity FileIdentity::Of(const struct stat& st) {
-  FileIdentity identity;
-  identity.device = static_cast<uint64_t>(st.st_dev);
-  identity.inode = static_cast<uint64_t>(st.st_ino);
-  return identity;
+FileIdentity FileIdentity::OfDescriptor(int fd, struct stat* st) {
+  if (fstat(fd, st) != 0) return FileIdentity();
+#if defined(__linux__)
+  return IdentityFrom(*st, BirthNs(fd, "", AT_EMPTY_PATH, *st));
+#else
+  return IdentityFrom(*st, BirthNs(fd, nullptr, 0, *st));
+#endif
+}
+
+FileIdentity FileIdentity::OfPath(const std::string& path, struct stat* st) {
+  if (lstat(path.c_str(), st) != 0) return FileIdentity();
+  return IdentityFrom(*st, BirthNs(AT_FDCWD, path.c_str(), AT_SYMLINK_NOFOLLOW, *st));
 }
 
 bool IsOwnPartialFile(const struct stat& st) {
@@ -129,14 +168,14 @@ int CreatePartialFile(const std::string& dir, const std::string& name, std::stri
     int fd = open(candidate.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd >= 0) {
       struct stat st;
-      if (fstat(fd, &st) != 0) {
-        int failure = errno;
+      FileIdentity made = FileIdentity::OfDescriptor(fd, &st);
+      if (!made.Known()) {
         close(fd);
         unlink(candidate.c_str());
-        return -failure;
+        return -EIO;
       }
       *partialPath = candidate;
-      *identity = FileIdentity::Of(st);
+      *identity = made;
       return fd;
     }
     if (errno != EEXIST) return -errno;
@@ -151,7 +190,7 @@ static int CommitByCopy(const std::string& sourcePath, const FileIdentity& sourc
   int in = open(sourcePath.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   if (in < 0) return errno;
   struct stat source;
-  if (fstat(in, &source) != 0 || FileIdentity::Of(source) != sourceIdentity || !S_ISREG(source.st_mode)) {
+  if (FileIdentity::OfDescriptor(in, &source) != sourceIdentity || !S_ISREG(source.st_mode)) {
     close(in);
     return EPERM;
   }
@@ -240,7 +279,7 @@ int ReopenPartialFile(const std::string& partialPath, int64_t offset, const File
   int fd = open(partialPath.c_str(), O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) return errno == ELOOP || errno == ENXIO ? -EPERM : -errno;
   struct stat st;
-  if (fstat(fd, &st) != 0 || !IsOwnPartialFile(st) || FileIdentity::Of(st) != expected) {
+  if (FileIdentity::OfDescriptor(fd, &st) != expected || !IsOwnPartialFile(st)) {
     close(fd);
     return -EPERM;
   }

@@ -16,17 +16,25 @@
 
 namespace urlsession {
 
-// Which file a partial file is: kept in resume data and the journal as "device:inode".
+// Which file a partial file is: kept in resume data and the journal as
+// "device:inode:birth-time-in-ns". The birth time tells a new file apart from an old one whose
+// freed inode number the file system gave out again (0 where the file system keeps none).
 struct FileIdentity {
   uint64_t device = 0;
   uint64_t inode = 0;
+  uint64_t birthNs = 0;
   bool Known() const { return inode != 0; }
-  bool operator==(const FileIdentity& other) const { return device == other.device && inode == other.inode; }
+  bool operator==(const FileIdentity& other) const {
+    return device == other.device && inode == other.inode && birthNs == other.birthNs;
+  }
   bool operator!=(const FileIdentity& other) const { return !(*this == other); }
   std::string ToString() const;
   // "" or anything malformed gives an unknown identity (which matches no file).
   static FileIdentity Parse(const std::string& text);
-  static FileIdentity Of(const struct stat& st);
+  // Of an open file (fstat), or of a path without following a link there (lstat). Unknown on
+  // failure; *st receives the stat either way it succeeded.
+  static FileIdentity OfDescriptor(int fd, struct stat* st);
+  static FileIdentity OfPath(const std::string& path, struct stat* st);
 };
 
 // A partial file of ours: a regular file owned by this process's effective user with one link

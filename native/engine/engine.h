@@ -90,7 +90,7 @@ struct TaskRequest {
   std::string resumePartialPath;
   int64_t resumeOffset = 0;
   std::string resumeValidator;       // strong ETag, else Last-Modified, of the earlier response
-  // "device:inode" of the partial file (core/file_ops.h FileIdentity): the file at
+  // The identity of the partial file (core/file_ops.h FileIdentity, as text): the file at
   // resumePartialPath is reopened only when it is still that regular file of ours.
   std::string resumeIdentity;
 

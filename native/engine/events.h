@@ -50,7 +50,7 @@ struct Event {
   std::string partialPath;
   int64_t partialBytes = 0;
   std::string validator;        // strong ETag, else Last-Modified, of the response
-  std::string partialIdentity;  // "device:inode" of the partial file (core/file_ops.h FileIdentity)
+  std::string partialIdentity;  // The identity of the partial file (core/file_ops.h FileIdentity)
 };
 
 }  // namespace urlsession

@@ -1,6 +1,5 @@
 // Persistent sessions across process death: child processes are killed with SIGKILL mid-
 // transfer and a new child re-creates the session with the same identifier.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -10,9 +9,8 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as URLSession from '../../lib/index';
 import { makeBytes, sha256 } from '../task/task-server';
+import { runChild } from '../helpers/child';
 
-const CHILD = path.join(__dirname, 'child.js');
-interface Line { type: string; [key: string]: any }
 
 let base: string;
 let server: http.Server;
@@ -80,30 +78,6 @@ afterAll(() => new Promise<void>((resolve) => { server.closeAllConnections(); se
 function dirs(): { stateDirectory: string; downloadDirectory: string } {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'urlsession-bg-'));
   return { stateDirectory: path.join(root, 'state'), downloadDirectory: path.join(root, 'downloads') };
-}
-
-/** Runs the child; `until` may kill it (returning true) when it has seen enough. */
-function runChild(options: object, until?: (line: Line, all: Line[]) => boolean): Promise<{ lines: Line[]; signal: string | null; code: number | null }> {
-  return new Promise((resolve) => {
-    const child: ChildProcess = spawn(process.execPath, [CHILD, JSON.stringify(options)], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const lines: Line[] = [];
-    let buffered = '';
-    child.stdout?.on('data', (data: Buffer) => {
-      buffered += data.toString();
-      let newline: number;
-      while ((newline = buffered.indexOf('\n')) >= 0) {
-        const line = JSON.parse(buffered.slice(0, newline)) as Line;
-        buffered = buffered.slice(newline + 1);
-        lines.push(line);
-        if (until?.(line, lines) && child.exitCode === null) child.kill('SIGKILL');
-      }
-    });
-    const guard = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('exit', (code, signal) => {
-      clearTimeout(guard);
-      resolve({ lines, signal, code });
-    });
-  });
 }
 
 const fileSha = (file: string): string => createHash('sha256').update(fs.readFileSync(file)).digest('hex');

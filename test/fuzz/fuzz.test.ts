@@ -49,7 +49,7 @@ describe('fuzzing', () => {
   }, 120_000);
 
   it('resume data: random bytes are refused with a coded error; mutated real data never crashes', () => {
-    const real = encodeResumeData({ url: 'http://h/x', partialPath: '/tmp/.x.0123456789abcdef.partial', partialIdentity: '1:2', offset: 5, validator: '"e"', destinationDirectory: '/tmp', destinationFileName: 'x', nameFromResponse: false, overwrite: false });
+    const real = encodeResumeData({ url: 'http://h/x', partialPath: '/tmp/.x.0123456789abcdef.partial', partialIdentity: '1:2:3', offset: 5, validator: '"e"', destinationDirectory: '/tmp', destinationFileName: 'x', nameFromResponse: false, overwrite: false });
     for (let i = 0; i < ITERATIONS; i++) {
       expectCoded(() => decodeResumeData(randomBytes(Math.floor(Math.random() * 64))));
       const mutated = Buffer.from(real);

@@ -1,0 +1,121 @@
+// Resume data is not trusted: a crafted blob cannot make download({ resumeData }) or
+// discardResumeData() truncate, move or delete any file, and a genuine blob's partial file is
+// used only while it is still the file that download wrote.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import * as URLSession from '../../lib/index';
+import { makeBytes, sha256, startTaskServer, type TaskServer } from '../task/task-server';
+
+let server: TaskServer;
+const temps: string[] = [];
+const sessions: URLSession.Session[] = [];
+beforeAll(async () => {
+  server = await startTaskServer();
+});
+afterAll(() => server.close());
+afterEach(() => {
+  for (const s of sessions.splice(0)) if (s.state === 'active') s.invalidateAndCancel();
+  for (const dir of temps.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function temp(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'urlsession-resume-attack-'));
+  temps.push(dir);
+  return dir;
+}
+
+function session(downloadDirectory: string): URLSession.Session {
+  const s = URLSession.createSession({ configuration: URLSession.createSessionConfiguration({ downloadDirectory }) });
+  sessions.push(s);
+  return s;
+}
+
+function victim(): { file: string; intact: () => void } {
+  const file = path.join(temp(), 'secret.txt');
+  fs.writeFileSync(file, 'top secret\n', { mode: 0o600 });
+  return { file, intact: () => expect(fs.readFileSync(file, 'utf8')).toBe('top secret\n') };
+}
+
+const fileSha = (file: string): string => sha256(fs.readFileSync(file));
+const SLOW = (seed: number): string => `${server.base}/file?size=2000000&seed=${seed}&etag=v${seed}&delay=5&chunk=16384`;
+
+/** A genuine blob: a download cancelled after some bytes. */
+async function genuineResumeData(s: URLSession.Session, seed: number): Promise<Buffer> {
+  const task = s.download(SLOW(seed));
+  await new Promise<void>((resolve) => task.on('progress', (p) => p.transferred > 100_000 && resolve()));
+  const data = (await task.cancelByProducingResumeData()) as Buffer;
+  await task.done.catch(() => undefined);
+  expect(data).toBeInstanceOf(Buffer);
+  return data;
+}
+
+describe('resume data from outside', () => {
+  it('a crafted blob naming any file is refused with a coded error and touches nothing', () => {
+    const dir = temp();
+    const target = victim();
+    const s = session(dir);
+    const state = {
+      url: `${server.base}/file?size=100`, partialPath: target.file, offset: 0, validator: '"x"',
+      destinationDirectory: dir, destinationFileName: 'moved-here', nameFromResponse: false, overwrite: true,
+    };
+    // The format of release 0.1.0, and the current one with a made-up signature or none.
+    const forged = [
+      Buffer.from(JSON.stringify({ format: 'urlsession-resume', version: 1, ...state })),
+      Buffer.from(JSON.stringify({ format: 'urlsession-resume', version: 2, ...state, partialIdentity: '1:2:3', mac: Buffer.alloc(32).toString('base64') })),
+      Buffer.from(JSON.stringify({ format: 'urlsession-resume', version: 2, ...state, partialIdentity: '1:2:3' })),
+    ];
+    for (const blob of forged) {
+      expect(() => s.download({ resumeData: blob })).toThrow(expect.objectContaining({ name: 'TypeError', code: 'ERR_URLSESSION_INVALID_RESUME_DATA' }));
+      expect(() => URLSession.discardResumeData(blob)).toThrow(expect.objectContaining({ code: 'ERR_URLSESSION_INVALID_RESUME_DATA' }));
+    }
+    target.intact();
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
+  it('a genuine blob whose partial file was swapped for a link is refused; the link and its target stay', async () => {
+    const dir = temp();
+    const target = victim();
+    const s = session(dir);
+    const data = await genuineResumeData(s, 31);
+    const partial = fs.readdirSync(dir).find((name) => name.endsWith('.partial')) as string;
+    fs.rmSync(path.join(dir, partial));
+    fs.symlinkSync(target.file, path.join(dir, partial));
+    expect(() => s.download({ resumeData: data })).toThrow(expect.objectContaining({ code: 'ERR_URLSESSION_INVALID_RESUME_DATA' }));
+    URLSession.discardResumeData(data);  // not ours any more: left alone
+    expect(fs.lstatSync(path.join(dir, partial)).isSymbolicLink()).toBe(true);
+    target.intact();
+  });
+
+  it('a genuine blob whose partial file was replaced by another file of the same name is refused', async () => {
+    const dir = temp();
+    const s = session(dir);
+    const data = await genuineResumeData(s, 32);
+    const partial = path.join(dir, fs.readdirSync(dir).find((name) => name.endsWith('.partial')) as string);
+    fs.rmSync(partial);
+    fs.writeFileSync(partial, 'somebody else', { mode: 0o600 });
+    expect(() => s.download({ resumeData: data })).toThrow(expect.objectContaining({ code: 'ERR_URLSESSION_INVALID_RESUME_DATA' }));
+    URLSession.discardResumeData(data);
+    expect(fs.readFileSync(partial, 'utf8')).toBe('somebody else');
+  });
+
+  it('a genuine blob whose partial file is gone starts the download over; a sound one resumes and discard removes it', async () => {
+    const dir = temp();
+    const s = session(dir);
+    const gone = await genuineResumeData(s, 33);
+    for (const name of fs.readdirSync(dir)) fs.rmSync(path.join(dir, name));
+    const restarted = await s.download({ resumeData: gone }).done;
+    expect(fileSha(restarted.location)).toBe(sha256(makeBytes(2_000_000, 33)));
+
+    const sound = await genuineResumeData(s, 34);
+    const resumed = await s.download({ resumeData: sound }).done;
+    expect(resumed.statusCode).toBe(206);
+    expect(fileSha(resumed.location)).toBe(sha256(makeBytes(2_000_000, 34)));
+
+    const unused = await genuineResumeData(s, 35);
+    expect(fs.readdirSync(dir).filter((name) => name.endsWith('.partial'))).toHaveLength(1);
+    URLSession.discardResumeData(unused);
+    expect(fs.readdirSync(dir).filter((name) => name.endsWith('.partial'))).toEqual([]);
+  });
+});
