@@ -1,12 +1,12 @@
 // `urlsession get <url…>`: parallel downloads with one progress bar each.
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as URLSession from '../index';
 import { describeFailure, onInterrupt, openSession, parseHeaders, UsageError } from './common';
 import { createReporter } from './reporter';
+import { userCacheRoot } from '../user-folders';
 
 export async function runGet(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -33,10 +33,18 @@ export async function runGet(argv: string[]): Promise<number> {
   const tasks = positionals.map((url) => {
     const resumeFile = values.resume ? resumeFileFor(url, destination) : undefined;
     const resumeData = resumeFile !== undefined && fs.existsSync(resumeFile) ? fs.readFileSync(resumeFile) : undefined;
-    if (resumeData !== undefined) reporter.note(`resuming ${url}`);
-    const task = resumeData !== undefined
-      ? session.download({ resumeData, headers, integrity: values.integrity, retry: 2 })
-      : session.download(url, { destination, headers, integrity: values.integrity, retry: 2 });
+    let task: URLSession.Task<URLSession.DownloadResult> | undefined;
+    if (resumeData !== undefined) {
+      try {
+        task = session.download({ resumeData, headers, integrity: values.integrity, retry: 2 });
+        reporter.note(`resuming ${url}`);
+      } catch (error) {
+        // Resume data of another user or release, or whose partial file is no longer ours.
+        if ((error as { code?: string }).code !== URLSession.ErrorCodes.INVALID_RESUME_DATA) throw error;
+        reporter.note(`cannot resume ${url} (${(error as Error).message}); starting over`);
+      }
+    }
+    task ??= session.download(url, { destination, headers, integrity: values.integrity, retry: 2 });
     const view = reporter.add(path.basename(new URL(url).pathname) || url);
     task.on('progress', (p: URLSession.TaskProgress) => p.direction === 'download' && view.update(p.transferred, p.expected));
     return { url, task, view, resumeFile };
@@ -86,7 +94,7 @@ export async function runGet(argv: string[]): Promise<number> {
 /** Where --resume keeps the resume data of one URL and destination between runs. */
 function resumeFileFor(url: string, destination: string): string {
   const key = createHash('sha256').update(`${url}\n${path.resolve(destination)}`).digest('hex').slice(0, 24);
-  const dir = path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'urlsession', 'cli-resume');
+  const dir = path.join(userCacheRoot(), 'cli-resume');
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   return path.join(dir, `${key}.resume`);
 }

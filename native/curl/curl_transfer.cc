@@ -169,7 +169,9 @@ bool CurlTransfer::OpenBody() {
     return true;
   }
   if (request_.bodySource != BodySource::File) return true;
-  body_fd_ = open(request_.bodyPath.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: a FIFO given as the source must not stall this thread (and every other transfer
+  // of the session) waiting for a writer; only regular files are sent.
+  body_fd_ = open(request_.bodyPath.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (body_fd_ < 0) {
     failure_code_ = NSURLErrorFromErrno(errno, /*writing=*/false);
     return false;
@@ -181,6 +183,11 @@ bool CurlTransfer::OpenBody() {
   }
   if (S_ISDIR(st.st_mode)) {
     failure_code_ = kNSURLErrorFileIsDirectory;
+    return false;
+  }
+  int flags = fcntl(body_fd_, F_GETFL);
+  if (!S_ISREG(st.st_mode) || flags < 0 || fcntl(body_fd_, F_SETFL, flags & ~O_NONBLOCK) != 0) {
+    failure_code_ = kNSURLErrorCannotOpenFile;
     return false;
   }
   body_size_ = static_cast<int64_t>(st.st_size);
