@@ -79,7 +79,7 @@ bool CurlTransfer::Prepare(TransferBuffers buffers) {
   const SessionConfig& config = *context_.config;
   easy_ = context_.easyPool->Acquire();
   if (easy_ == nullptr) {
-    failure_code_ = kNSURLErrorUnknown;
+    failure_code_ = NSURLErrorFromCurl(CURLE_FAILED_INIT, 0);  // what curl_easy_init's NULL means
     return false;
   }
   if (request_.kind == TaskKind::Download) {
