@@ -11,8 +11,25 @@ export const REPO_ROOT = path.join(__dirname, '..', '..');
 export interface CompileOptions {
   /** Linker inputs, e.g. ['-lcurl']. */
   libraries?: string[];
-  /** Extra compiler flags, e.g. ['-fsanitize=address']. */
+  /** Extra compiler flags. */
   flags?: string[];
+  /**
+   * Builds with AddressSanitizer (leak checking included) and UndefinedBehaviorSanitizer, any
+   * report fatal: the program then fails on a memory error or leak, not only on a wrong answer.
+   */
+  sanitize?: boolean;
+}
+
+const SANITIZE = ['-fsanitize=address,undefined', '-fno-sanitize-recover=undefined', '-fno-omit-frame-pointer'];
+
+/**
+ * The environment without a preloaded sanitizer runtime: `npm run test:asan` preloads clang's
+ * ASan runtime into Node and so into every child, where it must not meet the compiler or a
+ * program built with its own runtime (test/fuzz/run-fuzzers.sh does the same).
+ */
+function childEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const { LD_PRELOAD: _preload, ASAN_OPTIONS: _asan, UBSAN_OPTIONS: _ubsan, ...rest } = env;
+  return rest;
 }
 
 export interface NativeProgram {
@@ -43,6 +60,7 @@ export async function compileNative(name: string, sources: string[], options: Co
   const binary = path.join(dir, name);
   const args = [
     '-std=c++17', '-g', '-O1', '-Wall', '-Wextra', '-Wno-unused-parameter',
+    ...(options.sanitize ? SANITIZE : []),
     ...(options.flags ?? []),
     `-I${path.join(REPO_ROOT, 'native')}`,
     ...sources.map((source) => path.join(REPO_ROOT, source)),
@@ -51,7 +69,7 @@ export async function compileNative(name: string, sources: string[], options: Co
   ];
   try {
     await new Promise<void>((resolve, reject) => {
-      execFile(compiler(), args, { maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+      execFile(compiler(), args, { env: childEnv(), maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
         if (error) reject(new Error(`${compiler()} ${args.join(' ')}\n${stdout}${stderr}`));
         else resolve();
       });
@@ -66,7 +84,7 @@ export async function compileNative(name: string, sources: string[], options: Co
 /** Runs a compiled program to its end; never rejects (the exit code and output are the result). */
 export function runNative(binary: string, args: string[] = [], env: NodeJS.ProcessEnv = process.env): Promise<NativeRun> {
   return new Promise((resolve) => {
-    execFile(binary, args, { env, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+    execFile(binary, args, { env: childEnv(env), maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
       resolve({ code, stdout, stderr });
     });
