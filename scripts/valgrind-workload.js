@@ -52,6 +52,7 @@ server.listen(0, '127.0.0.1', async () => {
   const sent = (await session.request(`${base}/sent-cookies`).done).body.toString().split('; ');
   check('cookie limits', sent.length === 150 && !sent.some((cookie) => cookie.startsWith('r0c')));
   await session.flush();
+  check('cookie jar', (fs.statSync(path.join(dir, 'state', 'cookies.txt')).mode & 0o777) === 0o600);
   await session.reset();
   const left = session.download(`${base}/slow`);
   left.done.catch(() => undefined);

@@ -32,6 +32,37 @@ int64_t Now() { return static_cast<int64_t>(std::time(nullptr)); }
 
 }  // namespace
 
+// libcurl 7.88 saves a jar (Curl_fopen) by writing "<jar>.<random>.tmp", created 0600, and renaming
+// it over the jar; it first gives the new file the old jar's mode when both have our owner and
+// group. A missing jar it creates with fopen(): 0666 & ~umask, readable by every local user. So
+// the jar must exist, be ours and be 0600 before every save, and then every save keeps it 0600.
+int MakePrivateFile(const std::string& path) {
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    // O_NONBLOCK: opening a FIFO must not wait for a writer.
+    int fd = open(path.c_str(), O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, 0600);
+    if (fd < 0) {
+      int err = errno;
+      struct stat link;
+      // A symlink: libcurl would write beside it and rename over it anyway; remove it first, so
+      // the new jar is created private instead of copying the target's mode.
+      if (err == ELOOP && attempt == 0 && lstat(path.c_str(), &link) == 0 && S_ISLNK(link.st_mode) &&
+          unlink(path.c_str()) == 0) {
+        continue;
+      }
+      return err;
+    }
+    struct stat st;
+    int err = 0;
+    if (fstat(fd, &st) != 0) err = errno;
+    else if (!S_ISREG(st.st_mode)) err = EINVAL;
+    else if (st.st_uid != geteuid()) err = EPERM;
+    else if ((st.st_mode & 07777) != 0600 && fchmod(fd, 0600) != 0) err = errno;
+    close(fd);
+    return err;
+  }
+  return ELOOP;
+}
+
 CurlCookieStore::CurlCookieStore(CURL* control, std::string jarPath) : control_(control), jar_(std::move(jarPath)) {}
 
 void CurlCookieStore::Add(const std::vector<std::string>& lines) {
@@ -100,8 +131,9 @@ void CurlCookieStore::Rebuild(const std::vector<std::string>& lines, int64_t now
 
 bool CurlCookieStore::Save() {
   if (jar_.empty()) return true;
-  // The jar name is set only around the flush: libcurl would otherwise write it again when the
-  // control handle is cleaned up.
+  if (MakePrivateFile(jar_) != 0) return false;
+  // The jar name is set only around the flush: libcurl would otherwise write it again, outside
+  // these checks, when the control handle is cleaned up.
   curl_easy_setopt(control_, CURLOPT_COOKIEJAR, jar_.c_str());
   curl_easy_setopt(control_, CURLOPT_COOKIELIST, "FLUSH");
   curl_easy_setopt(control_, CURLOPT_COOKIEJAR, static_cast<char*>(nullptr));

@@ -1,7 +1,7 @@
 // The session's cookies in libcurl's shared cookie store: read from the jar file at start, kept
-// within CookieLimits after responses that set cookies, and written back to the jar. Used on the
-// engine thread; Load() runs on the thread that creates the engine, before the engine thread
-// starts.
+// within CookieLimits after responses that set cookies, and written back to the jar as a file
+// only its owner can read (0600: it holds session tokens). Used on the engine thread; Load()
+// runs on the thread that creates the engine, before the engine thread starts.
 #pragma once
 
 #include <curl/curl.h>
@@ -23,7 +23,8 @@ class CurlCookieStore {
   void Load();
   // After Set-Cookie headers arrived: evicts the oldest cookies beyond the limits.
   void Enforce();
-  // Writes the jar (when there is one).
+  // Writes the jar, first making it a private file. Returns false, and writes nothing, when the
+  // path holds something that must not be written (a directory, a FIFO, another user's file).
   bool Save();
   // Empties the store and removes the jar.
   void Clear();
@@ -41,5 +42,10 @@ class CurlCookieStore {
   CookieLimits limits_;
   size_t rebuilds_ = 0;
 };
+
+// Makes `path` a regular file of this user with mode 0600, creating it empty when missing, and
+// never follows a symlink there (one is removed; its target is not touched). Returns 0 or an
+// errno value (EINVAL: not a regular file; EPERM: another user's file).
+int MakePrivateFile(const std::string& path);
 
 }  // namespace urlsession

@@ -1,7 +1,7 @@
 // Checks the cookie limits against libcurl's real cookie store, for what a test server cannot
 // easily send: cookies with odd paths and flags (set through libcurl's own Set-Cookie parser),
-// cookies libcurl lists differently from how it holds them, jar files with odd lines.
-// Usage: cookie_store_check <empty temp folder>.
+// cookies libcurl lists differently from how it holds them, jar files with odd lines; and
+// MakePrivateFile against the file system. Usage: cookie_store_check <empty temp folder>.
 // Prints one line per failed check, then "checks: N, failed: M"; exits 1 when any failed.
 // Run by test/native/cookie-store.test.ts.
 #include <curl/curl.h>
@@ -228,6 +228,49 @@ void TrimOrder() {
   Check((names == std::vector<std::string>{"b1", "a2", "b2", "a3"}), "small limits: b1, a2, b2, a3, oldest first");
 }
 
+int ModeOf(const std::string& path) {
+  struct stat st;
+  return lstat(path.c_str(), &st) == 0 ? static_cast<int>(st.st_mode & 07777) : -1;
+}
+
+void PrivateFiles(const std::string& dir) {
+  using urlsession::MakePrivateFile;
+  mode_t old = umask(0277);  // would make a new file 0400
+  Check(MakePrivateFile(dir + "/new") == 0 && ModeOf(dir + "/new") == 0600, "a missing file is created 0600 whatever the umask");
+  umask(old);
+
+  std::string wide = dir + "/wide";
+  std::ofstream(wide) << "keep";
+  chmod(wide.c_str(), 0644);
+  Check(MakePrivateFile(wide) == 0 && ModeOf(wide) == 0600, "an existing 0644 file of ours becomes 0600");
+  std::ifstream in(wide);
+  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  Check(content == "keep", "its content is left alone");
+
+  std::string target = dir + "/target";
+  std::ofstream(target) << "target";
+  chmod(target.c_str(), 0644);
+  std::string link = dir + "/link";
+  symlink(target.c_str(), link.c_str());
+  Check(MakePrivateFile(link) == 0, "a symlink is replaced");
+  struct stat st;
+  Check(lstat(link.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ModeOf(link) == 0600, "by a private regular file");
+  Check(ModeOf(target) == 0644, "the symlink's target keeps its mode");
+
+  std::string fifo = dir + "/fifo";
+  mkfifo(fifo.c_str(), 0600);
+  Check(MakePrivateFile(fifo) == EINVAL, "a FIFO is refused at once (no wait for a writer)");
+  Check(MakePrivateFile(dir) != 0, "a directory is refused");
+
+  if (geteuid() == 0) {
+    std::string foreign = dir + "/foreign";
+    std::ofstream(foreign) << "x";
+    chmod(foreign.c_str(), 0644);
+    Check(chown(foreign.c_str(), 65534, 65534) == 0, "chown to nobody");
+    Check(MakePrivateFile(foreign) == EPERM && ModeOf(foreign) == 0644, "another user's file is refused and left as it is");
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -240,6 +283,7 @@ int main(int argc, char** argv) {
   UnnameableCookiesAreRemovedByARebuild();
   OddJarLines(argv[1]);
   TrimOrder();
+  PrivateFiles(argv[1]);
   curl_global_cleanup();
   std::printf("checks: %d, failed: %d\n", checks, failed);
   return failed == 0 ? 0 : 1;

@@ -1,6 +1,7 @@
-// The cookie jar against servers that flood it: the store keeps at most 150 cookies per domain and
-// 3000 in all, evicting the oldest first (also when an earlier session left more in the jar file).
-// Real servers on 127.0.0.x (all of 127/8 is loopback on Linux).
+// The cookie jar against servers that flood it and local users who would read it: the store keeps
+// at most 150 cookies per domain and 3000 in all, evicting the oldest first (also when an earlier
+// session left more in the jar file), and the jar file is 0600 whatever the umask, the state
+// directory's mode or an earlier reset. Real servers on 127.0.0.x (all of 127/8 is loopback on Linux).
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type * as net from 'node:net';
@@ -172,4 +173,81 @@ describe.skipIf(process.platform !== 'linux')('cookie jar limits', () => {
     expect(kept.length).toBe(TOTAL);
     expect(kept.map(([, name]) => name)).toEqual(expected);
   }, 60_000);
+});
+
+describe.skipIf(process.platform !== 'linux')('cookie jar file mode', () => {
+  let umask: number;
+  beforeEach(() => {
+    umask = process.umask(0o022);
+  });
+  afterEach(() => {
+    process.umask(umask);
+  });
+
+  const mode = (file: string): number => fs.statSync(file).mode & 0o7777;
+
+  it('is 0600 in a state directory that already exists as 0755, after every save and after a reset', async () => {
+    const server = await cookieServer('127.0.0.1');
+    cleanups.push(() => server.close());
+    const state = path.join(root, 'state');
+    fs.mkdirSync(state, { mode: 0o755 });
+    const jar = path.join(state, 'cookies.txt');
+    const session = newSession(state);
+
+    await session.request(`${server.base}/set?r=0&n=1`).done;
+    await session.flush();
+    expect(jarCookies(state).map(([, name]) => name)).toEqual(['r000c00']);
+    expect(mode(jar)).toBe(0o600);
+
+    // The second save replaces the file (libcurl writes a new one and renames it over the old).
+    const first = fs.statSync(jar).ino;
+    await session.request(`${server.base}/set?r=1&n=1`).done;
+    await session.flush();
+    expect(jarCookies(state).map(([, name]) => name).sort()).toEqual(['r000c00', 'r001c00']);
+    expect(fs.statSync(jar).ino).not.toBe(first);
+    expect(mode(jar)).toBe(0o600);
+
+    // reset() removes the jar; the next save creates it again, private as well.
+    await session.reset();
+    expect(fs.existsSync(jar)).toBe(false);
+    await session.request(`${server.base}/set?r=2&n=1`).done;
+    await session.flush();
+    expect(jarCookies(state).map(([, name]) => name)).toEqual(['r002c00']);
+    expect(mode(jar)).toBe(0o600);
+
+    await invalidate(session);  // the last save, at invalidation
+    expect(mode(jar)).toBe(0o600);
+    expect(mode(state)).toBe(0o755);  // the caller's folder keeps the mode the caller gave it
+  });
+
+  it('a state directory the engine creates is 0700 and its new jar 0600', async () => {
+    const server = await cookieServer('127.0.0.1');
+    cleanups.push(() => server.close());
+    const state = path.join(root, 'a', 'state');
+    const session = newSession(state);
+    await session.request(`${server.base}/set?r=0&n=1`).done;
+    await session.flush();
+    expect(mode(path.join(root, 'a'))).toBe(0o700);
+    expect(mode(state)).toBe(0o700);
+    expect(mode(path.join(state, 'cookies.txt'))).toBe(0o600);
+  });
+
+  it('a symlink at the jar path is replaced by a private file; its target is never written or chmodded', async () => {
+    const server = await cookieServer('127.0.0.1');
+    cleanups.push(() => server.close());
+    const state = path.join(root, 'state');
+    fs.mkdirSync(state, { mode: 0o700 });
+    const target = path.join(root, 'elsewhere.txt');
+    fs.writeFileSync(target, 'not a jar\n', { mode: 0o644 });
+    fs.symlinkSync(target, path.join(state, 'cookies.txt'));
+    const session = newSession(state);
+    await session.request(`${server.base}/set?r=0&n=1`).done;
+    await session.flush();
+    const jar = path.join(state, 'cookies.txt');
+    expect(fs.lstatSync(jar).isFile()).toBe(true);
+    expect(mode(jar)).toBe(0o600);
+    expect(jarCookies(state).map(([, name]) => name)).toEqual(['r000c00']);
+    expect(fs.readFileSync(target, 'utf8')).toBe('not a jar\n');
+    expect(mode(target)).toBe(0o644);
+  });
 });
