@@ -14,7 +14,8 @@
         "native/core/headers.cc",
         "native/core/content_disposition.cc",
         "native/core/digest_file.cc",
-        "native/core/download_writer.cc"
+        "native/core/download_writer.cc",
+        "native/core/cookie_limits.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
@@ -35,6 +36,7 @@
             "native/curl/usable_cpus.cc",
             "native/curl/curl_transfer.cc",
             "native/curl/curl_errors.cc",
+            "native/curl/curl_cookie_store.cc",
             "native/curl/epoll_multi_driver.cc",
             "native/curl/uv_multi_driver.cc",
             "native/curl/engine_factory_curl.cc",

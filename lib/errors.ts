@@ -100,6 +100,7 @@ export const NSURLError = {
   CannotDecodeRawData: -1015,
   CannotDecodeContentData: -1016,
   CannotParseResponse: -1017,
+  RequestBodyStreamExhausted: -1021,
   FileDoesNotExist: -1100,
   FileIsDirectory: -1101,
   NoPermissionsToReadFile: -1102,

@@ -1,6 +1,7 @@
 // A focused workload for `npm run test:valgrind`: every engine path once (download, upload from
-// file and memory, data task, cancel, HTTP error, refused connection, reset/flush, both kinds of
-// invalidation) against a loopback server in this process. Exits 0 when every outcome is right.
+// file and memory, data task, cancel, HTTP error, refused connection, cookies past their limits,
+// reset/flush, both kinds of invalidation) against a loopback server in this process. Exits 0
+// when every outcome is right.
 'use strict';
 const fs = require('node:fs');
 const http = require('node:http');
@@ -17,6 +18,13 @@ const server = http.createServer((req, res) => {
     return;
   }
   if (req.url === '/missing') return void res.writeHead(404).end('nope');
+  // 50 new cookies per response: four of them fill a domain past its limit (evictions).
+  if (req.url.startsWith('/cookies?r=')) {
+    const r = req.url.slice('/cookies?r='.length);
+    res.setHeader('Set-Cookie', Array.from({ length: 50 }, (_, j) => `r${r}c${j}=v`));
+    return void res.end('set');
+  }
+  if (req.url === '/sent-cookies') return void res.end(req.headers.cookie ?? '');
   let length = 0;
   req.on('data', (chunk) => (length += chunk.length));
   req.on('end', () => res.end(req.method === 'GET' ? Buffer.alloc(200_000, 1) : String(length)));
@@ -40,7 +48,11 @@ server.listen(0, '127.0.0.1', async () => {
   await new Promise((resolve) => slow.once('progress', resolve));
   slow.cancel();
   check('cancel', (await slow.done.catch((e) => e.errorCode)) === -999);
+  for (let r = 0; r < 4; r++) await session.request(`${base}/cookies?r=${r}`).done;
+  const sent = (await session.request(`${base}/sent-cookies`).done).body.toString().split('; ');
+  check('cookie limits', sent.length === 150 && !sent.some((cookie) => cookie.startsWith('r0c')));
   await session.flush();
+  check('cookie jar', (fs.statSync(path.join(dir, 'state', 'cookies.txt')).mode & 0o777) === 0o600);
   await session.reset();
   const left = session.download(`${base}/slow`);
   left.done.catch(() => undefined);

@@ -7,7 +7,7 @@ namespace urlsession {
 const char* DescribeNSURLError(int code) {
   switch (code) {
     case kNSURLErrorCancelled: return "cancelled";
-    case kNSURLErrorBadURL: return "unsupported URL";
+    case kNSURLErrorBadURL: return "bad URL";
     case kNSURLErrorTimedOut: return "The request timed out.";
     case kNSURLErrorUnsupportedURL: return "unsupported URL";
     case kNSURLErrorCannotFindHost: return "A server with the specified hostname could not be found.";
@@ -16,10 +16,12 @@ const char* DescribeNSURLError(int code) {
     case kNSURLErrorHTTPTooManyRedirects: return "too many HTTP redirects";
     case kNSURLErrorResourceUnavailable: return "The requested resource is unavailable.";
     case kNSURLErrorNotConnectedToInternet: return "The Internet connection appears to be offline.";
+    case kNSURLErrorRedirectToNonExistentLocation: return "The server redirected to a location that does not exist.";
     case kNSURLErrorBadServerResponse: return "The server returned a bad response.";
     case kNSURLErrorUserAuthenticationRequired: return "The server requires authentication.";
     case kNSURLErrorCannotDecodeContentData: return "cannot decode content data";
     case kNSURLErrorCannotParseResponse: return "cannot parse response";
+    case kNSURLErrorRequestBodyStreamExhausted: return "The request body had to be sent again and could not be.";
     case kNSURLErrorAppTransportSecurityRequiresSecureConnection:
       return "The resource could not be loaded because a secure connection is required (redirect from https to http refused).";
     case kNSURLErrorFileDoesNotExist: return "The file does not exist.";
@@ -32,6 +34,7 @@ const char* DescribeNSURLError(int code) {
     case kNSURLErrorServerCertificateHasUnknownRoot: return "The certificate for this server was signed by an unknown certifying authority.";
     case kNSURLErrorServerCertificateNotYetValid: return "The certificate for this server is not yet valid.";
     case kNSURLErrorClientCertificateRejected: return "The server did not accept the certificate.";
+    case kNSURLErrorClientCertificateRequired: return "The server requires a client certificate.";
     case kNSURLErrorCannotCreateFile: return "The file could not be created.";
     case kNSURLErrorCannotOpenFile: return "The file could not be opened.";
     case kNSURLErrorCannotCloseFile: return "The file could not be closed.";

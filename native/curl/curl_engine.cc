@@ -77,14 +77,13 @@ CurlEngine::CurlEngine(const SessionConfig& config, EventSink* sink) : config_(c
 
   cookie_control_ = curl_easy_init();
   curl_easy_setopt(cookie_control_, CURLOPT_SHARE, share_);
-  std::string jar = CookieJarPath();
-  bool cookies = config_.cookieAcceptPolicy != CookieAcceptPolicy::Never;
-  if (cookies && !jar.empty() && EnsureDirectory(config_.stateDirectory, 0700) == 0) {
-    curl_easy_setopt(cookie_control_, CURLOPT_COOKIEFILE, jar.c_str());
-    curl_easy_setopt(cookie_control_, CURLOPT_COOKIEJAR, jar.c_str());
-    curl_easy_setopt(cookie_control_, CURLOPT_COOKIELIST, "RELOAD");
-  } else if (cookies) {
-    curl_easy_setopt(cookie_control_, CURLOPT_COOKIEFILE, "");
+  if (config_.cookieAcceptPolicy != CookieAcceptPolicy::Never) {
+    std::string jar = CookieJarPath();
+    // Without its folder the session keeps its cookies in memory only.
+    if (!jar.empty() && EnsureDirectory(config_.stateDirectory, 0700) != 0) jar.clear();
+    cookies_ = std::make_unique<CurlCookieStore>(cookie_control_, std::move(jar));
+    cookies_->Load();
+    context_.setCookieSeen = &set_cookie_seen_;
   }
 
   if (config_.driveOnHostLoop && config_.hostEventLoop != nullptr) {
@@ -98,7 +97,9 @@ CurlEngine::CurlEngine(const SessionConfig& config, EventSink* sink) : config_(c
 
 CurlEngine::~CurlEngine() {
   Shutdown();
-  // Cleaning up the control handle writes the cookie jar one last time (when there is one).
+  // The jar one last time (when there is one): transfers abandoned at shutdown may have set cookies.
+  SaveCookies();
+  cookies_.reset();
   easy_pool_.Clear();  // pooled handles still hold the share
   if (cookie_control_ != nullptr) curl_easy_cleanup(cookie_control_);
   if (share_ != nullptr) curl_share_cleanup(share_);
@@ -172,16 +173,18 @@ void CurlEngine::InvalidateAndCancel() {
 
 void CurlEngine::Reset(uint64_t token) {
   Enqueue([this, token] {
-    curl_easy_setopt(cookie_control_, CURLOPT_COOKIELIST, "ALL");
-    std::string jar = CookieJarPath();
-    if (!jar.empty()) unlink(jar.c_str());
+    if (cookies_) {
+      cookies_->Clear();
+    } else if (!CookieJarPath().empty()) {
+      unlink(CookieJarPath().c_str());  // takes no cookies, but a jar an earlier session left goes
+    }
     PostTokenEvent(EventType::ResetCompleted, token);
   });
 }
 
 void CurlEngine::Flush(uint64_t token) {
   Enqueue([this, token] {
-    if (!CookieJarPath().empty()) curl_easy_setopt(cookie_control_, CURLOPT_COOKIELIST, "FLUSH");
+    SaveCookies();
     PostTokenEvent(EventType::FlushCompleted, token);
   });
 }
@@ -251,7 +254,24 @@ void CurlEngine::AfterLoopActivity() {
 void CurlEngine::AfterLibcurlActed() {
   LearnMultiplexedHosts();
   CollectFinished();
+  EnforceCookieLimits();
   MaybeEndInvalidation();
+}
+
+// Engine thread, after libcurl acted: cookies set during that turn (by any transfer, on any hop
+// of a redirect, finished or not) are brought within the limits at once, so the store never holds
+// more than the limits plus one turn's worth. A turn without Set-Cookie costs one test of a flag.
+void CurlEngine::EnforceCookieLimits() {
+  if (!set_cookie_seen_ || !cookies_) return;
+  set_cookie_seen_ = false;
+  cookies_->Enforce();
+}
+
+// Engine thread (the destructor's after Shutdown): the jar, within the limits.
+void CurlEngine::SaveCookies() {
+  if (!cookies_) return;
+  EnforceCookieLimits();
+  cookies_->Save();
 }
 
 void CurlEngine::RunCommands() {
@@ -407,7 +427,7 @@ void CurlEngine::Finish(CurlTransfer* transfer, CURLcode result, bool cancelled)
 
 void CurlEngine::MaybeEndInvalidation() {
   if (!invalidating_ || invalidated_ || !transfers_.empty() || waiting_count_ > 0) return;
-  if (!CookieJarPath().empty()) curl_easy_setopt(cookie_control_, CURLOPT_COOKIELIST, "FLUSH");
+  SaveCookies();
   invalidated_ = true;
   Event event;
   event.type = EventType::SessionInvalidated;

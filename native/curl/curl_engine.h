@@ -22,6 +22,7 @@
 #include <mutex>
 #include <thread>
 
+#include "curl/curl_cookie_store.h"
 #include "curl/curl_transfer.h"
 #include "curl/epoll_multi_driver.h"
 #include "curl/uv_multi_driver.h"
@@ -68,6 +69,8 @@ class CurlEngine final : public Engine {
   void CollectFinished();
   void Finish(CurlTransfer* transfer, CURLcode result, bool cancelled);
   void MaybeEndInvalidation();
+  void EnforceCookieLimits();
+  void SaveCookies();
   EpollMultiDriver::Clock::time_point SpinDeadline() const;
   void PostTokenEvent(EventType type, uint64_t token);
   std::string CookieJarPath() const;
@@ -78,7 +81,10 @@ class CurlEngine final : public Engine {
   CurlSessionContext context_;
   CURLM* multi_ = nullptr;
   CURLSH* share_ = nullptr;
-  CURL* cookie_control_ = nullptr;  // loads, flushes and clears the shared cookie store
+  CURL* cookie_control_ = nullptr;  // reaches the shared cookie store (cookies_)
+  // The shared cookie store within its limits, and its jar; null when the session takes no cookies.
+  std::unique_ptr<CurlCookieStore> cookies_;
+  bool set_cookie_seen_ = false;  // engine thread: a Set-Cookie arrived since the last look
 
   std::mutex command_mutex_;
   std::deque<Command> commands_;

@@ -1,6 +1,7 @@
 #include "curl/curl_transfer.h"
 
 #include <fcntl.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -79,7 +80,7 @@ bool CurlTransfer::Prepare(TransferBuffers buffers) {
   const SessionConfig& config = *context_.config;
   easy_ = context_.easyPool->Acquire();
   if (easy_ == nullptr) {
-    failure_code_ = kNSURLErrorUnknown;
+    failure_code_ = NSURLErrorFromCurl(CURLE_FAILED_INIT, 0);  // what curl_easy_init's NULL means
     return false;
   }
   if (request_.kind == TaskKind::Download) {
@@ -231,6 +232,10 @@ void CurlTransfer::ConfigureMethodAndBody(long uploadBuffer) {
 size_t CurlTransfer::OnHeader(char* data, size_t size, size_t count, void* self_ptr) {
   auto* self = static_cast<CurlTransfer*>(self_ptr);
   size_t length = size * count;
+  // libcurl stores the cookie as it passes this header on (the same test: checkprefix).
+  if (self->context_.setCookieSeen != nullptr && length > 11 && strncasecmp(data, "Set-Cookie:", 11) == 0) {
+    *self->context_.setCookieSeen = true;
+  }
   if (length >= 5 && std::memcmp(data, "HTTP/", 5) == 0) {
     self->response_headers_.clear();
     return length;

@@ -28,6 +28,9 @@ struct CurlSessionContext {
   // Transfers whose own host answered over HTTP/2 or 3 (multiplexed) add their id here when the
   // response head arrives; the engine then admits more of that host's tasks (engine thread).
   std::vector<uint64_t>* multiplexedResponses = nullptr;
+  // Set when a response head carries Set-Cookie (engine thread): the engine then keeps the
+  // cookie store within its limits. Null when the session takes no cookies.
+  bool* setCookieSeen = nullptr;
 };
 
 // Buffer sizes for a transfer admitted while `running` transfers (itself included) run in its

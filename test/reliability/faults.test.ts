@@ -60,6 +60,7 @@ describe('hostile HTTP/1.1 servers', () => {
     ['/loop', -1007],
     ['/not-http', -1011],
     ['/nul-in-header', -1011],
+    ['/huge-status-line', -1011],
   ])('%s fails with %i and leaves nothing', async (route, code) => {
     const { event, files } = await fault(`${hostile.base}${route}`);
     expect(event).toMatchObject({ success: false, errorCode: code });

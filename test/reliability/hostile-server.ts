@@ -88,6 +88,10 @@ const SCRIPTS: Record<string, Script> = {
   '/prototype-headers': (s) => {
     s.end(head(['HTTP/1.1 200 OK', 'Constructor: a', '__proto__: b', 'toString: c', 'Set-Cookie: x=1', 'set-cookie: y=2', 'Content-Length: 2', 'Connection: close']) + 'ok');
   },
+  // A status line of 1 MiB: libcurl gives up on any header line over 100 KiB.
+  '/huge-status-line': (s) => {
+    s.end(`HTTP/1.1 200 ${'x'.repeat(1024 * 1024)}\r\nContent-Length: 2\r\n\r\nok`);
+  },
   '/not-http': (s) => {
     s.end('SSH-2.0-OpenSSH_9.0\r\n');
   },
