@@ -1,11 +1,12 @@
 // The journal of a persistent session: what it must finish or deliver after the process dies.
 // One JSON document per session, replaced crash-safely (write a temp file, fsync, rename,
-// fsync the folder). A lock file makes one process the owner of an identifier at a time.
-// JS thread only; writes are coalesced to one per tick.
+// fsync the folder). An OS lock on the folder's lock file makes one session the owner of an
+// identifier at a time. JS thread only; writes are coalesced to one per tick.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
+import { binding } from './binding';
 import { ErrorCodes } from './errors';
 
 const VERSION = 1;
@@ -77,29 +78,21 @@ function folderNameFor(identifier: string): string {
   return readable === identifier ? identifier : `${readable}-${hash}`;
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 export class Journal {
   readonly directory: string;
   #file: string;
-  #lock: string;
+  /** The descriptor that holds the session's lock (native/core/file_lock.h) until close(). */
+  #lockFd: number;
   #state: JournalState;
   #dirty = false;
   #closed = false;
   /** Set when an unreadable journal was set aside at open (a warning for the app). */
   readonly setAside: string | undefined;
 
-  private constructor(directory: string, state: JournalState, setAside: string | undefined) {
+  private constructor(directory: string, lockFd: number, state: JournalState, setAside: string | undefined) {
     this.directory = directory;
     this.#file = path.join(directory, 'journal.json');
-    this.#lock = path.join(directory, 'lock');
+    this.#lockFd = lockFd;
     this.#state = state;
     this.setAside = setAside;
   }
@@ -111,20 +104,25 @@ export class Journal {
     } catch (error) {
       throw new StateDirectoryError(ErrorCodes.STATE_DIRECTORY, `cannot create the state directory ${directory}: ${(error as Error).message}`);
     }
-    takeLock(path.join(directory, 'lock'));
-    const file = path.join(directory, 'journal.json');
-    let state: JournalState = { nextTaskIdentifier: 1, tasks: [], undelivered: [] };
-    let setAside: string | undefined;
-    if (fs.existsSync(file)) {
-      try {
-        state = parseJournal(fs.readFileSync(file, 'utf8'));
-      } catch {
-        // A damaged journal must never keep the session from opening: keep it for inspection.
-        setAside = `${file}.corrupt-${Date.now()}`;
-        fs.renameSync(file, setAside);
+    const lockFd = takeLock(directory);
+    try {
+      const file = path.join(directory, 'journal.json');
+      let state: JournalState = { nextTaskIdentifier: 1, tasks: [], undelivered: [] };
+      let setAside: string | undefined;
+      if (fs.existsSync(file)) {
+        try {
+          state = parseJournal(fs.readFileSync(file, 'utf8'));
+        } catch {
+          // A damaged journal must never keep the session from opening: keep it for inspection.
+          setAside = `${file}.corrupt-${Date.now()}`;
+          fs.renameSync(file, setAside);
+        }
       }
+      return new Journal(directory, lockFd, state, setAside);
+    } catch (error) {
+      binding.unlockFile(lockFd);
+      throw error;
     }
-    return new Journal(directory, state, setAside);
   }
 
   get state(): Readonly<JournalState> {
@@ -196,13 +194,19 @@ export class Journal {
     fs.rmSync(this.#file, { force: true });
   }
 
-  /** Writes what is pending and releases the lock. */
+  /**
+   * Writes what is pending and releases the lock. The lock file itself stays: deleting it would
+   * reopen the race the OS lock closes. A process that opened the file just before the unlink
+   * holds a descriptor of the old, now nameless file; once we close ours it gets the lock on
+   * that file, while the next process creates a new file under the name and locks that one:
+   * two owners. With one file that is never deleted, every contender locks the same file.
+   */
   close(removeJournal: boolean): void {
     if (this.#closed) return;
     if (removeJournal) fs.rmSync(this.#file, { force: true });
     else if (this.#dirty) this.flush();
     this.#closed = true;
-    fs.rmSync(this.#lock, { force: true });
+    binding.unlockFile(this.#lockFd);
   }
 }
 
@@ -229,25 +233,33 @@ function parseJournal(text: string): JournalState {
   return { nextTaskIdentifier: parsed.nextTaskIdentifier, tasks: parsed.tasks, undelivered: parsed.undelivered };
 }
 
-// O_EXCL lock file holding the owner's pid; a lock whose owner is gone is taken over.
-function takeLock(lock: string): void {
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fd = fs.openSync(lock, 'wx', 0o600);
-      fs.writeSync(fd, String(process.pid));
-      fs.closeSync(fd);
-      return;
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code !== 'EEXIST') {
-        throw new StateDirectoryError(ErrorCodes.STATE_DIRECTORY, `cannot lock the state directory (${code}): ${lock}`);
-      }
-      const owner = Number(fs.readFileSync(lock, 'utf8').trim());
-      if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && isAlive(owner)) {
-        throw new StateDirectoryError(ErrorCodes.SESSION_LOCKED, `process ${owner} owns this session's state directory (${path.dirname(lock)})`);
-      }
-      fs.rmSync(lock, { force: true });  // stale: its process died without releasing it
+// The session's lock: an exclusive flock on `lock` in the state folder, taken by the addon
+// (native/core/file_lock.cc) and held on one descriptor until close(). A dead owner releases it
+// by dying, so there is no stale lock to take over and no pid to trust; the pid in the file only
+// names the owner in the message of whoever is turned away. It is a lock per open file
+// description: two sessions of one process (another identifier on the same folder, a worker
+// thread) exclude each other as two processes do. Returns the descriptor.
+function takeLock(directory: string): number {
+  const lock = path.join(directory, 'lock');
+  const result = binding.lockFile(lock);
+  switch (result.status) {
+    case 'locked':
+      return result.fd;
+    case 'held': {
+      const owner = result.holder === 0 ? 'another session' : `process ${result.holder}${result.holder === process.pid ? ' (this process)' : ''}`;
+      throw new StateDirectoryError(ErrorCodes.SESSION_LOCKED, `${owner} owns this session's state directory (${directory})`);
     }
+    case 'not-regular':
+      throw new StateDirectoryError(ErrorCodes.STATE_DIRECTORY, `cannot lock the state directory: ${lock} is not a regular file`);
+    case 'not-owner':
+      throw new StateDirectoryError(ErrorCodes.STATE_DIRECTORY, `cannot lock the state directory: ${lock} belongs to another user`);
+    default:
+      throw new StateDirectoryError(ErrorCodes.STATE_DIRECTORY, `cannot lock the state directory (${errnoName(result.errno)}): ${lock}`);
   }
-  throw new StateDirectoryError(ErrorCodes.SESSION_LOCKED, `cannot take the lock ${lock}`);
+}
+
+/** 'ELOOP' for 40 on Linux; the number itself when the platform has no name for it. */
+function errnoName(errno: number): string {
+  for (const [name, value] of Object.entries(os.constants.errno)) if (value === errno) return name;
+  return `errno ${errno}`;
 }

@@ -119,7 +119,21 @@ export declare class NativeSession {
   readonly usesSystemBackground: boolean;
 }
 
+/** native/core/file_lock.h's FileLockResult: `fd` >= 0 only when `status` is 'locked'. */
+export interface NativeLockResult {
+  status: 'locked' | 'held' | 'not-regular' | 'not-owner' | 'error';
+  fd: number;
+  /** 'error': the errno of the system call that failed (ELOOP: the path is a symlink). */
+  errno: number;
+  /** 'held': the pid the holder wrote into the file, 0 when it holds none. */
+  holder: number;
+}
+
 export interface NativeBinding {
   NativeSession: typeof NativeSession;
   engine: 'curl' | 'apple';
+  /** Takes an exclusive OS lock on `path` (creating it 0600), held until unlockFile(fd). Never blocks. */
+  lockFile(path: string): NativeLockResult;
+  /** Releases a lock of lockFile; false when `fd` is not one. */
+  unlockFile(fd: number): boolean;
 }

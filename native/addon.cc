@@ -1,8 +1,10 @@
-// Module entry: exports the NativeSession class and the engine's name.
+// Module entry: exports the NativeSession class, the engine's name and the session lock's
+// lockFile/unlockFile.
 // No static Napi:: objects: every per-env value lives on the exports object, so the addon
 // loads once per worker_thread and per Electron reload without sharing JS handles.
 #include <napi.h>
 
+#include "bridge/file_lock_wrap.h"
 #include "bridge/session_wrap.h"
 
 namespace {
@@ -10,6 +12,7 @@ namespace {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeSession", urlsession::NativeSession::DefineClass(env));
   exports.Set("engine", Napi::String::New(env, urlsession::DefaultEngineName()));
+  urlsession::AddFileLockFunctions(env, exports);
   return exports;
 }
 
