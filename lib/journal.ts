@@ -5,11 +5,22 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { binding } from './binding';
 import { ErrorCodes } from './errors';
 
 const VERSION = 1;
+/** The retry timer of a failing journal: first after 250 ms, then doubling up to 4 s. */
+const RETRY_MIN_MS = 250;
+const RETRY_MAX_MS = 4000;
+
+/** A write into the state folder failed: the session's 'warning' event carries this. */
+export interface JournalWarning {
+  message: string;
+  path: string;
+  /** The errno code, e.g. 'ENOSPC'. */
+  code: string;
+}
 
 export interface JournaledTask {
   taskIdentifier: number;
@@ -22,6 +33,11 @@ export interface JournaledTask {
   /** Uploads and data tasks: the body, as a file path or base64 bytes. */
   bodyPath?: string;
   bodyBase64?: string;
+  /**
+   * The in-memory body could not be stored in the state folder (it was full): it lived only in
+   * the memory of the process that started the task, so a later process reports the task failed.
+   */
+  bodyInMemory?: boolean;
   /** Downloads. */
   downloadDirectory?: string;
   downloadFileName?: string;
@@ -84,8 +100,16 @@ export class Journal {
   /** The descriptor that holds the session's lock (native/core/file_lock.h) until close(). */
   #lockFd: number;
   #state: JournalState;
-  #dirty = false;
+  /** A flush is queued for the next tick (writes are coalesced to one per tick). */
+  #scheduled = false;
+  /** The state in memory is newer than the file. */
+  #unwritten = false;
   #closed = false;
+  /** A write into the folder failed and no journal write succeeded since (one warning per episode). */
+  #failing = false;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #retryDelay = RETRY_MIN_MS;
+  #onWarning: ((warning: JournalWarning) => void) | undefined;
   /** Set when an unreadable journal was set aside at open (a warning for the app). */
   readonly setAside: string | undefined;
 
@@ -97,8 +121,11 @@ export class Journal {
     this.setAside = setAside;
   }
 
-  /** Takes the lock and reads the journal. Throws a coded StateDirectoryError when it cannot own the folder. */
-  static open(directory: string): Journal {
+  /**
+   * Takes the lock and reads the journal. Throws a coded StateDirectoryError when it cannot own
+   * the folder. `onWarning` hears of writes that fail later (see flush).
+   */
+  static open(directory: string, onWarning?: (warning: JournalWarning) => void): Journal {
     try {
       fs.mkdirSync(directory, { recursive: true, mode: 0o700 });
     } catch (error) {
@@ -118,7 +145,10 @@ export class Journal {
           fs.renameSync(file, setAside);
         }
       }
-      return new Journal(directory, lockFd, state, setAside);
+      removeLeftoverTemps(directory);
+      const journal = new Journal(directory, lockFd, state, setAside);
+      journal.#onWarning = onWarning;
+      return journal;
     } catch (error) {
       binding.unlockFile(lockFd);
       throw error;
@@ -161,36 +191,65 @@ export class Journal {
   }
 
   #markDirty(): void {
-    if (this.#dirty || this.#closed) return;
-    this.#dirty = true;
+    this.#unwritten = true;
+    if (this.#scheduled || this.#closed) return;
+    this.#scheduled = true;
     process.nextTick(() => this.flush());
   }
 
-  /** Writes now: temp file, fsync, rename, fsync the folder. */
+  /**
+   * Writes now: temp file, fsync, rename, fsync the folder. Never throws: a write that fails (a
+   * full disk, a read-only remount) loses nothing that is still to come. Events keep being
+   * delivered from memory, the state is written again on the next change and by a retry timer,
+   * and the first failure of an episode is reported once (onWarning) until a write succeeds.
+   */
   flush(): void {
-    this.#dirty = false;
+    this.#scheduled = false;
     if (this.#closed) return;
-    const temp = `${this.#file}.tmp`;
-    const fd = fs.openSync(temp, 'w', 0o600);
     try {
-      fs.writeSync(fd, JSON.stringify({ version: VERSION, ...this.#state }));
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
+      writeReplacing(this.#file, JSON.stringify({ version: VERSION, ...this.#state }));
+    } catch (error) {
+      this.#unwritten = true;
+      this.writeFailed(this.#file, error, (code) =>
+        `the journal could not be written (${code}): events are still delivered, and the journal is written again once the state folder takes writes`);
+      return;
     }
-    fs.renameSync(temp, this.#file);
-    try {
-      const dir = fs.openSync(this.directory, 'r');
-      fs.fsyncSync(dir);
-      fs.closeSync(dir);
-    } catch {
-      // Some file systems cannot fsync a folder; the rename is still atomic.
+    this.#unwritten = false;
+    if (this.#failing) {
+      this.#failing = false;
+      this.#retryDelay = RETRY_MIN_MS;
+      clearTimeout(this.#retryTimer);
+      this.#retryTimer = undefined;
+    }
+    fsyncDirectory(this.directory);
+  }
+
+  /**
+   * A write into the state folder failed (the journal, or an upload body persistence.ts keeps
+   * there). The first failure of an episode warns; the episode ends when the journal is written
+   * again, and until then a retry timer keeps trying (unref'd: it never keeps the process alive).
+   */
+  writeFailed(file: string, error: unknown, message: (code: string) => string): void {
+    if (this.#closed) return;
+    const code = (error as NodeJS.ErrnoException).code ?? 'EIO';
+    if (!this.#failing) {
+      this.#failing = true;
+      this.#onWarning?.({ message: message(code), path: file, code });
+    }
+    if (this.#retryTimer === undefined) {
+      this.#retryTimer = setTimeout(() => {
+        this.#retryTimer = undefined;
+        if (this.#failing && !this.#closed) this.flush();
+      }, this.#retryDelay);
+      this.#retryTimer.unref();
+      this.#retryDelay = Math.min(this.#retryDelay * 2, RETRY_MAX_MS);
     }
   }
 
   /** Forgets every task and removes the journal (reset). The lock stays. */
   clear(): void {
     this.#state = { nextTaskIdentifier: this.#state.nextTaskIdentifier, tasks: [], undelivered: [] };
+    this.#unwritten = false;
     fs.rmSync(this.#file, { force: true });
   }
 
@@ -203,10 +262,87 @@ export class Journal {
    */
   close(removeJournal: boolean): void {
     if (this.#closed) return;
-    if (removeJournal) fs.rmSync(this.#file, { force: true });
-    else if (this.#dirty) this.flush();
+    if (removeJournal) {
+      try {
+        fs.rmSync(this.#file, { force: true });
+      } catch (error) {
+        // Called while the session is invalidated: report, never throw into its event dispatch.
+        const code = (error as NodeJS.ErrnoException).code ?? 'EIO';
+        this.#onWarning?.({ message: `the journal could not be removed (${code}): a later process may resume its tasks`, path: this.#file, code });
+      }
+    } else if (this.#unwritten) {
+      this.flush();
+    }
     this.#closed = true;
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
     binding.unlockFile(this.#lockFd);
+  }
+}
+
+const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_RDONLY, O_DIRECTORY } = fs.constants;
+const TEMP_NAME = /^journal\.json\.[0-9a-f]{16}\.tmp$/;
+
+/**
+ * Creates `file` with `data`, only if nothing is at that name: O_CREAT|O_EXCL|O_NOFOLLOW, 0600,
+ * so no planted file, FIFO or symlink is ever opened or followed. The whole of `data` is written
+ * (a nearly full disk takes short writes); on any failure the half-written file is removed and
+ * the error thrown. JS thread.
+ */
+export function writeNewFile(file: string, data: string | Uint8Array): void {
+  const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+  const fd = fs.openSync(file, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+  try {
+    for (let done = 0; done < bytes.length; ) done += fs.writeSync(fd, bytes, done, bytes.length - done);
+  } catch (error) {
+    fs.closeSync(fd);
+    fs.rmSync(file, { force: true });
+    throw error;
+  }
+  fs.closeSync(fd);
+}
+
+// Replaces `file` crash-safely: a fresh temp file with a random name next to it (the temp
+// file's one job is to hold the new content until the rename makes it the file), fsync, rename
+// over `file`. On failure the temp file is removed and the error thrown. JS thread.
+function writeReplacing(file: string, text: string): void {
+  const temp = `${file}.${randomBytes(8).toString('hex')}.tmp`;
+  const bytes = Buffer.from(text);
+  const fd = fs.openSync(temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+  try {
+    try {
+      for (let done = 0; done < bytes.length; ) done += fs.writeSync(fd, bytes, done, bytes.length - done);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(temp, file);
+  } catch (error) {
+    fs.rmSync(temp, { force: true });
+    throw error;
+  }
+}
+
+// Makes the rename durable. O_DIRECTORY: anything but a folder is refused at open (no FIFO can
+// make this wait). Some file systems cannot fsync a folder; the rename is still atomic.
+function fsyncDirectory(directory: string): void {
+  try {
+    const fd = fs.openSync(directory, O_RDONLY | O_DIRECTORY);
+    try {
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    // nothing to add: see above
+  }
+}
+
+// Temp files of writes a dead process never renamed. Only called with the lock held, so no
+// other session is writing one right now.
+function removeLeftoverTemps(directory: string): void {
+  for (const name of fs.readdirSync(directory)) {
+    if (TEMP_NAME.test(name)) fs.rmSync(path.join(directory, name), { force: true });
   }
 }
 

@@ -2,18 +2,51 @@
 // requests after a restart. JS thread only.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Journal, type JournaledCompletion, type JournaledTask } from './journal';
+import { randomBytes } from 'node:crypto';
+import { Journal, writeNewFile, type JournaledCompletion, type JournaledTask, type JournalWarning } from './journal';
 import { createPartialFile, isOwnPartial, removeOwnPartial } from './partial-files';
 import { TaskKind } from './native-constants';
 import type { NativeEvent, NativeTaskRequest } from './native';
 
 const KIND_NAMES = ['download', 'upload', 'data'] as const;
+/** Upload bodies this module keeps in the state folder: body-<task>-<random> (body-<task> before). */
+const BODY_NAME = /^body-\d+(-[0-9a-f]+)?$/;
+
+/** A journaled task whose body did not survive the process that started it (see JournaledTask.bodyInMemory). */
+export interface LostTask {
+  taskIdentifier: number;
+  kind: JournaledTask['kind'];
+  url: string;
+  taskDescription: string;
+}
 
 export class SessionPersistence {
   readonly journal: Journal;
+  /** The body files this module wrote, by task: removed when their task completes (also after reset()). */
+  #bodies = new Map<number, string>();
 
-  constructor(directory: string) {
-    this.journal = Journal.open(directory);
+  /** `onWarning` hears of writes into the state folder that fail (one warning per episode). */
+  constructor(directory: string, onWarning?: (warning: JournalWarning) => void) {
+    this.journal = Journal.open(directory, onWarning);
+    this.#removeOrphanBodies();
+    for (const task of this.journal.state.tasks) {
+      if (this.#isOwnBody(task.bodyPath)) this.#bodies.set(task.taskIdentifier, task.bodyPath);
+    }
+  }
+
+  // Bodies no journaled task refers to: their task finished, or the process died before the
+  // journal named them. The lock is held, so no other session is writing one right now.
+  #removeOrphanBodies(): void {
+    const referenced = new Set(this.journal.state.tasks.map((t) => t.bodyPath));
+    for (const name of fs.readdirSync(this.journal.directory)) {
+      const file = path.join(this.journal.directory, name);
+      if (BODY_NAME.test(name) && !referenced.has(file)) fs.rmSync(file, { force: true });
+    }
+  }
+
+  // Only a body this module wrote: an upload from a file names the app's own file.
+  #isOwnBody(file: string | undefined): file is string {
+    return file !== undefined && path.dirname(file) === this.journal.directory && BODY_NAME.test(path.basename(file));
   }
 
   get nextTaskIdentifier(): number {
@@ -35,11 +68,22 @@ export class SessionPersistence {
       request.resumeIdentity = partial.identity;
       request.resumeOffset = 0;
     }
+    let bodyInMemory = false;
     if (request.body !== undefined) {
-      const bodyFile = path.join(this.journal.directory, `body-${id}`);
-      fs.writeFileSync(bodyFile, request.body, { mode: 0o600 });
-      request.bodyPath = bodyFile;
-      delete request.body;
+      // The body file's one job: hold an in-memory body so that a later process can send it again.
+      const bodyFile = path.join(this.journal.directory, `body-${id}-${randomBytes(6).toString('hex')}`);
+      try {
+        writeNewFile(bodyFile, request.body);
+        this.#bodies.set(id, bodyFile);
+        request.bodyPath = bodyFile;
+        delete request.body;
+      } catch (error) {
+        // A full state folder must not fail the task: the engine sends the body from memory, and
+        // the journal says that the body does not survive this process.
+        bodyInMemory = true;
+        this.journal.writeFailed(bodyFile, error, (code) =>
+          `the body of task ${id} could not be stored in the state folder (${code}): the task runs from memory and does not survive this process`);
+      }
     }
     this.journal.upsertTask({
       taskIdentifier: id,
@@ -49,6 +93,7 @@ export class SessionPersistence {
       headers: request.headers,
       taskDescription,
       bodyPath: request.bodyPath,
+      ...(bodyInMemory ? { bodyInMemory } : {}),
       downloadDirectory: request.downloadDirectory,
       downloadFileName: request.downloadFileName,
       nameFromResponse: request.nameFromResponse,
@@ -85,7 +130,9 @@ export class SessionPersistence {
     if (location !== undefined) entry.location = location;
     if (kind !== 'download' && event.responseBody !== undefined) entry.responseBase64 = event.responseBody.toString('base64');
     this.journal.complete(entry);
-    fs.rm(path.join(this.journal.directory, `body-${event.taskIdentifier}`), { force: true }, () => undefined);
+    const body = this.#bodies.get(event.taskIdentifier);
+    this.#bodies.delete(event.taskIdentifier);
+    if (body !== undefined) fs.rm(body, { force: true }, () => undefined);
   }
 
   delivered(taskIdentifier: number): void {
@@ -94,7 +141,7 @@ export class SessionPersistence {
 
   /** Engine requests for the tasks a dead process left unfinished. Downloads continue from their partial file. */
   recoverableRequests(): Array<{ request: NativeTaskRequest; taskDescription: string; kind: JournaledTask['kind'] }> {
-    return this.journal.state.tasks.map((task) => {
+    return this.journal.state.tasks.filter((task) => task.bodyInMemory !== true).map((task) => {
       const request: NativeTaskRequest = {
         taskIdentifier: task.taskIdentifier,
         kind: TaskKind[task.kind === 'download' ? 'Download' : task.kind === 'upload' ? 'Upload' : 'Data'],
@@ -132,6 +179,13 @@ export class SessionPersistence {
       }
       return { request, taskDescription: task.taskDescription, kind: task.kind };
     });
+  }
+
+  /** Tasks a dead process left unfinished whose body died with it: they can only be reported failed. */
+  lostTasks(): LostTask[] {
+    return this.journal.state.tasks
+      .filter((task) => task.bodyInMemory === true)
+      .map(({ taskIdentifier, kind, url, taskDescription }) => ({ taskIdentifier, kind, url, taskDescription }));
   }
 
   /** Completions reported before the last process died but never delivered, as engine events. */

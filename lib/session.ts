@@ -106,7 +106,11 @@ export class Session extends EventEmitter {
     // journal is the fallback everywhere else.
     if (configuration.persistent && configuration.stateDirectory !== undefined && !this.#native.usesSystemBackground) {
       try {
-        this.#persistence = new SessionPersistence(configuration.stateDirectory);
+        // Deferred: a failed write can happen inside the app's own call (uploadTask writes the
+        // body), and listeners never run inside the caller's stack.
+        this.#persistence = new SessionPersistence(configuration.stateDirectory, (warning) =>
+          process.nextTick(() => this.#emitEverywhere('warning', { sessionIdentifier: this.identifier, ...warning })),
+        );
       } catch (error) {
         this.#native.close();
         if (error instanceof StateDirectoryError) throw withStack(error);
@@ -142,7 +146,20 @@ export class Session extends EventEmitter {
     for (const { kind, events } of undelivered) {
       this.#tasks.set(events[0].taskIdentifier, this.#newRecord(kind, '', ''));
     }
-    if (undelivered.length > 0) process.nextTick(() => this.#receive(undelivered.flatMap((entry) => entry.events)));
+    // A task whose body lived only in the dead process's memory (its state folder was full)
+    // cannot run again: it completes as failed, so that the app hears how it ended.
+    const lost: NativeEvent[] = persistence.lostTasks().map((task) => {
+      this.#tasks.set(task.taskIdentifier, this.#newRecord(task.kind, task.url, task.taskDescription));
+      return {
+        type: EventType.TaskCompleted,
+        taskIdentifier: task.taskIdentifier,
+        errorCode: NSURLError.CannotOpenFile,
+        message: 'The request body did not survive the process: the state folder could not store it.',
+        statusCode: 0,
+      };
+    });
+    const pending = [...undelivered.flatMap((entry) => entry.events), ...lost];
+    if (pending.length > 0) process.nextTick(() => this.#receive(pending));
   }
 
   #newRecord(kind: TaskRecord['kind'], url: string, taskDescription: string, task?: Task<any>): TaskRecord {

@@ -147,7 +147,10 @@ export interface SessionInvalidatedEvent {
 export interface SessionWarningEvent {
   sessionIdentifier: string;
   message: string;
+  /** The file concerned: the journal set aside, or the file a failed write was for. */
   path?: string;
+  /** For a failed write into the state folder: the errno code, e.g. 'ENOSPC'. */
+  code?: string;
 }
 
 export interface URLSessionEventMap {

@@ -1,0 +1,100 @@
+// Shared by the state-folder tests: a child process whose JSON lines are collected under a
+// deadline (so that a hang fails the test instead of freezing the runner), a real tmpfs, and
+// conditions polled with a deadline.
+import { execFileSync, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+export interface Line { type: string; [key: string]: any }
+
+export interface ChildRun {
+  lines: Line[];
+  code: number | null;
+  signal: string | null;
+  /** The child was still running at the deadline and was killed. */
+  timedOut: boolean;
+}
+
+/** Runs `script` with `options` as its JSON argument; `until` may end it early with SIGKILL. */
+export function runChild(script: string, options: object, deadlineMs: number, until?: (line: Line) => boolean): Promise<ChildRun> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [script, JSON.stringify(options)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const lines: Line[] = [];
+    let buffered = '';
+    let timedOut = false;
+    child.stdout.on('data', (data: Buffer) => {
+      buffered += data.toString();
+      let newline: number;
+      while ((newline = buffered.indexOf('\n')) >= 0) {
+        const line = JSON.parse(buffered.slice(0, newline)) as Line;
+        buffered = buffered.slice(newline + 1);
+        lines.push(line);
+        if (until?.(line) && child.exitCode === null) child.kill('SIGKILL');
+      }
+    });
+    const guard = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, deadlineMs);
+    child.on('exit', (code, signal) => {
+      clearTimeout(guard);
+      resolve({ lines, code, signal, timedOut });
+    });
+  });
+}
+
+/** Polls `condition` every 20 ms until it holds; throws `what` at the deadline. */
+export async function waitFor(what: string, condition: () => boolean, deadlineMs = 15_000): Promise<void> {
+  const deadline = Date.now() + deadlineMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+export interface Tmpfs {
+  dir: string;
+  /** Unmounts and removes the mount point. */
+  remove(): void;
+}
+
+/** A fresh tmpfs of `size` (mount(8) syntax, e.g. '256k'), or undefined without the right to mount. */
+export function mountTmpfs(size: string): Tmpfs | undefined {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'urlsession-tmpfs-'));
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0700`, 'tmpfs', dir], { stdio: 'ignore' });
+  } catch {
+    fs.rmSync(dir, { recursive: true, force: true });
+    return undefined;
+  }
+  return {
+    dir,
+    remove() {
+      execFileSync('umount', [dir], { stdio: 'ignore' });
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Fills the file system holding `dir` with one file until a write fails with ENOSPC, leaving `leave` bytes free (rounded to blocks). */
+export function fill(dir: string, leave = 0): string {
+  const filler = path.join(dir, `filler-${process.pid}-${Date.now()}`);
+  const fd = fs.openSync(filler, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
+  try {
+    const { bavail, bsize } = fs.statfsSync(dir);
+    const target = Math.max(0, bavail * bsize - leave);
+    const chunk = Buffer.alloc(4096, 0x5a);
+    for (let written = 0; leave === 0 || written + chunk.length <= target; written += chunk.length) {
+      try {
+        fs.writeSync(fd, chunk);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOSPC') break;
+        throw error;
+      }
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  return filler;
+}
