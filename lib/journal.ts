@@ -10,6 +10,9 @@ import { binding } from './binding';
 import { ErrorCodes } from './errors';
 
 const VERSION = 1;
+const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_RDONLY, O_DIRECTORY } = fs.constants;
+/** Temp files of writeReplacing (journal.json.<16 hex>.tmp). */
+const TEMP_NAME = /^journal\.json\.[0-9a-f]{16}\.tmp$/;
 /** The retry timer of a failing journal: first after 250 ms, then doubling up to 4 s. */
 const RETRY_MIN_MS = 250;
 const RETRY_MAX_MS = 4000;
@@ -67,6 +70,12 @@ export interface JournalState {
   undelivered: JournaledCompletion[];
 }
 
+/** An unusable journal.json moved aside at open: where to, and why ('was damaged', 'was a FIFO', ...). */
+export interface SetAside {
+  path: string;
+  reason: string;
+}
+
 export class StateDirectoryError extends Error {
   readonly code: string;
   constructor(code: string, message: string) {
@@ -110,10 +119,10 @@ export class Journal {
   #retryTimer: NodeJS.Timeout | undefined;
   #retryDelay = RETRY_MIN_MS;
   #onWarning: ((warning: JournalWarning) => void) | undefined;
-  /** Set when an unreadable journal was set aside at open (a warning for the app). */
-  readonly setAside: string | undefined;
+  /** Set when an unusable journal was set aside at open (a warning for the app). */
+  readonly setAside: SetAside | undefined;
 
-  private constructor(directory: string, lockFd: number, state: JournalState, setAside: string | undefined) {
+  private constructor(directory: string, lockFd: number, state: JournalState, setAside: SetAside | undefined) {
     this.directory = directory;
     this.#file = path.join(directory, 'journal.json');
     this.#lockFd = lockFd;
@@ -126,24 +135,25 @@ export class Journal {
    * the folder. `onWarning` hears of writes that fail later (see flush).
    */
   static open(directory: string, onWarning?: (warning: JournalWarning) => void): Journal {
-    try {
-      fs.mkdirSync(directory, { recursive: true, mode: 0o700 });
-    } catch (error) {
-      throw new StateDirectoryError(ErrorCodes.STATE_DIRECTORY, `cannot create the state directory ${directory}: ${(error as Error).message}`);
-    }
+    ensureStateDirectory(directory);
     const lockFd = takeLock(directory);
     try {
       const file = path.join(directory, 'journal.json');
       let state: JournalState = { nextTaskIdentifier: 1, tasks: [], undelivered: [] };
-      let setAside: string | undefined;
-      if (fs.existsSync(file)) {
+      let setAside: SetAside | undefined;
+      const read = readJournalFile(file);
+      if (read.text !== undefined) {
         try {
-          state = parseJournal(fs.readFileSync(file, 'utf8'));
+          state = parseJournal(read.text);
         } catch {
-          // A damaged journal must never keep the session from opening: keep it for inspection.
-          setAside = `${file}.corrupt-${Date.now()}`;
-          fs.renameSync(file, setAside);
+          read.unusable = 'was damaged';
         }
+      }
+      if (read.unusable !== undefined) {
+        // A journal that cannot be used must never keep the session from opening: it is moved
+        // aside, unread when it is not a regular file, and kept for inspection.
+        setAside = { path: `${file}.corrupt-${Date.now()}`, reason: read.unusable };
+        fs.renameSync(file, setAside.path);
       }
       removeLeftoverTemps(directory);
       const journal = new Journal(directory, lockFd, state, setAside);
@@ -151,7 +161,9 @@ export class Journal {
       return journal;
     } catch (error) {
       binding.unlockFile(lockFd);
-      throw error;
+      if (error instanceof StateDirectoryError) throw error;
+      const code = (error as NodeJS.ErrnoException).code ?? 'EIO';
+      throw new StateDirectoryError(ErrorCodes.STATE_DIRECTORY, `cannot read the state directory ${directory} (${code}): ${(error as Error).message}`);
     }
   }
 
@@ -280,9 +292,6 @@ export class Journal {
   }
 }
 
-const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_RDONLY, O_DIRECTORY } = fs.constants;
-const TEMP_NAME = /^journal\.json\.[0-9a-f]{16}\.tmp$/;
-
 /**
  * Creates `file` with `data`, only if nothing is at that name: O_CREAT|O_EXCL|O_NOFOLLOW, 0600,
  * so no planted file, FIFO or symlink is ever opened or followed. The whole of `data` is written
@@ -339,17 +348,83 @@ function fsyncDirectory(directory: string): void {
 }
 
 // Temp files of writes a dead process never renamed. Only called with the lock held, so no
-// other session is writing one right now.
+// other session is writing one right now. Best effort: tidying up never keeps the session from
+// opening.
 function removeLeftoverTemps(directory: string): void {
-  for (const name of fs.readdirSync(directory)) {
-    if (TEMP_NAME.test(name)) fs.rmSync(path.join(directory, name), { force: true });
+  try {
+    for (const name of fs.readdirSync(directory)) {
+      if (TEMP_NAME.test(name)) fs.rmSync(path.join(directory, name), { force: true });
+    }
+  } catch {
+    // left for the next open
   }
 }
 
-/** Reads a session's journal without opening the session (no lock, nothing resumed). */
+// Creates the state folder 0700 (and missing parents), or checks the one that is there: it must
+// be a folder of this process's user, and it is narrowed to 0700 when its mode is wider. The
+// checks run on an open descriptor (O_DIRECTORY: anything but a folder is refused at open, so a
+// FIFO cannot make this wait), so they are about the folder that is used. The path itself may
+// be a symlink to such a folder (a relocated cache). JS thread.
+function ensureStateDirectory(directory: string): void {
+  const refuse = (why: string): never => {
+    throw new StateDirectoryError(ErrorCodes.STATE_DIRECTORY, `cannot use the state directory ${directory}: ${why}`);
+  };
+  let fd: number;
+  try {
+    fs.mkdirSync(directory, { recursive: true, mode: 0o700 });
+    fd = fs.openSync(directory, O_RDONLY | O_DIRECTORY);
+  } catch (error) {
+    return refuse(`${(error as NodeJS.ErrnoException).code ?? 'EIO'}: ${(error as Error).message}`);
+  }
+  try {
+    const st = fs.fstatSync(fd);
+    const uid = process.geteuid?.();
+    if (uid !== undefined && st.uid !== uid) refuse(`it belongs to uid ${st.uid}, not to this process's uid ${uid}`);
+    if ((st.mode & 0o077) !== 0) fs.fchmodSync(fd, 0o700);
+  } catch (error) {
+    if (error instanceof StateDirectoryError) throw error;
+    refuse(`${(error as NodeJS.ErrnoException).code ?? 'EIO'}: ${(error as Error).message}`);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+// journal.json's text, or why it is unusable, or neither when there is none. O_NOFOLLOW: a
+// symlink is not followed (ELOOP); O_NONBLOCK: opening a FIFO does not wait for a writer;
+// fstat: only a regular file is read, so nothing here can block the JS thread. Other errors
+// (EACCES) are thrown. JS thread.
+function readJournalFile(file: string): { text?: string; unusable?: string } {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return {};
+    if (code === 'ELOOP' || code === 'EMLINK') return { unusable: 'was a symlink' };
+    throw error;
+  }
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile()) return { unusable: `was ${fileKind(st)}, not a regular file` };
+    return { text: fs.readFileSync(fd, 'utf8') };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function fileKind(st: fs.Stats): string {
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isDirectory()) return 'a directory';
+  if (st.isSocket()) return 'a socket';
+  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
+  return 'not a file';
+}
+
+/** Reads a session's journal without opening the session (no lock, nothing resumed, nothing moved). */
 export function peekJournal(directory: string): JournalState | undefined {
   try {
-    return parseJournal(fs.readFileSync(path.join(directory, 'journal.json'), 'utf8'));
+    const read = readJournalFile(path.join(directory, 'journal.json'));
+    return read.text === undefined ? undefined : parseJournal(read.text);
   } catch {
     return undefined;
   }

@@ -35,12 +35,17 @@ export class SessionPersistence {
   }
 
   // Bodies no journaled task refers to: their task finished, or the process died before the
-  // journal named them. The lock is held, so no other session is writing one right now.
+  // journal named them. The lock is held, so no other session is writing one right now. Best
+  // effort: tidying up never keeps the session from opening.
   #removeOrphanBodies(): void {
     const referenced = new Set(this.journal.state.tasks.map((t) => t.bodyPath));
-    for (const name of fs.readdirSync(this.journal.directory)) {
-      const file = path.join(this.journal.directory, name);
-      if (BODY_NAME.test(name) && !referenced.has(file)) fs.rmSync(file, { force: true });
+    try {
+      for (const name of fs.readdirSync(this.journal.directory)) {
+        const file = path.join(this.journal.directory, name);
+        if (BODY_NAME.test(name) && !referenced.has(file)) fs.rmSync(file, { force: true });
+      }
+    } catch {
+      // left for the next open
     }
   }
 
@@ -215,7 +220,13 @@ export class SessionPersistence {
     this.journal.clear();
   }
 
+  /** The session ended: every task was delivered, nothing is left to resume. */
   close(): void {
     this.journal.close(true);
+  }
+
+  /** The session could not be created after all: give the folder up, keeping its journal as it is. */
+  release(): void {
+    this.journal.close(false);
   }
 }

@@ -97,29 +97,48 @@ export class Session extends EventEmitter {
     this.configuration = configuration;
     this.#hub = hub;
     this.#onInvalidated = onInvalidated;
-    this.#native = new binding.NativeSession(configuration.toNative(), (numbers, text, bodies) =>
-      // Nothing may escape this callback: Node 20 drops exceptions thrown from a native
-      // thread-safe function's call, and the rest of the batch with them.
-      runListener(() => this.#receive(decodeEvents(numbers, text, bodies))),
-    );
+    const stateDirectory = configuration.persistent ? configuration.stateDirectory : undefined;
+    // The curl engine keeps its cookie jar in the state folder and never runs an OS background
+    // session: own the folder first (lock, owner and mode checks), so that no engine reads or
+    // writes a folder this session is refused (another owner's, another user's). The Apple
+    // engine keeps nothing there and decides at creation whether nsurlsessiond keeps the work.
+    if (stateDirectory !== undefined && binding.engine === 'curl') this.#persistence = this.#openPersistence(stateDirectory);
+    try {
+      this.#native = new binding.NativeSession(configuration.toNative(), (numbers, text, bodies) =>
+        // Nothing may escape this callback: Node 20 drops exceptions thrown from a native
+        // thread-safe function's call, and the rest of the batch with them.
+        runListener(() => this.#receive(decodeEvents(numbers, text, bodies))),
+      );
+    } catch (error) {
+      this.#persistence?.release();
+      throw error;
+    }
     // With an OS background session (macOS, bundled app) nsurlsessiond keeps the work; our
     // journal is the fallback everywhere else.
-    if (configuration.persistent && configuration.stateDirectory !== undefined && !this.#native.usesSystemBackground) {
+    if (stateDirectory !== undefined && this.#persistence === undefined && !this.#native.usesSystemBackground) {
       try {
-        // Deferred: a failed write can happen inside the app's own call (uploadTask writes the
-        // body), and listeners never run inside the caller's stack.
-        this.#persistence = new SessionPersistence(configuration.stateDirectory, (warning) =>
-          process.nextTick(() => this.#emitEverywhere('warning', { sessionIdentifier: this.identifier, ...warning })),
-        );
+        this.#persistence = this.#openPersistence(stateDirectory);
       } catch (error) {
         this.#native.close();
-        if (error instanceof StateDirectoryError) throw withStack(error);
         throw error;
       }
-      this.#nextTaskIdentifier = Math.max(1, this.#persistence.nextTaskIdentifier);
     }
+    if (this.#persistence !== undefined) this.#nextTaskIdentifier = Math.max(1, this.#persistence.nextTaskIdentifier);
     debug('session %s created (engine %s)', this.identifier, binding.engine);
     if (this.#persistence !== undefined) this.#reattach(this.#persistence);
+  }
+
+  #openPersistence(stateDirectory: string): SessionPersistence {
+    try {
+      // Deferred: a failed write can happen inside the app's own call (uploadTask writes the
+      // body), and listeners never run inside the caller's stack.
+      return new SessionPersistence(stateDirectory, (warning) =>
+        process.nextTick(() => this.#emitEverywhere('warning', { sessionIdentifier: this.identifier, ...warning })),
+      );
+    } catch (error) {
+      if (error instanceof StateDirectoryError) throw withStack(error);
+      throw error;
+    }
   }
 
   // A new process re-creates a persistent session: continue what the dead one left running
@@ -132,8 +151,8 @@ export class Session extends EventEmitter {
       process.nextTick(() =>
         this.#emitEverywhere('warning', {
           sessionIdentifier: this.identifier,
-          message: 'the journal was damaged and was set aside; the session started clean',
-          path: setAside,
+          message: `the journal ${setAside.reason} and was set aside; the session started clean`,
+          path: setAside.path,
         }),
       );
     }

@@ -224,9 +224,12 @@ describe('the session lock', () => {
     try {
       // As in Titanium: a live identifier gives its session back (no second lock is taken).
       expect(tryCreate(options)).toBe(first);
+      const before = fs.readdirSync(stateDirectory).sort();
       const other = tryCreate({ ...options, identifier: 'lock.inprocess.other' });
       if (other instanceof URLSession.Session) opened.push(other);
       expect(other).toBe(LOCKED);
+      // Turned away before any engine touched the folder (the curl engine's cookie jar is there).
+      expect(fs.readdirSync(stateDirectory).sort()).toEqual(before);
       // A worker thread has its own module instance (its own live-session table): only the OS lock stops it.
       const worker = new Worker(
         `const { parentPort, workerData } = require('node:worker_threads');
