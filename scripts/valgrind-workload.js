@@ -1,7 +1,7 @@
 // A focused workload for `npm run test:valgrind`: every engine path once (download, upload from
 // file and memory, data task, cancel, HTTP error, refused connection, cookies past their limits,
-// reset/flush, both kinds of invalidation) against a loopback server in this process. Exits 0
-// when every outcome is right.
+// reset/flush, both kinds of invalidation, a persistent session's lock) against a loopback server
+// in this process. Exits 0 when every outcome is right.
 'use strict';
 const fs = require('node:fs');
 const http = require('node:http');
@@ -63,6 +63,22 @@ server.listen(0, '127.0.0.1', async () => {
   await second.request(`${base}/data`).done;
   second.finishTasksAndInvalidate();
   await new Promise((resolve) => second.once('invalidated', resolve));
+  // A persistent session: the state folder's OS lock taken, refused to a second session, released.
+  const persistentOptions = { identifier: 'valgrind.persistent', downloadDirectory: dir, stateDirectory: path.join(dir, 'persistent') };
+  const persistent = URLSession.createSession({ configuration: URLSession.createSessionConfiguration(persistentOptions) });
+  check('persistent download', fs.statSync((await persistent.download(`${base}/file`).done).location).size === 200_000);
+  let refused;
+  try {
+    URLSession.createSession({ configuration: URLSession.createSessionConfiguration({ ...persistentOptions, identifier: 'valgrind.other' }) });
+  } catch (error) {
+    refused = error.code;
+  }
+  check('lock held', refused === 'ERR_URLSESSION_SESSION_LOCKED');
+  persistent.finishTasksAndInvalidate();
+  await new Promise((resolve) => persistent.once('invalidated', resolve));
+  const again = URLSession.createSession({ configuration: URLSession.createSessionConfiguration(persistentOptions) });
+  again.invalidateAndCancel();
+  await new Promise((resolve) => again.once('invalidated', resolve));
   server.close();
   fs.rmSync(dir, { recursive: true, force: true });
   if (failures.length > 0) {
