@@ -27,9 +27,9 @@ export const ErrorCodes = {
   TRANSFER_FAILED: 'ERR_URLSESSION_TRANSFER_FAILED',
   /** A download's bytes did not match its `integrity` (IntegrityError, errorCode -4000). */
   INTEGRITY_MISMATCH: 'ERR_URLSESSION_INTEGRITY_MISMATCH',
-  /** Another live process owns this session identifier's state directory (Error). */
+  /** Another session (another process, or another identifier or worker thread of this one) owns this state directory (Error). */
   SESSION_LOCKED: 'ERR_URLSESSION_SESSION_LOCKED',
-  /** The state directory cannot be created, locked or written (Error). */
+  /** The state directory cannot be created, locked or read, or belongs to another user (Error). */
   STATE_DIRECTORY: 'ERR_URLSESSION_STATE_DIRECTORY',
   /** The default download folder cannot be created, or is not a private folder of this user's (Error). */
   DOWNLOAD_DIRECTORY: 'ERR_URLSESSION_DOWNLOAD_DIRECTORY',

@@ -294,7 +294,8 @@ export class Journal {
 
 /**
  * Creates `file` with `data`, only if nothing is at that name: O_CREAT|O_EXCL|O_NOFOLLOW, 0600,
- * so no planted file, FIFO or symlink is ever opened or followed. The whole of `data` is written
+ * so no planted file, FIFO or symlink is ever opened or followed (the open itself creates the
+ * file, so it is a new regular file: nothing left for fstat to check). The whole of `data` is written
  * (a nearly full disk takes short writes); on any failure the half-written file is removed and
  * the error thrown. JS thread.
  */
