@@ -1,48 +1,9 @@
-// Shared by the state-folder tests: a child process whose JSON lines are collected under a
-// deadline (so that a hang fails the test instead of freezing the runner), a real tmpfs, and
-// conditions polled with a deadline.
-import { execFileSync, spawn } from 'node:child_process';
+// Shared by the state-folder tests: a real tmpfs, filling a file system, and conditions polled
+// with a deadline. (Child processes: test/helpers/child.ts.)
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-
-export interface Line { type: string; [key: string]: any }
-
-export interface ChildRun {
-  lines: Line[];
-  code: number | null;
-  signal: string | null;
-  /** The child was still running at the deadline and was killed. */
-  timedOut: boolean;
-}
-
-/** Runs `script` with `options` as its JSON argument; `until` may end it early with SIGKILL. */
-export function runChild(script: string, options: object, deadlineMs: number, until?: (line: Line) => boolean): Promise<ChildRun> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [script, JSON.stringify(options)], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const lines: Line[] = [];
-    let buffered = '';
-    let timedOut = false;
-    child.stdout.on('data', (data: Buffer) => {
-      buffered += data.toString();
-      let newline: number;
-      while ((newline = buffered.indexOf('\n')) >= 0) {
-        const line = JSON.parse(buffered.slice(0, newline)) as Line;
-        buffered = buffered.slice(newline + 1);
-        lines.push(line);
-        if (until?.(line) && child.exitCode === null) child.kill('SIGKILL');
-      }
-    });
-    const guard = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, deadlineMs);
-    child.on('exit', (code, signal) => {
-      clearTimeout(guard);
-      resolve({ lines, code, signal, timedOut });
-    });
-  });
-}
 
 /** Polls `condition` every 20 ms until it holds; throws `what` at the deadline. */
 export async function waitFor(what: string, condition: () => boolean, deadlineMs = 15_000): Promise<void> {

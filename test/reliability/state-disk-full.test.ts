@@ -9,9 +9,9 @@ import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import * as URLSession from '../../lib/index';
 import { makeBytes, sha256 } from '../task/task-server';
-import { fill, mountTmpfs, runChild, waitFor, type Tmpfs } from '../helpers/state-folder';
+import { runChild } from '../helpers/child';
+import { fill, mountTmpfs, waitFor, type Tmpfs } from '../helpers/state-folder';
 
-const CHILD = path.join(__dirname, '..', 'background', 'child.js');
 const SIZE = 1024 * 1024;
 
 let server: http.Server;
@@ -171,7 +171,7 @@ describe('a full state folder', () => {
     // Room for the lock file and the journal, not for a 1 MB body.
     fill(state.dir, 48 * 1024);
     const options = { identifier: 'disk.body', stateDirectory: state.dir, downloadDirectory };
-    const first = await runChild(CHILD, { ...options, uploads: [{ url: `${base}/upload/slow`, bytes: 1_000_000 }] }, 30_000, (line) => line.type === 'uploadprogress');
+    const first = await runChild({ ...options, uploads: [{ url: `${base}/upload/slow`, bytes: 1_000_000 }] }, (line) => line.type === 'uploadprogress', { deadlineMs: 30_000 });
     expect(first.signal, JSON.stringify(first.lines)).toBe('SIGKILL');
     expect(first.timedOut).toBe(false);
     expect(first.lines.find((l) => l.type === 'warning')).toMatchObject({ code: 'ENOSPC', path: expect.stringMatching(/\/body-1-[0-9a-f]+$/) });
@@ -180,7 +180,7 @@ describe('a full state folder', () => {
     expect(onDisk(state.dir)?.tasks).toMatchObject([{ taskIdentifier: 1, bodyInMemory: true }]);
     expect(fs.readdirSync(state.dir).filter((f) => f.startsWith('body-'))).toEqual([]);
 
-    const second = await runChild(CHILD, options, 30_000);
+    const second = await runChild(options, undefined, { deadlineMs: 30_000 });
     expect(second.code, JSON.stringify(second.lines)).toBe(0);
     expect(second.lines.filter((l) => l.type === 'sessioncompleted')).toEqual([{ type: 'sessioncompleted', id: 1, success: false, errorCode: -3001 }]);
   });

@@ -11,9 +11,9 @@ import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import * as URLSession from '../../lib/index';
 import { makeBytes } from '../task/task-server';
-import { runChild, waitFor } from '../helpers/state-folder';
+import { runChild } from '../helpers/child';
+import { waitFor } from '../helpers/state-folder';
 
-const CHILD = path.join(__dirname, '..', 'background', 'child.js');
 const DEADLINE_MS = 15_000;
 
 let server: http.Server;
@@ -91,7 +91,7 @@ describe('files planted in the state folder', () => {
     const { root, ...d } = folders();
     const journal = path.join(d.stateDirectory, 'journal.json');
     execFileSync('mkfifo', ['-m', '600', journal]);
-    const run = await runChild(CHILD, { identifier: 'sd.fifo-journal', ...d, urls: [`${base}/file?size=2000`] }, DEADLINE_MS);
+    const run = await runChild({ identifier: 'sd.fifo-journal', ...d, urls: [`${base}/file?size=2000`] }, undefined, { deadlineMs: DEADLINE_MS });
     expect(run.timedOut, JSON.stringify(run.lines)).toBe(false);
     expect(run.code, JSON.stringify(run.lines)).toBe(0);
     const warning = run.lines.find((l) => l.type === 'warning');
@@ -105,7 +105,7 @@ describe('files planted in the state folder', () => {
     const { root, ...d } = folders();
     const lock = path.join(d.stateDirectory, 'lock');
     execFileSync('mkfifo', ['-m', '600', lock]);
-    const fifo = await runChild(CHILD, { identifier: 'sd.fifo-lock', ...d }, DEADLINE_MS);
+    const fifo = await runChild({ identifier: 'sd.fifo-lock', ...d }, undefined, { deadlineMs: DEADLINE_MS });
     expect(fifo.timedOut).toBe(false);
     expect(fifo.lines[0]).toMatchObject({ type: 'error', code: 'ERR_URLSESSION_STATE_DIRECTORY', message: expect.stringContaining('not a regular file') });
     fs.rmSync(lock);
