@@ -62,6 +62,8 @@ export interface JournaledCompletion {
   statusCode: number;
   location?: string;
   responseBase64?: string;
+  /** A body over persistence.ts's JOURNALED_RESPONSE_LIMIT is not kept: its length instead. */
+  responseOmittedBytes?: number;
 }
 
 export interface JournalState {

@@ -5,8 +5,13 @@ import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Journal, writeNewFile, type JournaledCompletion, type JournaledTask, type JournalWarning } from './journal';
 import { createPartialFile, isOwnPartial, removeOwnPartial } from './partial-files';
-import { TaskKind } from './native-constants';
+import { EventType, TaskKind } from './native-constants';
+import { NSURLError } from './errors';
 import type { NativeEvent, NativeTaskRequest } from './native';
+
+/** Response bodies up to this size are kept in the journal for redelivery after a crash: past it
+ * their base64 text and the journal holding it would near V8's longest string. */
+export const JOURNALED_RESPONSE_LIMIT = 256 * 1024 * 1024;
 
 const KIND_NAMES = ['download', 'upload', 'data'] as const;
 /** Upload bodies this module keeps in the state folder: body-<task>-<random> (body-<task> before). */
@@ -133,7 +138,14 @@ export class SessionPersistence {
       statusCode: event.statusCode ?? 0,
     };
     if (location !== undefined) entry.location = location;
-    if (kind !== 'download' && event.responseBody !== undefined) entry.responseBase64 = event.responseBody.toString('base64');
+    if (kind !== 'download' && event.responseBody !== undefined) {
+      // The journal is rewritten whole on every change: a body past this size is not kept in it
+      // (its base64 text would not fit one JS string, and the throw lost the completion). A
+      // completion redelivered after a crash without its body says so instead of pretending it
+      // was empty.
+      if (event.responseBody.length <= JOURNALED_RESPONSE_LIMIT) entry.responseBase64 = event.responseBody.toString('base64');
+      else entry.responseOmittedBytes = event.responseBody.length;
+    }
     this.journal.complete(entry);
     const body = this.#bodies.get(event.taskIdentifier);
     this.#bodies.delete(event.taskIdentifier);
@@ -198,13 +210,16 @@ export class SessionPersistence {
     return this.journal.state.undelivered.map((c) => {
       const events: NativeEvent[] = [];
       if (c.location !== undefined) {
-        events.push({ type: 3, taskIdentifier: c.taskIdentifier, statusCode: c.statusCode, location: c.location });
+        events.push({ type: EventType.DownloadCompleted, taskIdentifier: c.taskIdentifier, statusCode: c.statusCode, location: c.location });
       }
+      const omitted = c.responseOmittedBytes !== undefined && c.errorCode === 0;
       events.push({
-        type: 4,
+        type: EventType.TaskCompleted,
         taskIdentifier: c.taskIdentifier,
-        errorCode: c.errorCode,
-        message: c.message,
+        errorCode: omitted ? NSURLError.DataLengthExceedsMaximum : c.errorCode,
+        message: omitted
+          ? `the response (${c.responseOmittedBytes} bytes) arrived before the process ended but is too large to be kept for redelivery (over ${JOURNALED_RESPONSE_LIMIT} bytes)`
+          : c.message,
         statusCode: c.statusCode,
         responseBody: c.responseBase64 === undefined ? undefined : Buffer.from(c.responseBase64, 'base64'),
       });

@@ -161,15 +161,20 @@ describe('bodies kept in memory', () => {
     expect(() => s.request(`${base}/body`, { maximumResponseSize: 0 })).toThrow(expect.objectContaining({ code: 'ERR_URLSESSION_OUT_OF_RANGE' }));
   });
 
-  it('a body longer than a JavaScript string (limit raised to 600 MiB) still completes: -1103 for responseText, no lost event', async () => {
-    const run = await inChild(`
-      const s = URLSession.createSession({ configuration: URLSession.createSessionConfiguration({ maximumResponseSize: 600 * 1024 * 1024 }) });
-      process.on('uncaughtException', (e) => print({ uncaught: e.code || e.message }));
-      s.on('sessioncompleted', (e) => print({ id: e.taskIdentifier, success: e.success, errorCode: e.errorCode, textLength: e.responseText.length }));
-      s.on('invalidated', () => print({ invalidated: true }));
-      s.dataTask({ url: ${JSON.stringify(`${base}/body?size=${560 * MiB}`)} });
-      s.finishTasksAndInvalidate();`, 120_000);
-    expect(run.timedOut).toBe(false);
-    expect(run.lines).toEqual([{ id: 1, success: false, errorCode: -1103, textLength: 0 }, { invalidated: true }]);
-  }, 150_000);
+  for (const persistent of [false, true]) {
+    it(`a body longer than a JavaScript string (limit raised to 600 MiB${persistent ? ', persistent session' : ''}) still completes: -1103 for responseText, no lost event`, async () => {
+      const state = fs.mkdtempSync(path.join(os.tmpdir(), 'urlsession-limit-state-'));
+      temps.push(state);
+      const configuration = { maximumResponseSize: 600 * MiB, ...(persistent ? { identifier: `limit.${process.pid}`, stateDirectory: state } : {}) };
+      const run = await inChild(`
+        const s = URLSession.createSession({ configuration: URLSession.createSessionConfiguration(${JSON.stringify(configuration)}) });
+        process.on('uncaughtException', (e) => print({ uncaught: e.code || e.message }));
+        s.on('sessioncompleted', (e) => print({ id: e.taskIdentifier, success: e.success, errorCode: e.errorCode, textLength: e.responseText.length }));
+        s.on('invalidated', () => print({ invalidated: true }));
+        s.dataTask({ url: ${JSON.stringify(`${base}/body?size=${560 * MiB}`)} });
+        s.finishTasksAndInvalidate();`, 120_000);
+      expect(run.timedOut).toBe(false);
+      expect(run.lines).toEqual([{ id: 1, success: false, errorCode: -1103, textLength: 0 }, { invalidated: true }]);
+    }, 150_000);
+  }
 });
