@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { userCacheRoot } from './user-folders';
 import { createHash, randomBytes } from 'node:crypto';
 import { binding } from './binding';
 import { ErrorCodes } from './errors';
@@ -87,15 +88,9 @@ export class StateDirectoryError extends Error {
   }
 }
 
-/** The per-user default: $XDG_CACHE_HOME or ~/.cache on Linux, ~/Library/Caches on macOS. */
+/** The per-user default: <user cache root>/<identifier> (lib/user-folders.ts). */
 export function defaultStateDirectory(identifier: string): string {
-  const base =
-    process.platform === 'darwin'
-      ? path.join(os.homedir(), 'Library', 'Caches')
-      : process.env.XDG_CACHE_HOME && path.isAbsolute(process.env.XDG_CACHE_HOME)
-        ? process.env.XDG_CACHE_HOME
-        : path.join(os.homedir(), '.cache');
-  return path.join(base, 'urlsession', folderNameFor(identifier));
+  return path.join(userCacheRoot(), folderNameFor(identifier));
 }
 
 /** Identifiers are free text; folder names are not. Readable prefix plus a hash for uniqueness. */
