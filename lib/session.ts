@@ -10,6 +10,7 @@ import { ErrorCodes, invalidatedError, NSURLError, typeError } from './errors';
 import { EventType, packTaskRequest, TaskKind } from './native-constants';
 import type { NativeEvent, NativeSession, NativeTaskRequest } from './native';
 import { decodeEvents } from './native-events';
+import { emitToEach, rethrowLater, runListener } from './listeners';
 import { decodeResumeData, type ResumeState } from './resume-data';
 import { isOwnPartial, removeOwnPartial } from './partial-files';
 import { ensurePrivateDirectory } from './private-directory';
@@ -722,22 +723,12 @@ export class Session extends EventEmitter {
     } else {
       payload = event;
     }
-    runListener(() => this.emit(name, payload));
-    runListener(() => this.#hub.emit(name, payload));
+    emitToEach(this, name, payload);
+    emitToEach(this.#hub, name, payload);
   }
 
   #hasListeners(name: URLSessionEventName): boolean {
     return this.listenerCount(name) > 0 || this.#hub.listenerCount(name) > 0;
-  }
-}
-
-// A throwing listener must not stop delivery of the rest of the batch, and must surface as
-// 'uncaughtException' like any other callback error, so rethrow it on the next tick.
-function runListener(call: () => void): void {
-  try {
-    call();
-  } catch (error) {
-    rethrowLater(error);
   }
 }
 
@@ -768,11 +759,6 @@ function titaniumCompletion(kind: TaskRecord['kind'], event: NativeEvent, sessio
   };
 }
 
-function rethrowLater(error: unknown): void {
-  process.nextTick(() => {
-    throw error;
-  });
-}
 
 // A genuine blob's partial file is used only while it is still that file of ours. Gone (a
 // cleaned temp folder): the download starts over. Anything else there now: refused.

@@ -7,6 +7,7 @@ import { ErrorCodes, NSURLError } from './errors';
 import type { NativeEvent, NativeMetrics } from './native';
 import { encodeResumeData, type ResumeState } from './resume-data';
 import { removeOwnPartial } from './partial-files';
+import { emitToEach } from './listeners';
 import { NO_RETRY, retryDelay, type RetryPolicy } from './retry';
 import { redactUrl as redact } from './validate';
 
@@ -225,7 +226,7 @@ export class Task<Result = DownloadResult | RequestResult> extends EventEmitter 
 
   /** @internal */
   _progress(progress: TaskProgress): void {
-    this.emit('progress', progress);
+    emitToEach(this, 'progress', progress);
   }
 
   /** @internal */
@@ -235,7 +236,7 @@ export class Task<Result = DownloadResult | RequestResult> extends EventEmitter 
       headers: headerRecord(event.headers ?? []),
       url: event.url ?? this.#setup.url,
     };
-    this.emit('response', this.#response);
+    emitToEach(this, 'response', this.#response);
     if (this.#setup.stream && !(this.#setup.throwHttpErrors && this.#response.statusCode >= 400)) {
       // The Readable asks for more through read(): that is when the engine may send more.
       this.#stream = new Readable({ read: () => this.#acknowledge() });
@@ -276,7 +277,7 @@ export class Task<Result = DownloadResult | RequestResult> extends EventEmitter 
     if (delayMs < 0) return -1;
     this.#attempt += 1;
     this.#response = undefined;
-    this.emit('retry', { attempt: this.#attempt, delayMs, errorCode, statusCode } satisfies TaskRetry);
+    emitToEach(this, 'retry', { attempt: this.#attempt, delayMs, errorCode, statusCode } satisfies TaskRetry);
     return delayMs;
   }
 
@@ -298,7 +299,7 @@ export class Task<Result = DownloadResult | RequestResult> extends EventEmitter 
     const response: TaskResponse = this.#response ?? { statusCode: event.statusCode ?? 0, headers: {}, url: event.url ?? this.#setup.url };
     if (this.#stream !== undefined) {
       this.#stream.push(null);
-      this.emit('complete', { ...response, metrics: event.metrics });
+      emitToEach(this, 'complete', { ...response, metrics: event.metrics });
       return;
     }
     const body = this.#setup.stream ? Buffer.concat(this.#errorBody) : (event.responseBody ?? Buffer.alloc(0));
@@ -308,7 +309,7 @@ export class Task<Result = DownloadResult | RequestResult> extends EventEmitter 
       ? { ...response, location: location ?? '', metrics }
       : { ...response, body, metrics };
     this.#resolve(result as Result);
-    this.emit('complete', result);
+    emitToEach(this, 'complete', result);
   }
 
   // A failed download's partial file becomes resume data when the server gave a validator and
