@@ -47,7 +47,14 @@ export function prepareDataBody(data: unknown): PreparedBody | undefined {
   if (data instanceof Uint8Array) return fromBytes(data);
   if (data instanceof Blob) return fromBlob(data);
   if (isPlainObject(data) || Array.isArray(data)) {
-    return { body: Buffer.from(JSON.stringify(data), 'utf8'), impliedContentType: 'application/json' };
+    let json: string;
+    try {
+      json = JSON.stringify(data);
+    } catch (error) {
+      // A cycle or a BigInt: JSON.stringify's plain TypeError, given our code.
+      throw typeError(ErrorCodes.INVALID_ARGUMENT, `the body cannot be sent as JSON (${(error as Error).message})`);
+    }
+    return { body: Buffer.from(json, 'utf8'), impliedContentType: 'application/json' };
   }
   throw typeError(
     ErrorCodes.INVALID_ARGUMENT,

@@ -333,6 +333,9 @@ export class Session extends EventEmitter {
    * Returns false when the task is unknown or already completed.
    */
   cancelTask(taskIdentifier: number): boolean {
+    if (typeof taskIdentifier !== 'number') {
+      throw typeError(ErrorCodes.INVALID_ARGUMENT, `cancelTask(taskIdentifier): taskIdentifier must be a number, got ${typeof taskIdentifier}`);
+    }
     validateNumber(taskIdentifier, 'taskIdentifier', { min: 1, integer: true });
     const record = this.#tasks.get(taskIdentifier);
     if (record === undefined) return false;

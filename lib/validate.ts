@@ -5,6 +5,7 @@ import { ErrorCodes, rangeError, typeError } from './errors';
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const FORBIDDEN_IN_VALUE = /[\r\n\0]/;
+const MAX_METHOD_LENGTH = 64;
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (value === null || typeof value !== 'object') return false;
@@ -73,8 +74,10 @@ export function validateHeaders(value: unknown, what: string): string[] {
 
 export function validateMethod(value: unknown, fallback: string): string {
   if (value === undefined) return fallback;
-  if (typeof value !== 'string' || !TOKEN.test(value)) {
-    throw typeError(ErrorCodes.INVALID_ARGUMENT, `method must be an HTTP method token such as "POST", got ${JSON.stringify(value)}`);
+  // RFC 9110 sets no length; the longest registered method (UPDATEREDIRECTREF) has 17 letters.
+  if (typeof value !== 'string' || value.length > MAX_METHOD_LENGTH || !TOKEN.test(value)) {
+    const shown = typeof value === 'string' && value.length > MAX_METHOD_LENGTH ? `${value.length} characters` : JSON.stringify(value);
+    throw typeError(ErrorCodes.INVALID_ARGUMENT, `method must be an HTTP method token of at most ${MAX_METHOD_LENGTH} characters such as "POST", got ${shown}`);
   }
   return value.toUpperCase();
 }
