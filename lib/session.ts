@@ -224,7 +224,9 @@ export class Session extends EventEmitter {
     const headers = validateHeaders(o.requestHeaders, 'requestHeaders');
     const taskDescription = description(o.taskDescription);
     this.#checkDownloadDirectory(this.configuration.downloadDirectory);
-    return this.#start('download', { kind: TaskKind.Download, url, method: 'GET', headers }, {}, undefined, taskDescription);
+    // Named as download() names a folder destination: Content-Disposition, else the final URL.
+    const request = { kind: TaskKind.Download, url, method: 'GET', headers, nameFromResponse: true };
+    return this.#start('download', request, {}, undefined, taskDescription);
   }
 
   /** Starts an upload at once; returns its task identifier. A string `data` is a file path, streamed from disk. */
@@ -581,7 +583,8 @@ export class Session extends EventEmitter {
       const blobs = new Map<NativeEvent, Blob>();
       for (const event of events) {
         if (event.type === EventType.DownloadCompleted) {
-          blobs.set(event, await fs.openAsBlob(event.location as string).catch(() => new Blob([])));
+          // openAsBlob throws synchronously for a path it cannot stat: still a rejection here.
+          blobs.set(event, await Promise.resolve(event.location as string).then(fs.openAsBlob).catch(() => new Blob([])));
         }
       }
       // A throw here must not reject the chain: every later batch waits on this promise.

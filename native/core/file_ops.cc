@@ -20,11 +20,25 @@ std::string Join(const std::string& dir, const std::string& name) {
   return dir.back() == '/' ? dir + name : dir + "/" + name;
 }
 
-// "report.pdf" -> "report-3.pdf"; names starting with '.' keep it (".env" -> ".env-3").
+size_t Utf8PrefixLength(const std::string& text, size_t limit);
+
+// "report.pdf" -> "report-3.pdf"; names starting with '.' keep it (".env" -> ".env-3"). The
+// stem gives way so that the numbered name still fits one path component (255 bytes).
 std::string NumberedName(const std::string& name, int n) {
   size_t dot = name.rfind('.');
-  if (dot == std::string::npos || dot == 0) return name + "-" + std::to_string(n);
-  return name.substr(0, dot) + "-" + std::to_string(n) + name.substr(dot);
+  std::string stem = dot == std::string::npos || dot == 0 ? name : name.substr(0, dot);
+  std::string extension = dot == std::string::npos || dot == 0 ? std::string() : name.substr(dot);
+  std::string suffix = "-" + std::to_string(n) + extension;
+  if (stem.size() + suffix.size() > 255 && suffix.size() < 255) stem.resize(Utf8PrefixLength(stem, 255 - suffix.size()));
+  return stem + suffix;
+}
+
+// The longest prefix of `text` of at most `limit` bytes that does not cut a UTF-8 character.
+size_t Utf8PrefixLength(const std::string& text, size_t limit) {
+  if (text.size() <= limit) return text.size();
+  size_t end = limit;
+  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
+  return end;
 }
 
 // 64 bits from the OS's random source (getrandom/urandom on Linux, arc4random on macOS): the
@@ -84,6 +98,24 @@ mode_t ReadUmask() {
   mode_t mask = umask(022);
   umask(mask);
   return mask;
+}
+
+// The length of the valid UTF-8 sequence starting at text[i] (1-4), or 0 when it is not one
+// (stray continuation byte, truncated sequence, overlong form, surrogate, past U+10FFFF).
+size_t Utf8SequenceLength(const std::string& text, size_t i) {
+  unsigned char lead = static_cast<unsigned char>(text[i]);
+  if (lead < 0x80) return 1;
+  size_t length = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC2 ? 2 : 0;
+  if (length == 0 || lead > 0xF4 || i + length > text.size()) return 0;
+  for (size_t k = 1; k < length; ++k) {
+    if ((static_cast<unsigned char>(text[i + k]) & 0xC0) != 0x80) return 0;
+  }
+  unsigned char second = static_cast<unsigned char>(text[i + 1]);
+  if ((lead == 0xE0 && second < 0xA0) || (lead == 0xED && second >= 0xA0) || (lead == 0xF0 && second < 0x90) ||
+      (lead == 0xF4 && second >= 0x90)) {
+    return 0;
+  }
+  return length;
 }
 
 int HexDigit(char c) {
@@ -163,8 +195,14 @@ int CreatePartialFile(const std::string& dir, const std::string& name, std::stri
   if (err != 0) return -err;
   // O_EXCL|O_NOFOLLOW: whatever is already at a name (a planted link, a FIFO, somebody's file)
   // is never opened, followed or truncated; a clash just draws another random name.
+  // "." + name + ".<16 hex>.partial" must fit one path component (NAME_MAX, 255 bytes on every
+  // file system we run on) even when `name` itself is a legal 240-byte name: shorten the hidden
+  // name, never the file's.
+  constexpr size_t kNameMax = 255;
+  constexpr size_t kDecoration = 1 + 1 + 16 + 8;  // ".", ".", hex, ".partial"
+  std::string stem = name.substr(0, Utf8PrefixLength(name, kNameMax - kDecoration));
   for (int attempt = 0; attempt < 100; ++attempt) {
-    std::string candidate = Join(dir, "." + name + "." + RandomHex16() + ".partial");
+    std::string candidate = Join(dir, "." + stem + "." + RandomHex16() + ".partial");
     int fd = open(candidate.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd >= 0) {
       struct stat st;
@@ -302,13 +340,25 @@ void DiscardPartialFile(const std::string& partialPath, const FileIdentity& iden
 }
 
 std::string SanitizeFileName(const std::string& name) {
+  // A name with a path keeps its last segment (RFC 6266 §4.3): "../../x.sh" is "x.sh".
+  size_t separator = name.find_last_of("/\\");
+  std::string last = separator == std::string::npos ? name : name.substr(separator + 1);
   std::string out;
-  out.reserve(name.size());
-  for (unsigned char c : name) {
-    if (c < 0x20 || c == 0x7f || c == '/' || c == '\\' || c == ':') {
+  out.reserve(last.size());
+  for (size_t i = 0; i < last.size();) {
+    unsigned char c = static_cast<unsigned char>(last[i]);
+    size_t length = Utf8SequenceLength(last, i);
+    if (length == 0) {
+      // Not UTF-8 (or cut mid-character): the name reaches JavaScript as UTF-8 text, where a
+      // stray byte would become U+FFFD and the reported location would not exist.
       out.push_back('_');
+      ++i;
+    } else if (length == 1 && (c < 0x20 || c == 0x7f || c == ':')) {
+      out.push_back('_');
+      ++i;
     } else {
-      out.push_back(static_cast<char>(c));
+      out.append(last, i, length);
+      i += length;
     }
   }
   // Leading dots would hide the file (and ".." would climb); trailing dots and spaces are
@@ -316,7 +366,7 @@ std::string SanitizeFileName(const std::string& name) {
   size_t start = out.find_first_not_of(". ");
   out = start == std::string::npos ? std::string() : out.substr(start);
   while (!out.empty() && (out.back() == '.' || out.back() == ' ')) out.pop_back();
-  if (out.size() > 200) out.resize(200);
+  if (out.size() > 200) out.resize(Utf8PrefixLength(out, 200));
   if (out.empty()) out = "download";
   // Device names that Windows file systems (SMB shares, exFAT on macOS) refuse, with or
   // without an extension: CON, PRN, AUX, NUL, COM1-9, LPT1-9.

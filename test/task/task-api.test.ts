@@ -92,10 +92,12 @@ describe('download()', () => {
     const cases: Array<[string, string]> = [
       [`attachment; filename="plain.txt"`, 'plain.txt'],
       [`attachment; filename="fallback.txt"; filename*=UTF-8''r%C3%A9sum%C3%A9.pdf`, 'résumé.pdf'],
-      [`attachment; filename="../../escape.sh"`, '_.._escape.sh'],
-      [`attachment; filename="/etc/passwd"`, '_etc_passwd'],
+      // A name with a path keeps its last segment (RFC 6266 §4.3).
+      [`attachment; filename="../../escape.sh"`, 'escape.sh'],
+      [`attachment; filename="/etc/passwd"`, 'passwd'],
       [`attachment; filename=".."`, 'download'],
-      [`attachment; filename*=UTF-8''a%00b%2F..%2Fc`, 'a_b_.._c'],
+      [`attachment; filename*=UTF-8''a%00b%2F..%2Fc`, 'c'],
+      [`attachment; filename*=UTF-8''a%00b.txt`, 'a_b.txt'],
       [`attachment; filename="CON.txt"`, '_CON.txt'],
     ];
     for (const [cd, expected] of cases) {

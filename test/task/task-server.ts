@@ -74,8 +74,8 @@ export async function startTaskServer(options: TaskServerOptions = {}): Promise<
     res.once('close', () => inFlight--);
     seen.push({ url: req.url ?? '', method: req.method ?? '', headers: req.headers, httpVersion: req.httpVersion, remotePort: req.socket.remotePort ?? 0 });
     const url = new URL(req.url ?? '/', 'http://x');
-    if (url.pathname === '/file' || url.pathname === '/flaky-file') {
-      // ?size&seed&etag&delay(ms per chunk)&chunk&cd(Content-Disposition)&key&drop(bytes then reset)
+    if (url.pathname === '/file' || url.pathname.startsWith('/file/') || url.pathname === '/flaky-file') {
+      // /file or /file/<any name>: ?size&seed&etag&delay(ms per chunk)&chunk&cd(Content-Disposition)&key&drop(bytes then reset)
       const size = param(url, 'size', 1024);
       const body = bytesFor(size, param(url, 'seed', 1));
       const etag = url.searchParams.get('etag');
