@@ -6,11 +6,13 @@
 
 #include <cerrno>
 #include <cctype>
+#include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <random>
+#include <unordered_map>
 
 namespace urlsession {
 namespace {
@@ -267,6 +269,31 @@ static int CommitByCopy(const std::string& sourcePath, const FileIdentity& sourc
   return 0;
 }
 
+// The next number worth trying for `name` in `dir`: one past the last this process gave out.
+// Shared by every engine thread of the process, so under a mutex; forgotten wholesale when it
+// holds many folders and names (the cost is then one walk over the taken numbers again).
+namespace {
+
+std::mutex numbering_mutex;
+// Never freed: engine threads may still commit files while static destructors run at exit.
+std::unordered_map<std::string, int>* next_numbers = new std::unordered_map<std::string, int>();
+constexpr size_t kRememberedNames = 4096;
+
+int NextNumberToTry(const std::string& dir, const std::string& name) {
+  std::lock_guard<std::mutex> lock(numbering_mutex);
+  auto found = next_numbers->find(dir + '\n' + name);
+  return found == next_numbers->end() ? 1 : found->second;
+}
+
+void RememberNumberTaken(const std::string& dir, const std::string& name, int n) {
+  std::lock_guard<std::mutex> lock(numbering_mutex);
+  if (next_numbers->size() >= kRememberedNames) next_numbers->clear();
+  int& next = (*next_numbers)[dir + '\n' + name];
+  if (n + 1 > next) next = n + 1;
+}
+
+}  // namespace
+
 // A name we just made to point at the partial file must point at that file, not at whatever an
 // attacker renamed into the partial path meanwhile: if not, take the name back.
 static int VerifyCommitted(const std::string& finalName, const FileIdentity& identity, std::string* finalPath) {
@@ -290,13 +317,17 @@ int CommitPartialFile(const std::string& partialPath, const FileIdentity& identi
     }
     return VerifyCommitted(target, identity, finalPath);
   }
-  for (int n = 0; n < 10000; ++n) {
+  // The name itself first (it may be free again), then from the number after the last one this
+  // process gave for this folder and name: one or two probes per file instead of one per taken
+  // name, and no limit on how many.
+  for (int n = 0; n < INT_MAX; n = n == 0 ? NextNumberToTry(dir, name) : n + 1) {
     std::string candidate = Join(dir, n == 0 ? name : NumberedName(name, n));
     // link() fails with EEXIST instead of replacing, which rename() would do silently; it never
     // follows a link at either path.
     if (link(partialPath.c_str(), candidate.c_str()) == 0) {
       int verified = VerifyCommitted(candidate, identity, finalPath);
       if (verified != 0) return verified;
+      if (n > 0) RememberNumberTaken(dir, name, n);
       DiscardPartialFile(partialPath, identity);
       return 0;
     }
@@ -305,7 +336,10 @@ int CommitPartialFile(const std::string& partialPath, const FileIdentity& identi
     // File systems without hard links: rename when the name is free (small race accepted).
     struct stat st;
     if (lstat(candidate.c_str(), &st) == 0) continue;
-    if (rename(partialPath.c_str(), candidate.c_str()) == 0) return VerifyCommitted(candidate, identity, finalPath);
+    if (rename(partialPath.c_str(), candidate.c_str()) == 0) {
+      if (n > 0) RememberNumberTaken(dir, name, n);
+      return VerifyCommitted(candidate, identity, finalPath);
+    }
     return errno;
   }
   return EEXIST;
