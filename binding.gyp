@@ -45,6 +45,10 @@
         ["OS=='mac'", {
           "sources": [
             "native/apple/digest_commoncrypto.cc",
+            "native/apple/apple_configuration.cc",
+            "native/apple/apple_session_model.cc",
+            "native/apple/spki_der.cc",
+            "native/apple/task_tag.cc",
             "native/apple/apple_engine.mm",
             "native/apple/engine_factory_apple.mm"
           ],
