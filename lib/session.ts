@@ -14,6 +14,7 @@ import { decodeResumeData, type ResumeState } from './resume-data';
 import { isOwnPartial, removeOwnPartial } from './partial-files';
 import { ensurePrivateDirectory } from './private-directory';
 import { SessionPersistence } from './persistence';
+import { TaskCounter } from './task-counter';
 import { StateDirectoryError } from './journal';
 import { Task, type DownloadResult, type RequestResult, type StreamResult, type TaskControls, type TaskSetup } from './task';
 import type { RetryPolicy } from './retry';
@@ -88,6 +89,7 @@ export class Session extends EventEmitter {
   #pendingStarts = new Set<Promise<void>>();
   #delivery: Promise<void> | null = null;
   #persistence: SessionPersistence | undefined;
+  #counter: TaskCounter | undefined;
   #downloadDirectoryChecked = false;
 
   /** @internal Use createSession / createURLSession. */
@@ -114,6 +116,15 @@ export class Session extends EventEmitter {
       }
       this.#nextTaskIdentifier = Math.max(1, this.#persistence.nextTaskIdentifier);
     }
+    if (this.#native.usesSystemBackground && configuration.stateDirectory !== undefined) {
+      try {
+        this.#counter = new TaskCounter(configuration.stateDirectory);
+      } catch (error) {
+        this.#native.close();
+        throw withStack(new StateDirectoryError(ErrorCodes.STATE_DIRECTORY, `cannot keep task identifiers in ${configuration.stateDirectory}: ${(error as Error).message}`));
+      }
+      this.#nextTaskIdentifier = this.#counter.first;
+    }
     debug('session %s created (engine %s)', this.identifier, binding.engine);
     if (this.#persistence !== undefined) this.#reattach(this.#persistence);
   }
@@ -136,7 +147,7 @@ export class Session extends EventEmitter {
     for (const { request, taskDescription, kind } of persistence.recoverableRequests()) {
       debug('task %d of %s: re-attached, resuming from %d bytes', request.taskIdentifier, this.identifier, request.resumeOffset ?? 0);
       this.#tasks.set(request.taskIdentifier, this.#newRecord(kind, request.url, taskDescription));
-      this.#native.startTask(packTaskRequest(request));
+      this.#native.startTask(packTaskRequest(request, taskDescription));
     }
     const undelivered = persistence.undeliveredEvents();
     for (const { kind, events } of undelivered) {
@@ -395,7 +406,7 @@ export class Session extends EventEmitter {
       if (this.#tasks.get(taskIdentifier) !== record || this.#state !== 'active') return;
       record.lastDownloadTotal = 0;
       record.lastUploadTotal = 0;
-      this.#native.startTask(packTaskRequest(request));
+      this.#native.startTask(packTaskRequest(request, record.taskDescription));
     }, delayMs);
   }
 
@@ -475,6 +486,7 @@ export class Session extends EventEmitter {
     taskDescription = task?.taskDescription ?? '',
   ): number {
     const taskIdentifier = this.#nextTaskIdentifier++;
+    this.#counter?.taken(this.#nextTaskIdentifier);
     const full: NativeTaskRequest = { ...request, taskIdentifier };
     if (kind === 'download' && full.downloadDirectory === undefined) full.downloadDirectory = this.configuration.downloadDirectory;
     const record = this.#newRecord(kind, request.url, taskDescription, task);
@@ -509,7 +521,7 @@ export class Session extends EventEmitter {
     // Redacting costs a regular expression per task: only when NODE_DEBUG asks for the line.
     if (debug.enabled) debug('task %d of %s: %s %s', request.taskIdentifier, this.identifier, request.method, redactUrl(request.url));
     if (this.#persistence !== undefined && record !== undefined) this.#persistence.prepare(request, record.taskDescription);
-    this.#native.startTask(packTaskRequest(request));
+    this.#native.startTask(packTaskRequest(request, record?.taskDescription ?? ''));
   }
 
   // A task that never reached the engine (or waits for a retry) still gets its sessioncompleted,
@@ -585,6 +597,7 @@ export class Session extends EventEmitter {
           const kind = (['download', 'upload', 'data'] as const)[event.kind ?? 0];
           if (record === undefined) this.#tasks.set(taskIdentifier, this.#newRecord(kind, event.url ?? '', event.taskDescription ?? ''));
           this.#nextTaskIdentifier = Math.max(this.#nextTaskIdentifier, taskIdentifier + 1);
+          this.#counter?.taken(this.#nextTaskIdentifier);
           break;
         }
         case EventType.BackgroundEventsDelivered:
