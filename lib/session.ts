@@ -37,6 +37,9 @@ import {
   validateUrl,
 } from './validate';
 
+/** The most redirects NSURLSession follows (CFNetwork's own limit). */
+export const APPLE_MAXIMUM_REDIRECTS = 20;
+
 const debug = debuglog('urlsession');
 
 type SessionState = 'active' | 'invalidating' | 'invalidated';
@@ -99,6 +102,11 @@ export class Session extends EventEmitter {
     this.configuration = configuration;
     this.#hub = hub;
     this.#onInvalidated = onInvalidated;
+    // CFNetwork stops after 20 redirects whatever the delegate says: a larger limit would be a
+    // promise the Apple engine cannot keep (the curl engine can, and keeps it).
+    if (binding.engine === 'apple' && configuration.maximumRedirects > APPLE_MAXIMUM_REDIRECTS) {
+      throw typeError(ErrorCodes.INVALID_ARGUMENT, `maximumRedirects above ${APPLE_MAXIMUM_REDIRECTS} cannot be honoured by NSURLSession (macOS)`);
+    }
     this.#native = new binding.NativeSession(configuration.toNative(), (numbers, text, bodies) =>
       // Nothing may escape this callback: Node 20 drops exceptions thrown from a native
       // thread-safe function's call, and the rest of the batch with them.
