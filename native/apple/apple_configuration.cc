@@ -5,6 +5,7 @@
 #include <cctype>
 #include <cstdlib>
 
+#include "apple/cookie_jar_file.h"
 #include "core/error_codes.h"
 
 namespace urlsession {
@@ -90,6 +91,7 @@ AppleConfigurationPlan PlanConfiguration(const SessionConfig& config, bool syste
   plan.kind = system ? AppleSessionKind::Background
               : !config.stateDirectory.empty() ? AppleSessionKind::Default
                                                : AppleSessionKind::Ephemeral;
+  plan.cookieJar = CookieJarFile(config);
   for (const auto& header : config.additionalHeaders) {
     if (!IsPerRequestHeader(header.first)) plan.additionalHeaders.push_back(header);
   }

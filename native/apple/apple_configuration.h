@@ -40,6 +40,11 @@ struct AppleConfigurationPlan {
   double requestTimeout = 60;
   double resourceTimeout = kAppleNoTimeoutSeconds;
   AppleProxy proxy;
+  // The session's own cookie store is kept in this file (cookie_jar_file.h); "": in memory only.
+  // Never the app-group store sharedCookieStorageForGroupContainerIdentifier: names, which lands
+  // in ~/Library/Group Containers/<id>, is shared with anything using that string, and may
+  // prompt on macOS 15.
+  std::string cookieJar;
   int refusal = 0;  // non-zero: the session cannot be honoured; every task fails with this code
 };
 

@@ -40,6 +40,7 @@ struct SessionObjects {
   NSURLSession* session = nil;
   NSOperationQueue* queue = nil;
   URLSessionEngineDelegate* delegate = nil;
+  NSHTTPCookieStorage* cookies = nil;  // the session's own store (its configuration's)
 };
 
 namespace {
@@ -58,6 +59,7 @@ struct AppleSessionState {
   std::shared_ptr<AppleSessionModel> model;
   SessionObjects objects;
   bool system = false;
+  std::string cookieJar;  // AppleConfigurationPlan::cookieJar
 };
 
 }  // namespace urlsession
@@ -72,6 +74,7 @@ AppleEngine::AppleEngine(const SessionConfig& config, EventSink* sink) : state_(
     // gets a default configuration with urlsession's own journal instead ('emulated').
     state_->system = config.persistent && [[NSBundle mainBundle] bundleIdentifier] != nil;
     AppleConfigurationPlan plan = PlanConfiguration(config, state_->system);
+    state_->cookieJar = plan.cookieJar;
     state_->model = std::make_shared<AppleSessionModel>(config, state_->system, ToStd(NSTemporaryDirectory()), sink);
     std::unique_lock<std::mutex> lock(gBackgroundMutex, std::defer_lock);
     if (state_->system) {
@@ -87,7 +90,9 @@ AppleEngine::AppleEngine(const SessionConfig& config, EventSink* sink) : state_(
       o.delegate = [[URLSessionEngineDelegate alloc] init];
       o.delegate.anchors = CertificatesFromPem(config.tls.caPem);
       [o.delegate attach:state_->model proxy:plan.proxy];
-      o.session = [NSURLSession sessionWithConfiguration:MakeConfiguration(config, plan) delegate:o.delegate delegateQueue:o.queue];
+      NSURLSessionConfiguration* configuration = MakeConfiguration(config, plan);
+      o.cookies = configuration.HTTPCookieStorage;
+      o.session = [NSURLSession sessionWithConfiguration:configuration delegate:o.delegate delegateQueue:o.queue];
       if (state_->system) {
         BackgroundSessions()[config.identifier] = o;
         // Delegate queue: once invalid, the identifier may be created afresh (NSURLSession.h).
@@ -209,14 +214,22 @@ void AppleEngine::InvalidateAndCancel() {
 void AppleEngine::Reset(uint64_t token) {
   auto state = state_;
   OnQueue(state_, ^(AppleSessionModel* m, URLSessionEngineDelegate*) {
-    if (m->Reset(token)) [state->objects.session resetWithCompletionHandler:^{ state->model->OnResetDone(token); }];
+    if (!m->Reset(token)) return;
+    [state->objects.session resetWithCompletionHandler:^{
+      SaveCookies(state->objects.cookies, state->cookieJar);  // now empty
+      state->model->OnResetDone(token);
+    }];
   });
 }
 
 void AppleEngine::Flush(uint64_t token) {
   auto state = state_;
   OnQueue(state_, ^(AppleSessionModel* m, URLSessionEngineDelegate*) {
-    if (m->Flush(token)) [state->objects.session flushWithCompletionHandler:^{ state->model->OnFlushDone(token); }];
+    if (!m->Flush(token)) return;
+    [state->objects.session flushWithCompletionHandler:^{
+      SaveCookies(state->objects.cookies, state->cookieJar);
+      state->model->OnFlushDone(token);
+    }];
   });
 }
 
@@ -228,6 +241,7 @@ void AppleEngine::Shutdown() {
   @autoreleasepool {  // the JS thread has no pool of its own
     auto state = state_;
     state->model->Close();
+    SaveCookies(state->objects.cookies, state->cookieJar);
     dispatch_semaphore_t cleaned = dispatch_semaphore_create(0);
     __block bool cancel = false;
     [state->objects.queue addOperationWithBlock:^{

@@ -26,5 +26,9 @@ std::string SpkiPinOf(SecTrustRef trust);
 // The NSURLError code NSURLSession's default handling would report for a refused chain.
 int TrustFailureCode(CFErrorRef error);
 NSURLSessionConfiguration* MakeConfiguration(const SessionConfig& config, const AppleConfigurationPlan& plan);
+// The session's own cookie store <-> its jar file (cookie_jar_file.h). NSHTTPCookieStorage is
+// thread-safe: any thread. Save: errors leave the earlier file as it was.
+void LoadCookies(NSHTTPCookieStorage* store, const std::string& jar);
+void SaveCookies(NSHTTPCookieStorage* store, const std::string& jar);
 
 }  // namespace urlsession

@@ -3,7 +3,9 @@
 #include <CommonCrypto/CommonDigest.h>
 
 #include "apple/apple_foundation.h"
+#include "apple/cookie_jar_file.h"
 #include "apple/spki_der.h"
+#include "core/file_ops.h"
 #include "core/error_codes.h"
 
 namespace urlsession {
@@ -136,6 +138,11 @@ NSURLSessionConfiguration* MakeConfiguration(const SessionConfig& config, const 
     case CookieAcceptPolicy::OnlyFromMainDocumentDomain: c.HTTPCookieAcceptPolicy = NSHTTPCookieAcceptPolicyOnlyFromMainDocumentDomain; break;
     case CookieAcceptPolicy::Always: c.HTTPCookieAcceptPolicy = NSHTTPCookieAcceptPolicyAlways; break;
   }
+  if (!plan.cookieJar.empty()) {
+    // A private in-memory store (an ephemeral configuration's), filled from and saved to the jar.
+    c.HTTPCookieStorage = [NSURLSessionConfiguration ephemeralSessionConfiguration].HTTPCookieStorage;
+    LoadCookies(c.HTTPCookieStorage, plan.cookieJar);
+  }
   if (plan.proxy.direct) {
     c.connectionProxyDictionary = @{};
   } else if (plan.proxy.explicitly) {
@@ -152,6 +159,44 @@ NSURLSessionConfiguration* MakeConfiguration(const SessionConfig& config, const 
     };
   }
   return c;
+}
+
+void LoadCookies(NSHTTPCookieStorage* store, const std::string& jar) {
+  NSData* data = [NSData dataWithContentsOfFile:ToNS(jar)];
+  if (store == nil || data == nil) return;
+  for (const JarCookie& c : ParseCookieJar(BytesOf(data), static_cast<int64_t>([[NSDate date] timeIntervalSince1970]))) {
+    NSMutableDictionary* properties = [NSMutableDictionary dictionary];
+    properties[NSHTTPCookieDomain] = ToNS((c.includeSubdomains ? "." : "") + c.domain);
+    properties[NSHTTPCookiePath] = ToNS(c.path);
+    properties[NSHTTPCookieName] = ToNS(c.name);
+    properties[NSHTTPCookieValue] = ToNS(c.value);
+    if (c.secure) properties[NSHTTPCookieSecure] = @"TRUE";
+    if (c.expires > 0) properties[NSHTTPCookieExpires] = [NSDate dateWithTimeIntervalSince1970:static_cast<double>(c.expires)];
+    else properties[NSHTTPCookieDiscard] = @"TRUE";
+    if (c.httpOnly) properties[@"HttpOnly"] = @"TRUE";  // no public key; NSHTTPCookie reads this one
+    NSHTTPCookie* cookie = [NSHTTPCookie cookieWithProperties:properties];
+    if (cookie != nil) [store setCookie:cookie];
+  }
+}
+
+void SaveCookies(NSHTTPCookieStorage* store, const std::string& jar) {
+  if (store == nil || jar.empty()) return;
+  std::vector<JarCookie> cookies;
+  for (NSHTTPCookie* cookie in store.cookies) {
+    JarCookie c;
+    std::string domain = ToStd(cookie.domain);
+    c.includeSubdomains = !domain.empty() && domain[0] == '.';
+    c.domain = c.includeSubdomains ? domain.substr(1) : domain;
+    c.path = ToStd(cookie.path);
+    c.secure = cookie.isSecure;
+    c.httpOnly = cookie.isHTTPOnly;
+    c.expires = cookie.expiresDate == nil ? 0 : static_cast<int64_t>(cookie.expiresDate.timeIntervalSince1970);
+    c.name = ToStd(cookie.name);
+    c.value = ToStd(cookie.value);
+    cookies.push_back(std::move(c));
+  }
+  std::string folder = jar.substr(0, jar.rfind('/'));
+  if (EnsureDirectory(folder, 0700) == 0) ReplaceFile(jar, WriteCookieJar(cookies));
 }
 
 }  // namespace urlsession

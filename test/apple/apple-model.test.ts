@@ -8,6 +8,7 @@ const SOURCES = [
   'test/native/apple_model_test.cc',
   'native/apple/apple_session_model.cc',
   'native/apple/apple_configuration.cc',
+  'native/apple/cookie_jar_file.cc',
   'native/apple/task_tag.cc',
   'native/apple/spki_der.cc',
   'native/core/download_writer.cc',
@@ -39,6 +40,7 @@ const CASES = [
   'background_resume_data',
   'background_shutdown_keeps_placing',
   'configuration_plan',
+  'cookie_jar_file',
 ];
 
 describe('Apple engine model (scripted NSURLSession sequences)', () => {
