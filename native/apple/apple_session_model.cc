@@ -310,7 +310,7 @@ Commands AppleSessionModel::Cancel(uint64_t taskIdentifier) {
   Task* t = found == by_id_.end() ? nullptr : Find(found->second);
   // Unknown (completed already) or finished: the whole body is kept, the cancel comes too late
   // and the task reports its success (as the curl engine does for a cancel after the last byte).
-  if (t == nullptr || t->finishedDownload) return {};
+  if (t == nullptr || t->finishedDownload || t->awaitingResumeData) return {};  // once
   bool download = t->type == NsTaskType::Download || t->type == NsTaskType::DownloadWithResumeData;
   if (system_ && download && t->request.kind == TaskKind::Download && t->request.keepPartialOnFailure) {
     t->awaitingResumeData = true;

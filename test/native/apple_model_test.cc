@@ -653,6 +653,7 @@ CASE(background_resume_data) {
     fakes.Perform(m.OnDownloadProgress(10, 100, 1000, nullptr));
     fakes.Perform(m.Cancel(1));
     CHECK(fakes.tasks[10].cancelledForResumeData);
+    CHECK(m.Cancel(1).empty());  // a second cancel while the resume data is produced: nothing
     // cancelByProducingResumeData:'s handler and didCompleteWithError: in either order.
     if (order == 0) {
       m.OnComplete(10, Done(kNSURLErrorCancelled));
