@@ -62,12 +62,6 @@ struct AppleSessionState {
   std::string cookieJar;  // AppleConfigurationPlan::cookieJar
 };
 
-}  // namespace urlsession
-
-
-
-namespace urlsession {
-
 AppleEngine::AppleEngine(const SessionConfig& config, EventSink* sink) : state_(std::make_shared<AppleSessionState>()) {
   @autoreleasepool {
     // Background sessions need a bundle identifier (a packaged app); plain `node` has none and
@@ -210,7 +204,8 @@ void AppleEngine::InvalidateAndCancel() {
   });
 }
 
-// NSURLSession.h: reset/flush invoke their handler on the delegate queue, where the model lives.
+// NSURLSession.h (resetWithCompletionHandler:, flushWithCompletionHandler:): "Invokes
+// completionHandler() on the delegate queue", where the model lives.
 void AppleEngine::Reset(uint64_t token) {
   auto state = state_;
   OnQueue(state_, ^(AppleSessionModel* m, URLSessionEngineDelegate*) {
