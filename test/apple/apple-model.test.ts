@@ -1,6 +1,8 @@
 // The macOS engine's decisions, on Linux: compiles test/native/apple_model_test.cc with the
 // portable model (native/apple/*.cc, no Foundation) and the core it uses, runs it, and expects
 // every scripted NSURLSession callback sequence to pass. Each case names the defect it guards.
+// Built with AddressSanitizer and UBSan: the model never runs inside the Linux addon, so this is
+// where its memory errors and leaks would show.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileNative, runNative, type NativeProgram } from '../native/compile';
 
@@ -47,13 +49,16 @@ describe('Apple engine model (scripted NSURLSession sequences)', () => {
   let program: NativeProgram;
   let results = new Map<string, string>();
   let output = '';
+  let exitCode: number | null = null;
 
   beforeAll(async () => {
     program = await compileNative('apple_model_test', SOURCES, {
       libraries: process.platform === 'darwin' ? [] : ['-lcrypto'],
+      flags: ['-fsanitize=address,undefined', '-fno-sanitize-recover=undefined', '-fno-omit-frame-pointer'],
     });
     const run = await runNative(program.binary);
     output = run.stdout + run.stderr;
+    exitCode = run.code;
     results = new Map(
       run.stdout
         .split('\n')
@@ -61,12 +66,14 @@ describe('Apple engine model (scripted NSURLSession sequences)', () => {
         .filter((m): m is RegExpExecArray => m !== null)
         .map((m) => [m[2], m[1] + m[3]]),
     );
-  }, 120_000);
+  }, 240_000);  // a hang guard: compiling with sanitizers takes ~30 s on 2 busy cores
 
   afterAll(() => program?.remove());
 
-  it('runs exactly the cases listed here', () => {
+  it('runs exactly the cases listed here, to a clean exit (no sanitizer report, no leak)', () => {
     expect([...results.keys()].sort()).toEqual([...CASES].sort());
+    expect(exitCode, output).toBe(0);
+    expect(output).not.toMatch(/AddressSanitizer|LeakSanitizer|runtime error/);
   });
 
   for (const name of CASES) {
