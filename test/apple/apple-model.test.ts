@@ -43,6 +43,7 @@ const CASES = [
   'background_shutdown_keeps_placing',
   'configuration_plan',
   'cookie_jar_file',
+  'spki_der',
 ];
 
 describe('Apple engine model (scripted NSURLSession sequences)', () => {

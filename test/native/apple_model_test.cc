@@ -17,6 +17,7 @@
 #include "apple/apple_configuration.h"
 #include "apple/apple_session_model.h"
 #include "apple/cookie_jar_file.h"
+#include "apple/spki_der.h"
 #include "apple/task_tag.h"
 #include "core/error_codes.h"
 #include "core/file_ops.h"
@@ -811,6 +812,45 @@ CASE(cookie_jar_file) {
   evil.name = "n";
   evil.value = "a\nb.test\tFALSE";
   CHECK(ParseCookieJar(WriteCookieJar({evil}), 0).empty());
+}
+
+// The pin's input, moved out of the .mm into spki_der.cc: the DER SubjectPublicKeyInfo built
+// around the raw key Security.framework gives must be byte for byte what OpenSSL writes (these
+// vectors: `openssl ec|rsa -pubout -outform DER` and `-RSAPublicKey_out` of generated keys), or
+// no pin would ever match. 2048-bit RSA exercises DER's two-byte lengths.
+CASE(spki_der) {
+  auto hex = [](const char* text) {
+    std::string out;
+    for (size_t i = 0; text[i] != '\0' && text[i + 1] != '\0'; i += 2) out.push_back(static_cast<char>(std::stoi(std::string(text + i, 2), nullptr, 16)));
+    return out;
+  };
+  const std::string ecSpki = hex(
+      "3059301306072a8648ce3d020106082a8648ce3d030107034200044e58c348eb8213079b96443dcd7d18f722581d7394"
+      "74a189df1345fd1a580eb8d1e6a31afc3613fe6d5cfbc50f816610646f9315aefca95b3826caff03389ad9");
+  const std::string ec384Spki = hex(
+      "3076301006072a8648ce3d020106052b81040022036200042643e0d18800c31e4cd6fa723b5a6bc0d21f8e391bc7a9c7"
+      "47f9455c0e611f71adb6c246475175d8008445badfa4f5586d72a0b1b1e0e04fdb532e73463a62d778ae724791ae469d"
+      "0c0623f00a7a40d8cf5e561b4a44aa9b419fb2060ebd41dc");
+  const std::string rsaPkcs1 = hex(
+      "3082010a0282010100d644c85c8395018b2cf964796d23eced77790823b2c62e43403e1f75a18fb3f2455923fb92303a"
+      "8c435635209957676be8ff73511f860f092363e33f6a041dbedeaed6432e1981a6b87e8e1c4c20db01317d021703225a"
+      "d7a7a01d8a539777d9d9d0c7d250b08b5fa40b35369f4b01b15068dae367f3806bbb67e845b260ebda3c98f53f151728"
+      "be63a1421efe02a8ceef3436df644010b22ef284dcde981bd37e9c6b6a3871845d29ab80c658b1e2f6b9a851e67c1ac4"
+      "df5aad18b2db80d3c554635d10a93ef0032883bb60af590aef37ff09746584e4ce592df36822f2a79e1469b8224bfee7"
+      "f3817dfb1b4281895ca5208e7b726d8b04184f7fbfea7a5eed0203010001");
+  const std::string rsaSpki = hex(
+      "30820122300d06092a864886f70d01010105000382010f003082010a0282010100d644c85c8395018b2cf964796d23ec"
+      "ed77790823b2c62e43403e1f75a18fb3f2455923fb92303a8c435635209957676be8ff73511f860f092363e33f6a041d"
+      "bedeaed6432e1981a6b87e8e1c4c20db01317d021703225ad7a7a01d8a539777d9d9d0c7d250b08b5fa40b35369f4b01"
+      "b15068dae367f3806bbb67e845b260ebda3c98f53f151728be63a1421efe02a8ceef3436df644010b22ef284dcde981b"
+      "d37e9c6b6a3871845d29ab80c658b1e2f6b9a851e67c1ac4df5aad18b2db80d3c554635d10a93ef0032883bb60af590a"
+      "ef37ff09746584e4ce592df36822f2a79e1469b8224bfee7f3817dfb1b4281895ca5208e7b726d8b04184f7fbfea7a5e"
+      "ed0203010001");
+  CHECK(SubjectPublicKeyInfo(SpkiKeyType::Ec, 256, ecSpki.substr(ecSpki.size() - 65)) == ecSpki);
+  CHECK(SubjectPublicKeyInfo(SpkiKeyType::Ec, 384, ec384Spki.substr(ec384Spki.size() - 97)) == ec384Spki);
+  CHECK(SubjectPublicKeyInfo(SpkiKeyType::Rsa, 2048, rsaPkcs1) == rsaSpki);
+  CHECK(SubjectPublicKeyInfo(SpkiKeyType::Ec, 224, std::string(57, '\x04')).empty());  // a curve we cannot name
+  CHECK(SubjectPublicKeyInfo(SpkiKeyType::Other, 256, "x").empty());
 }
 
 }  // namespace
