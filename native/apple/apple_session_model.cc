@@ -80,10 +80,18 @@ bool WriteAll(int fd, const std::string& bytes) {
   return true;
 }
 
-// Reads a file of ours back whole (resume data, a background data task's body); "" on failure.
-bool ReadWhole(const std::string& path, std::string* out) {
+// Reads a regular file of ours back whole: nsurlsessiond's finished body, or our resume-data
+// file, which must still be the file `expected` names (when known). Checked on the open
+// descriptor, so nothing swapped in after the check is read. False on any failure.
+bool ReadOwnFile(const std::string& path, const FileIdentity* expected, std::string* out) {
   int fd = open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) return false;
+  struct stat st;
+  FileIdentity identity = FileIdentity::OfDescriptor(fd, &st);
+  if (!identity.Known() || !IsOwnPartialFile(st) || (expected != nullptr && identity != *expected)) {
+    close(fd);
+    return false;
+  }
   char buffer[65536];
   ssize_t n;
   while ((n = read(fd, buffer, sizeof(buffer))) != 0) {
@@ -239,13 +247,16 @@ StartPlan AppleSessionModel::PlanStart(TaskRequest request) {
   } else if (r.kind == TaskKind::Download) {
     plan.type = NsTaskType::Download;
     FileIdentity identity = FileIdentity::Parse(r.resumeIdentity);
-    struct stat st;
     if (r.resumeValidator == kAppleResumeDataValidator && identity.Known() &&
-        FileIdentity::OfPath(r.resumePartialPath, &st) == identity && IsOwnPartialFile(st) &&
-        ReadWhole(r.resumePartialPath, &plan.resumeData) && !plan.resumeData.empty()) {
+        ReadOwnFile(r.resumePartialPath, &identity, &plan.resumeData) && !plan.resumeData.empty()) {
       plan.type = NsTaskType::DownloadWithResumeData;
       t->consumedResume = r.resumePartialPath;
       t->consumedIdentity = identity;
+    } else if (!r.resumePartialPath.empty()) {
+      // A portable partial file (or resume data gone bad): nsurlsessiond cannot continue it and
+      // starts over, so nothing would ever remove it.
+      plan.resumeData.clear();
+      DiscardPartialFile(r.resumePartialPath, identity);
     }
   } else if (r.bodySource == BodySource::None) {
     // Background sessions run data tasks as download tasks (they take no data tasks).
@@ -687,7 +698,7 @@ void AppleSessionModel::OnFinishedDownload(NsTaskId task, const std::string& tem
     // Data tasks run as downloads in background sessions: the body comes from the file, into
     // memory or, for stream: true, as BodyData chunks (without backpressure: it is on disk).
     std::string body;
-    if (!ReadWhole(tempPath, &body)) {
+    if (!ReadOwnFile(tempPath, nullptr, &body)) {
       t->overrideCode = kNSURLErrorCannotOpenFile;
       return;
     }

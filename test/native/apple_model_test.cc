@@ -702,6 +702,29 @@ CASE(background_resume_data) {
   CHECK(plan.create && plan.type == NsTaskType::Data);
   for (const auto& h : plan.headers) CHECK(h.first != "Range");
   CHECK(!Exists(blob));
+  // The other way: a portable partial file given to a background session is not continued by
+  // nsurlsessiond, so it is removed instead of left behind; a resume-data file that is no longer
+  // the one named (swapped for another file) is never read.
+  std::string partial;
+  FileIdentity identity;
+  int fd = CreatePartialFile(dir.path, "file.bin", &partial, &identity);
+  CHECK(fd >= 0);
+  close(fd);
+  TaskRequest portable = Download(3, dir.path);
+  portable.resumePartialPath = partial;
+  portable.resumeIdentity = identity.ToString();
+  portable.resumeOffset = 10;
+  portable.resumeValidator = "\"etag\"";
+  CHECK(m.PlanStart(portable).type == NsTaskType::Download);
+  CHECK(!Exists(partial));
+  std::string swapped = dir.File("swapped", "not resume data");
+  TaskRequest forged = Download(4, dir.path);
+  forged.resumePartialPath = swapped;
+  forged.resumeIdentity = identity.ToString();
+  forged.resumeValidator = kAppleResumeDataValidator;
+  StartPlan refused = m.PlanStart(forged);
+  CHECK(refused.type == NsTaskType::Download && refused.resumeData.empty());
+  CHECK(Read(swapped) == "not resume data");
 }
 
 // Item 1. Old rule (:967-971): Shutdown called finishTasksAndInvalidate on background sessions
