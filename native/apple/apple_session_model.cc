@@ -12,13 +12,12 @@
 #include <cstdlib>
 
 #include "apple/apple_configuration.h"
+#include "apple/background_files.h"
 #include "apple/task_tag.h"
 #include "core/error_codes.h"
 #include "core/file_ops.h"
 
 namespace urlsession {
-
-const char kAppleResumeDataValidator[] = "urlsession:nsurlsession-resume-data";
 
 namespace {
 
@@ -70,45 +69,6 @@ UrlParts SplitUrl(const std::string& url) {
   return parts;
 }
 
-bool WriteAll(int fd, const std::string& bytes) {
-  for (size_t done = 0; done < bytes.size();) {
-    ssize_t n = write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    done += static_cast<size_t>(n);
-  }
-  return true;
-}
-
-// Reads a regular file of ours back whole: nsurlsessiond's finished body, or our resume-data
-// file, which must still be the file `expected` names (when known). Checked on the open
-// descriptor, so nothing swapped in after the check is read. False on any failure.
-bool ReadOwnFile(const std::string& path, const FileIdentity* expected, std::string* out) {
-  int fd = open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) return false;
-  struct stat st;
-  FileIdentity identity = FileIdentity::OfDescriptor(fd, &st);
-  if (!identity.Known() || !IsOwnPartialFile(st) || (expected != nullptr && identity != *expected)) {
-    close(fd);
-    return false;
-  }
-  char buffer[65536];
-  ssize_t n;
-  while ((n = read(fd, buffer, sizeof(buffer))) != 0) {
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) break;
-    out->append(buffer, static_cast<size_t>(n));
-  }
-  close(fd);
-  return n == 0;
-}
-
-// NSTemporaryDirectory() ends with a slash; RemoveTemporaryBody compares paths without it.
-std::string WithoutTrailingSlash(std::string path) {
-  while (path.size() > 1 && path.back() == '/') path.pop_back();
-  return path;
-}
-
 }  // namespace
 
 struct AppleSessionModel::Task {
@@ -139,7 +99,7 @@ struct AppleSessionModel::Task {
 };
 
 AppleSessionModel::AppleSessionModel(const SessionConfig& config, bool system, std::string temporaryDirectory, EventSink* sink)
-    : config_(config), system_(system), temporary_directory_(WithoutTrailingSlash(std::move(temporaryDirectory))),
+    : config_(config), system_(system), temporary_directory_(std::move(temporaryDirectory)),
       sink_(sink),
       refusal_(PlanConfiguration(config, system).refusal) {}
 
@@ -267,15 +227,8 @@ StartPlan AppleSessionModel::PlanStart(TaskRequest request) {
   } else if (system_) {
     // Background sessions upload from files only: the body goes to a private file that lives
     // until the task completes, in this process or (named in the tag) in a later one.
-    FileIdentity identity;
-    int fd = CreatePartialFile(temporary_directory_, "urlsession-body", &t->temporaryBody, &identity);
-    if (fd < 0) return FailBeforeStart(r, kNSURLErrorCannotCreateFile), plan;
-    bool written = WriteAll(fd, r.bodyBytes);
-    close(fd);
-    if (!written) {
-      RemoveTemporaryBody(t->temporaryBody);
-      return FailBeforeStart(r, kNSURLErrorCannotWriteToFile), plan;
-    }
+    int code = WriteTemporaryBody(temporary_directory_, r.bodyBytes, &t->temporaryBody);
+    if (code != 0) return FailBeforeStart(r, code), plan;
     plan.type = NsTaskType::UploadFromFile;
     plan.uploadFile = t->temporaryBody;
   } else {
@@ -305,7 +258,7 @@ void AppleSessionModel::TaskCreationFailed(uint64_t taskIdentifier, int code) {
   if (found == starting_.end()) return;
   std::unique_ptr<Task> t = std::move(found->second);
   starting_.erase(found);
-  RemoveTemporaryBody(t->temporaryBody);
+  RemoveTemporaryBody(temporary_directory_, t->temporaryBody);
   if (!t->writer) return FailBeforeStart(t->request, code);
   Event done;
   done.type = EventType::TaskCompleted;
@@ -440,22 +393,12 @@ bool AppleSessionModel::Shutdown() {
   if (system_) return false;
   for (auto& entry : tasks_) {
     if (entry.second->writer) entry.second->writer->Abandon();
-    RemoveTemporaryBody(entry.second->temporaryBody);
+    RemoveTemporaryBody(temporary_directory_, entry.second->temporaryBody);
   }
   tasks_.clear();
   starting_.clear();
   by_id_.clear();
   return true;
-}
-
-// Only files this model creates: <temporary directory>/.urlsession-body.<random>.partial. A tag
-// names the file of a recovered upload, and a tag is not to be trusted with unlink(2).
-void AppleSessionModel::RemoveTemporaryBody(const std::string& path) const {
-  const std::string prefix = temporary_directory_ + "/.urlsession-body.";
-  if (path.size() <= prefix.size() || path.compare(0, prefix.size(), prefix) != 0) return;
-  if (path.find('/', prefix.size()) != std::string::npos) return;
-  struct stat st;
-  if (lstat(path.c_str(), &st) == 0 && IsOwnPartialFile(st)) unlink(path.c_str());
 }
 
 void AppleSessionModel::Tombstone(NsTaskId task) {
@@ -854,28 +797,12 @@ void AppleSessionModel::Finish(NsTaskId id, Task& t, const Completion& c) {
     done.message = message.empty() ? DescribeNSURLError(code) : message;
     const std::string& resume = t.resumeDataArrived ? t.producedResumeData : c.resumeData;
     if (system_ && t.request.kind == TaskKind::Download && t.request.keepPartialOnFailure && !resume.empty()) {
-      // NSURLSession's own resume data goes into a private file next to the destination, named
-      // in our signed resume blob like a portable partial file (kAppleResumeDataValidator).
-      std::string path;
-      FileIdentity identity;
-      std::string name = t.request.downloadFileName.empty() ? DefaultDownloadName(t.request.url) : t.request.downloadFileName;
-      int fd = CreatePartialFile(t.request.downloadDirectory, name + ".resumedata", &path, &identity);
-      if (fd >= 0) {
-        bool written = WriteAll(fd, resume);
-        close(fd);
-        if (written) {
-          done.partialPath = path;
-          done.partialIdentity = identity.ToString();
-          done.partialBytes = std::max<int64_t>(t.received, 1);
-          done.validator = kAppleResumeDataValidator;
-        } else {
-          DiscardPartialFile(path, identity);
-        }
-      }
+      // NSURLSession's own resume data, named in our signed resume blob like a partial file.
+      KeepResumeData(t.request, resume, t.received, &done);
     }
   }
   if (t.request.kind != TaskKind::Download || (!t.writer && !t.body.empty())) done.responseBody = std::move(t.body);
-  RemoveTemporaryBody(t.temporaryBody);
+  RemoveTemporaryBody(temporary_directory_, t.temporaryBody);
   by_id_.erase(t.request.taskIdentifier);
   tasks_.erase(id);  // t is gone after this line
   Tombstone(id);

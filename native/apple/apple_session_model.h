@@ -6,7 +6,8 @@
 // What lives here: the task table and the NSURLSessionTask.taskIdentifier <-> our identifier
 // mapping, tombstones of completed tasks, suspend holds, the order of response / data / metrics /
 // finish / completion events, adoption of recovered tasks (task_tag.h), redirect and server-trust
-// verdicts, temporary upload bodies, NSURLSession resume data, and which Event to post.
+// verdicts, the lifetime of temporary upload bodies and of NSURLSession resume data (the files
+// themselves: background_files.h), and which Event to post.
 //
 // Threading: one instance per session; every method except Close() runs on the session's serial
 // NSURLSession delegate queue (the .mm hops there from the JS thread first). Close() may run on
@@ -22,6 +23,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "apple/background_files.h"  // kAppleResumeDataValidator
 #include "core/download_writer.h"
 #include "core/progress_throttle.h"
 #include "engine/engine.h"
@@ -83,10 +85,6 @@ struct Completion {
   bool haveHead = false;      // task.response was an NSHTTPURLResponse
   ResponseHead head;
 };
-
-// The marker in Event::validator saying that partialPath holds NSURLSession resume data (a
-// background download) rather than the bytes of a portable partial file.
-extern const char kAppleResumeDataValidator[];
 
 class AppleSessionModel {
  public:
@@ -168,7 +166,6 @@ class AppleSessionModel {
   void Finish(NsTaskId id, Task& t, const Completion& completion);
   Commands Hold(Task& t, unsigned hold);
   Commands Release(Task& t, unsigned hold);
-  void RemoveTemporaryBody(const std::string& path) const;
   void Tombstone(NsTaskId task);
   void PostTokens(EventType type, std::unordered_set<uint64_t>* tokens);
 

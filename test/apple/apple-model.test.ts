@@ -9,6 +9,7 @@ import { compileNative, runNative, type NativeProgram } from '../native/compile'
 const SOURCES = [
   'test/native/apple_model_test.cc',
   'native/apple/apple_session_model.cc',
+  'native/apple/background_files.cc',
   'native/apple/apple_configuration.cc',
   'native/apple/cookie_jar_file.cc',
   'native/apple/task_tag.cc',
