@@ -86,6 +86,10 @@ bool AnswersProxyChallenge(const AppleProxy& proxy, long previousFailureCount) {
   return proxy.explicitly && !proxy.user.empty() && previousFailureCount == 0;
 }
 
+bool UsesBackgroundConfiguration(const SessionConfig& config, bool hasBundleIdentifier) {
+  return config.persistent && hasBundleIdentifier;
+}
+
 AppleConfigurationPlan PlanConfiguration(const SessionConfig& config, bool system) {
   AppleConfigurationPlan plan;
   plan.kind = system ? AppleSessionKind::Background

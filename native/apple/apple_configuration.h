@@ -48,6 +48,12 @@ struct AppleConfigurationPlan {
   int refusal = 0;  // non-zero: the session cannot be honoured; every task fails with this code
 };
 
+// Whether a session gets a background configuration: it is persistent and the process has a
+// bundle identifier (a packaged app; NSURLSession refuses background sessions without one). Plain
+// `node` has none and keeps urlsession's own journal instead ('emulated').
+bool UsesBackgroundConfiguration(const SessionConfig& config, bool hasBundleIdentifier);
+
+// `system`: UsesBackgroundConfiguration's answer.
 AppleConfigurationPlan PlanConfiguration(const SessionConfig& config, bool system);
 
 // Authorization, Host, Connection, Proxy-Authorization: "reserved" for NSURLSession in

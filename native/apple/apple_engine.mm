@@ -64,9 +64,7 @@ struct AppleSessionState {
 
 AppleEngine::AppleEngine(const SessionConfig& config, EventSink* sink) : state_(std::make_shared<AppleSessionState>()) {
   @autoreleasepool {
-    // Background sessions need a bundle identifier (a packaged app); plain `node` has none and
-    // gets a default configuration with urlsession's own journal instead ('emulated').
-    state_->system = config.persistent && [[NSBundle mainBundle] bundleIdentifier] != nil;
+    state_->system = UsesBackgroundConfiguration(config, [[NSBundle mainBundle] bundleIdentifier] != nil);
     AppleConfigurationPlan plan = PlanConfiguration(config, state_->system);
     state_->cookieJar = plan.cookieJar;
     state_->model = std::make_shared<AppleSessionModel>(config, state_->system, ToStd(NSTemporaryDirectory()), sink);

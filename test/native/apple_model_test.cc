@@ -750,6 +750,11 @@ CASE(background_shutdown_keeps_placing) {
 // Items 8, 9, 20, 21: the configuration decisions.
 CASE(configuration_plan) {
   SessionConfig config = Config();
+  config.persistent = true;
+  CHECK(UsesBackgroundConfiguration(config, true));
+  CHECK(!UsesBackgroundConfiguration(config, false));  // plain node: emulated
+  config.persistent = false;
+  CHECK(!UsesBackgroundConfiguration(config, true));
   config.timeoutIntervalForRequest = 0;
   config.timeoutIntervalForResource = 0;
   AppleConfigurationPlan plan = PlanConfiguration(config, false);
