@@ -40,7 +40,10 @@ using urlsession::NsTaskId;
       case urlsession::TaskAction::Cancel: [task cancel]; break;
       case urlsession::TaskAction::CancelProducingResumeData: {
         if (![task isKindOfClass:[NSURLSessionDownloadTask class]]) {
+          // Not expected (the model asks this of download tasks only): cancel, and tell the
+          // model there is no resume data, so that the completion it holds back goes out.
           [task cancel];
+          _model->OnResumeDataProduced(command.task, std::string());
           break;
         }
         // The handler's queue is unspecified: hop back onto the delegate queue (this one).
