@@ -49,7 +49,15 @@
         ["OS=='mac'", {
           "sources": [
             "native/apple/digest_commoncrypto.cc",
+            "native/apple/apple_configuration.cc",
+            "native/apple/apple_session_model.cc",
+            "native/apple/background_files.cc",
+            "native/apple/cookie_jar_file.cc",
+            "native/apple/spki_der.cc",
+            "native/apple/task_tag.cc",
+            "native/apple/apple_delegate.mm",
             "native/apple/apple_engine.mm",
+            "native/apple/apple_foundation.mm",
             "native/apple/engine_factory_apple.mm"
           ],
           "link_settings": {

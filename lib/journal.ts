@@ -131,9 +131,9 @@ export class Journal {
    * Takes the lock and reads the journal. Throws a coded StateDirectoryError when it cannot own
    * the folder. `onWarning` hears of writes that fail later (see flush).
    */
-  static open(directory: string, onWarning?: (warning: JournalWarning) => void): Journal {
-    ensureStateDirectory(directory);
-    const lockFd = takeLock(directory);
+  static open(directory: string, onWarning?: (warning: JournalWarning) => void, heldLock?: number): Journal {
+    // The lock the caller took with lockStateDirectory, or ours; either way the journal owns it now.
+    const lockFd = heldLock ?? lockStateDirectory(directory);
     try {
       const file = path.join(directory, 'journal.json');
       let state: JournalState = { nextTaskIdentifier: 1, tasks: [], undelivered: [] };
@@ -448,6 +448,17 @@ function parseJournal(text: string): JournalState {
 // names the owner in the message of whoever is turned away. It is a lock per open file
 // description: two sessions of one process (another identifier on the same folder, a worker
 // thread) exclude each other as two processes do. Returns the descriptor.
+/**
+ * Checks the state folder (ensureStateDirectory) and takes its lock; release it with
+ * binding.unlockFile, or hand it to Journal.open. Sessions take it before their engine exists,
+ * in every mode (a macOS system background session too: two processes must not both create the
+ * NSURLSession of one identifier). Throws a coded StateDirectoryError.
+ */
+export function lockStateDirectory(directory: string): number {
+  ensureStateDirectory(directory);
+  return takeLock(directory);
+}
+
 function takeLock(directory: string): number {
   const lock = path.join(directory, 'lock');
   const result = binding.lockFile(lock);

@@ -25,11 +25,14 @@ export const TaskKind = {
 // TaskField): reading 20 named properties from C++ made V8 internalize 20 strings per task, the
 // largest single cost of a small request's JS side (bench/ANALYSIS.md, (c)). Written out field by
 // field, so that the compiler checks every name against NativeTaskRequest.
-export function packTaskRequest(r: NativeTaskRequest): unknown[] {
+// taskDescription travels beside the request (the journal keeps it separately): the Apple engine
+// keeps it in the task tag, so that a task recovered after a relaunch still has it.
+export function packTaskRequest(r: NativeTaskRequest, taskDescription: string): unknown[] {
   return [
     r.taskIdentifier, r.kind, r.url, r.method, r.headers, r.body, r.bodyPath, r.downloadDirectory,
     r.downloadFileName, r.timeout, r.overwrite, r.nameFromResponse, r.discardOnHttpError,
     r.keepPartialOnFailure, r.resumePartialPath, r.resumeOffset, r.resumeValidator,
     r.integrityAlgorithm, r.integrityDigests, r.streamBody, r.resumeIdentity, r.maximumResponseSize,
+    taskDescription,
   ];
 }

@@ -31,8 +31,9 @@ export class SessionPersistence {
   #bodies = new Map<number, string>();
 
   /** `onWarning` hears of writes into the state folder that fail (one warning per episode). */
-  constructor(directory: string, onWarning?: (warning: JournalWarning) => void) {
-    this.journal = Journal.open(directory, onWarning);
+  /** `heldLock`: the state folder's lock, already taken (lib/journal.ts lockStateDirectory); the journal owns it from here. */
+  constructor(directory: string, onWarning?: (warning: JournalWarning) => void, heldLock?: number) {
+    this.journal = Journal.open(directory, onWarning, heldLock);
     this.#removeOrphanBodies();
     for (const task of this.journal.state.tasks) {
       if (this.#isOwnBody(task.bodyPath)) this.#bodies.set(task.taskIdentifier, task.bodyPath);

@@ -15,7 +15,8 @@ import { decodeResumeData, type ResumeState } from './resume-data';
 import { isOwnPartial, removeOwnPartial } from './partial-files';
 import { ensurePrivateDirectory } from './private-directory';
 import { SessionPersistence } from './persistence';
-import { StateDirectoryError } from './journal';
+import { TaskCounter } from './task-counter';
+import { lockStateDirectory, StateDirectoryError } from './journal';
 import { Task, type DownloadResult, type RequestResult, type StreamResult, type TaskControls, type TaskSetup } from './task';
 import type { RetryPolicy } from './retry';
 import { parseTaskOptions, resolveDestination, type DownloadOptions, type RequestOptions, type UploadOptions } from './task-options';
@@ -36,6 +37,9 @@ import {
   validateNumber,
   validateUrl,
 } from './validate';
+
+/** The most redirects NSURLSession follows (CFNetwork's own limit). */
+export const APPLE_MAXIMUM_REDIRECTS = 20;
 
 const debug = debuglog('urlsession');
 
@@ -89,6 +93,9 @@ export class Session extends EventEmitter {
   #pendingStarts = new Set<Promise<void>>();
   #delivery: Promise<void> | null = null;
   #persistence: SessionPersistence | undefined;
+  #counter: TaskCounter | undefined;
+  /** System background sessions: the state folder's lock, held until 'invalidated'. */
+  #systemLock: number | undefined;
   #downloadDirectoryChecked = false;
 
   /** @internal Use createSession / createURLSession. */
@@ -98,12 +105,24 @@ export class Session extends EventEmitter {
     this.configuration = configuration;
     this.#hub = hub;
     this.#onInvalidated = onInvalidated;
+    // CFNetwork stops after 20 redirects whatever the delegate says: a larger limit would be a
+    // promise the Apple engine cannot keep (the curl engine can, and keeps it).
+    if (binding.engine === 'apple' && configuration.maximumRedirects > APPLE_MAXIMUM_REDIRECTS) {
+      throw typeError(ErrorCodes.INVALID_ARGUMENT, `maximumRedirects above ${APPLE_MAXIMUM_REDIRECTS} cannot be honoured by NSURLSession (macOS)`);
+    }
     const stateDirectory = configuration.persistent ? configuration.stateDirectory : undefined;
-    // The curl engine keeps its cookie jar in the state folder and never runs an OS background
-    // session: own the folder first (lock, owner and mode checks), so that no engine reads or
-    // writes a folder this session is refused (another owner's, another user's). The Apple
-    // engine keeps nothing there and decides at creation whether nsurlsessiond keeps the work.
-    if (stateDirectory !== undefined && binding.engine === 'curl') this.#persistence = this.#openPersistence(stateDirectory);
+    // Own the state folder before any engine exists (lock, owner and mode checks), in every mode:
+    // the curl engine keeps its cookie jar there, and two processes must not both create the
+    // NSURLSession of one background identifier either.
+    let lockFd: number | undefined;
+    if (stateDirectory !== undefined) {
+      try {
+        lockFd = lockStateDirectory(stateDirectory);
+      } catch (error) {
+        if (error instanceof StateDirectoryError) throw withStack(error);
+        throw error;
+      }
+    }
     try {
       this.#native = new binding.NativeSession(configuration.toNative(), (numbers, text, bodies) =>
         // Nothing may escape this callback: Node 20 drops exceptions thrown from a native
@@ -111,30 +130,44 @@ export class Session extends EventEmitter {
         runListener(() => this.#receive(decodeEvents(numbers, text, bodies))),
       );
     } catch (error) {
-      this.#persistence?.release();
+      if (lockFd !== undefined) binding.unlockFile(lockFd);
       throw error;
     }
-    // With an OS background session (macOS, bundled app) nsurlsessiond keeps the work; our
-    // journal is the fallback everywhere else.
-    if (stateDirectory !== undefined && this.#persistence === undefined && !this.#native.usesSystemBackground) {
+    // With an OS background session (macOS, bundled app) nsurlsessiond keeps the work and the
+    // session only holds the lock; our journal is the fallback everywhere else.
+    if (stateDirectory !== undefined && !this.#native.usesSystemBackground) {
       try {
-        this.#persistence = this.#openPersistence(stateDirectory);
+        this.#persistence = this.#openPersistence(stateDirectory, lockFd);
       } catch (error) {
         this.#native.close();
         throw error;
       }
+    } else {
+      this.#systemLock = lockFd;
     }
     if (this.#persistence !== undefined) this.#nextTaskIdentifier = Math.max(1, this.#persistence.nextTaskIdentifier);
+    if (this.#native.usesSystemBackground && configuration.stateDirectory !== undefined) {
+      try {
+        this.#counter = new TaskCounter(configuration.stateDirectory);
+      } catch (error) {
+        this.#native.close();
+        if (this.#systemLock !== undefined) binding.unlockFile(this.#systemLock);
+        throw withStack(new StateDirectoryError(ErrorCodes.STATE_DIRECTORY, `cannot keep task identifiers in ${configuration.stateDirectory}: ${(error as Error).message}`));
+      }
+      this.#nextTaskIdentifier = this.#counter.first;
+    }
     debug('session %s created (engine %s)', this.identifier, binding.engine);
     if (this.#persistence !== undefined) this.#reattach(this.#persistence);
   }
 
-  #openPersistence(stateDirectory: string): SessionPersistence {
+  #openPersistence(stateDirectory: string, heldLock: number | undefined): SessionPersistence {
     try {
       // Deferred: a failed write can happen inside the app's own call (uploadTask writes the
       // body), and listeners never run inside the caller's stack.
-      return new SessionPersistence(stateDirectory, (warning) =>
-        process.nextTick(() => this.#emitEverywhere('warning', { sessionIdentifier: this.identifier, ...warning })),
+      return new SessionPersistence(
+        stateDirectory,
+        (warning) => process.nextTick(() => this.#emitEverywhere('warning', { sessionIdentifier: this.identifier, ...warning })),
+        heldLock,
       );
     } catch (error) {
       if (error instanceof StateDirectoryError) throw withStack(error);
@@ -160,7 +193,7 @@ export class Session extends EventEmitter {
     for (const { request, taskDescription, kind } of persistence.recoverableRequests()) {
       debug('task %d of %s: re-attached, resuming from %d bytes', request.taskIdentifier, this.identifier, request.resumeOffset ?? 0);
       this.#tasks.set(request.taskIdentifier, this.#newRecord(kind, request.url, taskDescription));
-      this.#native.startTask(packTaskRequest(request));
+      this.#native.startTask(packTaskRequest(request, taskDescription));
     }
     const undelivered = persistence.undeliveredEvents();
     for (const { kind, events } of undelivered) {
@@ -437,7 +470,7 @@ export class Session extends EventEmitter {
       if (this.#tasks.get(taskIdentifier) !== record || this.#state !== 'active') return;
       record.lastDownloadTotal = 0;
       record.lastUploadTotal = 0;
-      this.#native.startTask(packTaskRequest(request));
+      this.#native.startTask(packTaskRequest(request, record.taskDescription));
     }, delayMs);
   }
 
@@ -517,6 +550,7 @@ export class Session extends EventEmitter {
     taskDescription = task?.taskDescription ?? '',
   ): number {
     const taskIdentifier = this.#nextTaskIdentifier++;
+    this.#counter?.taken(this.#nextTaskIdentifier);
     const full: NativeTaskRequest = { ...request, taskIdentifier };
     if (kind === 'download' && full.downloadDirectory === undefined) full.downloadDirectory = this.configuration.downloadDirectory;
     const record = this.#newRecord(kind, request.url, taskDescription, task);
@@ -551,7 +585,7 @@ export class Session extends EventEmitter {
     // Redacting costs a regular expression per task: only when NODE_DEBUG asks for the line.
     if (debug.enabled) debug('task %d of %s: %s %s', request.taskIdentifier, this.identifier, request.method, redactUrl(request.url));
     if (this.#persistence !== undefined && record !== undefined) this.#persistence.prepare(request, record.taskDescription);
-    this.#native.startTask(packTaskRequest(request));
+    this.#native.startTask(packTaskRequest(request, record?.taskDescription ?? ''));
   }
 
   // A task that never reached the engine (or waits for a retry) still gets its sessioncompleted,
@@ -628,6 +662,7 @@ export class Session extends EventEmitter {
           const kind = (['download', 'upload', 'data'] as const)[event.kind ?? 0];
           if (record === undefined) this.#tasks.set(taskIdentifier, this.#newRecord(kind, event.url ?? '', event.taskDescription ?? ''));
           this.#nextTaskIdentifier = Math.max(this.#nextTaskIdentifier, taskIdentifier + 1);
+          this.#counter?.taken(this.#nextTaskIdentifier);
           break;
         }
         case EventType.BackgroundEventsDelivered:
@@ -677,6 +712,8 @@ export class Session extends EventEmitter {
           this.#native.close();
           // Every task has ended and been delivered: nothing is left to resume.
           this.#persistence?.close();
+          if (this.#systemLock !== undefined) binding.unlockFile(this.#systemLock);
+          this.#systemLock = undefined;
           this.#onInvalidated(this);
           debug('session %s invalidated', sessionIdentifier);
           this.#emitEverywhere('invalidated', { sessionIdentifier });

@@ -1,9 +1,10 @@
 // The macOS engine: NSURLSession behind the portable Engine interface. C++-only header (no
 // Objective-C types), so the bridge and the factory stay plain C++.
 //
-// The .mm is a thin adapter: NSURLSession does the networking; file placement, resume,
-// integrity, error pages, progress throttling and error codes are the same portable core code
-// the libcurl engine uses (native/core/), tested on Linux.
+// The .mm files only translate: NSURLSession does the networking; every decision is in the
+// portable AppleSessionModel (apple_session_model.h) and AppleConfigurationPlan
+// (apple_configuration.h), which use the same core (native/core/) as the libcurl engine and are
+// tested on Linux by test/apple/apple-model.test.ts.
 #pragma once
 
 #include <memory>

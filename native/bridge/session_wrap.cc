@@ -67,7 +67,7 @@ enum TaskField : uint32_t {
   kTaskIdentifier, kKind, kUrl, kMethod, kHeaders, kBody, kBodyPath, kDownloadDirectory,
   kDownloadFileName, kTimeout, kOverwrite, kNameFromResponse, kDiscardOnHttpError,
   kKeepPartialOnFailure, kResumePartialPath, kResumeOffset, kResumeValidator,
-  kIntegrityAlgorithm, kIntegrityDigests, kStreamBody, kResumeIdentity, kMaximumResponseSize, kTaskFieldCount
+  kIntegrityAlgorithm, kIntegrityDigests, kStreamBody, kResumeIdentity, kMaximumResponseSize, kTaskDescription, kTaskFieldCount
 };
 
 std::string StringAt(const Napi::Array& a, uint32_t i) {
@@ -120,6 +120,7 @@ TaskRequest ParseTask(const Napi::Array& js) {
   request.streamBody = BoolAt(js, kStreamBody);
   request.resumeIdentity = StringAt(js, kResumeIdentity);
   request.maximumResponseSize = static_cast<int64_t>(NumberAt(js, kMaximumResponseSize, 0));
+  request.taskDescription = StringAt(js, kTaskDescription);
   return request;
 }
 
@@ -194,6 +195,9 @@ void NativeSession::Deliver(Napi::Env env, Napi::Function onEvents) {
   std::vector<Event> batch = queue_->Drain();
   if (batch.empty()) return;
   for (const Event& event : batch) {
+    // A recovered task is work this process never began (StartTask does): its TaskCompleted
+    // would otherwise end work that other tasks still hold, unref'ing the loop while they run.
+    if (event.type == EventType::TaskRecovered) BeginWork(env);
     if (EndsWork(event.type)) EndWork(env);
   }
   napi_handle_scope scope;

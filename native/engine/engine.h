@@ -78,6 +78,7 @@ struct TaskRequest {
   std::string downloadDirectory;  // Download: where the partial file and the result go
   std::string downloadFileName;   // Download: final name inside downloadDirectory
   double timeout = 0;             // per-request override of timeoutIntervalForRequest; 0: session's
+  std::string taskDescription;    // the user's own; the Apple engine keeps it in the task tag
 
   // Download placement.
   bool overwrite = false;            // replace an existing downloadDirectory/downloadFileName

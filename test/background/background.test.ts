@@ -84,24 +84,44 @@ const fileSha = (file: string): string => createHash('sha256').update(fs.readFil
 const partialBytes = (dir: string): number =>
   fs.readdirSync(dir).filter((f) => f.endsWith('.partial')).reduce((sum, f) => sum + fs.statSync(path.join(dir, f)).size, 0);
 
+// The background mode this run exercises. Linux and plain `node` on macOS: 'emulated' (our
+// journal). The macOS app-bundle CI job runs this file from a bundled copy of node with
+// URLSESSION_EXPECT_BACKGROUND_MODE=system: nsurlsessiond keeps the transfers. Assertions about
+// our own journal and partial files hold only when emulated; the rest is shared.
+const EXPECTED_MODE = process.env.URLSESSION_EXPECT_BACKGROUND_MODE ?? 'emulated';
+const journaled = EXPECTED_MODE === 'emulated';
+
 describe('persistent sessions across SIGKILL', () => {
+  it('a persistent session runs in the background mode this run expects', async () => {
+    const d = dirs();
+    const run = await runChild({ identifier: 'bg.mode', ...d });
+    fs.rmSync(path.dirname(d.stateDirectory), { recursive: true, force: true });
+    expect(run.lines[0]).toEqual({ type: 'created', backgroundMode: EXPECTED_MODE });
+  });
+
   it('resumes a throttled 64 MiB download with Range from the bytes on disk, keeping its taskIdentifier', async () => {
     const d = dirs();
     const size = 64 * 1024 * 1024;
     const url = `${base}/big/a?size=${size}&seed=3&rate=1048576`;
     const first = await runChild({ identifier: 'bg.a', ...d, urls: [url], descriptions: ['the big one'] }, (line) => line.type === 'progress' && line.total > size / 2);
     expect(first.signal).toBe('SIGKILL');
+    // Emulated: the bytes are in our partial file. System: nsurlsessiond holds them itself.
     const onDisk = partialBytes(d.downloadDirectory);
-    expect(onDisk).toBeGreaterThan(size / 2);
+    if (journaled) expect(onDisk).toBeGreaterThan(size / 2);
     const second = await runChild({ identifier: 'bg.a', ...d });
     expect(second.code).toBe(0);
+    // Emulated sessions re-attach from the journal before createSession returns; a system
+    // session learns of recovered tasks asynchronously (getAllTasksWithCompletionHandler:), after
+    // the child's first getAllTasks() (README, macOS).
     const tasks = second.lines.find((l) => l.type === 'tasks')?.tasks;
-    expect(tasks).toMatchObject([{ taskIdentifier: 1, kind: 'download', url, taskDescription: 'the big one' }]);
+    if (journaled) expect(tasks).toMatchObject([{ taskIdentifier: 1, kind: 'download', url, taskDescription: 'the big one' }]);
     const completed = second.lines.find((l) => l.type === 'downloadcompleted');
     expect(completed?.id).toBe(1);
     expect(fileSha(completed?.location)).toBe(sha256(makeBytes(size, 3)));
-    const resumedRange = seen.filter((s) => s.path === '/big/a').at(-1)?.range ?? '';
-    expect(Number(/bytes=(\d+)-/.exec(resumedRange)?.[1])).toBeGreaterThanOrEqual(onDisk - 0);
+    if (journaled) {
+      const resumedRange = seen.filter((s) => s.path === '/big/a').at(-1)?.range ?? '';
+      expect(Number(/bytes=(\d+)-/.exec(resumedRange)?.[1])).toBeGreaterThanOrEqual(onDisk - 0);
+    }
     expect(second.lines.filter((l) => l.type === 'sessioncompleted')).toEqual([{ type: 'sessioncompleted', id: 1, success: true, errorCode: 0 }]);
     expect(fs.readdirSync(d.downloadDirectory)).toEqual(['a']);
     expect(fs.existsSync(path.join(d.stateDirectory, 'journal.json'))).toBe(false);
@@ -138,7 +158,9 @@ describe('persistent sessions across SIGKILL', () => {
     expect(fs.readdirSync(d.downloadDirectory).filter((f) => f.endsWith('.partial'))).toEqual([]);
   });
 
-  it('a completion the dead process never finished delivering is delivered after re-attach', async () => {
+  // Our journal's at-least-once delivery; nsurlsessiond counts an event delivered once the
+  // delegate ran, so a system session has no equivalent.
+  it.skipIf(!journaled)('a completion the dead process never finished delivering is delivered after re-attach', async () => {
     const d = dirs();
     const url = `${base}/big/quick?size=1000&seed=9`;
     const first = await runChild({ identifier: 'bg.quick', ...d, urls: [url], killOnComplete: true });
@@ -185,7 +207,7 @@ describe('uploads across SIGKILL', () => {
 });
 
 describe('state directory outcomes', () => {
-  it('a corrupt journal is set aside with a warning and the session starts clean', async () => {
+  it.skipIf(!journaled)('a corrupt journal is set aside with a warning and the session starts clean', async () => {
     const d = dirs();
     fs.mkdirSync(d.stateDirectory, { recursive: true });
     fs.writeFileSync(path.join(d.stateDirectory, 'journal.json'), '{"version":1,"tasks":[{"taskId');
@@ -196,7 +218,7 @@ describe('state directory outcomes', () => {
     expect(run.lines.find((l) => l.type === 'sessioncompleted')?.success).toBe(true);
   });
 
-  it('a missing partial file restarts the download from zero', async () => {
+  it.skipIf(!journaled)('a missing partial file restarts the download from zero', async () => {
     const d = dirs();
     const size = 4 * 1024 * 1024;
     const url = `${base}/big/missing?size=${size}&seed=13&rate=131072`;
@@ -206,6 +228,7 @@ describe('state directory outcomes', () => {
     expect(fileSha(second.lines.find((l) => l.type === 'downloadcompleted')?.location)).toBe(sha256(makeBytes(size, 13)));
   });
 
+  // Every mode holds the state folder's lock (system sessions too: issue 14, item 13).
   it('a second process with the same identifier gets ERR_URLSESSION_SESSION_LOCKED; an unusable folder ERR_URLSESSION_STATE_DIRECTORY', async () => {
     const d = dirs();
     const owner = URLSession.createSession({ configuration: URLSession.createSessionConfiguration({ identifier: 'bg.locked', ...d }) });
@@ -222,7 +245,7 @@ describe('state directory outcomes', () => {
     expect(unusable.lines[0]).toMatchObject({ type: 'error', code: 'ERR_URLSESSION_STATE_DIRECTORY' });
   });
 
-  it('reset() removes the journal and the partial files of the session', async () => {
+  it.skipIf(!journaled)('reset() removes the journal and the partial files of the session', async () => {
     const d = dirs();
     await runChild({ identifier: 'bg.reset', ...d, urls: [`${base}/big/r?size=4194304&rate=65536`] }, (line) => line.type === 'progress');
     expect(partialBytes(d.downloadDirectory)).toBeGreaterThan(0);

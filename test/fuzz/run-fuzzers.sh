@@ -12,9 +12,11 @@ seconds=${1:-10}
 command -v clang++ >/dev/null || { apt-get update -qq && apt-get install -y -qq clang libclang-rt-14-dev >/dev/null; }
 out=$(mktemp -d)
 core="native/core/content_disposition.cc native/core/file_ops.cc"
-for target in content_disposition url_file_name; do
+for target in content_disposition url_file_name task_tag; do
+  sources=$core
+  [ "$target" = task_tag ] && sources="native/apple/task_tag.cc"  # the Apple engine's tag decoder
   clang++ -std=c++17 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Inative \
-    "test/fuzz/fuzz_${target}.cc" $core -o "$out/$target"
+    "test/fuzz/fuzz_${target}.cc" $sources -o "$out/$target"
   corpus="test/fuzz/corpus/$target"
   mkdir -p "$corpus"
   if [ "${FUZZ_MINIMIZE:-}" = 1 ]; then

@@ -1,0 +1,26 @@
+// The NSURLSession delegate of an Apple session: translates each callback into plain values for
+// AppleSessionModel and performs the Commands it returns on the NSURLSessionTask objects, the
+// only per-task state it keeps. Objective-C++ header for the .mm files. Every method runs on the
+// session's serial delegate queue.
+#pragma once
+
+#import <Foundation/Foundation.h>
+
+#include <memory>
+
+#include "apple/apple_configuration.h"
+#include "apple/apple_session_model.h"
+
+@interface URLSessionEngineDelegate : NSObject <NSURLSessionDataDelegate, NSURLSessionDownloadDelegate>
+@property(nonatomic, strong) NSArray* anchors;  // tls.caPem as SecCertificateRefs
+// Called after the model heard didBecomeInvalidWithError: (the engine forgets the session).
+@property(nonatomic, copy) void (^invalidated)(NSURLSession* session);
+// Points the delegate at a model (a new environment re-creating a background identifier).
+- (void)attach:(std::shared_ptr<urlsession::AppleSessionModel>)model proxy:(urlsession::AppleProxy)proxy;
+- (std::shared_ptr<urlsession::AppleSessionModel>)model;
+- (void)track:(NSURLSessionTask*)task;
+- (void)perform:(const urlsession::Commands&)commands;
+// The model for a callback of `task`, after adopting it if it may be a task of an earlier
+// process. Null when no model is attached.
+- (urlsession::AppleSessionModel*)enter:(NSURLSessionTask*)task;
+@end

@@ -1,0 +1,209 @@
+// NSURLSession delegate callbacks -> AppleSessionModel; Commands -> NSURLSessionTask (see
+// apple_delegate.h). Delegate queue only.
+#import <Foundation/Foundation.h>
+#import <Security/Security.h>
+
+#include <string>
+#include <unordered_map>
+
+#include "apple/apple_delegate.h"
+#include "apple/apple_foundation.h"
+#include "core/error_codes.h"
+
+using urlsession::AppleSessionModel;
+using urlsession::Commands;
+using urlsession::NsTaskId;
+
+@implementation URLSessionEngineDelegate {
+  std::shared_ptr<AppleSessionModel> _model;
+  urlsession::AppleProxy _proxy;
+  std::unordered_map<NsTaskId, NSURLSessionTask*> _tasks;  // the objects Commands act on
+}
+
+- (void)attach:(std::shared_ptr<AppleSessionModel>)model proxy:(urlsession::AppleProxy)proxy {
+  _model = std::move(model);
+  _proxy = std::move(proxy);
+}
+
+- (std::shared_ptr<AppleSessionModel>)model { return _model; }
+
+- (void)track:(NSURLSessionTask*)task { _tasks[task.taskIdentifier] = task; }
+
+- (void)perform:(const Commands&)commands {
+  for (const urlsession::Command& command : commands) {
+    auto found = _tasks.find(command.task);
+    if (found == _tasks.end()) continue;
+    NSURLSessionTask* task = found->second;
+    switch (command.action) {
+      case urlsession::TaskAction::Suspend: [task suspend]; break;
+      case urlsession::TaskAction::Resume: [task resume]; break;
+      case urlsession::TaskAction::Cancel: [task cancel]; break;
+      case urlsession::TaskAction::CancelProducingResumeData: {
+        if (![task isKindOfClass:[NSURLSessionDownloadTask class]]) {
+          // Not expected (the model asks this of download tasks only): cancel, and tell the
+          // model there is no resume data, so that the completion it holds back goes out.
+          [task cancel];
+          _model->OnResumeDataProduced(command.task, std::string());
+          break;
+        }
+        // The handler's queue is unspecified: hop back onto the delegate queue (this one).
+        std::shared_ptr<AppleSessionModel> model = _model;
+        NSOperationQueue* queue = [NSOperationQueue currentQueue];
+        NsTaskId id = command.task;
+        [(NSURLSessionDownloadTask*)task cancelByProducingResumeData:^(NSData* resumeData) {
+          [queue addOperationWithBlock:^{
+            model->OnResumeDataProduced(id, urlsession::BytesOf(resumeData));
+          }];
+        }];
+        break;
+      }
+    }
+  }
+}
+
+// The model for a callback of `task`, after adopting the task if the model says it may be one
+// of an earlier process (its tag is in taskDescription). Null when no model is attached.
+- (AppleSessionModel*)enter:(NSURLSessionTask*)task {
+  if (!_model) return nullptr;
+  [self track:task];
+  if (_model->NeedsAdoption(task.taskIdentifier)) {
+    [self perform:_model->OnRecoveredTask(task.taskIdentifier, urlsession::ToStd(task.taskDescription),
+                                          urlsession::ToStd(task.originalRequest.URL.absoluteString),
+                                          urlsession::ToStd(task.originalRequest.HTTPMethod), task.state == NSURLSessionTaskStateSuspended)];
+  }
+  return _model.get();
+}
+
+- (void)URLSession:(NSURLSession*)session
+              dataTask:(NSURLSessionDataTask*)dataTask
+    didReceiveResponse:(NSURLResponse*)response
+     completionHandler:(void (^)(NSURLSessionResponseDisposition))completionHandler {
+  AppleSessionModel* m = [self enter:dataTask];
+  bool allow = m != nullptr && m->OnResponse(dataTask.taskIdentifier, urlsession::HeadOf(response));
+  completionHandler(allow ? NSURLSessionResponseAllow : NSURLSessionResponseCancel);
+}
+
+- (void)URLSession:(NSURLSession*)session dataTask:(NSURLSessionDataTask*)dataTask didReceiveData:(NSData*)data {
+  AppleSessionModel* m = [self enter:dataTask];
+  if (m == nullptr) return;
+  [data enumerateByteRangesUsingBlock:^(const void* bytes, NSRange range, BOOL* stop) {
+    [self perform:m->OnData(dataTask.taskIdentifier, static_cast<const char*>(bytes), range.length)];
+  }];
+}
+
+- (void)URLSession:(NSURLSession*)session
+                        task:(NSURLSessionTask*)task
+             didSendBodyData:(int64_t)bytesSent
+              totalBytesSent:(int64_t)totalBytesSent
+    totalBytesExpectedToSend:(int64_t)totalBytesExpectedToSend {
+  if (AppleSessionModel* m = [self enter:task]) m->OnBodySent(task.taskIdentifier, totalBytesSent, totalBytesExpectedToSend);
+}
+
+// Download tasks (background sessions) have no didReceiveResponse: the head comes with progress.
+- (void)URLSession:(NSURLSession*)session
+                 downloadTask:(NSURLSessionDownloadTask*)downloadTask
+                 didWriteData:(int64_t)bytesWritten
+            totalBytesWritten:(int64_t)totalBytesWritten
+    totalBytesExpectedToWrite:(int64_t)totalBytesExpectedToWrite {
+  AppleSessionModel* m = [self enter:downloadTask];
+  if (m == nullptr) return;
+  bool wantHead = m->ResponsePending(downloadTask.taskIdentifier) && downloadTask.response != nil;
+  urlsession::ResponseHead head = wantHead ? urlsession::HeadOf(downloadTask.response) : urlsession::ResponseHead();
+  [self perform:m->OnDownloadProgress(downloadTask.taskIdentifier, totalBytesWritten, totalBytesExpectedToWrite, wantHead ? &head : nullptr)];
+}
+
+// NSURLSession.h: the file at `location` is removed when this method returns; the model moves
+// it into place synchronously.
+- (void)URLSession:(NSURLSession*)session downloadTask:(NSURLSessionDownloadTask*)downloadTask didFinishDownloadingToURL:(NSURL*)location {
+  if (AppleSessionModel* m = [self enter:downloadTask]) {
+    m->OnFinishedDownload(downloadTask.taskIdentifier, urlsession::ToStd(location.path), urlsession::HeadOf(downloadTask.response));
+  }
+}
+
+// Default sessions only (NSURLSession.h: background sessions always follow, without asking).
+- (void)URLSession:(NSURLSession*)session
+                          task:(NSURLSessionTask*)task
+    willPerformHTTPRedirection:(NSHTTPURLResponse*)response
+                    newRequest:(NSURLRequest*)request
+             completionHandler:(void (^)(NSURLRequest* _Nullable))completionHandler {
+  AppleSessionModel* m = [self enter:task];
+  Commands commands;
+  bool follow = m != nullptr && m->OnRedirect(task.taskIdentifier, urlsession::ToStd(task.currentRequest.URL.absoluteString),
+                                              urlsession::ToStd(request.URL.absoluteString), &commands);
+  [self perform:commands];  // a refusal cancels before declining (see OnRedirect)
+  completionHandler(follow ? request : nil);
+}
+
+- (void)URLSession:(NSURLSession*)session
+                   task:(NSURLSessionTask*)task
+    didReceiveChallenge:(NSURLAuthenticationChallenge*)challenge
+      completionHandler:(void (^)(NSURLSessionAuthChallengeDisposition, NSURLCredential* _Nullable))completionHandler {
+  AppleSessionModel* m = [self enter:task];
+  NSURLProtectionSpace* space = challenge.protectionSpace;
+  if (m != nullptr && space.isProxy && urlsession::AnswersProxyChallenge(_proxy, static_cast<long>(challenge.previousFailureCount))) {
+    NSURLCredential* credential = [NSURLCredential credentialWithUser:urlsession::ToNS(_proxy.user)
+                                                             password:urlsession::ToNS(_proxy.password)
+                                                          persistence:NSURLCredentialPersistenceForSession];
+    return completionHandler(NSURLSessionAuthChallengeUseCredential, credential);
+  }
+  SecTrustRef trust = space.serverTrust;
+  if (m == nullptr || ![space.authenticationMethod isEqualToString:NSURLAuthenticationMethodServerTrust] || trust == nullptr ||
+      !m->ChecksServerTrust()) {
+    return completionHandler(NSURLSessionAuthChallengePerformDefaultHandling, nil);
+  }
+  if (self.anchors.count > 0) {
+    // Extra roots on top of the system's: the keychain's trust still applies.
+    SecTrustSetAnchorCertificates(trust, (__bridge CFArrayRef)self.anchors);
+    SecTrustSetAnchorCertificatesOnly(trust, false);
+  }
+  // Synchronous and may fetch revocation data: fine here, this is our private queue.
+  urlsession::TrustEvaluation evaluation;
+  CFErrorRef error = nullptr;
+  evaluation.trusted = SecTrustEvaluateWithError(trust, &error);
+  evaluation.failureCode = evaluation.trusted ? 0 : urlsession::TrustFailureCode(error);
+  if (error != nullptr) CFRelease(error);
+  if (evaluation.trusted) evaluation.spkiPin = urlsession::SpkiPinOf(trust);
+  evaluation.host = urlsession::ToStd(space.host);
+  evaluation.port = static_cast<int>(space.port);
+  switch (m->OnServerTrust(task.taskIdentifier, evaluation)) {
+    case urlsession::TrustVerdict::DefaultHandling: return completionHandler(NSURLSessionAuthChallengePerformDefaultHandling, nil);
+    case urlsession::TrustVerdict::UseCredential: return completionHandler(NSURLSessionAuthChallengeUseCredential, [NSURLCredential credentialForTrust:trust]);
+    case urlsession::TrustVerdict::Reject: return completionHandler(NSURLSessionAuthChallengeCancelAuthenticationChallenge, nil);
+  }
+}
+
+- (void)URLSession:(NSURLSession*)session task:(NSURLSessionTask*)task didFinishCollectingMetrics:(NSURLSessionTaskMetrics*)metrics {
+  if (AppleSessionModel* m = [self enter:task]) m->OnMetrics(task.taskIdentifier, urlsession::MetricsOf(metrics));
+}
+
+- (void)URLSession:(NSURLSession*)session task:(NSURLSessionTask*)task didCompleteWithError:(NSError*)error {
+  AppleSessionModel* m = [self enter:task];
+  _tasks.erase(task.taskIdentifier);
+  if (m == nullptr) return;
+  urlsession::Completion completion;
+  if (error != nil) {
+    // NSURLErrorDomain codes pass through as they are; other domains have no meaning in JS.
+    completion.code = [error.domain isEqualToString:NSURLErrorDomain] ? static_cast<int>(error.code) : urlsession::kNSURLErrorUnknown;
+    completion.message = urlsession::ToStd(error.localizedDescription);
+    id resume = error.userInfo[NSURLSessionDownloadTaskResumeData];
+    if ([resume isKindOfClass:[NSData class]]) completion.resumeData = urlsession::BytesOf(resume);
+  }
+  completion.currentUrl = urlsession::ToStd(task.currentRequest.URL.absoluteString);
+  completion.haveHead = [task.response isKindOfClass:[NSHTTPURLResponse class]];
+  if (completion.haveHead) completion.head = urlsession::HeadOf(task.response);
+  m->OnComplete(task.taskIdentifier, completion);
+}
+
+- (void)URLSession:(NSURLSession*)session didBecomeInvalidWithError:(NSError*)error {
+  if (_model) _model->OnInvalidated();
+  if (self.invalidated) self.invalidated(session);
+}
+
+// NSURLSession.h: sent after -application:handleEventsForBackgroundURLSession:completionHandler:,
+// a UIApplicationDelegate method AppKit does not have: on macOS this is expected never to fire
+// (README, macOS); translated in case it does.
+- (void)URLSessionDidFinishEventsForBackgroundURLSession:(NSURLSession*)session {
+  if (_model) _model->OnBackgroundEventsDelivered();
+}
+
+@end

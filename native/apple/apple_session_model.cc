@@ -1,0 +1,812 @@
+// The macOS engine's decisions (see apple_session_model.h). Every method runs on the session's
+// serial NSURLSession delegate queue, except Close(); the test program calls them from one thread.
+#include "apple/apple_session_model.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstdlib>
+
+#include "apple/apple_configuration.h"
+#include "apple/background_files.h"
+#include "apple/task_tag.h"
+#include "core/error_codes.h"
+#include "core/file_ops.h"
+
+namespace urlsession {
+
+namespace {
+
+// Suspend holds: NSURLSessionTask's -suspend/-resume nest (two suspends need two resumes), so
+// the task is suspended when the first hold appears and resumed when the last one goes.
+constexpr unsigned kUserHold = 1;
+constexpr unsigned kBackpressureHold = 2;
+
+// Completed tasks remembered so that their late callbacks (metrics after completion, a second
+// completion) are dropped instead of re-adopting the task. Bounded: callbacks come right after.
+constexpr size_t kTombstones = 4096;
+
+std::string Lower(std::string text) {
+  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return text;
+}
+
+struct UrlParts {
+  std::string scheme, host;
+  int port = 0;
+};
+
+// scheme://[user@]host[:port]/... -> lowercased scheme and host (IPv6 without brackets), port
+// (the scheme's default when absent).
+UrlParts SplitUrl(const std::string& url) {
+  UrlParts parts;
+  size_t colon = url.find("://");
+  if (colon == std::string::npos) return parts;
+  parts.scheme = Lower(url.substr(0, colon));
+  size_t start = colon + 3;
+  size_t end = url.find_first_of("/?#", start);
+  std::string authority = url.substr(start, end == std::string::npos ? std::string::npos : end - start);
+  size_t at = authority.rfind('@');
+  if (at != std::string::npos) authority.erase(0, at + 1);
+  std::string port;
+  if (!authority.empty() && authority[0] == '[') {
+    size_t close = authority.find(']');
+    parts.host = authority.substr(1, close == std::string::npos ? std::string::npos : close - 1);
+    if (close != std::string::npos && close + 1 < authority.size() && authority[close + 1] == ':') port = authority.substr(close + 2);
+  } else {
+    size_t p = authority.rfind(':');
+    parts.host = authority.substr(0, p);
+    if (p != std::string::npos) port = authority.substr(p + 1);
+  }
+  parts.host = Lower(parts.host);
+  parts.port = !port.empty() && std::all_of(port.begin(), port.end(), ::isdigit) ? std::atoi(port.c_str())
+               : parts.scheme == "https"                                           ? 443
+                                                                                   : 80;
+  return parts;
+}
+
+}  // namespace
+
+struct AppleSessionModel::Task {
+  Task(TaskRequest r, uint32_t intervalMs) : request(std::move(r)), downloadThrottle(intervalMs), uploadThrottle(intervalMs) {}
+  TaskRequest request;
+  NsTaskType type = NsTaskType::Data;
+  std::unique_ptr<DownloadWriter> writer;  // downloads of default sessions run as data tasks
+  std::string body;                        // response body of data and upload tasks
+  HeaderList headers;
+  std::string responseUrl;
+  std::string location;       // a background download already moved into place
+  std::string temporaryBody;  // a memory body written to a file for a background upload
+  std::string consumedResume; // resume-data file of ours this task was created from
+  FileIdentity consumedIdentity;
+  int status = 0;
+  int overrideCode = 0;  // our verdict (redirect, trust, disk, limit) beats NSURLSession's -999
+  int redirects = 0;
+  int64_t received = 0, expected = 0, uploaded = 0, uploadExpected = 0, unacknowledged = 0;
+  bool responsePosted = false;  // the Response event goes out once per task
+  unsigned holds = 0;           // kUserHold | kBackpressureHold
+  bool finishedDownload = false;  // didFinishDownloadingToURL: kept the whole body: the task succeeded
+  bool awaitingResumeData = false, resumeDataArrived = false, completionPending = false;
+  std::string producedResumeData;
+  Completion pendingCompletion;
+  bool haveMetrics = false;
+  TaskMetrics metrics;
+  ProgressThrottle downloadThrottle, uploadThrottle;
+};
+
+AppleSessionModel::AppleSessionModel(const SessionConfig& config, bool system, std::string temporaryDirectory, EventSink* sink)
+    : config_(config), system_(system), temporary_directory_(std::move(temporaryDirectory)),
+      sink_(sink),
+      refusal_(PlanConfiguration(config, system).refusal) {}
+
+AppleSessionModel::~AppleSessionModel() = default;
+
+AppleSessionModel::Task* AppleSessionModel::Find(NsTaskId task) {
+  auto found = tasks_.find(task);
+  return found == tasks_.end() ? nullptr : found->second.get();
+}
+
+const AppleSessionModel::Task* AppleSessionModel::Find(NsTaskId task) const {
+  auto found = tasks_.find(task);
+  return found == tasks_.end() ? nullptr : found->second.get();
+}
+
+AppleSessionModel::Task* AppleSessionModel::FindById(uint64_t taskIdentifier) {
+  auto found = by_id_.find(taskIdentifier);
+  return found == by_id_.end() ? nullptr : Find(found->second);
+}
+
+// The mutex makes Close()'s promise hold: once it returned, the sink is never called again,
+// even by a callback running on the delegate queue at that moment.
+void AppleSessionModel::Post(Event event) {
+  std::lock_guard<std::mutex> lock(post_mutex_);
+  if (!closed_) sink_->Post(std::move(event));
+}
+
+void AppleSessionModel::Close() {
+  std::lock_guard<std::mutex> lock(post_mutex_);
+  closed_ = true;
+}
+
+// A task that cannot start still completes, with a code, like any other. A download that never
+// opened its file keeps (and reports) a resumed partial file when asked to, as on Linux.
+void AppleSessionModel::FailBeforeStart(const TaskRequest& request, int code) {
+  Event done;
+  done.type = EventType::TaskCompleted;
+  done.taskIdentifier = request.taskIdentifier;
+  if (request.kind == TaskKind::Download) DownloadWriter::FailUnopened(request, &done);
+  done.errorCode = code;
+  done.message = DescribeNSURLError(code);
+  Post(std::move(done));
+}
+
+StartPlan AppleSessionModel::PlanStart(TaskRequest request) {
+  StartPlan plan;
+  plan.taskIdentifier = request.taskIdentifier;
+  if (shut_down_) return plan;
+  // A task on an invalidated session would raise an Objective-C exception; JS refuses new tasks
+  // by then, this is the backstop (the curl engine cancels them the same way).
+  if (invalidating_) return FailBeforeStart(request, kNSURLErrorCancelled), plan;
+  if (refusal_ != 0) return FailBeforeStart(request, refusal_), plan;  // e.g. an https: proxy
+  // Identifiers are numbered past every recovered task (lib/task-counter.ts); a collision means
+  // that promise broke, and merging two transfers under one identifier is worse than failing.
+  if (by_id_.count(request.taskIdentifier) != 0 || starting_.count(request.taskIdentifier) != 0) {
+    return FailBeforeStart(request, kNSURLErrorUnknown), plan;
+  }
+  auto t = std::make_unique<Task>(std::move(request), config_.progressIntervalMs);
+  TaskRequest& r = t->request;
+  plan.url = r.url;
+  plan.method = r.method;
+  plan.timeout = r.timeout;
+  plan.headers = r.headers;
+  for (const auto& header : config_.additionalHeaders) {
+    // HTTPAdditionalHeaders cannot carry these (apple_configuration.h): each request does.
+    std::string name = Lower(header.first);
+    bool present = std::any_of(r.headers.begin(), r.headers.end(), [&](const auto& h) { return Lower(h.first) == name; });
+    if (IsPerRequestHeader(name) && !present) plan.headers.push_back(header);  // per-request headers win
+  }
+  if (r.bodySource == BodySource::File) {
+    struct stat st;
+    if (stat(r.bodyPath.c_str(), &st) != 0) return FailBeforeStart(r, NSURLErrorFromErrno(errno, false)), plan;
+    if (S_ISDIR(st.st_mode)) return FailBeforeStart(r, kNSURLErrorFileIsDirectory), plan;
+    t->uploadExpected = static_cast<int64_t>(st.st_size);
+  } else if (r.bodySource == BodySource::Memory) {
+    t->uploadExpected = static_cast<int64_t>(r.bodyBytes.size());
+  }
+  if (r.kind == TaskKind::Download && !system_) {
+    // A data task feeding DownloadWriter: resume, integrity and error pages as on Linux. Resume
+    // data of a background session holds NSURLSession's blob, not bytes: start over.
+    if (r.resumeValidator == kAppleResumeDataValidator) {
+      DiscardPartialFile(r.resumePartialPath, FileIdentity::Parse(r.resumeIdentity));
+      r.resumePartialPath.clear();
+      r.resumeIdentity.clear();
+      r.resumeValidator.clear();
+      r.resumeOffset = 0;
+    }
+    t->writer = std::make_unique<DownloadWriter>(t->request);
+    int code = t->writer->Open();
+    if (code != 0) {
+      Event done;
+      done.type = EventType::TaskCompleted;
+      done.taskIdentifier = r.taskIdentifier;
+      t->writer->Fail(code, &done);
+      done.errorCode = code;
+      done.message = DescribeNSURLError(code);
+      Post(std::move(done));
+      return plan;
+    }
+    if (t->writer->ResumeOffset() > 0) {
+      plan.headers.emplace_back("Range", "bytes=" + std::to_string(t->writer->ResumeOffset()) + "-");
+      if (!r.resumeValidator.empty()) plan.headers.emplace_back("If-Range", r.resumeValidator);
+    }
+    plan.type = NsTaskType::Data;
+  } else if (r.kind == TaskKind::Download) {
+    plan.type = NsTaskType::Download;
+    FileIdentity identity = FileIdentity::Parse(r.resumeIdentity);
+    if (r.resumeValidator == kAppleResumeDataValidator && identity.Known() &&
+        ReadOwnFile(r.resumePartialPath, &identity, &plan.resumeData) && !plan.resumeData.empty()) {
+      plan.type = NsTaskType::DownloadWithResumeData;
+      t->consumedResume = r.resumePartialPath;
+      t->consumedIdentity = identity;
+    } else if (!r.resumePartialPath.empty()) {
+      // A portable partial file (or resume data gone bad): nsurlsessiond cannot continue it and
+      // starts over, so nothing would ever remove it.
+      plan.resumeData.clear();
+      DiscardPartialFile(r.resumePartialPath, identity);
+    }
+  } else if (r.bodySource == BodySource::None) {
+    // Background sessions run data tasks as download tasks (they take no data tasks).
+    plan.type = system_ ? NsTaskType::Download : NsTaskType::Data;
+  } else if (r.bodySource == BodySource::File) {
+    plan.type = NsTaskType::UploadFromFile;
+    plan.uploadFile = r.bodyPath;
+  } else if (system_) {
+    // Background sessions upload from files only: the body goes to a private file that lives
+    // until the task completes, in this process or (named in the tag) in a later one.
+    int code = WriteTemporaryBody(temporary_directory_, r.bodyBytes, &t->temporaryBody);
+    if (code != 0) return FailBeforeStart(r, code), plan;
+    plan.type = NsTaskType::UploadFromFile;
+    plan.uploadFile = t->temporaryBody;
+  } else {
+    plan.type = NsTaskType::UploadFromData;
+    plan.uploadBytes = std::move(r.bodyBytes);  // NSURLSession keeps its own copy
+  }
+  t->type = plan.type;
+  plan.tag = EncodeTaskTag(TagOf(r, t->temporaryBody));
+  plan.create = true;
+  starting_[r.taskIdentifier] = std::move(t);
+  return plan;
+}
+
+void AppleSessionModel::TaskCreated(uint64_t taskIdentifier, NsTaskId task) {
+  auto found = starting_.find(taskIdentifier);
+  if (found == starting_.end()) return;
+  std::unique_ptr<Task> t = std::move(found->second);
+  starting_.erase(found);
+  // NSURLSession holds its own copy of the resume data now; ours is spent.
+  if (!t->consumedResume.empty()) DiscardPartialFile(t->consumedResume, t->consumedIdentity);
+  by_id_[taskIdentifier] = task;
+  tasks_[task] = std::move(t);
+}
+
+void AppleSessionModel::TaskCreationFailed(uint64_t taskIdentifier, int code) {
+  auto found = starting_.find(taskIdentifier);
+  if (found == starting_.end()) return;
+  std::unique_ptr<Task> t = std::move(found->second);
+  starting_.erase(found);
+  RemoveTemporaryBody(temporary_directory_, t->temporaryBody);
+  if (!t->writer) return FailBeforeStart(t->request, code);
+  Event done;
+  done.type = EventType::TaskCompleted;
+  done.taskIdentifier = taskIdentifier;
+  t->writer->Fail(code, &done);  // keeps a resumed partial file when asked to, as on Linux
+  done.errorCode = code;
+  done.message = DescribeNSURLError(code);
+  Post(std::move(done));
+}
+
+Commands AppleSessionModel::Cancel(uint64_t taskIdentifier) {
+  auto found = by_id_.find(taskIdentifier);
+  Task* t = found == by_id_.end() ? nullptr : Find(found->second);
+  // Unknown (completed already) or finished: the whole body is kept, the cancel comes too late
+  // and the task reports its success (as the curl engine does for a cancel after the last byte).
+  if (t == nullptr || t->finishedDownload || t->awaitingResumeData) return {};  // once
+  bool download = t->type == NsTaskType::Download || t->type == NsTaskType::DownloadWithResumeData;
+  if (system_ && download && t->request.kind == TaskKind::Download && t->request.keepPartialOnFailure) {
+    t->awaitingResumeData = true;
+    return {{TaskAction::CancelProducingResumeData, found->second}};
+  }
+  return {{TaskAction::Cancel, found->second}};
+}
+
+Commands AppleSessionModel::Hold(Task& t, unsigned hold) {
+  unsigned before = t.holds;
+  t.holds |= hold;
+  if (before != 0 || t.holds == 0) return {};
+  return {{TaskAction::Suspend, by_id_[t.request.taskIdentifier]}};
+}
+
+Commands AppleSessionModel::Release(Task& t, unsigned hold) {
+  if ((t.holds & hold) == 0) return {};
+  t.holds &= ~hold;
+  if (t.holds != 0) return {};
+  return {{TaskAction::Resume, by_id_[t.request.taskIdentifier]}};
+}
+
+Commands AppleSessionModel::Suspend(uint64_t taskIdentifier) {
+  Task* t = FindById(taskIdentifier);
+  return t == nullptr ? Commands{} : Hold(*t, kUserHold);
+}
+
+Commands AppleSessionModel::Resume(uint64_t taskIdentifier) {
+  Task* t = FindById(taskIdentifier);
+  return t == nullptr ? Commands{} : Release(*t, kUserHold);
+}
+
+Commands AppleSessionModel::Acknowledge(uint64_t taskIdentifier, int64_t bytes) {
+  Task* t = FindById(taskIdentifier);
+  if (t == nullptr) return {};
+  t->unacknowledged = std::max<int64_t>(0, t->unacknowledged - bytes);
+  if (t->unacknowledged > kStreamHighWaterBytes / 2) return {};
+  return Release(*t, kBackpressureHold);
+}
+
+bool AppleSessionModel::FinishTasksAndInvalidate() {
+  if (shut_down_ || invalidating_) return false;
+  invalidating_ = true;
+  return true;
+}
+
+bool AppleSessionModel::InvalidateAndCancel() {
+  if (shut_down_) return false;
+  invalidating_ = true;  // also after finishTasksAndInvalidate: cancels what still runs
+  return true;
+}
+
+void AppleSessionModel::PostTokens(EventType type, std::unordered_set<uint64_t>* tokens) {
+  for (uint64_t token : *tokens) {
+    Event event;
+    event.type = type;
+    event.token = token;
+    Post(std::move(event));
+  }
+  tokens->clear();
+}
+
+// resetWithCompletionHandler: invokes its handler on the delegate queue (NSURLSession.h); an
+// invalidation may overtake it, and an invalidated session never calls it: OnInvalidated
+// answers every pending token, and a token is answered once.
+bool AppleSessionModel::Reset(uint64_t token) {
+  if (!invalidated_ && !shut_down_) return pending_resets_.insert(token), true;
+  std::unordered_set<uint64_t> now{token};
+  PostTokens(EventType::ResetCompleted, &now);
+  return false;
+}
+
+bool AppleSessionModel::Flush(uint64_t token) {
+  if (!invalidated_ && !shut_down_) return pending_flushes_.insert(token), true;
+  std::unordered_set<uint64_t> now{token};
+  PostTokens(EventType::FlushCompleted, &now);
+  return false;
+}
+
+void AppleSessionModel::OnResetDone(uint64_t token) {
+  if (pending_resets_.erase(token) == 0) return;
+  std::unordered_set<uint64_t> one{token};
+  PostTokens(EventType::ResetCompleted, &one);
+}
+
+void AppleSessionModel::OnFlushDone(uint64_t token) {
+  if (pending_flushes_.erase(token) == 0) return;
+  std::unordered_set<uint64_t> one{token};
+  PostTokens(EventType::FlushCompleted, &one);
+}
+
+// NSURLSession calls didBecomeInvalidWithError: only after every task's didCompleteWithError.
+void AppleSessionModel::OnInvalidated() {
+  if (invalidated_) return;
+  invalidated_ = true;
+  PostTokens(EventType::ResetCompleted, &pending_resets_);
+  PostTokens(EventType::FlushCompleted, &pending_flushes_);
+  Event event;
+  event.type = EventType::SessionInvalidated;
+  Post(std::move(event));
+}
+
+void AppleSessionModel::OnBackgroundEventsDelivered() {
+  Event event;
+  event.type = EventType::BackgroundEventsDelivered;
+  Post(std::move(event));
+}
+
+bool AppleSessionModel::Shutdown() {
+  Close();
+  if (shut_down_) return false;
+  shut_down_ = true;
+  // A background session's transfers continue in nsurlsessiond and are found again at the next
+  // launch: their temporary bodies must stay, and the session is never invalidated (the model
+  // keeps moving finished downloads into place, silently, while this process lives).
+  if (system_) return false;
+  for (auto& entry : tasks_) {
+    if (entry.second->writer) entry.second->writer->Abandon();
+    RemoveTemporaryBody(temporary_directory_, entry.second->temporaryBody);
+  }
+  tasks_.clear();
+  starting_.clear();
+  by_id_.clear();
+  return true;
+}
+
+void AppleSessionModel::Tombstone(NsTaskId task) {
+  if (!tombstones_.insert(task).second) return;
+  tombstone_order_.push_back(task);
+  if (tombstone_order_.size() > kTombstones) {
+    tombstones_.erase(tombstone_order_.front());
+    tombstone_order_.pop_front();
+  }
+}
+
+bool AppleSessionModel::NeedsAdoption(NsTaskId task) const {
+  return system_ && tasks_.count(task) == 0 && tombstones_.count(task) == 0;
+}
+
+// A task of an earlier process that nsurlsessiond kept, found by getAllTasksWithCompletionHandler:
+// or by its first callback (which may come first; a finished download's file is deleted when
+// didFinishDownloadingToURL: returns, so every callback adopts).
+Commands AppleSessionModel::OnRecoveredTask(NsTaskId task, const std::string& tagText, const std::string& url,
+                                            const std::string& method, bool suspended) {
+  if (!NeedsAdoption(task)) return {};
+  TaskTag tag;
+  if (!DecodeTaskTag(tagText, &tag)) {
+    Tombstone(task);  // not ours (or damaged): its callbacks are ignored from now on
+    return {};
+  }
+  if (by_id_.count(tag.taskIdentifier) != 0 || starting_.count(tag.taskIdentifier) != 0) {
+    // A task of this process has the identifier already (the persisted counter was lost):
+    // merging two transfers under one identifier is worse than giving up the old one.
+    Tombstone(task);
+    return {{TaskAction::Cancel, task}};
+  }
+  TaskRequest r;
+  r.taskIdentifier = tag.taskIdentifier;
+  r.kind = tag.kind;
+  r.url = url;
+  r.method = method;
+  r.downloadDirectory = tag.downloadDirectory;
+  r.downloadFileName = tag.downloadFileName;
+  r.nameFromResponse = tag.nameFromResponse;
+  r.overwrite = tag.overwrite;
+  r.discardOnHttpError = tag.discardOnHttpError;
+  r.streamBody = tag.streamBody;
+  r.taskDescription = tag.taskDescription;
+  auto t = std::make_unique<Task>(std::move(r), config_.progressIntervalMs);
+  t->temporaryBody = tag.temporaryBody;
+  t->type = tag.kind == TaskKind::Upload || !tag.temporaryBody.empty() ? NsTaskType::UploadFromFile : NsTaskType::Download;
+  Event event;
+  event.type = EventType::TaskRecovered;
+  event.taskIdentifier = tag.taskIdentifier;
+  event.url = url;
+  event.statusCode = static_cast<int>(tag.kind);
+  event.message = tag.taskDescription;
+  by_id_[tag.taskIdentifier] = task;
+  tasks_[task] = std::move(t);
+  Post(std::move(event));
+  // JS shows the recovered task as running and holds nothing on it: a task an earlier process
+  // left suspended would otherwise never move again.
+  if (suspended) return {{TaskAction::Resume, task}};
+  return {};
+}
+
+bool AppleSessionModel::ResponsePending(NsTaskId task) const {
+  const Task* t = Find(task);
+  return t != nullptr && !t->responsePosted && t->overrideCode == 0;
+}
+
+// Records the final response head and posts the Response event, once per task.
+void AppleSessionModel::NoteResponse(Task& t, const ResponseHead& head) {
+  if (t.responsePosted) return;
+  t.responsePosted = true;
+  t.status = head.status;
+  t.headers = head.headers;
+  t.responseUrl = head.url;
+  Event event;
+  event.type = EventType::Response;
+  event.taskIdentifier = t.request.taskIdentifier;
+  event.statusCode = t.status;
+  event.expectedBytes = t.expected;
+  event.responseHeaders = t.headers;
+  event.url = t.responseUrl;
+  Post(std::move(event));
+}
+
+// Download progress, throttled; `final` always reports a changed total (before completion).
+// The total counts an error page being captured too, as the curl engine does.
+void AppleSessionModel::PostProgress(Task& t, bool final) {
+  if (t.request.kind != TaskKind::Download) return;
+  int64_t total = t.writer ? t.writer->BytesOnDisk() + (t.writer->CapturingErrorBody() ? t.received : 0) : t.received;
+  if (!t.downloadThrottle.ShouldReport(total, final)) return;
+  Event event;
+  event.type = EventType::DownloadProgress;
+  event.taskIdentifier = t.request.taskIdentifier;
+  event.totalBytes = total;
+  event.expectedBytes = t.expected;
+  Post(std::move(event));
+}
+
+void AppleSessionModel::PostUploadProgress(Task& t, bool final) {
+  if (t.request.bodySource == BodySource::None && t.uploaded == 0) return;
+  if (!t.uploadThrottle.ShouldReport(t.uploaded, final)) return;
+  Event event;
+  event.type = EventType::UploadProgress;
+  event.taskIdentifier = t.request.taskIdentifier;
+  event.totalBytes = t.uploaded;
+  event.expectedBytes = t.uploadExpected;
+  Post(std::move(event));
+}
+
+bool AppleSessionModel::ChecksServerTrust() const { return !config_.tls.caPem.empty() || !config_.tls.pinnedSpkiSha256.empty(); }
+
+// A session with its own CA or pins accepts an HTTPS response only from a host whose chain it
+// verified itself: a TLS session resumed from the per-process cache (Apple QA1727) skips the
+// server-trust challenge, so another session's verified connection must not count.
+int AppleSessionModel::VerifiedHostRefusal(const std::string& url) const {
+  if (!ChecksServerTrust()) return 0;
+  UrlParts parts = SplitUrl(url);
+  if (parts.scheme != "https") return 0;
+  return verified_hosts_.count(parts.host + ":" + std::to_string(parts.port)) != 0 ? 0 : kNSURLErrorServerCertificateUntrusted;
+}
+
+// Background sessions follow every redirect themselves and never ask (NSURLSession.h: "For
+// tasks in background sessions, redirections will always be followed and this method will not
+// be called"): the redirect policy is enforced on the final URL and the metrics' redirect count.
+int AppleSessionModel::BackgroundRedirectRefusal(const Task& t, const std::string& finalUrl) const {
+  if (!system_ || finalUrl.empty()) return 0;
+  std::string to = SplitUrl(finalUrl).scheme;
+  std::string from = SplitUrl(t.request.url).scheme;
+  if (to != "http" && to != "https") return kNSURLErrorUnsupportedURL;
+  if (from == "https" && to == "http" && !config_.allowsInsecureRedirects) return kNSURLErrorAppTransportSecurityRequiresSecureConnection;
+  if (t.haveMetrics && t.metrics.redirectCount > config_.maximumRedirects) return kNSURLErrorHTTPTooManyRedirects;
+  return 0;
+}
+
+bool AppleSessionModel::OnResponse(NsTaskId task, const ResponseHead& head) {
+  Task* t = Find(task);
+  // overrideCode: a refused redirect or a trust failure already decided how this task ends.
+  if (t == nullptr || t->overrideCode != 0) return false;
+  int refusal = VerifiedHostRefusal(head.url);
+  if (refusal == 0) refusal = BackgroundRedirectRefusal(*t, head.url);
+  if (refusal != 0) {
+    t->overrideCode = refusal;
+    return false;
+  }
+  int64_t length = head.expectedLength;
+  t->expected = length > 0 ? length : 0;
+  if (t->writer) {
+    if (!t->writer->BeginResponse(head.status, head.headers, length)) {
+      t->overrideCode = kNSURLErrorBadServerResponse;
+      return false;
+    }
+    t->expected = t->writer->ExpectedBytes();
+  } else if (!t->request.streamBody && t->request.BodyExceedsLimit(0, length)) {
+    // A declared length over maximumResponseSize fails before a byte is kept (as on Linux).
+    t->overrideCode = kNSURLErrorDataLengthExceedsMaximum;
+    return false;
+  }
+  NoteResponse(*t, head);
+  return true;
+}
+
+Commands AppleSessionModel::OnData(NsTaskId task, const char* bytes, size_t length) {
+  Task* t = Find(task);
+  if (t == nullptr || t->overrideCode != 0) return {};  // the task is being cancelled: drop the bytes
+  if (t->request.streamBody) {
+    Event event;
+    event.type = EventType::BodyData;
+    event.taskIdentifier = t->request.taskIdentifier;
+    event.responseBody.assign(bytes, length);
+    Post(std::move(event));
+    t->unacknowledged += static_cast<int64_t>(length);
+  } else if (t->writer) {
+    if (!t->writer->Write(bytes, length)) {
+      t->overrideCode = t->writer->WriteFailureCode();
+      return {{TaskAction::Cancel, task}};
+    }
+  } else if (t->request.BodyExceedsLimit(static_cast<int64_t>(t->body.size()), static_cast<int64_t>(length))) {
+    // Bodies kept in memory are bounded (a gzip bomb inflates without limit): fail, free it.
+    t->overrideCode = kNSURLErrorDataLengthExceedsMaximum;
+    std::string().swap(t->body);
+    return {{TaskAction::Cancel, task}};
+  } else {
+    t->body.append(bytes, length);
+  }
+  t->received += static_cast<int64_t>(length);
+  PostProgress(*t, false);
+  // NSURLSession cannot refuse bytes, but a suspended task stops reading from the socket.
+  if (t->request.streamBody && t->unacknowledged >= kStreamHighWaterBytes) return Hold(*t, kBackpressureHold);
+  return {};
+}
+
+void AppleSessionModel::OnBodySent(NsTaskId task, int64_t totalSent, int64_t totalExpected) {
+  Task* t = Find(task);
+  if (t == nullptr) return;
+  t->uploaded = totalSent;
+  // NSURLSessionTransferSizeUnknown (-1) when NSURLSession does not know: keep our own size.
+  if (totalExpected > 0) t->uploadExpected = totalExpected;
+  PostUploadProgress(*t, totalSent == totalExpected);
+}
+
+Commands AppleSessionModel::OnDownloadProgress(NsTaskId task, int64_t totalWritten, int64_t totalExpected, const ResponseHead* head) {
+  Task* t = Find(task);
+  if (t == nullptr || t->overrideCode != 0) return {};
+  t->received = totalWritten;
+  t->expected = totalExpected < 0 ? 0 : totalExpected;  // NSURLSessionTransferSizeUnknown
+  if (head != nullptr && !t->responsePosted) {
+    int refusal = VerifiedHostRefusal(head->url);
+    if (refusal == 0) refusal = BackgroundRedirectRefusal(*t, head->url);
+    if (refusal != 0) {
+      t->overrideCode = refusal;
+      return {{TaskAction::Cancel, task}};
+    }
+    NoteResponse(*t, *head);
+  }
+  PostProgress(*t, false);
+  return {};
+}
+
+// The file at tempPath is deleted when didFinishDownloadingToURL: returns: it is moved into
+// place now, synchronously (DownloadWriter::AdoptFinishedFile renames it, or copies it across
+// volumes). DownloadCompleted waits for the completion, which then reports success whatever
+// error it carries (a cancel that raced the last byte): the file is complete and in place.
+void AppleSessionModel::OnFinishedDownload(NsTaskId task, const std::string& tempPath, const ResponseHead& head) {
+  Task* t = Find(task);
+  if (t == nullptr || t->overrideCode != 0) return;
+  if (!t->responsePosted) {
+    int refusal = VerifiedHostRefusal(head.url);
+    if (refusal != 0) {
+      t->overrideCode = refusal;
+      return;
+    }
+  }
+  NoteResponse(*t, head);
+  int refusal = BackgroundRedirectRefusal(*t, t->responseUrl);
+  if (refusal != 0) {
+    t->overrideCode = refusal;
+    return;
+  }
+  if (t->request.kind != TaskKind::Download) {
+    // Data tasks run as downloads in background sessions: the body comes from the file, into
+    // memory or, for stream: true, as BodyData chunks (without backpressure: it is on disk).
+    std::string body;
+    if (!ReadOwnFile(tempPath, nullptr, &body)) {
+      t->overrideCode = kNSURLErrorCannotOpenFile;
+      return;
+    }
+    if (!t->request.streamBody && t->request.BodyExceedsLimit(0, static_cast<int64_t>(body.size()))) {
+      t->overrideCode = kNSURLErrorDataLengthExceedsMaximum;
+      return;
+    }
+    t->received = static_cast<int64_t>(body.size());
+    if (t->request.streamBody) {
+      for (size_t at = 0; at < body.size(); at += 65536) {
+        Event event;
+        event.type = EventType::BodyData;
+        event.taskIdentifier = t->request.taskIdentifier;
+        event.responseBody = body.substr(at, 65536);
+        Post(std::move(event));
+      }
+    } else {
+      t->body = std::move(body);
+    }
+    t->finishedDownload = true;
+    return;
+  }
+  DownloadWriter adopter(t->request);
+  int code = adopter.AdoptFinishedFile(tempPath, t->status, t->headers, t->responseUrl, &t->location);
+  if (code != 0) {
+    t->overrideCode = code;
+    return;
+  }
+  if (adopter.CapturingErrorBody()) t->body = adopter.ErrorBody();
+  t->finishedDownload = true;
+}
+
+bool AppleSessionModel::OnRedirect(NsTaskId task, const std::string& fromUrl, const std::string& toUrl, Commands* commands) {
+  Task* t = Find(task);
+  if (t == nullptr) return false;
+  std::string from = SplitUrl(fromUrl).scheme;
+  std::string to = SplitUrl(toUrl).scheme;
+  int refusal = 0;
+  if (to != "http" && to != "https") {
+    refusal = kNSURLErrorUnsupportedURL;
+  } else if (from == "https" && to == "http" && !config_.allowsInsecureRedirects) {
+    refusal = kNSURLErrorAppTransportSecurityRequiresSecureConnection;
+  } else if (++t->redirects > config_.maximumRedirects) {
+    refusal = kNSURLErrorHTTPTooManyRedirects;
+  }
+  if (refusal == 0) return true;
+  // Refused: cancel first, then decline. Declining alone would deliver the 3xx as the final
+  // response; overrideCode makes the other callbacks ignore it and replaces the cancel's -999.
+  t->overrideCode = refusal;
+  commands->push_back({TaskAction::Cancel, task});
+  return false;
+}
+
+TrustVerdict AppleSessionModel::OnServerTrust(NsTaskId task, const TrustEvaluation& evaluation) {
+  if (!ChecksServerTrust()) return TrustVerdict::DefaultHandling;
+  const TlsOptions& tls = config_.tls;
+  int refusal = evaluation.trusted ? 0 : (evaluation.failureCode != 0 ? evaluation.failureCode : kNSURLErrorServerCertificateUntrusted);
+  if (refusal == 0 && !tls.pinnedSpkiSha256.empty() &&
+      (evaluation.spkiPin.empty() ||
+       std::find(tls.pinnedSpkiSha256.begin(), tls.pinnedSpkiSha256.end(), evaluation.spkiPin) == tls.pinnedSpkiSha256.end())) {
+    refusal = kNSURLErrorServerCertificateUntrusted;
+  }
+  if (refusal != 0) {
+    // Cancelling the challenge fails the task with -999; overrideCode reports the real reason.
+    if (Task* t = Find(task)) t->overrideCode = refusal;
+    return TrustVerdict::Reject;
+  }
+  verified_hosts_.insert(Lower(evaluation.host) + ":" + std::to_string(evaluation.port));
+  return TrustVerdict::UseCredential;
+}
+
+// Metrics come before the completion on the happy path, but may come after it or twice
+// (Alamofire handles both): a live task keeps the latest, a completed one drops them.
+void AppleSessionModel::OnMetrics(NsTaskId task, const TaskMetrics& metrics) {
+  Task* t = Find(task);
+  if (t == nullptr) return;
+  t->metrics = metrics;
+  t->haveMetrics = true;
+}
+
+void AppleSessionModel::OnResumeDataProduced(NsTaskId task, const std::string& resumeData) {
+  Task* t = Find(task);
+  if (t == nullptr || t->resumeDataArrived) return;
+  t->resumeDataArrived = true;
+  t->producedResumeData = resumeData;
+  if (t->completionPending) Finish(task, *t, t->pendingCompletion);
+}
+
+void AppleSessionModel::OnComplete(NsTaskId task, const Completion& completion) {
+  Task* t = Find(task);
+  if (t == nullptr) return;  // completed already, or never ours: nothing to report
+  // cancelByProducingResumeData:'s handler and didCompleteWithError: come in either order:
+  // the completion waits for the resume data.
+  if (t->awaitingResumeData && !t->resumeDataArrived && !t->finishedDownload) {
+    t->completionPending = true;
+    t->pendingCompletion = completion;
+    return;
+  }
+  Finish(task, *t, completion);
+}
+
+// The last word on a task: DownloadCompleted, then TaskCompleted; the task becomes a tombstone.
+void AppleSessionModel::Finish(NsTaskId id, Task& t, const Completion& c) {
+  int code = t.overrideCode;
+  std::string message;
+  if (code == 0 && !t.finishedDownload && c.code != 0) {
+    code = c.code;
+    message = c.message;
+  }
+  if (!t.responsePosted && c.haveHead && t.overrideCode == 0) {  // download tasks that failed early
+    int refusal = code == 0 ? VerifiedHostRefusal(c.head.url) : 0;
+    if (refusal != 0) code = refusal;
+    else NoteResponse(t, c.head);
+  }
+  if (t.status == 0 && c.haveHead) t.status = c.head.status;
+  if (code == 0) code = BackgroundRedirectRefusal(t, t.responseUrl.empty() ? c.currentUrl : t.responseUrl);
+  if (code != 0 && !t.location.empty()) {
+    unlink(t.location.c_str());  // placed before the metrics showed too many redirects
+    t.location.clear();
+  }
+  if (code == 0) {
+    // Whatever the throttle held back: the final totals go out before the completion (as in
+    // the curl engine: on success, and for downloads only when bytes arrived).
+    PostUploadProgress(t, true);
+    if (t.received > 0 || t.request.kind != TaskKind::Download) PostProgress(t, true);
+  }
+  Event done;
+  done.type = EventType::TaskCompleted;
+  done.taskIdentifier = t.request.taskIdentifier;
+  done.statusCode = t.status;
+  done.url = t.responseUrl.empty() ? c.currentUrl : t.responseUrl;
+  done.metrics = t.metrics;
+  std::string location = t.location;
+  if (code == 0 && t.writer) {
+    if (t.writer->CapturingErrorBody()) {
+      t.writer->Fail(0, &done);
+      done.responseBody = std::move(t.writer->ErrorBody());
+    } else {
+      code = t.writer->Commit(t.responseUrl, &location);
+    }
+  }
+  if (code == 0 && !location.empty()) {
+    Event completed;
+    completed.type = EventType::DownloadCompleted;
+    completed.taskIdentifier = t.request.taskIdentifier;
+    completed.statusCode = t.status;
+    completed.location = location;
+    Post(std::move(completed));
+  }
+  if (code != 0) {
+    if (t.writer) t.writer->Fail(code, &done);
+    done.errorCode = code;
+    done.message = message.empty() ? DescribeNSURLError(code) : message;
+    const std::string& resume = t.resumeDataArrived ? t.producedResumeData : c.resumeData;
+    if (system_ && t.request.kind == TaskKind::Download && t.request.keepPartialOnFailure && !resume.empty()) {
+      // NSURLSession's own resume data, named in our signed resume blob like a partial file.
+      KeepResumeData(t.request, resume, t.received, &done);
+    }
+  }
+  if (t.request.kind != TaskKind::Download || (!t.writer && !t.body.empty())) done.responseBody = std::move(t.body);
+  RemoveTemporaryBody(temporary_directory_, t.temporaryBody);
+  by_id_.erase(t.request.taskIdentifier);
+  tasks_.erase(id);  // t is gone after this line
+  Tombstone(id);
+  Post(std::move(done));
+}
+
+}  // namespace urlsession

@@ -1,0 +1,191 @@
+// Every decision of the macOS engine, as portable C++17 (no Foundation, no Node-API), so that it
+// is compiled and tested on Linux (test/native/apple_model_test.cc). apple_engine.mm only
+// translates: it feeds NSURLSession's delegate callbacks in as plain values and performs the
+// Commands returned here on the real NSURLSessionTask objects.
+//
+// What lives here: the task table and the NSURLSessionTask.taskIdentifier <-> our identifier
+// mapping, tombstones of completed tasks, suspend holds, the order of response / data / metrics /
+// finish / completion events, adoption of recovered tasks (task_tag.h), redirect and server-trust
+// verdicts, the lifetime of temporary upload bodies and of NSURLSession resume data (the files
+// themselves: background_files.h), and which Event to post.
+//
+// Threading: one instance per session; every method except Close() runs on the session's serial
+// NSURLSession delegate queue (the .mm hops there from the JS thread first). Close() may run on
+// any thread: it takes the post mutex, after which nothing reaches the sink.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "apple/background_files.h"  // kAppleResumeDataValidator
+#include "core/download_writer.h"
+#include "core/progress_throttle.h"
+#include "engine/engine.h"
+
+namespace urlsession {
+
+using NsTaskId = uint64_t;  // NSURLSessionTask.taskIdentifier
+
+// What the adapter does to an NSURLSessionTask.
+enum class TaskAction : uint8_t { Suspend, Resume, Cancel, CancelProducingResumeData };
+struct Command {
+  TaskAction action;
+  NsTaskId task;
+  bool operator==(const Command& o) const { return action == o.action && task == o.task; }
+};
+using Commands = std::vector<Command>;
+
+// The NSURLSessionTask subclass and constructor a new task needs.
+enum class NsTaskType : uint8_t { Data, Download, DownloadWithResumeData, UploadFromFile, UploadFromData };
+
+struct StartPlan {
+  bool create = false;           // false: no task; its TaskCompleted was posted already
+  NsTaskType type = NsTaskType::Data;
+  std::string url, method;
+  HeaderList headers;            // every header to set on the NSMutableURLRequest, in order
+  double timeout = 0;            // > 0: NSURLRequest.timeoutInterval
+  std::string uploadFile;        // UploadFromFile
+  std::string uploadBytes;       // UploadFromData
+  std::string resumeData;        // DownloadWithResumeData: NSURLSession's opaque blob
+  std::string tag;               // NSURLSessionTask.taskDescription (task_tag.h)
+  uint64_t taskIdentifier = 0;
+};
+
+// The final response head, as the adapter reads it off NSHTTPURLResponse.
+struct ResponseHead {
+  int status = 0;
+  HeaderList headers;
+  std::string url;
+  int64_t expectedLength = -1;  // NSURLResponseUnknownLength (-1) when unknown
+};
+
+// A server-trust challenge, evaluated by the adapter (SecTrustEvaluateWithError with the
+// session's extra anchors): its verdict and the leaf's SPKI pin (base64 sha256; "" if unknown).
+struct TrustEvaluation {
+  std::string host;
+  int port = 443;
+  bool trusted = false;
+  int failureCode = 0;  // the NSURLError code for an untrusted chain (-1201, -1202, -1204)
+  std::string spkiPin;
+};
+enum class TrustVerdict : uint8_t { DefaultHandling, UseCredential, Reject };
+
+// didCompleteWithError:, as plain values.
+struct Completion {
+  int code = 0;               // 0: no error; NSURLErrorDomain codes as they are; other domains: -1
+  std::string message;        // localizedDescription
+  std::string resumeData;     // error.userInfo[NSURLSessionDownloadTaskResumeData]
+  std::string currentUrl;     // task.currentRequest.URL
+  bool haveHead = false;      // task.response was an NSHTTPURLResponse
+  ResponseHead head;
+};
+
+class AppleSessionModel {
+ public:
+  // `system`: a background configuration (nsurlsessiond runs the transfers). `temporaryDirectory`:
+  // NSTemporaryDirectory(), where memory upload bodies of background sessions become files.
+  AppleSessionModel(const SessionConfig& config, bool system, std::string temporaryDirectory, EventSink* sink);
+  ~AppleSessionModel();
+
+  // --- Commands from JS (already hopped onto the delegate queue) ---
+  StartPlan PlanStart(TaskRequest request);
+  // The adapter created the NSURLSessionTask of PlanStart (and resumes it at once), or could not.
+  void TaskCreated(uint64_t taskIdentifier, NsTaskId task);
+  void TaskCreationFailed(uint64_t taskIdentifier, int code);
+  Commands Cancel(uint64_t taskIdentifier);
+  Commands Suspend(uint64_t taskIdentifier);
+  Commands Resume(uint64_t taskIdentifier);
+  Commands Acknowledge(uint64_t taskIdentifier, int64_t bytes);
+  // True: call finishTasksAndInvalidate / invalidateAndCancel on the NSURLSession.
+  bool FinishTasksAndInvalidate();
+  bool InvalidateAndCancel();
+  // True: call resetWithCompletionHandler: / flushWithCompletionHandler:; false: the session is
+  // invalidated, the completion was posted at once.
+  bool Reset(uint64_t token);
+  bool Flush(uint64_t token);
+  // Env teardown (delegate queue): drops every task without posting. Default sessions: their
+  // partial files and temporary bodies are deleted and the adapter must invalidateAndCancel
+  // (returns true). Background sessions: nsurlsessiond keeps the transfers, so their temporary
+  // bodies stay and the session is never invalidated (returns false).
+  bool Shutdown();
+  // Any thread: nothing is posted after this returns.
+  void Close();
+
+  // --- NSURLSession delegate callbacks ---
+  // Whether a callback's task is unknown and may be a task of an earlier process: the adapter
+  // then calls OnRecoveredTask with its taskDescription before the callback itself.
+  bool NeedsAdoption(NsTaskId task) const;
+  Commands OnRecoveredTask(NsTaskId task, const std::string& tag, const std::string& url, const std::string& method,
+                           bool suspended);
+  // Whether the adapter should read the task's response head for the next callback.
+  bool ResponsePending(NsTaskId task) const;
+  // didReceiveResponse:. True: NSURLSessionResponseAllow; false: NSURLSessionResponseCancel.
+  bool OnResponse(NsTaskId task, const ResponseHead& head);
+  Commands OnData(NsTaskId task, const char* bytes, size_t length);
+  void OnBodySent(NsTaskId task, int64_t totalSent, int64_t totalExpected);
+  // Download tasks (background sessions): `head` is null unless ResponsePending said so.
+  Commands OnDownloadProgress(NsTaskId task, int64_t totalWritten, int64_t totalExpected, const ResponseHead* head);
+  // didFinishDownloadingToURL: the file at `tempPath` is deleted when the callback returns.
+  void OnFinishedDownload(NsTaskId task, const std::string& tempPath, const ResponseHead& head);
+  // willPerformHTTPRedirection: (default sessions only). True: follow; false: the adapter
+  // completes the handler with nil after performing the returned commands (a cancel).
+  bool OnRedirect(NsTaskId task, const std::string& fromUrl, const std::string& toUrl, Commands* commands);
+  // Whether the session checks server trust itself (tls.caPem or pins).
+  bool ChecksServerTrust() const;
+  TrustVerdict OnServerTrust(NsTaskId task, const TrustEvaluation& evaluation);
+  void OnMetrics(NsTaskId task, const TaskMetrics& metrics);
+  void OnComplete(NsTaskId task, const Completion& completion);
+  // cancelByProducingResumeData:'s handler, hopped onto the delegate queue.
+  void OnResumeDataProduced(NsTaskId task, const std::string& resumeData);
+  void OnInvalidated();
+  void OnResetDone(uint64_t token);
+  void OnFlushDone(uint64_t token);
+  void OnBackgroundEventsDelivered();
+
+  // For tests and the adapter's assertions.
+  size_t TaskCount() const { return tasks_.size(); }
+
+ private:
+  struct Task;
+  Task* Find(NsTaskId task);
+  const Task* Find(NsTaskId task) const;
+  Task* FindById(uint64_t taskIdentifier);
+  void Post(Event event);
+  void FailBeforeStart(const TaskRequest& request, int code);
+  void NoteResponse(Task& t, const ResponseHead& head);
+  void PostProgress(Task& t, bool final);
+  void PostUploadProgress(Task& t, bool final);
+  int VerifiedHostRefusal(const std::string& url) const;
+  int BackgroundRedirectRefusal(const Task& t, const std::string& finalUrl) const;
+  void Finish(NsTaskId id, Task& t, const Completion& completion);
+  Commands Hold(Task& t, unsigned hold);
+  Commands Release(Task& t, unsigned hold);
+  void Tombstone(NsTaskId task);
+  void PostTokens(EventType type, std::unordered_set<uint64_t>* tokens);
+
+  const SessionConfig config_;
+  const bool system_;
+  const std::string temporary_directory_;
+  EventSink* const sink_;
+  const int refusal_;            // AppleConfigurationPlan::refusal: every task fails with it
+  std::mutex post_mutex_;
+  bool closed_ = false;          // guarded by post_mutex_
+  bool invalidating_ = false;    // FinishTasksAndInvalidate / InvalidateAndCancel ran
+  bool invalidated_ = false;     // didBecomeInvalidWithError: arrived
+  bool shut_down_ = false;
+  std::unordered_map<NsTaskId, std::unique_ptr<Task>> tasks_;
+  std::unordered_map<uint64_t, NsTaskId> by_id_;
+  std::unordered_map<uint64_t, std::unique_ptr<Task>> starting_;  // planned, NSURLSessionTask not yet created
+  std::unordered_set<NsTaskId> tombstones_;                       // completed: late callbacks are dropped
+  std::deque<NsTaskId> tombstone_order_;
+  std::unordered_set<std::string> verified_hosts_;  // "host:port" this session's own trust check passed
+  std::unordered_set<uint64_t> pending_resets_, pending_flushes_;
+};
+
+}  // namespace urlsession

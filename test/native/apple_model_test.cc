@@ -1,0 +1,900 @@
+// Scripted NSURLSession callback sequences against the Apple engine's portable model
+// (native/apple/apple_session_model.h), run on Linux by test/apple/apple-model.test.ts. Each case
+// plays what apple_engine.mm would feed in, in an order Apple permits, performs the returned
+// Commands on a fake task, and checks the events the model posts. Prints "PASS <case>" or
+// "FAIL <case>: <file>:<line>: <condition>" per case; exits 1 when any failed. One thread.
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "apple/apple_configuration.h"
+#include "apple/apple_session_model.h"
+#include "apple/cookie_jar_file.h"
+#include "apple/spki_der.h"
+#include "apple/task_tag.h"
+#include "core/error_codes.h"
+#include "core/file_ops.h"
+
+using namespace urlsession;
+
+namespace {
+
+// --- a tiny harness: CHECK stops the case at the first failed condition ---
+std::string g_failure;
+#define CHECK(cond)                                                                        \
+  do {                                                                                     \
+    if (!(cond)) {                                                                         \
+      if (g_failure.empty()) g_failure = std::string(__FILE__ ":") + std::to_string(__LINE__) + ": " #cond; \
+      return;                                                                              \
+    }                                                                                      \
+  } while (0)
+
+std::map<std::string, std::function<void()>>& Cases() {
+  static std::map<std::string, std::function<void()>> cases;
+  return cases;
+}
+struct Register {
+  Register(const char* name, std::function<void()> body) { Cases()[name] = std::move(body); }
+};
+#define CASE(name)                           \
+  void name();                               \
+  Register register_##name(#name, name);     \
+  void name()
+
+struct Recorder : EventSink {
+  std::vector<Event> events;
+  void Post(Event event) override { events.push_back(std::move(event)); }
+  size_t Count(EventType type) const {
+    size_t n = 0;
+    for (const Event& e : events) n += e.type == type;
+    return n;
+  }
+  const Event* Last(EventType type) const {
+    for (auto it = events.rbegin(); it != events.rend(); ++it) {
+      if (it->type == type) return &*it;
+    }
+    return nullptr;
+  }
+  int IndexOf(EventType type) const {
+    for (size_t i = 0; i < events.size(); ++i) {
+      if (events[i].type == type) return static_cast<int>(i);
+    }
+    return -1;
+  }
+};
+
+// NSURLSessionTask's suspend/resume as documented: they nest (a counter), resume at zero is a no-op.
+struct FakeTask {
+  int suspendCount = 0;
+  bool cancelled = false, cancelledForResumeData = false;
+};
+struct Fakes {
+  std::map<NsTaskId, FakeTask> tasks;
+  void Perform(const Commands& commands) {
+    for (const Command& c : commands) {
+      FakeTask& t = tasks[c.task];
+      switch (c.action) {
+        case TaskAction::Suspend: ++t.suspendCount; break;
+        case TaskAction::Resume: if (t.suspendCount > 0) --t.suspendCount; break;
+        case TaskAction::Cancel: t.cancelled = true; break;
+        case TaskAction::CancelProducingResumeData: t.cancelledForResumeData = true; break;
+      }
+    }
+  }
+};
+
+// A private folder per case, removed at its end.
+struct TempDir {
+  std::string path;
+  TempDir() {
+    char name[] = "/tmp/urlsession-apple-model-XXXXXX";
+    path = mkdtemp(name);
+  }
+  ~TempDir() { std::system(("rm -rf '" + path + "'").c_str()); }
+  std::string File(const std::string& name, const std::string& contents) const {
+    std::string file = path + "/" + name;
+    FILE* f = std::fopen(file.c_str(), "wb");
+    std::fwrite(contents.data(), 1, contents.size(), f);
+    std::fclose(f);
+    return file;
+  }
+};
+
+bool Exists(const std::string& path) {
+  struct stat st;
+  return lstat(path.c_str(), &st) == 0;
+}
+
+std::string Read(const std::string& path) {
+  std::string out;
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return out;
+  char buffer[4096];
+  size_t n;
+  while ((n = std::fread(buffer, 1, sizeof(buffer), f)) > 0) out.append(buffer, n);
+  std::fclose(f);
+  return out;
+}
+
+SessionConfig Config() {
+  SessionConfig config;
+  config.identifier = "test";
+  config.progressIntervalMs = 0;
+  return config;
+}
+
+TaskRequest Data(uint64_t id, const std::string& url = "http://example.test/data") {
+  TaskRequest r;
+  r.taskIdentifier = id;
+  r.kind = TaskKind::Data;
+  r.url = url;
+  return r;
+}
+
+TaskRequest Download(uint64_t id, const std::string& dir, const std::string& url = "http://example.test/file.bin") {
+  TaskRequest r = Data(id, url);
+  r.kind = TaskKind::Download;
+  r.downloadDirectory = dir;
+  r.downloadFileName = "file.bin";
+  return r;
+}
+
+ResponseHead Head(int status, const std::string& url, int64_t length = -1) {
+  ResponseHead head;
+  head.status = status;
+  head.url = url;
+  head.expectedLength = length;
+  return head;
+}
+
+Completion Done(int code = 0) {
+  Completion c;
+  c.code = code;
+  return c;
+}
+
+// What apple_engine.mm's -enter: does before every callback.
+void Enter(AppleSessionModel& m, Fakes& fakes, NsTaskId ns, const std::string& tag, bool suspended = false) {
+  if (m.NeedsAdoption(ns)) fakes.Perform(m.OnRecoveredTask(ns, tag, "http://example.test/file.bin", "GET", suspended));
+}
+
+// Plans and "creates" a task, as apple_engine.mm's StartTask block does.
+StartPlan Start(AppleSessionModel& m, TaskRequest r, NsTaskId ns) {
+  StartPlan plan = m.PlanStart(std::move(r));
+  if (plan.create) m.TaskCreated(plan.taskIdentifier, ns);
+  return plan;
+}
+
+// A file as nsurlsessiond leaves a finished download: a regular file of ours.
+std::string DaemonFile(const TempDir& dir, const std::string& contents) { return dir.File("CFNetworkDownload_x.tmp", contents); }
+
+// --- the cases ---
+
+// Item 5. Old rule (apple_engine.mm:520-546 at 6a842ca): every callback ran FindOrAdopt, so
+// metrics arriving after didCompleteWithError: re-adopted the finished background task from its
+// tag: a spurious TaskRecovered and a task entry that never went away.
+CASE(metrics_after_completion) {
+  TempDir dir;
+  Recorder sink;
+  Fakes fakes;
+  AppleSessionModel m(Config(), true, dir.path, &sink);
+  StartPlan plan = Start(m, Data(1), 10);
+  CHECK(plan.create);
+  Enter(m, fakes, 10, plan.tag);
+  m.OnFinishedDownload(10, DaemonFile(dir, "body"), Head(200, "http://example.test/data"));
+  m.OnComplete(10, Done());
+  Enter(m, fakes, 10, plan.tag);  // the late metrics callback
+  TaskMetrics late;
+  late.totalMs = 5;
+  m.OnMetrics(10, late);
+  CHECK(sink.Count(EventType::TaskRecovered) == 0);
+  CHECK(sink.Count(EventType::TaskCompleted) == 1);
+  CHECK(sink.Last(EventType::TaskCompleted)->responseBody == "body");
+  CHECK(m.TaskCount() == 0);
+}
+
+// Item 5: twice before completion keeps the latest; once more after it is dropped.
+CASE(metrics_twice) {
+  TempDir dir;
+  Recorder sink;
+  Fakes fakes;
+  AppleSessionModel m(Config(), true, dir.path, &sink);
+  StartPlan plan = Start(m, Data(1), 10);
+  TaskMetrics first, second;
+  first.totalMs = 1;
+  second.totalMs = 2;
+  second.redirectCount = 0;
+  m.OnMetrics(10, first);
+  m.OnMetrics(10, second);
+  m.OnFinishedDownload(10, DaemonFile(dir, "x"), Head(200, "http://example.test/data"));
+  m.OnComplete(10, Done());
+  Enter(m, fakes, 10, plan.tag);
+  m.OnMetrics(10, first);
+  CHECK(sink.Count(EventType::TaskCompleted) == 1);
+  CHECK(sink.Last(EventType::TaskCompleted)->metrics.totalMs == 2);
+  CHECK(sink.Count(EventType::TaskRecovered) == 0);
+  CHECK(m.TaskCount() == 0);
+}
+
+// Old rule: FindOrAdopt adopted any unknown background task carrying our tag, so a second
+// completion of a finished task (or one the table dropped) posted TaskRecovered and a second
+// TaskCompleted for an identifier JS had already finished.
+CASE(completion_of_unknown_task) {
+  TempDir dir;
+  Recorder sink;
+  Fakes fakes;
+  AppleSessionModel defaults(Config(), false, dir.path, &sink);
+  defaults.OnComplete(99, Done(kNSURLErrorCancelled));
+  CHECK(sink.events.empty());
+  AppleSessionModel m(Config(), true, dir.path, &sink);
+  StartPlan plan = Start(m, Data(1), 10);
+  m.OnComplete(10, Done(kNSURLErrorTimedOut));
+  Enter(m, fakes, 10, plan.tag);
+  m.OnComplete(10, Done(kNSURLErrorTimedOut));
+  CHECK(sink.Count(EventType::TaskCompleted) == 1);
+  CHECK(sink.Count(EventType::TaskRecovered) == 0);
+}
+
+// Old rule (:440-467): didFinishDownloadingToURL: posted DownloadCompleted at once, and a
+// completion that then carried an error posted TaskCompleted with that error: JS saw a finished
+// file and a failed task. Now the completion decides, and a placed file means success.
+CASE(finished_download_then_error) {
+  TempDir dir;
+  Recorder sink;
+  Fakes fakes;
+  AppleSessionModel m(Config(), true, dir.path, &sink);
+  StartPlan plan = Start(m, Download(1, dir.path), 10);
+  CHECK(plan.type == NsTaskType::Download);
+  m.OnFinishedDownload(10, DaemonFile(dir, "0123456789"), Head(200, "http://example.test/file.bin", 10));
+  CHECK(sink.Count(EventType::DownloadCompleted) == 0);
+  m.OnComplete(10, Done(kNSURLErrorNetworkConnectionLost));
+  const Event* done = sink.Last(EventType::TaskCompleted);
+  CHECK(done != nullptr && done->errorCode == 0);
+  CHECK(sink.Count(EventType::DownloadCompleted) == 1);
+  CHECK(sink.IndexOf(EventType::DownloadCompleted) < sink.IndexOf(EventType::TaskCompleted));
+  CHECK(Read(sink.Last(EventType::DownloadCompleted)->location) == "0123456789");
+}
+
+// A cancel that arrives after the last byte (didFinishDownloadingToURL: ran) comes too late:
+// no -cancel is sent and the task reports success, as the curl engine does. Old rule: -cancel
+// was sent and the -999 completion followed the DownloadCompleted already posted.
+CASE(cancel_racing_finish) {
+  TempDir dir;
+  Recorder sink;
+  Fakes fakes;
+  AppleSessionModel m(Config(), true, dir.path, &sink);
+  Start(m, Download(1, dir.path), 10);
+  m.OnFinishedDownload(10, DaemonFile(dir, "abc"), Head(200, "http://example.test/file.bin"));
+  fakes.Perform(m.Cancel(1));
+  CHECK(!fakes.tasks[10].cancelled && !fakes.tasks[10].cancelledForResumeData);
+  m.OnComplete(10, Done(kNSURLErrorCancelled));
+  CHECK(sink.Last(EventType::TaskCompleted)->errorCode == 0);
+  CHECK(sink.Count(EventType::DownloadCompleted) == 1);
+  CHECK(m.Cancel(1).empty());  // completed: unknown now
+}
+
+// Item 2's backstop. Old rule (:313): byId[tag id] was overwritten by a recovered task with the
+// identifier of a task this process had created: cancel(1) then cancelled the wrong transfer and
+// both tasks' events went out under id 1.
+CASE(recovered_after_new_task) {
+  TempDir dir;
+  Recorder sink;
+  Fakes fakes;
+  AppleSessionModel m(Config(), true, dir.path, &sink);
+  StartPlan mine = Start(m, Download(1, dir.path), 10);
+  TaskTag old;
+  old.taskIdentifier = 1;
+  old.kind = TaskKind::Download;
+  Enter(m, fakes, 5, EncodeTaskTag(old));
+  CHECK(sink.Count(EventType::TaskRecovered) == 0);
+  CHECK(fakes.tasks[5].cancelled);
+  fakes.Perform(m.Cancel(1));
+  CHECK(fakes.tasks[10].cancelled || fakes.tasks[10].cancelledForResumeData);
+  m.OnComplete(5, Done(kNSURLErrorCancelled));  // the stray one's completion is not ours any more
+  CHECK(sink.Count(EventType::TaskCompleted) == 0);
+  // A recovered task with a fresh identifier is adopted and announced.
+  old.taskIdentifier = 7;
+  old.taskDescription = "nightly backup";
+  Enter(m, fakes, 6, EncodeTaskTag(old));
+  CHECK(sink.Count(EventType::TaskRecovered) == 1);
+  CHECK(sink.Last(EventType::TaskRecovered)->taskIdentifier == 7);
+  CHECK(sink.Last(EventType::TaskRecovered)->message == "nightly backup");  // item 11
+  (void)mine;
+}
+
+// Item 18. Old rule: a task an earlier process left suspended was adopted as it was and never
+// resumed (JS shows it running and holds nothing on it).
+CASE(suspended_recovered_task) {
+  TempDir dir;
+  Recorder sink;
+  Fakes fakes;
+  AppleSessionModel m(Config(), true, dir.path, &sink);
+  fakes.tasks[3].suspendCount = 1;
+  TaskTag tag;
+  tag.taskIdentifier = 4;
+  tag.kind = TaskKind::Download;
+  Enter(m, fakes, 3, EncodeTaskTag(tag), true);
+  CHECK(sink.Count(EventType::TaskRecovered) == 1);
+  CHECK(fakes.tasks[3].suspendCount == 0);
+  // A user suspend/resume afterwards still nests correctly.
+  fakes.Perform(m.Suspend(4));
+  CHECK(fakes.tasks[3].suspendCount == 1);
+  fakes.Perform(m.Resume(4));
+  CHECK(fakes.tasks[3].suspendCount == 0);
+}
+
+// Item 17. Old rule (:301-309): tag values went through unsignedLongLongValue / intValue /
+// boolValue / ToStd unchecked: an NSArray or NSNumber where a string was expected raised an
+// unrecognized-selector exception on the delegate queue and killed the process.
+CASE(malformed_task_tag) {
+  TempDir dir;
+  Recorder sink;
+  Fakes fakes;
+  AppleSessionModel m(Config(), true, dir.path, &sink);
+  const char* bad[] = {
+      "",
+      "not json",
+      "[1,2]",
+      "{\"urlsession\":1,\"id\":\"7\",\"kind\":0}",
+      "{\"urlsession\":1,\"id\":[7],\"kind\":0}",
+      "{\"urlsession\":1,\"id\":7.5,\"kind\":0}",
+      "{\"urlsession\":1,\"id\":-7,\"kind\":0}",
+      "{\"urlsession\":1,\"id\":7,\"kind\":9}",
+      "{\"urlsession\":1,\"id\":7,\"kind\":0,\"dir\":42}",
+      "{\"urlsession\":1,\"id\":7,\"kind\":0,\"name\":{\"a\":1}}",
+      "{\"urlsession\":1,\"id\":7,\"kind\":0,\"fromResponse\":\"yes\"}",
+      "{\"urlsession\":1,\"id\":7,\"kind\":0,\"description\":null}",
+      "{\"urlsession\":\"1\",\"id\":7,\"kind\":0}",
+      "{\"id\":7,\"kind\":0}",
+      "{\"urlsession\":1,\"id\":7,\"kind\":0",
+      "{\"urlsession\":1,\"id\":7,\"kind\":0,\"dir\":\"\\ud800\"}",
+  };
+  NsTaskId ns = 100;
+  for (const char* tag : bad) {
+    TaskTag decoded;
+    CHECK(!DecodeTaskTag(tag, &decoded));
+    Enter(m, fakes, ns, tag);
+    m.OnComplete(ns, Done());
+    ++ns;
+  }
+  CHECK(sink.events.empty());
+  CHECK(m.TaskCount() == 0);
+  // Tags written by NSJSONSerialization before this model (true/false, "\/", unicode) still parse.
+  TaskTag legacy;
+  CHECK(DecodeTaskTag("{\"urlsession\":1,\"id\":12,\"kind\":0,\"dir\":\"\\/Users\\/a\",\"name\":\"caf\\u00e9.bin\","
+                      "\"fromResponse\":true,\"overwrite\":false,\"discardOnHttpError\":false,\"description\":\"\"}",
+                      &legacy));
+  CHECK(legacy.taskIdentifier == 12 && legacy.downloadDirectory == "/Users/a" && legacy.downloadFileName == "caf\xc3\xa9.bin");
+  CHECK(legacy.nameFromResponse && !legacy.overwrite);
+  // Round trip, with the characters JSON must escape.
+  TaskTag tag;
+  tag.taskIdentifier = 9007199254740992ull;
+  tag.kind = TaskKind::Upload;
+  tag.taskDescription = "quote \" backslash \\ newline \n tab \t \x01 \xe2\x82\xac";
+  tag.temporaryBody = "/tmp/x";
+  tag.streamBody = true;
+  TaskTag back;
+  CHECK(DecodeTaskTag(EncodeTaskTag(tag), &back));
+  CHECK(back.taskIdentifier == tag.taskIdentifier && back.kind == TaskKind::Upload);
+  CHECK(back.taskDescription == tag.taskDescription && back.temporaryBody == "/tmp/x" && back.streamBody);
+}
+
+// Item 16. Old rule (:920-948): ResetCompleted/FlushCompleted were posted only from
+// NSURLSession's completion handler; an invalidation that overtook it left reset() hanging,
+// and a reset after invalidation asked a session that never answers.
+CASE(invalidation_overtakes_reset) {
+  TempDir dir;
+  Recorder sink;
+  AppleSessionModel m(Config(), false, dir.path, &sink);
+  CHECK(m.Reset(7));
+  CHECK(m.Flush(8));
+  CHECK(m.InvalidateAndCancel());
+  m.OnInvalidated();
+  CHECK(sink.Count(EventType::ResetCompleted) == 1 && sink.Last(EventType::ResetCompleted)->token == 7);
+  CHECK(sink.Count(EventType::FlushCompleted) == 1 && sink.Last(EventType::FlushCompleted)->token == 8);
+  CHECK(sink.IndexOf(EventType::ResetCompleted) < sink.IndexOf(EventType::SessionInvalidated));
+  m.OnResetDone(7);  // the handler, late
+  m.OnFlushDone(8);
+  CHECK(sink.Count(EventType::ResetCompleted) == 1 && sink.Count(EventType::FlushCompleted) == 1);
+  CHECK(!m.Reset(9));  // after invalidation: answered at once
+  CHECK(sink.Last(EventType::ResetCompleted)->token == 9);
+  // The happy order still answers once.
+  AppleSessionModel n(Config(), false, dir.path, &sink);
+  CHECK(n.Flush(3));
+  n.OnFlushDone(3);
+  n.OnFlushDone(3);
+  size_t threes = 0;
+  for (const Event& e : sink.events) threes += e.type == EventType::FlushCompleted && e.token == 3;
+  CHECK(threes == 1);
+}
+
+// Item 3. Old rule (:418-421, :846-883): user suspend and stream backpressure each sent
+// -suspend, and each resume was skipped while the other flag was set; -suspend nests, so after
+// "backpressure, user suspend, user resume, drain" one -resume was missing and the task stayed
+// suspended for good (the 16 MiB stream that stopped at ~3 MB).
+CASE(suspend_holds_nest) {
+  TempDir dir;
+  Recorder sink;
+  Fakes fakes;
+  AppleSessionModel m(Config(), false, dir.path, &sink);
+  TaskRequest r = Data(1);
+  r.streamBody = true;
+  Start(m, r, 10);
+  CHECK(m.OnResponse(10, Head(200, "http://example.test/data")));
+  std::string chunk(kStreamHighWaterBytes, 'x');
+  fakes.Perform(m.OnData(10, chunk.data(), chunk.size()));
+  CHECK(fakes.tasks[10].suspendCount == 1);  // backpressure: the first hold suspends
+  fakes.Perform(m.Suspend(1));
+  CHECK(fakes.tasks[10].suspendCount == 1);  // a second hold does not suspend again
+  fakes.Perform(m.Resume(1));
+  CHECK(fakes.tasks[10].suspendCount == 1);  // backpressure still holds
+  fakes.Perform(m.Acknowledge(1, kStreamHighWaterBytes));
+  CHECK(fakes.tasks[10].suspendCount == 0);  // the last hold went: resumed
+  // The other nesting: user first, backpressure inside, user resume last.
+  fakes.Perform(m.Suspend(1));
+  CHECK(fakes.tasks[10].suspendCount == 1);
+  fakes.Perform(m.OnData(10, chunk.data(), chunk.size()));
+  CHECK(fakes.tasks[10].suspendCount == 1);
+  fakes.Perform(m.Acknowledge(1, kStreamHighWaterBytes));
+  CHECK(fakes.tasks[10].suspendCount == 1);  // the user still holds it
+  fakes.Perform(m.Resume(1));
+  CHECK(fakes.tasks[10].suspendCount == 0);
+  fakes.Perform(m.Resume(1));  // an extra resume changes nothing
+  CHECK(fakes.tasks[10].suspendCount == 0);
+  CHECK(sink.Count(EventType::BodyData) == 2);
+}
+
+// Item 15. Old rule (:707-779): a task that could not be created after its download had opened
+// (resumed) its partial file called DownloadWriter::Abandon, deleting the partial a resume
+// needed, and failures before the writer existed skipped DownloadWriter::FailUnopened.
+CASE(failure_before_start_keeps_partial) {
+  TempDir dir;
+  Recorder sink;
+  std::string partial;
+  FileIdentity identity;
+  int fd = CreatePartialFile(dir.path, "file.bin", &partial, &identity);
+  CHECK(fd >= 0);
+  CHECK(write(fd, "12345", 5) == 5);
+  close(fd);
+  TaskRequest r = Download(1, dir.path);
+  r.keepPartialOnFailure = true;
+  r.resumePartialPath = partial;
+  r.resumeIdentity = identity.ToString();
+  r.resumeOffset = 5;
+  r.resumeValidator = "\"etag\"";
+  AppleSessionModel m(Config(), false, dir.path, &sink);
+  StartPlan plan = m.PlanStart(r);
+  CHECK(plan.create);
+  bool ranged = false;
+  for (const auto& h : plan.headers) ranged |= h.first == "Range" && h.second == "bytes=5-";
+  CHECK(ranged);
+  m.TaskCreationFailed(1, kNSURLErrorUnknown);
+  const Event* done = sink.Last(EventType::TaskCompleted);
+  CHECK(done != nullptr && done->errorCode == kNSURLErrorUnknown);
+  CHECK(done->partialPath == partial && done->partialBytes == 5);
+  CHECK(Read(partial) == "12345");
+  // Refused before the writer exists (an invalidated session): FailUnopened keeps it too.
+  CHECK(m.FinishTasksAndInvalidate());
+  r.taskIdentifier = 2;
+  CHECK(!m.PlanStart(r).create);
+  done = sink.Last(EventType::TaskCompleted);
+  CHECK(done->taskIdentifier == 2 && done->errorCode == kNSURLErrorCancelled && done->partialPath == partial);
+  CHECK(Exists(partial));
+}
+
+// Item 14. Old rule: Shutdown unlinked every temporary upload body, also of background tasks
+// nsurlsessiond was still uploading, and a recovered upload never deleted its body.
+CASE(temporary_body_lifetime) {
+  TempDir dir;
+  Recorder sink;
+  Fakes fakes;
+  std::string uploadFile, tag;
+  {
+    AppleSessionModel first(Config(), true, dir.path + "/", &sink);
+    TaskRequest r = Data(1, "http://example.test/upload");
+    r.kind = TaskKind::Upload;
+    r.method = "POST";
+    r.bodySource = BodySource::Memory;
+    r.bodyBytes = "payload";
+    StartPlan plan = Start(first, r, 10);
+    CHECK(plan.type == NsTaskType::UploadFromFile);
+    uploadFile = plan.uploadFile;
+    tag = plan.tag;
+    CHECK(Read(uploadFile) == "payload");
+    CHECK(!first.Shutdown());  // background: never invalidated
+    CHECK(Exists(uploadFile));
+  }
+  AppleSessionModel relaunched(Config(), true, dir.path, &sink);
+  Enter(relaunched, fakes, 10, tag);
+  CHECK(sink.Count(EventType::TaskRecovered) == 1);
+  relaunched.OnComplete(10, Done());
+  CHECK(!Exists(uploadFile));
+  // A tag naming some other file never gets it deleted.
+  std::string victim = dir.File("precious", "keep me");
+  TaskTag forged;
+  forged.taskIdentifier = 2;
+  forged.kind = TaskKind::Upload;
+  forged.temporaryBody = victim;
+  Enter(relaunched, fakes, 11, EncodeTaskTag(forged));
+  relaunched.OnComplete(11, Done());
+  CHECK(Read(victim) == "keep me");
+  // Default sessions: the body is uploaded from memory, nothing on disk.
+  AppleSessionModel plain(Config(), false, dir.path, &sink);
+  TaskRequest p = Data(3, "http://example.test/upload");
+  p.kind = TaskKind::Upload;
+  p.bodySource = BodySource::Memory;
+  p.bodyBytes = "abc";
+  StartPlan direct = plain.PlanStart(p);
+  CHECK(direct.type == NsTaskType::UploadFromData && direct.uploadBytes == "abc");
+}
+
+// Item 4. Old rule (:485-518): CA and pin checks ran only inside the server-trust challenge; a
+// TLS session resumed from the per-process cache skips it, so a pinned session accepted a
+// response over a connection only another session had verified.
+CASE(trust_checked_per_session) {
+  TempDir dir;
+  Recorder sinkA, sinkB;
+  Fakes fakes;
+  AppleSessionModel a(Config(), false, dir.path, &sinkA);  // no CA, no pins: default handling
+  SessionConfig pinned = Config();
+  pinned.tls.pinnedSpkiSha256 = {"pin-of-the-real-server"};
+  AppleSessionModel b(pinned, false, dir.path, &sinkB);
+  TrustEvaluation seen;
+  seen.host = "secure.test";
+  seen.port = 443;
+  seen.trusted = true;
+  seen.spkiPin = "pin-of-an-impostor";
+  Start(a, Data(1, "https://secure.test/x"), 1);
+  CHECK(a.OnServerTrust(1, seen) == TrustVerdict::DefaultHandling);
+  CHECK(a.OnResponse(1, Head(200, "https://secure.test/x")));
+  // Session B's request rides the resumed TLS session: no challenge reaches B.
+  Start(b, Data(1, "https://secure.test/x"), 1);
+  CHECK(!b.OnResponse(1, Head(200, "https://secure.test/x")));
+  b.OnComplete(1, Done(kNSURLErrorCancelled));
+  CHECK(sinkB.Last(EventType::TaskCompleted)->errorCode == kNSURLErrorServerCertificateUntrusted);
+  CHECK(sinkB.Count(EventType::Response) == 0);
+  // A challenge with the wrong pin is rejected; with the right one the host counts as verified.
+  Start(b, Data(2, "https://secure.test/y"), 2);
+  CHECK(b.OnServerTrust(2, seen) == TrustVerdict::Reject);
+  b.OnComplete(2, Done(kNSURLErrorCancelled));
+  CHECK(sinkB.Last(EventType::TaskCompleted)->errorCode == kNSURLErrorServerCertificateUntrusted);
+  seen.spkiPin = "pin-of-the-real-server";
+  Start(b, Data(3, "https://SECURE.test:443/z"), 3);
+  CHECK(b.OnServerTrust(3, seen) == TrustVerdict::UseCredential);
+  CHECK(b.OnResponse(3, Head(200, "https://SECURE.test:443/z")));
+  // Another port is another server.
+  Start(b, Data(4, "https://secure.test:8443/z"), 4);
+  CHECK(!b.OnResponse(4, Head(200, "https://secure.test:8443/z")));
+  // Plain http is not a TLS question.
+  Start(b, Data(5, "http://secure.test/z"), 5);
+  CHECK(b.OnResponse(5, Head(200, "http://secure.test/z")));
+}
+
+// Item 6. Background sessions never call willPerformHTTPRedirection: (NSURLSession.h). Old
+// rule: the policy lived only there, so background tasks followed https->http, non-http schemes
+// and any number of redirects.
+CASE(background_redirect_policy) {
+  TempDir dir;
+  Recorder sink;
+  Fakes fakes;
+  SessionConfig config = Config();
+  config.maximumRedirects = 3;
+  AppleSessionModel m(config, true, dir.path, &sink);
+  Start(m, Download(1, dir.path, "https://example.test/file.bin"), 10);
+  m.OnFinishedDownload(10, DaemonFile(dir, "downgraded"), Head(200, "http://example.test/file.bin"));
+  m.OnComplete(10, Done());
+  CHECK(sink.Last(EventType::TaskCompleted)->errorCode == kNSURLErrorAppTransportSecurityRequiresSecureConnection);
+  CHECK(sink.Count(EventType::DownloadCompleted) == 0);
+  CHECK(!Exists(dir.path + "/file.bin"));
+  Start(m, Download(2, dir.path), 11);
+  m.OnFinishedDownload(11, DaemonFile(dir, "hops"), Head(200, "http://example.test/file.bin"));
+  TaskMetrics metrics;
+  metrics.redirectCount = 4;
+  m.OnMetrics(11, metrics);
+  m.OnComplete(11, Done());
+  CHECK(sink.Last(EventType::TaskCompleted)->errorCode == kNSURLErrorHTTPTooManyRedirects);
+  CHECK(sink.Count(EventType::DownloadCompleted) == 0);
+  CHECK(!Exists(dir.path + "/file.bin"));
+  // Within the policy: delivered.
+  Start(m, Download(3, dir.path), 12);
+  m.OnFinishedDownload(12, DaemonFile(dir, "fine"), Head(200, "https://example.test/file.bin"));
+  metrics.redirectCount = 3;
+  m.OnMetrics(12, metrics);
+  m.OnComplete(12, Done());
+  CHECK(sink.Last(EventType::TaskCompleted)->errorCode == 0);
+  CHECK(Read(dir.path + "/file.bin") == "fine");
+  // Default sessions decide per redirect.
+  AppleSessionModel d(config, false, dir.path, &sink);
+  Start(d, Data(4, "https://example.test/"), 20);
+  Commands commands;
+  CHECK(!d.OnRedirect(20, "https://example.test/", "http://example.test/", &commands));
+  CHECK(commands.size() == 1 && commands[0].action == TaskAction::Cancel);
+}
+
+// Item 7. Old rule: a stream: true data task became a download task in background sessions and
+// its body was read into responseBody (where a streamed task never looks): an empty stream.
+CASE(background_stream) {
+  TempDir dir;
+  Recorder sink;
+  AppleSessionModel m(Config(), true, dir.path, &sink);
+  TaskRequest r = Data(1);
+  r.streamBody = true;
+  StartPlan plan = Start(m, r, 10);
+  CHECK(plan.type == NsTaskType::Download);
+  std::string body(200000, 'b');
+  m.OnFinishedDownload(10, DaemonFile(dir, body), Head(200, "http://example.test/data"));
+  m.OnComplete(10, Done());
+  std::string streamed;
+  for (const Event& e : sink.events) {
+    if (e.type == EventType::BodyData) streamed += e.responseBody;
+  }
+  CHECK(streamed == body);
+  CHECK(sink.IndexOf(EventType::Response) < sink.IndexOf(EventType::BodyData));
+  CHECK(sink.Last(EventType::TaskCompleted)->errorCode == 0 && sink.Last(EventType::TaskCompleted)->responseBody.empty());
+}
+
+// Item 12. Old rule: cancel used -cancel, so cancelByProducingResumeData() resolved null in
+// background mode, and stored resume data (:77-80) was never handed to downloadTaskWithResumeData:.
+CASE(background_resume_data) {
+  for (int order = 0; order < 2; ++order) {
+    TempDir dir;
+    Recorder sink;
+    Fakes fakes;
+    AppleSessionModel m(Config(), true, dir.path, &sink);
+    TaskRequest r = Download(1, dir.path);
+    r.keepPartialOnFailure = true;
+    Start(m, r, 10);
+    fakes.Perform(m.OnDownloadProgress(10, 100, 1000, nullptr));
+    fakes.Perform(m.Cancel(1));
+    CHECK(fakes.tasks[10].cancelledForResumeData);
+    CHECK(m.Cancel(1).empty());  // a second cancel while the resume data is produced: nothing
+    // cancelByProducingResumeData:'s handler and didCompleteWithError: in either order.
+    if (order == 0) {
+      m.OnComplete(10, Done(kNSURLErrorCancelled));
+      CHECK(sink.Count(EventType::TaskCompleted) == 0);
+      m.OnResumeDataProduced(10, "opaque-blob");
+    } else {
+      m.OnResumeDataProduced(10, "opaque-blob");
+      m.OnComplete(10, Done(kNSURLErrorCancelled));
+    }
+    const Event* done = sink.Last(EventType::TaskCompleted);
+    CHECK(done != nullptr && done->errorCode == kNSURLErrorCancelled);
+    CHECK(done->validator == kAppleResumeDataValidator && done->partialBytes > 0);
+    CHECK(Read(done->partialPath) == "opaque-blob");
+    // JS resumes: downloadTaskWithResumeData: with the blob; the file is spent once created.
+    TaskRequest again = Download(2, dir.path);
+    again.resumePartialPath = done->partialPath;
+    again.resumeIdentity = done->partialIdentity;
+    again.resumeValidator = done->validator;
+    again.resumeOffset = done->partialBytes;
+    std::string path = done->partialPath;
+    StartPlan plan = Start(m, again, 11);
+    CHECK(plan.type == NsTaskType::DownloadWithResumeData && plan.resumeData == "opaque-blob");
+    CHECK(!Exists(path));
+  }
+  // A failure (not a cancel) carries NSURLSessionDownloadTaskResumeData in the error.
+  TempDir dir;
+  Recorder sink;
+  AppleSessionModel m(Config(), true, dir.path, &sink);
+  TaskRequest r = Download(1, dir.path);
+  r.keepPartialOnFailure = true;
+  Start(m, r, 10);
+  Completion lost = Done(kNSURLErrorNetworkConnectionLost);
+  lost.resumeData = "from-userInfo";
+  m.OnComplete(10, lost);
+  CHECK(Read(sink.Last(EventType::TaskCompleted)->partialPath) == "from-userInfo");
+  // A default session given such resume data starts over instead of appending to the blob.
+  std::string blob = sink.Last(EventType::TaskCompleted)->partialPath;
+  AppleSessionModel d(Config(), false, dir.path, &sink);
+  TaskRequest again = Download(2, dir.path);
+  again.resumePartialPath = blob;
+  again.resumeIdentity = sink.Last(EventType::TaskCompleted)->partialIdentity;
+  again.resumeValidator = kAppleResumeDataValidator;
+  again.resumeOffset = 1;
+  StartPlan plan = d.PlanStart(again);
+  CHECK(plan.create && plan.type == NsTaskType::Data);
+  for (const auto& h : plan.headers) CHECK(h.first != "Range");
+  CHECK(!Exists(blob));
+  // The other way: a portable partial file given to a background session is not continued by
+  // nsurlsessiond, so it is removed instead of left behind; a resume-data file that is no longer
+  // the one named (swapped for another file) is never read.
+  std::string partial;
+  FileIdentity identity;
+  int fd = CreatePartialFile(dir.path, "file.bin", &partial, &identity);
+  CHECK(fd >= 0);
+  close(fd);
+  TaskRequest portable = Download(3, dir.path);
+  portable.resumePartialPath = partial;
+  portable.resumeIdentity = identity.ToString();
+  portable.resumeOffset = 10;
+  portable.resumeValidator = "\"etag\"";
+  CHECK(m.PlanStart(portable).type == NsTaskType::Download);
+  CHECK(!Exists(partial));
+  std::string swapped = dir.File("swapped", "not resume data");
+  TaskRequest forged = Download(4, dir.path);
+  forged.resumePartialPath = swapped;
+  forged.resumeIdentity = identity.ToString();
+  forged.resumeValidator = kAppleResumeDataValidator;
+  StartPlan refused = m.PlanStart(forged);
+  CHECK(refused.type == NsTaskType::Download && refused.resumeData.empty());
+  CHECK(Read(swapped) == "not resume data");
+}
+
+// Item 1. Old rule (:967-971): Shutdown called finishTasksAndInvalidate on background sessions
+// and dropped every task, so a download finishing after the environment went away was deleted.
+CASE(background_shutdown_keeps_placing) {
+  TempDir dir;
+  Recorder sink;
+  Fakes fakes;
+  AppleSessionModel m(Config(), true, dir.path, &sink);
+  StartPlan plan = Start(m, Download(1, dir.path), 10);
+  CHECK(!m.Shutdown());  // not invalidated
+  size_t before = sink.events.size();
+  Enter(m, fakes, 10, plan.tag);
+  m.OnFinishedDownload(10, DaemonFile(dir, "late"), Head(200, "http://example.test/file.bin"));
+  m.OnComplete(10, Done());
+  CHECK(Read(dir.path + "/file.bin") == "late");
+  CHECK(sink.events.size() == before);  // silent: nobody listens any more
+  AppleSessionModel d(Config(), false, dir.path, &sink);
+  CHECK(d.Shutdown());  // default sessions are cancelled
+  CHECK(!d.Shutdown());  // once
+}
+
+// Items 8, 9, 20, 21: the configuration decisions.
+CASE(configuration_plan) {
+  SessionConfig config = Config();
+  config.persistent = true;
+  CHECK(UsesBackgroundConfiguration(config, true));
+  CHECK(!UsesBackgroundConfiguration(config, false));  // plain node: emulated
+  config.persistent = false;
+  CHECK(!UsesBackgroundConfiguration(config, true));
+  config.timeoutIntervalForRequest = 0;
+  config.timeoutIntervalForResource = 0;
+  AppleConfigurationPlan plan = PlanConfiguration(config, false);
+  CHECK(plan.kind == AppleSessionKind::Ephemeral);
+  CHECK(plan.requestTimeout == kAppleNoTimeoutSeconds);  // item 20: 0 is "none", as on Linux
+  CHECK(plan.resourceTimeout == kAppleNoTimeoutSeconds);
+  plan = PlanConfiguration(config, true);
+  CHECK(plan.kind == AppleSessionKind::Background);
+  CHECK(plan.resourceTimeout == kBackgroundResourceTimeoutSeconds);  // item 8: finite
+  config.timeoutIntervalForRequest = 5;
+  config.timeoutIntervalForResource = 30;
+  plan = PlanConfiguration(config, true);
+  CHECK(plan.requestTimeout == 5 && plan.resourceTimeout == 30);
+  // Item 21: the reserved headers leave HTTPAdditionalHeaders and go onto each request.
+  config.additionalHeaders = {{"Authorization", "Bearer t"}, {"X-Trace", "1"}, {"host", "h"}};
+  plan = PlanConfiguration(config, false);
+  CHECK(plan.additionalHeaders.size() == 1 && plan.additionalHeaders[0].first == "X-Trace");
+  TempDir dir;
+  Recorder sink;
+  AppleSessionModel m(config, false, dir.path, &sink);
+  TaskRequest r = Data(1);
+  r.headers = {{"HOST", "mine"}};
+  StartPlan start = m.PlanStart(r);
+  CHECK(start.headers.size() == 2);
+  CHECK(start.headers[0].first == "HOST" && start.headers[1].first == "Authorization");
+  // Item 9: credentials, an https: proxy, curl's NO_PROXY semantics.
+  config.proxyMode = ProxyMode::Explicit;
+  config.proxyUrl = "http://us%40er:p%3Ass@proxy.test";
+  config.noProxy = "example.com, .internal ,";
+  plan = PlanConfiguration(config, false);
+  CHECK(plan.refusal == 0 && plan.proxy.explicitly && plan.proxy.host == "proxy.test" && plan.proxy.port == 1080);
+  CHECK(plan.proxy.user == "us@er" && plan.proxy.password == "p:ss");
+  CHECK(AnswersProxyChallenge(plan.proxy, 0) && !AnswersProxyChallenge(plan.proxy, 1));
+  CHECK((plan.proxy.exceptions == std::vector<std::string>{"example.com", "*.example.com", "internal", "*.internal"}));
+  config.noProxy = "*";
+  CHECK(PlanConfiguration(config, false).proxy.direct);
+  config.proxyUrl = "https://proxy.test:443";
+  plan = PlanConfiguration(config, false);
+  CHECK(plan.refusal == kNSURLErrorUnsupportedURL);
+  AppleSessionModel refused(config, false, dir.path, &sink);
+  CHECK(!refused.PlanStart(Data(2)).create);
+  CHECK(sink.Last(EventType::TaskCompleted)->errorCode == kNSURLErrorUnsupportedURL);
+}
+
+// Item 10. Old rule (:666): cookies went to sharedCookieStorageForGroupContainerIdentifier:
+// <session identifier>, an app-group store outside stateDirectory shared with anything naming
+// that string. Now the session's own store lives in stateDirectory/cookies.txt, in the format
+// the curl engine's jar has: a jar libcurl wrote is read, and what is written reads back.
+CASE(cookie_jar_file) {
+  TempDir dir;
+  SessionConfig config = Config();
+  CHECK(CookieJarFile(config).empty());  // no stateDirectory: in memory only
+  config.stateDirectory = dir.path;
+  CHECK(CookieJarFile(config) == dir.path + "/cookies.txt");
+  CHECK(PlanConfiguration(config, false).cookieJar == dir.path + "/cookies.txt");
+  config.cookieAcceptPolicy = CookieAcceptPolicy::Never;
+  CHECK(CookieJarFile(config).empty());
+  const std::string curl =
+      "# Netscape HTTP Cookie File\n# https://curl.se/docs/http-cookies.html\n"
+      "# This file was generated by libcurl! Edit at your own risk.\n\n"
+      "#HttpOnly_.example.test\tTRUE\t/\tTRUE\t4102444800\tsid\tabc=1\n"
+      "127.0.0.1\tFALSE\t/api\tFALSE\t0\tsession\tv\n"
+      "old.test\tFALSE\t/\tFALSE\t1000\tgone\tx\n"
+      "broken line without tabs\n"
+      "bad.test\tMAYBE\t/\tFALSE\t0\tn\tv\r\n";
+  std::vector<JarCookie> cookies = ParseCookieJar(curl, 2000000000);
+  CHECK(cookies.size() == 2);
+  CHECK(cookies[0].httpOnly && cookies[0].includeSubdomains && cookies[0].secure && cookies[0].domain == "example.test");
+  CHECK(cookies[0].expires == 4102444800 && cookies[0].name == "sid" && cookies[0].value == "abc=1");
+  CHECK(!cookies[1].httpOnly && !cookies[1].includeSubdomains && cookies[1].path == "/api" && cookies[1].expires == 0);
+  std::string written = WriteCookieJar(cookies);
+  std::vector<JarCookie> back = ParseCookieJar(written, 2000000000);
+  CHECK(back.size() == 2 && back[0].name == "sid" && back[0].httpOnly && back[1].path == "/api");
+  CHECK(written.find("#HttpOnly_.example.test\tTRUE\t/\tTRUE\t4102444800\tsid\tabc=1\n") != std::string::npos);
+  std::string jar = dir.path + "/cookies.txt";
+  CHECK(ReplaceFile(jar, written) == 0);
+  struct stat st;
+  CHECK(stat(jar.c_str(), &st) == 0 && (st.st_mode & 0777) == 0600);
+  CHECK(Read(jar) == written);
+  // A value with a tab or newline cannot be written safely: it is left out, not split.
+  JarCookie evil;
+  evil.domain = "x.test";
+  evil.name = "n";
+  evil.value = "a\nb.test\tFALSE";
+  CHECK(ParseCookieJar(WriteCookieJar({evil}), 0).empty());
+}
+
+// The pin's input, moved out of the .mm into spki_der.cc: the DER SubjectPublicKeyInfo built
+// around the raw key Security.framework gives must be byte for byte what OpenSSL writes (these
+// vectors: `openssl ec|rsa -pubout -outform DER` and `-RSAPublicKey_out` of generated keys), or
+// no pin would ever match. 2048-bit RSA exercises DER's two-byte lengths.
+CASE(spki_der) {
+  auto hex = [](const char* text) {
+    std::string out;
+    for (size_t i = 0; text[i] != '\0' && text[i + 1] != '\0'; i += 2) out.push_back(static_cast<char>(std::stoi(std::string(text + i, 2), nullptr, 16)));
+    return out;
+  };
+  const std::string ecSpki = hex(
+      "3059301306072a8648ce3d020106082a8648ce3d030107034200044e58c348eb8213079b96443dcd7d18f722581d7394"
+      "74a189df1345fd1a580eb8d1e6a31afc3613fe6d5cfbc50f816610646f9315aefca95b3826caff03389ad9");
+  const std::string ec384Spki = hex(
+      "3076301006072a8648ce3d020106052b81040022036200042643e0d18800c31e4cd6fa723b5a6bc0d21f8e391bc7a9c7"
+      "47f9455c0e611f71adb6c246475175d8008445badfa4f5586d72a0b1b1e0e04fdb532e73463a62d778ae724791ae469d"
+      "0c0623f00a7a40d8cf5e561b4a44aa9b419fb2060ebd41dc");
+  const std::string rsaPkcs1 = hex(
+      "3082010a0282010100d644c85c8395018b2cf964796d23eced77790823b2c62e43403e1f75a18fb3f2455923fb92303a"
+      "8c435635209957676be8ff73511f860f092363e33f6a041dbedeaed6432e1981a6b87e8e1c4c20db01317d021703225a"
+      "d7a7a01d8a539777d9d9d0c7d250b08b5fa40b35369f4b01b15068dae367f3806bbb67e845b260ebda3c98f53f151728"
+      "be63a1421efe02a8ceef3436df644010b22ef284dcde981bd37e9c6b6a3871845d29ab80c658b1e2f6b9a851e67c1ac4"
+      "df5aad18b2db80d3c554635d10a93ef0032883bb60af590aef37ff09746584e4ce592df36822f2a79e1469b8224bfee7"
+      "f3817dfb1b4281895ca5208e7b726d8b04184f7fbfea7a5eed0203010001");
+  const std::string rsaSpki = hex(
+      "30820122300d06092a864886f70d01010105000382010f003082010a0282010100d644c85c8395018b2cf964796d23ec"
+      "ed77790823b2c62e43403e1f75a18fb3f2455923fb92303a8c435635209957676be8ff73511f860f092363e33f6a041d"
+      "bedeaed6432e1981a6b87e8e1c4c20db01317d021703225ad7a7a01d8a539777d9d9d0c7d250b08b5fa40b35369f4b01"
+      "b15068dae367f3806bbb67e845b260ebda3c98f53f151728be63a1421efe02a8ceef3436df644010b22ef284dcde981b"
+      "d37e9c6b6a3871845d29ab80c658b1e2f6b9a851e67c1ac4df5aad18b2db80d3c554635d10a93ef0032883bb60af590a"
+      "ef37ff09746584e4ce592df36822f2a79e1469b8224bfee7f3817dfb1b4281895ca5208e7b726d8b04184f7fbfea7a5e"
+      "ed0203010001");
+  CHECK(SubjectPublicKeyInfo(SpkiKeyType::Ec, 256, ecSpki.substr(ecSpki.size() - 65)) == ecSpki);
+  CHECK(SubjectPublicKeyInfo(SpkiKeyType::Ec, 384, ec384Spki.substr(ec384Spki.size() - 97)) == ec384Spki);
+  CHECK(SubjectPublicKeyInfo(SpkiKeyType::Rsa, 2048, rsaPkcs1) == rsaSpki);
+  CHECK(SubjectPublicKeyInfo(SpkiKeyType::Ec, 224, std::string(57, '\x04')).empty());  // a curve we cannot name
+  CHECK(SubjectPublicKeyInfo(SpkiKeyType::Other, 256, "x").empty());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int failed = 0;
+  for (auto& entry : Cases()) {
+    if (argc > 1 && entry.first != argv[1]) continue;
+    g_failure.clear();
+    entry.second();
+    if (g_failure.empty()) {
+      std::printf("PASS %s\n", entry.first.c_str());
+    } else {
+      std::printf("FAIL %s: %s\n", entry.first.c_str(), g_failure.c_str());
+      ++failed;
+    }
+  }
+  return failed == 0 ? 0 : 1;
+}
