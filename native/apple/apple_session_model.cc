@@ -431,19 +431,7 @@ Commands AppleSessionModel::OnRecoveredTask(NsTaskId task, const std::string& ta
     Tombstone(task);
     return {{TaskAction::Cancel, task}};
   }
-  TaskRequest r;
-  r.taskIdentifier = tag.taskIdentifier;
-  r.kind = tag.kind;
-  r.url = url;
-  r.method = method;
-  r.downloadDirectory = tag.downloadDirectory;
-  r.downloadFileName = tag.downloadFileName;
-  r.nameFromResponse = tag.nameFromResponse;
-  r.overwrite = tag.overwrite;
-  r.discardOnHttpError = tag.discardOnHttpError;
-  r.streamBody = tag.streamBody;
-  r.taskDescription = tag.taskDescription;
-  auto t = std::make_unique<Task>(std::move(r), config_.progressIntervalMs);
+  auto t = std::make_unique<Task>(RequestOf(tag, url, method), config_.progressIntervalMs);
   t->temporaryBody = tag.temporaryBody;
   t->type = tag.kind == TaskKind::Upload || !tag.temporaryBody.empty() ? NsTaskType::UploadFromFile : NsTaskType::Download;
   Event event;

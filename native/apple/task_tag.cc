@@ -217,6 +217,22 @@ TaskTag TagOf(const TaskRequest& request, const std::string& temporaryBody) {
   return tag;
 }
 
+TaskRequest RequestOf(const TaskTag& tag, const std::string& url, const std::string& method) {
+  TaskRequest r;
+  r.taskIdentifier = tag.taskIdentifier;
+  r.kind = tag.kind;
+  r.url = url;
+  r.method = method;
+  r.downloadDirectory = tag.downloadDirectory;
+  r.downloadFileName = tag.downloadFileName;
+  r.nameFromResponse = tag.nameFromResponse;
+  r.overwrite = tag.overwrite;
+  r.discardOnHttpError = tag.discardOnHttpError;
+  r.streamBody = tag.streamBody;
+  r.taskDescription = tag.taskDescription;
+  return r;
+}
+
 std::string EncodeTaskTag(const TaskTag& tag) {
   std::string out = "{\"urlsession\":1,\"id\":" + std::to_string(tag.taskIdentifier) +
                     ",\"kind\":" + std::to_string(static_cast<int>(tag.kind)) + ",\"dir\":";

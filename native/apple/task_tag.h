@@ -29,6 +29,9 @@ struct TaskTag {
 };
 
 TaskTag TagOf(const TaskRequest& request, const std::string& temporaryBody);
+// The inverse: the request a recovered task's tag describes (url and method come from the
+// NSURLSessionTask itself, not the tag).
+TaskRequest RequestOf(const TaskTag& tag, const std::string& url, const std::string& method);
 std::string EncodeTaskTag(const TaskTag& tag);
 // False when `text` is not a tag of ours: not JSON, not a flat object, no "urlsession": 1, an id
 // that is not a positive integer, a kind out of range, or any known key with a value of the
