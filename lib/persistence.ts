@@ -158,7 +158,8 @@ export class SessionPersistence {
   }
 
   /** Engine requests for the tasks a dead process left unfinished. Downloads continue from their partial file. */
-  recoverableRequests(): Array<{ request: NativeTaskRequest; taskDescription: string; kind: JournaledTask['kind'] }> {
+  /** `expectedBytes`: the whole file's size as the dead process's response announced it (0: unknown). */
+  recoverableRequests(): Array<{ request: NativeTaskRequest; taskDescription: string; kind: JournaledTask['kind']; expectedBytes: number }> {
     return this.journal.state.tasks.filter((task) => task.bodyInMemory !== true).map((task) => {
       const request: NativeTaskRequest = {
         taskIdentifier: task.taskIdentifier,
@@ -195,7 +196,7 @@ export class SessionPersistence {
           }
         }
       }
-      return { request, taskDescription: task.taskDescription, kind: task.kind };
+      return { request, taskDescription: task.taskDescription, kind: task.kind, expectedBytes: task.expectedBytes ?? 0 };
     });
   }
 

@@ -190,9 +190,14 @@ export class Session extends EventEmitter {
         }),
       );
     }
-    for (const { request, taskDescription, kind } of persistence.recoverableRequests()) {
+    for (const { request, taskDescription, kind, expectedBytes } of persistence.recoverableRequests()) {
       debug('task %d of %s: re-attached, resuming from %d bytes', request.taskIdentifier, this.identifier, request.resumeOffset ?? 0);
-      this.#tasks.set(request.taskIdentifier, this.#newRecord(kind, request.url, taskDescription));
+      const record = this.#newRecord(kind, request.url, taskDescription);
+      // getAllTasks() at once shows the kept bytes and the known size, and the first progress
+      // event's bytesWritten counts only what arrives now.
+      record.lastDownloadTotal = request.resumeOffset ?? 0;
+      record.expected = request.resumeOffset ? expectedBytes : 0;
+      this.#tasks.set(request.taskIdentifier, record);
       this.#native.startTask(packTaskRequest(request, taskDescription));
     }
     const undelivered = persistence.undeliveredEvents();
@@ -468,7 +473,8 @@ export class Session extends EventEmitter {
       record.retryTimer = undefined;
       record.pendingFailure = undefined;
       if (this.#tasks.get(taskIdentifier) !== record || this.#state !== 'active') return;
-      record.lastDownloadTotal = 0;
+      // A resumed retry continues from the kept bytes: they are not news to bytesWritten.
+      record.lastDownloadTotal = request.resumePartialPath !== undefined ? (request.resumeOffset ?? 0) : 0;
       record.lastUploadTotal = 0;
       this.#native.startTask(packTaskRequest(request, record.taskDescription));
     }, delayMs);
@@ -554,6 +560,7 @@ export class Session extends EventEmitter {
     const full: NativeTaskRequest = { ...request, taskIdentifier };
     if (kind === 'download' && full.downloadDirectory === undefined) full.downloadDirectory = this.configuration.downloadDirectory;
     const record = this.#newRecord(kind, request.url, taskDescription, task);
+    record.lastDownloadTotal = full.resumeOffset ?? 0;  // download({ resumeData }): kept bytes
     this.#tasks.set(taskIdentifier, record);
     if (body instanceof Promise) {
       record.starting = true;
@@ -732,7 +739,10 @@ export class Session extends EventEmitter {
     const download = event.type === EventType.DownloadProgress;
     const total = event.totalBytes ?? 0;
     const expected = event.expectedBytes ?? 0;
-    const delta = total - (download ? record.lastDownloadTotal : record.lastUploadTotal);
+    const previous = download ? record.lastDownloadTotal : record.lastUploadTotal;
+    // A total below the previous one is a restart from zero (200 instead of 206, a retried
+    // upload): everything it reports arrived since.
+    const delta = total >= previous ? total - previous : total;
     if (download) record.lastDownloadTotal = total;
     else record.lastUploadTotal = total;
     if (record.task !== undefined) {

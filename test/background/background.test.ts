@@ -114,7 +114,18 @@ describe('persistent sessions across SIGKILL', () => {
     // session learns of recovered tasks asynchronously (getAllTasksWithCompletionHandler:), after
     // the child's first getAllTasks() (README, macOS).
     const tasks = second.lines.find((l) => l.type === 'tasks')?.tasks;
-    if (journaled) expect(tasks).toMatchObject([{ taskIdentifier: 1, kind: 'download', url, taskDescription: 'the big one' }]);
+    if (journaled) {
+      // What is on disk and the size the journal knows, not 0 and 0 (issue 15, item 10).
+      expect(tasks).toMatchObject([{ taskIdentifier: 1, kind: 'download', url, taskDescription: 'the big one', bytesTransferred: onDisk, bytesExpected: size }]);
+    }
+    // bytesWritten is what arrived since the previous event, never the kept bytes (item 9): the
+    // deltas of this process add up to what it fetched, and the totals to the whole file.
+    const progress = second.lines.filter((l) => l.type === 'progress');
+    if (journaled) {
+      expect(progress[0].written).toBeLessThan(onDisk);
+      expect(progress.reduce((sum, l) => sum + l.written, 0)).toBe(size - onDisk);
+    }
+    for (const l of progress) expect(l.total).toBeLessThanOrEqual(l.expected);
     const completed = second.lines.find((l) => l.type === 'downloadcompleted');
     expect(completed?.id).toBe(1);
     expect(fileSha(completed?.location)).toBe(sha256(makeBytes(size, 3)));

@@ -6,6 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import * as URLSession from '../../lib/index';
+import { decodeResumeData } from '../../lib/resume-data';
 import { makeBytes, sha256, startTaskServer, type TaskServer } from '../task/task-server';
 
 let server: TaskServer;
@@ -109,8 +110,13 @@ describe('resume data from outside', () => {
     expect(fileSha(restarted.location)).toBe(sha256(makeBytes(2_000_000, 33)));
 
     const sound = await genuineResumeData(s, 34);
+    const kept = decodeResumeData(sound).offset;
+    const written: number[] = [];
+    s.on('downloadprogress', (e) => written.push(e.bytesWritten));
     const resumed = await s.download({ resumeData: sound }).done;
     expect(resumed.statusCode).toBe(206);
+    // bytesWritten counts what arrived, not the kept bytes (issue 15, item 9).
+    expect(written.reduce((a, b) => a + b, 0)).toBe(2_000_000 - kept);
     expect(fileSha(resumed.location)).toBe(sha256(makeBytes(2_000_000, 34)));
 
     const unused = await genuineResumeData(s, 35);
