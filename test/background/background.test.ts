@@ -75,8 +75,14 @@ beforeAll(async () => {
 });
 afterAll(() => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }));
 
+const roots: string[] = [];
+afterAll(() => {
+  for (const root of roots.splice(0)) fs.rmSync(root, { recursive: true, force: true });
+});
+
 function dirs(): { stateDirectory: string; downloadDirectory: string } {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'urlsession-bg-'));
+  roots.push(root);
   return { stateDirectory: path.join(root, 'state'), downloadDirectory: path.join(root, 'downloads') };
 }
 

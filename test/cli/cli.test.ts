@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir as newTempDir } from '../helpers/temp';
 import { makeBytes, sha256, startTaskServer, type TaskServer } from '../task/task-server';
 
 const CLI = path.join(__dirname, '..', '..', 'dist', 'cli.js');
@@ -14,7 +15,7 @@ let cache: string;
 
 beforeAll(async () => {
   server = await startTaskServer();
-  cache = fs.mkdtempSync(path.join(os.tmpdir(), 'urlsession-cli-cache-'));
+  cache = newTempDir('urlsession-cli-cache-');
 });
 afterAll(() => server.close());
 
@@ -58,7 +59,7 @@ function raw(command: string, args: string[], env: NodeJS.ProcessEnv = {}): Prom
 
 const events = (stdout: string): Array<Record<string, any>> => stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
 const fileSha = (file: string): string => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
-const tempDir = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'urlsession-cli-'));
+const tempDir = (): string => newTempDir('urlsession-cli-');
 
 describe('urlsession CLI', () => {
   it('--help exits 0; usage errors exit 2 with the usage text', async () => {

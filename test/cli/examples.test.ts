@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir as newTempDir } from '../helpers/temp';
 import { makeBytes, sha256, startTaskServer, type TaskServer } from '../task/task-server';
 
 const EXAMPLES = path.join(__dirname, '..', '..', 'examples');
@@ -32,7 +33,7 @@ function run(file: string, args: string[], killWhen?: (out: string) => boolean):
 }
 
 const fileSha = (file: string): string => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
-const temp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'urlsession-example-'));
+const temp = (): string => newTempDir('urlsession-example-');
 
 describe('examples', () => {
   it('node-download.mjs prints the location of a correct file', async () => {

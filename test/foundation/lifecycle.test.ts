@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir as newTempDir } from '../helpers/temp';
 import { startTaskServer, type TaskServer } from '../task/task-server';
 
 const FIXTURES = path.join(__dirname, 'fixtures');
@@ -30,7 +31,7 @@ function run(args: string[], timeoutMs = 30_000, env: NodeJS.ProcessEnv = proces
   });
 }
 
-const temp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'urlsession-life-'));
+const temp = (): string => newTempDir('urlsession-life-');
 
 describe('lifecycle', () => {
   it('a script exits by itself once its download completes', async () => {

@@ -6,6 +6,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir as newTempDir } from '../helpers/temp';
 import * as URLSession from '../../lib/index';
 import { makeBytes, sha256, startTaskServer, type TaskServer } from '../task/task-server';
 
@@ -21,7 +22,7 @@ afterEach(() => {
   for (const s of live.splice(0)) if (s.state === 'active') s.invalidateAndCancel();
 });
 
-const tempDir = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'urlsession-ti-'));
+const tempDir = (): string => newTempDir('urlsession-ti-');
 const fileSha = (file: string): string => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 
 function newSession(options: URLSession.SessionConfigurationOptions = {}): { session: URLSession.Session; dir: string } {

@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../helpers/temp';
 import * as URLSession from '../../lib/index';
 import { makeBytes, sha256, startTaskServer, type TaskServer } from '../task/task-server';
 import { makeCertificates, type TestCertificates } from './tls';
@@ -29,7 +30,7 @@ afterAll(async () => {
 });
 
 function session(options: URLSession.SessionConfigurationOptions = {}): URLSession.Session {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'urlsession-tls-'));
+  const dir = tempDir('urlsession-tls-');
   return URLSession.createSession({ configuration: URLSession.createSessionConfiguration({ downloadDirectory: dir, ...options }) });
 }
 

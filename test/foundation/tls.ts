@@ -5,6 +5,7 @@ import { createHash, createPublicKey } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { tempDir } from '../helpers/temp';
 
 export interface TestCertificates {
   caPem: string;
@@ -24,7 +25,7 @@ function openssl(args: string[], cwd: string): void {
 }
 
 export function makeCertificates(): TestCertificates {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'urlsession-tls-'));
+  const dir = tempDir('urlsession-tls-');
   const san = 'subjectAltName=IP:127.0.0.1,DNS:localhost';
   openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=urlsession test CA'], dir);
   for (const [name, days] of [['server', '2'], ['expired', '1'], ['wronghost', '2']] as const) {

@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { tempDir } from '../helpers/temp';
 import { parseIntegrity } from '../../lib/integrity';
 import { Journal, StateDirectoryError } from '../../lib/journal';
 import { decodeResumeData, encodeResumeData } from '../../lib/resume-data';
@@ -36,7 +37,7 @@ describe('fuzzing', () => {
   // Apple's clang ships no libFuzzer runtime: the targets run on Linux (and in .ci/run).
   it.skipIf(process.platform !== 'linux')('libFuzzer targets run clean over their corpus (10 s budget each)', async () => {
     const script = path.join(__dirname, 'run-fuzzers.sh');
-    const fresh = fs.mkdtempSync(path.join(os.tmpdir(), 'urlsession-fuzz-'));
+    const fresh = tempDir('urlsession-fuzz-');
     const child = spawn('bash', [script, '10'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FUZZ_NEW_INPUTS: fresh } });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -87,7 +88,7 @@ describe('fuzzing', () => {
   });
 
   it('the journal: any damaged content is set aside and the session directory still opens', () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'urlsession-fuzz-journal-'));
+    const dir = tempDir('urlsession-fuzz-journal-');
     const valid = JSON.stringify({ version: 1, nextTaskIdentifier: 3, tasks: [{ taskIdentifier: 1, kind: 'download', url: 'http://h/', method: 'GET', headers: [], taskDescription: '' }], undelivered: [] });
     for (let i = 0; i < 500; i++) {
       const bytes = Buffer.from(valid);

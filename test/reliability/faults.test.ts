@@ -7,6 +7,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../helpers/temp';
 import * as URLSession from '../../lib/index';
 import { openFds, threadCount as threads } from '../helpers/process-stats';
 import { makeCertificates, type TestCertificates } from '../foundation/tls';
@@ -23,7 +24,7 @@ afterAll(() => hostile.close());
 
 /** Runs one download in its own session, invalidates it, and checks that nothing leaked. */
 async function fault(url: string, options: URLSession.SessionConfigurationOptions = {}) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'urlsession-fault-'));
+  const dir = tempDir('urlsession-fault-');
   const fdsBefore = openFds();
   const threadsBefore = threads();
   const session = URLSession.createSession({ configuration: URLSession.createSessionConfiguration({ downloadDirectory: dir, ...options }) });
@@ -200,7 +201,7 @@ describe('local faults', () => {
       return;
     }
     const server = await startTaskServer();
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'urlsession-ro-'));
+    const dir = tempDir('urlsession-ro-');
     fs.chmodSync(dir, 0o777);
     try {
       const script = `
@@ -231,7 +232,7 @@ describe('local faults', () => {
   it('a full disk fails with -3003, removes the partial file and leaves the session usable', async (context) => {
     const { execFileSync } = await import('node:child_process');
     const { startTaskServer } = await import('../task/task-server');
-    const mountPoint = fs.mkdtempSync(path.join(os.tmpdir(), 'urlsession-full-'));
+    const mountPoint = tempDir('urlsession-full-');
     try {
       execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', mountPoint], { stdio: 'ignore' });
     } catch {
@@ -260,7 +261,7 @@ describe('local faults', () => {
     const { startTaskServer } = await import('../task/task-server');
     const server = await startTaskServer();
     try {
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'urlsession-gone-'));
+      const dir = tempDir('urlsession-gone-');
       const session = URLSession.createSession({ configuration: URLSession.createSessionConfiguration({ downloadDirectory: dir }) });
       const task = session.download(`${server.base}/file?size=3000000&delay=5&chunk=16384`, { destination: path.join(dir, 'sub', 'x.bin'), retry: 0 });
       await new Promise<void>((resolve) => task.once('progress', () => resolve()));
@@ -281,7 +282,7 @@ describe('local faults', () => {
     const { startTaskServer, sha256 } = await import('../task/task-server');
     const server = await startTaskServer();
     try {
-      const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'urlsession-src-')), 'src.bin');
+      const file = path.join(tempDir('urlsession-src-'), 'src.bin');
       const bytes = Buffer.alloc(20_000_000, 6);
       fs.writeFileSync(file, bytes);
       const session = URLSession.createSession({ configuration: URLSession.createSessionConfiguration() });
@@ -300,7 +301,7 @@ describe('local faults', () => {
     const { startTaskServer } = await import('../task/task-server');
     const server = await startTaskServer();
     try {
-      const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'urlsession-src-')), 'src.bin');
+      const file = path.join(tempDir('urlsession-src-'), 'src.bin');
       fs.writeFileSync(file, Buffer.alloc(20_000_000, 5));
       const session = URLSession.createSession({ configuration: URLSession.createSessionConfiguration() });
       const task = session.upload(`${server.base}/echo`, file, { retry: 0 });
@@ -320,7 +321,7 @@ describe('file modes', () => {
   it('partial files are 0600 and a persistent state directory is 0700', async () => {
     const { startTaskServer } = await import('../task/task-server');
     const server = await startTaskServer();
-    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'urlsession-modes-'));
+    const root = tempDir('urlsession-modes-');
     try {
       const session = URLSession.createSession({
         configuration: URLSession.createSessionConfiguration({ identifier: `modes.${process.pid}`, stateDirectory: path.join(root, 'state'), downloadDirectory: path.join(root, 'dl') }),

@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir as newTempDir } from '../helpers/temp';
 import * as URLSession from '../../lib/index';
 import { openFds, threadCount as threads } from '../helpers/process-stats';
 import { makeBytes, sha256, startTaskServer, type TaskServer } from '../task/task-server';
@@ -16,7 +17,7 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-const temp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'urlsession-load-'));
+const temp = (): string => newTempDir('urlsession-load-');
 const fileSha = (file: string): string => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 
 function settle(session: URLSession.Session): Promise<unknown> {

@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../helpers/temp';
 import * as URLSession from '../../lib/index';
 import { decodeResumeData, encodeResumeData } from '../../lib/resume-data';
 import { makeBytes, sha256, startProxy, startTaskServer, type TaskServer } from './task-server';
@@ -25,7 +26,7 @@ afterEach(() => {
 });
 
 function freshDir(): string {
-  work = fs.mkdtempSync(path.join(os.tmpdir(), 'urlsession-task-'));
+  work = tempDir('urlsession-task-');
   return work;
 }
 
