@@ -1,6 +1,8 @@
 // cookies.txt parsing and writing (see cookie_jar_file.h).
 #include "apple/cookie_jar_file.h"
 
+#include "core/file_ops.h"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -80,23 +82,29 @@ std::string WriteCookieJar(const std::vector<JarCookie>& cookies) {
 }
 
 int ReplaceFile(const std::string& path, const std::string& contents) {
-  std::string temporary = path + ".tmp." + std::to_string(getpid());
-  int fd = open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0) return errno;
+  // The new contents go to a fresh private file next to `path` (core/file_ops.h: O_EXCL |
+  // O_NOFOLLOW under a random hidden name, so nothing planted there is opened or truncated),
+  // then replace it in one rename.
+  size_t slash = path.find_last_of('/');
+  std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
+  std::string temporary;
+  FileIdentity identity;
+  int fd = CreatePartialFile(dir, slash == std::string::npos ? path : path.substr(slash + 1), &temporary, &identity);
+  if (fd < 0) return -fd;
   for (size_t done = 0; done < contents.size();) {
     ssize_t n = write(fd, contents.data() + done, contents.size() - done);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       int error = n < 0 ? errno : EIO;
       close(fd);
-      unlink(temporary.c_str());
+      DiscardPartialFile(temporary, identity);
       return error;
     }
     done += static_cast<size_t>(n);
   }
   if (close(fd) != 0 || rename(temporary.c_str(), path.c_str()) != 0) {
     int error = errno;
-    unlink(temporary.c_str());
+    DiscardPartialFile(temporary, identity);
     return error;
   }
   return 0;

@@ -202,35 +202,38 @@ bool IsInteger(const Value& v, double min, double max) {
 
 }  // namespace
 
+namespace {
+
+// The fields a tag carries have the same names in TaskTag and TaskRequest: one list serves both
+// directions.
+template <typename From, typename To>
+void CopyTaggedFields(const From& from, To* to) {
+  to->taskIdentifier = from.taskIdentifier;
+  to->kind = from.kind;
+  to->downloadDirectory = from.downloadDirectory;
+  to->downloadFileName = from.downloadFileName;
+  to->nameFromResponse = from.nameFromResponse;
+  to->overwrite = from.overwrite;
+  to->discardOnHttpError = from.discardOnHttpError;
+  to->streamBody = from.streamBody;
+  to->taskDescription = from.taskDescription;
+}
+
+}  // namespace
+
 TaskTag TagOf(const TaskRequest& request, const std::string& temporaryBody) {
   TaskTag tag;
-  tag.taskIdentifier = request.taskIdentifier;
-  tag.kind = request.kind;
-  tag.downloadDirectory = request.downloadDirectory;
-  tag.downloadFileName = request.downloadFileName;
-  tag.nameFromResponse = request.nameFromResponse;
-  tag.overwrite = request.overwrite;
-  tag.discardOnHttpError = request.discardOnHttpError;
-  tag.streamBody = request.streamBody;
-  tag.taskDescription = request.taskDescription;
+  CopyTaggedFields(request, &tag);
   tag.temporaryBody = temporaryBody;
   return tag;
 }
 
 TaskRequest RequestOf(const TaskTag& tag, const std::string& url, const std::string& method) {
-  TaskRequest r;
-  r.taskIdentifier = tag.taskIdentifier;
-  r.kind = tag.kind;
-  r.url = url;
-  r.method = method;
-  r.downloadDirectory = tag.downloadDirectory;
-  r.downloadFileName = tag.downloadFileName;
-  r.nameFromResponse = tag.nameFromResponse;
-  r.overwrite = tag.overwrite;
-  r.discardOnHttpError = tag.discardOnHttpError;
-  r.streamBody = tag.streamBody;
-  r.taskDescription = tag.taskDescription;
-  return r;
+  TaskRequest request;
+  CopyTaggedFields(tag, &request);
+  request.url = url;
+  request.method = method;
+  return request;
 }
 
 std::string EncodeTaskTag(const TaskTag& tag) {

@@ -80,7 +80,8 @@ void CurlCookieStore::Learn(int64_t now) {
 // creation order is the cookies' age, and so is the order libcurl writes the jar in.
 void CurlCookieStore::Load() {
   if (jar_.empty()) return;
-  int fd = open(jar_.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  // O_NOFOLLOW: a link planted at the jar's path is not read (Save replaces it with our file).
+  int fd = open(jar_.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (fd < 0) return;  // no jar yet
   struct stat st;
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
