@@ -9,6 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { createGzip, constants as zlibConstants } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../helpers/temp';
 import * as URLSession from '../../lib/index';
 
 const MiB = 1024 * 1024;
@@ -16,7 +17,6 @@ let base: string;
 let server: http.Server;
 let bomb: Buffer;  // gzip of 1 GiB of zeros: about 1 MB on the wire
 const sessions: URLSession.Session[] = [];
-const temps: string[] = [];
 
 function gzipOfZeros(bytes: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -73,7 +73,6 @@ beforeAll(async () => {
 afterAll(() => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }));
 afterEach(() => {
   for (const s of sessions.splice(0)) if (s.state === 'active') s.invalidateAndCancel();
-  for (const dir of temps.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
 });
 
 function session(options: URLSession.SessionConfigurationOptions = {}): URLSession.Session {
@@ -141,8 +140,7 @@ describe('bodies kept in memory', () => {
   });
 
   it('streamed bodies and downloads are not limited by maximumResponseSize', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'urlsession-limit-'));
-    temps.push(dir);
+    const dir = tempDir('urlsession-limit-');
     const s = session({ maximumResponseSize: 1000, downloadDirectory: dir });
     const streamed = await s.request(`${base}/body?size=300000`, { stream: true }).done;
     let length = 0;
@@ -163,8 +161,7 @@ describe('bodies kept in memory', () => {
 
   for (const persistent of [false, true]) {
     it(`a body longer than a JavaScript string (limit raised to 600 MiB${persistent ? ', persistent session' : ''}) still completes: -1103 for responseText, no lost event`, async () => {
-      const state = fs.mkdtempSync(path.join(os.tmpdir(), 'urlsession-limit-state-'));
-      temps.push(state);
+      const state = tempDir('urlsession-limit-state-');
       const configuration = { maximumResponseSize: 600 * MiB, ...(persistent ? { identifier: `limit.${process.pid}`, stateDirectory: state } : {}) };
       const run = await inChild(`
         const s = URLSession.createSession({ configuration: URLSession.createSessionConfiguration(${JSON.stringify(configuration)}) });

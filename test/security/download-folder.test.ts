@@ -6,25 +6,20 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../helpers/temp';
 import * as URLSession from '../../lib/index';
 import { runChild } from '../helpers/child';
 import { makeBytes, sha256, startTaskServer, type TaskServer } from '../task/task-server';
 
 let server: TaskServer;
-const temps: string[] = [];
 beforeAll(async () => {
   server = await startTaskServer();
 });
 afterAll(() => server.close());
-afterEach(() => {
-  for (const dir of temps.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
-});
 
 function temp(prefix = 'urlsession-attack-'): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  temps.push(dir);
-  return dir;
+  return tempDir(prefix);
 }
 
 /** A file the attacker wants us to overwrite: root's (or our) private secret. */

@@ -5,12 +5,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../helpers/temp';
 import * as URLSession from '../../lib/index';
 import { decodeResumeData } from '../../lib/resume-data';
 import { makeBytes, sha256, startTaskServer, type TaskServer } from '../task/task-server';
 
 let server: TaskServer;
-const temps: string[] = [];
 const sessions: URLSession.Session[] = [];
 beforeAll(async () => {
   server = await startTaskServer();
@@ -18,13 +18,10 @@ beforeAll(async () => {
 afterAll(() => server.close());
 afterEach(() => {
   for (const s of sessions.splice(0)) if (s.state === 'active') s.invalidateAndCancel();
-  for (const dir of temps.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
 });
 
 function temp(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'urlsession-resume-attack-'));
-  temps.push(dir);
-  return dir;
+  return tempDir('urlsession-resume-attack-');
 }
 
 function session(downloadDirectory: string): URLSession.Session {

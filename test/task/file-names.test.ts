@@ -4,24 +4,19 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../helpers/temp';
 import * as URLSession from '../../lib/index';
 import { startTaskServer, type TaskServer } from './task-server';
 
 let server: TaskServer;
-const temps: string[] = [];
 beforeAll(async () => {
   server = await startTaskServer();
 });
 afterAll(() => server.close());
-afterEach(() => {
-  for (const dir of temps.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
-});
 
 function folder(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'urlsession-names-'));
-  temps.push(dir);
-  return dir;
+  return tempDir('urlsession-names-');
 }
 
 /** Titanium's downloadTask: resolves with the downloadcompleted location. */
