@@ -12,7 +12,7 @@ import {
   validateString,
 } from './validate';
 import type { NativeSessionConfig } from './native';
-import { defaultStateDirectory } from './journal';
+import { defaultStateDirectory } from './state-directory';
 import { defaultDownloadDirectory } from './user-folders';
 
 /** Default of maximumResponseSize: a body kept in memory past this fails with -1103. */

@@ -16,7 +16,7 @@ import { isOwnPartial, removeOwnPartial } from './partial-files';
 import { ensurePrivateDirectory } from './private-directory';
 import { SessionPersistence } from './persistence';
 import { TaskCounter } from './task-counter';
-import { lockStateDirectory, StateDirectoryError } from './journal';
+import { lockStateDirectory, StateDirectoryError } from './state-directory';
 import { Task, type DownloadResult, type RequestResult, type StreamResult, type TaskControls, type TaskSetup } from './task';
 import type { RetryPolicy } from './retry';
 import { parseTaskOptions, resolveDestination, type DownloadOptions, type RequestOptions, type UploadOptions } from './task-options';
@@ -564,6 +564,9 @@ export class Session extends EventEmitter {
     this.#tasks.set(taskIdentifier, record);
     if (body instanceof Promise) {
       record.starting = true;
+      // The identifier is returned before the task is journaled (its body is still being read):
+      // journaled now, it is never given to another task, whenever the process dies.
+      this.#persistence?.reserve(taskIdentifier);
       const pending: Promise<void> = body
         .then(
           (ready) => {

@@ -2,7 +2,8 @@
 // starting it; `urlsession resume --session id` re-attaches and finishes it.
 import { parseArgs } from 'node:util';
 import * as URLSession from '../index';
-import { peekJournal, defaultStateDirectory } from '../journal';
+import { peekJournal } from '../journal';
+import { defaultStateDirectory } from '../state-directory';
 import { openSession, UsageError } from './common';
 import { createReporter } from './reporter';
 import { forwardTitaniumEvents } from './get';

@@ -10,7 +10,8 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/temp';
 import { parseIntegrity } from '../../lib/integrity';
-import { Journal, StateDirectoryError } from '../../lib/journal';
+import { Journal } from '../../lib/journal';
+import { StateDirectoryError } from '../../lib/state-directory';
 import { decodeResumeData, encodeResumeData } from '../../lib/resume-data';
 import { validateHeaders } from '../../lib/validate';
 
