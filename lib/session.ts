@@ -385,8 +385,12 @@ export class Session extends EventEmitter {
     return true;
   }
 
-  /** No new tasks; running tasks finish; then 'invalidated' fires and the identifier is free again. */
-  finishTasksAndInvalidate(): void {
+  /**
+   * No new tasks; running tasks finish; then 'invalidated' fires and the identifier is free again.
+   * `session`: the seed's form passes the session itself; it must be this one.
+   */
+  finishTasksAndInvalidate(session?: Session): void {
+    this.#expectSelf(session, 'finishTasksAndInvalidate');
     this.#ensureActive();
     this.#state = 'invalidating';
     debug('session %s finishing tasks and invalidating', this.identifier);
@@ -399,8 +403,9 @@ export class Session extends EventEmitter {
     }
   }
 
-  /** Cancels every task (-999), then invalidates the session. */
-  invalidateAndCancel(): void {
+  /** Cancels every task (-999), then invalidates the session. `session`: as finishTasksAndInvalidate's. */
+  invalidateAndCancel(session?: Session): void {
+    this.#expectSelf(session, 'invalidateAndCancel');
     this.#ensureActive();
     this.#state = 'invalidating';
     debug('session %s invalidating and cancelling', this.identifier);
@@ -408,6 +413,13 @@ export class Session extends EventEmitter {
       if (record.starting || record.retryTimer !== undefined) this.#completeUnstarted(id, NSURLError.Cancelled);
     }
     this.#native.invalidateAndCancel();
+  }
+
+  // The seed's one-argument forms name the session: anything but this session is a mistake.
+  #expectSelf(session: unknown, method: string): void {
+    if (session !== undefined && session !== this) {
+      throw typeError(ErrorCodes.INVALID_ARGUMENT, `${method}(session): session must be the session the method is called on, or omitted`);
+    }
   }
 
   /** Empties cookies, cache and credentials and removes the session's disk files (its cookie jar). */
