@@ -10,6 +10,7 @@ import { ErrorCodes, invalidatedError, NSURLError, typeError } from './errors';
 import { EventType, packTaskRequest, TaskKind } from './native-constants';
 import type { NativeEvent, NativeSession, NativeTaskRequest } from './native';
 import { decodeEvents } from './native-events';
+import { downloadBlobs, responseContentType } from './download-blob';
 import { emitToEach, rethrowLater, runListener } from './listeners';
 import { decodeResumeData, type ResumeState } from './resume-data';
 import { isOwnPartial, removeOwnPartial } from './partial-files';
@@ -76,6 +77,8 @@ interface TaskRecord {
   starting: boolean;
   lastDownloadTotal: number;
   lastUploadTotal: number;
+  /** The latest response's Content-Type: the type of downloadcompleted's Blob. */
+  contentType?: string;
 }
 
 export class Session extends EventEmitter {
@@ -636,13 +639,7 @@ export class Session extends EventEmitter {
     }
     const previous = this.#delivery ?? Promise.resolve();
     const next = previous.then(async () => {
-      const blobs = new Map<NativeEvent, Blob>();
-      for (const event of events) {
-        if (event.type === EventType.DownloadCompleted) {
-          // openAsBlob throws synchronously for a path it cannot stat: still a rejection here.
-          blobs.set(event, await Promise.resolve(event.location as string).then(fs.openAsBlob).catch(() => new Blob([])));
-        }
-      }
+      const blobs = await downloadBlobs(events, (id) => this.#tasks.get(id)?.contentType);
       // A throw here must not reject the chain: every later batch waits on this promise.
       runListener(() => this.#dispatch(events, blobs));
     });
@@ -665,6 +662,7 @@ export class Session extends EventEmitter {
         case EventType.Response:
           if (record === undefined) break;
           record.expected = event.expectedBytes ?? 0;
+          record.contentType = responseContentType(event.headers);
           this.#persistence?.responseArrived(taskIdentifier, event);
           if (record.task !== undefined) runListener(() => record.task?._response(event));
           break;

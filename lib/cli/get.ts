@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as URLSession from '../index';
 import { describeFailure, onInterrupt, openSession, parseHeaders, UsageError } from './common';
-import { createReporter } from './reporter';
+import { createReporter, type TransferView } from './reporter';
 import { userCacheRoot } from '../user-folders';
 
 export async function runGet(argv: string[]): Promise<number> {
@@ -29,6 +29,9 @@ export async function runGet(argv: string[]): Promise<number> {
   const reporter = createReporter(values.json === true);
   const session = openSession(values.session);
   forwardTitaniumEvents(session, reporter);
+  // Titanium's downloadprogress: bytesWritten counts only what arrived, never a resume's kept bytes.
+  const views = new Map<number, TransferView>();
+  session.on('downloadprogress', (e) => views.get(e.taskIdentifier)?.update(e.totalBytesWritten, e.totalBytesExpectedToWrite, e.bytesWritten));
 
   const tasks = positionals.map((url) => {
     const resumeFile = values.resume ? resumeFileFor(url, destination) : undefined;
@@ -46,7 +49,7 @@ export async function runGet(argv: string[]): Promise<number> {
     }
     task ??= session.download(url, { destination, headers, integrity: values.integrity, retry: 2 });
     const view = reporter.add(path.basename(new URL(url).pathname) || url);
-    task.on('progress', (p: URLSession.TaskProgress) => p.direction === 'download' && view.update(p.transferred, p.expected));
+    views.set(task.taskIdentifier, view);
     return { url, task, view, resumeFile };
   });
 
@@ -74,7 +77,7 @@ export async function runGet(argv: string[]): Promise<number> {
       const result = await task.done;
       view.done(true);
       if (resumeFile !== undefined) fs.rmSync(resumeFile, { force: true });
-      reporter.note(`${url} -> ${result.location}`);
+      reporter.note(`${url} -> ${result.location} (${view.summary()})`);
     } catch (error) {
       view.done(false);
       failures++;
