@@ -7,6 +7,8 @@ import * as URLSession from '../index';
 import { describeFailure, onInterrupt, openSession, parseHeaders, UsageError } from './common';
 import { createReporter, type TransferView } from './reporter';
 import { userCacheRoot } from '../user-folders';
+import { ensurePrivateDirectory } from '../private-directory';
+import { readStateFile, writeReplacing } from '../state-directory';
 
 export async function runGet(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -35,7 +37,8 @@ export async function runGet(argv: string[]): Promise<number> {
 
   const tasks = positionals.map((url) => {
     const resumeFile = values.resume ? resumeFileFor(url, destination) : undefined;
-    const resumeData = resumeFile !== undefined && fs.existsSync(resumeFile) ? fs.readFileSync(resumeFile) : undefined;
+    // Read as state files are: a link or a FIFO planted at the name is never followed or waited on.
+    const resumeData = resumeFile === undefined ? undefined : readStateFile(resumeFile).bytes;
     let task: URLSession.Task<URLSession.DownloadResult> | undefined;
     if (resumeData !== undefined) {
       try {
@@ -66,7 +69,8 @@ export async function runGet(argv: string[]): Promise<number> {
       if (resumeFile === undefined) {
         task.cancel();
       } else {
-        void task.cancelByProducingResumeData().then((data) => data !== null && fs.writeFileSync(resumeFile, data, { mode: 0o600 }));
+        // A new file renamed into place (O_EXCL|O_NOFOLLOW temp): nothing planted at the name is written through.
+        void task.cancelByProducingResumeData().then((data) => data !== null && writeReplacing(resumeFile, [data]));
       }
     }
   });
@@ -98,7 +102,7 @@ export async function runGet(argv: string[]): Promise<number> {
 function resumeFileFor(url: string, destination: string): string {
   const key = createHash('sha256').update(`${url}\n${path.resolve(destination)}`).digest('hex').slice(0, 24);
   const dir = path.join(userCacheRoot(), 'cli-resume');
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  ensurePrivateDirectory(dir, URLSession.ErrorCodes.STATE_DIRECTORY);
   return path.join(dir, `${key}.resume`);
 }
 
