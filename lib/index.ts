@@ -20,7 +20,7 @@ export type { RetryOptions } from './retry';
 export type { TaskOptions, DownloadOptions, UploadOptions, RequestOptions } from './task-options';
 export { discardResumeData } from './resume-data';
 export {
-  finishTasksAndInvalidate, invalidateAndCancel, reset, flush,
+  downloadTask, uploadTask, dataTask, finishTasksAndInvalidate, invalidateAndCancel, reset, flush,
   createURLSessionBackgroundConfiguration, backgroundDownloadTaskWithURL, addBackgroundDownloadTask, addBackgroundUploadTask,
 } from './titanium-module';
 export type { CodedError, ErrorCode } from './errors';

@@ -1,10 +1,10 @@
-// Titanium's module-level forms of session methods (ti.urlsession's ComAppceleratorUrlSessionModule:
-// the session is the first argument) and its deprecated names of 2.0, as thin wrappers over the
+// Titanium's module-level forms of session methods (ti.urlsession's ComAppceleratorUrlSessionModule
+// and its example app: the session is the first argument, or the `session` key of the arguments) and its deprecated names of 2.0, as thin wrappers over the
 // Session API, so code written for Titanium runs unchanged. JS thread.
 import { SessionConfiguration } from './configuration';
 import { ErrorCodes, typeError } from './errors';
 import { Session } from './session';
-import type { CompletedResult, UploadData } from './types';
+import type { CompletedResult, DataTaskArguments, DownloadTaskArguments, UploadData, UploadTaskArguments } from './types';
 import { expectOptionsObject } from './validate';
 
 function expectSession(session: unknown, method: string): Session {
@@ -12,6 +12,32 @@ function expectSession(session: unknown, method: string): Session {
     throw typeError(ErrorCodes.INVALID_ARGUMENT, `${method}(session): session must be a session from createURLSession()`);
   }
   return session;
+}
+
+// The task methods with the session in their arguments, as the seed's example app calls them:
+// URLSession.downloadTask({ session, url }).
+function splitSession<T extends object>(args: T & { session: Session }, method: string): { session: Session; rest: T } {
+  const o = expectOptionsObject(args, `${method}(arguments)`);
+  const { session, ...rest } = o;
+  return { session: expectSession(session, method), rest: rest as T };
+}
+
+/** Titanium: URLSession.downloadTask({ session, url, ... }); the same as session.downloadTask({ url, ... }). */
+export function downloadTask(args: DownloadTaskArguments & { session: Session }): number {
+  const { session, rest } = splitSession<DownloadTaskArguments>(args, 'downloadTask');
+  return session.downloadTask(rest);
+}
+
+/** Titanium: URLSession.uploadTask({ session, url, data, ... }). */
+export function uploadTask(args: UploadTaskArguments & { session: Session }): number {
+  const { session, rest } = splitSession<UploadTaskArguments>(args, 'uploadTask');
+  return session.uploadTask(rest);
+}
+
+/** Titanium: URLSession.dataTask({ session, url, ... }). */
+export function dataTask(args: DataTaskArguments & { session: Session }): number {
+  const { session, rest } = splitSession<DataTaskArguments>(args, 'dataTask');
+  return session.dataTask(rest);
 }
 
 /** Titanium: URLSession.finishTasksAndInvalidate(session). */
@@ -48,12 +74,12 @@ export function backgroundDownloadTaskWithURL(session: Session, url: string): nu
 
 /** @deprecated Titanium 2.1's module form: use session.downloadTask({ url }). */
 export function addBackgroundDownloadTask(args: { session: Session; url: string }): number {
-  const o = expectOptionsObject(args, 'addBackgroundDownloadTask(arguments)');
-  return expectSession(o.session, 'addBackgroundDownloadTask').downloadTask({ url: o.url as string });
+  const { session, rest } = splitSession<DownloadTaskArguments>(args, 'addBackgroundDownloadTask');
+  return session.downloadTask(rest);
 }
 
 /** @deprecated Titanium 2.1's module form: use session.uploadTask({ url, data }). */
 export function addBackgroundUploadTask(args: { session: Session; url: string; data: UploadData }): number {
-  const o = expectOptionsObject(args, 'addBackgroundUploadTask(arguments)');
-  return expectSession(o.session, 'addBackgroundUploadTask').uploadTask({ url: o.url as string, data: o.data as UploadData });
+  const { session, rest } = splitSession<UploadTaskArguments>(args, 'addBackgroundUploadTask');
+  return session.uploadTask(rest);
 }

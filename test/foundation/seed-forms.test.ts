@@ -116,6 +116,24 @@ describe('ti.urlsession\'s module-level forms', () => {
     expect(codeOf(() => URLSession.finishTasksAndInvalidate({} as never))).toBe('ERR_URLSESSION_INVALID_ARGUMENT');
   });
 
+  it('URLSession.downloadTask / uploadTask / dataTask({ session, ... }), as the seed\'s example app calls them', async () => {
+    const dir = tempDir('urlsession-seed-forms-');
+    const session = URLSession.createSession(URLSession.createSessionConfiguration({ identifier: identifier(), persistent: false, downloadDirectory: dir }));
+    live.push(session);
+    const locations = new Map<number, string>();
+    session.on('downloadcompleted', (e) => locations.set(e.taskIdentifier, e.location));
+    const download = URLSession.downloadTask({ session, url: `${server.base}/file/module.bin?size=4000&seed=8` });
+    expect(await completion(session, download)).toMatchObject({ success: true });
+    expect(sha256(fs.readFileSync(locations.get(download) as string))).toBe(sha256(makeBytes(4000, 8)));
+    const body = makeBytes(3000, 9);
+    const upload = URLSession.uploadTask({ session, url: `${server.base}/echo`, data: body, method: 'PUT' });
+    expect(JSON.parse((await completion(session, upload)).responseText as string)).toMatchObject({ method: 'PUT', sha256: sha256(body) });
+    const data = URLSession.dataTask({ session, url: `${server.base}/echo`, data: { a: 1 } });
+    expect(JSON.parse((await completion(session, data)).responseText as string)).toMatchObject({ method: 'POST', text: '{"a":1}' });
+    expect(codeOf(() => URLSession.downloadTask({ url: 'http://127.0.0.1/' } as never))).toBe('ERR_URLSESSION_INVALID_ARGUMENT');
+    expect(codeOf(() => URLSession.downloadTask({ session, url: 'http://127.0.0.1/', bogus: 1 } as never))).toBe('ERR_URLSESSION_UNKNOWN_OPTION');
+  });
+
   it('URLSession.reset(session, callback) and flush(session, callback) call back with { completed: true }', async () => {
     const session = URLSession.createSession(URLSession.createSessionConfiguration({ identifier: identifier(), persistent: false }));
     live.push(session);
