@@ -88,6 +88,8 @@ export class Journal {
     try {
       const { state, setAside, rewrite, append } = readJournal(directory);
       removeLeftoverTemps(directory);
+      // A journal.json beside a readable log: a migration the previous process did not finish removing.
+      if (!rewrite && append !== undefined) fs.rmSync(path.join(directory, LEGACY_FILE), { force: true });
       const journal = new Journal(directory, lockFd, state, setAside);
       journal.#onWarning = onWarning;
       if (rewrite) {
