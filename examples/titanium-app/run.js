@@ -19,6 +19,7 @@
 // (TMPDIR: the default download folder) and home/ (HOME). Nothing goes to the real home.
 // TI_APP_SERVER: see ti-shim.js.
 'use strict';
+const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 const readline = require('node:readline');
@@ -46,15 +47,20 @@ process.env.HOME = folders.home;
 
 // Loaded after the variables are set: the library derives its default folders from them.
 const { createTitanium } = require('./ti-shim');
-// What "unfinished work" is, the library's own reading of a state folder (the CLI's `tasks` uses
-// it too): the journal, read without opening the session. Not part of the public API.
-const { peekJournal } = require('../../dist/journal');
-const { defaultStateDirectory } = require('../../dist/state-directory');
 
-const unfinished = BACKGROUND_SESSIONS.filter((identifier) => {
-  const journal = peekJournal(defaultStateDirectory(identifier));
-  return journal !== undefined && (journal.tasks.length > 0 || journal.undelivered.length > 0);
-});
+/**
+ * Whether a session left unfinished work (tasks, or completions not yet delivered), asked the
+ * library's own way without opening the session: `urlsession tasks --session <id> --json`, which
+ * reads the journal in the state folder and starts nothing.
+ */
+function hasUnfinishedWork(identifier) {
+  const manifest = require.resolve('urlsession/package.json');
+  const cli = path.join(path.dirname(manifest), require(manifest).bin.urlsession);
+  const out = execFileSync(process.execPath, [cli, 'tasks', '--session', identifier, '--json'], { encoding: 'utf8' });
+  const listing = JSON.parse(out);
+  return listing.tasks.length > 0 || listing.undelivered > 0;
+}
+const unfinished = BACKGROUND_SESSIONS.filter(hasUnfinishedWork);
 
 const ti = createTitanium({ dataDirectory: folders.data, server: process.env.TI_APP_SERVER, log });
 // The script runs in this realm's global scope, as a Titanium app runs in its JS context's: its

@@ -302,7 +302,10 @@ function createTitanium({ dataDirectory, server, log }) {
     log({ type: 'map', from: url, to: mapped });
     return mapped;
   };
-  const withLocalUrl = (call) => (args) => call(args !== null && typeof args === 'object' && typeof args.url === 'string' ? { ...args, url: mapUrl(args.url) } : args);
+  const withLocalUrl = (call) => {
+    if (typeof call !== 'function') return call; // a library without this form: the app sees it missing
+    return (args) => call(args !== null && typeof args === 'object' && typeof args.url === 'string' ? { ...args, url: mapUrl(args.url) } : args);
+  };
   const moduleForApp = {
     ...URLSession,
     downloadTask: withLocalUrl(URLSession.downloadTask),

@@ -91,6 +91,8 @@ class Launch {
   readonly exited: Promise<{ code: number | null; signal: string | null }>;
   readonly #child: ChildProcess;
   #stderr = '';
+  /** The process ended and its output was read to the end. */
+  #closed = false;
 
   constructor(env: NodeJS.ProcessEnv) {
     this.#child = spawn(process.execPath, [RUN], { env, stdio: ['pipe', 'pipe', 'pipe'] });
@@ -103,6 +105,7 @@ class Launch {
       }
     });
     this.#child.stderr?.on('data', (data: Buffer) => (this.#stderr += data.toString()));
+    this.#child.on('close', () => (this.#closed = true));
     this.exited = new Promise((resolve) => this.#child.on('exit', (code, signal) => resolve({ code, signal })));
   }
 
@@ -110,10 +113,15 @@ class Launch {
     this.#child.stdin?.write(`${command}\n`);
   }
 
-  /** The first line that matches, waiting for it. */
+  /** The first line that matches, waiting for it; throws with the app's stderr when it exits first. */
   async line(what: string, match: (line: Line) => boolean): Promise<Line> {
-    await waitFor(`${what} (stderr: ${this.#stderr.slice(-400)})`, () => this.lines.some(match), 30_000);
-    return this.lines.find(match) as Line;
+    await waitFor(what, () => this.lines.some(match) || this.#closed, 30_000).catch((error: Error) => {
+      const errors = this.lines.filter((l) => l.type === 'error').map((l) => `${l.where}: ${l.message}`);
+      throw new Error(`${error.message}; the app's errors: ${JSON.stringify(errors)}`);
+    });
+    const found = this.lines.find(match);
+    if (found === undefined) throw new Error(`the app exited before ${what}; stderr: ${this.#stderr.slice(-600)}`);
+    return found;
   }
 
   /** The app's own Ti.API log lines that start with `prefix`. */
