@@ -1,4 +1,5 @@
 // Turns the bodies users pass into what the engine takes: bytes in memory or a file path.
+import { types } from 'node:util';
 import * as path from 'node:path';
 import { ErrorCodes, typeError } from './errors';
 import { FileBlob } from './file-blob';
@@ -37,7 +38,7 @@ export function prepareUploadBody(data: unknown): PreparedBody {
     }
     return { bodyPath: path.resolve(data) };
   }
-  if (data instanceof Uint8Array) return fromBytes(data);
+  if (types.isUint8Array(data)) return fromBytes(data);
   if (data instanceof Blob) return fromBlob(data);
   throw typeError(
     ErrorCodes.INVALID_ARGUMENT,
@@ -49,7 +50,7 @@ export function prepareUploadBody(data: unknown): PreparedBody {
 export function prepareDataBody(data: unknown): PreparedBody | undefined {
   if (data === undefined) return undefined;
   if (typeof data === 'string') return { body: Buffer.from(data, 'utf8'), impliedContentType: 'text/plain; charset=utf-8' };
-  if (data instanceof Uint8Array) return fromBytes(data);
+  if (types.isUint8Array(data)) return fromBytes(data);
   if (data instanceof Blob) return fromBlob(data);
   if (isPlainObject(data) || Array.isArray(data)) {
     let json: string;

@@ -7,10 +7,17 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const FORBIDDEN_IN_VALUE = /[\r\n\0]/;
 const MAX_METHOD_LENGTH = 64;
 
+/**
+ * An object literal (or Object.create(null)), from this realm or another one: an app run in a vm
+ * context (a Titanium shim, Jest's node environment) builds its options with that context's
+ * Object, whose prototype is not ours. Class instances, arrays and boxed values are not plain.
+ */
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (value === null || typeof value !== 'object') return false;
   const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
+  if (proto === Object.prototype || proto === null) return true;
+  return Object.getPrototypeOf(proto) === null && Object.prototype.toString.call(value) === '[object Object]' &&
+    typeof proto.constructor === 'function' && proto.constructor.name === 'Object';
 }
 
 export function expectOptionsObject(value: unknown, what: string): Record<string, unknown> {

@@ -2,6 +2,7 @@
 // module-level forms of ti.urlsession's ComAppceleratorUrlSessionModule.m (the session as first
 // argument; the deprecated names of 2.0), against a real HTTP/1.1 server on 127.0.0.1.
 import * as fs from 'node:fs';
+import * as vm from 'node:vm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/temp';
 import * as URLSession from '../../lib/index';
@@ -93,6 +94,28 @@ describe('the seed\'s documented forms', () => {
     await invalidated;
     b.invalidateAndCancel(b);
     expect(b.state).not.toBe('active');
+  });
+});
+
+describe('an app in another realm', () => {
+  it('options, headers and bodies built in a vm context (a Titanium shim, Jest) are accepted; its class instances are not plain objects', async () => {
+    const context = vm.createContext({});
+    const made = vm.runInContext(`({
+      options: { identifier: ${JSON.stringify(identifier())}, persistent: false, HTTPHeaderFields: { 'X-Realm': 'other' } },
+      json: { realm: 'other', list: [1, 2] },
+      bytes: new Uint8Array([104, 105]),
+      instance: new (class Options { constructor() { this.identifier = 'x'; } })(),
+    })`, context);
+    const session = URLSession.createSession({ configuration: URLSession.createSessionConfiguration(made.options) });
+    live.push(session);
+    const json = session.dataTask(vm.runInContext('(u) => ({ url: u })', context)(`${server.base}/echo`) as never);
+    const echoed = JSON.parse((await completion(session, json)).responseText as string);
+    expect(echoed.headers['x-realm']).toBe('other');
+    const posted = session.dataTask({ url: `${server.base}/echo`, data: made.json });
+    expect(JSON.parse(JSON.parse((await completion(session, posted)).responseText as string).text)).toEqual({ realm: 'other', list: [1, 2] });
+    const upload = session.uploadTask({ url: `${server.base}/echo`, data: made.bytes });
+    expect(JSON.parse((await completion(session, upload)).responseText as string)).toMatchObject({ length: 2, text: 'hi' });
+    expect(codeOf(() => URLSession.createSessionConfiguration(made.instance))).toBe('ERR_URLSESSION_INVALID_ARGUMENT');
   });
 });
 
