@@ -214,6 +214,11 @@ void CurlTransfer::SetRequestHeaders() {
   }
   // libcurl would send "Expect: 100-continue" for large bodies; NSURLSession does not.
   if (FindHeader(headers, "Expect") == nullptr) list = curl_slist_append(list, "Expect:");
+  // A POST without body bytes carries no Content-Type (test_postWithEmptyBody); libcurl would add
+  // application/x-www-form-urlencoded, which a POST with bytes keeps, as NSURLSession sends it.
+  if (request_.method == "POST" && body_size_ == 0 && FindHeader(headers, "Content-Type") == nullptr) {
+    list = curl_slist_append(list, "Content-Type:");
+  }
   curl_easy_setopt(easy_, CURLOPT_HTTPHEADER, list);
   if (header_list_ != nullptr) curl_slist_free_all(header_list_);
   header_list_ = list;

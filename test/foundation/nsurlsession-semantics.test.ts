@@ -212,6 +212,26 @@ describe('redirects', () => {
 });
 
 describe('request bodies and Content-Type', () => {
+  // test_requestWithEmptyBody and test_postWithEmptyBody: an empty (or absent) body carries no
+  // Content-Type for any method, unless the caller sets one.
+  it('an absent or empty body carries no Content-Type, whatever the method', async () => {
+    const s = session();
+    for (const method of ['GET', 'PUT', 'POST', 'PATCH', 'DELETE']) {
+      for (const body of [undefined, Buffer.alloc(0)]) {
+        if (method === 'GET' && body !== undefined) continue;
+        const { result, echo: seen } = await echo(s, `${server.base}/empty-post`, { method, body });
+        expect(result.statusCode, method).toBe(200);
+        expect(seen.headers['content-type'], `${method} ${body === undefined ? 'without' : 'with an empty'} body`).toBeUndefined();
+        const typed = await echo(s, `${server.base}/empty-post`, { method, body, headers: { 'Content-Type': 'text/plain; charset=utf-8' } });
+        expect(typed.echo.headers['content-type'], method).toBe('text/plain; charset=utf-8');
+      }
+    }
+    const empty = path.join(tempDir('urlsession-semantics-body-'), 'empty');
+    fs.writeFileSync(empty, '');
+    const upload = await s.upload(`${server.base}/empty-post`, empty, { retry: 0 }).done;
+    expect((JSON.parse(upload.body.toString()) as Echo).headers['content-type']).toBeUndefined();
+  });
+
   // test_requestWithNonEmptyBody ("Only POST sets a default Content-Type if it is nil") and
   // swift-corelibs-foundation's HTTPURLProtocol.swift (POST with a body or a stream and no
   // Content-Type: application/x-www-form-urlencoded); the other methods get none.
