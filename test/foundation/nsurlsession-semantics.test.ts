@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import * as URLSession from '../../lib/index';
 import { waitFor } from '../helpers/state-folder';
 import { tempDir } from '../helpers/temp';
-import { startSemanticsServer, type Echo, type SemanticsServer } from './semantics-server';
+import { startRawServer, startSemanticsServer, type Echo, type SemanticsServer } from './semantics-server';
 
 let server: SemanticsServer;
 let other: SemanticsServer; // another origin (another port), for cross-origin redirects
@@ -201,6 +201,23 @@ describe('redirects', () => {
     expect(away.echo.headers.cookie).toBeUndefined();
   });
 
+  // Differences on purpose (README, "Differences from NSURLSession"): test_httpRedirectionWithCode305_308
+  // follows 305 and 306 and test_httpRedirectionWithCode303 turns a HEAD into a GET; here 305
+  // (deprecated, RFC 9110 15.4.6) and 306 (unused, 15.4.7) are the answer, and a 303 keeps a HEAD
+  // a HEAD ("a user agent can perform a retrieval request", 15.4.4), as libcurl did.
+  it('305 and 306 are the answer; a 303 keeps a HEAD a HEAD', async () => {
+    const s = session();
+    for (const code of [305, 306]) {
+      const result = await s.request(`${server.base}/redirect-code/${code}?to=/echo`, { retry: 0, throwHttpErrors: false }).done;
+      expect(result.statusCode).toBe(code);
+      expect(result.body.toString()).toBe('Redirecting to GET /echo');
+    }
+    const head = await s.request(`${server.base}/redirect-code/303?to=/echo`, { method: 'HEAD', retry: 0 }).done;
+    expect(head.statusCode).toBe(200);
+    expect(head.url).toBe(`${server.base}/echo`);
+    expect(head.body.length).toBe(0);
+  });
+
   it('maximumRedirects counts followed redirects only: a 300 at the limit is still the result', async () => {
     const s = session({ maximumRedirects: 1 });
     const result = await s.request(`${server.base}/redirect-code/302?to=${encodeURIComponent('/redirect-code/300?to=/echo')}`, { retry: 0, throwHttpErrors: false }).done;
@@ -295,6 +312,45 @@ describe('responses', () => {
   it('status 999 is a response', async () => {
     const result = await session().request(`${server.base}/status/999`, { retry: 0, throwHttpErrors: false }).done;
     expect(result.statusCode).toBe(999);
+  });
+
+  // test_basicAuthChallenge_whenNoCredentialsAvailable_completesWithResponse: a 401 challenge the
+  // client has no credentials for completes with the 401, it does not hang.
+  it('401 with a challenge and no credentials completes with the 401', async () => {
+    const result = await session().request(`${server.base}/auth/basic`, { retry: 0, throwHttpErrors: false }).done;
+    expect(result.statusCode).toBe(401);
+    expect(result.body.toString()).toBe('unauthorized');
+  });
+
+  // test_dataTaskAcceptsResponseHeaderValueWithoutWhitespace and test_missingContentLengthButStillABody.
+  it('a header without a space after its colon, and a body without Content-Length (ended by the close)', async () => {
+    const raw = await startRawServer('HTTP/1.1 200 OK\r\nContent-Type:text/plain\r\nConnection: close\r\n\r\nHello, world!');
+    try {
+      const result = await session().request(`${raw.base}/`, { retry: 0 }).done;
+      expect(result.statusCode).toBe(200);
+      expect(result.headers['content-type']).toBe('text/plain');
+      expect(result.body.toString()).toBe('Hello, world!');
+    } finally {
+      await raw.close();
+    }
+  });
+
+  // test_dataTaskWithAcceptEncoding: NSURLSession offers br among its encodings (and decodes it).
+  it('Accept-Encoding offers gzip, deflate and br', async () => {
+    const { echo: seen } = await echo(session(), `${server.base}/echo`);
+    const offered = String(seen.headers['accept-encoding']).split(',').map((e) => e.trim());
+    expect(offered).toEqual(expect.arrayContaining(['gzip', 'deflate', 'br']));
+  });
+
+  // test_checkErrorTypeAfterInvalidateAndCancel: invalidateAndCancel ends a running task with -999.
+  it('invalidateAndCancel ends a running task with -999', async () => {
+    const s = session();
+    const events: URLSession.SessionCompletedEvent[] = [];
+    s.on('sessioncompleted', (e) => events.push(e));
+    const id = s.dataTask({ url: `${server.base}/stall?after=10` });
+    s.invalidateAndCancel();
+    await waitFor('sessioncompleted', () => events.length === 1);
+    expect(events[0]).toMatchObject({ taskIdentifier: id, success: false, errorCode: -999 });
   });
 
   // test_gzippedDataTask and test_gzippedDownloadTask: a gzip body is decoded, and a download

@@ -3,6 +3,7 @@
 // status code, stalls and trickles for the timeouts, a burst then a stall for progress).
 // Listens on 127.0.0.1 only; every stalled response is ended by close().
 import * as http from 'node:http';
+import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import * as zlib from 'node:zlib';
 
@@ -131,6 +132,12 @@ export async function startSemanticsServer(): Promise<SemanticsServer> {
         });
         return;
       }
+      // /auth/basic: a challenge, as a server asks for credentials the client does not have.
+      if (route === '/auth/basic') {
+        res.writeHead(401, { 'www-authenticate': 'Basic realm="semantics"', 'content-type': 'text/plain' });
+        res.end('unauthorized');
+        return;
+      }
       res.writeHead(404);
       res.end();
     });
@@ -146,6 +153,26 @@ export async function startSemanticsServer(): Promise<SemanticsServer> {
       for (const timer of timers) clearTimeout(timer);
       for (const res of open) res.destroy();
       server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** A server that answers every connection with `response` as it is, then closes: heads Node's HTTP server would not send. */
+export async function startRawServer(response: string): Promise<{ base: string; close(): Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => undefined);
+    socket.once('data', () => socket.end(response));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    base: `http://127.0.0.1:${port}`,
+    async close() {
+      for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
