@@ -1,5 +1,6 @@
 // One task of the libcurl engine: an easy handle plus the file or memory it reads and
-// writes. Created, driven and destroyed on the engine thread only.
+// writes, the redirects it follows and the timers libcurl cannot keep as NSURLSession means them.
+// Created, driven and destroyed on the engine thread only.
 #pragma once
 
 #include <curl/curl.h>
