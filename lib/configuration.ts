@@ -88,6 +88,7 @@ export class SessionConfiguration {
       enumerable: true,
     });
     this.HTTPHeaderFields = (o.HTTPHeaderFields ?? {}) as Record<string, string>;
+    // Seconds; 0 or Infinity: no timeout, the same on both engines (native/core/timeouts.h).
     this.timeoutIntervalForRequest = validateNumber(o.timeoutIntervalForRequest, 'timeoutIntervalForRequest', { min: 0 }) ?? 60;
     this.timeoutIntervalForResource = validateNumber(o.timeoutIntervalForResource, 'timeoutIntervalForResource', { min: 0 }) ?? 0;
     this.HTTPMaximumConnectionsPerHost =

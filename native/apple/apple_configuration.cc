@@ -99,11 +99,11 @@ AppleConfigurationPlan PlanConfiguration(const SessionConfig& config, bool syste
   for (const auto& header : config.additionalHeaders) {
     if (!IsPerRequestHeader(header.first)) plan.additionalHeaders.push_back(header);
   }
-  // 0 means "none" on Linux (curl); NSURLSession has no such value.
-  plan.requestTimeout = config.timeoutIntervalForRequest > 0 ? config.timeoutIntervalForRequest : kAppleNoTimeoutSeconds;
-  plan.resourceTimeout = config.timeoutIntervalForResource > 0 ? config.timeoutIntervalForResource
-                         : system                              ? kBackgroundResourceTimeoutSeconds
-                                                               : kAppleNoTimeoutSeconds;
+  // 0 (and Infinity) means "none" on both engines (core/timeouts.h); NSURLSession has no such value.
+  plan.requestTimeout = IsTimeout(config.timeoutIntervalForRequest) ? config.timeoutIntervalForRequest : kAppleNoTimeoutSeconds;
+  plan.resourceTimeout = IsTimeout(config.timeoutIntervalForResource) ? config.timeoutIntervalForResource
+                         : system                                      ? kBackgroundResourceTimeoutSeconds
+                                                                       : kAppleNoTimeoutSeconds;
   if (config.proxyMode == ProxyMode::Direct) {
     plan.proxy.direct = true;
   } else if (config.proxyMode == ProxyMode::Explicit) {

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/timeouts.h"
 #include "engine/engine.h"
 
 namespace urlsession {
@@ -18,8 +19,8 @@ enum class AppleSessionKind : uint8_t {
   Ephemeral,   // cookies and credentials in memory, private to this session (as the curl engine's)
 };
 
-// "No timeout" as NSURLSession can express it (it has no 0-means-none): about three years.
-constexpr double kAppleNoTimeoutSeconds = 1e8;
+// "No timeout" as NSURLSession can express it (it has no 0-means-none): core/timeouts.h.
+constexpr double kAppleNoTimeoutSeconds = kNoTimeoutSeconds;
 // Background sessions wait for connectivity and retry on their own, and NSURLSession's default
 // resource timeout is 7 days: a dead host never fails. timeoutIntervalForResource 0 gives them
 // one day instead (README, macOS).

@@ -110,6 +110,25 @@ using urlsession::NsTaskId;
   return _model.get();
 }
 
+// The timer the model asks for when it held a progress total back (TakeProgressTimer): on a
+// global queue for the delay, then back onto this delegate queue, for the model still attached.
+- (void)armProgressTimer {
+  int64_t delayMs = 0;
+  if (!_model || !_model->TakeProgressTimer(&delayMs)) return;
+  std::weak_ptr<AppleSessionModel> weakModel = _model;
+  __weak URLSessionEngineDelegate* weakSelf = self;
+  NSOperationQueue* queue = [NSOperationQueue currentQueue];
+  dispatch_after(dispatch_time(DISPATCH_TIME_NOW, delayMs * static_cast<int64_t>(NSEC_PER_MSEC)), dispatch_get_global_queue(QOS_CLASS_UTILITY, 0), ^{
+    [queue addOperationWithBlock:^{
+      URLSessionEngineDelegate* strongSelf = weakSelf;
+      std::shared_ptr<AppleSessionModel> model = weakModel.lock();
+      if (strongSelf == nil || !model || [strongSelf model] != model) return;
+      model->OnProgressTimer();
+      [strongSelf armProgressTimer];
+    }];
+  });
+}
+
 - (void)URLSession:(NSURLSession*)session
               dataTask:(NSURLSessionDataTask*)dataTask
     didReceiveResponse:(NSURLResponse*)response
@@ -125,6 +144,7 @@ using urlsession::NsTaskId;
   [data enumerateByteRangesUsingBlock:^(const void* bytes, NSRange range, BOOL* stop) {
     [self perform:m->OnData(dataTask.taskIdentifier, static_cast<const char*>(bytes), range.length)];
   }];
+  [self armProgressTimer];
 }
 
 - (void)URLSession:(NSURLSession*)session
@@ -133,6 +153,7 @@ using urlsession::NsTaskId;
               totalBytesSent:(int64_t)totalBytesSent
     totalBytesExpectedToSend:(int64_t)totalBytesExpectedToSend {
   if (AppleSessionModel* m = [self enter:task]) m->OnBodySent(task.taskIdentifier, totalBytesSent, totalBytesExpectedToSend);
+  [self armProgressTimer];
 }
 
 // Download tasks (background sessions) have no didReceiveResponse: the head comes with progress.
@@ -146,6 +167,7 @@ using urlsession::NsTaskId;
   bool wantHead = m->ResponsePending(downloadTask.taskIdentifier) && downloadTask.response != nil;
   urlsession::ResponseHead head = wantHead ? urlsession::HeadOf(downloadTask.response) : urlsession::ResponseHead();
   [self perform:m->OnDownloadProgress(downloadTask.taskIdentifier, totalBytesWritten, totalBytesExpectedToWrite, wantHead ? &head : nullptr)];
+  [self armProgressTimer];
 }
 
 // NSURLSession.h: the file at `location` is removed when this method returns; the model moves
@@ -164,7 +186,8 @@ using urlsession::NsTaskId;
              completionHandler:(void (^)(NSURLRequest* _Nullable))completionHandler {
   AppleSessionModel* m = [self enter:task];
   Commands commands;
-  bool follow = m != nullptr && m->OnRedirect(task.taskIdentifier, urlsession::ToStd(task.currentRequest.URL.absoluteString),
+  bool follow = m != nullptr && m->OnRedirect(task.taskIdentifier, static_cast<int>(response.statusCode),
+                                              urlsession::ToStd(task.currentRequest.URL.absoluteString),
                                               urlsession::ToStd(request.URL.absoluteString), &commands);
   [self perform:commands];  // a refusal cancels before declining (see OnRedirect)
   completionHandler(follow ? request : nil);

@@ -17,6 +17,8 @@
 #include "core/error_codes.h"
 #include "core/file_ops.h"
 #include "core/headers.h"
+#include "core/redirect_policy.h"
+#include "core/timeouts.h"
 
 namespace urlsession {
 
@@ -239,7 +241,8 @@ StartPlan AppleSessionModel::PlanStart(TaskRequest request) {
 void AppleSessionModel::PlanRequest(const TaskRequest& r, StartPlan* plan) const {
   plan->url = r.url;
   plan->method = r.method;
-  plan->timeout = r.timeout;
+  // 0: the session's timeout; Infinity (and past about three years): none (core/timeouts.h).
+  plan->timeout = r.timeout > 0 && !IsTimeout(r.timeout) ? kNoTimeoutSeconds : r.timeout;
   plan->headers = r.headers;
   for (const auto& header : config_.additionalHeaders) {
     // HTTPAdditionalHeaders cannot carry these (apple_configuration.h): each request does.
@@ -480,11 +483,12 @@ void AppleSessionModel::NoteResponse(Task& t, const ResponseHead& head) {
 }
 
 // Download progress, throttled; `final` always reports a changed total (before completion).
-// The total counts an error page being captured too, as the curl engine does.
-void AppleSessionModel::PostProgress(Task& t, bool final) {
+// The total counts an error page being captured too, as the curl engine does. A held total is
+// reported by OnProgressTimer.
+void AppleSessionModel::PostProgress(Task& t, bool final, ProgressThrottle::Clock::time_point now) {
   if (t.request.kind != TaskKind::Download) return;
   int64_t total = t.writer ? t.writer->BytesOnDisk() + (t.writer->CapturingErrorBody() ? t.received : 0) : t.received;
-  if (!t.downloadThrottle.ShouldReport(total, final)) return;
+  if (!t.downloadThrottle.ShouldReport(total, final, now)) return NoteHeld(t.downloadThrottle.HeldUntil());
   Event event;
   event.type = EventType::DownloadProgress;
   event.taskIdentifier = t.request.taskIdentifier;
@@ -493,15 +497,36 @@ void AppleSessionModel::PostProgress(Task& t, bool final) {
   Post(std::move(event));
 }
 
-void AppleSessionModel::PostUploadProgress(Task& t, bool final) {
+void AppleSessionModel::PostUploadProgress(Task& t, bool final, ProgressThrottle::Clock::time_point now) {
   if (t.request.bodySource == BodySource::None && t.uploaded == 0) return;
-  if (!t.uploadThrottle.ShouldReport(t.uploaded, final)) return;
+  if (!t.uploadThrottle.ShouldReport(t.uploaded, final, now)) return NoteHeld(t.uploadThrottle.HeldUntil());
   Event event;
   event.type = EventType::UploadProgress;
   event.taskIdentifier = t.request.taskIdentifier;
   event.totalBytes = t.uploaded;
   event.expectedBytes = t.uploadExpected;
   Post(std::move(event));
+}
+
+void AppleSessionModel::NoteHeld(ProgressThrottle::Clock::time_point until) { progress_due_ = std::min(progress_due_, until); }
+
+bool AppleSessionModel::TakeProgressTimer(int64_t* delayMs) {
+  if (progress_due_ == ProgressThrottle::Clock::time_point::max() || progress_timer_ <= progress_due_) return false;
+  progress_timer_ = progress_due_;
+  auto left = std::chrono::ceil<std::chrono::milliseconds>(progress_due_ - ProgressThrottle::Clock::now()).count();
+  *delayMs = std::max<int64_t>(0, left);
+  return true;
+}
+
+// Every held total whose interval has passed goes out; the rest ask for the next timer.
+void AppleSessionModel::OnProgressTimer(ProgressThrottle::Clock::time_point now) {
+  progress_due_ = progress_timer_ = ProgressThrottle::Clock::time_point::max();
+  for (auto& entry : tasks_) {
+    Task& t = *entry.second;
+    if (t.overrideCode != 0) continue;  // being cancelled: its bytes are dropped
+    if (t.downloadThrottle.Holding()) PostProgress(t, false, now);
+    if (t.uploadThrottle.Holding()) PostUploadProgress(t, false, now);
+  }
 }
 
 bool AppleSessionModel::ChecksServerTrust() const { return !config_.tls.caPem.empty() || !config_.tls.pinnedSpkiSha256.empty(); }
@@ -521,12 +546,7 @@ int AppleSessionModel::VerifiedHostRefusal(const std::string& url) const {
 // be called"): the redirect policy is enforced on the final URL and the metrics' redirect count.
 int AppleSessionModel::BackgroundRedirectRefusal(const Task& t, const std::string& finalUrl) const {
   if (!system_ || finalUrl.empty()) return 0;
-  std::string to = SplitUrl(finalUrl).scheme;
-  std::string from = SplitUrl(t.request.url).scheme;
-  if (to != "http" && to != "https") return kNSURLErrorUnsupportedURL;
-  if (from == "https" && to == "http" && !config_.allowsInsecureRedirects) return kNSURLErrorAppTransportSecurityRequiresSecureConnection;
-  if (t.haveMetrics && t.metrics.redirectCount > config_.maximumRedirects) return kNSURLErrorHTTPTooManyRedirects;
-  return 0;
+  return RedirectRefusal(t.request.url, finalUrl, t.haveMetrics ? t.metrics.redirectCount : 0, config_);
 }
 
 bool AppleSessionModel::OnResponse(NsTaskId task, const ResponseHead& head) {
@@ -675,19 +695,13 @@ void AppleSessionModel::OnFinishedDownload(NsTaskId task, const std::string& tem
   t->finishedDownload = true;
 }
 
-bool AppleSessionModel::OnRedirect(NsTaskId task, const std::string& fromUrl, const std::string& toUrl, Commands* commands) {
+bool AppleSessionModel::OnRedirect(NsTaskId task, int status, const std::string& fromUrl, const std::string& toUrl, Commands* commands) {
   Task* t = Find(task);
   if (t == nullptr) return false;
-  std::string from = SplitUrl(fromUrl).scheme;
-  std::string to = SplitUrl(toUrl).scheme;
-  int refusal = 0;
-  if (to != "http" && to != "https") {
-    refusal = kNSURLErrorUnsupportedURL;
-  } else if (from == "https" && to == "http" && !config_.allowsInsecureRedirects) {
-    refusal = kNSURLErrorAppTransportSecurityRequiresSecureConnection;
-  } else if (++t->redirects > config_.maximumRedirects) {
-    refusal = kNSURLErrorHTTPTooManyRedirects;
-  }
+  // Not a status tasks follow (300, 305, 306, ...): declined without a cancel, the response is
+  // the answer and its body the task's.
+  if (!FollowsRedirectStatus(status)) return false;
+  int refusal = RedirectRefusal(fromUrl, toUrl, ++t->redirects, config_);
   if (refusal == 0) return true;
   // Refused: cancel first, then decline. Declining alone would deliver the 3xx as the final
   // response; overrideCode makes the other callbacks ignore it and replaces the cancel's -999.

@@ -14,6 +14,7 @@
 // any thread: it takes the post mutex, after which nothing reaches the sink.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -49,7 +50,7 @@ struct StartPlan {
   NsTaskType type = NsTaskType::Data;
   std::string url, method;
   HeaderList headers;            // every header to set on the NSMutableURLRequest, in order
-  double timeout = 0;            // > 0: NSURLRequest.timeoutInterval
+  double timeout = 0;            // > 0: NSURLRequest.timeoutInterval (0: the session's)
   std::string uploadFile;        // UploadFromFile
   std::string uploadBytes;       // UploadFromData
   std::string resumeData;        // DownloadWithResumeData: NSURLSession's opaque blob
@@ -135,8 +136,10 @@ class AppleSessionModel {
   // didFinishDownloadingToURL: the file at `tempPath` is deleted when the callback returns.
   void OnFinishedDownload(NsTaskId task, const std::string& tempPath, const ResponseHead& head);
   // willPerformHTTPRedirection: (default sessions only). True: follow; false: the adapter
-  // completes the handler with nil after performing the returned commands (a cancel).
-  bool OnRedirect(NsTaskId task, const std::string& fromUrl, const std::string& toUrl, Commands* commands);
+  // completes the handler with nil after performing the returned commands: a cancel when the
+  // policy refuses the redirect, none when `status` is not one a task follows (the response is
+  // then the task's answer, as on Linux: core/redirect_policy.h).
+  bool OnRedirect(NsTaskId task, int status, const std::string& fromUrl, const std::string& toUrl, Commands* commands);
   // Whether the session checks server trust itself (tls.caPem or pins).
   bool ChecksServerTrust() const;
   TrustVerdict OnServerTrust(NsTaskId task, const TrustEvaluation& evaluation);
@@ -153,6 +156,13 @@ class AppleSessionModel {
   void OnFlushDone(uint64_t token);
   void OnBackgroundEventsDelivered();
 
+  // Progress the throttle held back goes out once its interval has passed, even when NSURLSession
+  // calls back no more (a stalled transfer). After a callback that may have held some, the
+  // adapter asks: true with `delayMs` means "call OnProgressTimer on the delegate queue in
+  // delayMs" (asked once per moment: false while that timer is pending).
+  bool TakeProgressTimer(int64_t* delayMs);
+  void OnProgressTimer(std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now());
+
   // For tests and the adapter's assertions.
   size_t TaskCount() const { return tasks_.size(); }
 
@@ -166,8 +176,9 @@ class AppleSessionModel {
   void PlanRequest(const TaskRequest& r, StartPlan* plan) const;
   StartPlan PlanRestart(NsTaskId task);
   void NoteResponse(Task& t, const ResponseHead& head);
-  void PostProgress(Task& t, bool final);
-  void PostUploadProgress(Task& t, bool final);
+  void PostProgress(Task& t, bool final, ProgressThrottle::Clock::time_point now = ProgressThrottle::Clock::now());
+  void PostUploadProgress(Task& t, bool final, ProgressThrottle::Clock::time_point now = ProgressThrottle::Clock::now());
+  void NoteHeld(ProgressThrottle::Clock::time_point until);
   int VerifiedHostRefusal(const std::string& url) const;
   int BackgroundRedirectRefusal(const Task& t, const std::string& finalUrl) const;
   void Finish(NsTaskId id, Task& t, const Completion& completion);
@@ -193,6 +204,9 @@ class AppleSessionModel {
   std::deque<NsTaskId> tombstone_order_;
   std::unordered_set<std::string> verified_hosts_;  // "host:port" this session's own trust check passed
   std::unordered_set<uint64_t> pending_resets_, pending_flushes_;
+  // The earliest moment a held progress total may go out, and the one a timer is pending for.
+  ProgressThrottle::Clock::time_point progress_due_ = ProgressThrottle::Clock::time_point::max();
+  ProgressThrottle::Clock::time_point progress_timer_ = ProgressThrottle::Clock::time_point::max();
 };
 
 }  // namespace urlsession

@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
+#include <chrono>
 
 #include <fstream>
 #include <iterator>
@@ -73,6 +75,7 @@ CurlEngine::CurlEngine(const SessionConfig& config, EventSink* sink) : config_(c
   context_.share = share_;
   context_.easyPool = &easy_pool_;
   context_.multiplexedResponses = &multiplexed_responses_;
+  context_.nextTick = &next_tick_;
   may_poll_ = UsableCpus() >= 2;
 
   cookie_control_ = curl_easy_init();
@@ -214,7 +217,7 @@ void CurlEngine::Run() {
     // One JS wake-up per turn of this loop, however many events the turn produced.
     sink_->ReleaseWake();
     if (stopping_.load() || invalidated_) break;  // after invalidation nothing can start any more
-    thread_driver_->Wait(1000, SpinDeadline());
+    thread_driver_->Wait(TickWaitMs(), SpinDeadline());
   }
   AbandonAll();
 }
@@ -248,12 +251,14 @@ void CurlEngine::AfterLoopActivity() {
   if (stopping_.load()) return;
   AdmitAllWaiting();
   AfterLibcurlActed();
+  loop_driver_->WakeAfter(next_tick_ == CurlTransfer::Clock::time_point::max() ? -1 : TickWaitMs());
 }
 
 // Both drivers, once libcurl has acted on ready sockets or its timer.
 void CurlEngine::AfterLibcurlActed() {
   LearnMultiplexedHosts();
   CollectFinished();
+  RunTicks();
   EnforceCookieLimits();
   MaybeEndInvalidation();
 }
@@ -411,10 +416,33 @@ void CurlEngine::CollectFinished() {
   }
 }
 
+// Engine thread, after libcurl acted, once the earliest moment a transfer asked for has come:
+// timeouts and held-back progress (CurlTransfer::Tick). Otherwise one comparison.
+void CurlEngine::RunTicks() {
+  auto now = CurlTransfer::Clock::now();
+  if (now < next_tick_) return;
+  next_tick_ = CurlTransfer::Clock::time_point::max();
+  for (auto& entry : transfers_) {
+    if (entry.second->Tick(now)) timed_out_.push_back(entry.second.get());
+    else next_tick_ = std::min(next_tick_, entry.second->NextTick());
+  }
+  for (CurlTransfer* transfer : timed_out_) Finish(transfer, CURLE_OPERATION_TIMEDOUT, false);
+  timed_out_.clear();
+}
+
+// How long the engine thread may sleep: until the next tick (rounded up: waking before it would
+// only turn the loop again), at most a second.
+int CurlEngine::TickWaitMs() const {
+  constexpr int kLongestWaitMs = 1000;
+  auto left = std::chrono::ceil<std::chrono::milliseconds>(next_tick_ - CurlTransfer::Clock::now()).count();
+  return static_cast<int>(std::clamp<long long>(left, 0, kLongestWaitMs));
+}
+
 void CurlEngine::Finish(CurlTransfer* transfer, CURLcode result, bool cancelled) {
   curl_multi_remove_handle(multi_, transfer->easy());
-  // A refused resume goes again from zero on the same handle, in the same slot.
-  if (!cancelled && transfer->RestartFromZero()) {
+  // A followed redirect, and a refused resume going again from zero, run on the same handle,
+  // in the same slot.
+  if (!cancelled && (transfer->FollowRedirect(result) || transfer->RestartFromZero())) {
     curl_multi_add_handle(multi_, transfer->easy());
     return;
   }

@@ -67,6 +67,8 @@ class CurlEngine final : public Engine {
   void Cancel(uint64_t taskIdentifier);
   CurlTransfer* Find(uint64_t taskIdentifier);
   void CollectFinished();
+  void RunTicks();
+  int TickWaitMs() const;
   void Finish(CurlTransfer* transfer, CURLcode result, bool cancelled);
   void MaybeEndInvalidation();
   void EnforceCookieLimits();
@@ -113,6 +115,10 @@ class CurlEngine final : public Engine {
   // usually follows within microseconds.
   EpollMultiDriver::Clock::time_point last_boundary_;
   bool may_poll_ = false;  // at least two usable CPUs (SpinDeadline)
+  // When some transfer next needs CurlTransfer::Tick (timeouts, held progress); transfers lower
+  // it through CurlSessionContext::nextTick. Engine thread.
+  CurlTransfer::Clock::time_point next_tick_ = CurlTransfer::Clock::time_point::max();
+  std::vector<CurlTransfer*> timed_out_;  // RunTicks' scratch, kept to spare an allocation
 };
 
 }  // namespace urlsession

@@ -8,11 +8,12 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
-#include <cmath>
 #include <cstring>
 
 #include "core/error_codes.h"
 #include "core/headers.h"
+#include "core/redirect_policy.h"
+#include "core/timeouts.h"
 #include "curl/curl_errors.h"
 
 namespace urlsession {
@@ -50,6 +51,48 @@ std::string Trim(const char* data, size_t length) {
 }
 
 double MillisFromMicros(curl_off_t micros) { return micros < 0 ? -1 : static_cast<double>(micros) / 1000.0; }
+
+// Seconds as a duration; zero (none) when IsTimeout says so.
+CurlTransfer::Clock::duration TimeoutOf(double seconds) {
+  if (!IsTimeout(seconds)) return CurlTransfer::Clock::duration::zero();
+  auto duration = std::chrono::duration_cast<CurlTransfer::Clock::duration>(std::chrono::duration<double>(seconds));
+  return std::max(duration, CurlTransfer::Clock::duration(1));
+}
+
+// `location` (a Location header) resolved against `base`, as libcurl resolves it when it follows
+// a redirect itself; "" when it cannot be.
+std::string ResolveUrl(const std::string& base, const std::string& location) {
+  std::string resolved;
+  CURLU* url = curl_url();
+  char* text = nullptr;
+  if (url != nullptr && curl_url_set(url, CURLUPART_URL, base.c_str(), 0) == CURLUE_OK &&
+      curl_url_set(url, CURLUPART_URL, location.c_str(), CURLU_URLENCODE | CURLU_ALLOW_SPACE) == CURLUE_OK &&
+      curl_url_get(url, CURLUPART_URL, &text, 0) == CURLUE_OK) {
+    resolved = text;
+  }
+  curl_free(text);
+  curl_url_cleanup(url);
+  return resolved;
+}
+
+// "scheme://host:port" of a URL (lower case, the scheme's port when none is given); "" when it
+// cannot be parsed.
+std::string OriginOf(const std::string& text) {
+  std::string origin;
+  CURLU* url = curl_url();
+  char *scheme = nullptr, *host = nullptr, *port = nullptr;
+  if (url != nullptr && curl_url_set(url, CURLUPART_URL, text.c_str(), 0) == CURLUE_OK &&
+      curl_url_get(url, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK && curl_url_get(url, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+      curl_url_get(url, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK) {
+    origin = std::string(scheme) + "://" + host + ":" + port;
+    for (char& c : origin) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  curl_free(scheme);
+  curl_free(host);
+  curl_free(port);
+  curl_url_cleanup(url);
+  return origin;
+}
 
 long ShareOfBudget(size_t running, long maximum) {
   long share = kBufferBudget / static_cast<long>(std::max<size_t>(running, 1));
@@ -91,19 +134,17 @@ bool CurlTransfer::Prepare(TransferBuffers buffers) {
     if (buffers.download >= kGatheredWrite) download_->SetWriteBuffer(static_cast<size_t>(kGatheredWrite));
   }
   if (!OpenBody()) return false;
+  upload_buffer_ = buffers.upload;
 
   curl_easy_setopt(easy_, CURLOPT_PRIVATE, this);
   curl_easy_setopt(easy_, CURLOPT_URL, request_.url.c_str());
   curl_easy_setopt(easy_, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(easy_, CURLOPT_ERRORBUFFER, error_buffer_);
-  // http and https only, for the first request and for every redirect.
+  // http and https only. Redirects are followed by FollowRedirect, with redirect_policy.h's
+  // rules, not by libcurl (CURLOPT_FOLLOWLOCATION stays off: it would follow every 3xx).
   curl_easy_setopt(easy_, CURLOPT_PROTOCOLS_STR, "http,https");
-  // A redirect from https down to http would silently drop TLS: refused unless allowed.
   const bool https = request_.url.compare(0, 8, "https://") == 0;
-  downgrade_refused_ = https && !config.allowsInsecureRedirects;
-  curl_easy_setopt(easy_, CURLOPT_REDIR_PROTOCOLS_STR, downgrade_refused_ ? "https" : "http,https");
-  curl_easy_setopt(easy_, CURLOPT_FOLLOWLOCATION, 1L);
-  curl_easy_setopt(easy_, CURLOPT_MAXREDIRS, static_cast<long>(config.maximumRedirects));
+  origin_ = OriginOf(request_.url);
   curl_easy_setopt(easy_, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS));
   // Tasks started together towards an HTTPS host wait for the first connection's ALPN answer
   // and, when it is h2, share that one connection instead of opening one each (8 downloads
@@ -123,16 +164,17 @@ bool CurlTransfer::Prepare(TransferBuffers buffers) {
   }
   curl_easy_setopt(easy_, CURLOPT_USERAGENT, context_.userAgent.c_str());
 
-  double idle = request_.timeout > 0 ? request_.timeout : config.timeoutIntervalForRequest;
-  if (idle > 0) {
-    // NSURLSession's request timeout is an idle timeout: no bytes for `idle` seconds.
-    curl_easy_setopt(easy_, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(idle * 1000));
-    curl_easy_setopt(easy_, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(easy_, CURLOPT_LOW_SPEED_TIME, static_cast<long>(std::ceil(idle)));
-  }
-  if (config.timeoutIntervalForResource > 0) {
-    curl_easy_setopt(easy_, CURLOPT_TIMEOUT_MS, static_cast<long>(config.timeoutIntervalForResource * 1000));
-  }
+  // Both timeouts are Tick's, not libcurl's: LOW_SPEED_LIMIT/TIME average over seconds (a stall
+  // after a burst failed seconds late), and CURLOPT_TIMEOUT would start again at every redirect.
+  // libcurl reports every byte it moves to OnTransferInfo, which resets the idle timer.
+  idle_limit_ = TimeoutOf(request_.timeout > 0 ? request_.timeout : config.timeoutIntervalForRequest);
+  last_activity_ = Clock::now();
+  Clock::duration resource = TimeoutOf(config.timeoutIntervalForResource);
+  if (resource != Clock::duration::zero()) resource_deadline_ = last_activity_ + resource;
+  WakeBy(NextTick());
+  curl_easy_setopt(easy_, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(easy_, CURLOPT_XFERINFOFUNCTION, &CurlTransfer::OnTransferInfo);
+  curl_easy_setopt(easy_, CURLOPT_XFERINFODATA, this);
   if (!context_.caBundle.empty()) {
     curl_blob blob{const_cast<char*>(context_.caBundle.data()), context_.caBundle.size(), CURL_BLOB_NOCOPY};
     curl_easy_setopt(easy_, CURLOPT_CAINFO_BLOB, &blob);
@@ -145,16 +187,24 @@ bool CurlTransfer::Prepare(TransferBuffers buffers) {
   curl_easy_setopt(easy_, CURLOPT_HEADERDATA, this);
   curl_easy_setopt(easy_, CURLOPT_WRITEFUNCTION, &CurlTransfer::OnWrite);
   curl_easy_setopt(easy_, CURLOPT_WRITEDATA, this);
-  ConfigureMethodAndBody(buffers.upload);
+  ConfigureMethodAndBody();
   return true;
 }
 
 // The session's and the request's headers and, for a resume, DownloadWriter's (Range as a plain
 // header, not libcurl's resume logic, which fails when a server ignores it: a 200 instead of a
 // 206 restarts the file from zero in DownloadWriter::BeginResponse). Engine thread; also when a
-// refused resume goes again from zero.
+// refused resume goes again from zero, and for every redirect.
 void CurlTransfer::SetRequestHeaders() {
   HeaderList headers = MergeHeaders(context_.config->additionalHeaders, request_.headers);
+  if (redirects_ > 0 && OriginOf(request_.url) != origin_) {
+    // Credentials stay with their origin: redirected to another scheme, host or port, the
+    // caller's Authorization and Cookie are not sent (libcurl's rule when it follows redirects
+    // itself; the cookie store adds the new host's own cookies).
+    headers.erase(std::remove_if(headers.begin(), headers.end(),
+                                 [](const auto& h) { return strcasecmp(h.first.c_str(), "Authorization") == 0 || strcasecmp(h.first.c_str(), "Cookie") == 0; }),
+                  headers.end());
+  }
   if (download_) download_->AddResumeHeaders(&headers);
   curl_slist* list = nullptr;
   for (const auto& header : headers) {
@@ -164,6 +214,11 @@ void CurlTransfer::SetRequestHeaders() {
   }
   // libcurl would send "Expect: 100-continue" for large bodies; NSURLSession does not.
   if (FindHeader(headers, "Expect") == nullptr) list = curl_slist_append(list, "Expect:");
+  // A POST without body bytes carries no Content-Type (test_postWithEmptyBody); libcurl would add
+  // application/x-www-form-urlencoded, which a POST with bytes keeps, as NSURLSession sends it.
+  if (request_.method == "POST" && body_size_ == 0 && FindHeader(headers, "Content-Type") == nullptr) {
+    list = curl_slist_append(list, "Content-Type:");
+  }
   curl_easy_setopt(easy_, CURLOPT_HTTPHEADER, list);
   if (header_list_ != nullptr) curl_slist_free_all(header_list_);
   header_list_ = list;
@@ -200,8 +255,10 @@ bool CurlTransfer::OpenBody() {
   return true;
 }
 
-void CurlTransfer::ConfigureMethodAndBody(long uploadBuffer) {
+// Engine thread; again for every redirect (which may have turned the request into a GET).
+void CurlTransfer::ConfigureMethodAndBody() {
   const std::string& method = request_.method;
+  curl_easy_setopt(easy_, CURLOPT_CUSTOMREQUEST, static_cast<char*>(nullptr));
   if (request_.bodySource == BodySource::None) {
     if (method == "GET") {
       curl_easy_setopt(easy_, CURLOPT_HTTPGET, 1L);
@@ -216,14 +273,13 @@ void CurlTransfer::ConfigureMethodAndBody(long uploadBuffer) {
     return;
   }
   // Fewer, larger reads and sends: libcurl's 64 KiB default caps upload speed on fast links.
-  curl_easy_setopt(easy_, CURLOPT_UPLOAD_BUFFERSIZE, uploadBuffer);
+  curl_easy_setopt(easy_, CURLOPT_UPLOAD_BUFFERSIZE, upload_buffer_);
   curl_easy_setopt(easy_, CURLOPT_READFUNCTION, &CurlTransfer::OnRead);
   curl_easy_setopt(easy_, CURLOPT_READDATA, this);
   // Rewinding lets 307/308 redirects and auth retries send the body again.
   curl_easy_setopt(easy_, CURLOPT_SEEKFUNCTION, &CurlTransfer::OnSeek);
   curl_easy_setopt(easy_, CURLOPT_SEEKDATA, this);
   if (method == "POST") {
-    // CURLOPT_POST (not a custom verb) so 301/302/303 switch to GET as browsers and NSURLSession do.
     curl_easy_setopt(easy_, CURLOPT_POST, 1L);
     curl_easy_setopt(easy_, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body_size_));
   } else {
@@ -237,6 +293,7 @@ void CurlTransfer::ConfigureMethodAndBody(long uploadBuffer) {
 size_t CurlTransfer::OnHeader(char* data, size_t size, size_t count, void* self_ptr) {
   auto* self = static_cast<CurlTransfer*>(self_ptr);
   size_t length = size * count;
+  self->last_activity_ = Clock::now();  // head bytes are activity too (OnTransferInfo counts the body's)
   // libcurl stores the cookie as it passes this header on (the same test: checkprefix).
   if (self->context_.setCookieSeen != nullptr && length > 11 && strncasecmp(data, "Set-Cookie:", 11) == 0) {
     *self->context_.setCookieSeen = true;
@@ -253,14 +310,17 @@ size_t CurlTransfer::OnHeader(char* data, size_t size, size_t count, void* self_
   return length;
 }
 
-// Engine thread, at the end of each response head. The answer to a resume's Range request (206
-// or 416: final, never followed) is judged before libcurl decodes a byte of its body: the coded
-// 206 of a server that ignores Accept-Encoding: identity would fail decoding (-1016) before
-// OnWrite could refuse it. False: refused (RestartFromZero runs next).
+// Engine thread, at the end of each response head. A redirect this task follows is not its
+// answer: its body is dropped and FollowRedirect goes on; a refused one ends the transfer here
+// (false). The answer to a resume's Range request (206 or 416: final, never followed) is judged
+// before libcurl decodes a byte of its body: the coded 206 of a server that ignores
+// Accept-Encoding: identity would fail decoding (-1016) before OnWrite could refuse it. False:
+// refused (RestartFromZero runs next).
 bool CurlTransfer::HeadEnded() {
-  if (!download_ || download_->ResumeOffset() == 0 || response_reported_) return true;
   long status = 0;
   curl_easy_getinfo(easy_, CURLINFO_RESPONSE_CODE, &status);
+  if (PlanRedirect(status)) return redirect_refusal_ == 0;
+  if (!download_ || download_->ResumeOffset() == 0 || response_reported_) return true;
   if (status != 206 && status != 416) return true;
   ReportResponseOnce();
   return response_usable_;
@@ -270,6 +330,7 @@ bool CurlTransfer::HeadEnded() {
 size_t CurlTransfer::OnWrite(char* data, size_t size, size_t count, void* self_ptr) {
   auto* self = static_cast<CurlTransfer*>(self_ptr);
   size_t length = size * count;
+  if (!self->redirect_to_.empty()) return length;  // the body of a redirect: not the task's
   if (!self->response_reported_) {
     self->ReportResponseOnce();
     if (!self->response_usable_) return 0;  // a refused resume: RestartFromZero runs next
@@ -354,11 +415,9 @@ void CurlTransfer::ReportResponseOnce() {
   response_reported_ = true;
   curl_easy_getinfo(easy_, CURLINFO_RESPONSE_CODE, &status_);
   long version = 0;
-  long redirects = 0;
   curl_easy_getinfo(easy_, CURLINFO_HTTP_VERSION, &version);
-  curl_easy_getinfo(easy_, CURLINFO_REDIRECT_COUNT, &redirects);
   // Only the task's own host counts: after a redirect the connection belongs to another one.
-  if (version >= CURL_HTTP_VERSION_2_0 && redirects == 0 && context_.multiplexedResponses != nullptr) {
+  if (version >= CURL_HTTP_VERSION_2_0 && redirects_ == 0 && context_.multiplexedResponses != nullptr) {
     context_.multiplexedResponses->push_back(request_.taskIdentifier);
   }
   curl_off_t length = -1;
@@ -379,17 +438,59 @@ void CurlTransfer::ReportResponseOnce() {
   Post(std::move(event));
 }
 
-void CurlTransfer::PostProgress(bool final) {
-  if (download_) {
+// A total the throttle holds back is reported by Tick once its interval has passed (HeldUntil),
+// even when no more bytes come to report it.
+void CurlTransfer::PostProgress(bool final, bool heldOnly) {
+  if (download_ && (!heldOnly || download_throttle_.Holding())) {
     int64_t total = download_->BytesOnDisk() + (download_->CapturingErrorBody() ? received_ : 0);
     if (download_throttle_.ShouldReport(total, final)) {
       download_->Flush();  // what progress reports is in the file
       PostProgressEvent(EventType::DownloadProgress, total, expected_);
+    } else if (download_throttle_.Holding()) {
+      WakeBy(download_throttle_.HeldUntil());
     }
   }
-  if (request_.bodySource != BodySource::None && upload_throttle_.ShouldReport(body_offset_, final)) {
-    PostProgressEvent(EventType::UploadProgress, body_offset_, body_size_);
+  if (request_.bodySource != BodySource::None && (!heldOnly || upload_throttle_.Holding())) {
+    if (upload_throttle_.ShouldReport(body_offset_, final)) {
+      PostProgressEvent(EventType::UploadProgress, body_offset_, body_size_);
+    } else if (upload_throttle_.Holding()) {
+      WakeBy(upload_throttle_.HeldUntil());
+    }
   }
+}
+
+// Engine thread, whenever libcurl runs this transfer (every send and receive among others): a
+// changed byte count in either direction is activity. Never aborts: Tick decides.
+int CurlTransfer::OnTransferInfo(void* self_ptr, curl_off_t, curl_off_t dlnow, curl_off_t, curl_off_t ulnow) {
+  auto* self = static_cast<CurlTransfer*>(self_ptr);
+  if (dlnow != self->seen_down_ || ulnow != self->seen_up_) {
+    self->seen_down_ = dlnow;
+    self->seen_up_ = ulnow;
+    self->last_activity_ = Clock::now();
+  }
+  return 0;
+}
+
+bool CurlTransfer::Tick(Clock::time_point now) {
+  PostProgress(false, /*heldOnly=*/true);
+  // A paused transfer is not idle (the user or a slow consumer holds it): its timer starts again
+  // when it continues (ApplyPause). The resource timeout runs regardless.
+  if (idle_limit_ != Clock::duration::zero() && !Paused() && now - last_activity_ >= idle_limit_) {
+    timed_out_ = "no bytes in either direction for timeoutIntervalForRequest";
+  } else if (now >= resource_deadline_) {
+    timed_out_ = "timeoutIntervalForResource passed";
+  }
+  return timed_out_ != nullptr;
+}
+
+CurlTransfer::Clock::time_point CurlTransfer::NextTick() const {
+  Clock::time_point next = std::min({download_throttle_.HeldUntil(), upload_throttle_.HeldUntil(), resource_deadline_});
+  if (idle_limit_ != Clock::duration::zero() && !Paused()) next = std::min(next, last_activity_ + idle_limit_);
+  return next;
+}
+
+void CurlTransfer::WakeBy(Clock::time_point when) const {
+  if (context_.nextTick != nullptr && when < *context_.nextTick) *context_.nextTick = when;
 }
 
 void CurlTransfer::PostProgressEvent(EventType type, int64_t total, int64_t expected) {
@@ -416,17 +517,64 @@ void CurlTransfer::AcknowledgeBody(int64_t bytes) {
 }
 
 void CurlTransfer::ApplyPause() {
+  if (!Paused()) {
+    last_activity_ = Clock::now();  // the idle timer starts again (Tick skips paused transfers)
+    WakeBy(NextTick());
+  }
   // May deliver buffered data synchronously (OnWrite runs inside this call).
   curl_easy_pause(easy_, user_suspended_ || backpressure_paused_ ? CURLPAUSE_ALL : CURLPAUSE_CONT);
 }
 
-// The refused hop is the last response's Location (relative ones keep the https scheme).
-bool CurlTransfer::RedirectIsPlainHttp() const {
+// Engine thread, at the end of a response head. True: a redirect this task follows (to
+// redirect_to_) or one the policy refuses (redirect_refusal_). Any other response, and a
+// followable status without a usable Location, is the task's answer.
+bool CurlTransfer::PlanRedirect(long status) {
+  redirect_to_.clear();
+  if (!FollowsRedirectStatus(static_cast<int>(status))) return false;
   const std::string* location = FindHeader(response_headers_, "Location");
-  if (location == nullptr || location->size() < 7) return false;
-  std::string scheme = location->substr(0, 7);
-  for (char& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return scheme == "http://";
+  if (location == nullptr) return false;
+  std::string target = ResolveUrl(request_.url, *location);
+  if (target.empty()) return false;
+  redirect_refusal_ = RedirectRefusal(request_.url, target, redirects_ + 1, *context_.config);
+  redirect_to_ = std::move(target);
+  return true;
+}
+
+// Engine thread, after the handle left the multi handle with the whole redirect read.
+bool CurlTransfer::FollowRedirect(CURLcode result) {
+  if (redirect_to_.empty() || redirect_refusal_ != 0 || result != CURLE_OK) return false;
+  long status = 0;
+  curl_off_t hop = 0;
+  curl_easy_getinfo(easy_, CURLINFO_RESPONSE_CODE, &status);
+  curl_easy_getinfo(easy_, CURLINFO_TOTAL_TIME_T, &hop);
+  earlier_hops_ms_ += MillisFromMicros(hop);
+  ++redirects_;
+  // 303 makes every method but HEAD a GET, 301 and 302 make a POST one, without the body (as
+  // browsers and NSURLSession do: test_httpRedirectionWithCode301_302, ...303); otherwise the
+  // same method and body go again (307 and 308 promise it).
+  bool toGet = (status == 303 && request_.method != "HEAD") || ((status == 301 || status == 302) && request_.method == "POST");
+  if (toGet) {
+    request_.method = "GET";
+    request_.bodySource = BodySource::None;
+    std::string().swap(request_.bodyBytes);
+    if (body_fd_ >= 0) close(body_fd_);
+    body_fd_ = -1;
+    body_size_ = 0;
+  } else if (body_fd_ >= 0 && lseek(body_fd_, 0, SEEK_SET) < 0) {
+    failure_code_ = NSURLErrorFromErrno(errno, /*writing=*/false);
+    return false;
+  }
+  body_offset_ = 0;
+  request_.url = std::move(redirect_to_);
+  redirect_to_.clear();
+  curl_easy_setopt(easy_, CURLOPT_URL, request_.url.c_str());
+  response_headers_.clear();
+  status_ = 0;
+  content_length_ = -1;
+  error_buffer_[0] = '\0';
+  SetRequestHeaders();
+  ConfigureMethodAndBody();
+  return true;
 }
 
 void CurlTransfer::FillMetrics(TaskMetrics* metrics, std::string* effectiveUrl) {
@@ -441,13 +589,12 @@ void CurlTransfer::FillMetrics(TaskMetrics* metrics, std::string* effectiveUrl) 
   metrics->dnsMs = MillisFromMicros(namelookup);
   metrics->connectMs = connect > 0 ? MillisFromMicros(connect - namelookup) : 0;
   metrics->tlsMs = appconnect > 0 ? MillisFromMicros(appconnect - connect) : 0;
-  metrics->firstByteMs = MillisFromMicros(starttransfer);
-  metrics->totalMs = MillisFromMicros(total);
+  // The redirects before the last request count in both: the task waited for them.
+  metrics->firstByteMs = MillisFromMicros(starttransfer) + earlier_hops_ms_;
+  metrics->totalMs = MillisFromMicros(total) + earlier_hops_ms_;
   if (curl_easy_getinfo(easy_, CURLINFO_SIZE_UPLOAD_T, &value) == CURLE_OK) metrics->bytesSent = value;
   if (curl_easy_getinfo(easy_, CURLINFO_SIZE_DOWNLOAD_T, &value) == CURLE_OK) metrics->bytesReceived = value;
-  long redirects = 0;
-  curl_easy_getinfo(easy_, CURLINFO_REDIRECT_COUNT, &redirects);
-  metrics->redirectCount = static_cast<int>(redirects);
+  metrics->redirectCount = redirects_;
   long version = 0;
   curl_easy_getinfo(easy_, CURLINFO_HTTP_VERSION, &version);
   metrics->protocol = version == CURL_HTTP_VERSION_2_0 ? "h2"
@@ -472,17 +619,19 @@ void CurlTransfer::Complete(CURLcode result, bool cancelled) {
     code = kNSURLErrorCancelled;
   } else if (failure_code_ != 0) {
     code = failure_code_;
+  } else if (timed_out_ != nullptr) {
+    code = kNSURLErrorTimedOut;
+  } else if (redirect_refusal_ != 0) {
+    code = redirect_refusal_;
   } else if (body_over_limit_) {
     code = kNSURLErrorDataLengthExceedsMaximum;
   } else if (result == CURLE_WRITE_ERROR && download_ && download_->WriteFailureCode() != 0) {
     code = download_->WriteFailureCode();
   } else if ((result == CURLE_READ_ERROR || result == CURLE_ABORTED_BY_CALLBACK) && read_errno_ != 0) {
     code = NSURLErrorFromErrno(read_errno_, /*writing=*/false);
-  } else if (result == CURLE_UNSUPPORTED_PROTOCOL && downgrade_refused_ && RedirectIsPlainHttp()) {
-    code = kNSURLErrorAppTransportSecurityRequiresSecureConnection;
-  } else if (result == CURLE_UNSUPPORTED_PROTOCOL && FindHeader(response_headers_, "Location") == nullptr) {
-    // Not a refused redirect (the first URL's scheme was checked in JS): the server answered
-    // with something that is not HTTP (libcurl calls it HTTP/0.9).
+  } else if (result == CURLE_UNSUPPORTED_PROTOCOL) {
+    // libcurl follows no redirect and JS checked the URL's scheme: the server answered with
+    // something that is not HTTP (libcurl calls it HTTP/0.9).
     code = kNSURLErrorBadServerResponse;
   } else if (result != CURLE_OK) {
     long verify = 0;
@@ -529,7 +678,9 @@ void CurlTransfer::Complete(CURLcode result, bool cancelled) {
     if (body_over_limit_) {
       done.message += " (the response body is larger than maximumResponseSize, " +
                       std::to_string(request_.maximumResponseSize) + " bytes)";
-    } else if (code != kNSURLErrorCancelled && error_buffer_[0] != '\0') {
+    } else if (code == kNSURLErrorTimedOut && timed_out_ != nullptr) {
+      done.message += std::string(" (") + timed_out_ + ")";
+    } else if (code != kNSURLErrorCancelled && redirect_refusal_ == 0 && error_buffer_[0] != '\0') {
       done.message += std::string(" (") + error_buffer_ + ")";
     }
   }

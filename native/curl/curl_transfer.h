@@ -1,9 +1,11 @@
 // One task of the libcurl engine: an easy handle plus the file or memory it reads and
-// writes. Created, driven and destroyed on the engine thread only.
+// writes, the redirects it follows and the timers libcurl cannot keep as NSURLSession means them.
+// Created, driven and destroyed on the engine thread only.
 #pragma once
 
 #include <curl/curl.h>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -31,6 +33,9 @@ struct CurlSessionContext {
   // Set when a response head carries Set-Cookie (engine thread): the engine then keeps the
   // cookie store within its limits. Null when the session takes no cookies.
   bool* setCookieSeen = nullptr;
+  // When the engine next calls CurlTransfer::Tick on its transfers (engine thread). A transfer
+  // that gets an earlier moment of its own (admitted, unpaused, progress held back) lowers it.
+  std::chrono::steady_clock::time_point* nextTick = nullptr;
 };
 
 // Buffer sizes for a transfer admitted while `running` transfers (itself included) run in its
@@ -59,6 +64,19 @@ class CurlTransfer {
   // same request again from an empty file. True: add the handle to the multi handle again
   // (instead of Complete).
   bool RestartFromZero();
+  // The response was a redirect this task follows (HeadEnded decided, its body was dropped):
+  // prepares the request to the new location. True: add the handle again (instead of Complete).
+  bool FollowRedirect(CURLcode result);
+
+  // The timers libcurl cannot keep: timeoutIntervalForRequest as NSURLSession means it (no byte
+  // in either direction for that long, reset by every byte, from the start of the task),
+  // timeoutIntervalForResource over the whole task (every redirect included), and progress
+  // the throttle held back. Engine thread, at the moment NextTick() named (or later): reports
+  // held progress; true when a timeout passed (the engine then finishes the transfer with
+  // CURLE_OPERATION_TIMEDOUT, which Complete reports as -1001).
+  using Clock = std::chrono::steady_clock;
+  bool Tick(Clock::time_point now);
+  Clock::time_point NextTick() const;
   // Posts the final progress, DownloadCompleted (downloads that succeeded) and TaskCompleted.
   // `result` is libcurl's; `cancelled` overrides it with -999.
   void Complete(CURLcode result, bool cancelled);
@@ -76,14 +94,18 @@ class CurlTransfer {
   static size_t OnWrite(char* data, size_t size, size_t count, void* self);
   static size_t OnRead(char* buffer, size_t size, size_t count, void* self);
   static int OnSeek(void* self, curl_off_t offset, int origin);
+  static int OnTransferInfo(void* self, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow);
 
   void ApplyPause();
+  bool Paused() const { return user_suspended_ || backpressure_paused_; }
+  void WakeBy(Clock::time_point when) const;
   bool OpenBody();
-  bool RedirectIsPlainHttp() const;
+  bool PlanRedirect(long status);
   void SetRequestHeaders();
-  void ConfigureMethodAndBody(long uploadBuffer);
+  void ConfigureMethodAndBody();
   void ReportResponseOnce();
-  void PostProgress(bool final);
+  // `heldOnly`: only a total the throttle held back (Tick), never a first report.
+  void PostProgress(bool final, bool heldOnly = false);
   void PostProgressEvent(EventType type, int64_t total, int64_t expected);
   void FillMetrics(TaskMetrics* metrics, std::string* effectiveUrl);
   void Post(Event event) { context_.sink->Post(std::move(event)); }
@@ -96,7 +118,21 @@ class CurlTransfer {
 
   // Downloads: the file side (partial file, resume, integrity, naming) is portable core code.
   std::unique_ptr<DownloadWriter> download_;
-  bool downgrade_refused_ = false;
+  long upload_buffer_ = 0;  // TransferBuffers::upload, again for every redirect
+
+  // Timers (Tick). Zero durations: none.
+  Clock::duration idle_limit_{};
+  Clock::time_point last_activity_;        // the last byte in either direction (or the start)
+  Clock::time_point resource_deadline_ = Clock::time_point::max();
+  curl_off_t seen_down_ = 0, seen_up_ = 0;  // byte counts OnTransferInfo saw last
+  const char* timed_out_ = nullptr;        // Tick decided -1001: which timeout, for the message
+
+  // Redirects, followed here (libcurl's FOLLOWLOCATION would follow every 3xx).
+  std::string origin_;       // scheme://host:port of the task's URL: credentials stay with it
+  std::string redirect_to_;  // the current response is a redirect to this URL: its body is dropped
+  int redirect_refusal_ = 0;  // ... which the policy refused: the task fails with this code
+  int redirects_ = 0;
+  double earlier_hops_ms_ = 0;  // time spent on the redirects before the current request
 
   // Streamed bodies (TaskRequest::streamBody).
   int64_t stream_unacknowledged_ = 0;

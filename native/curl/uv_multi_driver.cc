@@ -15,6 +15,10 @@ UvMultiDriver::UvMultiDriver(uv_loop_t* loop, CURLM* multi, std::function<void()
   timer_->data = this;
   // The bridge refs the loop while tasks are outstanding; the driver's own handles never do.
   uv_unref(reinterpret_cast<uv_handle_t*>(timer_));
+  wake_ = &(new uv_any_handle)->timer;
+  uv_timer_init(loop_, wake_);
+  wake_->data = this;
+  uv_unref(reinterpret_cast<uv_handle_t*>(wake_));
   curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &UvMultiDriver::OnSocket);
   curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
   curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &UvMultiDriver::OnTimer);
@@ -29,6 +33,18 @@ void UvMultiDriver::Close() {
   for (auto& entry : polls_) uv_close(reinterpret_cast<uv_handle_t*>(entry.second), FreeHandle);
   polls_.clear();
   uv_close(reinterpret_cast<uv_handle_t*>(timer_), FreeHandle);
+  uv_close(reinterpret_cast<uv_handle_t*>(wake_), FreeHandle);
+}
+
+void UvMultiDriver::WakeAfter(int delayMs) {
+  if (closed_) return;
+  if (delayMs < 0) uv_timer_stop(wake_);
+  else uv_timer_start(wake_, &UvMultiDriver::OnWake, static_cast<uint64_t>(delayMs), 0);
+}
+
+void UvMultiDriver::OnWake(uv_timer_t* handle) {
+  auto* self = static_cast<UvMultiDriver*>(handle->data);
+  if (!self->closed_) self->after_activity_();
 }
 
 void UvMultiDriver::Act(curl_socket_t socket, int flags) {

@@ -20,20 +20,25 @@ class UvMultiDriver {
   UvMultiDriver(const UvMultiDriver&) = delete;
   UvMultiDriver& operator=(const UvMultiDriver&) = delete;
 
-  // Stops every poll and the timer; later libcurl callbacks are ignored. Idempotent.
+  // Stops every poll and the timers; later libcurl callbacks are ignored. Idempotent.
   void Close();
+  // Runs `afterActivity` in `delayMs` even if libcurl has nothing to do then (the engine's own
+  // timers: CurlEngine::RunTicks); replaces the previous request; negative: none.
+  void WakeAfter(int delayMs);
 
  private:
   static int OnSocket(CURL* easy, curl_socket_t socket, int what, void* self, void* socketData);
   static int OnTimer(CURLM* multi, long timeoutMs, void* self);
   static void OnPoll(uv_poll_t* handle, int status, int events);
   static void OnTimeout(uv_timer_t* handle);
+  static void OnWake(uv_timer_t* handle);
   void Act(curl_socket_t socket, int flags);
 
   uv_loop_t* loop_;
   CURLM* multi_;
   std::function<void()> after_activity_;
   uv_timer_t* timer_;  // heap-allocated: uv_close finishes after this object is gone
+  uv_timer_t* wake_;   // WakeAfter's, likewise
   std::unordered_map<curl_socket_t, uv_poll_t*> polls_;
   bool closed_ = false;
 };

@@ -42,6 +42,8 @@ const CASES = [
   'temporary_body_lifetime',
   'trust_checked_per_session',
   'background_redirect_policy',
+  'redirect_statuses',
+  'held_progress_flushed_by_timer',
   'background_stream',
   'background_resume_data',
   'background_shutdown_keeps_placing',

@@ -9,7 +9,9 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <chrono>
 #include <functional>
+#include <limits>
 #include <map>
 #include <string>
 #include <vector>
@@ -800,8 +802,82 @@ CASE(background_redirect_policy) {
   AppleSessionModel d(config, false, dir.path, &sink);
   Start(d, Data(4, "https://example.test/"), 20);
   Commands commands;
-  CHECK(!d.OnRedirect(20, "https://example.test/", "http://example.test/", &commands));
+  CHECK(!d.OnRedirect(20, 302, "https://example.test/", "http://example.test/", &commands));
   CHECK(commands.size() == 1 && commands[0].action == TaskAction::Cancel);
+}
+
+// Issue 16, item 2. Old rule: every redirect NSURLSession offered was followed (within the policy).
+// Now the same statuses as the curl engine (core/redirect_policy.h): 301, 302, 303, 307, 308. Any
+// other is declined without a cancel, so NSURLSession delivers it, body and all, as the answer
+// (test_httpRedirectDontFollowUsingNil).
+CASE(redirect_statuses) {
+  TempDir dir;
+  Recorder sink;
+  AppleSessionModel m(Config(), false, dir.path, &sink);
+  NsTaskId ns = 30;
+  for (int status : {300, 301, 302, 303, 304, 305, 306, 307, 308}) {
+    Start(m, Data(ns, "https://example.test/from"), ns);
+    Commands commands;
+    bool follow = m.OnRedirect(ns, status, "https://example.test/from", "https://example.test/to", &commands);
+    CHECK(commands.empty());
+    bool followable = status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+    CHECK(follow == followable);
+    ResponseHead head = Head(follow ? 200 : status, follow ? "https://example.test/to" : "https://example.test/from");
+    CHECK(m.OnResponse(ns, head));
+    m.OnData(ns, "body", 4);
+    m.OnComplete(ns, Done());
+    const Event* done = sink.Last(EventType::TaskCompleted);
+    CHECK(done->taskIdentifier == ns && done->errorCode == 0 && done->statusCode == head.status && done->responseBody == "body");
+    ++ns;
+  }
+  // The policy still refuses a followable redirect, with a cancel and its own code.
+  Start(m, Data(ns, "https://example.test/from"), ns);
+  Commands commands;
+  CHECK(!m.OnRedirect(ns, 302, "https://example.test/from", "ftp://example.test/to", &commands));
+  CHECK(commands.size() == 1 && commands[0].action == TaskAction::Cancel);
+  m.OnComplete(ns, Done(kNSURLErrorCancelled));
+  CHECK(sink.Last(EventType::TaskCompleted)->errorCode == kNSURLErrorUnsupportedURL);
+}
+
+// Issue 16, item 5. Old rule: progress the throttle held back went out only with the next
+// callback, so a burst followed by a stall left its last bytes unreported. Now the model asks
+// the adapter for a timer (TakeProgressTimer) and reports them when it fires (OnProgressTimer).
+CASE(held_progress_flushed_by_timer) {
+  TempDir dir;
+  Recorder sink;
+  SessionConfig config = Config();
+  config.progressIntervalMs = 60000;  // every second report inside one callback burst is held
+  AppleSessionModel m(config, false, dir.path, &sink);
+  int64_t delay = -1;
+  CHECK(!m.TakeProgressTimer(&delay));  // nothing held
+  Start(m, Download(1, dir.path), 10);
+  CHECK(m.OnResponse(10, Head(200, "http://example.test/file.bin", 20)));
+  m.OnData(10, "0123456789", 10);
+  m.OnData(10, "0123456789", 10);
+  CHECK(sink.Count(EventType::DownloadProgress) == 1 && sink.Last(EventType::DownloadProgress)->totalBytes == 10);
+  CHECK(m.TakeProgressTimer(&delay) && delay > 0 && delay <= 60000);
+  CHECK(!m.TakeProgressTimer(&delay));  // armed already
+  m.OnProgressTimer(std::chrono::steady_clock::now());  // too early: still held, a new timer
+  CHECK(sink.Count(EventType::DownloadProgress) == 1);
+  CHECK(m.TakeProgressTimer(&delay));
+  m.OnProgressTimer(std::chrono::steady_clock::now() + std::chrono::seconds(61));
+  CHECK(sink.Count(EventType::DownloadProgress) == 2 && sink.Last(EventType::DownloadProgress)->totalBytes == 20);
+  CHECK(!m.TakeProgressTimer(&delay));
+  // Upload progress alike.
+  TaskRequest up = Data(2);
+  up.kind = TaskKind::Upload;
+  up.method = "POST";
+  up.bodySource = BodySource::Memory;
+  up.bodyBytes = std::string(10, 'u');
+  Start(m, up, 11);
+  m.OnBodySent(11, 4, 10);
+  m.OnBodySent(11, 8, 10);
+  CHECK(sink.Last(EventType::UploadProgress)->totalBytes == 4);
+  CHECK(m.TakeProgressTimer(&delay));
+  m.OnProgressTimer(std::chrono::steady_clock::now() + std::chrono::seconds(61));
+  CHECK(sink.Last(EventType::UploadProgress)->totalBytes == 8);
+  m.OnComplete(10, Done());
+  m.OnComplete(11, Done());
 }
 
 // Item 7. Old rule: a stream: true data task became a download task in background sessions and
@@ -954,6 +1030,28 @@ CASE(configuration_plan) {
   config.timeoutIntervalForResource = 30;
   plan = PlanConfiguration(config, true);
   CHECK(plan.requestTimeout == 5 && plan.resourceTimeout == 30);
+  // Issue 16, item 4: Infinity and values past about three years are "none" too, never handed
+  // to NSURLSession as they are (core/timeouts.h); fractions stay as they are.
+  config.timeoutIntervalForRequest = std::numeric_limits<double>::infinity();
+  config.timeoutIntervalForResource = 1e12;
+  plan = PlanConfiguration(config, false);
+  CHECK(plan.requestTimeout == kAppleNoTimeoutSeconds && plan.resourceTimeout == kAppleNoTimeoutSeconds);
+  config.timeoutIntervalForRequest = 0.25;
+  CHECK(PlanConfiguration(config, false).requestTimeout == 0.25);
+  {
+    TempDir dir;
+    Recorder sink;
+    AppleSessionModel m(Config(), false, dir.path, &sink);
+    TaskRequest r = Data(1);
+    r.timeout = std::numeric_limits<double>::infinity();
+    CHECK(m.PlanStart(r).timeout == kAppleNoTimeoutSeconds);  // the task's own: none
+    r.taskIdentifier = 2;
+    r.timeout = 0.5;
+    CHECK(m.PlanStart(r).timeout == 0.5);
+    r.taskIdentifier = 3;
+    r.timeout = 0;
+    CHECK(m.PlanStart(r).timeout == 0);  // 0: the session's
+  }
   // Item 21: the reserved headers leave HTTPAdditionalHeaders and go onto each request.
   config.additionalHeaders = {{"Authorization", "Bearer t"}, {"X-Trace", "1"}, {"host", "h"}};
   plan = PlanConfiguration(config, false);
