@@ -36,6 +36,7 @@ const CASES = [
   'invalidation_overtakes_reset',
   'suspend_holds_nest',
   'failure_before_start_keeps_partial',
+  'default_download_folder_renamed',
   'temporary_body_lifetime',
   'trust_checked_per_session',
   'background_redirect_policy',
