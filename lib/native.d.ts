@@ -136,4 +136,6 @@ export interface NativeBinding {
   lockFile(path: string): NativeLockResult;
   /** Releases a lock of lockFile; false when `fd` is not one. */
   unlockFile(fd: number): boolean;
+  /** native/core/file_ops.h kPartialFileNamePattern: the engines' partial file names, group 1 the creating pid. */
+  partialFileNamePattern: string;
 }

@@ -13,6 +13,7 @@ import { decodeEvents } from './native-events';
 import { emitToEach, rethrowLater, runListener } from './listeners';
 import { decodeResumeData, type ResumeState } from './resume-data';
 import { isOwnPartial, removeOwnPartial } from './partial-files';
+import { sweepStalePartials } from './partial-sweep';
 import { ensurePrivateDirectory } from './private-directory';
 import { SessionPersistence } from './persistence';
 import { TaskCounter } from './task-counter';
@@ -559,6 +560,7 @@ export class Session extends EventEmitter {
     this.#counter?.taken(this.#nextTaskIdentifier);
     const full: NativeTaskRequest = { ...request, taskIdentifier };
     if (kind === 'download' && full.downloadDirectory === undefined) full.downloadDirectory = this.configuration.downloadDirectory;
+    if (kind === 'download') void sweepStalePartials(full.downloadDirectory as string);
     const record = this.#newRecord(kind, request.url, taskDescription, task);
     record.lastDownloadTotal = full.resumeOffset ?? 0;  // download({ resumeData }): kept bytes
     this.#tasks.set(taskIdentifier, record);

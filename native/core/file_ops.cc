@@ -224,16 +224,19 @@ int EnsureDirectory(const std::string& dir, unsigned mode) {
   return 0;
 }
 
+// One rule with PartialFileName below: ".<name>.<pid>.<16 hex>.partial", the pid the creator's.
+const char kPartialFileNamePattern[] = "^\\.[\\s\\S]+\\.([1-9][0-9]{0,9})\\.[0-9a-f]{16}\\.partial$";
+
 namespace {
 
-// ".<stem>.<16 hex>.partial" must fit one path component (NAME_MAX, 255 bytes on every
+// ".<stem>.<pid>.<16 hex>.partial" must fit one path component (NAME_MAX, 255 bytes on every
 // file system we run on) even when `name` itself is a legal 240-byte name: shorten the hidden
 // name, never the file's.
 std::string PartialFileName(const std::string& name) {
   constexpr size_t kNameMax = 255;
-  constexpr size_t kDecoration = 1 + 1 + 16 + 8;  // ".", ".", hex, ".partial"
+  constexpr size_t kDecoration = 1 + 1 + 10 + 1 + 16 + 8;  // ".", ".", pid, ".", hex, ".partial"
   std::string stem = name.substr(0, Utf8PrefixLength(name, kNameMax - kDecoration));
-  return "." + stem + "." + RandomHex16() + ".partial";
+  return "." + stem + "." + std::to_string(static_cast<long long>(getpid())) + "." + RandomHex16() + ".partial";
 }
 
 }  // namespace

@@ -55,6 +55,13 @@ mode_t FinishedFileMode();
 // Creates `dir` and its missing parents (new folders get `mode`). Returns 0 or an errno value.
 int EnsureDirectory(const std::string& dir, unsigned mode = 0755);
 
+// The hidden name of a partial file: ".<name>.<pid>.<16 random hex digits>.partial". The pid is
+// the creating process's, so that a later process can tell a stale partial file (its creator is
+// dead) from one that may still be written or resumed (lib/partial-sweep.ts); the random part
+// keeps the name unpredictable. This is the same rule as an ECMAScript regular expression
+// (group 1: the pid), exported to lib/ by the addon as `partialFileNamePattern`.
+extern const char kPartialFileNamePattern[];
+
 // A folder held open while a partial file lives in it, with the identity it had when opened.
 // Plain data: Close() releases the descriptor (the holder calls it; copies share the fd).
 struct HeldFolder {
@@ -80,7 +87,7 @@ int OpenFolder(const std::string& dir, HeldFolder* folder, bool create = true);
 std::string LeafName(const std::string& path);
 std::string FolderName(const std::string& path);
 
-// Opens a new, exclusive partial file ".<name>.<16 random hex digits>.partial" (mode 0600) inside
+// Opens a new, exclusive partial file (mode 0600, named as kPartialFileNamePattern says) inside
 // `dir`, creating `dir` when missing. Returns an fd (>= 0) and stores its path and identity, or
 // returns -errno.
 int CreatePartialFile(const std::string& dir, const std::string& name, std::string* partialPath,
