@@ -115,6 +115,8 @@ export declare class NativeSession {
   reset(token: number): void;
   flush(token: number): void;
   close(): void;
+  /** At process 'exit': stops the engine (running downloads remove their partial files); later calls do nothing. */
+  stopForExit(): void;
   /** The OS keeps this session's transfers after the process exits (macOS background session). */
   readonly usesSystemBackground: boolean;
 }

@@ -14,6 +14,7 @@ import { emitToEach, rethrowLater, runListener } from './listeners';
 import { decodeResumeData, type ResumeState } from './resume-data';
 import { isOwnPartial, removeOwnPartial } from './partial-files';
 import { sweepStalePartials } from './partial-sweep';
+import { stopAtExit } from './exit-cleanup';
 import { ensurePrivateDirectory } from './private-directory';
 import { SessionPersistence } from './persistence';
 import { TaskCounter } from './task-counter';
@@ -159,6 +160,16 @@ export class Session extends EventEmitter {
     }
     debug('session %s created (engine %s)', this.identifier, binding.engine);
     if (this.#persistence !== undefined) this.#reattach(this.#persistence);
+    if (this.backgroundMode === 'none') stopAtExit(this, Session.#stopForExit);
+  }
+
+  // Process 'exit' (lib/exit-cleanup.ts), plain sessions only: running downloads and those
+  // waiting to retry remove their partial files. Resume data already handed out keeps its file.
+  static #stopForExit(session: Session): void {
+    session.#native.stopForExit();
+    for (const { retryTimer, request } of session.#tasks.values()) {
+      if (retryTimer !== undefined) removeOwnPartial(request?.resumePartialPath, request?.resumeIdentity);
+    }
   }
 
   #openPersistence(stateDirectory: string, heldLock: number | undefined): SessionPersistence {

@@ -1,5 +1,7 @@
-// Hidden partial files do not outlive their use (issue 15, item 5): a session that downloads
-// into a folder sweeps the stale ones a dead process left there, and only those.
+// Hidden partial files do not outlive their use (issue 15, item 5): a plain session's running
+// downloads remove theirs when the process calls process.exit(), while resume data's file and a
+// persistent session's journaled file stay; and a session that downloads into a folder sweeps
+// the stale ones a dead process left there, and only those.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -8,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/temp';
 import { mountTmpfs, waitFor } from '../helpers/state-folder';
 import * as URLSession from '../../lib/index';
+import { decodeResumeData } from '../../lib/resume-data';
 import { makeBytes, sha256, startTaskServer, type TaskServer } from '../task/task-server';
 
 let server: TaskServer;
@@ -15,6 +18,63 @@ beforeAll(async () => {
   server = await startTaskServer();
 });
 afterAll(() => server.close());
+
+const CHILD = path.join(__dirname, 'exit-child.js');
+const partials = (dir: string): string[] => fs.readdirSync(dir).filter((name) => name.endsWith('.partial')).sort();
+
+interface Line { type: string; [key: string]: any }
+
+function runExitChild(options: object): Promise<{ code: number | null; lines: Line[] }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CHILD, JSON.stringify(options)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (data: Buffer) => (out += data.toString()));
+    const guard = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('exit', (code) => {
+      clearTimeout(guard);
+      resolve({ code, lines: out.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Line) });
+    });
+  });
+}
+
+describe('process.exit() with downloads running', () => {
+  it('removes the running and retrying downloads\' partial files of a plain session; resume data and a persistent session keep theirs', async () => {
+    const root = tempDir('urlsession-exit-');
+    const plainDirectory = path.join(root, 'plain');
+    const persistentDirectory = path.join(root, 'persistent');
+    const n = 20;
+    const { code, lines } = await runExitChild({
+      base: server.base, plainDirectory, persistentDirectory, stateDirectory: path.join(root, 'state'), n,
+    });
+    expect(lines.find((l) => l.type === 'error')).toBeUndefined();
+    expect(code).toBe(0);
+    const resume = lines.find((l) => l.type === 'resume-data') as Line;
+    const exiting = lines.find((l) => l.type === 'exiting') as Line;
+    // Before exit: the resume-data file, the retrying one and n running ones; one journaled.
+    expect(exiting.plain).toHaveLength(n + 2);
+    expect(exiting.persistent).toHaveLength(1);
+    expect(exiting.persistent[0]).toMatch(/^\.urlsession\.[0-9a-f]{16}\.partial$/);
+
+    // After: only the file resume data names, still the file it names, and the journaled one.
+    expect(resume.partials).toHaveLength(1);
+    expect(partials(plainDirectory)).toEqual(resume.partials);
+    expect(fs.readdirSync(plainDirectory)).toEqual(resume.partials);
+    const state = decodeResumeData(Buffer.from(resume.resumeData, 'base64'));
+    expect(path.basename(state.partialPath)).toBe(resume.partials[0]);
+    expect(partials(persistentDirectory)).toEqual(exiting.persistent);
+
+    // The resume data still works in a new session of this process.
+    const session = URLSession.createSession({ configuration: URLSession.createSessionConfiguration({ downloadDirectory: plainDirectory }) });
+    try {
+      const result = await session.download({ resumeData: Buffer.from(resume.resumeData, 'base64') }).done;
+      expect(sha256(fs.readFileSync(result.location))).toBe(sha256(makeBytes(2_000_000, 1)));
+      const ranges = server.seen.filter((r) => r.url.includes('seed=1&') && r.headers.range !== undefined);
+      expect(ranges.length).toBeGreaterThan(0);
+    } finally {
+      session.invalidateAndCancel();
+    }
+  }, 120_000);
+});
 
 // A pid no process has: one that just exited (checked to be gone).
 function deadPid(): number {
