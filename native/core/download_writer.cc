@@ -306,6 +306,14 @@ void DownloadWriter::FailUnopened(const TaskRequest& request, Event* completion)
   DiscardPartialFile(request.resumePartialPath, FileIdentity::Parse(request.resumeIdentity));
 }
 
+void DownloadWriter::AbandonAtShutdown(bool sessionPersists) {
+  if (!sessionPersists || partial_path_.empty() || partial_path_ != request_.resumePartialPath) return Abandon();
+  Flush();
+  CloseFile();
+  partial_path_.clear();
+  folder_.Close();
+}
+
 void DownloadWriter::Abandon() {
   staged_ = 0;
   CloseFile();

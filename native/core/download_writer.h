@@ -58,8 +58,12 @@ class DownloadWriter {
   // resume when the request asked for it, it is sound and its folder is still at its path,
   // filling the event; else delete it.
   void Fail(int code, Event* completion);
-  // Deletes the partial file without reporting anything (shutdown).
+  // Deletes the partial file without reporting anything.
   void Abandon();
+  // Engine shutdown (env teardown: a worker's end, a reload; process exit): Abandon, except that
+  // a persistent session keeps the partial file lib/ gave it (TaskRequest::resumePartialPath,
+  // named in its journal), staged bytes written, for a later process to resume.
+  void AbandonAtShutdown(bool sessionPersists);
   // The same outcome for a download that failed or was cancelled before it ever opened its file
   // (e.g. while waiting for a connection slot): a resumed task's partial file is kept and
   // reported when keepPartialOnFailure asks for it, removed otherwise.

@@ -518,7 +518,7 @@ void CurlTransfer::Complete(CURLcode result, bool cancelled) {
 }
 
 void CurlTransfer::Abandon() {
-  if (download_) download_->Abandon();
+  if (download_) download_->AbandonAtShutdown(context_.config->persistent);
 }
 
 }  // namespace urlsession

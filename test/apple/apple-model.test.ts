@@ -37,6 +37,7 @@ const CASES = [
   'suspend_holds_nest',
   'failure_before_start_keeps_partial',
   'default_download_folder_renamed',
+  'shutdown_keeps_journaled_partial',
   'temporary_body_lifetime',
   'trust_checked_per_session',
   'background_redirect_policy',

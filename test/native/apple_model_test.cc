@@ -539,6 +539,40 @@ CASE(default_download_folder_renamed) {
   }
 }
 
+// Issue 15, item 5. Old rule (Shutdown at 20fdcde): env teardown (a worker's end, a reload)
+// deleted every running download's partial file, also the one a persistent session's journal
+// names, so the next session with that identifier downloaded everything again. A partial file
+// the engine made itself (the journal does not know it) still goes, as do a plain session's.
+CASE(shutdown_keeps_journaled_partial) {
+  for (bool persistent : {true, false}) {
+    TempDir dir;
+    Recorder sink;
+    Fakes fakes;
+    std::string journaled;
+    FileIdentity identity;
+    int fd = CreatePartialFile(dir.path, "file.bin", &journaled, &identity);
+    CHECK(fd >= 0);
+    CHECK(write(fd, "12345", 5) == 5);
+    close(fd);
+    SessionConfig config = Config();
+    config.persistent = persistent;
+    AppleSessionModel m(config, false, dir.path, &sink);
+    TaskRequest given = Download(1, dir.path);
+    given.keepPartialOnFailure = true;
+    given.resumePartialPath = journaled;
+    given.resumeIdentity = identity.ToString();
+    given.resumeOffset = 5;
+    given.resumeValidator = "\"etag\"";
+    CHECK(Start(m, given, 10).create);
+    CHECK(Start(m, Download(2, dir.path), 11).create);  // makes its own partial file
+    CHECK(Entries(dir.path).find(' ') != std::string::npos);  // two partial files
+    CHECK(m.Shutdown());
+    CHECK(sink.Count(EventType::TaskCompleted) == 0);
+    CHECK(Entries(dir.path) == (persistent ? journaled.substr(journaled.rfind('/') + 1) : std::string()));
+    if (persistent) CHECK(Read(journaled) == "12345");
+  }
+}
+
 // Item 14. Old rule: Shutdown unlinked every temporary upload body, also of background tasks
 // nsurlsessiond was still uploading, and a recovered upload never deleted its body.
 CASE(temporary_body_lifetime) {
