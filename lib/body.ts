@@ -1,6 +1,7 @@
 // Turns the bodies users pass into what the engine takes: bytes in memory or a file path.
 import * as path from 'node:path';
 import { ErrorCodes, typeError } from './errors';
+import { FileBlob } from './file-blob';
 import { isPlainObject } from './validate';
 
 export interface EngineBody {
@@ -17,7 +18,11 @@ function fromBytes(data: Uint8Array): EngineBody {
   return { body: Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength) };
 }
 
-function fromBlob(blob: Blob): Promise<EngineBody> {
+function fromBlob(blob: Blob): PreparedBody {
+  // A whole file's Blob of ours (a download's data, the CLI's @file) is sent from disk, as a
+  // path is: never read whole into memory, and right past 4 GiB.
+  const file = FileBlob.wholeFile(blob);
+  if (file !== undefined) return { bodyPath: file, impliedContentType: blob.type || undefined };
   return blob.arrayBuffer().then((bytes) => ({
     body: Buffer.from(bytes),
     impliedContentType: blob.type || undefined,

@@ -12,7 +12,7 @@ import {
   validateString,
 } from './validate';
 import type { NativeSessionConfig } from './native';
-import { defaultStateDirectory } from './journal';
+import { defaultStateDirectory } from './state-directory';
 import { defaultDownloadDirectory } from './user-folders';
 
 /** Default of maximumResponseSize: a body kept in memory past this fails with -1103. */
@@ -70,9 +70,12 @@ export class SessionConfiguration {
   readonly allowsExpensiveNetworkAccess: boolean;
   readonly allowsConstrainedNetworkAccess: boolean;
   #headers: Record<string, string> = {};
+  /** A session was created from this configuration (or has its identifier): HTTPHeaderFields is then fixed. */
+  #used = false;
 
-  constructor(options: SessionConfigurationOptions = {}) {
-    const o = expectOptionsObject(options, 'createSessionConfiguration(options)');
+  /** `options` may be the identifier alone, as the seed documents ("takes one argument, a string"). */
+  constructor(options: SessionConfigurationOptions | string = {}) {
+    const o = expectOptionsObject(typeof options === 'string' ? { identifier: options } : options, 'createSessionConfiguration(options)');
     rejectUnknownKeys(o, KNOWN_OPTIONS, 'createSessionConfiguration');
     const givenIdentifier = validateString(o.identifier, 'identifier');
     const identifier = givenIdentifier ?? `urlsession.anonymous.${process.pid}.${++anonymousCount}`;
@@ -122,8 +125,15 @@ export class SessionConfiguration {
   }
 
   set HTTPHeaderFields(value: Record<string, string>) {
+    // The session copied them when it was created: a later write would be silently ignored.
+    if (this.#used) throw typeError(ErrorCodes.READ_ONLY, 'HTTPHeaderFields is writable only until a session is created with this configuration');
     validateHeaders(value, 'HTTPHeaderFields');
     this.#headers = { ...value };
+  }
+
+  /** @internal A session was created with this configuration, or returned for its identifier. */
+  markUsed(): void {
+    this.#used = true;
   }
 
   /** @internal The engine's view of this configuration. */

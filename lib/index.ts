@@ -19,6 +19,10 @@ export type { TaskState, TaskResponse, TaskMetrics, TaskProgress, TaskRetry, Dow
 export type { RetryOptions } from './retry';
 export type { TaskOptions, DownloadOptions, UploadOptions, RequestOptions } from './task-options';
 export { discardResumeData } from './resume-data';
+export {
+  downloadTask, uploadTask, dataTask, finishTasksAndInvalidate, invalidateAndCancel, reset, flush,
+  createURLSessionBackgroundConfiguration, backgroundDownloadTaskWithURL, addBackgroundDownloadTask, addBackgroundUploadTask,
+} from './titanium-module';
 export type { CodedError, ErrorCode } from './errors';
 
 /** Which transfer engine this build drives: 'apple' (NSURLSession) or 'curl' (libcurl). */
@@ -32,8 +36,12 @@ hub.setMaxListeners(0);
 // seed documents: an app that never invalidates a session keeps it.
 const liveSessions = new Map<string, Session>();
 
-/** Creates a session configuration. `identifier` is creation-only; HTTPHeaderFields stays writable. */
-export function createSessionConfiguration(options: SessionConfigurationOptions = {}): SessionConfiguration {
+/**
+ * Creates a session configuration: from options, or from the identifier alone (the seed's
+ * one-string form). `identifier` is creation-only; HTTPHeaderFields is writable until a session
+ * is created with it.
+ */
+export function createSessionConfiguration(options: SessionConfigurationOptions | string = {}): SessionConfiguration {
   return new SessionConfiguration(options);
 }
 
@@ -48,6 +56,7 @@ export function createURLSession(configuration: SessionConfiguration): Session {
       'createURLSession(configuration): configuration must come from createSessionConfiguration()',
     );
   }
+  configuration.markUsed();
   const existing = liveSessions.get(configuration.identifier);
   if (existing !== undefined) {
     if (existing.state === 'active') return existing;
@@ -60,8 +69,12 @@ export function createURLSession(configuration: SessionConfiguration): Session {
   return session;
 }
 
-/** Same as createURLSession, with the configuration in an options object: createSession({ configuration }). */
-export function createSession(options: { configuration: SessionConfiguration }): Session {
+/**
+ * Same as createURLSession: createSession({ configuration }), or createSession(configuration)
+ * (Titanium's one-argument form before 2.1.0).
+ */
+export function createSession(options: { configuration: SessionConfiguration } | SessionConfiguration): Session {
+  if (options instanceof SessionConfiguration) return createURLSession(options);
   const o = expectOptionsObject(options, 'createSession(options)');
   rejectUnknownKeys(o, ['configuration'], 'createSession');
   return createURLSession(o.configuration as SessionConfiguration);

@@ -30,7 +30,7 @@ export interface PartialFile {
 
 // native/core/file_ops.h FileIdentity::ToString: the birth time tells a new file from an old
 // one whose inode number was given out again.
-function identityOf(stats: fs.BigIntStats): string {
+export function identityOf(stats: fs.BigIntStats): string {
   return `${stats.dev}:${stats.ino}:${stats.birthtimeNs}`;
 }
 
@@ -52,25 +52,32 @@ export function isOwnPartial(file: string, identity: string | undefined): boolea
   return identity !== undefined && identity !== '' && ownPartialIdentity(file) === identity;
 }
 
+/** A fresh, unpredictable hidden partial file name of a persistent session in `directory`. */
+export function newPartialPath(directory: string): string {
+  return path.join(directory, `.urlsession.${randomBytes(8).toString('hex')}.partial`);
+}
+
 /**
- * Creates a new, empty, private partial file with an unpredictable hidden name in `directory`
- * (created when missing). O_EXCL: whatever already lies at a name is never opened or truncated.
+ * Creates the new, empty, private partial file `file` (its folder is created when missing).
+ * O_EXCL: whatever already lies at the name is never opened or truncated (EEXIST is thrown).
  */
+export function createPartialFileAt(file: string): PartialFile {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const fd = fs.openSync(file, CREATE_FLAGS, 0o600);
+  try {
+    return { path: file, identity: identityOf(fs.fstatSync(fd, { bigint: true })) };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Creates a new partial file with an unpredictable hidden name in `directory` (createPartialFileAt). */
 export function createPartialFile(directory: string): PartialFile {
-  fs.mkdirSync(directory, { recursive: true });
   for (let attempt = 0; ; attempt++) {
-    const file = path.join(directory, `.urlsession.${randomBytes(8).toString('hex')}.partial`);
-    let fd: number;
     try {
-      fd = fs.openSync(file, CREATE_FLAGS, 0o600);
+      return createPartialFileAt(newPartialPath(directory));
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'EEXIST' && attempt < 100) continue;
-      throw error;
-    }
-    try {
-      return { path: file, identity: identityOf(fs.fstatSync(fd, { bigint: true })) };
-    } finally {
-      fs.closeSync(fd);
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 100) throw error;
     }
   }
 }

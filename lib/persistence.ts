@@ -3,8 +3,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { Journal, writeNewFile, type JournaledCompletion, type JournaledTask, type JournalWarning } from './journal';
-import { createPartialFile, isOwnPartial, removeOwnPartial } from './partial-files';
+import { Journal, type JournaledCompletion, type JournaledTask, type JournalWarning } from './journal';
+import { writeNewFile } from './state-directory';
+import { CommittedDownloads } from './committed-download';
+import { createPartialFileAt, isOwnPartial, newPartialPath, ownPartialIdentity, removeOwnPartial } from './partial-files';
 import { EventType, TaskKind } from './native-constants';
 import { NSURLError } from './errors';
 import type { NativeEvent, NativeTaskRequest } from './native';
@@ -35,7 +37,7 @@ export class SessionPersistence {
   constructor(directory: string, onWarning?: (warning: JournalWarning) => void, heldLock?: number) {
     this.journal = Journal.open(directory, onWarning, heldLock);
     this.#removeOrphanBodies();
-    for (const task of this.journal.state.tasks) {
+    for (const task of this.journal.tasks.values()) {
       if (this.#isOwnBody(task.bodyPath)) this.#bodies.set(task.taskIdentifier, task.bodyPath);
     }
   }
@@ -44,7 +46,7 @@ export class SessionPersistence {
   // journal named them. The lock is held, so no other session is writing one right now. Best
   // effort: tidying up never keeps the session from opening.
   #removeOrphanBodies(): void {
-    const referenced = new Set(this.journal.state.tasks.map((t) => t.bodyPath));
+    const referenced = new Set([...this.journal.tasks.values()].map((t) => t.bodyPath));
     try {
       for (const name of fs.readdirSync(this.journal.directory)) {
         const file = path.join(this.journal.directory, name);
@@ -61,7 +63,7 @@ export class SessionPersistence {
   }
 
   get nextTaskIdentifier(): number {
-    return this.journal.state.nextTaskIdentifier;
+    return this.journal.nextTaskIdentifier;
   }
 
   /**
@@ -71,12 +73,12 @@ export class SessionPersistence {
    */
   prepare(request: NativeTaskRequest, taskDescription: string): void {
     const id = request.taskIdentifier;
-    if (request.kind === TaskKind.Download && request.resumePartialPath === undefined) {
-      // Made here, exclusively, so the journal knows the file (name and identity) before the
-      // engine writes a byte into it.
-      const partial = createPartialFile(request.downloadDirectory as string);
-      request.resumePartialPath = partial.path;
-      request.resumeIdentity = partial.identity;
+    // A new download's partial file: the journal names it before it exists, and its identity
+    // once it does, so a kill between the two leaves a name the next process clears (an empty
+    // file the engine never saw), never a file no journal knows.
+    const newPartial = request.kind === TaskKind.Download && request.resumePartialPath === undefined;
+    if (newPartial) {
+      request.resumePartialPath = newPartialPath(request.downloadDirectory as string);
       request.resumeOffset = 0;
     }
     let bodyInMemory = false;
@@ -112,22 +114,61 @@ export class SessionPersistence {
       partialPath: request.resumePartialPath,
       partialIdentity: request.resumeIdentity,
     });
-    this.journal.setNextTaskIdentifier(id + 1);
+    if (newPartial) {
+      try {
+        this.#createPartial(request);
+      } catch (error) {
+        // The folder cannot hold files: the task is not started, and not journaled either.
+        this.journal.removeTask(id);
+        throw error;
+      }
+    }
+  }
+
+  // Creates the partial file the journal already names (request.resumePartialPath) and
+  // journals its identity. Throws when the folder cannot hold it.
+  #createPartial(request: NativeTaskRequest): void {
+    const id = request.taskIdentifier;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const partial = createPartialFileAt(request.resumePartialPath as string);
+        request.resumeIdentity = partial.identity;
+        this.journal.patchTask(id, { partialIdentity: partial.identity });
+        return;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 100) throw error;
+        request.resumePartialPath = newPartialPath(request.downloadDirectory as string);
+        this.journal.patchTask(id, { partialPath: request.resumePartialPath });
+      }
+    }
+  }
+
+  /**
+   * A task got `taskIdentifier` but reaches prepare() only later (its body is still being read):
+   * the identifier is journaled at once so that no later process gives it out again.
+   */
+  reserve(taskIdentifier: number): void {
+    this.journal.reserve(taskIdentifier + 1);
   }
 
   /** Remembers the validator that makes a later Range request safe. */
   responseArrived(taskIdentifier: number, event: NativeEvent): void {
-    const task = this.journal.state.tasks.find((t) => t.taskIdentifier === taskIdentifier);
+    const task = this.journal.tasks.get(taskIdentifier);
     if (task === undefined || task.kind !== 'download') return;
     const headers = event.headers ?? [];
     let etag: string | undefined;
     let modified: string | undefined;
+    let coded = false;
     for (let i = 0; i + 1 < headers.length; i += 2) {
       const name = headers[i].toLowerCase();
       if (name === 'etag' && !headers[i + 1].startsWith('W/')) etag = headers[i + 1];
       if (name === 'last-modified') modified = headers[i + 1];
+      if (name === 'content-encoding') coded = !/^\s*(identity)?\s*$/i.test(headers[i + 1]);
     }
-    this.journal.upsertTask({ ...task, validator: etag ?? modified ?? '', expectedBytes: event.expectedBytes ?? 0 });
+    // DownloadWriter::Validator's rule: a coded body is kept decoded and resumes with identity
+    // bytes, which its coding's own ETag never matches and its Last-Modified does.
+    const validator = coded ? (modified ?? etag) : (etag ?? modified);
+    this.journal.patchTask(taskIdentifier, { validator: validator ?? '', expectedBytes: event.expectedBytes ?? 0, statusCode: event.statusCode ?? 0 });
   }
 
   completed(kind: JournaledTask['kind'], event: NativeEvent, location: string | undefined): void {
@@ -140,8 +181,8 @@ export class SessionPersistence {
     };
     if (location !== undefined) entry.location = location;
     if (kind !== 'download' && event.responseBody !== undefined) {
-      // The journal is rewritten whole on every change: a body past this size is not kept in it
-      // (its base64 text would not fit one JS string, and the throw lost the completion). A
+      // A body past this size is not kept in the journal (its base64 text would near the longest
+      // JS string, and a throw would lose the completion). A
       // completion redelivered after a crash without its body says so instead of pretending it
       // was empty.
       if (event.responseBody.length <= JOURNALED_RESPONSE_LIMIT) entry.responseBase64 = event.responseBody.toString('base64');
@@ -157,59 +198,86 @@ export class SessionPersistence {
     this.journal.delivered(taskIdentifier);
   }
 
-  /** Engine requests for the tasks a dead process left unfinished. Downloads continue from their partial file. */
-  /** `expectedBytes`: the whole file's size as the dead process's response announced it (0: unknown). */
+  /**
+   * Engine requests for the tasks a dead process left unfinished. Downloads continue from their
+   * partial file; a download whose file the engine had already moved into place is not fetched
+   * again: its completion is journaled now and delivered with the other undelivered ones.
+   * `expectedBytes`: the whole file's size as the dead process's response announced it (0: unknown).
+   */
   recoverableRequests(): Array<{ request: NativeTaskRequest; taskDescription: string; kind: JournaledTask['kind']; expectedBytes: number }> {
-    return this.journal.state.tasks.filter((task) => task.bodyInMemory !== true).map((task) => {
-      const request: NativeTaskRequest = {
-        taskIdentifier: task.taskIdentifier,
-        kind: TaskKind[task.kind === 'download' ? 'Download' : task.kind === 'upload' ? 'Upload' : 'Data'],
-        url: task.url,
-        method: task.method,
-        headers: task.headers,
-      };
-      if (task.bodyPath !== undefined) request.bodyPath = task.bodyPath;
-      if (task.kind === 'download') {
-        request.downloadDirectory = task.downloadDirectory;
-        request.downloadFileName = task.downloadFileName ?? '';
-        request.nameFromResponse = task.nameFromResponse;
-        request.overwrite = task.overwrite;
-        // Only the very file the journal recorded (lstat: a link planted at its name is not
-        // followed); anything else at that path is left alone and the download starts over in a
-        // new partial file.
-        if (task.partialPath !== undefined && isOwnPartial(task.partialPath, task.partialIdentity)) {
-          const onDisk = fs.lstatSync(task.partialPath).size;
-          request.resumePartialPath = task.partialPath;
-          request.resumeIdentity = task.partialIdentity;
-          // Without a validator the bytes on disk cannot be trusted to match: start over.
-          request.resumeOffset = task.validator ? onDisk : 0;
-          request.resumeValidator = task.validator ?? '';
-        } else if (task.downloadDirectory !== undefined) {
-          try {
-            const partial = createPartialFile(task.downloadDirectory);
-            request.resumePartialPath = partial.path;
-            request.resumeIdentity = partial.identity;
-            request.resumeOffset = 0;
-            this.journal.upsertTask({ ...task, partialPath: partial.path, partialIdentity: partial.identity, validator: undefined });
-          } catch {
-            // The folder is gone or refuses files: the engine tries itself and reports -3000.
-          }
+    const committed = new CommittedDownloads();
+    const recovered: Array<{ request: NativeTaskRequest; taskDescription: string; kind: JournaledTask['kind']; expectedBytes: number }> = [];
+    for (const task of [...this.journal.tasks.values()]) {
+      if (task.bodyInMemory === true) continue;
+      if (task.kind === 'download' && task.downloadDirectory !== undefined && task.partialPath !== undefined && task.partialIdentity) {
+        const location = committed.find(task.downloadDirectory, task.partialPath, task.partialIdentity);
+        if (location !== undefined) {
+          // The engine moves a file into place only for a response it accepted; its status is
+          // journaled when the response arrives, unless the kill came even before that.
+          this.journal.complete({ taskIdentifier: task.taskIdentifier, kind: 'download', errorCode: 0, message: '', statusCode: task.statusCode ?? 200, location });
+          continue;
         }
       }
-      return { request, taskDescription: task.taskDescription, kind: task.kind, expectedBytes: task.expectedBytes ?? 0 };
-    });
+      recovered.push({ request: this.#requestFor(task), taskDescription: task.taskDescription, kind: task.kind, expectedBytes: task.expectedBytes ?? 0 });
+    }
+    return recovered;
+  }
+
+  #requestFor(task: JournaledTask): NativeTaskRequest {
+    const request: NativeTaskRequest = {
+      taskIdentifier: task.taskIdentifier,
+      kind: TaskKind[task.kind === 'download' ? 'Download' : task.kind === 'upload' ? 'Upload' : 'Data'],
+      url: task.url,
+      method: task.method,
+      headers: task.headers,
+    };
+    if (task.bodyPath !== undefined) request.bodyPath = task.bodyPath;
+    if (task.kind !== 'download') return request;
+    request.downloadDirectory = task.downloadDirectory;
+    request.downloadFileName = task.downloadFileName ?? '';
+    request.nameFromResponse = task.nameFromResponse;
+    request.overwrite = task.overwrite;
+    // Only the very file the journal recorded (lstat: a link planted at its name is not
+    // followed); anything else at that path is left alone and the download starts over in a
+    // new partial file, which the journal names before the engine writes into it.
+    if (task.partialPath !== undefined && isOwnPartial(task.partialPath, task.partialIdentity)) {
+      const onDisk = fs.lstatSync(task.partialPath).size;
+      request.resumePartialPath = task.partialPath;
+      request.resumeIdentity = task.partialIdentity;
+      // Without a validator the bytes on disk cannot be trusted to match: start over.
+      request.resumeOffset = task.validator ? onDisk : 0;
+      request.resumeValidator = task.validator ?? '';
+    } else if (task.downloadDirectory !== undefined) {
+      // Named but never identified: the dead process created it empty and never started the task.
+      if (task.partialPath !== undefined && !task.partialIdentity && ownPartialIdentity(task.partialPath) !== undefined &&
+          fs.lstatSync(task.partialPath).size === 0) {
+        removeOwnPartial(task.partialPath, ownPartialIdentity(task.partialPath));
+      }
+      // A new partial file, named in the journal before it exists (as in prepare()).
+      request.resumePartialPath = newPartialPath(task.downloadDirectory);
+      request.resumeOffset = 0;
+      this.journal.patchTask(task.taskIdentifier, { partialPath: request.resumePartialPath, partialIdentity: '', validator: '' });
+      try {
+        this.#createPartial(request);
+      } catch {
+        // The folder is gone or refuses files: the engine tries itself and reports -3000.
+        delete request.resumePartialPath;
+        delete request.resumeOffset;
+      }
+    }
+    return request;
   }
 
   /** Tasks a dead process left unfinished whose body died with it: they can only be reported failed. */
   lostTasks(): LostTask[] {
-    return this.journal.state.tasks
+    return [...this.journal.tasks.values()]
       .filter((task) => task.bodyInMemory === true)
       .map(({ taskIdentifier, kind, url, taskDescription }) => ({ taskIdentifier, kind, url, taskDescription }));
   }
 
   /** Completions reported before the last process died but never delivered, as engine events. */
   undeliveredEvents(): Array<{ kind: JournaledTask['kind']; events: NativeEvent[] }> {
-    return this.journal.state.undelivered.map((c) => {
+    return [...this.journal.undelivered.values()].map((c) => {
       const events: NativeEvent[] = [];
       if (c.location !== undefined) {
         events.push({ type: EventType.DownloadCompleted, taskIdentifier: c.taskIdentifier, statusCode: c.statusCode, location: c.location });
@@ -231,7 +299,7 @@ export class SessionPersistence {
 
   /** reset(): forget every journaled task and remove the partial files of tasks not running. */
   reset(running: Set<number>): void {
-    for (const task of this.journal.state.tasks) {
+    for (const task of this.journal.tasks.values()) {
       if (!running.has(task.taskIdentifier)) removeOwnPartial(task.partialPath, task.partialIdentity);
     }
     this.journal.clear();

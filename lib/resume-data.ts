@@ -1,6 +1,7 @@
 // Resume data: an opaque, versioned, engine-portable blob (JSON inside a Buffer). It names the
 // partial file kept on disk (path and identity), how many bytes it holds and the validator
-// (strong ETag or Last-Modified) that makes the server's If-Range check safe.
+// (strong ETag or Last-Modified; Last-Modified for a content-encoded body, whose bytes are kept
+// decoded: native/core/download_writer.cc) that makes the server's If-Range check safe.
 // The blob is authenticated: an HMAC-SHA256 with a key private to this user, so a blob that
 // names any other file (a crafted one, handed to download({ resumeData }) or
 // discardResumeData()) is refused before anything touches the disk; and even a genuine blob's

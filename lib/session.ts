@@ -10,6 +10,7 @@ import { ErrorCodes, invalidatedError, NSURLError, typeError } from './errors';
 import { EventType, packTaskRequest, TaskKind } from './native-constants';
 import type { NativeEvent, NativeSession, NativeTaskRequest } from './native';
 import { decodeEvents } from './native-events';
+import { downloadBlobs, responseContentType } from './download-blob';
 import { emitToEach, rethrowLater, runListener } from './listeners';
 import { decodeResumeData, type ResumeState } from './resume-data';
 import { isOwnPartial, removeOwnPartial } from './partial-files';
@@ -18,7 +19,7 @@ import { stopAtExit } from './exit-cleanup';
 import { ensurePrivateDirectory } from './private-directory';
 import { SessionPersistence } from './persistence';
 import { TaskCounter } from './task-counter';
-import { lockStateDirectory, StateDirectoryError } from './journal';
+import { lockStateDirectory, StateDirectoryError } from './state-directory';
 import { Task, type DownloadResult, type RequestResult, type StreamResult, type TaskControls, type TaskSetup } from './task';
 import type { RetryPolicy } from './retry';
 import { parseTaskOptions, resolveDestination, type DownloadOptions, type RequestOptions, type UploadOptions } from './task-options';
@@ -78,6 +79,8 @@ interface TaskRecord {
   starting: boolean;
   lastDownloadTotal: number;
   lastUploadTotal: number;
+  /** The latest response's Content-Type: the type of downloadcompleted's Blob. */
+  contentType?: string;
 }
 
 export class Session extends EventEmitter {
@@ -397,8 +400,12 @@ export class Session extends EventEmitter {
     return true;
   }
 
-  /** No new tasks; running tasks finish; then 'invalidated' fires and the identifier is free again. */
-  finishTasksAndInvalidate(): void {
+  /**
+   * No new tasks; running tasks finish; then 'invalidated' fires and the identifier is free again.
+   * `session`: the seed's form passes the session itself; it must be this one.
+   */
+  finishTasksAndInvalidate(session?: Session): void {
+    this.#expectSelf(session, 'finishTasksAndInvalidate');
     this.#ensureActive();
     this.#state = 'invalidating';
     debug('session %s finishing tasks and invalidating', this.identifier);
@@ -411,8 +418,9 @@ export class Session extends EventEmitter {
     }
   }
 
-  /** Cancels every task (-999), then invalidates the session. */
-  invalidateAndCancel(): void {
+  /** Cancels every task (-999), then invalidates the session. `session`: as finishTasksAndInvalidate's. */
+  invalidateAndCancel(session?: Session): void {
+    this.#expectSelf(session, 'invalidateAndCancel');
     this.#ensureActive();
     this.#state = 'invalidating';
     debug('session %s invalidating and cancelling', this.identifier);
@@ -420,6 +428,13 @@ export class Session extends EventEmitter {
       if (record.starting || record.retryTimer !== undefined) this.#completeUnstarted(id, NSURLError.Cancelled);
     }
     this.#native.invalidateAndCancel();
+  }
+
+  // The seed's one-argument forms name the session: anything but this session is a mistake.
+  #expectSelf(session: unknown, method: string): void {
+    if (session !== undefined && session !== this) {
+      throw typeError(ErrorCodes.INVALID_ARGUMENT, `${method}(session): session must be the session the method is called on, or omitted`);
+    }
   }
 
   /** Empties cookies, cache and credentials and removes the session's disk files (its cookie jar). */
@@ -577,6 +592,9 @@ export class Session extends EventEmitter {
     this.#tasks.set(taskIdentifier, record);
     if (body instanceof Promise) {
       record.starting = true;
+      // The identifier is returned before the task is journaled (its body is still being read):
+      // journaled now, it is never given to another task, whenever the process dies.
+      this.#persistence?.reserve(taskIdentifier);
       const pending: Promise<void> = body
         .then(
           (ready) => {
@@ -634,13 +652,7 @@ export class Session extends EventEmitter {
     }
     const previous = this.#delivery ?? Promise.resolve();
     const next = previous.then(async () => {
-      const blobs = new Map<NativeEvent, Blob>();
-      for (const event of events) {
-        if (event.type === EventType.DownloadCompleted) {
-          // openAsBlob throws synchronously for a path it cannot stat: still a rejection here.
-          blobs.set(event, await Promise.resolve(event.location as string).then(fs.openAsBlob).catch(() => new Blob([])));
-        }
-      }
+      const blobs = await downloadBlobs(events, (id) => this.#tasks.get(id)?.contentType);
       // A throw here must not reject the chain: every later batch waits on this promise.
       runListener(() => this.#dispatch(events, blobs));
     });
@@ -663,6 +675,7 @@ export class Session extends EventEmitter {
         case EventType.Response:
           if (record === undefined) break;
           record.expected = event.expectedBytes ?? 0;
+          record.contentType = responseContentType(event.headers);
           this.#persistence?.responseArrived(taskIdentifier, event);
           if (record.task !== undefined) runListener(() => record.task?._response(event));
           break;

@@ -116,7 +116,10 @@ export interface DownloadCompletedEvent {
   sessionIdentifier: string;
   /** Absolute path of the downloaded file. It stays until the app removes it. */
   location: string;
-  /** A file-backed Blob of the downloaded file. */
+  /**
+   * The downloaded file as a Blob, read lazily and right at any size, typed with the response's
+   * Content-Type. Reading fails with NotReadableError once the file is changed or replaced.
+   */
   data: Blob;
   statusCode: number;
 }

@@ -96,8 +96,8 @@ export async function runDemo(json = false): Promise<number> {
   let failures = 0;
 
   const done = new Promise<void>((resolve) => {
-    session.on('downloadprogress', (e) => downloadLine.update(e.totalBytesWritten, e.totalBytesExpectedToWrite));
-    session.on('uploadprogress', (e) => uploadLine.update(e.totalBytesSent, e.totalBytesExpectedToSend));
+    session.on('downloadprogress', (e) => downloadLine.update(e.totalBytesWritten, e.totalBytesExpectedToWrite, e.bytesWritten));
+    session.on('uploadprogress', (e) => uploadLine.update(e.totalBytesSent, e.totalBytesExpectedToSend, e.bytesSent));
     session.on('downloadcompleted', (e) => {
       downloadLine.done(true);
       void sha256File(e.location).then((actual) => {

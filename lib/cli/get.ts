@@ -5,8 +5,10 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as URLSession from '../index';
 import { describeFailure, onInterrupt, openSession, parseHeaders, UsageError } from './common';
-import { createReporter } from './reporter';
+import { createReporter, type TransferView } from './reporter';
 import { userCacheRoot } from '../user-folders';
+import { ensurePrivateDirectory } from '../private-directory';
+import { readStateFile, writeReplacing } from '../state-directory';
 
 export async function runGet(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -29,10 +31,14 @@ export async function runGet(argv: string[]): Promise<number> {
   const reporter = createReporter(values.json === true);
   const session = openSession(values.session);
   forwardTitaniumEvents(session, reporter);
+  // Titanium's downloadprogress: bytesWritten counts only what arrived, never a resume's kept bytes.
+  const views = new Map<number, TransferView>();
+  session.on('downloadprogress', (e) => views.get(e.taskIdentifier)?.update(e.totalBytesWritten, e.totalBytesExpectedToWrite, e.bytesWritten));
 
   const tasks = positionals.map((url) => {
     const resumeFile = values.resume ? resumeFileFor(url, destination) : undefined;
-    const resumeData = resumeFile !== undefined && fs.existsSync(resumeFile) ? fs.readFileSync(resumeFile) : undefined;
+    // Read as state files are: a link or a FIFO planted at the name is never followed or waited on.
+    const resumeData = resumeFile === undefined ? undefined : readStateFile(resumeFile).bytes;
     let task: URLSession.Task<URLSession.DownloadResult> | undefined;
     if (resumeData !== undefined) {
       try {
@@ -46,7 +52,7 @@ export async function runGet(argv: string[]): Promise<number> {
     }
     task ??= session.download(url, { destination, headers, integrity: values.integrity, retry: 2 });
     const view = reporter.add(path.basename(new URL(url).pathname) || url);
-    task.on('progress', (p: URLSession.TaskProgress) => p.direction === 'download' && view.update(p.transferred, p.expected));
+    views.set(task.taskIdentifier, view);
     return { url, task, view, resumeFile };
   });
 
@@ -63,7 +69,8 @@ export async function runGet(argv: string[]): Promise<number> {
       if (resumeFile === undefined) {
         task.cancel();
       } else {
-        void task.cancelByProducingResumeData().then((data) => data !== null && fs.writeFileSync(resumeFile, data, { mode: 0o600 }));
+        // A new file renamed into place (O_EXCL|O_NOFOLLOW temp): nothing planted at the name is written through.
+        void task.cancelByProducingResumeData().then((data) => data !== null && writeReplacing(resumeFile, [data]));
       }
     }
   });
@@ -74,7 +81,7 @@ export async function runGet(argv: string[]): Promise<number> {
       const result = await task.done;
       view.done(true);
       if (resumeFile !== undefined) fs.rmSync(resumeFile, { force: true });
-      reporter.note(`${url} -> ${result.location}`);
+      reporter.note(`${url} -> ${result.location} (${view.summary()})`);
     } catch (error) {
       view.done(false);
       failures++;
@@ -95,7 +102,7 @@ export async function runGet(argv: string[]): Promise<number> {
 function resumeFileFor(url: string, destination: string): string {
   const key = createHash('sha256').update(`${url}\n${path.resolve(destination)}`).digest('hex').slice(0, 24);
   const dir = path.join(userCacheRoot(), 'cli-resume');
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  ensurePrivateDirectory(dir, URLSession.ErrorCodes.STATE_DIRECTORY);
   return path.join(dir, `${key}.resume`);
 }
 

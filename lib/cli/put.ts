@@ -26,7 +26,7 @@ export async function runPut(argv: string[]): Promise<number> {
   forwardTitaniumEvents(session, reporter);
   const task = session.upload(url, file, { method: values.request, headers: parseHeaders(values.header), throwHttpErrors: false });
   const view = reporter.add(file);
-  task.on('progress', (p: URLSession.TaskProgress) => p.direction === 'upload' && view.update(p.transferred, p.expected));
+  session.on('uploadprogress', (e) => e.taskIdentifier === task.taskIdentifier && view.update(e.totalBytesSent, e.totalBytesExpectedToSend, e.bytesSent));
   const release = onInterrupt(() => task.cancel());
   try {
     const result = await task.done;

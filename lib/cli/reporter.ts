@@ -13,8 +13,15 @@ export interface Reporter {
 }
 
 export interface TransferView {
-  update(transferred: number, expected: number): void;
+  /**
+   * `transferred` and `expected` are the whole file's (a resume's kept bytes included: the bar
+   * and its percentage); `arrived` is what came since the previous update (the Titanium events'
+   * bytesWritten / bytesSent), the only bytes the rate and ETA count.
+   */
+  update(transferred: number, expected: number, arrived: number): void;
   done(ok: boolean): void;
+  /** What this run moved, as "1.5 MB in 1.9 s, 790.0 KB/s" (kept bytes of a resume excluded). */
+  summary(): string;
 }
 
 export function createReporter(json: boolean, stream: NodeJS.WriteStream = process.stderr): Reporter {
@@ -32,6 +39,44 @@ function formatBytes(bytes: number): string {
   return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
 }
 
+/** A rate shown from less time than this is noise: the first bytes' arrival, not the link. */
+const SETTLE_SECONDS = 0.5;
+
+/**
+ * Rate and ETA of one transfer from the bytes that arrived in this run only: after a resume the
+ * kept bytes are on disk already and moved at no speed at all.
+ */
+class RunMeter {
+  readonly #started = process.hrtime.bigint();
+  #arrived = 0;
+
+  add(bytes: number): void {
+    this.#arrived += bytes;
+  }
+
+  #seconds(): number {
+    return Number(process.hrtime.bigint() - this.#started) / 1e9;
+  }
+
+  /** Bytes per second so far; undefined until the run has gone on long enough to tell. */
+  rate(): number | undefined {
+    const seconds = this.#seconds();
+    return seconds >= SETTLE_SECONDS && this.#arrived > 0 ? this.#arrived / seconds : undefined;
+  }
+
+  /** Whole seconds until `remaining` more bytes have come at the rate so far. */
+  eta(remaining: number): number | undefined {
+    const rate = this.rate();
+    return rate === undefined ? undefined : Math.ceil(Math.max(0, remaining) / rate);
+  }
+
+  summary(): string {
+    const seconds = this.#seconds();
+    const rate = seconds > 0 ? `, ${formatBytes(this.#arrived / seconds)}/s` : '';
+    return `${formatBytes(this.#arrived)} in ${seconds.toFixed(1)} s${rate}`;
+  }
+}
+
 class BarReporter implements Reporter {
   #bars: MultiBar;
   #spinner = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
@@ -46,13 +91,13 @@ class BarReporter implements Reporter {
         stopOnComplete: false,
         etaBuffer: 20,
         fps: 10,
-        format: (options, params, payload: { label: string; rate: string; known: boolean; size: string; frame: string }) => {
+        format: (options, params, payload: { label: string; rate: string; eta: string; known: boolean; size: string; frame: string }) => {
           if (!payload.known) return `${payload.frame} ${payload.label}  ${payload.size}  ${payload.rate}`;
           const width = options.barsize ?? 30;
           const filled = Math.round(params.progress * width);
           const bar = (options.barCompleteString ?? '#').slice(0, filled) + (options.barIncompleteString ?? '-').slice(0, width - filled);
           const percent = `${Math.floor(params.progress * 100)}%`.padStart(4);
-          const eta = params.progress >= 1 ? '' : `  ETA ${Number.isFinite(params.eta) ? `${params.eta}s` : '…'}`;
+          const eta = params.progress >= 1 ? '' : `  ETA ${payload.eta}`;
           const paint = color ? `\u001b[36m${bar}\u001b[0m` : bar;
           return `${payload.label} ${paint} ${percent}  ${payload.size}  ${payload.rate}${eta}`;
         },
@@ -62,22 +107,25 @@ class BarReporter implements Reporter {
   }
 
   add(label: string): TransferView {
-    const started = process.hrtime.bigint();
-    const bar: SingleBar = this.#bars.create(1, 0, { label, rate: '', known: false, size: '0 B', frame: this.#spinner[0] });
+    const meter = new RunMeter();
+    const bar: SingleBar = this.#bars.create(1, 0, { label, rate: '', eta: '…', known: false, size: '0 B', frame: this.#spinner[0] });
     let frame = 0;
     return {
-      update: (transferred, expected) => {
-        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-        const rate = seconds > 0 ? `${formatBytes(transferred / seconds)}/s` : '';
+      update: (transferred, expected, arrived) => {
+        meter.add(arrived);
+        const bytesPerSecond = meter.rate();
+        const rate = bytesPerSecond === undefined ? '' : `${formatBytes(bytesPerSecond)}/s`;
         const known = expected > 0;
+        const eta = known ? meter.eta(expected - transferred) : undefined;
         const size = known ? `${formatBytes(transferred)}/${formatBytes(expected)}` : formatBytes(transferred);
         frame = (frame + 1) % this.#spinner.length;
         bar.setTotal(known ? expected : Math.max(1, transferred));
-        bar.update(transferred, { label, rate, known, size, frame: this.#spinner[frame] });
+        bar.update(transferred, { label, rate, eta: eta === undefined ? '…' : `${eta}s`, known, size, frame: this.#spinner[frame] });
       },
       done: (ok) => {
         if (!ok) bar.update({ label: `${label} (failed)` });
       },
+      summary: () => meter.summary(),
     };
   }
 
@@ -94,7 +142,8 @@ class BarReporter implements Reporter {
 
 class JsonReporter implements Reporter {
   add(): TransferView {
-    return { update: () => undefined, done: () => undefined };
+    const meter = new RunMeter();
+    return { update: (_transferred, _expected, arrived) => meter.add(arrived), done: () => undefined, summary: () => meter.summary() };
   }
   event(name: string, fields: object): void {
     process.stdout.write(`${JSON.stringify({ event: name, ...fields })}\n`);

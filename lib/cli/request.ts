@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import * as URLSession from '../index';
+import { openFileBlob } from '../file-blob';
 import { describeFailure, onInterrupt, openSession, parseHeaders, UsageError } from './common';
 
 export async function runRequest(argv: string[]): Promise<number> {
@@ -22,7 +23,7 @@ export async function runRequest(argv: string[]): Promise<number> {
   if (url === undefined || positionals.length > 1) throw new UsageError('request needs exactly one <url>');
   let body: Buffer | Blob | undefined;
   if (values.data !== undefined) {
-    body = values.data.startsWith('@') ? await fs.openAsBlob(values.data.slice(1)) : Buffer.from(values.data);
+    body = values.data.startsWith('@') ? await fileBody(values.data.slice(1)) : Buffer.from(values.data);
   }
   const session = openSession(values.session);
   const task = session.request(url, { method: values.request, body, headers: parseHeaders(values.header), stream: true, throwHttpErrors: false });
@@ -43,4 +44,16 @@ export async function runRequest(argv: string[]): Promise<number> {
     release();
     session.finishTasksAndInvalidate();
   }
+}
+
+/** `-d @file`: the file the user named (links resolved: it is theirs to name), sent from disk at any size. */
+async function fileBody(file: string): Promise<Blob> {
+  let real: string;
+  try {
+    real = fs.realpathSync(file);
+  } catch {
+    throw new UsageError(`not a file: ${file}`);
+  }
+  if (!fs.statSync(real).isFile()) throw new UsageError(`not a file: ${file}`);
+  return openFileBlob(real);
 }

@@ -2,7 +2,8 @@
 // starting it; `urlsession resume --session id` re-attaches and finishes it.
 import { parseArgs } from 'node:util';
 import * as URLSession from '../index';
-import { peekJournal, defaultStateDirectory } from '../journal';
+import { peekJournal } from '../journal';
+import { defaultStateDirectory } from '../state-directory';
 import { openSession, UsageError } from './common';
 import { createReporter } from './reporter';
 import { forwardTitaniumEvents } from './get';
@@ -44,8 +45,8 @@ export async function runResume(argv: string[]): Promise<number> {
   }
   const views = new Map(tasks.map((task) => [task.taskIdentifier, reporter.add(task.url)]));
   let failures = 0;
-  session.on('downloadprogress', (e) => views.get(e.taskIdentifier)?.update(e.totalBytesWritten, e.totalBytesExpectedToWrite));
-  session.on('uploadprogress', (e) => views.get(e.taskIdentifier)?.update(e.totalBytesSent, e.totalBytesExpectedToSend));
+  session.on('downloadprogress', (e) => views.get(e.taskIdentifier)?.update(e.totalBytesWritten, e.totalBytesExpectedToWrite, e.bytesWritten));
+  session.on('uploadprogress', (e) => views.get(e.taskIdentifier)?.update(e.totalBytesSent, e.totalBytesExpectedToSend, e.bytesSent));
   await new Promise<void>((resolve) => {
     session.on('sessioncompleted', (e: URLSession.SessionCompletedEvent) => {
       views.get(e.taskIdentifier)?.done(e.success);

@@ -19,6 +19,9 @@
 - (void)attach:(std::shared_ptr<urlsession::AppleSessionModel>)model proxy:(urlsession::AppleProxy)proxy;
 - (std::shared_ptr<urlsession::AppleSessionModel>)model;
 - (void)track:(NSURLSessionTask*)task;
+// Creates the NSURLSessionTask a plan of the model describes (PlanStart, or a restart from
+// OnComplete), tells the model (TaskCreated / TaskCreationFailed) and resumes it.
+- (void)start:(const urlsession::StartPlan&)plan session:(NSURLSession*)session;
 - (void)perform:(const urlsession::Commands&)commands;
 // The model for a callback of `task`, after adopting it if it may be a task of an earlier
 // process. Null when no model is attached.

@@ -29,6 +29,42 @@ using urlsession::NsTaskId;
 
 - (void)track:(NSURLSessionTask*)task { _tasks[task.taskIdentifier] = task; }
 
+- (void)start:(const urlsession::StartPlan&)plan session:(NSURLSession*)session {
+  AppleSessionModel* m = _model.get();
+  NSURL* url = [NSURL URLWithString:urlsession::ToNS(plan.url)];
+  if (url == nil) return m->TaskCreationFailed(plan.taskIdentifier, urlsession::kNSURLErrorBadURL);
+  NSMutableURLRequest* http = [NSMutableURLRequest requestWithURL:url];
+  http.HTTPMethod = urlsession::ToNS(plan.method);
+  if (plan.timeout > 0) http.timeoutInterval = plan.timeout;
+  // addValue: keeps repeated names (joined with ", " as HTTP allows).
+  for (const auto& header : plan.headers) [http addValue:urlsession::ToNS(header.second) forHTTPHeaderField:urlsession::ToNS(header.first)];
+  NSURLSessionTask* task = nil;
+  @try {
+    switch (plan.type) {
+      case urlsession::NsTaskType::Data: task = [session dataTaskWithRequest:http]; break;
+      case urlsession::NsTaskType::Download: task = [session downloadTaskWithRequest:http]; break;
+      case urlsession::NsTaskType::DownloadWithResumeData:
+        task = [session downloadTaskWithResumeData:[NSData dataWithBytes:plan.resumeData.data() length:plan.resumeData.size()]];
+        break;
+      case urlsession::NsTaskType::UploadFromFile:
+        task = [session uploadTaskWithRequest:http fromFile:[NSURL fileURLWithPath:urlsession::ToNS(plan.uploadFile)]];
+        break;
+      case urlsession::NsTaskType::UploadFromData:
+        task = [session uploadTaskWithRequest:http fromData:[NSData dataWithBytes:plan.uploadBytes.data() length:plan.uploadBytes.size()]];
+        break;
+    }
+  } @catch (NSException* exception) {
+    // Foundation rejects some requests by raising (a background session given a request it
+    // cannot take, for one): a failed task, never a crashed process.
+    task = nil;
+  }
+  if (task == nil) return m->TaskCreationFailed(plan.taskIdentifier, urlsession::kNSURLErrorUnknown);
+  task.taskDescription = urlsession::ToNS(plan.tag);
+  [self track:task];
+  m->TaskCreated(plan.taskIdentifier, task.taskIdentifier);
+  if (!plan.startSuspended) [task resume];
+}
+
 - (void)perform:(const Commands&)commands {
   for (const urlsession::Command& command : commands) {
     auto found = _tasks.find(command.task);
@@ -191,7 +227,9 @@ using urlsession::NsTaskId;
   completion.currentUrl = urlsession::ToStd(task.currentRequest.URL.absoluteString);
   completion.haveHead = [task.response isKindOfClass:[NSHTTPURLResponse class]];
   if (completion.haveHead) completion.head = urlsession::HeadOf(task.response);
-  m->OnComplete(task.taskIdentifier, completion);
+  // A download whose resume the server refused goes again from zero as a new task.
+  urlsession::StartPlan restart = m->OnComplete(task.taskIdentifier, completion);
+  if (restart.create) [self start:restart session:session];
 }
 
 - (void)URLSession:(NSURLSession*)session didBecomeInvalidWithError:(NSError*)error {

@@ -137,36 +137,7 @@ void AppleEngine::StartTask(TaskRequest request) {
   auto shared = std::make_shared<TaskRequest>(std::move(request));
   OnQueue(state_, ^(AppleSessionModel* m, URLSessionEngineDelegate* delegate) {
     StartPlan plan = m->PlanStart(std::move(*shared));
-    if (!plan.create) return;
-    NSURL* url = [NSURL URLWithString:ToNS(plan.url)];
-    if (url == nil) return m->TaskCreationFailed(plan.taskIdentifier, kNSURLErrorBadURL);
-    NSMutableURLRequest* http = [NSMutableURLRequest requestWithURL:url];
-    http.HTTPMethod = ToNS(plan.method);
-    if (plan.timeout > 0) http.timeoutInterval = plan.timeout;
-    // addValue: keeps repeated names (joined with ", " as HTTP allows).
-    for (const auto& header : plan.headers) [http addValue:ToNS(header.second) forHTTPHeaderField:ToNS(header.first)];
-    NSURLSession* session = state->objects.session;
-    NSURLSessionTask* task = nil;
-    @try {
-      switch (plan.type) {
-        case NsTaskType::Data: task = [session dataTaskWithRequest:http]; break;
-        case NsTaskType::Download: task = [session downloadTaskWithRequest:http]; break;
-        case NsTaskType::DownloadWithResumeData:
-          task = [session downloadTaskWithResumeData:[NSData dataWithBytes:plan.resumeData.data() length:plan.resumeData.size()]];
-          break;
-        case NsTaskType::UploadFromFile: task = [session uploadTaskWithRequest:http fromFile:[NSURL fileURLWithPath:ToNS(plan.uploadFile)]]; break;
-        case NsTaskType::UploadFromData: task = [session uploadTaskWithRequest:http fromData:[NSData dataWithBytes:plan.uploadBytes.data() length:plan.uploadBytes.size()]]; break;
-      }
-    } @catch (NSException* exception) {
-      // Foundation rejects some requests by raising (a background session given a request it
-      // cannot take, for one): a failed task, never a crashed process.
-      task = nil;
-    }
-    if (task == nil) return m->TaskCreationFailed(plan.taskIdentifier, kNSURLErrorUnknown);
-    task.taskDescription = ToNS(plan.tag);
-    [delegate track:task];
-    m->TaskCreated(plan.taskIdentifier, task.taskIdentifier);
-    [task resume];
+    if (plan.create) [delegate start:plan session:state->objects.session];
   });
 }
 

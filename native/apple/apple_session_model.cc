@@ -16,6 +16,7 @@
 #include "apple/task_tag.h"
 #include "core/error_codes.h"
 #include "core/file_ops.h"
+#include "core/headers.h"
 
 namespace urlsession {
 
@@ -88,6 +89,8 @@ struct AppleSessionModel::Task {
   int redirects = 0;
   int64_t received = 0, expected = 0, uploaded = 0, uploadExpected = 0, unacknowledged = 0;
   bool responsePosted = false;  // the Response event goes out once per task
+  bool cancelRequested = false;  // JS cancelled: a completion is final, never a restart
+  bool restartPending = false;   // the answer to the Range request was refused (OnComplete restarts)
   unsigned holds = 0;           // kUserHold | kBackpressureHold
   bool finishedDownload = false;  // didFinishDownloadingToURL: kept the whole body: the task succeeded
   bool awaitingResumeData = false, resumeDataArrived = false, completionPending = false;
@@ -159,16 +162,7 @@ StartPlan AppleSessionModel::PlanStart(TaskRequest request) {
   }
   auto t = std::make_unique<Task>(std::move(request), config_.progressIntervalMs);
   TaskRequest& r = t->request;
-  plan.url = r.url;
-  plan.method = r.method;
-  plan.timeout = r.timeout;
-  plan.headers = r.headers;
-  for (const auto& header : config_.additionalHeaders) {
-    // HTTPAdditionalHeaders cannot carry these (apple_configuration.h): each request does.
-    std::string name = Lower(header.first);
-    bool present = std::any_of(r.headers.begin(), r.headers.end(), [&](const auto& h) { return Lower(h.first) == name; });
-    if (IsPerRequestHeader(name) && !present) plan.headers.push_back(header);  // per-request headers win
-  }
+  PlanRequest(r, &plan);
   if (r.bodySource == BodySource::File) {
     struct stat st;
     if (stat(r.bodyPath.c_str(), &st) != 0) return FailBeforeStart(r, NSURLErrorFromErrno(errno, false)), plan;
@@ -199,10 +193,9 @@ StartPlan AppleSessionModel::PlanStart(TaskRequest request) {
       Post(std::move(done));
       return plan;
     }
-    if (t->writer->ResumeOffset() > 0) {
-      plan.headers.emplace_back("Range", "bytes=" + std::to_string(t->writer->ResumeOffset()) + "-");
-      if (!r.resumeValidator.empty()) plan.headers.emplace_back("If-Range", r.resumeValidator);
-    }
+    // Range, If-Range and Accept-Encoding: identity (NSURLSession keeps an Accept-Encoding the
+    // request sets, instead of its own gzip, deflate, br): the kept bytes are decoded content.
+    t->writer->AddResumeHeaders(&plan.headers);
     plan.type = NsTaskType::Data;
   } else if (r.kind == TaskKind::Download) {
     plan.type = NsTaskType::Download;
@@ -242,6 +235,20 @@ StartPlan AppleSessionModel::PlanStart(TaskRequest request) {
   return plan;
 }
 
+// What every request of `r` carries, also when a refused resume goes again from zero.
+void AppleSessionModel::PlanRequest(const TaskRequest& r, StartPlan* plan) const {
+  plan->url = r.url;
+  plan->method = r.method;
+  plan->timeout = r.timeout;
+  plan->headers = r.headers;
+  for (const auto& header : config_.additionalHeaders) {
+    // HTTPAdditionalHeaders cannot carry these (apple_configuration.h): each request does.
+    std::string name = Lower(header.first);
+    bool present = std::any_of(r.headers.begin(), r.headers.end(), [&](const auto& h) { return Lower(h.first) == name; });
+    if (IsPerRequestHeader(name) && !present) plan->headers.push_back(header);  // per-request headers win
+  }
+}
+
 void AppleSessionModel::TaskCreated(uint64_t taskIdentifier, NsTaskId task) {
   auto found = starting_.find(taskIdentifier);
   if (found == starting_.end()) return;
@@ -275,6 +282,7 @@ Commands AppleSessionModel::Cancel(uint64_t taskIdentifier) {
   // Unknown (completed already) or finished: the whole body is kept, the cancel comes too late
   // and the task reports its success (as the curl engine does for a cancel after the last byte).
   if (t == nullptr || t->finishedDownload || t->awaitingResumeData) return {};  // once
+  t->cancelRequested = true;
   bool download = t->type == NsTaskType::Download || t->type == NsTaskType::DownloadWithResumeData;
   if (system_ && download && t->request.kind == TaskKind::Download && t->request.keepPartialOnFailure) {
     t->awaitingResumeData = true;
@@ -531,10 +539,13 @@ bool AppleSessionModel::OnResponse(NsTaskId task, const ResponseHead& head) {
     t->overrideCode = refusal;
     return false;
   }
-  int64_t length = head.expectedLength;
+  int64_t length = DeliveredLength(head.headers, head.expectedLength);  // decoded bytes: unknown
   t->expected = length > 0 ? length : 0;
   if (t->writer) {
-    if (!t->writer->BeginResponse(head.status, head.headers, length)) {
+    if (!t->writer->BeginResponse(head.status, head.headers, head.expectedLength)) {
+      // An answer to the Range request that cannot continue the kept bytes: this task is
+      // cancelled and OnComplete sends the request again from zero (the code stands if not).
+      t->restartPending = t->writer->RestartWanted();
       t->overrideCode = kNSURLErrorBadServerResponse;
       return false;
     }
@@ -591,7 +602,9 @@ Commands AppleSessionModel::OnDownloadProgress(NsTaskId task, int64_t totalWritt
   Task* t = Find(task);
   if (t == nullptr || t->overrideCode != 0) return {};
   t->received = totalWritten;
-  t->expected = totalExpected < 0 ? 0 : totalExpected;  // NSURLSessionTransferSizeUnknown
+  // NSURLSessionTransferSizeUnknown (-1) is 0; so is the Content-Length of a coded body, which
+  // counts coded bytes while the file holds decoded ones.
+  t->expected = IsContentCoded(head != nullptr ? head->headers : t->headers) ? 0 : std::max<int64_t>(0, totalExpected);
   if (head != nullptr && !t->responsePosted) {
     int refusal = VerifiedHostRefusal(head->url);
     if (refusal == 0) refusal = BackgroundRedirectRefusal(*t, head->url);
@@ -718,17 +731,57 @@ void AppleSessionModel::OnResumeDataProduced(NsTaskId task, const std::string& r
   if (t->completionPending) Finish(task, *t, t->pendingCompletion);
 }
 
-void AppleSessionModel::OnComplete(NsTaskId task, const Completion& completion) {
+StartPlan AppleSessionModel::OnComplete(NsTaskId task, const Completion& completion) {
   Task* t = Find(task);
-  if (t == nullptr) return;  // completed already, or never ours: nothing to report
+  if (t == nullptr) return {};  // completed already, or never ours: nothing to report
   // cancelByProducingResumeData:'s handler and didCompleteWithError: come in either order:
   // the completion waits for the resume data.
   if (t->awaitingResumeData && !t->resumeDataArrived && !t->finishedDownload) {
     t->completionPending = true;
     t->pendingCompletion = completion;
-    return;
+    return {};
+  }
+  // Resuming is the download's own business and never fails it (as in the curl engine): a
+  // refused answer to the Range request becomes the same request again, from an empty file.
+  // Not on an invalidating session, which takes no new NSURLSessionTask: the code stands.
+  if (t->restartPending && t->cancelRequested) t->overrideCode = 0;  // the user's cancel: -999
+  if (t->restartPending && !t->cancelRequested && !invalidating_ && !shut_down_) {
+    if (t->writer->RestartFromZero()) return PlanRestart(task);
+    t->overrideCode = t->writer->WriteFailureCode();
   }
   Finish(task, *t, completion);
+  return {};
+}
+
+// The refused NSURLSessionTask is done with; the task waits in starting_ for its new one (the
+// adapter creates it at once and calls TaskCreated), with its holds: a task the user suspended
+// is created suspended and resumed by the Release that ends its last hold.
+StartPlan AppleSessionModel::PlanRestart(NsTaskId task) {
+  std::unique_ptr<Task> t = std::move(tasks_[task]);
+  tasks_.erase(task);
+  by_id_.erase(t->request.taskIdentifier);
+  Tombstone(task);
+  t->status = 0;
+  t->overrideCode = 0;
+  t->redirects = 0;
+  t->received = 0;
+  t->expected = 0;
+  t->responsePosted = false;
+  t->restartPending = false;
+  t->haveMetrics = false;
+  t->metrics = TaskMetrics();
+  t->headers.clear();
+  t->responseUrl.clear();
+  StartPlan plan;
+  plan.taskIdentifier = t->request.taskIdentifier;
+  PlanRequest(t->request, &plan);
+  t->writer->AddResumeHeaders(&plan.headers);  // nothing: no bytes are kept now
+  plan.type = NsTaskType::Data;
+  plan.tag = EncodeTaskTag(TagOf(t->request, t->temporaryBody));
+  plan.startSuspended = t->holds != 0;
+  plan.create = true;
+  starting_[plan.taskIdentifier] = std::move(t);
+  return plan;
 }
 
 // The last word on a task: DownloadCompleted, then TaskCompleted; the task becomes a tombstone.

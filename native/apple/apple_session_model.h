@@ -55,6 +55,7 @@ struct StartPlan {
   std::string resumeData;        // DownloadWithResumeData: NSURLSession's opaque blob
   std::string tag;               // NSURLSessionTask.taskDescription (task_tag.h)
   uint64_t taskIdentifier = 0;
+  bool startSuspended = false;   // a restarted task the user holds suspended: create, do not resume
 };
 
 // The final response head, as the adapter reads it off NSHTTPURLResponse.
@@ -141,7 +142,11 @@ class AppleSessionModel {
   bool ChecksServerTrust() const;
   TrustVerdict OnServerTrust(NsTaskId task, const TrustEvaluation& evaluation);
   void OnMetrics(NsTaskId task, const TaskMetrics& metrics);
-  void OnComplete(NsTaskId task, const Completion& completion);
+  // didCompleteWithError:. Usually returns a plan with create == false. A default-session download
+  // whose answer to its Range request could not continue the kept bytes does not complete: the
+  // plan is its request again from zero, which the adapter creates as for PlanStart (then
+  // TaskCreated, and -resume unless startSuspended).
+  StartPlan OnComplete(NsTaskId task, const Completion& completion);
   // cancelByProducingResumeData:'s handler, hopped onto the delegate queue.
   void OnResumeDataProduced(NsTaskId task, const std::string& resumeData);
   void OnInvalidated();
@@ -159,6 +164,8 @@ class AppleSessionModel {
   Task* FindById(uint64_t taskIdentifier);
   void Post(Event event);
   void FailBeforeStart(const TaskRequest& request, int code);
+  void PlanRequest(const TaskRequest& r, StartPlan* plan) const;
+  StartPlan PlanRestart(NsTaskId task);
   void NoteResponse(Task& t, const ResponseHead& head);
   void PostProgress(Task& t, bool final);
   void PostUploadProgress(Task& t, bool final);

@@ -91,24 +91,67 @@ bool DownloadWriter::StartDigest() {
   return resume_base_ == 0 || HashFilePrefix(partial_path_, resume_base_, digest_.get()) == 0;
 }
 
+void DownloadWriter::AddResumeHeaders(HeaderList* headers) const {
+  if (resume_base_ == 0) return;
+  headers->erase(std::remove_if(headers->begin(), headers->end(),
+                                [](const auto& h) {
+                                  return HeaderNameEquals(h.first, "Range") || HeaderNameEquals(h.first, "If-Range") ||
+                                         HeaderNameEquals(h.first, "Accept-Encoding");
+                                }),
+                 headers->end());
+  headers->emplace_back("Range", "bytes=" + std::to_string(resume_base_) + "-");
+  if (!request_.resumeValidator.empty()) headers->emplace_back("If-Range", request_.resumeValidator);
+  headers->emplace_back("Accept-Encoding", "identity");
+}
+
 bool DownloadWriter::BeginResponse(int statusCode, const HeaderList& headers, int64_t contentLength) {
   status_ = statusCode;
   headers_ = headers;
-  expected_ = contentLength > 0 ? resume_base_ + contentLength : 0;
-  if (resume_base_ == 0 || CapturingErrorBody()) return true;
-  if (statusCode == 206) {
-    // The range must start where our file ends, or the bytes would land in the wrong place.
-    const std::string* range = FindHeader(headers, "Content-Range");
-    std::string expected_prefix = "bytes " + std::to_string(resume_base_) + "-";
-    bad_content_range_ = range == nullptr || range->compare(0, expected_prefix.size(), expected_prefix) != 0;
-    return !bad_content_range_;
+  int64_t length = DeliveredLength(headers, contentLength);
+  expected_ = length > 0 ? resume_base_ + length : 0;
+  if (resume_base_ == 0) return true;
+  if (statusCode == 416 || (statusCode == 206 && !ContinuesFile(headers))) {
+    restart_wanted_ = true;
+    return false;
   }
+  if (statusCode == 206 || CapturingErrorBody()) return true;
   // 200: the server ignored the range or the resource changed (If-Range): start over.
-  if (ftruncate(fd_, 0) != 0 || lseek(fd_, 0, SEEK_SET) < 0) write_errno_ = errno;
-  expected_ = contentLength > 0 ? contentLength : 0;
+  expected_ = length > 0 ? length : 0;
+  return StartOver();
+}
+
+// A 206 continues the file when it is the range asked for, of identity bytes, and of the
+// version If-Range named as far as its own validator tells (h2o 2.2 does not evaluate If-Range
+// and answers 206 for a changed file too).
+bool DownloadWriter::ContinuesFile(const HeaderList& headers) const {
+  const std::string* range = FindHeader(headers, "Content-Range");
+  std::string expected_prefix = "bytes " + std::to_string(resume_base_) + "-";
+  if (range == nullptr || range->compare(0, expected_prefix.size(), expected_prefix) != 0) return false;
+  if (IsContentCoded(headers)) return false;
+  const std::string& sent = request_.resumeValidator;
+  if (sent.empty()) return true;
+  bool entityTag = sent[0] == '"' || sent.compare(0, 2, "W/") == 0;
+  const std::string* own = FindHeader(headers, entityTag ? "ETag" : "Last-Modified");
+  return own == nullptr || *own == sent;
+}
+
+// The kept bytes go; the file is emptied in place.
+bool DownloadWriter::StartOver() {
+  staged_ = 0;
+  written_ = 0;
   resume_base_ = 0;
+  if (ftruncate(fd_, 0) != 0 || lseek(fd_, 0, SEEK_SET) < 0) write_errno_ = errno;
   if (request_.integrity.Enabled()) digest_ = CreateDigest(request_.integrity.algorithm);
   return write_errno_ == 0;
+}
+
+bool DownloadWriter::RestartFromZero() {
+  restart_wanted_ = false;
+  status_ = 0;
+  headers_.clear();
+  expected_ = 0;
+  error_body_.clear();
+  return StartOver();
 }
 
 bool DownloadWriter::CapturingErrorBody() const { return request_.discardOnHttpError && status_ >= 400; }
@@ -170,14 +213,20 @@ bool DownloadWriter::WriteAll(const char* data, size_t length) {
 }
 
 int DownloadWriter::WriteFailureCode() const {
-  if (bad_content_range_) return kNSURLErrorBadServerResponse;
+  if (restart_wanted_) return kNSURLErrorBadServerResponse;  // an engine that did not restart
   return write_errno_ != 0 ? NSURLErrorFromErrno(write_errno_, /*writing=*/true) : 0;
 }
 
+// What If-Range will send to continue the bytes of this response. A coded body was kept
+// decoded and continues with identity bytes (AddResumeHeaders): the coded representation's ETag
+// names its coded bytes (caddy, h2o and nginx give each coding its own) and never matches an
+// identity request, while its Last-Modified dates the content both representations share.
+// lib/persistence.ts (responseArrived) applies the same rule to the Response event's headers.
 std::string DownloadWriter::Validator() const {
   const std::string* etag = FindHeader(headers_, "ETag");
-  if (etag != nullptr && etag->compare(0, 2, "W/") != 0) return *etag;  // If-Range needs a strong ETag
   const std::string* modified = FindHeader(headers_, "Last-Modified");
+  if (modified != nullptr && IsContentCoded(headers_)) return *modified;
+  if (etag != nullptr && etag->compare(0, 2, "W/") != 0) return *etag;  // If-Range needs a strong ETag
   return modified != nullptr ? *modified : std::string();
 }
 
@@ -277,16 +326,18 @@ void DownloadWriter::Fail(int code, Event* completion) {
   // cannot be written the file is not sound and goes.
   Flush();
   CloseFile();
-  bool sound = write_errno_ == 0 && !bad_content_range_ && code != kURLSessionErrorIntegrityMismatch;
-  // An error page written nowhere leaves the bytes of earlier attempts intact.
-  int64_t kept = CapturingErrorBody() ? resume_base_ : BytesOnDisk();
+  bool sound = write_errno_ == 0 && code != kURLSessionErrorIntegrityMismatch;
+  // An error page written nowhere, or a refused answer to the Range request (the task ended
+  // before its restart), leaves the bytes of earlier attempts intact.
+  bool untouched = CapturingErrorBody() || restart_wanted_;
+  int64_t kept = untouched ? resume_base_ : BytesOnDisk();
   // Kept only while its folder is still at the path resume data will name.
-  if (request_.keepPartialOnFailure && sound && !partial_path_.empty() && (!CapturingErrorBody() || kept > 0) &&
+  if (request_.keepPartialOnFailure && sound && !partial_path_.empty() && (!untouched || kept > 0) &&
       folder_.StillAtPath()) {
     completion->partialPath = partial_path_;
     completion->partialIdentity = identity_.ToString();
     completion->partialBytes = kept;
-    completion->validator = CapturingErrorBody() ? request_.resumeValidator : Validator();
+    completion->validator = untouched ? request_.resumeValidator : Validator();
     partial_path_.clear();
     folder_.Close();
     return;

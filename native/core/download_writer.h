@@ -1,7 +1,9 @@
 // Everything a download does with its file, shared by both engines: the partial file next to
-// the destination (or an earlier attempt's, to resume), the resume decision once the response
-// head is known (206 continues, 200 starts over), writing, the integrity digest, capturing an
-// HTTP error page instead of writing it, and the final move with its naming rules.
+// the destination (or an earlier attempt's, to resume), the headers that resume it and the
+// resume decision once the response head is known (a fitting 206 continues, 200 starts over in
+// place, an answer that cannot continue the file asks for the request again from zero),
+// writing, the integrity digest, capturing an HTTP error page instead of writing it, and the
+// final move with its naming rules.
 // Engine-agnostic and single-threaded: one writer per download, used on one engine thread.
 #pragma once
 
@@ -25,14 +27,31 @@ class DownloadWriter {
   // Creates (or reopens, to resume: only a file inside downloadDirectory) the partial file, and
   // holds the download folder open until the outcome. Returns 0 or an NSURLError code.
   int Open();
-  // Bytes kept from an earlier attempt: send "Range: bytes=<offset>-" (+ If-Range) when > 0.
+  // Bytes kept from an earlier attempt: the request then carries AddResumeHeaders().
   int64_t ResumeOffset() const { return resume_base_; }
+  // What a request for the rest of the file sets (nothing when no bytes are kept), replacing
+  // any header of these names already in `headers`: Range from the kept bytes, If-Range with
+  // the earlier response's validator, and Accept-Encoding: identity. The kept bytes are decoded
+  // content, and a range of a coded representation counts its coded bytes (caddy's
+  // `precompressed`, h2o's `send-compressed`), so only identity bytes can continue them.
+  void AddResumeHeaders(HeaderList* headers) const;
 
   // The final response head, before the first body byte. `contentLength` < 0 when unknown.
-  // Returns false when the response cannot continue the file (a 206 for the wrong range).
+  // Returns false when the response cannot continue the file: then RestartWanted().
   bool BeginResponse(int statusCode, const HeaderList& headers, int64_t contentLength);
-  // Total size the finished file will have; 0 when unknown.
+  // Total size the finished file will have; 0 when unknown (no Content-Length, or a coded body:
+  // its Content-Length counts coded bytes, the file holds decoded ones).
   int64_t ExpectedBytes() const { return expected_; }
+  // BeginResponse refused an answer to the Range request that cannot continue the kept bytes
+  // (416; a 206 that is coded, for another range, or whose validators differ from If-Range's,
+  // as a server that ignores If-Range sends for a changed file). Resuming is the download's own
+  // business and never fails it: the engine calls RestartFromZero() and sends the request again.
+  // Until then the kept bytes stay as they are.
+  bool RestartWanted() const { return restart_wanted_; }
+  // Empties the partial file in place (the same file: the journal and resume data name it) and
+  // forgets the kept bytes and the refused head, so the request goes again without
+  // AddResumeHeaders(). False when the file cannot be emptied (WriteFailureCode() says why).
+  bool RestartFromZero();
 
   // Gathers body bytes into `bytes`-sized write(2)s (0: one write per Write call). libcurl hands
   // over at most 16 KiB per callback, so without this a 512 KiB read becomes 32 system calls.
@@ -77,10 +96,11 @@ class DownloadWriter {
 
   // The NSURLError code for a failed Write (disk full, folder removed, ...), or 0.
   int WriteFailureCode() const;
-  bool BadContentRange() const { return bad_content_range_; }
 
  private:
   bool StartDigest();
+  bool ContinuesFile(const HeaderList& headers) const;
+  bool StartOver();
   std::string FinalName(const std::string& effectiveUrl) const;
   std::string Validator() const;
   void CloseFile();
@@ -102,7 +122,7 @@ class DownloadWriter {
   int64_t expected_ = 0;
   int status_ = 0;
   int write_errno_ = 0;
-  bool bad_content_range_ = false;
+  bool restart_wanted_ = false;
   HeaderList headers_;
   std::string error_body_;
   std::unique_ptr<Digest> digest_;

@@ -19,6 +19,20 @@ const std::string* FindHeader(const HeaderList& headers, const std::string& name
   return nullptr;
 }
 
+bool IsContentCoded(const HeaderList& headers) {
+  const std::string* coding = FindHeader(headers, "Content-Encoding");
+  if (coding == nullptr) return false;
+  std::string value;
+  for (char c : *coding) {
+    if (c != ' ' && c != '\t') value.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  }
+  return !value.empty() && value != "identity";
+}
+
+int64_t DeliveredLength(const HeaderList& headers, int64_t contentLength) {
+  return contentLength < 0 || IsContentCoded(headers) ? -1 : contentLength;
+}
+
 HeaderList MergeHeaders(const HeaderList& sessionHeaders, const HeaderList& requestHeaders) {
   HeaderList merged;
   merged.reserve(sessionHeaders.size() + requestHeaders.size());

@@ -1,6 +1,8 @@
 // Header list helpers shared by the engines.
 #pragma once
 
+#include <cstdint>
+
 #include "engine/engine.h"
 
 namespace urlsession {
@@ -13,5 +15,15 @@ bool HeaderNameEquals(const std::string& a, const std::string& b);
 
 // Finds a header (case-insensitive); nullptr when absent.
 const std::string* FindHeader(const HeaderList& headers, const std::string& name);
+
+// Whether the body arrives content-coded (a Content-Encoding other than identity). Both engines
+// decode it (libcurl with CURLOPT_ACCEPT_ENCODING, NSURLSession by itself) and hand on the
+// decoded bytes, which the Content-Length of the coded body does not count.
+bool IsContentCoded(const HeaderList& headers);
+
+// How many body bytes the engine will hand on, as far as the response head tells: its
+// Content-Length, or -1 (unknown) when there is none or the body is content-coded (as
+// NSURLResponse.expectedContentLength is NSURLResponseUnknownLength for a gzip body).
+int64_t DeliveredLength(const HeaderList& headers, int64_t contentLength);
 
 }  // namespace urlsession

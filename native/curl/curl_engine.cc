@@ -413,6 +413,11 @@ void CurlEngine::CollectFinished() {
 
 void CurlEngine::Finish(CurlTransfer* transfer, CURLcode result, bool cancelled) {
   curl_multi_remove_handle(multi_, transfer->easy());
+  // A refused resume goes again from zero on the same handle, in the same slot.
+  if (!cancelled && transfer->RestartFromZero()) {
+    curl_multi_add_handle(multi_, transfer->easy());
+    return;
+  }
   transfer->Complete(result, cancelled);
   last_boundary_ = EpollMultiDriver::Clock::now();
   uint64_t id = transfer->id();

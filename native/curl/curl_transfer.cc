@@ -139,22 +139,7 @@ bool CurlTransfer::Prepare(TransferBuffers buffers) {
   }
   if (!context_.pinnedKeys.empty()) curl_easy_setopt(easy_, CURLOPT_PINNEDPUBLICKEY, context_.pinnedKeys.c_str());
 
-  HeaderList headers = MergeHeaders(config.additionalHeaders, request_.headers);
-  if (download_ && download_->ResumeOffset() > 0) {
-    // Range without libcurl's resume logic (which fails when a server ignores it): a 200
-    // instead of a 206 restarts the file from zero (DownloadWriter::BeginResponse).
-    std::string range = std::to_string(download_->ResumeOffset()) + "-";
-    curl_easy_setopt(easy_, CURLOPT_RANGE, range.c_str());
-    if (!request_.resumeValidator.empty()) headers.emplace_back("If-Range", request_.resumeValidator);
-  }
-  for (const auto& header : headers) {
-    // "Name;" is libcurl's spelling of a header with an empty value; "Name:" would remove it.
-    std::string line = header.second.empty() ? header.first + ";" : header.first + ": " + header.second;
-    header_list_ = curl_slist_append(header_list_, line.c_str());
-  }
-  // libcurl would send "Expect: 100-continue" for large bodies; NSURLSession does not.
-  if (FindHeader(headers, "Expect") == nullptr) header_list_ = curl_slist_append(header_list_, "Expect:");
-  curl_easy_setopt(easy_, CURLOPT_HTTPHEADER, header_list_);
+  SetRequestHeaders();
 
   curl_easy_setopt(easy_, CURLOPT_HEADERFUNCTION, &CurlTransfer::OnHeader);
   curl_easy_setopt(easy_, CURLOPT_HEADERDATA, this);
@@ -162,6 +147,26 @@ bool CurlTransfer::Prepare(TransferBuffers buffers) {
   curl_easy_setopt(easy_, CURLOPT_WRITEDATA, this);
   ConfigureMethodAndBody(buffers.upload);
   return true;
+}
+
+// The session's and the request's headers and, for a resume, DownloadWriter's (Range as a plain
+// header, not libcurl's resume logic, which fails when a server ignores it: a 200 instead of a
+// 206 restarts the file from zero in DownloadWriter::BeginResponse). Engine thread; also when a
+// refused resume goes again from zero.
+void CurlTransfer::SetRequestHeaders() {
+  HeaderList headers = MergeHeaders(context_.config->additionalHeaders, request_.headers);
+  if (download_) download_->AddResumeHeaders(&headers);
+  curl_slist* list = nullptr;
+  for (const auto& header : headers) {
+    // "Name;" is libcurl's spelling of a header with an empty value; "Name:" would remove it.
+    std::string line = header.second.empty() ? header.first + ";" : header.first + ": " + header.second;
+    list = curl_slist_append(list, line.c_str());
+  }
+  // libcurl would send "Expect: 100-continue" for large bodies; NSURLSession does not.
+  if (FindHeader(headers, "Expect") == nullptr) list = curl_slist_append(list, "Expect:");
+  curl_easy_setopt(easy_, CURLOPT_HTTPHEADER, list);
+  if (header_list_ != nullptr) curl_slist_free_all(header_list_);
+  header_list_ = list;
 }
 
 bool CurlTransfer::OpenBody() {
@@ -240,11 +245,25 @@ size_t CurlTransfer::OnHeader(char* data, size_t size, size_t count, void* self_
     self->response_headers_.clear();
     return length;
   }
+  if (length > 0 && length <= 2 && (data[0] == '\r' || data[0] == '\n')) return self->HeadEnded() ? length : 0;  // end of a head
   const char* colon = static_cast<const char*>(std::memchr(data, ':', length));
   if (colon != nullptr) {
     self->response_headers_.emplace_back(Trim(data, colon - data), Trim(colon + 1, length - (colon + 1 - data)));
   }
   return length;
+}
+
+// Engine thread, at the end of each response head. The answer to a resume's Range request (206
+// or 416: final, never followed) is judged before libcurl decodes a byte of its body: the coded
+// 206 of a server that ignores Accept-Encoding: identity would fail decoding (-1016) before
+// OnWrite could refuse it. False: refused (RestartFromZero runs next).
+bool CurlTransfer::HeadEnded() {
+  if (!download_ || download_->ResumeOffset() == 0 || response_reported_) return true;
+  long status = 0;
+  curl_easy_getinfo(easy_, CURLINFO_RESPONSE_CODE, &status);
+  if (status != 206 && status != 416) return true;
+  ReportResponseOnce();
+  return response_usable_;
 }
 
 // Engine thread; the download hot path: straight to DownloadWriter, no allocation.
@@ -253,11 +272,10 @@ size_t CurlTransfer::OnWrite(char* data, size_t size, size_t count, void* self_p
   size_t length = size * count;
   if (!self->response_reported_) {
     self->ReportResponseOnce();
-    if (self->download_ && !self->download_->BeginResponse(static_cast<int>(self->status_), self->response_headers_, self->content_length_)) {
-      return 0;
-    }
+    if (!self->response_usable_) return 0;  // a refused resume: RestartFromZero runs next
     // A declared length over the limit fails before a byte is kept.
-    if (!self->download_ && !self->request_.streamBody && self->request_.BodyExceedsLimit(0, self->content_length_)) {
+    if (!self->download_ && !self->request_.streamBody &&
+        self->request_.BodyExceedsLimit(0, DeliveredLength(self->response_headers_, self->content_length_))) {
       self->body_over_limit_ = true;
       return 0;
     }
@@ -347,7 +365,9 @@ void CurlTransfer::ReportResponseOnce() {
   curl_easy_getinfo(easy_, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
   content_length_ = static_cast<int64_t>(length);
   if (download_) response_usable_ = download_->BeginResponse(static_cast<int>(status_), response_headers_, content_length_);
-  expected_ = download_ ? download_->ExpectedBytes() : (length > 0 ? content_length_ : 0);
+  // Not the task's answer: the same request goes again from zero, and its answer is reported.
+  if (download_ && download_->RestartWanted()) return;
+  expected_ = download_ ? download_->ExpectedBytes() : std::max<int64_t>(0, DeliveredLength(response_headers_, content_length_));
   Event event;
   event.type = EventType::Response;
   event.taskIdentifier = request_.taskIdentifier;
@@ -515,6 +535,24 @@ void CurlTransfer::Complete(CURLcode result, bool cancelled) {
   }
   if (!download_) done.responseBody = std::move(response_body_);
   Post(std::move(done));
+}
+
+// Engine thread, after the handle left the multi handle. An answer to the Range request that
+// cannot continue the kept bytes (DownloadWriter::RestartWanted) is the resume's own failure,
+// never the task's: the file is emptied and the same request goes again without Range (at
+// most once: it carries no Range). True: the engine adds the handle again.
+bool CurlTransfer::RestartFromZero() {
+  if (!download_ || !download_->RestartWanted() || !download_->RestartFromZero()) return false;
+  response_headers_.clear();
+  response_reported_ = false;
+  response_usable_ = true;
+  status_ = 0;
+  content_length_ = -1;
+  received_ = 0;
+  expected_ = 0;
+  error_buffer_[0] = '\0';
+  SetRequestHeaders();
+  return true;
 }
 
 void CurlTransfer::Abandon() {

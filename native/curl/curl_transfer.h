@@ -55,6 +55,10 @@ class CurlTransfer {
   uint64_t id() const { return request_.taskIdentifier; }
   int failureCode() const { return failure_code_; }
 
+  // A download whose answer to its Range request cannot continue the kept bytes: prepares the
+  // same request again from an empty file. True: add the handle to the multi handle again
+  // (instead of Complete).
+  bool RestartFromZero();
   // Posts the final progress, DownloadCompleted (downloads that succeeded) and TaskCompleted.
   // `result` is libcurl's; `cancelled` overrides it with -999.
   void Complete(CURLcode result, bool cancelled);
@@ -69,6 +73,7 @@ class CurlTransfer {
 
  private:
   static size_t OnHeader(char* data, size_t size, size_t count, void* self);
+  bool HeadEnded();
   static size_t OnWrite(char* data, size_t size, size_t count, void* self);
   static size_t OnRead(char* buffer, size_t size, size_t count, void* self);
   static int OnSeek(void* self, curl_off_t offset, int origin);
@@ -76,6 +81,7 @@ class CurlTransfer {
   void ApplyPause();
   bool OpenBody();
   bool RedirectIsPlainHttp() const;
+  void SetRequestHeaders();
   void ConfigureMethodAndBody(long uploadBuffer);
   void ReportResponseOnce();
   void PostProgress(bool final);
@@ -108,7 +114,7 @@ class CurlTransfer {
   std::string response_body_;
   HeaderList response_headers_;
   bool response_reported_ = false;
-  bool response_usable_ = true;  // false: a 206 for another range than the one asked for
+  bool response_usable_ = true;  // false: DownloadWriter refused the answer to a Range request
   long status_ = 0;
   int64_t content_length_ = -1;
   int64_t received_ = 0;

@@ -1,6 +1,7 @@
 // Item 2 of issue 14: a background session (macOS, no journal) numbers new tasks past every
 // identifier an earlier process gave out, so that a task the OS recovers later never shares an
 // identifier with a new one. lib/task-counter.ts is plain JS and runs here.
+import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -51,5 +52,30 @@ describe('TaskCounter (background-session task identifiers)', () => {
   it('a damaged counter starts past any count an earlier process can have reached', () => {
     fs.writeFileSync(path.join(dir, 'next-task-identifier'), 'garbage');
     expect(new TaskCounter(dir).first).toBeGreaterThan(1e12);
+  });
+
+  it('a link planted at the temp name (it was the pid) or at the counter is never written through', () => {
+    const victim = path.join(dir, 'victim');
+    fs.writeFileSync(victim, 'precious');
+    fs.symlinkSync(victim, path.join(dir, `next-task-identifier.${process.pid}.tmp`));
+    const counter = new TaskCounter(dir);
+    giveOut(counter, 3);
+    expect(fs.readFileSync(victim, 'utf8')).toBe('precious');
+    fs.rmSync(path.join(dir, 'next-task-identifier'));
+    fs.symlinkSync(victim, path.join(dir, 'next-task-identifier'));
+    const relaunched = new TaskCounter(dir);
+    expect(relaunched.first).toBeGreaterThan(1e12);  // unusable: numbered past any count
+    relaunched.taken(relaunched.first + 1);
+    expect(fs.readFileSync(victim, 'utf8')).toBe('precious');
+    expect(fs.lstatSync(path.join(dir, 'next-task-identifier')).isFile()).toBe(true);
+  });
+
+  it('a FIFO at the counter does not make the session wait (child process, 10 s deadline)', () => {
+    execFileSync('mkfifo', [path.join(dir, 'next-task-identifier')]);
+    const script = `const { TaskCounter } = require(${JSON.stringify(path.join(__dirname, '..', '..', 'dist', 'task-counter.js'))});
+      const c = new TaskCounter(${JSON.stringify(dir)}); c.taken(c.first + 1); console.log(c.first > 1e12 ? 'ok' : 'wrong');`;
+    const run = spawnSync(process.execPath, ['-e', script], { timeout: 10_000, encoding: 'utf8' });
+    expect(run.signal).toBe(null);
+    expect(run.stdout.trim()).toBe('ok');
   });
 });

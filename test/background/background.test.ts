@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as URLSession from '../../lib/index';
 import { makeBytes, sha256 } from '../task/task-server';
 import { runChild } from '../helpers/child';
+import { peekJournal } from '../../lib/journal';
 
 
 let base: string;
@@ -141,7 +142,7 @@ describe('persistent sessions across SIGKILL', () => {
     }
     expect(second.lines.filter((l) => l.type === 'sessioncompleted')).toEqual([{ type: 'sessioncompleted', id: 1, success: true, errorCode: 0 }]);
     expect(fs.readdirSync(d.downloadDirectory)).toEqual(['a']);
-    expect(fs.existsSync(path.join(d.stateDirectory, 'journal.json'))).toBe(false);
+    expect(fs.existsSync(path.join(d.stateDirectory, 'journal.log'))).toBe(false);
   });
 
   it('restarts from zero when the resource changed (new ETag) or the server ignores ranges', async () => {
@@ -227,10 +228,10 @@ describe('state directory outcomes', () => {
   it.skipIf(!journaled)('a corrupt journal is set aside with a warning and the session starts clean', async () => {
     const d = dirs();
     fs.mkdirSync(d.stateDirectory, { recursive: true });
-    fs.writeFileSync(path.join(d.stateDirectory, 'journal.json'), '{"version":1,"tasks":[{"taskId');
+    fs.writeFileSync(path.join(d.stateDirectory, 'journal.log'), '{"journal":2,"tasks":[{"taskId\n');
     const run = await runChild({ identifier: 'bg.corrupt', ...d, urls: [`${base}/big/c?size=100`] });
     expect(run.code, JSON.stringify(run.lines)).toBe(0);
-    expect(run.lines.find((l) => l.type === 'warning')?.path, JSON.stringify(run.lines)).toMatch(/journal\.json\.corrupt-\d+$/);
+    expect(run.lines.find((l) => l.type === 'warning')?.path, JSON.stringify(run.lines)).toMatch(/journal\.log\.corrupt-\d+$/);
     expect(run.lines.find((l) => l.type === 'started')?.id).toBe(1);
     expect(run.lines.find((l) => l.type === 'sessioncompleted')?.success).toBe(true);
   });
@@ -274,7 +275,7 @@ describe('state directory outcomes', () => {
     session.cancelTask(1);
     expect(await cancelled).toMatchObject({ taskIdentifier: 1, errorCode: -999 });
     await session.reset();
-    expect(fs.existsSync(path.join(d.stateDirectory, 'journal.json'))).toBe(false);
+    expect(peekJournal(d.stateDirectory)?.tasks).toEqual([]);
     expect(fs.readdirSync(d.downloadDirectory).filter((f) => f.endsWith('.partial'))).toEqual([]);
     session.invalidateAndCancel();
   });

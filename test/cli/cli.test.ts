@@ -1,6 +1,6 @@
 // The `urlsession` command tested as a process: exit codes, the JSON event stream, files,
 // Ctrl-C, --resume, persistent sessions, the offline demo and the TTY bars (under script(1)).
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -141,6 +141,28 @@ describe('urlsession CLI', () => {
     const failing = await cli(['request', `${server.base}/status/500`, '-f']);
     expect(failing.code).toBe(1);
     expect(failing.stdout).toBe('status body 500');
+  });
+
+  it('--resume never writes through a link planted at its resume file, nor waits on a FIFO there', async () => {
+    const dir = tempDir();
+    const victim = path.join(dir, 'victim.txt');
+    fs.writeFileSync(victim, 'precious');
+    const url = `${server.base}/file?size=6000000&seed=64&etag=c2&delay=5&chunk=16384&key=cli-planted`;
+    const output = path.join(dir, 'planted.bin');
+    // The resume file's name is the CLI's own rule (lib/cli/get.ts resumeFileFor).
+    const key = createHash('sha256').update(`${url}\n${path.resolve(output)}`).digest('hex').slice(0, 24);
+    const resumeFile = path.join(cache, 'urlsession', 'cli-resume', `${key}.resume`);
+    fs.mkdirSync(path.dirname(resumeFile), { recursive: true, mode: 0o700 });
+    fs.symlinkSync(victim, resumeFile);
+    const stopped = await cli(['get', url, '-o', output, '--resume', '--json'], { interruptWhen: (out) => (out.match(/downloadprogress/g) ?? []).length > 3 });
+    expect(stopped.code).toBe(130);
+    expect(fs.readFileSync(victim, 'utf8')).toBe('precious');
+    expect(fs.lstatSync(resumeFile).isFile()).toBe(true);  // the resume data replaced the link
+    fs.rmSync(resumeFile);
+    execFileSync('mkfifo', [resumeFile]);
+    const again = await cli(['get', url, '-o', output, '--resume', '--json']);
+    expect(again.code).toBe(0);
+    expect(fileSha(output)).toBe(sha256(makeBytes(6_000_000, 64)));
   });
 
   it('a persistent --session keeps its work on Ctrl-C; tasks lists it, resume finishes it', async () => {

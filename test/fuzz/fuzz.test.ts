@@ -10,7 +10,9 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/temp';
 import { parseIntegrity } from '../../lib/integrity';
-import { Journal, StateDirectoryError } from '../../lib/journal';
+import { Journal } from '../../lib/journal';
+import { applyRecord, emptyState, encodeRecord, LOG_HEADER, replayLog, toPlainState } from '../../lib/journal-records';
+import { StateDirectoryError } from '../../lib/state-directory';
 import { decodeResumeData, encodeResumeData } from '../../lib/resume-data';
 import { validateHeaders } from '../../lib/validate';
 
@@ -103,6 +105,51 @@ describe('fuzzing', () => {
       }
       expect(Array.isArray(journal.state.tasks)).toBe(true);
       expect(Number.isFinite(journal.state.nextTaskIdentifier)).toBe(true);
+      journal.close(true);
+      for (const f of fs.readdirSync(dir)) fs.rmSync(path.join(dir, f));
+    }
+  });
+
+  it('the log: cut at any byte, every record before the cut is kept and the torn one dropped; damaged bytes never keep it from opening', () => {
+    const dir = tempDir('urlsession-fuzz-log-');
+    const records = [encodeRecord(LOG_HEADER), encodeRecord({ next: 1 })];
+    for (let id = 1; id <= 6; id++) {
+      records.push(encodeRecord({ task: { taskIdentifier: id, kind: 'download', url: `http://h/${id}`, method: 'GET', headers: [], taskDescription: 'é\u2028"' } }));
+      if (id % 2 === 0) records.push(encodeRecord({ done: { taskIdentifier: id, kind: 'download', errorCode: 0, message: '', statusCode: 200, location: `/d/${id}` } }));
+    }
+    const log = Buffer.concat(records);
+    const file = path.join(dir, 'journal.log');
+    for (let cut = 0; cut <= log.length; cut++) {
+      fs.writeFileSync(file, log.subarray(0, cut));
+      const journal = Journal.open(dir);
+      // What the whole lines before the cut say, replayed one by one.
+      const expected = emptyState();
+      let end = 0;
+      for (const [i, record] of records.entries()) {
+        if (end + record.length > cut) break;
+        end += record.length;
+        if (i > 0) applyRecord(expected, JSON.parse(record.toString()));
+      }
+      if (cut < records[0].length) {
+        // Not even the header: the file is set aside, the session starts clean.
+        expect(journal.state.tasks).toEqual([]);
+      } else {
+        expect(journal.state).toEqual(toPlainState(expected));
+        // The torn tail is gone from the file too (restated whole): it says the same, and the next
+        // record starts on a line of its own.
+        const onDisk = replayLog(fs.readFileSync(file));
+        expect(onDisk.tornTail).toBe(false);
+        expect(toPlainState(onDisk.state)).toEqual(toPlainState(expected));
+      }
+      journal.close(false);
+      for (const f of fs.readdirSync(dir)) fs.rmSync(path.join(dir, f));
+    }
+    for (let i = 0; i < 2000; i++) {
+      const bytes = Buffer.from(log);
+      for (let k = 0; k < 3; k++) bytes[Math.floor(Math.random() * bytes.length)] = Math.floor(Math.random() * 256);
+      fs.writeFileSync(file, bytes);
+      const journal = Journal.open(dir);
+      expect(journal.state.tasks.length).toBeLessThanOrEqual(6);
       journal.close(true);
       for (const f of fs.readdirSync(dir)) fs.rmSync(path.join(dir, f));
     }

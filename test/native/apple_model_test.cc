@@ -573,6 +573,192 @@ CASE(shutdown_keeps_journaled_partial) {
   }
 }
 
+// Issue 15, item 8. Old rule: expected bytes were the response's Content-Length even for a coded
+// body, whose Content-Length counts the coded bytes while the file (and totalBytesWritten)
+// counts decoded ones: 500 of 100 bytes. Now a coded body's size is unknown (0), as NSURLSession
+// itself reports NSURLResponseUnknownLength for gzip responses; identity bodies keep theirs.
+CASE(coded_body_size_unknown) {
+  TempDir dir;
+  Recorder sink;
+  Fakes fakes;
+  AppleSessionModel m(Config(), false, dir.path, &sink);
+  ResponseHead coded = Head(200, "http://example.test/file.bin", 100);
+  coded.headers = {{"Content-Encoding", "gzip"}, {"Content-Length", "100"}};
+  Start(m, Download(1, dir.path), 10);
+  CHECK(m.OnResponse(10, coded));
+  CHECK(sink.Last(EventType::Response)->expectedBytes == 0);
+  std::string decoded(500, 'x');
+  fakes.Perform(m.OnData(10, decoded.data(), decoded.size()));
+  m.OnComplete(10, Done());
+  CHECK(sink.Count(EventType::DownloadProgress) > 0);
+  for (const Event& e : sink.events) {
+    if (e.type == EventType::DownloadProgress) CHECK(e.expectedBytes == 0 || e.totalBytes <= e.expectedBytes);
+  }
+  CHECK(sink.Last(EventType::TaskCompleted)->errorCode == 0);
+  // A data task's Response says the same; an identity body keeps its length.
+  Start(m, Data(2), 20);
+  CHECK(m.OnResponse(20, coded));
+  CHECK(sink.Last(EventType::Response)->expectedBytes == 0);
+  Start(m, Download(3, dir.path), 30);
+  CHECK(m.OnResponse(30, Head(200, "http://example.test/file.bin", 100)));
+  CHECK(sink.Last(EventType::Response)->expectedBytes == 100);
+  // Background download tasks: NSURLSession's own totalBytesExpectedToWrite is not trusted for a
+  // coded body either.
+  Recorder bgSink;
+  AppleSessionModel bg(Config(), true, dir.path, &bgSink);
+  StartPlan plan = Start(bg, Download(4, dir.path), 40);
+  Enter(bg, fakes, 40, plan.tag);
+  CHECK(bg.ResponsePending(40));
+  fakes.Perform(bg.OnDownloadProgress(40, 500, 100, &coded));
+  CHECK(bgSink.Last(EventType::DownloadProgress)->expectedBytes == 0);
+  fakes.Perform(bg.OnDownloadProgress(40, 600, 100, nullptr));
+  CHECK(bgSink.Last(EventType::DownloadProgress)->expectedBytes == 0);
+}
+
+// A partial file of `bytes` kept from an earlier, content-coded response.
+struct KeptPartial {
+  std::string path;
+  FileIdentity identity;
+};
+KeptPartial Keep(const TempDir& dir, const std::string& bytes) {
+  KeptPartial kept;
+  int fd = CreatePartialFile(dir.path, "file.bin", &kept.path, &kept.identity);
+  if (fd >= 0) {
+    if (write(fd, bytes.data(), bytes.size()) != static_cast<ssize_t>(bytes.size())) kept.path.clear();
+    close(fd);
+  }
+  return kept;
+}
+TaskRequest ResumeOf(uint64_t id, const TempDir& dir, const KeptPartial& kept, int64_t offset) {
+  TaskRequest r = Download(id, dir.path);
+  r.keepPartialOnFailure = true;
+  r.resumePartialPath = kept.path;
+  r.resumeIdentity = kept.identity.ToString();
+  r.resumeOffset = offset;
+  r.resumeValidator = "Tue, 01 Dec 2026 12:19:44 GMT";
+  return r;
+}
+const std::string* PlanHeader(const StartPlan& plan, const std::string& name) {
+  const std::string* found = nullptr;
+  for (const auto& h : plan.headers) if (h.first == name) found = found == nullptr ? &h.second : nullptr;  // exactly once
+  return found;
+}
+
+// Issue 15, item 7. Old rule: the resume's Range request went out with NSURLSession's own
+// Accept-Encoding (gzip, deflate, br), so caddy and h2o answered with a range of the gzip bytes
+// while the kept bytes were decoded ones. The resume asks for identity (replacing the caller's
+// Accept-Encoding), and a coded body's validator is its Last-Modified.
+CASE(resume_asks_identity) {
+  TempDir dir;
+  Recorder sink;
+  Fakes fakes;
+  KeptPartial kept = Keep(dir, "12345");
+  CHECK(!kept.path.empty());
+  TaskRequest r = ResumeOf(1, dir, kept, 5);
+  r.headers = {{"Accept-Encoding", "gzip"}, {"X-App", "1"}};
+  AppleSessionModel m(Config(), false, dir.path, &sink);
+  StartPlan plan = Start(m, r, 10);
+  CHECK(plan.create && plan.type == NsTaskType::Data);
+  CHECK(PlanHeader(plan, "Range") != nullptr && *PlanHeader(plan, "Range") == "bytes=5-");
+  CHECK(PlanHeader(plan, "If-Range") != nullptr && *PlanHeader(plan, "If-Range") == "Tue, 01 Dec 2026 12:19:44 GMT");
+  CHECK(PlanHeader(plan, "Accept-Encoding") != nullptr && *PlanHeader(plan, "Accept-Encoding") == "identity");
+  CHECK(PlanHeader(plan, "X-App") != nullptr);
+  // A fresh download leaves Accept-Encoding to NSURLSession (and to the caller).
+  StartPlan fresh = Start(m, Download(2, dir.path), 20);
+  CHECK(PlanHeader(fresh, "Accept-Encoding") == nullptr && PlanHeader(fresh, "Range") == nullptr);
+  // A coded response that then fails keeps its bytes with its Last-Modified, not its ETag.
+  ResponseHead coded = Head(200, "http://example.test/file.bin", 40);
+  coded.headers = {{"Content-Encoding", "gzip"}, {"ETag", "\"gz-1\""}, {"Last-Modified", "Wed, 02 Dec 2026 08:00:00 GMT"}};
+  TaskRequest keepIt = Download(3, dir.path);
+  keepIt.keepPartialOnFailure = true;
+  Start(m, keepIt, 30);
+  CHECK(m.OnResponse(30, coded));
+  fakes.Perform(m.OnData(30, "decoded", 7));
+  m.OnComplete(30, Done(kNSURLErrorNetworkConnectionLost));
+  const Event* failed = sink.Last(EventType::TaskCompleted);
+  CHECK(failed->taskIdentifier == 3 && failed->partialBytes == 7 && failed->validator == "Wed, 02 Dec 2026 08:00:00 GMT");
+  DiscardPartialFile(failed->partialPath, FileIdentity::Parse(failed->partialIdentity));
+}
+
+// Issue 15, item 7. Old rule: a 206 that could not continue the kept bytes (here: coded, although
+// identity was asked) failed the task with -1011 and deleted the partial file; a 416 failed it as
+// an HTTP error. Resuming is the download's own business: the same request goes again from
+// zero as a new NSURLSessionTask, under the same identifier, into the same (emptied) file.
+CASE(refused_resume_restarts) {
+  TempDir dir;
+  const std::vector<std::pair<std::string, ResponseHead>> refusals = [] {
+    ResponseHead coded = Head(206, "http://example.test/file.bin", 30);
+    coded.headers = {{"Content-Encoding", "gzip"}, {"Content-Range", "bytes 5-34/35"}};
+    ResponseHead refused = Head(416, "http://example.test/file.bin", 0);
+    refused.headers = {{"Content-Range", "bytes */35"}};
+    ResponseHead changed = Head(206, "http://example.test/file.bin", 30);  // h2o 2.2 ignores If-Range
+    changed.headers = {{"Content-Range", "bytes 5-34/35"}, {"Last-Modified", "Thu, 03 Dec 2026 09:00:00 GMT"}};
+    ResponseHead elsewhere = Head(206, "http://example.test/file.bin", 30);
+    elsewhere.headers = {{"Content-Range", "bytes 0-29/30"}};
+    return std::vector<std::pair<std::string, ResponseHead>>{{"coded", coded}, {"416", refused}, {"changed", changed}, {"elsewhere", elsewhere}};
+  }();
+  NsTaskId ns = 100;
+  for (const auto& [what, head] : refusals) {
+    [&, &head = head] {  // CHECK leaves the lambda: the refusal is named below
+      Recorder sink;
+      Fakes fakes;
+      KeptPartial kept = Keep(dir, "12345");
+      CHECK(!kept.path.empty());
+      AppleSessionModel m(Config(), false, dir.path, &sink);
+      Start(m, ResumeOf(1, dir, kept, 5), ++ns);
+      CHECK(!m.OnResponse(ns, head));  // NSURLSessionResponseCancel
+      CHECK(Read(kept.path) == "12345");  // untouched until the restart
+      StartPlan again = m.OnComplete(ns, Done(kNSURLErrorCancelled));
+      CHECK(again.create && again.taskIdentifier == 1 && again.type == NsTaskType::Data && !again.startSuspended);
+      CHECK(PlanHeader(again, "Range") == nullptr && PlanHeader(again, "If-Range") == nullptr && PlanHeader(again, "Accept-Encoding") == nullptr);
+      CHECK(sink.Count(EventType::Response) == 0 && sink.Count(EventType::TaskCompleted) == 0);
+      CHECK(Exists(kept.path) && Read(kept.path).empty());  // the same file, emptied
+      m.TaskCreated(1, ++ns);
+      m.OnComplete(ns - 1, Done(kNSURLErrorCancelled));  // a late callback of the refused task: dropped
+      CHECK(sink.Count(EventType::TaskCompleted) == 0);
+      CHECK(m.OnResponse(ns, Head(200, "http://example.test/file.bin", 10)));
+      fakes.Perform(m.OnData(ns, "0123456789", 10));
+      m.OnComplete(ns, Done());
+      const Event* done = sink.Last(EventType::TaskCompleted);
+      CHECK(done != nullptr && done->taskIdentifier == 1 && done->errorCode == 0);
+      CHECK(sink.Count(EventType::Response) == 1 && sink.Last(EventType::Response)->statusCode == 200);
+      CHECK(sink.Count(EventType::DownloadCompleted) == 1 && Read(sink.Last(EventType::DownloadCompleted)->location) == "0123456789");
+      CHECK(!Exists(kept.path));
+      unlink(sink.Last(EventType::DownloadCompleted)->location.c_str());
+    }();
+    if (!g_failure.empty()) return void(g_failure += " (" + what + ")");
+  }
+  // A user's cancel during the refusal is final: -999, and the kept bytes stay for a resume.
+  Recorder sink;
+  Fakes fakes;
+  KeptPartial kept = Keep(dir, "12345");
+  AppleSessionModel m(Config(), false, dir.path, &sink);
+  Start(m, ResumeOf(1, dir, kept, 5), 200);
+  CHECK(!m.OnResponse(200, refusals[1].second));
+  fakes.Perform(m.Cancel(1));
+  CHECK(!m.OnComplete(200, Done(kNSURLErrorCancelled)).create);
+  const Event* done = sink.Last(EventType::TaskCompleted);
+  CHECK(done != nullptr && done->errorCode == kNSURLErrorCancelled);
+  CHECK(done->partialPath == kept.path && done->partialBytes == 5 && done->validator == "Tue, 01 Dec 2026 12:19:44 GMT");
+  CHECK(Read(kept.path) == "12345");
+  // A suspended task is recreated suspended, and its user's resume starts it.
+  Recorder sink2;
+  KeptPartial kept2 = Keep(dir, "abcde");
+  AppleSessionModel m2(Config(), false, dir.path, &sink2);
+  Start(m2, ResumeOf(1, dir, kept2, 5), 300);
+  fakes.Perform(m2.Suspend(1));
+  CHECK(!m2.OnResponse(300, refusals[0].second));
+  StartPlan held = m2.OnComplete(300, Done(kNSURLErrorCancelled));
+  CHECK(held.create && held.startSuspended);
+  m2.TaskCreated(1, 301);
+  Commands resume = m2.Resume(1);
+  CHECK(resume.size() == 1 && resume[0].action == TaskAction::Resume && resume[0].task == 301);
+  m2.Cancel(1);
+  m2.OnComplete(301, Done(kNSURLErrorCancelled));
+  const Event* cancelled = sink2.Last(EventType::TaskCompleted);
+  CHECK(cancelled != nullptr && cancelled->errorCode == kNSURLErrorCancelled);
+}
+
 // Item 14. Old rule: Shutdown unlinked every temporary upload body, also of background tasks
 // nsurlsessiond was still uploading, and a recovered upload never deleted its body.
 CASE(temporary_body_lifetime) {

@@ -331,7 +331,7 @@ describe('file modes', () => {
       const partial = fs.readdirSync(path.join(root, 'dl')).find((f) => f.endsWith('.partial')) as string;
       expect(fs.statSync(path.join(root, 'dl', partial)).mode & 0o777).toBe(0o600);
       expect(fs.statSync(path.join(root, 'state')).mode & 0o777).toBe(0o700);
-      expect(fs.statSync(path.join(root, 'state', 'journal.json')).mode & 0o777).toBe(0o600);
+      expect(fs.statSync(path.join(root, 'state', 'journal.log')).mode & 0o777).toBe(0o600);
       session.cancelTask(id);
       session.invalidateAndCancel();
       await new Promise((resolve) => session.once('invalidated', resolve));

@@ -62,7 +62,7 @@ describe('throwing listeners', () => {
       const lines = await inChild(`
         const fs = require('fs');
         const s = URLSession.createSession({ configuration: URLSession.createSessionConfiguration({ identifier: 'listeners.${process.pid}', stateDirectory: ${JSON.stringify(state)}, downloadDirectory: ${JSON.stringify(state)} }) });
-        const journal = () => JSON.parse(fs.readFileSync(${JSON.stringify(path.join(state, 'journal.json'))}, 'utf8'));
+        const journal = () => require(${JSON.stringify(path.join(__dirname, '..', '..', 'dist', 'journal.js'))}).peekJournal(${JSON.stringify(state)});
         s.on('sessioncompleted', () => { throw new Error('first'); });
         s.on('sessioncompleted', (e) => {
           // Still undelivered on disk while listeners run: a crash here redelivers it.

@@ -10,6 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import * as URLSession from '../../lib/index';
 import { makeBytes, sha256 } from '../task/task-server';
 import { runChild } from '../helpers/child';
+import { peekJournal } from '../../lib/journal';
 import { fill, mountTmpfs, waitFor, type Tmpfs } from '../helpers/state-folder';
 
 const SIZE = 1024 * 1024;
@@ -78,10 +79,10 @@ function downloadFolder(): string {
   return dir;
 }
 
-interface OnDisk { nextTaskIdentifier: number; tasks: Array<{ taskIdentifier: number; expectedBytes?: number; bodyInMemory?: boolean }>; undelivered: unknown[] }
-function onDisk(stateDirectory: string): OnDisk | undefined {
+
+function onDisk(stateDirectory: string): ReturnType<typeof peekJournal> {
   try {
-    return JSON.parse(fs.readFileSync(path.join(stateDirectory, 'journal.json'), 'utf8')) as OnDisk;
+    return peekJournal(stateDirectory);
   } catch {
     return undefined;
   }
@@ -111,24 +112,28 @@ describe('a full state folder', () => {
     try {
       const ids = [1, 2, 3, 4, 5].map((seed) => session.downloadTask({ url: `${base}/hold/a/${seed}` }));
       expect(ids).toEqual([1, 2, 3, 4, 5]);
+      // A data task's completion carries its 1 MiB body into the journal: it cannot fit the full folder.
+      const data = session.dataTask({ url: `${base}/hold/a/6` });
       // Every response is journaled (its validator on disk) before the folder fills.
       await waitFor('the 5 responses in the journal on disk', () => {
         const tasks = onDisk(state.dir)?.tasks ?? [];
-        return tasks.length === 5 && tasks.every((t) => t.expectedBytes === SIZE);
+        return tasks.length === 6 && tasks.filter((t) => t.kind === 'download').every((t) => t.expectedBytes === SIZE);
       });
       const filler = fill(state.dir);
       expect(fs.statfsSync(state.dir).bavail).toBe(0);
-      expect((await session.getAllTasks()).map((t) => t.taskIdentifier)).toEqual(ids);
+      expect((await session.getAllTasks()).map((t) => t.taskIdentifier)).toEqual([...ids, data]);
 
       group('a').release();
-      await waitFor('5 completions', () => completed.size === 5, 20_000);
+      await waitFor('6 completions', () => completed.size === 6, 20_000);
+      expect(completed.get(data)).toMatchObject({ success: true, statusCode: 200 });
       for (const id of ids) {
         expect(completed.get(id)).toMatchObject({ success: true, errorCode: 0 });
         expect(sha256(fs.readFileSync(locations.get(id) as string))).toBe(sha256(makeBytes(SIZE, id)));
       }
       expect(await session.getAllTasks()).toEqual([]);
-      // The journal could not follow: it still lists the 5 tasks of before the fill.
-      expect(onDisk(state.dir)?.tasks.length).toBe(5);
+      // The journal could not follow: the data task's completion is not on disk (the log is cut
+      // back to its last whole record, and still reads).
+      expect(onDisk(state.dir)?.tasks.map((t) => t.taskIdentifier)).toContain(data);
 
       // An in-memory upload body cannot go to the full folder: it runs from memory and completes.
       const body = makeBytes(300_000, 77);
@@ -140,7 +145,7 @@ describe('a full state folder', () => {
 
       // One warning for the whole episode, on the session and on the module.
       expect(sessionWarnings).toEqual([
-        { sessionIdentifier: 'disk.full', code: 'ENOSPC', path: path.join(state.dir, 'journal.json'), message: expect.stringContaining('ENOSPC') },
+        { sessionIdentifier: 'disk.full', code: 'ENOSPC', path: path.join(state.dir, 'journal.log'), message: expect.stringContaining('ENOSPC') },
       ]);
       expect(moduleWarnings).toEqual(sessionWarnings);
 

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/temp';
 import * as URLSession from '../../lib/index';
 import { runChild } from '../helpers/child';
+import { peekJournal, type JournalState } from '../../lib/journal';
 import { makeBytes, sha256, startTaskServer, type TaskServer } from '../task/task-server';
 
 let server: TaskServer;
@@ -94,7 +95,7 @@ describe('a local attacker in the download folder', () => {
       const url = `${server.base}/file?size=2000000&seed=7&etag=v1&delay=5&chunk=16384`;
       const first = await runChild({ identifier: `attack.crash.${planted}`, ...d, urls: [url] }, (line) => line.type === 'progress' && line.total > 200_000);
       expect(first.signal).toBe('SIGKILL');
-      const journal = JSON.parse(fs.readFileSync(path.join(d.stateDirectory, 'journal.json'), 'utf8'));
+      const journal = peekJournal(d.stateDirectory) as JournalState;
       const partialPath = journal.tasks[0].partialPath as string;
       fs.rmSync(partialPath);
       if (planted === 'link') fs.symlinkSync(target.file, partialPath);

@@ -78,8 +78,8 @@ describe('files planted in the state folder', () => {
     try {
       expect(await downloadOnce(session, 5000)).toMatchObject({ success: true });
       // The journal was written (the task and its completion) and is a file of its own.
-      await waitFor('the journal on disk', () => fs.existsSync(path.join(d.stateDirectory, 'journal.json')));
-      expect(fs.lstatSync(path.join(d.stateDirectory, 'journal.json')).isFile()).toBe(true);
+      await waitFor('the journal on disk', () => fs.existsSync(path.join(d.stateDirectory, 'journal.log')));
+      expect(fs.lstatSync(path.join(d.stateDirectory, 'journal.log')).isFile()).toBe(true);
       expect(fs.readFileSync(victim, 'utf8')).toBe('precious');
       expect(fs.readdirSync(d.stateDirectory).filter((f) => /^journal\.json\.[0-9a-f]{16}\.tmp$/.test(f))).toEqual([]);
     } finally {
@@ -87,15 +87,15 @@ describe('files planted in the state folder', () => {
     }
   });
 
-  it('a FIFO at journal.json: the session opens at once, sets it aside unread with a warning, and works', async () => {
+  it('a FIFO at journal.log: the session opens at once, sets it aside unread with a warning, and works', async () => {
     const { root, ...d } = folders();
-    const journal = path.join(d.stateDirectory, 'journal.json');
+    const journal = path.join(d.stateDirectory, 'journal.log');
     execFileSync('mkfifo', ['-m', '600', journal]);
     const run = await runChild({ identifier: 'sd.fifo-journal', ...d, urls: [`${base}/file?size=2000`] }, undefined, { deadlineMs: DEADLINE_MS });
     expect(run.timedOut, JSON.stringify(run.lines)).toBe(false);
     expect(run.code, JSON.stringify(run.lines)).toBe(0);
     const warning = run.lines.find((l) => l.type === 'warning');
-    expect(warning?.path).toMatch(/journal\.json\.corrupt-\d+$/);
+    expect(warning?.path).toMatch(/journal\.log\.corrupt-\d+$/);
     expect(warning?.message).toContain('FIFO');
     expect(fs.lstatSync(warning?.path).isFIFO()).toBe(true);
     expect(run.lines.find((l) => l.type === 'sessioncompleted')).toMatchObject({ id: 1, success: true });
@@ -136,8 +136,8 @@ describe('the state folder itself', () => {
       expect(fs.statSync(path.join(fresh, 'lock')).mode & 0o777).toBe(0o600);
       const done = new Promise((resolve) => session.once('sessioncompleted', resolve));
       session.downloadTask({ url: `${base}/file?size=100` });
-      await waitFor('the journal on disk', () => fs.existsSync(path.join(fresh, 'journal.json')));
-      expect(fs.statSync(path.join(fresh, 'journal.json')).mode & 0o777).toBe(0o600);
+      await waitFor('the journal on disk', () => fs.existsSync(path.join(fresh, 'journal.log')));
+      expect(fs.statSync(path.join(fresh, 'journal.log')).mode & 0o777).toBe(0o600);
       await done;
     } finally {
       await invalidate(session);
