@@ -2,10 +2,15 @@
 // process.exit(), on an uncaught exception and when the loop runs dry, but runs no addon
 // cleanup hook on the first two (measured on Node 20), so a session's engine threads would go
 // on writing until the process image is gone and leave their hidden partial files behind.
+// Main thread only: a worker's env cleanup hook does run on process.exit() and terminate() (the
+// bridge then stops the engine the same way), while a call into the addon from a terminating
+// worker's 'exit' listener aborts the process.
 // Persistent sessions are never registered here: a later process resumes their partial files.
 // SIGINT/SIGTERM without a handler end the process without 'exit'; installing signal handlers
 // is the application's decision, not a library's, so those partial files are left to the
 // stale-file sweep (lib/partial-sweep.ts). JS thread only.
+
+import { isMainThread } from 'node:worker_threads';
 
 interface Registration<T extends object> {
   target: WeakRef<T>;
@@ -21,6 +26,7 @@ let pruneAt = 64;
  * `target` (it would keep it alive): it receives it.
  */
 export function stopAtExit<T extends object>(target: T, stop: (target: T) => void): void {
+  if (!isMainThread) return;
   if (!listening) process.once('exit', stopAll);
   listening = true;
   registered.add({ target: new WeakRef(target), stop });
