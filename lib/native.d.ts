@@ -115,6 +115,8 @@ export declare class NativeSession {
   reset(token: number): void;
   flush(token: number): void;
   close(): void;
+  /** At process 'exit': stops the engine (running downloads remove their partial files); later calls do nothing. */
+  stopForExit(): void;
   /** The OS keeps this session's transfers after the process exits (macOS background session). */
   readonly usesSystemBackground: boolean;
 }
@@ -136,4 +138,6 @@ export interface NativeBinding {
   lockFile(path: string): NativeLockResult;
   /** Releases a lock of lockFile; false when `fd` is not one. */
   unlockFile(fd: number): boolean;
+  /** native/core/file_ops.h kPartialFileNamePattern: the engines' partial file names, group 1 the creating pid. */
+  partialFileNamePattern: string;
 }

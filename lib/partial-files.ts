@@ -1,15 +1,24 @@
-// Partial files seen from the JS thread: creating a persistent session's partial file, telling
-// whether a path still holds that file of ours, and removing it only then. The engines' rules
-// for the same files are native/core/file_ops.h's; these mirror them (identity "device:inode:birthNs",
-// a regular file of this user with one link, hidden "….<16 hex>.partial" names).
+// Partial files seen from the JS thread: their names, creating a persistent session's partial
+// file, telling whether a path still holds that file of ours, and removing it only then. The
+// engines' rules for the same files are native/core/file_ops.h's; these mirror them (identity
+// "device:inode:birthNs", a regular file of this user with one link, hidden "….<16 hex>.partial"
+// names) or, for the engines' names, come from there.
 // Everything here is lstat/open(O_EXCL|O_NOFOLLOW|O_NONBLOCK): nothing follows a link planted in
 // a shared download folder, and nothing waits on a FIFO. JS thread only.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { binding } from './binding';
 
-/** A hidden partial file's name as both engines and this module make them. */
+/**
+ * Any hidden partial file's name of ours: the engines' ".<name>.<pid>.<16 hex>.partial", a
+ * persistent session's ".urlsession.<16 hex>.partial" (made below), and the engines' names
+ * before they carried the pid (".<name>.<16 hex>.partial", still named by resume data).
+ */
 export const PARTIAL_FILE_NAME = /^\..*\.[0-9a-f]{16}\.partial$/;
+
+/** The engines' partial file names, group 1 the creating process's pid: native/core/file_ops.h's one rule. */
+export const ENGINE_PARTIAL_FILE_NAME = new RegExp(binding.partialFileNamePattern);
 
 const CREATE_FLAGS = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK;
 

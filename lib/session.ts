@@ -14,6 +14,8 @@ import { downloadBlobs, responseContentType } from './download-blob';
 import { emitToEach, rethrowLater, runListener } from './listeners';
 import { decodeResumeData, type ResumeState } from './resume-data';
 import { isOwnPartial, removeOwnPartial } from './partial-files';
+import { sweepStalePartials } from './partial-sweep';
+import { stopAtExit } from './exit-cleanup';
 import { ensurePrivateDirectory } from './private-directory';
 import { SessionPersistence } from './persistence';
 import { TaskCounter } from './task-counter';
@@ -161,6 +163,16 @@ export class Session extends EventEmitter {
     }
     debug('session %s created (engine %s)', this.identifier, binding.engine);
     if (this.#persistence !== undefined) this.#reattach(this.#persistence);
+    if (this.backgroundMode === 'none') stopAtExit(this, Session.#stopForExit);
+  }
+
+  // Process 'exit' (lib/exit-cleanup.ts), plain sessions only: running downloads and those
+  // waiting to retry remove their partial files. Resume data already handed out keeps its file.
+  static #stopForExit(session: Session): void {
+    session.#native.stopForExit();
+    for (const { retryTimer, request } of session.#tasks.values()) {
+      if (retryTimer !== undefined) removeOwnPartial(request?.resumePartialPath, request?.resumeIdentity);
+    }
   }
 
   #openPersistence(stateDirectory: string, heldLock: number | undefined): SessionPersistence {
@@ -574,6 +586,7 @@ export class Session extends EventEmitter {
     this.#counter?.taken(this.#nextTaskIdentifier);
     const full: NativeTaskRequest = { ...request, taskIdentifier };
     if (kind === 'download' && full.downloadDirectory === undefined) full.downloadDirectory = this.configuration.downloadDirectory;
+    if (kind === 'download') void sweepStalePartials(full.downloadDirectory as string);
     const record = this.#newRecord(kind, request.url, taskDescription, task);
     record.lastDownloadTotal = full.resumeOffset ?? 0;  // download({ resumeData }): kept bytes
     this.#tasks.set(taskIdentifier, record);

@@ -1,11 +1,12 @@
-// Module entry: exports the NativeSession class, the engine's name and the session lock's
-// lockFile/unlockFile.
+// Module entry: exports the NativeSession class, the engine's name, the session lock's
+// lockFile/unlockFile and the partial files' naming rule (core/file_ops.h).
 // No static Napi:: objects: every per-env value lives on the exports object, so the addon
 // loads once per worker_thread and per Electron reload without sharing JS handles.
 #include <napi.h>
 
 #include "bridge/file_lock_wrap.h"
 #include "bridge/session_wrap.h"
+#include "core/file_ops.h"
 
 namespace {
 
@@ -13,6 +14,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeSession", urlsession::NativeSession::DefineClass(env));
   exports.Set("engine", Napi::String::New(env, urlsession::DefaultEngineName()));
   urlsession::AddFileLockFunctions(env, exports);
+  exports.Set("partialFileNamePattern", Napi::String::New(env, urlsession::kPartialFileNamePattern));
   return exports;
 }
 

@@ -403,7 +403,7 @@ bool AppleSessionModel::Shutdown() {
   // keeps moving finished downloads into place, silently, while this process lives).
   if (system_) return false;
   for (auto& entry : tasks_) {
-    if (entry.second->writer) entry.second->writer->Abandon();
+    if (entry.second->writer) entry.second->writer->AbandonAtShutdown(config_.persistent);
     RemoveTemporaryBody(temporary_directory_, entry.second->temporaryBody);
   }
   tasks_.clear();

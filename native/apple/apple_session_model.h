@@ -112,7 +112,8 @@ class AppleSessionModel {
   bool Reset(uint64_t token);
   bool Flush(uint64_t token);
   // Env teardown (delegate queue): drops every task without posting. Default sessions: their
-  // partial files and temporary bodies are deleted and the adapter must invalidateAndCancel
+  // partial files (but those a persistent session's journal names, see
+  // DownloadWriter::AbandonAtShutdown) and temporary bodies are deleted and the adapter must invalidateAndCancel
   // (returns true). Background sessions: nsurlsessiond keeps the transfers, so their temporary
   // bodies stay and the session is never invalidated (returns false).
   bool Shutdown();

@@ -145,6 +145,7 @@ Napi::Function NativeSession::DefineClass(Napi::Env env) {
           InstanceMethod<&NativeSession::Reset>("reset"),
           InstanceMethod<&NativeSession::Flush>("flush"),
           InstanceMethod<&NativeSession::Close>("close"),
+          InstanceMethod<&NativeSession::StopForExit>("stopForExit"),
       });
 }
 
@@ -221,12 +222,15 @@ void NativeSession::EndWork(Napi::Env env) {
   if (--outstanding_ == 0) delivery_.Unref(env);
 }
 
-void NativeSession::EnsureOpen(Napi::Env env) const {
+// Throws once closed. After stopForExit() every call is accepted and does nothing: the
+// process is ending, and the app's own 'exit' listeners may still call the session.
+bool NativeSession::Accepting(Napi::Env env) const {
   if (torn_down_) throw Napi::Error::New(env, "NativeSession is closed");
+  return !stopped_;
 }
 
 Napi::Value NativeSession::StartTask(const Napi::CallbackInfo& info) {
-  EnsureOpen(info.Env());
+  if (!Accepting(info.Env())) return info.Env().Undefined();
   if (info.Length() < 1 || !info[0].IsArray() || info[0].As<Napi::Array>().Length() != kTaskFieldCount) {
     throw Napi::TypeError::New(info.Env(), "startTask(packTaskRequest(request))");
   }
@@ -237,52 +241,52 @@ Napi::Value NativeSession::StartTask(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value NativeSession::CancelTask(const Napi::CallbackInfo& info) {
-  EnsureOpen(info.Env());
+  if (!Accepting(info.Env())) return info.Env().Undefined();
   engine_->CancelTask(static_cast<uint64_t>(info[0].ToNumber().Int64Value()));
   return info.Env().Undefined();
 }
 
 Napi::Value NativeSession::SuspendTask(const Napi::CallbackInfo& info) {
-  EnsureOpen(info.Env());
+  if (!Accepting(info.Env())) return info.Env().Undefined();
   engine_->SuspendTask(static_cast<uint64_t>(info[0].ToNumber().Int64Value()));
   return info.Env().Undefined();
 }
 
 Napi::Value NativeSession::ResumeTask(const Napi::CallbackInfo& info) {
-  EnsureOpen(info.Env());
+  if (!Accepting(info.Env())) return info.Env().Undefined();
   engine_->ResumeTask(static_cast<uint64_t>(info[0].ToNumber().Int64Value()));
   return info.Env().Undefined();
 }
 
 Napi::Value NativeSession::AcknowledgeBody(const Napi::CallbackInfo& info) {
-  EnsureOpen(info.Env());
+  if (!Accepting(info.Env())) return info.Env().Undefined();
   engine_->AcknowledgeBody(static_cast<uint64_t>(info[0].ToNumber().Int64Value()), info[1].ToNumber().Int64Value());
   return info.Env().Undefined();
 }
 
 Napi::Value NativeSession::FinishTasksAndInvalidate(const Napi::CallbackInfo& info) {
-  EnsureOpen(info.Env());
+  if (!Accepting(info.Env())) return info.Env().Undefined();
   BeginWork(info.Env());  // until SessionInvalidated arrives
   engine_->FinishTasksAndInvalidate();
   return info.Env().Undefined();
 }
 
 Napi::Value NativeSession::InvalidateAndCancel(const Napi::CallbackInfo& info) {
-  EnsureOpen(info.Env());
+  if (!Accepting(info.Env())) return info.Env().Undefined();
   BeginWork(info.Env());
   engine_->InvalidateAndCancel();
   return info.Env().Undefined();
 }
 
 Napi::Value NativeSession::Reset(const Napi::CallbackInfo& info) {
-  EnsureOpen(info.Env());
+  if (!Accepting(info.Env())) return info.Env().Undefined();
   BeginWork(info.Env());
   engine_->Reset(static_cast<uint64_t>(info[0].ToNumber().Int64Value()));
   return info.Env().Undefined();
 }
 
 Napi::Value NativeSession::Flush(const Napi::CallbackInfo& info) {
-  EnsureOpen(info.Env());
+  if (!Accepting(info.Env())) return info.Env().Undefined();
   BeginWork(info.Env());
   engine_->Flush(static_cast<uint64_t>(info[0].ToNumber().Int64Value()));
   return info.Env().Undefined();
@@ -291,6 +295,16 @@ Napi::Value NativeSession::Flush(const Napi::CallbackInfo& info) {
 // JS thread: called by lib/ once 'invalidated' was delivered. Idempotent.
 Napi::Value NativeSession::Close(const Napi::CallbackInfo& info) {
   Teardown();
+  return info.Env().Undefined();
+}
+
+// JS thread, from process 'exit' (lib/exit-cleanup.ts), which Node emits on process.exit()
+// where env cleanup hooks do not run: stops the engine and joins its threads, so that running
+// downloads remove their partial files before the process ends. Idempotent; the rest of
+// Teardown is left to env cleanup or close().
+Napi::Value NativeSession::StopForExit(const Napi::CallbackInfo& info) {
+  if (!torn_down_ && !stopped_ && engine_) engine_->Shutdown();
+  stopped_ = true;
   return info.Env().Undefined();
 }
 

@@ -44,13 +44,14 @@ class NativeSession : public Napi::ObjectWrap<NativeSession> {
   Napi::Value Reset(const Napi::CallbackInfo& info);
   Napi::Value Flush(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
+  Napi::Value StopForExit(const Napi::CallbackInfo& info);
 
   static void Wake(void* self);              // engine threads
   static void OnEnvCleanup(void* self);      // JS thread, env teardown (worker exit, reload)
   void BeginWork(Napi::Env env);             // one more outstanding unit: ref the loop
   void EndWork(Napi::Env env);               // one fewer: unref the loop when idle
   void Teardown();                           // stop the engine, then release the TSFN
-  void EnsureOpen(Napi::Env env) const;
+  bool Accepting(Napi::Env env) const;       // throws once closed; false once stopped for exit
 
   std::unique_ptr<EventQueue> queue_;
   EventBatchEncoder encoder_;  // JS thread (Deliver)
@@ -60,6 +61,7 @@ class NativeSession : public Napi::ObjectWrap<NativeSession> {
   napi_env env_ = nullptr;
   uint64_t outstanding_ = 0;
   bool torn_down_ = false;
+  bool stopped_ = false;  // stopForExit: the engine is shut down, calls do nothing
 };
 
 }  // namespace urlsession

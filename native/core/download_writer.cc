@@ -24,33 +24,60 @@ DownloadWriter::DownloadWriter(const TaskRequest& request)
     : request_(request),
       file_name_(request.downloadFileName.empty() ? DefaultDownloadName(request.url) : request.downloadFileName) {}
 
-DownloadWriter::~DownloadWriter() { CloseFile(); }
+DownloadWriter::~DownloadWriter() {
+  CloseFile();
+  folder_.Close();
+}
 
 void DownloadWriter::CloseFile() {
   if (fd_ >= 0) close(fd_);
   fd_ = -1;
 }
 
+namespace {
+
+// Whether the folder part of `partialPath` is `dir` (either may end in slashes).
+bool InFolder(const std::string& partialPath, const std::string& dir) {
+  std::string folder = FolderName(partialPath);
+  std::string given = dir;
+  while (given.size() > 1 && given.back() == '/') given.pop_back();
+  return folder == given;
+}
+
+}  // namespace
+
 int DownloadWriter::Open() {
   if (!request_.resumePartialPath.empty()) {
     FileIdentity expected = FileIdentity::Parse(request_.resumeIdentity);
-    int fd = ReopenPartialFile(request_.resumePartialPath, request_.resumeOffset, expected);
-    if (fd >= 0) {
-      fd_ = fd;
-      partial_path_ = request_.resumePartialPath;
-      identity_ = expected;
-      resume_base_ = request_.resumeOffset;
-      if (StartDigest()) return 0;
-      CloseFile();
-      resume_base_ = 0;
+    // The folder first, then the file through it; lib/ only ever names a partial file inside
+    // the download folder.
+    if (InFolder(request_.resumePartialPath, request_.downloadDirectory) &&
+        OpenFolder(request_.downloadDirectory, &folder_, /*create=*/false) == 0) {
+      int fd = ReopenPartialFileAt(folder_, LeafName(request_.resumePartialPath), request_.resumeOffset, expected);
+      if (fd >= 0) {
+        fd_ = fd;
+        partial_path_ = request_.resumePartialPath;
+        identity_ = expected;
+        resume_base_ = request_.resumeOffset;
+        if (StartDigest()) return 0;
+        CloseFile();
+        resume_base_ = 0;
+      }
+      // Unusable: start over in a new file. The old one goes only if it is still ours; anything
+      // else at that name (a link, a FIFO, somebody's file) is not touched.
+      DiscardPartialFileAt(folder_, LeafName(request_.resumePartialPath), expected);
+    } else {
+      DiscardPartialFile(request_.resumePartialPath, expected);
     }
-    // Unusable: start over in a new file. The old one goes only if it is still ours; anything
-    // else at that path (a link, a FIFO, somebody's file) is not touched.
-    DiscardPartialFile(request_.resumePartialPath, expected);
+    folder_.Close();
     partial_path_.clear();
     identity_ = FileIdentity();
   }
-  int fd = CreatePartialFile(request_.downloadDirectory, file_name_, &partial_path_, &identity_);
+  // Held from here to the end: discard and commit reach the partial file through this folder
+  // even after it was renamed away (see Commit).
+  int err = OpenFolder(request_.downloadDirectory, &folder_);
+  if (err != 0) return NSURLErrorFromErrno(err, /*writing=*/true);
+  int fd = CreatePartialFileAt(folder_, file_name_, &partial_path_, &identity_);
   if (fd < 0) return NSURLErrorFromErrno(-fd, /*writing=*/true);
   fd_ = fd;
   return StartDigest() ? 0 : kNSURLErrorUnknown;
@@ -229,11 +256,16 @@ int DownloadWriter::Commit(const std::string& effectiveUrl, std::string* locatio
     return code;
   }
   fd_ = -1;
-  if (CommitPartialFile(partial_path_, identity_, request_.downloadDirectory, FinalName(effectiveUrl), location, request_.overwrite) != 0) {
+  // A folder renamed away (or removed, or replaced) meanwhile is no longer where the caller
+  // looks: the download fails with -3000 and its partial file goes from wherever the folder is
+  // now, rather than a finished file appearing somewhere the caller's path does not lead.
+  int err = CommitPartialFileAt(folder_, LeafName(partial_path_), identity_, FinalName(effectiveUrl), location, request_.overwrite);
+  if (err != 0) {
     Abandon();
-    return kNSURLErrorCannotMoveFile;
+    return err == ESTALE ? kNSURLErrorCannotCreateFile : kNSURLErrorCannotMoveFile;
   }
   partial_path_.clear();
+  folder_.Close();
   return 0;
 }
 
@@ -299,12 +331,15 @@ void DownloadWriter::Fail(int code, Event* completion) {
   // before its restart), leaves the bytes of earlier attempts intact.
   bool untouched = CapturingErrorBody() || restart_wanted_;
   int64_t kept = untouched ? resume_base_ : BytesOnDisk();
-  if (request_.keepPartialOnFailure && sound && !partial_path_.empty() && (!untouched || kept > 0)) {
+  // Kept only while its folder is still at the path resume data will name.
+  if (request_.keepPartialOnFailure && sound && !partial_path_.empty() && (!untouched || kept > 0) &&
+      folder_.StillAtPath()) {
     completion->partialPath = partial_path_;
     completion->partialIdentity = identity_.ToString();
     completion->partialBytes = kept;
     completion->validator = untouched ? request_.resumeValidator : Validator();
     partial_path_.clear();
+    folder_.Close();
     return;
   }
   Abandon();
@@ -322,11 +357,20 @@ void DownloadWriter::FailUnopened(const TaskRequest& request, Event* completion)
   DiscardPartialFile(request.resumePartialPath, FileIdentity::Parse(request.resumeIdentity));
 }
 
+void DownloadWriter::AbandonAtShutdown(bool sessionPersists) {
+  if (!sessionPersists || partial_path_.empty() || partial_path_ != request_.resumePartialPath) return Abandon();
+  Flush();
+  CloseFile();
+  partial_path_.clear();
+  folder_.Close();
+}
+
 void DownloadWriter::Abandon() {
   staged_ = 0;
   CloseFile();
-  DiscardPartialFile(partial_path_, identity_);
+  if (!partial_path_.empty()) DiscardPartialFileAt(folder_, LeafName(partial_path_), identity_);
   partial_path_.clear();
+  folder_.Close();
 }
 
 }  // namespace urlsession

@@ -24,7 +24,8 @@ class DownloadWriter {
   DownloadWriter(const DownloadWriter&) = delete;
   DownloadWriter& operator=(const DownloadWriter&) = delete;
 
-  // Creates (or reopens, to resume) the partial file. Returns 0 or an NSURLError code.
+  // Creates (or reopens, to resume: only a file inside downloadDirectory) the partial file, and
+  // holds the download folder open until the outcome. Returns 0 or an NSURLError code.
   int Open();
   // Bytes kept from an earlier attempt: the request then carries AddResumeHeaders().
   int64_t ResumeOffset() const { return resume_base_; }
@@ -69,12 +70,19 @@ class DownloadWriter {
 
   // The transfer succeeded: verify integrity and move the file into place.
   // Returns 0 and the final path, or an NSURLError code (nothing is left at the destination).
+  // A download folder that is no longer at its path (renamed away, removed, replaced) fails
+  // with kNSURLErrorCannotCreateFile, and the partial file is removed from the moved folder.
   int Commit(const std::string& effectiveUrl, std::string* location);
   // The transfer failed with `code` (or an error page was refused): keep the partial file for a
-  // resume when the request asked for it and it is sound, filling the event; else delete it.
+  // resume when the request asked for it, it is sound and its folder is still at its path,
+  // filling the event; else delete it.
   void Fail(int code, Event* completion);
-  // Deletes the partial file without reporting anything (shutdown).
+  // Deletes the partial file without reporting anything.
   void Abandon();
+  // Engine shutdown (env teardown: a worker's end, a reload; process exit): Abandon, except that
+  // a persistent session keeps the partial file lib/ gave it (TaskRequest::resumePartialPath,
+  // named in its journal), staged bytes written, for a later process to resume.
+  void AbandonAtShutdown(bool sessionPersists);
   // The same outcome for a download that failed or was cancelled before it ever opened its file
   // (e.g. while waiting for a connection slot): a resumed task's partial file is kept and
   // reported when keepPartialOnFailure asks for it, removed otherwise.
@@ -101,6 +109,9 @@ class DownloadWriter {
   const TaskRequest& request_;
   std::string file_name_;
   int fd_ = -1;
+  // The download folder, held from Open to the outcome: the partial file is discarded and
+  // committed through it (core/file_ops.h HeldFolder).
+  HeldFolder folder_;
   std::string partial_path_;
   FileIdentity identity_;  // of the partial file at partial_path_
   int64_t resume_base_ = 0;

@@ -53,9 +53,40 @@ std::string RandomHex16() {
   return text;
 }
 
-bool SamePathIdentity(const std::string& path, const FileIdentity& identity) {
+// Whether `name` (relative to `dirfd`; AT_FDCWD: a path) is still the file `identity`.
+bool SameEntryIdentity(int dirfd, const std::string& name, const FileIdentity& identity) {
   struct stat st;
-  return identity.Known() && FileIdentity::OfPath(path, &st) == identity;
+  return identity.Known() && FileIdentity::OfEntry(dirfd, name, &st) == identity;
+}
+
+// Removes `name` (relative to `dirfd`; AT_FDCWD: a path) only while it is the file `identity`.
+void DiscardEntry(int dirfd, const std::string& name, const FileIdentity& identity) {
+  if (!name.empty() && SameEntryIdentity(dirfd, name, identity)) unlinkat(dirfd, name.c_str(), 0);
+}
+
+// ReopenPartialFile relative to `dirfd` (AT_FDCWD: a path).
+int ReopenEntry(int dirfd, const std::string& name, int64_t offset, const FileIdentity& expected) {
+  // O_NONBLOCK: a FIFO planted at the path fails (ENXIO) or opens without waiting for a reader;
+  // either way fstat below refuses it. No O_TRUNC: nothing is cut before the checks pass.
+  int fd = openat(dirfd, name.c_str(), O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return errno == ELOOP || errno == ENXIO ? -EPERM : -errno;
+  struct stat st;
+  if (FileIdentity::OfDescriptor(fd, &st) != expected || !IsOwnPartialFile(st)) {
+    close(fd);
+    return -EPERM;
+  }
+  if (st.st_size < offset) {
+    close(fd);
+    return -ERANGE;
+  }
+  int flags = fcntl(fd, F_GETFL);
+  if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0 || ftruncate(fd, static_cast<off_t>(offset)) != 0 ||
+      lseek(fd, static_cast<off_t>(offset), SEEK_SET) < 0) {
+    int err = errno;
+    close(fd);
+    return -err;
+  }
+  return fd;
 }
 
 // The birth time as Node's fs.Stats.birthtimeNs reports it for the same file (libuv reads
@@ -162,9 +193,11 @@ FileIdentity FileIdentity::OfDescriptor(int fd, struct stat* st) {
 #endif
 }
 
-FileIdentity FileIdentity::OfPath(const std::string& path, struct stat* st) {
-  if (lstat(path.c_str(), st) != 0) return FileIdentity();
-  return IdentityFrom(*st, BirthNs(AT_FDCWD, path.c_str(), AT_SYMLINK_NOFOLLOW, *st));
+FileIdentity FileIdentity::OfPath(const std::string& path, struct stat* st) { return OfEntry(AT_FDCWD, path, st); }
+
+FileIdentity FileIdentity::OfEntry(int dirfd, const std::string& name, struct stat* st) {
+  if (name.empty() || fstatat(dirfd, name.c_str(), st, AT_SYMLINK_NOFOLLOW) != 0) return FileIdentity();
+  return IdentityFrom(*st, BirthNs(dirfd, name.c_str(), AT_SYMLINK_NOFOLLOW, *st));
 }
 
 bool IsOwnPartialFile(const struct stat& st) {
@@ -191,30 +224,101 @@ int EnsureDirectory(const std::string& dir, unsigned mode) {
   return 0;
 }
 
+// One rule with PartialFileName below: ".<name>.<pid>.<16 hex>.partial", the pid the creator's.
+const char kPartialFileNamePattern[] = "^\\.[\\s\\S]+\\.([1-9][0-9]{0,9})\\.[0-9a-f]{16}\\.partial$";
+
+namespace {
+
+// ".<stem>.<pid>.<16 hex>.partial" must fit one path component (NAME_MAX, 255 bytes on every
+// file system we run on) even when `name` itself is a legal 240-byte name: shorten the hidden
+// name, never the file's.
+std::string PartialFileName(const std::string& name) {
+  constexpr size_t kNameMax = 255;
+  constexpr size_t kDecoration = 1 + 1 + 10 + 1 + 16 + 8;  // ".", ".", pid, ".", hex, ".partial"
+  std::string stem = name.substr(0, Utf8PrefixLength(name, kNameMax - kDecoration));
+  return "." + stem + "." + std::to_string(static_cast<long long>(getpid())) + "." + RandomHex16() + ".partial";
+}
+
+}  // namespace
+
+bool HeldFolder::StillAtPath() const {
+  struct stat st;
+  return fd >= 0 && stat(path.c_str(), &st) == 0 && static_cast<uint64_t>(st.st_dev) == device &&
+         static_cast<uint64_t>(st.st_ino) == inode;
+}
+
+void HeldFolder::Close() {
+  if (fd >= 0) close(fd);
+  fd = -1;
+}
+
+int OpenFolder(const std::string& dir, HeldFolder* folder, bool create) {
+  if (dir.empty()) return ENOENT;
+  if (create) {
+    int err = EnsureDirectory(dir);
+    if (err != 0) return err;
+  }
+  // A descriptor for *at() calls only: no read permission needed, as creating a file by path
+  // needs none (a drop-box folder of mode 0733 works as before).
+#if defined(O_PATH)
+  int fd = open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+#elif defined(O_SEARCH)
+  int fd = open(dir.c_str(), O_SEARCH | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0 && (errno == EINVAL || errno == ENOTSUP)) fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+#else
+  int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+#endif
+  if (fd < 0) return errno;
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    int err = errno;
+    close(fd);
+    return err;
+  }
+  folder->fd = fd;
+  folder->path = dir;
+  folder->device = static_cast<uint64_t>(st.st_dev);
+  folder->inode = static_cast<uint64_t>(st.st_ino);
+  return 0;
+}
+
+std::string LeafName(const std::string& path) {
+  size_t slash = path.find_last_of('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+std::string FolderName(const std::string& path) {
+  size_t slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
 int CreatePartialFile(const std::string& dir, const std::string& name, std::string* partialPath,
                       FileIdentity* identity) {
-  int err = EnsureDirectory(dir);
+  HeldFolder folder;
+  int err = OpenFolder(dir, &folder);
   if (err != 0) return -err;
+  int fd = CreatePartialFileAt(folder, name, partialPath, identity);
+  folder.Close();
+  return fd;
+}
+
+int CreatePartialFileAt(const HeldFolder& folder, const std::string& name, std::string* partialPath,
+                        FileIdentity* identity) {
   // O_EXCL|O_NOFOLLOW: whatever is already at a name (a planted link, a FIFO, somebody's file)
   // is never opened, followed or truncated; a clash just draws another random name.
-  // "." + name + ".<16 hex>.partial" must fit one path component (NAME_MAX, 255 bytes on every
-  // file system we run on) even when `name` itself is a legal 240-byte name: shorten the hidden
-  // name, never the file's.
-  constexpr size_t kNameMax = 255;
-  constexpr size_t kDecoration = 1 + 1 + 16 + 8;  // ".", ".", hex, ".partial"
-  std::string stem = name.substr(0, Utf8PrefixLength(name, kNameMax - kDecoration));
   for (int attempt = 0; attempt < 100; ++attempt) {
-    std::string candidate = Join(dir, "." + stem + "." + RandomHex16() + ".partial");
-    int fd = open(candidate.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    std::string leaf = PartialFileName(name);
+    int fd = openat(folder.fd, leaf.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd >= 0) {
       struct stat st;
       FileIdentity made = FileIdentity::OfDescriptor(fd, &st);
       if (!made.Known()) {
         close(fd);
-        unlink(candidate.c_str());
+        unlinkat(folder.fd, leaf.c_str(), 0);
         return -EIO;
       }
-      *partialPath = candidate;
+      *partialPath = Join(folder.path, leaf);
       *identity = made;
       return fd;
     }
@@ -294,83 +398,99 @@ void RememberNumberTaken(const std::string& dir, const std::string& name, int n)
 
 }  // namespace
 
-// A name we just made to point at the partial file must point at that file, not at whatever an
-// attacker renamed into the partial path meanwhile: if not, take the name back.
-static int VerifyCommitted(const std::string& finalName, const FileIdentity& identity, std::string* finalPath) {
-  if (!SamePathIdentity(finalName, identity)) {
-    unlink(finalName.c_str());
+// A name we just made (`candidate` in the folder `dirfd`) to point at the partial file must
+// point at that file, not at whatever an attacker renamed into the partial path meanwhile: if
+// not, take the name back.
+static int VerifyCommitted(int dirfd, const std::string& dir, const std::string& candidate, const FileIdentity& identity,
+                           std::string* finalPath) {
+  if (!SameEntryIdentity(dirfd, candidate, identity)) {
+    unlinkat(dirfd, candidate.c_str(), 0);
     return EPERM;
   }
-  *finalPath = finalName;
+  *finalPath = Join(dir, candidate);
   return 0;
 }
 
-int CommitPartialFile(const std::string& partialPath, const FileIdentity& identity, const std::string& dir,
-                      const std::string& name, std::string* finalPath, bool overwrite) {
-  int err = EnsureDirectory(dir);
-  if (err != 0) return err;
-  if (!SamePathIdentity(partialPath, identity)) return EPERM;
+// Moves the partial file `source` (relative to `sourceDirfd`; AT_FDCWD: a path) into the folder
+// `folder` under `name` or a numbered variant. `folder.path` names the result. With
+// `checkFolder`, the folder must still be at its path (see CommitPartialFileAt).
+static int CommitInto(int sourceDirfd, const std::string& source, const FileIdentity& identity, const HeldFolder& folder,
+                      const std::string& name, std::string* finalPath, bool overwrite, bool checkFolder) {
+  if (!SameEntryIdentity(sourceDirfd, source, identity)) return EPERM;
+  const std::string& dir = folder.path;
   if (overwrite) {
-    std::string target = Join(dir, name);
-    if (rename(partialPath.c_str(), target.c_str()) != 0) {
-      return errno == EXDEV ? CommitByCopy(partialPath, identity, dir, name, finalPath, overwrite) : errno;
+    // rename() replaces what is at the name and cannot be undone: look before, not after.
+    if (checkFolder && !folder.StillAtPath()) return ESTALE;
+    if (renameat(sourceDirfd, source.c_str(), folder.fd, name.c_str()) != 0) {
+      return errno == EXDEV && sourceDirfd == AT_FDCWD ? CommitByCopy(source, identity, dir, name, finalPath, overwrite)
+                                                       : errno;
     }
-    return VerifyCommitted(target, identity, finalPath);
+    return VerifyCommitted(folder.fd, dir, name, identity, finalPath);
   }
   // The name itself first (it may be free again), then from the number after the last one this
   // process gave for this folder and name: one or two probes per file instead of one per taken
   // name, and no limit on how many.
   for (int n = 0; n < INT_MAX; n = n == 0 ? NextNumberToTry(dir, name) : n + 1) {
-    std::string candidate = Join(dir, n == 0 ? name : NumberedName(name, n));
+    std::string candidate = n == 0 ? name : NumberedName(name, n);
     // link() fails with EEXIST instead of replacing, which rename() would do silently; it never
     // follows a link at either path.
-    if (link(partialPath.c_str(), candidate.c_str()) == 0) {
-      int verified = VerifyCommitted(candidate, identity, finalPath);
+    if (linkat(sourceDirfd, source.c_str(), folder.fd, candidate.c_str(), 0) == 0) {
+      int verified = VerifyCommitted(folder.fd, dir, candidate, identity, finalPath);
       if (verified != 0) return verified;
+      // After the link, not before: a new name replaced nothing, so it can be taken back, and
+      // the one stat covers a rename racing the link too.
+      if (checkFolder && !folder.StillAtPath()) {
+        unlinkat(folder.fd, candidate.c_str(), 0);
+        return ESTALE;
+      }
       if (n > 0) RememberNumberTaken(dir, name, n);
-      DiscardPartialFile(partialPath, identity);
+      DiscardEntry(sourceDirfd, source, identity);
       return 0;
     }
     if (errno == EEXIST) continue;
-    if (errno == EXDEV) return CommitByCopy(partialPath, identity, dir, name, finalPath, overwrite);
+    if (errno == EXDEV && sourceDirfd == AT_FDCWD) return CommitByCopy(source, identity, dir, name, finalPath, overwrite);
     // File systems without hard links: rename when the name is free (small race accepted).
     struct stat st;
-    if (lstat(candidate.c_str(), &st) == 0) continue;
-    if (rename(partialPath.c_str(), candidate.c_str()) == 0) {
+    if (fstatat(folder.fd, candidate.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) continue;
+    if (checkFolder && !folder.StillAtPath()) return ESTALE;
+    if (renameat(sourceDirfd, source.c_str(), folder.fd, candidate.c_str()) == 0) {
       if (n > 0) RememberNumberTaken(dir, name, n);
-      return VerifyCommitted(candidate, identity, finalPath);
+      return VerifyCommitted(folder.fd, dir, candidate, identity, finalPath);
     }
     return errno;
   }
   return EEXIST;
 }
 
+int CommitPartialFile(const std::string& partialPath, const FileIdentity& identity, const std::string& dir,
+                      const std::string& name, std::string* finalPath, bool overwrite) {
+  HeldFolder folder;
+  int err = OpenFolder(dir, &folder);
+  if (err != 0) return err;
+  err = CommitInto(AT_FDCWD, partialPath, identity, folder, name, finalPath, overwrite, /*checkFolder=*/false);
+  folder.Close();
+  return err;
+}
+
+int CommitPartialFileAt(const HeldFolder& folder, const std::string& leaf, const FileIdentity& identity,
+                        const std::string& name, std::string* finalPath, bool overwrite) {
+  return CommitInto(folder.fd, leaf, identity, folder, name, finalPath, overwrite, /*checkFolder=*/true);
+}
+
 int ReopenPartialFile(const std::string& partialPath, int64_t offset, const FileIdentity& expected) {
-  // O_NONBLOCK: a FIFO planted at the path fails (ENXIO) or opens without waiting for a reader;
-  // either way fstat below refuses it. No O_TRUNC: nothing is cut before the checks pass.
-  int fd = open(partialPath.c_str(), O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) return errno == ELOOP || errno == ENXIO ? -EPERM : -errno;
-  struct stat st;
-  if (FileIdentity::OfDescriptor(fd, &st) != expected || !IsOwnPartialFile(st)) {
-    close(fd);
-    return -EPERM;
-  }
-  if (st.st_size < offset) {
-    close(fd);
-    return -ERANGE;
-  }
-  int flags = fcntl(fd, F_GETFL);
-  if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0 || ftruncate(fd, static_cast<off_t>(offset)) != 0 ||
-      lseek(fd, static_cast<off_t>(offset), SEEK_SET) < 0) {
-    int err = errno;
-    close(fd);
-    return -err;
-  }
-  return fd;
+  return ReopenEntry(AT_FDCWD, partialPath, offset, expected);
+}
+
+int ReopenPartialFileAt(const HeldFolder& folder, const std::string& leaf, int64_t offset, const FileIdentity& expected) {
+  return ReopenEntry(folder.fd, leaf, offset, expected);
 }
 
 void DiscardPartialFile(const std::string& partialPath, const FileIdentity& identity) {
-  if (!partialPath.empty() && SamePathIdentity(partialPath, identity)) unlink(partialPath.c_str());
+  DiscardEntry(AT_FDCWD, partialPath, identity);
+}
+
+void DiscardPartialFileAt(const HeldFolder& folder, const std::string& leaf, const FileIdentity& identity) {
+  DiscardEntry(folder.fd, leaf, identity);
 }
 
 std::string SanitizeFileName(const std::string& name) {

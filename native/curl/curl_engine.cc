@@ -237,7 +237,7 @@ EpollMultiDriver::Clock::time_point CurlEngine::SpinDeadline() const {
 }
 
 // Shutdown, on the thread that owns the multi handle: drop what is still running without
-// events, and leave no partial files.
+// events, and leave no partial files but those a persistent session's journal names.
 void CurlEngine::AbandonAll() {
   for (auto& entry : transfers_) {
     curl_multi_remove_handle(multi_, entry.second->easy());

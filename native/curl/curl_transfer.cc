@@ -707,7 +707,7 @@ bool CurlTransfer::RestartFromZero() {
 }
 
 void CurlTransfer::Abandon() {
-  if (download_) download_->Abandon();
+  if (download_) download_->AbandonAtShutdown(context_.config->persistent);
 }
 
 }  // namespace urlsession

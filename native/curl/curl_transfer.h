@@ -80,7 +80,8 @@ class CurlTransfer {
   // Posts the final progress, DownloadCompleted (downloads that succeeded) and TaskCompleted.
   // `result` is libcurl's; `cancelled` overrides it with -999.
   void Complete(CURLcode result, bool cancelled);
-  // Ends without any event and removes the partial file (engine shutdown).
+  // Ends without any event (engine shutdown): the partial file goes, unless the session is
+  // persistent and its journal names it (DownloadWriter::AbandonAtShutdown).
   void Abandon();
 
   // Pause control: a task is paused while the user suspended it or while its streamed body

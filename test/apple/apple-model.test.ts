@@ -36,6 +36,8 @@ const CASES = [
   'invalidation_overtakes_reset',
   'suspend_holds_nest',
   'failure_before_start_keeps_partial',
+  'default_download_folder_renamed',
+  'shutdown_keeps_journaled_partial',
   'coded_body_size_unknown',
   'resume_asks_identity',
   'refused_resume_restarts',

@@ -3,6 +3,7 @@
 // plays what apple_engine.mm would feed in, in an order Apple permits, performs the returned
 // Commands on a fake task, and checks the events the model posts. Prints "PASS <case>" or
 // "FAIL <case>: <file>:<line>: <condition>" per case; exits 1 when any failed. One thread.
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -123,6 +124,19 @@ std::string Read(const std::string& path) {
   while ((n = std::fread(buffer, 1, sizeof(buffer), f)) > 0) out.append(buffer, n);
   std::fclose(f);
   return out;
+}
+
+// The names in `folder` but "." and "..", joined with spaces ("" when empty or missing).
+std::string Entries(const std::string& folder) {
+  std::string names;
+  DIR* d = opendir(folder.c_str());
+  if (d == nullptr) return names;
+  while (dirent* entry = readdir(d)) {
+    std::string name = entry->d_name;
+    if (name != "." && name != "..") names += (names.empty() ? "" : " ") + name;
+  }
+  closedir(d);
+  return names;
 }
 
 SessionConfig Config() {
@@ -489,6 +503,76 @@ CASE(failure_before_start_keeps_partial) {
   done = sink.Last(EventType::TaskCompleted);
   CHECK(done->taskIdentifier == 2 && done->errorCode == kNSURLErrorCancelled && done->partialPath == partial);
   CHECK(Exists(partial));
+}
+
+// Issue 15, item 13. Old rule (DownloadWriter at 20fdcde): a default session's download addressed
+// its partial file by path, so a download folder renamed away mid-transfer kept the partial
+// file forever (commit and discard looked for it at the old path, and the commit re-created
+// the old path as an empty folder). Now the writer holds the folder: the commit fails with
+// -3000, a cancellation gives no partial path, and the moved folder is left empty either way.
+CASE(default_download_folder_renamed) {
+  TempDir dir;
+  Recorder sink;
+  Fakes fakes;
+  const std::string downloads = dir.path + "/downloads", moved = dir.path + "/moved";
+  AppleSessionModel m(Config(), false, dir.path, &sink);
+  for (int round = 0; round < 2; ++round) {
+    CHECK(mkdir(downloads.c_str(), 0700) == 0);
+    TaskRequest r = Download(1 + round, downloads);
+    r.keepPartialOnFailure = true;
+    NsTaskId ns = 10 + round;
+    StartPlan plan = Start(m, r, ns);
+    CHECK(plan.create);
+    Enter(m, fakes, ns, plan.tag);
+    CHECK(m.OnResponse(ns, Head(200, "http://example.test/file.bin", 10)));
+    fakes.Perform(m.OnData(ns, "01234", 5));
+    CHECK(Entries(downloads).find(".partial") != std::string::npos);
+    CHECK(rename(downloads.c_str(), moved.c_str()) == 0);
+    fakes.Perform(m.OnData(ns, "56789", 5));
+    m.OnComplete(ns, Done(round == 0 ? 0 : kNSURLErrorCancelled));
+    CHECK(Entries(moved).empty());
+    CHECK(!Exists(downloads));
+    const Event* done = sink.Last(EventType::TaskCompleted);
+    CHECK(done != nullptr && done->taskIdentifier == r.taskIdentifier);
+    CHECK(done->errorCode == (round == 0 ? kNSURLErrorCannotCreateFile : kNSURLErrorCancelled));
+    CHECK(done->partialPath.empty());
+    CHECK(sink.Count(EventType::DownloadCompleted) == 0);
+    CHECK(rmdir(moved.c_str()) == 0);
+  }
+}
+
+// Issue 15, item 5. Old rule (Shutdown at 20fdcde): env teardown (a worker's end, a reload)
+// deleted every running download's partial file, also the one a persistent session's journal
+// names, so the next session with that identifier downloaded everything again. A partial file
+// the engine made itself (the journal does not know it) still goes, as do a plain session's.
+CASE(shutdown_keeps_journaled_partial) {
+  for (bool persistent : {true, false}) {
+    TempDir dir;
+    Recorder sink;
+    Fakes fakes;
+    std::string journaled;
+    FileIdentity identity;
+    int fd = CreatePartialFile(dir.path, "file.bin", &journaled, &identity);
+    CHECK(fd >= 0);
+    CHECK(write(fd, "12345", 5) == 5);
+    close(fd);
+    SessionConfig config = Config();
+    config.persistent = persistent;
+    AppleSessionModel m(config, false, dir.path, &sink);
+    TaskRequest given = Download(1, dir.path);
+    given.keepPartialOnFailure = true;
+    given.resumePartialPath = journaled;
+    given.resumeIdentity = identity.ToString();
+    given.resumeOffset = 5;
+    given.resumeValidator = "\"etag\"";
+    CHECK(Start(m, given, 10).create);
+    CHECK(Start(m, Download(2, dir.path), 11).create);  // makes its own partial file
+    CHECK(Entries(dir.path).find(' ') != std::string::npos);  // two partial files
+    CHECK(m.Shutdown());
+    CHECK(sink.Count(EventType::TaskCompleted) == 0);
+    CHECK(Entries(dir.path) == (persistent ? journaled.substr(journaled.rfind('/') + 1) : std::string()));
+    if (persistent) CHECK(Read(journaled) == "12345");
+  }
 }
 
 // Issue 15, item 8. Old rule: expected bytes were the response's Content-Length even for a coded
