@@ -219,7 +219,8 @@ function parseTls(value: unknown): { ca: string; pinnedPublicKeys: string[] } {
   }
   const pins = (tls.pinnedPublicKeys ?? []).map((pin) => {
     if (typeof pin !== 'string') throw typeError(ErrorCodes.INVALID_ARGUMENT, 'tls.pinnedPublicKeys must be strings');
-    const bare = pin.replace(/^sha256\/+/, '');
+    // One "sha256/" prefix only: base64 itself may begin with "/".
+    const bare = pin.startsWith('sha256/') ? pin.slice(7) : pin;
     if (!/^[A-Za-z0-9+/]{43}=$/.test(bare)) {
       throw typeError(ErrorCodes.INVALID_ARGUMENT, `tls.pinnedPublicKeys: ${JSON.stringify(pin)} is not a base64 sha256 digest`);
     }

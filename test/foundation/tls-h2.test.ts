@@ -76,6 +76,14 @@ describe('HTTPS', () => {
     wrong.invalidateAndCancel();
   });
 
+  it('a pin whose base64 begins with "/" is kept whole, with or without the sha256/ prefix (the test certificate\'s pin does 1 time in 64)', () => {
+    const slashPin = `/${'A'.repeat(42)}=`;
+    for (const given of [slashPin, `sha256/${slashPin}`]) {
+      const configuration = URLSession.createSessionConfiguration({ persistent: false, tls: { pinnedPublicKeys: [given] } });
+      expect(configuration.tls.pinnedPublicKeys).toEqual([slashPin]);
+    }
+  });
+
   it('refuses a redirect from https to http (-1022) unless allowsInsecureRedirects', async () => {
     const target = encodeURIComponent(`${plain.base}/file?size=10`);
     const strict = session({ tls: { ca: certs.caPem } });
