@@ -4,7 +4,7 @@
 import { EventEmitter } from 'node:events';
 import { binding } from './binding';
 import { SessionConfiguration } from './configuration';
-import { identifierBusyError, ErrorCodes, NSURLError, typeError } from './errors';
+import { identifierBusyError, ErrorCodes, typeError } from './errors';
 import { Session } from './session';
 import type { SessionConfigurationOptions, URLSessionEventMap, URLSessionEventName } from './types';
 import { expectOptionsObject, rejectUnknownKeys } from './validate';

@@ -2,13 +2,14 @@
 // types, the records of the append-only log (one JSON object per line) and the replay that turns
 // a log back into the state. Pure functions, no I/O: lib/journal.ts writes and reads the file.
 // JS thread only.
+import { TASK_KIND_NAMES, type TaskKindName } from './task-table';
 
 /** The first line of every log: its format. */
 export const LOG_HEADER = { journal: 2 } as const;
 
 export interface JournaledTask {
   taskIdentifier: number;
-  kind: 'download' | 'upload' | 'data';
+  kind: TaskKindName;
   url: string;
   method: string;
   /** Flat [name, value, ...]. */
@@ -192,11 +193,11 @@ function isIdentifier(value: unknown): value is number {
 function isTask(value: unknown): value is JournaledTask {
   const t = value as JournaledTask | undefined;
   return typeof t === 'object' && t !== null && isIdentifier(t.taskIdentifier) && typeof t.url === 'string' &&
-    ['download', 'upload', 'data'].includes(t.kind) && typeof t.method === 'string' && Array.isArray(t.headers);
+    (TASK_KIND_NAMES as readonly string[]).includes(t.kind) && typeof t.method === 'string' && Array.isArray(t.headers);
 }
 
 function isCompletion(value: unknown): value is JournaledCompletion {
   const c = value as JournaledCompletion | undefined;
   return typeof c === 'object' && c !== null && isIdentifier(c.taskIdentifier) && typeof c.errorCode === 'number' &&
-    ['download', 'upload', 'data'].includes(c.kind);
+    (TASK_KIND_NAMES as readonly string[]).includes(c.kind);
 }

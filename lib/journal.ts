@@ -12,7 +12,7 @@ import {
   applyRecord, emptyState, encodeRecord, parseLegacyJournal, replayLog, snapshotRecords, toPlainState,
   type JournalState, type JournaledCompletion, type JournaledTask, type LiveState, type LogRecord, type TaskPatch,
 } from './journal-records';
-import { StateDirectoryError, fsyncDirectory, lockStateDirectory, readStateFile, writeAll, writeReplacing } from './state-directory';
+import { StateDirectoryError, lockStateDirectory, readStateFile, writeAll, writeReplacing } from './state-directory';
 
 export type { JournalState, JournaledCompletion, JournaledTask, TaskPatch } from './journal-records';
 

@@ -29,3 +29,42 @@ export function emitToEach(emitter: EventEmitter, name: string, ...args: unknown
     runListener(() => (listener as (...a: unknown[]) => void).apply(emitter, args));
   }
 }
+
+/**
+ * One event to a session and to the module-wide hub (Titanium's Ti.App.iOS), with the same
+ * object. `event` may be a function building the payload: it runs only when someone listens, so
+ * tasks nobody watches through Titanium's events do not pay for payloads (a data task's
+ * responseText decodes its whole body).
+ */
+export class Fanout {
+  readonly #primary: EventEmitter;
+  readonly #hub: EventEmitter;
+
+  constructor(primary: EventEmitter, hub: EventEmitter) {
+    this.#primary = primary;
+    this.#hub = hub;
+  }
+
+  has(name: string): boolean {
+    return this.#primary.listenerCount(name) > 0 || this.#hub.listenerCount(name) > 0;
+  }
+
+  emit<T>(name: string, event: T | (() => T)): void {
+    let payload: T;
+    if (typeof event === 'function') {
+      if (!this.has(name)) return;
+      // Building a payload can throw (a responseText longer than V8's longest string): that
+      // becomes an uncaughtException like a throwing listener, and the batch goes on.
+      try {
+        payload = (event as () => T)();
+      } catch (error) {
+        rethrowLater(error);
+        return;
+      }
+    } else {
+      payload = event;
+    }
+    emitToEach(this.#primary, name, payload);
+    emitToEach(this.#hub, name, payload);
+  }
+}

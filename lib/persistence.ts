@@ -6,16 +6,16 @@ import { randomBytes } from 'node:crypto';
 import { Journal, type JournaledCompletion, type JournaledTask, type JournalWarning } from './journal';
 import { writeNewFile } from './state-directory';
 import { CommittedDownloads } from './committed-download';
+import { TASK_KIND_NAMES } from './task-table';
 import { createPartialFileAt, isOwnPartial, newPartialPath, ownPartialIdentity, removeOwnPartial } from './partial-files';
 import { EventType, TaskKind } from './native-constants';
 import { NSURLError } from './errors';
-import type { NativeEvent, NativeTaskRequest } from './native';
+import type { NativeEvent, NativeTaskKind, NativeTaskRequest } from './native';
 
 /** Response bodies up to this size are kept in the journal for redelivery after a crash: past it
  * their base64 text and the journal holding it would near V8's longest string. */
 export const JOURNALED_RESPONSE_LIMIT = 256 * 1024 * 1024;
 
-const KIND_NAMES = ['download', 'upload', 'data'] as const;
 /** Upload bodies this module keeps in the state folder: body-<task>-<random> (body-<task> before). */
 const BODY_NAME = /^body-\d+(-[0-9a-f]+)?$/;
 
@@ -100,7 +100,7 @@ export class SessionPersistence {
     }
     this.journal.upsertTask({
       taskIdentifier: id,
-      kind: KIND_NAMES[request.kind],
+      kind: TASK_KIND_NAMES[request.kind],
       url: request.url,
       method: request.method,
       headers: request.headers,
@@ -226,7 +226,7 @@ export class SessionPersistence {
   #requestFor(task: JournaledTask): NativeTaskRequest {
     const request: NativeTaskRequest = {
       taskIdentifier: task.taskIdentifier,
-      kind: TaskKind[task.kind === 'download' ? 'Download' : task.kind === 'upload' ? 'Upload' : 'Data'],
+      kind: TASK_KIND_NAMES.indexOf(task.kind) as NativeTaskKind,
       url: task.url,
       method: task.method,
       headers: task.headers,

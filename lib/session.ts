@@ -1,28 +1,28 @@
 // Session: Titanium's session object (downloadTask, uploadTask, dataTask, invalidation,
 // reset/flush) over one native engine session. JS-thread only, like everything in lib/.
 import { EventEmitter } from 'node:events';
-import * as fs from 'node:fs';
 import { debuglog } from 'node:util';
 import { binding } from './binding';
-import { prepareDataBody, prepareUploadBody, type EngineBody, type PreparedBody } from './body';
+import type { EngineBody } from './body';
 import type { SessionConfiguration } from './configuration';
 import { ErrorCodes, invalidatedError, NSURLError, typeError } from './errors';
-import { EventType, packTaskRequest, TaskKind } from './native-constants';
+import { EventRouter } from './event-router';
+import { stopAtExit } from './exit-cleanup';
+import { Fanout, runListener } from './listeners';
+import { EventType, packTaskRequest } from './native-constants';
 import type { NativeEvent, NativeSession, NativeTaskRequest } from './native';
 import { decodeEvents } from './native-events';
-import { downloadBlobs, responseContentType } from './download-blob';
-import { emitToEach, rethrowLater, runListener } from './listeners';
-import { decodeResumeData, type ResumeState } from './resume-data';
-import { isOwnPartial, removeOwnPartial } from './partial-files';
+import { removeOwnPartial } from './partial-files';
 import { sweepStalePartials } from './partial-sweep';
-import { stopAtExit } from './exit-cleanup';
-import { ensurePrivateDirectory } from './private-directory';
 import { SessionPersistence } from './persistence';
-import { TaskCounter } from './task-counter';
+import { ensurePrivateDirectory } from './private-directory';
+import { promiseData, promiseDownload, promiseUpload, titaniumData, titaniumDownload, titaniumUpload, withBody, type PromiseRequest, type TaskRequest } from './requests';
+import { abandonRetries, scheduleRetry } from './retry-scheduler';
 import { lockStateDirectory, StateDirectoryError } from './state-directory';
-import { Task, type DownloadResult, type RequestResult, type StreamResult, type TaskControls, type TaskSetup } from './task';
-import type { RetryPolicy } from './retry';
-import { parseTaskOptions, resolveDestination, type DownloadOptions, type RequestOptions, type UploadOptions } from './task-options';
+import { Task, type DownloadResult, type RequestResult, type StreamResult, type TaskControls } from './task';
+import { TaskCounter } from './task-counter';
+import { newTaskRecord, taskInfo, type TaskInfo, type TaskRecord } from './task-table';
+import type { DownloadOptions, RequestOptions, UploadOptions } from './task-options';
 import type {
   CompletedResult,
   DataTaskArguments,
@@ -31,15 +31,9 @@ import type {
   URLSessionEventMap,
   URLSessionEventName,
 } from './types';
-import {
-  expectOptionsObject,
-  redactUrl,
-  rejectUnknownKeys,
-  validateHeaders,
-  validateMethod,
-  validateNumber,
-  validateUrl,
-} from './validate';
+import { redactUrl, validateNumber } from './validate';
+
+export type { TaskInfo } from './task-table';
 
 /** The most redirects NSURLSession follows (CFNetwork's own limit). */
 export const APPLE_MAXIMUM_REDIRECTS = 20;
@@ -48,47 +42,11 @@ const debug = debuglog('urlsession');
 
 type SessionState = 'active' | 'invalidating' | 'invalidated';
 
-/** What session.getAllTasks() reports for each outstanding task. */
-export interface TaskInfo {
-  taskIdentifier: number;
-  url: string;
-  kind: 'download' | 'upload' | 'data';
-  state: 'running' | 'suspended' | 'starting' | 'waitingToRetry';
-  /** Download: bytes written so far (including bytes kept from before a restart); upload: bytes sent. */
-  bytesTransferred: number;
-  /** Content-Length or upload size; 0 when unknown. */
-  bytesExpected: number;
-  taskDescription: string;
-}
-
-
-interface TaskRecord {
-  kind: 'download' | 'upload' | 'data';
-  url: string;
-  taskDescription: string;
-  expected: number;
-  /** The promise-API face of the task, for session.download/upload/request. */
-  task?: Task<any>;
-  location?: string;
-  /** What the engine was given, kept for retries of promise-API tasks. */
-  request?: NativeTaskRequest;
-  /** A retry waiting for its backoff, and the failure it would report if it never runs. */
-  retryTimer?: NodeJS.Timeout;
-  pendingFailure?: NativeEvent;
-  /** Body still being read (Blob); the engine has not seen the task yet. */
-  starting: boolean;
-  lastDownloadTotal: number;
-  lastUploadTotal: number;
-  /** The latest response's Content-Type: the type of downloadcompleted's Blob. */
-  contentType?: string;
-}
-
 export class Session extends EventEmitter {
   /** The identifier of the configuration this session was created with. */
   readonly identifier: string;
   readonly configuration: SessionConfiguration;
   #native: NativeSession;
-  #hub: EventEmitter;
   #onInvalidated: (session: Session) => void;
   #state: SessionState = 'active';
   #nextTaskIdentifier = 1;
@@ -96,8 +54,9 @@ export class Session extends EventEmitter {
   #tasks = new Map<number, TaskRecord>();
   #waiters = new Map<number, () => void>();
   #pendingStarts = new Set<Promise<void>>();
-  #delivery: Promise<void> | null = null;
   #persistence: SessionPersistence | undefined;
+  #fanout: Fanout;
+  #router: EventRouter;
   #counter: TaskCounter | undefined;
   /** System background sessions: the state folder's lock, held until 'invalidated'. */
   #systemLock: number | undefined;
@@ -108,8 +67,9 @@ export class Session extends EventEmitter {
     super();
     this.identifier = configuration.identifier;
     this.configuration = configuration;
-    this.#hub = hub;
     this.#onInvalidated = onInvalidated;
+    this.#fanout = new Fanout(this, hub);
+    this.#router = this.#newRouter();
     // CFNetwork stops after 20 redirects whatever the delegate says: a larger limit would be a
     // promise the Apple engine cannot keep (the curl engine can, and keeps it).
     if (binding.engine === 'apple' && configuration.maximumRedirects > APPLE_MAXIMUM_REDIRECTS) {
@@ -132,7 +92,7 @@ export class Session extends EventEmitter {
       this.#native = new binding.NativeSession(configuration.toNative(), (numbers, text, bodies) =>
         // Nothing may escape this callback: Node 20 drops exceptions thrown from a native
         // thread-safe function's call, and the rest of the batch with them.
-        runListener(() => this.#receive(decodeEvents(numbers, text, bodies))),
+        runListener(() => this.#router.receive(decodeEvents(numbers, text, bodies))),
       );
     } catch (error) {
       if (lockFd !== undefined) binding.unlockFile(lockFd);
@@ -181,7 +141,7 @@ export class Session extends EventEmitter {
       // body), and listeners never run inside the caller's stack.
       return new SessionPersistence(
         stateDirectory,
-        (warning) => process.nextTick(() => this.#emitEverywhere('warning', { sessionIdentifier: this.identifier, ...warning })),
+        (warning) => process.nextTick(() => this.#fanout.emit('warning', { sessionIdentifier: this.identifier, ...warning })),
         heldLock,
       );
     } catch (error) {
@@ -198,7 +158,7 @@ export class Session extends EventEmitter {
     // before any engine event can arrive.
     if (setAside !== undefined) {
       process.nextTick(() =>
-        this.#emitEverywhere('warning', {
+        this.#fanout.emit('warning', {
           sessionIdentifier: this.identifier,
           message: `the journal ${setAside.reason} and was set aside; the session started clean`,
           path: setAside.path,
@@ -207,7 +167,7 @@ export class Session extends EventEmitter {
     }
     for (const { request, taskDescription, kind, expectedBytes } of persistence.recoverableRequests()) {
       debug('task %d of %s: re-attached, resuming from %d bytes', request.taskIdentifier, this.identifier, request.resumeOffset ?? 0);
-      const record = this.#newRecord(kind, request.url, taskDescription);
+      const record = newTaskRecord(kind, request.url, taskDescription);
       // getAllTasks() at once shows the kept bytes and the known size, and the first progress
       // event's bytesWritten counts only what arrives now.
       record.lastDownloadTotal = request.resumeOffset ?? 0;
@@ -217,12 +177,12 @@ export class Session extends EventEmitter {
     }
     const undelivered = persistence.undeliveredEvents();
     for (const { kind, events } of undelivered) {
-      this.#tasks.set(events[0].taskIdentifier, this.#newRecord(kind, '', ''));
+      this.#tasks.set(events[0].taskIdentifier, newTaskRecord(kind, '', ''));
     }
     // A task whose body lived only in the dead process's memory (its state folder was full)
     // cannot run again: it completes as failed, so that the app hears how it ended.
     const lost: NativeEvent[] = persistence.lostTasks().map((task) => {
-      this.#tasks.set(task.taskIdentifier, this.#newRecord(task.kind, task.url, task.taskDescription));
+      this.#tasks.set(task.taskIdentifier, newTaskRecord(task.kind, task.url, task.taskDescription));
       return {
         type: EventType.TaskCompleted,
         taskIdentifier: task.taskIdentifier,
@@ -232,11 +192,7 @@ export class Session extends EventEmitter {
       };
     });
     const pending = [...undelivered.flatMap((entry) => entry.events), ...lost];
-    if (pending.length > 0) process.nextTick(() => this.#receive(pending));
-  }
-
-  #newRecord(kind: TaskRecord['kind'], url: string, taskDescription: string, task?: Task<any>): TaskRecord {
-    return { kind, url, taskDescription, expected: 0, task, starting: false, lastDownloadTotal: 0, lastUploadTotal: 0 };
+    if (pending.length > 0) process.nextTick(() => this.#router.receive(pending));
   }
 
   /** Whether unfinished work survives the process ('emulated': our journal; 'system': the OS's background daemon). */
@@ -247,20 +203,7 @@ export class Session extends EventEmitter {
 
   /** The session's outstanding tasks (including those re-attached after a restart). */
   getAllTasks(): Promise<TaskInfo[]> {
-    const list: TaskInfo[] = [];
-    for (const [taskIdentifier, record] of this.#tasks) {
-      const state = record.starting ? 'starting' : record.retryTimer !== undefined ? 'waitingToRetry' : record.task?.state === 'suspended' ? 'suspended' : 'running';
-      list.push({
-        taskIdentifier,
-        url: record.url,
-        kind: record.kind,
-        state,
-        bytesTransferred: record.kind === 'download' ? record.lastDownloadTotal : record.lastUploadTotal,
-        bytesExpected: record.expected,
-        taskDescription: record.taskDescription,
-      });
-    }
-    return Promise.resolve(list);
+    return Promise.resolve([...this.#tasks].map(([taskIdentifier, record]) => taskInfo(taskIdentifier, record)));
   }
 
   /** 'active' until finishTasksAndInvalidate/invalidateAndCancel, 'invalidated' once the 'invalidated' event fired. */
@@ -271,43 +214,21 @@ export class Session extends EventEmitter {
   /** Starts a download at once; returns its task identifier. The file lands in configuration.downloadDirectory. */
   downloadTask(args: DownloadTaskArguments): number {
     this.#ensureActive();
-    const o = expectOptionsObject(args, 'downloadTask(arguments)');
-    rejectUnknownKeys(o, ['url', 'requestHeaders', 'taskDescription'], 'downloadTask');
-    const url = validateUrl(o.url);
-    const headers = validateHeaders(o.requestHeaders, 'requestHeaders');
-    const taskDescription = description(o.taskDescription);
+    const parsed = titaniumDownload(args);
     this.#checkDownloadDirectory(this.configuration.downloadDirectory);
-    // Named as download() names a folder destination: Content-Disposition, else the final URL.
-    const request = { kind: TaskKind.Download, url, method: 'GET', headers, nameFromResponse: true };
-    return this.#start('download', request, {}, undefined, taskDescription);
+    return this.#start(parsed);
   }
 
   /** Starts an upload at once; returns its task identifier. A string `data` is a file path, streamed from disk. */
   uploadTask(args: UploadTaskArguments): number {
     this.#ensureActive();
-    const o = expectOptionsObject(args, 'uploadTask(arguments)');
-    rejectUnknownKeys(o, ['url', 'data', 'method', 'requestHeaders', 'taskDescription'], 'uploadTask');
-    const url = validateUrl(o.url);
-    if (o.data === undefined || o.data === null) {
-      throw typeError(ErrorCodes.INVALID_ARGUMENT, 'uploadTask: data is required');
-    }
-    const method = validateMethod(o.method, 'POST');
-    const headers = validateHeaders(o.requestHeaders, 'requestHeaders');
-    const request = { kind: TaskKind.Upload, url, method, headers, maximumResponseSize: this.configuration.maximumResponseSize };
-    return this.#start('upload', request, prepareUploadBody(o.data), undefined, description(o.taskDescription));
+    return this.#start(titaniumUpload(args, this.configuration.maximumResponseSize));
   }
 
   /** Starts a data task at once; returns its task identifier. The response arrives as sessioncompleted's responseText. */
   dataTask(args: DataTaskArguments): number {
     this.#ensureActive();
-    const o = expectOptionsObject(args, 'dataTask(arguments)');
-    rejectUnknownKeys(o, ['url', 'data', 'method', 'requestHeaders', 'taskDescription'], 'dataTask');
-    const url = validateUrl(o.url);
-    const body = prepareDataBody(o.data);
-    const method = validateMethod(o.method, body === undefined ? 'GET' : 'POST');
-    const headers = validateHeaders(o.requestHeaders, 'requestHeaders');
-    const request = { kind: TaskKind.Data, url, method, headers, maximumResponseSize: this.configuration.maximumResponseSize };
-    return this.#start('data', request, body ?? {}, undefined, description(o.taskDescription));
+    return this.#start(titaniumData(args, this.configuration.maximumResponseSize));
   }
 
   /**
@@ -318,50 +239,15 @@ export class Session extends EventEmitter {
   download(options: DownloadOptions & { resumeData: Buffer }): Task<DownloadResult>;
   download(urlOrOptions: string | (DownloadOptions & { resumeData: Buffer }), maybeOptions: DownloadOptions = {}): Task<DownloadResult> {
     this.#ensureActive();
-    const resumeOnly = typeof urlOrOptions !== 'string' && urlOrOptions !== null && typeof urlOrOptions === 'object';
-    const rawOptions = resumeOnly ? urlOrOptions : maybeOptions;
-    const parsed = parseTaskOptions('download', rawOptions);
-    const resume = parsed.resumeData === undefined ? undefined : usableResume(decodeResumeData(parsed.resumeData));
-    const url = validateUrl(resumeOnly ? resume?.url : urlOrOptions);
-    const destination = resume ?? resolveDestination(parsed.destination, this.configuration.downloadDirectory, parsed.overwrite);
-    this.#checkDownloadDirectory(destination.destinationDirectory);
-    const request: Omit<NativeTaskRequest, 'taskIdentifier'> = {
-      kind: TaskKind.Download,
-      url,
-      method: parsed.method ?? 'GET',
-      headers: parsed.headers,
-      timeout: parsed.timeout,
-      downloadDirectory: destination.destinationDirectory,
-      downloadFileName: destination.destinationFileName,
-      nameFromResponse: destination.nameFromResponse,
-      overwrite: destination.overwrite,
-      discardOnHttpError: parsed.throwHttpErrors,
-      keepPartialOnFailure: true,
-      ...(parsed.integrity === undefined ? {} : { integrityAlgorithm: parsed.integrity.algorithm, integrityDigests: parsed.integrity.digests }),
-      ...(resume === undefined || resume.partialPath === ''
-        ? {}
-        : { resumePartialPath: resume.partialPath, resumeIdentity: resume.partialIdentity, resumeOffset: resume.offset, resumeValidator: resume.validator }),
-    };
-    return this.#startTask<DownloadResult>('download', request, {}, parsed, {
-      destinationDirectory: destination.destinationDirectory,
-      destinationFileName: destination.destinationFileName,
-      nameFromResponse: destination.nameFromResponse,
-      overwrite: destination.overwrite,
-      url,
-    });
+    const parsed = promiseDownload(urlOrOptions, maybeOptions, this.configuration.downloadDirectory);
+    this.#checkDownloadDirectory(parsed.request.downloadDirectory as string);
+    return this.#startTask<DownloadResult>(parsed);
   }
 
   /** Uploads `body` (bytes, a Blob, or a file path streamed from disk); resolves with { statusCode, headers, url, body, metrics }. */
   upload(url: string, body: Buffer | Uint8Array | Blob | string, options: UploadOptions = {}): Task<RequestResult> {
     this.#ensureActive();
-    const parsed = parseTaskOptions('upload', options);
-    const target = validateUrl(url);
-    if (body === undefined || body === null) throw typeError(ErrorCodes.INVALID_ARGUMENT, 'upload(url, body): body is required');
-    const request = {
-      kind: TaskKind.Upload, url: target, method: parsed.method ?? 'POST', headers: parsed.headers, timeout: parsed.timeout,
-      maximumResponseSize: parsed.maximumResponseSize ?? this.configuration.maximumResponseSize,
-    };
-    return this.#startTask<RequestResult>('upload', request, prepareUploadBody(body), parsed);
+    return this.#startTask<RequestResult>(promiseUpload(url, body, options, this.configuration.maximumResponseSize));
   }
 
   /**
@@ -372,15 +258,7 @@ export class Session extends EventEmitter {
   request(url: string, options?: RequestOptions): Task<RequestResult>;
   request(url: string, options: RequestOptions = {}): Task<any> {
     this.#ensureActive();
-    const parsed = parseTaskOptions('request', options);
-    const target = validateUrl(url);
-    const body = prepareDataBody(parsed.body);
-    const method = parsed.method ?? (body === undefined ? 'GET' : 'POST');
-    const request = {
-      kind: TaskKind.Data, url: target, method, headers: parsed.headers, timeout: parsed.timeout, streamBody: parsed.stream,
-      maximumResponseSize: parsed.maximumResponseSize ?? this.configuration.maximumResponseSize,
-    };
-    return this.#startTask<RequestResult>('data', request, body ?? {}, parsed);
+    return this.#startTask<RequestResult>(promiseData(url, options, this.configuration.maximumResponseSize));
   }
 
   /**
@@ -409,7 +287,7 @@ export class Session extends EventEmitter {
     this.#ensureActive();
     this.#state = 'invalidating';
     debug('session %s finishing tasks and invalidating', this.identifier);
-    this.#abandonPendingRetries();
+    abandonRetries(this.#tasks.values(), (failure) => process.nextTick(() => this.#router.receive([failure])));
     // Tasks whose Blob body is still being read count as existing tasks: let them start first.
     if (this.#pendingStarts.size > 0) {
       void Promise.allSettled([...this.#pendingStarts]).then(() => this.#native.finishTasksAndInvalidate());
@@ -463,48 +341,9 @@ export class Session extends EventEmitter {
     return super.once(event, listener);
   }
 
-  // An invalidating session starts nothing new: a retry still waiting reports the failure it
-  // retried (before the engine's 'invalidated', which waits for running tasks only).
-  #abandonPendingRetries(): void {
-    for (const record of this.#tasks.values()) {
-      if (record.retryTimer === undefined || record.pendingFailure === undefined) continue;
-      clearTimeout(record.retryTimer);
-      record.retryTimer = undefined;
-      const failure = record.pendingFailure;
-      process.nextTick(() => this.#receive([failure]));
-    }
-  }
-
   #whenStarted(taskIdentifier: number, call: () => void): void {
     const record = this.#tasks.get(taskIdentifier);
     if (record !== undefined && !record.starting && record.retryTimer === undefined && this.#state !== 'invalidated') call();
-  }
-
-  #scheduleRetry(taskIdentifier: number, record: TaskRecord, failure: NativeEvent, delayMs: number): void {
-    const request = record.request as NativeTaskRequest;
-    // A download resumes from the bytes it kept when the server gave a validator.
-    if (failure.partialPath !== undefined) {
-      if ((failure.partialBytes ?? 0) > 0 && (failure.validator ?? '') !== '') {
-        request.resumePartialPath = failure.partialPath;
-        request.resumeIdentity = failure.partialIdentity;
-        request.resumeOffset = failure.partialBytes;
-        request.resumeValidator = failure.validator;
-      } else {
-        removeOwnPartial(failure.partialPath, failure.partialIdentity);
-        delete request.resumePartialPath;
-      }
-    }
-    debug('task %d of %s: retry in %d ms (error %d, status %d)', taskIdentifier, this.identifier, delayMs, failure.errorCode ?? 0, failure.statusCode ?? 0);
-    record.pendingFailure = { ...failure, partialPath: undefined };
-    record.retryTimer = setTimeout(() => {
-      record.retryTimer = undefined;
-      record.pendingFailure = undefined;
-      if (this.#tasks.get(taskIdentifier) !== record || this.#state !== 'active') return;
-      // A resumed retry continues from the kept bytes: they are not news to bytesWritten.
-      record.lastDownloadTotal = request.resumePartialPath !== undefined ? (request.resumeOffset ?? 0) : 0;
-      record.lastUploadTotal = 0;
-      this.#native.startTask(packTaskRequest(request, record.taskDescription));
-    }, delayMs);
   }
 
   #ensureActive(): void {
@@ -548,46 +387,34 @@ export class Session extends EventEmitter {
     acknowledge: (id, bytes) => this.#whenStarted(id, () => this.#native.acknowledgeBody(id, bytes)),
   };
 
-  #startTask<R>(
-    kind: TaskRecord['kind'],
-    request: Omit<NativeTaskRequest, 'taskIdentifier'>,
-    body: PreparedBody,
-    options: { taskDescription: string; throwHttpErrors: boolean; signal?: AbortSignal; retry: RetryPolicy; stream?: boolean },
-    resumeTemplate?: TaskSetup['resumeTemplate'],
-  ): Task<R> {
-    const taskIdentifier = this.#nextTaskIdentifier;
+  #startTask<R>(parsed: PromiseRequest): Task<R> {
+    const { options } = parsed;
     const task = new Task<R>(
       {
-        taskIdentifier,
+        taskIdentifier: this.#nextTaskIdentifier,
         taskDescription: options.taskDescription,
-        kind,
-        url: request.url,
-        method: request.method,
+        kind: parsed.kind,
+        url: parsed.request.url,
+        method: parsed.request.method,
         throwHttpErrors: options.throwHttpErrors,
         signal: options.signal,
         retry: options.retry,
         stream: options.stream,
-        resumeTemplate,
+        resumeTemplate: parsed.resumeTemplate,
       },
       this.#taskControls,
     );
-    this.#start(kind, request, body, task);
+    this.#start(parsed, task);
     return task;
   }
 
-  #start(
-    kind: TaskRecord['kind'],
-    request: Omit<NativeTaskRequest, 'taskIdentifier'>,
-    body: PreparedBody,
-    task?: Task<any>,
-    taskDescription = task?.taskDescription ?? '',
-  ): number {
+  #start({ kind, request, body, taskDescription }: TaskRequest, task?: Task<any>): number {
     const taskIdentifier = this.#nextTaskIdentifier++;
     this.#counter?.taken(this.#nextTaskIdentifier);
     const full: NativeTaskRequest = { ...request, taskIdentifier };
     if (kind === 'download' && full.downloadDirectory === undefined) full.downloadDirectory = this.configuration.downloadDirectory;
     if (kind === 'download') void sweepStalePartials(full.downloadDirectory as string);
-    const record = this.#newRecord(kind, request.url, taskDescription, task);
+    const record = newTaskRecord(kind, request.url, task?.taskDescription ?? taskDescription, task);
     record.lastDownloadTotal = full.resumeOffset ?? 0;  // download({ resumeData }): kept bytes
     this.#tasks.set(taskIdentifier, record);
     if (body instanceof Promise) {
@@ -615,11 +442,7 @@ export class Session extends EventEmitter {
   #launch(request: NativeTaskRequest, ready: EngineBody): void {
     const record = this.#tasks.get(request.taskIdentifier);
     if (record?.task !== undefined) record.request = request;
-    if (ready.body !== undefined) request.body = ready.body;
-    if (ready.bodyPath !== undefined) request.bodyPath = ready.bodyPath;
-    if (ready.impliedContentType !== undefined && !hasHeader(request.headers, 'content-type')) {
-      request.headers = [...request.headers, 'Content-Type', ready.impliedContentType];
-    }
+    withBody(request, ready);
     // Redacting costs a regular expression per task: only when NODE_DEBUG asks for the line.
     if (debug.enabled) debug('task %d of %s: %s %s', request.taskIdentifier, this.identifier, request.method, redactUrl(request.url));
     if (this.#persistence !== undefined && record !== undefined) this.#persistence.prepare(request, record.taskDescription);
@@ -637,233 +460,60 @@ export class Session extends EventEmitter {
     record.pendingFailure = undefined;
     const message = errorCode === NSURLError.Cancelled ? 'cancelled' : 'The request body could not be read.';
     process.nextTick(() =>
-      this.#receive([{ type: EventType.TaskCompleted, taskIdentifier, errorCode, message, statusCode: 0 }]),
+      this.#router.receive([{ type: EventType.TaskCompleted, taskIdentifier, errorCode, message, statusCode: 0 }]),
     );
   }
 
-  // Called by the bridge with one batch per wake-up. Batches holding a finished download wait
-  // for its file-backed Blob; later batches queue behind so the order never changes.
-  #receive(events: NativeEvent[]): void {
-    // Titanium's downloadcompleted carries the file as a Blob: made only for someone listening.
-    const needsBlobs = events.some((event) => event.type === EventType.DownloadCompleted) && this.#hasListeners('downloadcompleted');
-    if (this.#delivery === null && !needsBlobs) {
-      this.#dispatch(events, new Map());
-      return;
-    }
-    const previous = this.#delivery ?? Promise.resolve();
-    const next = previous.then(async () => {
-      const blobs = await downloadBlobs(events, (id) => this.#tasks.get(id)?.contentType);
-      // A throw here must not reject the chain: every later batch waits on this promise.
-      runListener(() => this.#dispatch(events, blobs));
+  // What the event router needs of this session (lib/event-router.ts).
+  #newRouter(): EventRouter {
+    const session = this;
+    return new EventRouter({
+      identifier: this.identifier,
+      tasks: this.#tasks,
+      get persistence() {
+        return session.#persistence;
+      },
+      fanout: this.#fanout,
+      isActive: () => this.#state === 'active',
+      retry: (taskIdentifier, record, failure, delayMs) => {
+        debug('task %d of %s: retry in %d ms (error %d, status %d)', taskIdentifier, this.identifier, delayMs, failure.errorCode ?? 0, failure.statusCode ?? 0);
+        scheduleRetry(record, failure, delayMs, () => this.#tasks.get(taskIdentifier) === record && this.#state === 'active',
+          (request) => this.#native.startTask(packTaskRequest(request, record.taskDescription)));
+      },
+      recovered: (taskIdentifier, kind, url, taskDescription) => {
+        // nsurlsessiond kept this task of an earlier process: adopt it and keep numbering past it.
+        if (!this.#tasks.has(taskIdentifier)) this.#tasks.set(taskIdentifier, newTaskRecord(kind, url, taskDescription));
+        this.#nextTaskIdentifier = Math.max(this.#nextTaskIdentifier, taskIdentifier + 1);
+        this.#counter?.taken(this.#nextTaskIdentifier);
+      },
+      tokenCompleted: (token) => {
+        const waiter = this.#waiters.get(token);
+        this.#waiters.delete(token);
+        if (waiter !== undefined) runListener(waiter);
+      },
+      invalidated: () => this.#invalidated(),
     });
-    this.#delivery = next;
-    void next.finally(() => {
-      if (this.#delivery === next) this.#delivery = null;
-    });
   }
 
-  #dispatch(events: NativeEvent[], blobs: Map<NativeEvent, Blob>): void {
-    const sessionIdentifier = this.identifier;
-    for (const event of events) {
-      const taskIdentifier = event.taskIdentifier;
-      const record = this.#tasks.get(taskIdentifier);
-      switch (event.type) {
-        case EventType.DownloadProgress:
-        case EventType.UploadProgress:
-          if (record !== undefined) this.#progress(record, event);
-          break;
-        case EventType.Response:
-          if (record === undefined) break;
-          record.expected = event.expectedBytes ?? 0;
-          record.contentType = responseContentType(event.headers);
-          this.#persistence?.responseArrived(taskIdentifier, event);
-          if (record.task !== undefined) runListener(() => record.task?._response(event));
-          break;
-        case EventType.DownloadCompleted:
-          if (record === undefined) break;
-          record.location = event.location;
-          this.#emitEverywhere('downloadcompleted', () => ({
-            taskIdentifier,
-            sessionIdentifier,
-            location: event.location as string,
-            data: blobs.get(event) ?? new Blob([]),
-            statusCode: event.statusCode ?? 0,
-          }));
-          break;
-        case EventType.TaskRecovered: {
-          // nsurlsessiond kept this task of an earlier process: adopt it and keep numbering past it.
-          const kind = (['download', 'upload', 'data'] as const)[event.kind ?? 0];
-          if (record === undefined) this.#tasks.set(taskIdentifier, this.#newRecord(kind, event.url ?? '', event.taskDescription ?? ''));
-          this.#nextTaskIdentifier = Math.max(this.#nextTaskIdentifier, taskIdentifier + 1);
-          this.#counter?.taken(this.#nextTaskIdentifier);
-          break;
-        }
-        case EventType.BackgroundEventsDelivered:
-          // macOS: nsurlsessiond handed over everything it held for a relaunched app (Titanium's
-          // meaning of the event). Elsewhere the event fires when outstanding tasks drain.
-          this.#emitEverywhere('sessioneventscompleted', { sessionIdentifier });
-          break;
-        case EventType.BodyData:
-          if (record?.task !== undefined && event.chunk !== undefined) {
-            const chunk = event.chunk;
-            runListener(() => record.task?._body(chunk));
-          }
-          break;
-        case EventType.TaskCompleted: {
-          if (record === undefined) break;
-          if (record.task !== undefined && record.request !== undefined && this.#state === 'active') {
-            const task = record.task;
-            let delayMs = -1;
-            runListener(() => {
-              delayMs = task._retryDelay(event);
-            });
-            if (delayMs >= 0) {
-              this.#scheduleRetry(taskIdentifier, record, event, delayMs);
-              break;
-            }
-          }
-          this.#tasks.delete(taskIdentifier);
-          // Journaled before any listener runs, marked delivered after: at-least-once delivery.
-          this.#persistence?.completed(record.kind, event, record.location);
-          const errorCode = event.errorCode ?? 0;
-          if (debug.enabled) debug('task %d of %s completed: error %d, status %d', taskIdentifier, sessionIdentifier, errorCode, event.statusCode ?? 0);
-          this.#emitEverywhere('sessioncompleted', () => titaniumCompletion(record.kind, event, sessionIdentifier));
-          if (record.task !== undefined) runListener(() => record.task?._complete(event, record.location));
-          this.#persistence?.delivered(taskIdentifier);
-          if (this.#tasks.size === 0) this.#emitEverywhere('sessioneventscompleted', { sessionIdentifier });
-          break;
-        }
-        case EventType.ResetCompleted:
-        case EventType.FlushCompleted: {
-          const waiter = this.#waiters.get(event.token as number);
-          this.#waiters.delete(event.token as number);
-          if (waiter !== undefined) runListener(waiter);
-          break;
-        }
-        case EventType.SessionInvalidated:
-          this.#state = 'invalidated';
-          this.#native.close();
-          // Every task has ended and been delivered: nothing is left to resume.
-          this.#persistence?.close();
-          if (this.#systemLock !== undefined) binding.unlockFile(this.#systemLock);
-          this.#systemLock = undefined;
-          this.#onInvalidated(this);
-          debug('session %s invalidated', sessionIdentifier);
-          this.#emitEverywhere('invalidated', { sessionIdentifier });
-          // As in Titanium: once invalidated, the session drops its listeners.
-          this.removeAllListeners();
-          break;
-        default:
-          break;
-      }
-    }
+  // The engine's SessionInvalidated: every task has ended and been delivered.
+  #invalidated(): void {
+    this.#state = 'invalidated';
+    this.#native.close();
+    // Nothing is left to resume.
+    this.#persistence?.close();
+    if (this.#systemLock !== undefined) binding.unlockFile(this.#systemLock);
+    this.#systemLock = undefined;
+    this.#onInvalidated(this);
+    debug('session %s invalidated', this.identifier);
+    this.#fanout.emit('invalidated', { sessionIdentifier: this.identifier });
+    // As in Titanium: once invalidated, the session drops its listeners.
+    this.removeAllListeners();
   }
 
-  // One progress event, in Titanium's shape (with the delta since the previous one) and, for
-  // promise-API tasks, as the Task's 'progress'.
-  #progress(record: TaskRecord, event: NativeEvent): void {
-    const download = event.type === EventType.DownloadProgress;
-    const total = event.totalBytes ?? 0;
-    const expected = event.expectedBytes ?? 0;
-    const previous = download ? record.lastDownloadTotal : record.lastUploadTotal;
-    // A total below the previous one is a restart from zero (200 instead of 206, a retried
-    // upload): everything it reports arrived since.
-    const delta = total >= previous ? total - previous : total;
-    if (download) record.lastDownloadTotal = total;
-    else record.lastUploadTotal = total;
-    if (record.task !== undefined) {
-      runListener(() => record.task?._progress({ direction: download ? 'download' : 'upload', transferred: total, expected }));
-    }
-    const base = { taskIdentifier: event.taskIdentifier, sessionIdentifier: this.identifier };
-    if (download) {
-      this.#emitEverywhere('downloadprogress', { ...base, bytesWritten: delta, totalBytesWritten: total, totalBytesExpectedToWrite: expected });
-    } else {
-      this.#emitEverywhere('uploadprogress', { ...base, bytesSent: delta, totalBytesSent: total, totalBytesExpectedToSend: expected });
-    }
-  }
-
-  /**
-   * Emits on this session and on the module. `event` may be a function building the payload: it
-   * runs only when someone listens, so tasks nobody watches through Titanium's events do not pay
-   * for payloads (a data task's responseText decodes its whole body).
-   */
-  #emitEverywhere<K extends URLSessionEventName>(name: K, event: URLSessionEventMap[K] | (() => URLSessionEventMap[K])): void {
-    let payload: URLSessionEventMap[K];
-    if (typeof event === 'function') {
-      if (!this.#hasListeners(name)) return;
-      // Building a payload can throw (a responseText longer than V8's longest string): that
-      // becomes an uncaughtException like a throwing listener, and the batch goes on.
-      try {
-        payload = event();
-      } catch (error) {
-        rethrowLater(error);
-        return;
-      }
-    } else {
-      payload = event;
-    }
-    emitToEach(this, name, payload);
-    emitToEach(this.#hub, name, payload);
-  }
-
-  #hasListeners(name: URLSessionEventName): boolean {
-    return this.listenerCount(name) > 0 || this.#hub.listenerCount(name) > 0;
-  }
-}
-
-// Titanium's sessioncompleted. A body too long for one JS string (only possible when
-// maximumResponseSize was raised past V8's string limit) cannot become responseText: the
-// completion still arrives, as the failure -1103 with an empty responseText.
-function titaniumCompletion(kind: TaskRecord['kind'], event: NativeEvent, sessionIdentifier: string): URLSessionEventMap['sessioncompleted'] {
-  let errorCode = event.errorCode ?? 0;
-  let message = event.message ?? '';
-  let responseText: string | undefined;
-  if (kind !== 'download') {
-    try {
-      responseText = event.responseBody?.toString('utf8') ?? '';
-    } catch {
-      responseText = '';
-      errorCode = NSURLError.DataLengthExceedsMaximum;
-      message = `resource exceeds maximum size (the body of ${event.responseBody?.length ?? 0} bytes is longer than a JavaScript string can be)`;
-    }
-  }
-  return {
-    taskIdentifier: event.taskIdentifier,
-    sessionIdentifier,
-    success: errorCode === 0,
-    errorCode,
-    message,
-    statusCode: event.statusCode ?? 0,
-    ...(responseText === undefined ? {} : { responseText }),
-  };
-}
-
-
-// A genuine blob's partial file is used only while it is still that file of ours. Gone (a
-// cleaned temp folder): the download starts over. Anything else there now: refused.
-function usableResume(resume: ResumeState): ResumeState {
-  if (isOwnPartial(resume.partialPath, resume.partialIdentity)) return resume;
-  if (fs.lstatSync(resume.partialPath, { throwIfNoEntry: false }) === undefined) {
-    return { ...resume, partialPath: '', partialIdentity: '', offset: 0, validator: '' };
-  }
-  throw typeError(ErrorCodes.INVALID_RESUME_DATA, `resumeData's partial file ${resume.partialPath} is no longer the file this download wrote; refusing to touch it`);
-}
-
-function description(value: unknown): string {
-  if (value === undefined) return '';
-  if (typeof value !== 'string') throw typeError(ErrorCodes.INVALID_ARGUMENT, 'taskDescription must be a string');
-  return value;
 }
 
 // The error was made deep inside the journal; point its stack at the caller's createSession.
 function withStack<E extends Error>(error: E): E {
   Error.captureStackTrace(error, withStack);
   return error;
-}
-
-function hasHeader(flat: string[], name: string): boolean {
-  for (let i = 0; i < flat.length; i += 2) {
-    if (flat[i].toLowerCase() === name) return true;
-  }
-  return false;
 }

@@ -1,0 +1,163 @@
+// The arguments of every task-starting method, checked and turned into the engine's request:
+// Titanium's downloadTask/uploadTask/dataTask and the promise API's download/upload/request.
+// Throws the coded TypeError/RangeError of a bad argument before anything starts. Pure apart
+// from resume data's lstat of its partial file; JS thread only.
+import * as fs from 'node:fs';
+import { prepareDataBody, prepareUploadBody, type EngineBody, type PreparedBody } from './body';
+import { ErrorCodes, typeError } from './errors';
+import type { NativeTaskRequest } from './native';
+import { TaskKind } from './native-constants';
+import { isOwnPartial } from './partial-files';
+import { decodeResumeData, type ResumeState } from './resume-data';
+import type { TaskSetup } from './task';
+import type { TaskKindName } from './task-table';
+import { parseTaskOptions, resolveDestination, type DownloadOptions, type RequestOptions, type UploadOptions } from './task-options';
+import type { DataTaskArguments, DownloadTaskArguments, UploadTaskArguments } from './types';
+import { expectOptionsObject, rejectUnknownKeys, validateHeaders, validateMethod, validateUrl } from './validate';
+
+/** A request without its identifier (the session gives that), its body, and how it is watched. */
+export interface TaskRequest {
+  kind: TaskKindName;
+  request: Omit<NativeTaskRequest, 'taskIdentifier'>;
+  body: PreparedBody;
+  taskDescription: string;
+}
+
+/** Titanium's downloadTask({ url, requestHeaders?, taskDescription? }). */
+export function titaniumDownload(args: DownloadTaskArguments): TaskRequest {
+  const o = expectOptionsObject(args, 'downloadTask(arguments)');
+  rejectUnknownKeys(o, ['url', 'requestHeaders', 'taskDescription'], 'downloadTask');
+  const url = validateUrl(o.url);
+  const headers = validateHeaders(o.requestHeaders, 'requestHeaders');
+  // Named as download() names a folder destination: Content-Disposition, else the final URL.
+  const request = { kind: TaskKind.Download, url, method: 'GET', headers, nameFromResponse: true };
+  return { kind: 'download', request, body: {}, taskDescription: description(o.taskDescription) };
+}
+
+/** Titanium's uploadTask({ url, data, method = 'POST', requestHeaders?, taskDescription? }). */
+export function titaniumUpload(args: UploadTaskArguments, maximumResponseSize: number): TaskRequest {
+  const o = expectOptionsObject(args, 'uploadTask(arguments)');
+  rejectUnknownKeys(o, ['url', 'data', 'method', 'requestHeaders', 'taskDescription'], 'uploadTask');
+  const url = validateUrl(o.url);
+  if (o.data === undefined || o.data === null) {
+    throw typeError(ErrorCodes.INVALID_ARGUMENT, 'uploadTask: data is required');
+  }
+  const method = validateMethod(o.method, 'POST');
+  const headers = validateHeaders(o.requestHeaders, 'requestHeaders');
+  const request = { kind: TaskKind.Upload, url, method, headers, maximumResponseSize };
+  return { kind: 'upload', request, body: prepareUploadBody(o.data), taskDescription: description(o.taskDescription) };
+}
+
+/** Titanium's dataTask({ url, data?, method, requestHeaders?, taskDescription? }). */
+export function titaniumData(args: DataTaskArguments, maximumResponseSize: number): TaskRequest {
+  const o = expectOptionsObject(args, 'dataTask(arguments)');
+  rejectUnknownKeys(o, ['url', 'data', 'method', 'requestHeaders', 'taskDescription'], 'dataTask');
+  const url = validateUrl(o.url);
+  const body = prepareDataBody(o.data);
+  const method = validateMethod(o.method, body === undefined ? 'GET' : 'POST');
+  const headers = validateHeaders(o.requestHeaders, 'requestHeaders');
+  const request = { kind: TaskKind.Data, url, method, headers, maximumResponseSize };
+  return { kind: 'data', request, body: body ?? {}, taskDescription: description(o.taskDescription) };
+}
+
+/** A promise-API request, with the options its Task needs. */
+export interface PromiseRequest extends TaskRequest {
+  options: ReturnType<typeof parseTaskOptions>;
+  resumeTemplate?: TaskSetup['resumeTemplate'];
+}
+
+/** download(url, options) or download({ resumeData, ... }). */
+export function promiseDownload(
+  urlOrOptions: string | (DownloadOptions & { resumeData: Buffer }),
+  maybeOptions: DownloadOptions,
+  downloadDirectory: string,
+): PromiseRequest {
+  const resumeOnly = typeof urlOrOptions !== 'string' && urlOrOptions !== null && typeof urlOrOptions === 'object';
+  const rawOptions = resumeOnly ? urlOrOptions : maybeOptions;
+  const parsed = parseTaskOptions('download', rawOptions);
+  const resume = parsed.resumeData === undefined ? undefined : usableResume(decodeResumeData(parsed.resumeData));
+  const url = validateUrl(resumeOnly ? resume?.url : urlOrOptions);
+  const destination = resume ?? resolveDestination(parsed.destination, downloadDirectory, parsed.overwrite);
+  const request: Omit<NativeTaskRequest, 'taskIdentifier'> = {
+    kind: TaskKind.Download,
+    url,
+    method: parsed.method ?? 'GET',
+    headers: parsed.headers,
+    timeout: parsed.timeout,
+    downloadDirectory: destination.destinationDirectory,
+    downloadFileName: destination.destinationFileName,
+    nameFromResponse: destination.nameFromResponse,
+    overwrite: destination.overwrite,
+    discardOnHttpError: parsed.throwHttpErrors,
+    keepPartialOnFailure: true,
+    ...(parsed.integrity === undefined ? {} : { integrityAlgorithm: parsed.integrity.algorithm, integrityDigests: parsed.integrity.digests }),
+    ...(resume === undefined || resume.partialPath === ''
+      ? {}
+      : { resumePartialPath: resume.partialPath, resumeIdentity: resume.partialIdentity, resumeOffset: resume.offset, resumeValidator: resume.validator }),
+  };
+  const resumeTemplate = {
+    destinationDirectory: destination.destinationDirectory,
+    destinationFileName: destination.destinationFileName,
+    nameFromResponse: destination.nameFromResponse,
+    overwrite: destination.overwrite,
+    url,
+  };
+  return { kind: 'download', request, body: {}, taskDescription: parsed.taskDescription, options: parsed, resumeTemplate };
+}
+
+/** upload(url, body, options): bytes, a Blob, or a file path streamed from disk. */
+export function promiseUpload(url: string, body: Buffer | Uint8Array | Blob | string, options: UploadOptions, maximumResponseSize: number): PromiseRequest {
+  const parsed = parseTaskOptions('upload', options);
+  const target = validateUrl(url);
+  if (body === undefined || body === null) throw typeError(ErrorCodes.INVALID_ARGUMENT, 'upload(url, body): body is required');
+  const request = {
+    kind: TaskKind.Upload, url: target, method: parsed.method ?? 'POST', headers: parsed.headers, timeout: parsed.timeout,
+    maximumResponseSize: parsed.maximumResponseSize ?? maximumResponseSize,
+  };
+  return { kind: 'upload', request, body: prepareUploadBody(body), taskDescription: parsed.taskDescription, options: parsed };
+}
+
+/** request(url, options): a data task, its body in memory or (stream: true) as a Readable. */
+export function promiseData(url: string, options: RequestOptions, maximumResponseSize: number): PromiseRequest {
+  const parsed = parseTaskOptions('request', options);
+  const target = validateUrl(url);
+  const body = prepareDataBody(parsed.body);
+  const method = parsed.method ?? (body === undefined ? 'GET' : 'POST');
+  const request = {
+    kind: TaskKind.Data, url: target, method, headers: parsed.headers, timeout: parsed.timeout, streamBody: parsed.stream,
+    maximumResponseSize: parsed.maximumResponseSize ?? maximumResponseSize,
+  };
+  return { kind: 'data', request, body: body ?? {}, taskDescription: parsed.taskDescription, options: parsed };
+}
+
+/** The body is ready: the engine's request carries it, and the Content-Type it implies unless the caller set one. */
+export function withBody(request: NativeTaskRequest, ready: EngineBody): void {
+  if (ready.body !== undefined) request.body = ready.body;
+  if (ready.bodyPath !== undefined) request.bodyPath = ready.bodyPath;
+  if (ready.impliedContentType !== undefined && !hasHeader(request.headers, 'content-type')) {
+    request.headers = [...request.headers, 'Content-Type', ready.impliedContentType];
+  }
+}
+
+// A genuine blob's partial file is used only while it is still that file of ours. Gone (a
+// cleaned temp folder): the download starts over. Anything else there now: refused.
+function usableResume(resume: ResumeState): ResumeState {
+  if (isOwnPartial(resume.partialPath, resume.partialIdentity)) return resume;
+  if (fs.lstatSync(resume.partialPath, { throwIfNoEntry: false }) === undefined) {
+    return { ...resume, partialPath: '', partialIdentity: '', offset: 0, validator: '' };
+  }
+  throw typeError(ErrorCodes.INVALID_RESUME_DATA, `resumeData's partial file ${resume.partialPath} is no longer the file this download wrote; refusing to touch it`);
+}
+
+function description(value: unknown): string {
+  if (value === undefined) return '';
+  if (typeof value !== 'string') throw typeError(ErrorCodes.INVALID_ARGUMENT, 'taskDescription must be a string');
+  return value;
+}
+
+function hasHeader(flat: string[], name: string): boolean {
+  for (let i = 0; i < flat.length; i += 2) {
+    if (flat[i].toLowerCase() === name) return true;
+  }
+  return false;
+}
