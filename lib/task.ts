@@ -3,16 +3,19 @@
 // AbortSignal, suspend/resume and resume data. JS thread only.
 import { EventEmitter } from 'node:events';
 import { Readable } from 'node:stream';
-import { ErrorCodes, NSURLError } from './errors';
+import { NSURLError } from './errors';
 import type { NativeEvent, NativeMetrics } from './native';
 import { encodeResumeData, type ResumeState } from './resume-data';
 import { removeOwnPartial } from './partial-files';
 import { emitToEach } from './listeners';
 import { NO_RETRY, retryDelay, type RetryPolicy } from './retry';
-import { redactUrl as redact } from './validate';
+import { headerRecord } from './headers';
+import { AbortError, BODY_EXCERPT_LIMIT, HTTPError, IntegrityError, TransferError } from './task-errors';
+import type { TaskKindName } from './task-table';
+
+export { AbortError, HTTPError, IntegrityError, TransferError } from './task-errors';
 
 export type TaskState = 'running' | 'suspended' | 'canceling' | 'completed';
-export type TaskKindName = 'download' | 'upload' | 'data';
 
 /** What the server answered: status, headers (lower-case names; repeated ones joined with ', ') and the final URL. */
 export interface TaskResponse {
@@ -56,59 +59,7 @@ export interface TaskProgress {
   expected: number;
 }
 
-const BODY_EXCERPT_LIMIT = 64 * 1024;
-
-/** The promise API's rejection for an HTTP status of 400 or more (opt out with throwHttpErrors: false). */
-export class HTTPError extends Error {
-  readonly code = ErrorCodes.HTTP_ERROR;
-  readonly statusCode: number;
-  readonly headers: Record<string, string>;
-  readonly url: string;
-  /** At most the first 64 KiB of the response body. */
-  readonly body: Buffer;
-  constructor(response: TaskResponse, body: Buffer) {
-    super(`HTTP ${response.statusCode} from ${redact(response.url)}`);
-    this.name = 'HTTPError';
-    this.statusCode = response.statusCode;
-    this.headers = response.headers;
-    this.url = response.url;
-    this.body = body.subarray(0, BODY_EXCERPT_LIMIT);
-  }
-}
-
-/** A transport failure: errorCode is an NSURLErrorDomain code (see URLSession.NSURLError). */
-export class TransferError extends Error {
-  readonly code = ErrorCodes.TRANSFER_FAILED;
-  readonly errorCode: number;
-  /** For a failed download whose bytes can be kept: pass to session.download({ resumeData }). */
-  resumeData?: Buffer;
-  constructor(errorCode: number, message: string, url: string) {
-    super(`${message} [${errorCode}] ${redact(url)}`);
-    this.name = 'TransferError';
-    this.errorCode = errorCode;
-  }
-}
-
-/** A download whose bytes do not match its `integrity`; nothing was left at the destination. */
-export class IntegrityError extends TransferError {
-  override readonly code = ErrorCodes.INTEGRITY_MISMATCH as never;
-  constructor(message: string, url: string) {
-    super(NSURLError.IntegrityMismatch, message, url);
-    this.name = 'IntegrityError';
-  }
-}
-
 const ignore = (): void => undefined;
-
-/** Cancellation through task.cancel() or an AbortSignal: errorCode -999. */
-export class AbortError extends Error {
-  readonly code = 'ABORT_ERR';
-  readonly errorCode = NSURLError.Cancelled;
-  constructor(reason?: unknown) {
-    super('The transfer was aborted', reason === undefined ? undefined : { cause: reason });
-    this.name = 'AbortError';
-  }
-}
 
 /** What a Task needs from its session. */
 export interface TaskControls {
@@ -337,18 +288,4 @@ export class Task<Result = DownloadResult | RequestResult> extends EventEmitter 
     this.#reject(error);
     if (this.listenerCount('error') > 0) this.emit('error', error);
   }
-}
-
-// Repeated names are joined with ", " (RFC 9110 5.3). Names are server-chosen, so own-property
-// checks only: `name in out` took "Constructor" for a repeat of Object.prototype.constructor, and
-// an assignment to "__proto__" would have been dropped.
-function headerRecord(flat: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (let i = 0; i + 1 < flat.length; i += 2) {
-    const name = flat[i].toLowerCase();
-    const value = Object.hasOwn(out, name) ? `${out[name]}, ${flat[i + 1]}` : flat[i + 1];
-    if (name === '__proto__') Object.defineProperty(out, name, { value, enumerable: true, writable: true, configurable: true });
-    else out[name] = value;
-  }
-  return out;
 }
