@@ -10,12 +10,13 @@ import { EventRouter } from './event-router';
 import { stopAtExit } from './exit-cleanup';
 import { Fanout, runListener } from './listeners';
 import { EventType, packTaskRequest } from './native-constants';
-import type { NativeEvent, NativeSession, NativeTaskRequest } from './native';
+import type { NativeSession, NativeTaskRequest } from './native';
 import { decodeEvents } from './native-events';
 import { removeOwnPartial } from './partial-files';
 import { sweepStalePartials } from './partial-sweep';
 import { SessionPersistence } from './persistence';
 import { ensurePrivateDirectory } from './private-directory';
+import { reattach } from './reattach';
 import { promiseData, promiseDownload, promiseUpload, titaniumData, titaniumDownload, titaniumUpload, withBody, type PromiseRequest, type TaskRequest } from './requests';
 import { abandonRetries, scheduleRetry } from './retry-scheduler';
 import { lockStateDirectory, StateDirectoryError } from './state-directory';
@@ -122,7 +123,15 @@ export class Session extends EventEmitter {
       this.#nextTaskIdentifier = this.#counter.first;
     }
     debug('session %s created (engine %s)', this.identifier, binding.engine);
-    if (this.#persistence !== undefined) this.#reattach(this.#persistence);
+    if (this.#persistence !== undefined) {
+      reattach(this.#persistence, {
+        identifier: this.identifier,
+        tasks: this.#tasks,
+        fanout: this.#fanout,
+        start: (request, taskDescription) => this.#native.startTask(packTaskRequest(request, taskDescription)),
+        deliver: (events) => this.#router.receive(events),
+      });
+    }
     if (this.backgroundMode === 'none') stopAtExit(this, Session.#stopForExit);
   }
 
@@ -148,51 +157,6 @@ export class Session extends EventEmitter {
       if (error instanceof StateDirectoryError) throw withStack(error);
       throw error;
     }
-  }
-
-  // A new process re-creates a persistent session: continue what the dead one left running
-  // (downloads from their bytes on disk) and deliver what it finished but never delivered.
-  #reattach(persistence: SessionPersistence): void {
-    const setAside = persistence.journal.setAside;
-    // process.nextTick: after the caller's synchronous code (where it attaches listeners), and
-    // before any engine event can arrive.
-    if (setAside !== undefined) {
-      process.nextTick(() =>
-        this.#fanout.emit('warning', {
-          sessionIdentifier: this.identifier,
-          message: `the journal ${setAside.reason} and was set aside; the session started clean`,
-          path: setAside.path,
-        }),
-      );
-    }
-    for (const { request, taskDescription, kind, expectedBytes } of persistence.recoverableRequests()) {
-      debug('task %d of %s: re-attached, resuming from %d bytes', request.taskIdentifier, this.identifier, request.resumeOffset ?? 0);
-      const record = newTaskRecord(kind, request.url, taskDescription);
-      // getAllTasks() at once shows the kept bytes and the known size, and the first progress
-      // event's bytesWritten counts only what arrives now.
-      record.lastDownloadTotal = request.resumeOffset ?? 0;
-      record.expected = request.resumeOffset ? expectedBytes : 0;
-      this.#tasks.set(request.taskIdentifier, record);
-      this.#native.startTask(packTaskRequest(request, taskDescription));
-    }
-    const undelivered = persistence.undeliveredEvents();
-    for (const { kind, events } of undelivered) {
-      this.#tasks.set(events[0].taskIdentifier, newTaskRecord(kind, '', ''));
-    }
-    // A task whose body lived only in the dead process's memory (its state folder was full)
-    // cannot run again: it completes as failed, so that the app hears how it ended.
-    const lost: NativeEvent[] = persistence.lostTasks().map((task) => {
-      this.#tasks.set(task.taskIdentifier, newTaskRecord(task.kind, task.url, task.taskDescription));
-      return {
-        type: EventType.TaskCompleted,
-        taskIdentifier: task.taskIdentifier,
-        errorCode: NSURLError.CannotOpenFile,
-        message: 'The request body did not survive the process: the state folder could not store it.',
-        statusCode: 0,
-      };
-    });
-    const pending = [...undelivered.flatMap((entry) => entry.events), ...lost];
-    if (pending.length > 0) process.nextTick(() => this.#router.receive(pending));
   }
 
   /** Whether unfinished work survives the process ('emulated': our journal; 'system': the OS's background daemon). */
