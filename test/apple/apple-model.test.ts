@@ -4,7 +4,7 @@
 // Built with AddressSanitizer and UBSan: the model never runs inside the Linux addon, so this is
 // where its memory errors and leaks would show.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compileNative, runNative, type NativeProgram } from '../native/compile';
+import { compileNative, runNative, type NativeProgram } from '../helpers/compile-native';
 
 const SOURCES = [
   'test/native/apple_model_test.cc',

@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as URLSession from '../../lib/index';
-import { makeBytes, sha256 } from '../task/task-server';
+import { makeBytes, sha256 } from '../helpers/task-server';
 import { runChild } from '../helpers/child';
 import { peekJournal } from '../../lib/journal';
 

@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/state-folder';
 import { tempDir } from '../helpers/temp';
-import { makeBytes, sha256 } from '../task/task-server';
+import { makeBytes, sha256 } from '../helpers/task-server';
 
 const CLI = path.join(__dirname, '..', '..', 'dist', 'cli.js');
 const SIZE = 3_500_000;

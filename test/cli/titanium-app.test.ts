@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { peekJournal } from '../../lib/journal';
 import { waitFor } from '../helpers/state-folder';
 import { tempDir } from '../helpers/temp';
-import { makeBytes, sha256 } from '../task/task-server';
+import { makeBytes, sha256 } from '../helpers/task-server';
 
 const RUN = path.join(__dirname, '..', '..', 'examples', 'titanium-app', 'run.js');
 const SESSION = 'com.test.test2';

@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import * as URLSession from '../../lib/index';
 import { waitFor } from '../helpers/state-folder';
 import { tempDir } from '../helpers/temp';
-import { startRawServer, startSemanticsServer, type Echo, type SemanticsServer } from './semantics-server';
+import { startRawServer, startSemanticsServer, type Echo, type SemanticsServer } from '../helpers/semantics-server';
 
 let server: SemanticsServer;
 let other: SemanticsServer; // another origin (another port), for cross-origin redirects
@@ -42,7 +42,7 @@ async function echo(s: URLSession.Session, url: string, options: URLSession.Requ
 }
 
 /** How a task ended, and after how many milliseconds. */
-async function timed(task: URLSession.Task<unknown>): Promise<{ errorCode: number; ms: number }> {
+async function timed(task: URLSession.Task<any>): Promise<{ errorCode: number; ms: number }> {
   const start = Date.now();
   const errorCode = await task.done.then(
     () => 0,

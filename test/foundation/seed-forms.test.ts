@@ -6,7 +6,7 @@ import * as vm from 'node:vm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/temp';
 import * as URLSession from '../../lib/index';
-import { makeBytes, sha256, startTaskServer, type TaskServer } from '../task/task-server';
+import { makeBytes, sha256, startTaskServer, type TaskServer } from '../helpers/task-server';
 
 let server: TaskServer;
 const live: URLSession.Session[] = [];

@@ -7,8 +7,8 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/temp';
 import * as URLSession from '../../lib/index';
-import { makeBytes, sha256, startTaskServer, type TaskServer } from '../task/task-server';
-import { makeCertificates, type TestCertificates } from './tls';
+import { makeBytes, sha256, startTaskServer, type TaskServer } from '../helpers/task-server';
+import { makeCertificates, type TestCertificates } from '../helpers/tls';
 
 let certs: TestCertificates;
 let https: TaskServer;

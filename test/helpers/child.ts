@@ -1,9 +1,9 @@
-// Runs test/background/child.js (a persistent-session client printing one JSON line per event)
+// Runs test/helpers/background-child.js (a persistent-session client printing one JSON line per event)
 // in its own process, so a test can kill it at any line, or see it hang without hanging itself.
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 
-const CHILD = path.join(__dirname, '..', 'background', 'child.js');
+const CHILD = path.join(__dirname, 'background-child.js');
 
 export interface Line { type: string; [key: string]: any }
 

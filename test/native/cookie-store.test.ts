@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { compileNative, runNative } from './compile';
+import { compileNative, runNative } from '../helpers/compile-native';
 
 describe.skipIf(process.platform !== 'linux')('the libcurl cookie store within its limits', () => {
   it('evicts odd cookies by name, rebuilds for unnameable ones, reads odd jars, keeps the jar private', async () => {

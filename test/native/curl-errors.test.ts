@@ -3,7 +3,7 @@
 // (native/curl/curl_errors.cc) is compiled into a small program with the error texts
 // (native/core/error_codes.cc) and run; no addon, no server.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compileNative, runNative, type NativeProgram } from './compile';
+import { compileNative, runNative, type NativeProgram } from '../helpers/compile-native';
 
 interface Mapping {
   curlCode: number;

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compileNative, runNative, type NativeProgram } from './compile';
+import { compileNative, runNative, type NativeProgram } from '../helpers/compile-native';
 
 let program: NativeProgram | undefined;
 beforeAll(async () => {

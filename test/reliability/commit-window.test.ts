@@ -6,9 +6,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/temp';
-import { makeBytes, sha256, startTaskServer, type TaskServer } from '../task/task-server';
+import { makeBytes, sha256, startTaskServer, type TaskServer } from '../helpers/task-server';
 
-const CHILD = path.join(__dirname, 'crash-child.js');
+const CHILD = path.join(__dirname, '..', 'helpers', 'crash-child.js');
 
 interface Line { type: string; [key: string]: any }
 

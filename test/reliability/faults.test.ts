@@ -10,8 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/temp';
 import * as URLSession from '../../lib/index';
 import { openFds, threadCount as threads } from '../helpers/process-stats';
-import { makeCertificates, type TestCertificates } from '../foundation/tls';
-import { startHostileServer, type HostileServer } from './hostile-server';
+import { makeCertificates, type TestCertificates } from '../helpers/tls';
+import { startHostileServer, type HostileServer } from '../helpers/hostile-server';
 
 let hostile: HostileServer;
 let certs: TestCertificates;
@@ -192,7 +192,7 @@ describe('hostile HTTP/2 servers', () => {
 describe('local faults', () => {
   it('a destination folder made read-only mid-transfer fails with -3005 and nothing reaches the destination', async (context) => {
     const { execFileSync } = await import('node:child_process');
-    const { startTaskServer } = await import('../task/task-server');
+    const { startTaskServer } = await import('../helpers/task-server');
     // Root ignores mode bits, so the download runs in a child without privileges (nobody).
     try {
       execFileSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'true'], { stdio: 'ignore' });
@@ -231,7 +231,7 @@ describe('local faults', () => {
 
   it('a full disk fails with -3003, removes the partial file and leaves the session usable', async (context) => {
     const { execFileSync } = await import('node:child_process');
-    const { startTaskServer } = await import('../task/task-server');
+    const { startTaskServer } = await import('../helpers/task-server');
     const mountPoint = tempDir('urlsession-full-');
     try {
       execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', mountPoint], { stdio: 'ignore' });
@@ -258,7 +258,7 @@ describe('local faults', () => {
   });
 
   it('a destination folder removed mid-transfer fails with a file code; the session stays usable', async () => {
-    const { startTaskServer } = await import('../task/task-server');
+    const { startTaskServer } = await import('../helpers/task-server');
     const server = await startTaskServer();
     try {
       const dir = tempDir('urlsession-gone-');
@@ -279,7 +279,7 @@ describe('local faults', () => {
   });
 
   it('an upload whose source file is deleted mid-upload sends the whole file (the open descriptor keeps it)', async () => {
-    const { startTaskServer, sha256 } = await import('../task/task-server');
+    const { startTaskServer, sha256 } = await import('../helpers/task-server');
     const server = await startTaskServer();
     try {
       const file = path.join(tempDir('urlsession-src-'), 'src.bin');
@@ -298,7 +298,7 @@ describe('local faults', () => {
   });
 
   it('an upload whose source file is truncated mid-upload fails at once, never hangs', async () => {
-    const { startTaskServer } = await import('../task/task-server');
+    const { startTaskServer } = await import('../helpers/task-server');
     const server = await startTaskServer();
     try {
       const file = path.join(tempDir('urlsession-src-'), 'src.bin');
@@ -319,7 +319,7 @@ describe('local faults', () => {
 
 describe('file modes', () => {
   it('partial files are 0600 and a persistent state directory is 0700', async () => {
-    const { startTaskServer } = await import('../task/task-server');
+    const { startTaskServer } = await import('../helpers/task-server');
     const server = await startTaskServer();
     const root = tempDir('urlsession-modes-');
     try {

@@ -7,9 +7,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/temp';
-import { startTaskServer, type TaskServer } from '../task/task-server';
+import { startTaskServer, type TaskServer } from '../helpers/task-server';
 
-const CHILD = path.join(__dirname, 'crash-child.js');
+const CHILD = path.join(__dirname, '..', 'helpers', 'crash-child.js');
 /** A task's records (start, partial file, response, completion, delivery) stay well under this. */
 const BYTES_PER_TASK_BOUND = 4096;
 

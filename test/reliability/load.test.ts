@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir as newTempDir } from '../helpers/temp';
 import * as URLSession from '../../lib/index';
 import { openFds, threadCount as threads } from '../helpers/process-stats';
-import { makeBytes, sha256, startTaskServer, type TaskServer } from '../task/task-server';
+import { makeBytes, sha256, startTaskServer, type TaskServer } from '../helpers/task-server';
 
 let server: TaskServer;
 beforeAll(async () => {
@@ -99,7 +99,7 @@ describe('load', () => {
   });
 
   it('50 worker_threads load, use and unload the addon without a crash', async () => {
-    const child = spawn(process.execPath, [path.join(__dirname, 'fixtures-worker.js'), `${server.base}/file?size=1000`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [path.join(__dirname, '..', 'helpers', 'fixtures-worker.js'), `${server.base}/file?size=1000`], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     const [code, signal] = await new Promise<[number | null, string | null]>((resolve) => child.on('exit', (c, s) => resolve([c, s])));

@@ -11,7 +11,7 @@ import { tempDir } from '../helpers/temp';
 import * as URLSession from '../../lib/index';
 import { runChild } from '../helpers/child';
 import { peekJournal, type JournalState } from '../../lib/journal';
-import { makeBytes, sha256, startTaskServer, type TaskServer } from '../task/task-server';
+import { makeBytes, sha256, startTaskServer, type TaskServer } from '../helpers/task-server';
 
 let server: TaskServer;
 beforeAll(async () => {

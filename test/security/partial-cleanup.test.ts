@@ -11,7 +11,7 @@ import { tempDir } from '../helpers/temp';
 import { mountTmpfs, waitFor } from '../helpers/state-folder';
 import * as URLSession from '../../lib/index';
 import { decodeResumeData } from '../../lib/resume-data';
-import { makeBytes, sha256, startTaskServer, type TaskServer } from '../task/task-server';
+import { makeBytes, sha256, startTaskServer, type TaskServer } from '../helpers/task-server';
 
 let server: TaskServer;
 beforeAll(async () => {
@@ -19,7 +19,7 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-const CHILD = path.join(__dirname, 'exit-child.js');
+const CHILD = path.join(__dirname, '..', 'helpers', 'exit-child.js');
 const partials = (dir: string): string[] => fs.readdirSync(dir).filter((name) => name.endsWith('.partial')).sort();
 
 interface Line { type: string; [key: string]: any }

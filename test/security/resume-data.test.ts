@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/temp';
 import * as URLSession from '../../lib/index';
 import { decodeResumeData } from '../../lib/resume-data';
-import { makeBytes, sha256, startTaskServer, type TaskServer } from '../task/task-server';
+import { makeBytes, sha256, startTaskServer, type TaskServer } from '../helpers/task-server';
 
 let server: TaskServer;
 const sessions: URLSession.Session[] = [];

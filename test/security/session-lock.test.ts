@@ -9,7 +9,7 @@ import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as URLSession from '../../lib/index';
 
-const CHILD = path.join(__dirname, 'lock-child.js');
+const CHILD = path.join(__dirname, '..', 'helpers', 'lock-child.js');
 const DIST = path.join(__dirname, '..', '..', 'dist', 'index.js');
 const LOCKED = URLSession.ErrorCodes.SESSION_LOCKED;
 const ROUNDS = 60;

@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as URLSession from '../../lib/index';
-import { startTaskServer, type TaskServer } from '../task/task-server';
+import { startTaskServer, type TaskServer } from '../helpers/task-server';
 
 let server: TaskServer;
 beforeAll(async () => {

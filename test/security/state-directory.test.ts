@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import * as URLSession from '../../lib/index';
-import { makeBytes } from '../task/task-server';
+import { makeBytes } from '../helpers/task-server';
 import { runChild } from '../helpers/child';
 import { waitFor } from '../helpers/state-folder';
 

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/temp';
 import { waitFor } from '../helpers/state-folder';
 import * as URLSession from '../../lib/index';
-import { makeBytes, sha256, startTaskServer, type TaskServer } from './task-server';
+import { makeBytes, sha256, startTaskServer, type TaskServer } from '../helpers/task-server';
 
 let server: TaskServer;
 beforeAll(async () => {
@@ -44,7 +44,7 @@ function setup(): { root: string; downloads: string; moved: string; session: URL
 }
 
 /** Waits until the download has written some bytes into its partial file. */
-async function midTransfer(task: URLSession.Task<unknown>, downloads: string): Promise<void> {
+async function midTransfer(task: URLSession.Task<any>, downloads: string): Promise<void> {
   let transferred = 0;
   task.on('progress', (p) => (transferred = p.transferred));
   await waitFor('bytes in the partial file', () => transferred > 100_000);

@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/temp';
 import * as URLSession from '../../lib/index';
 import { decodeResumeData, encodeResumeData } from '../../lib/resume-data';
-import { makeBytes, sha256, startProxy, startTaskServer, type TaskServer } from './task-server';
+import { makeBytes, sha256, startProxy, startTaskServer, type TaskServer } from '../helpers/task-server';
 
 let server: TaskServer;
 let work: string;

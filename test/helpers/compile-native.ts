@@ -1,6 +1,6 @@
 // Compiles C++ sources of this repository into one program in a fresh temporary folder, so a
 // test can run portable native code (or its use of libcurl) directly, without the addon.
-// Used by test/native/*.test.ts; the caller removes the folder (NativeProgram.remove()).
+// Used by test/native/*.test.ts and test/apple/apple-model.test.ts; the caller removes the folder (NativeProgram.remove()).
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
