@@ -9,6 +9,7 @@
         "native/bridge/session_wrap.cc",
         "native/bridge/event_to_js.cc",
         "native/bridge/file_lock_wrap.cc",
+        "native/bridge/wire_test_encoder.cc",
         "native/core/event_queue.cc",
         "native/core/error_codes.cc",
         "native/core/file_ops.cc",

@@ -1,48 +1,7 @@
 // Types of the compiled addon (native/addon.cc, native/bridge/). Internal to lib/.
 
-/** Engine event kinds: native/engine/events.h's EventType (named in lib/native-constants.ts). */
-export type NativeEventType = 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10;
-
-export interface NativeMetrics {
-  dnsMs: number;
-  connectMs: number;
-  tlsMs: number;
-  firstByteMs: number;
-  totalMs: number;
-  bytesSent: number;
-  bytesReceived: number;
-  redirectCount: number;
-  protocol: string;
-  remoteAddress: string;
-}
-
-export interface NativeEvent {
-  type: NativeEventType;
-  taskIdentifier: number;
-  totalBytes?: number;
-  expectedBytes?: number;
-  statusCode?: number;
-  errorCode?: number;
-  message?: string;
-  location?: string;
-  url?: string;
-  /** Flat [name, value, name, value, ...]. */
-  headers?: string[];
-  responseBody?: Buffer;
-  metrics?: NativeMetrics;
-  token?: number;
-  /** TaskCompleted of a failed download that keeps its partial file (keepPartialOnFailure). */
-  partialPath?: string;
-  partialBytes?: number;
-  validator?: string;
-  /** The identity ("device:inode:birthNs") of that partial file (lib/partial-files.ts). */
-  partialIdentity?: string;
-  /** BodyData: a piece of a streamed body. */
-  chunk?: Buffer;
-  /** TaskRecovered: the task's kind (0 download, 1 upload, 2 data) and description. */
-  kind?: 0 | 1 | 2;
-  taskDescription?: string;
-}
+// The wire's types are generated from native/engine/wire.h (scripts/generate-wire.js).
+export type { NativeEvent, NativeEventType, NativeMetrics, NativeTaskKind, NativeTaskRequest } from './generated/wire';
 
 export interface NativeSessionConfig {
   identifier: string;
@@ -69,42 +28,10 @@ export interface NativeSessionConfig {
   driveOnHostLoop: boolean;
 }
 
-/** native/engine/engine.h's TaskKind (named in lib/native-constants.ts). */
-export type NativeTaskKind = 0 | 1 | 2;
-
-export interface NativeTaskRequest {
-  taskIdentifier: number;
-  kind: NativeTaskKind;
-  url: string;
-  method: string;
-  headers: string[];
-  body?: Buffer;
-  bodyPath?: string;
-  downloadDirectory?: string;
-  downloadFileName?: string;
-  timeout?: number;
-  overwrite?: boolean;
-  nameFromResponse?: boolean;
-  discardOnHttpError?: boolean;
-  keepPartialOnFailure?: boolean;
-  resumePartialPath?: string;
-  resumeOffset?: number;
-  resumeValidator?: string;
-  /** The identity ("device:inode:birthNs") the file at resumePartialPath must still be (lib/partial-files.ts). */
-  resumeIdentity?: string;
-  /** 'sha256' | 'sha384' | 'sha512' with the raw digests any of which must match. */
-  integrityAlgorithm?: string;
-  integrityDigests?: Buffer[];
-  /** Data tasks: BodyData events instead of responseBody, acknowledged with acknowledgeBody. */
-  streamBody?: boolean;
-  /** Data/upload tasks with a body kept in memory: fail with -1103 past this many bytes; 0 none. */
-  maximumResponseSize?: number;
-}
-
 export declare class NativeSession {
-  /** onEvents receives one encoded batch: decode it with lib/native-events.ts's decodeEvents. */
+  /** onEvents receives one encoded batch: decode it with lib/generated/wire.ts's decodeEvents. */
   constructor(config: NativeSessionConfig, onEvents: (numbers: Float64Array, text: string, bodies: ArrayBuffer[] | undefined) => void);
-  /** `packed` is packTaskRequest(request) (lib/native-constants.ts). */
+  /** `packed` is packTaskRequest(request, taskDescription) (lib/generated/wire.ts). */
   startTask(packed: unknown[]): void;
   cancelTask(taskIdentifier: number): void;
   suspendTask(taskIdentifier: number): void;

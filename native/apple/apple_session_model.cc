@@ -449,8 +449,8 @@ Commands AppleSessionModel::OnRecoveredTask(NsTaskId task, const std::string& ta
   event.type = EventType::TaskRecovered;
   event.taskIdentifier = tag.taskIdentifier;
   event.url = url;
-  event.statusCode = static_cast<int>(tag.kind);
-  event.message = tag.taskDescription;
+  event.kind = tag.kind;
+  event.taskDescription = tag.taskDescription;
   by_id_[tag.taskIdentifier] = task;
   tasks_[task] = std::move(t);
   Post(std::move(event));

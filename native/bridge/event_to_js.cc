@@ -25,66 +25,61 @@ void EventBatchEncoder::Body(const std::string& bytes) {
   if (!bytes.empty()) bodies_.push_back(&bytes);
 }
 
-// The field order of each event type is lib/native-events.ts's decodeEvents; the two change
-// together (every event type is exercised by the test suite, so a mismatch fails it).
+template <typename T>
+bool EventBatchEncoder::EncodeNumber(T value) {
+  numbers_.push_back(static_cast<double>(value));
+  return true;
+}
+
+bool EventBatchEncoder::EncodeTaskKind(TaskKind kind) { return EncodeNumber(static_cast<int>(kind)); }
+
+bool EventBatchEncoder::EncodeText(const std::string& value) {
+  Text(value);
+  return true;
+}
+
+bool EventBatchEncoder::EncodeBody(const std::string& bytes) {
+  Body(bytes);
+  return true;
+}
+
+// The count first: the decoder reads that many pairs of text fields.
+bool EventBatchEncoder::EncodeHeaders(const std::vector<std::pair<std::string, std::string>>& headers) {
+  EncodeNumber(headers.size());
+  for (const auto& header : headers) {
+    Text(header.first);
+    Text(header.second);
+  }
+  return true;
+}
+
+bool EventBatchEncoder::EncodeMetrics(const TaskMetrics& metrics) {
+#define URLSESSION_ENCODE_METRIC(kind, member, jsName) Encode##kind(metrics.member);
+  URLSESSION_METRICS_FIELDS(URLSESSION_ENCODE_METRIC)
+#undef URLSESSION_ENCODE_METRIC
+  return true;
+}
+
+// A flag: 1 and the fields after it when `value` is set, else 0 and the event ends.
+bool EventBatchEncoder::EncodeRestIf(const std::string& value) {
+  EncodeNumber(value.empty() ? 0 : 1);
+  return !value.empty();
+}
+
+// Every event type's fields, in native/engine/wire.h's order, which lib/generated/wire.ts's
+// decoder reads in; an Encode<Kind> returning false ends the event (RestIf).
 void EventBatchEncoder::EncodeEvent(const Event& event) {
-  numbers_.push_back(static_cast<double>(event.type));
-  numbers_.push_back(static_cast<double>(event.taskIdentifier));
+  EncodeNumber(event.type);
+  EncodeNumber(event.taskIdentifier);
   switch (event.type) {
-    case EventType::DownloadProgress:
-    case EventType::UploadProgress:
-      numbers_.push_back(static_cast<double>(event.totalBytes));
-      numbers_.push_back(static_cast<double>(event.expectedBytes));
-      break;
-    case EventType::Response:
-      numbers_.push_back(event.statusCode);
-      numbers_.push_back(static_cast<double>(event.expectedBytes));
-      numbers_.push_back(static_cast<double>(event.responseHeaders.size()));
-      Text(event.url);
-      for (const auto& header : event.responseHeaders) {
-        Text(header.first);
-        Text(header.second);
-      }
-      break;
-    case EventType::DownloadCompleted:
-      numbers_.push_back(event.statusCode);
-      Text(event.location);
-      break;
-    case EventType::TaskCompleted: {
-      const TaskMetrics& m = event.metrics;
-      numbers_.insert(numbers_.end(), {static_cast<double>(event.statusCode), static_cast<double>(event.errorCode),
-                                       m.dnsMs, m.connectMs, m.tlsMs, m.firstByteMs, m.totalMs,
-                                       static_cast<double>(m.bytesSent), static_cast<double>(m.bytesReceived),
-                                       static_cast<double>(m.redirectCount)});
-      Body(event.responseBody);
-      Text(event.message);
-      Text(event.url);
-      Text(m.protocol);
-      Text(m.remoteAddress);
-      bool partial = !event.partialPath.empty();
-      numbers_.push_back(partial ? static_cast<double>(event.partialBytes) : -1);
-      if (partial) {
-        Text(event.partialPath);
-        Text(event.validator);
-        Text(event.partialIdentity);
-      }
-      break;
-    }
-    case EventType::ResetCompleted:
-    case EventType::FlushCompleted:
-      numbers_.push_back(static_cast<double>(event.token));
-      break;
-    case EventType::BodyData:
-      Body(event.responseBody);
-      break;
-    case EventType::TaskRecovered:
-      numbers_.push_back(event.statusCode);  // the TaskKind
-      Text(event.url);
-      Text(event.message);  // its taskDescription
-      break;
-    case EventType::SessionInvalidated:
-    case EventType::BackgroundEventsDelivered:
-      break;
+#define URLSESSION_ENCODE_FIELD(kind, member, jsName) \
+  if (!Encode##kind(event.member)) break;
+#define URLSESSION_ENCODE_EVENT(name, value, fields) \
+  case EventType::name:                              \
+    fields(URLSESSION_ENCODE_FIELD) break;
+    URLSESSION_EVENT_TYPES(URLSESSION_ENCODE_EVENT)
+#undef URLSESSION_ENCODE_EVENT
+#undef URLSESSION_ENCODE_FIELD
   }
 }
 

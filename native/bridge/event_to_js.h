@@ -1,12 +1,13 @@
 // Turns a batch of engine events into the three values `onEvents(numbers, text, bodies)` receives;
-// lib/native-events.ts decodes them into the objects lib/native.d.ts describes. JS thread only.
+// lib/generated/wire.ts decodes them into NativeEvent objects. JS thread only.
 //
 // Why not one object per event: building an event object from C++ costs a string internalization,
 // a map transition and a runtime call per property, and a node::Buffer (with its prototype swap)
 // per body. Measured on 4,000 small requests that was 13% of the JS thread's samples; crossing as
 // below took 9% off its CPU (bench/ANALYSIS.md, (c)). A batch now crosses as:
 //   numbers  Float64Array: per event its type, task identifier and numeric fields, in the order
-//            below (EncodeEvent) and in lib/native-events.ts; a Response carries its header count.
+//            of native/engine/wire.h (which lib/generated/wire.ts decodes); a header list
+//            carries its count.
 //   text     one string: every text field of the batch in order, each followed by U+0000.
 //   bodies   an array of ArrayBuffers (response bodies and streamed chunks), or undefined.
 //
@@ -18,6 +19,7 @@
 #include <node_api.h>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/events.h"
@@ -32,6 +34,15 @@ class EventBatchEncoder {
 
  private:
   void EncodeEvent(const Event& event);
+  // One per field kind of native/engine/wire.h; true while the event's later fields travel.
+  template <typename T>
+  bool EncodeNumber(T value);
+  bool EncodeTaskKind(TaskKind kind);
+  bool EncodeText(const std::string& value);
+  bool EncodeBody(const std::string& bytes);
+  bool EncodeHeaders(const std::vector<std::pair<std::string, std::string>>& headers);
+  bool EncodeMetrics(const TaskMetrics& metrics);
+  bool EncodeRestIf(const std::string& value);
   void Text(const std::string& value);
   void Body(const std::string& bytes);
 

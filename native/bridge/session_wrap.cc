@@ -61,14 +61,16 @@ SessionConfig ParseConfig(const Napi::Object& js) {
   return config;
 }
 
-// The order of lib/native-constants.ts TASK_FIELDS: a task arrives as an array, because reading
-// named properties costs a string internalization each (measured in bench/ANALYSIS.md, (c)).
-enum TaskField : uint32_t {
-  kTaskIdentifier, kKind, kUrl, kMethod, kHeaders, kBody, kBodyPath, kDownloadDirectory,
-  kDownloadFileName, kTimeout, kOverwrite, kNameFromResponse, kDiscardOnHttpError,
-  kKeepPartialOnFailure, kResumePartialPath, kResumeOffset, kResumeValidator,
-  kIntegrityAlgorithm, kIntegrityDigests, kStreamBody, kResumeIdentity, kMaximumResponseSize, kTaskDescription, kTaskFieldCount
+// A task arrives as an array in native/engine/wire.h's URLSESSION_TASK_FIELDS order (which
+// lib/generated/wire.ts's packTaskRequest writes): task_field::url is the url's index.
+namespace task_field {
+enum : uint32_t {
+#define URLSESSION_TASK_FIELD_INDEX(name, jsType, presence) name,
+  URLSESSION_TASK_FIELDS(URLSESSION_TASK_FIELD_INDEX)
+#undef URLSESSION_TASK_FIELD_INDEX
+  kCount
 };
+}  // namespace task_field
 
 std::string StringAt(const Napi::Array& a, uint32_t i) {
   Napi::Value value = a.Get(i);
@@ -84,32 +86,32 @@ bool BoolAt(const Napi::Array& a, uint32_t i) { return a.Get(i).ToBoolean(); }
 
 TaskRequest ParseTask(const Napi::Array& js) {
   TaskRequest request;
-  request.taskIdentifier = static_cast<uint64_t>(NumberAt(js, kTaskIdentifier, 0));
-  request.kind = static_cast<TaskKind>(static_cast<int>(NumberAt(js, kKind, 2)));
-  request.url = StringAt(js, kUrl);
-  request.method = StringAt(js, kMethod);
-  request.headers = HeadersFrom(js.Get(kHeaders));
-  Napi::Value body = js.Get(kBody);
+  request.taskIdentifier = static_cast<uint64_t>(NumberAt(js, task_field::taskIdentifier, 0));
+  request.kind = static_cast<TaskKind>(static_cast<int>(NumberAt(js, task_field::kind, 2)));
+  request.url = StringAt(js, task_field::url);
+  request.method = StringAt(js, task_field::method);
+  request.headers = HeadersFrom(js.Get(task_field::headers));
+  Napi::Value body = js.Get(task_field::body);
   if (body.IsBuffer()) {
     Napi::Buffer<char> bytes = body.As<Napi::Buffer<char>>();
     request.bodySource = BodySource::Memory;
     request.bodyBytes.assign(bytes.Data(), bytes.Length());
-  } else if (js.Get(kBodyPath).IsString()) {
+  } else if (js.Get(task_field::bodyPath).IsString()) {
     request.bodySource = BodySource::File;
-    request.bodyPath = StringAt(js, kBodyPath);
+    request.bodyPath = StringAt(js, task_field::bodyPath);
   }
-  request.downloadDirectory = StringAt(js, kDownloadDirectory);
-  request.downloadFileName = StringAt(js, kDownloadFileName);
-  request.timeout = NumberAt(js, kTimeout, 0);
-  request.overwrite = BoolAt(js, kOverwrite);
-  request.nameFromResponse = BoolAt(js, kNameFromResponse);
-  request.discardOnHttpError = BoolAt(js, kDiscardOnHttpError);
-  request.keepPartialOnFailure = BoolAt(js, kKeepPartialOnFailure);
-  request.resumePartialPath = StringAt(js, kResumePartialPath);
-  request.resumeOffset = static_cast<int64_t>(NumberAt(js, kResumeOffset, 0));
-  request.resumeValidator = StringAt(js, kResumeValidator);
-  request.integrity.algorithm = StringAt(js, kIntegrityAlgorithm);
-  Napi::Value digests = js.Get(kIntegrityDigests);
+  request.downloadDirectory = StringAt(js, task_field::downloadDirectory);
+  request.downloadFileName = StringAt(js, task_field::downloadFileName);
+  request.timeout = NumberAt(js, task_field::timeout, 0);
+  request.overwrite = BoolAt(js, task_field::overwrite);
+  request.nameFromResponse = BoolAt(js, task_field::nameFromResponse);
+  request.discardOnHttpError = BoolAt(js, task_field::discardOnHttpError);
+  request.keepPartialOnFailure = BoolAt(js, task_field::keepPartialOnFailure);
+  request.resumePartialPath = StringAt(js, task_field::resumePartialPath);
+  request.resumeOffset = static_cast<int64_t>(NumberAt(js, task_field::resumeOffset, 0));
+  request.resumeValidator = StringAt(js, task_field::resumeValidator);
+  request.integrity.algorithm = StringAt(js, task_field::integrityAlgorithm);
+  Napi::Value digests = js.Get(task_field::integrityDigests);
   if (digests.IsArray()) {
     Napi::Array list = digests.As<Napi::Array>();
     for (uint32_t i = 0; i < list.Length(); ++i) {
@@ -117,10 +119,10 @@ TaskRequest ParseTask(const Napi::Array& js) {
       request.integrity.digests.emplace_back(digest.Data(), digest.Length());
     }
   }
-  request.streamBody = BoolAt(js, kStreamBody);
-  request.resumeIdentity = StringAt(js, kResumeIdentity);
-  request.maximumResponseSize = static_cast<int64_t>(NumberAt(js, kMaximumResponseSize, 0));
-  request.taskDescription = StringAt(js, kTaskDescription);
+  request.streamBody = BoolAt(js, task_field::streamBody);
+  request.resumeIdentity = StringAt(js, task_field::resumeIdentity);
+  request.maximumResponseSize = static_cast<int64_t>(NumberAt(js, task_field::maximumResponseSize, 0));
+  request.taskDescription = StringAt(js, task_field::taskDescription);
   return request;
 }
 
@@ -231,7 +233,7 @@ bool NativeSession::Accepting(Napi::Env env) const {
 
 Napi::Value NativeSession::StartTask(const Napi::CallbackInfo& info) {
   if (!Accepting(info.Env())) return info.Env().Undefined();
-  if (info.Length() < 1 || !info[0].IsArray() || info[0].As<Napi::Array>().Length() != kTaskFieldCount) {
+  if (info.Length() < 1 || !info[0].IsArray() || info[0].As<Napi::Array>().Length() != task_field::kCount) {
     throw Napi::TypeError::New(info.Env(), "startTask(packTaskRequest(request))");
   }
   TaskRequest request = ParseTask(info[0].As<Napi::Array>());

@@ -62,8 +62,6 @@ struct SessionConfig {
   void* hostEventLoop = nullptr;
 };
 
-enum class TaskKind : uint8_t { Download = 0, Upload = 1, Data = 2 };
-
 enum class BodySource : uint8_t { None = 0, Memory = 1, File = 2 };
 
 struct TaskRequest {

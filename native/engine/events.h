@@ -1,5 +1,6 @@
 // Plain event records that engines post and the bridge turns into JS objects.
-// Field names follow the Titanium events they become (see lib/types.ts).
+// Field names follow the Titanium events they become (see lib/types.ts); which fields travel
+// for each event type, and in which order, is native/engine/wire.h.
 #pragma once
 
 #include <cstdint>
@@ -7,21 +8,22 @@
 #include <utility>
 #include <vector>
 
+#include "wire.h"
+
 namespace urlsession {
 
+// Task kinds and event types are native/engine/wire.h's tables (lib/generated/wire.ts has the
+// same names); what each event type carries is its field table there.
+enum class TaskKind : uint8_t {
+#define URLSESSION_KIND_ENUMERATOR(name, value) name = value,
+  URLSESSION_TASK_KINDS(URLSESSION_KIND_ENUMERATOR)
+#undef URLSESSION_KIND_ENUMERATOR
+};
+
 enum class EventType : uint8_t {
-  DownloadProgress = 0,   // totalBytes / expectedBytes
-  UploadProgress = 1,     // totalBytes / expectedBytes
-  Response = 2,           // statusCode + responseHeaders, once the final response head arrived
-  DownloadCompleted = 3,  // location + statusCode; always before the task's TaskCompleted
-  TaskCompleted = 4,      // errorCode (0 = success) + message + statusCode + responseBody
-  SessionInvalidated = 5, // after the last TaskCompleted of an invalidated session
-  ResetCompleted = 6,     // token
-  FlushCompleted = 7,     // token
-  BodyData = 8,           // a chunk of a streamed body (in responseBody); never coalesced
-  TaskRecovered = 9,      // a task of an earlier process the OS kept running: url, kind (statusCode
-                          // field carries the TaskKind), message carries its taskDescription
-  BackgroundEventsDelivered = 10,  // the OS delivered every event it held for this session
+#define URLSESSION_EVENT_ENUMERATOR(name, value, fields) name = value,
+  URLSESSION_EVENT_TYPES(URLSESSION_EVENT_ENUMERATOR)
+#undef URLSESSION_EVENT_ENUMERATOR
 };
 
 struct TaskMetrics {
@@ -51,6 +53,9 @@ struct Event {
   int64_t partialBytes = 0;
   std::string validator;        // strong ETag, else Last-Modified, of the response
   std::string partialIdentity;  // The identity of the partial file (core/file_ops.h FileIdentity)
+  // TaskRecovered: the recovered task's kind and the description its process gave it.
+  TaskKind kind = TaskKind::Data;
+  std::string taskDescription;
 };
 
 }  // namespace urlsession

@@ -321,7 +321,8 @@ CASE(recovered_after_new_task) {
   Enter(m, fakes, 6, EncodeTaskTag(old));
   CHECK(sink.Count(EventType::TaskRecovered) == 1);
   CHECK(sink.Last(EventType::TaskRecovered)->taskIdentifier == 7);
-  CHECK(sink.Last(EventType::TaskRecovered)->message == "nightly backup");  // item 11
+  CHECK(sink.Last(EventType::TaskRecovered)->taskDescription == "nightly backup");  // item 11
+  CHECK(sink.Last(EventType::TaskRecovered)->kind == TaskKind::Download);
   (void)mine;
 }
 
