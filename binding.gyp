@@ -40,7 +40,6 @@
             "native/curl/curl_errors.cc",
             "native/curl/curl_cookie_store.cc",
             "native/curl/epoll_multi_driver.cc",
-            "native/curl/uv_multi_driver.cc",
             "native/curl/engine_factory_curl.cc",
             "native/curl/digest_openssl.cc"
           ],

@@ -66,7 +66,6 @@ export interface NativeSessionConfig {
   allowsCellularAccess: boolean;
   allowsExpensiveNetworkAccess: boolean;
   allowsConstrainedNetworkAccess: boolean;
-  driveOnHostLoop: boolean;
 }
 
 /** native/engine/engine.h's TaskKind (named in lib/native-constants.ts). */

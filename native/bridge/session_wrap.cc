@@ -57,7 +57,6 @@ SessionConfig ParseConfig(const Napi::Object& js) {
   config.allowsCellularAccess = js.Get("allowsCellularAccess").ToBoolean();
   config.allowsExpensiveNetworkAccess = js.Get("allowsExpensiveNetworkAccess").ToBoolean();
   config.allowsConstrainedNetworkAccess = js.Get("allowsConstrainedNetworkAccess").ToBoolean();
-  config.driveOnHostLoop = js.Get("driveOnHostLoop").ToBoolean();
   return config;
 }
 
@@ -167,8 +166,6 @@ NativeSession::NativeSession(const Napi::CallbackInfo& info) : ObjectWrap<Native
   // Registered after the TSFN so that it runs before Node's own TSFN cleanup (reverse order).
   napi_add_env_cleanup_hook(env, &NativeSession::OnEnvCleanup, this);
   SessionConfig config = ParseConfig(info[0].As<Napi::Object>());
-  uv_loop_s* loop = nullptr;
-  if (napi_get_uv_event_loop(env, &loop) == napi_ok) config.hostEventLoop = loop;
   // The umask is read once, here on the JS thread, before any engine thread creates a file
   // (where /proc is missing, reading it means setting it for an instant).
   FinishedFileMode();

@@ -89,12 +89,7 @@ CurlEngine::CurlEngine(const SessionConfig& config, EventSink* sink) : config_(c
     context_.setCookieSeen = &set_cookie_seen_;
   }
 
-  if (config_.driveOnHostLoop && config_.hostEventLoop != nullptr) {
-    loop_driver_ = std::make_unique<UvMultiDriver>(static_cast<uv_loop_t*>(config_.hostEventLoop), multi_,
-                                                   [this] { AfterLoopActivity(); });
-    return;
-  }
-  thread_driver_ = std::make_unique<EpollMultiDriver>(multi_);
+  driver_ = std::make_unique<EpollMultiDriver>(multi_);
   thread_ = std::thread(&CurlEngine::Run, this);
 }
 
@@ -108,8 +103,7 @@ CurlEngine::~CurlEngine() {
   if (share_ != nullptr) curl_share_cleanup(share_);
   if (multi_ != nullptr) curl_multi_cleanup(multi_);
   // Only now: curl_multi_cleanup still reports the cached connections' sockets to the driver.
-  thread_driver_.reset();
-  loop_driver_.reset();
+  driver_.reset();
 }
 
 std::string CurlEngine::CookieJarPath() const {
@@ -118,18 +112,11 @@ std::string CurlEngine::CookieJarPath() const {
 }
 
 void CurlEngine::Enqueue(Command command) {
-  if (loop_driver_) {
-    // Already on the thread that owns the multi handle: no queue, no wake-up.
-    if (stopping_.load() || invalidated_) return;
-    command();
-    AfterLoopActivity();
-    return;
-  }
   {
     std::lock_guard<std::mutex> lock(command_mutex_);
     commands_.push_back(std::move(command));
   }
-  thread_driver_->Wake();
+  driver_->Wake();
 }
 
 void CurlEngine::StartTask(TaskRequest request) {
@@ -193,14 +180,8 @@ void CurlEngine::Flush(uint64_t token) {
 }
 
 void CurlEngine::Shutdown() {
-  if (loop_driver_) {
-    if (stopping_.exchange(true)) return;
-    AbandonAll();
-    loop_driver_->Close();
-    return;
-  }
   stopping_.store(true);
-  if (thread_driver_) thread_driver_->Wake();
+  if (driver_) driver_->Wake();
   if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
 }
 
@@ -211,13 +192,13 @@ void CurlEngine::Run() {
     RunCommands();
     if (!stopping_.load()) {
       AdmitAllWaiting();
-      thread_driver_->Act();
+      driver_->Act();
       AfterLibcurlActed();
     }
     // One JS wake-up per turn of this loop, however many events the turn produced.
     sink_->ReleaseWake();
     if (stopping_.load() || invalidated_) break;  // after invalidation nothing can start any more
-    thread_driver_->Wait(TickWaitMs(), SpinDeadline());
+    driver_->Wait(TickWaitMs(), SpinDeadline());
   }
   AbandonAll();
 }
@@ -236,7 +217,7 @@ EpollMultiDriver::Clock::time_point CurlEngine::SpinDeadline() const {
   return last_boundary_ + kWindow;
 }
 
-// Shutdown, on the thread that owns the multi handle: drop what is still running without
+// Engine thread, at shutdown: drop what is still running without
 // events, and leave no partial files but those a persistent session's journal names.
 void CurlEngine::AbandonAll() {
   for (auto& entry : transfers_) {
@@ -246,15 +227,7 @@ void CurlEngine::AbandonAll() {
   transfers_.clear();
 }
 
-// JS thread (loop-driven sessions): what one turn of Run() does around libcurl's own activity.
-void CurlEngine::AfterLoopActivity() {
-  if (stopping_.load()) return;
-  AdmitAllWaiting();
-  AfterLibcurlActed();
-  loop_driver_->WakeAfter(next_tick_ == CurlTransfer::Clock::time_point::max() ? -1 : TickWaitMs());
-}
-
-// Both drivers, once libcurl has acted on ready sockets or its timer.
+// Engine thread, once libcurl has acted on ready sockets or its timer.
 void CurlEngine::AfterLibcurlActed() {
   LearnMultiplexedHosts();
   CollectFinished();

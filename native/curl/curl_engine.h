@@ -2,9 +2,8 @@
 //
 // Why a thread per session rather than libuv polling: the JS thread then never runs
 // transfer work (no parsing, no disk writes), so a busy or blocked JS thread cannot slow a
-// transfer, and the bridge only sees coalesced events. Measured, not assumed: with libuv
-// polling (uv_multi_driver.h) the event loop's p99 delay during a 1 GiB download is 20-100 ms
-// instead of 1-4 ms, and 1,024 parallel downloads run 15-21% slower (bench/ANALYSIS.md).
+// transfer, and the bridge only sees coalesced events. The measured comparison, made before the
+// libuv-polling driver was removed, is in bench/ANALYSIS.md.
 // The JS thread talks to the engine thread through a command queue plus an eventfd wake-up;
 // the engine thread waits on epoll with libcurl's multi_socket API (epoll_multi_driver.h).
 #pragma once
@@ -25,7 +24,6 @@
 #include "curl/curl_cookie_store.h"
 #include "curl/curl_transfer.h"
 #include "curl/epoll_multi_driver.h"
-#include "curl/uv_multi_driver.h"
 #include "engine/engine.h"
 
 namespace urlsession {
@@ -52,7 +50,6 @@ class CurlEngine final : public Engine {
 
   void Enqueue(Command command);  // JS thread
   void Run();                     // engine thread
-  void AfterLoopActivity();       // JS thread, loop-driven sessions only
   void AfterLibcurlActed();
   void AbandonAll();
   void RunCommands();
@@ -92,10 +89,7 @@ class CurlEngine final : public Engine {
   std::deque<Command> commands_;
   std::atomic<bool> stopping_{false};
   std::thread thread_;
-  std::unique_ptr<EpollMultiDriver> thread_driver_;  // with thread_
-  // Set instead of thread_ when the session runs on the JS thread's loop (driveOnHostLoop).
-  // Then every "engine thread" function below runs on the JS thread.
-  std::unique_ptr<UvMultiDriver> loop_driver_;
+  std::unique_ptr<EpollMultiDriver> driver_;  // with thread_
 
   // Engine thread only.
   std::map<uint64_t, std::unique_ptr<CurlTransfer>> transfers_;

@@ -55,11 +55,6 @@ struct SessionConfig {
   bool allowsCellularAccess = true;
   bool allowsExpensiveNetworkAccess = true;
   bool allowsConstrainedNetworkAccess = true;
-  // Experiment, off by default (bench/ANALYSIS.md has the measurement): the curl engine runs its
-  // multi handle on the JS thread's libuv loop instead of its own thread. hostEventLoop is that
-  // loop (a uv_loop_t*), filled in by the bridge; the Apple engine ignores both.
-  bool driveOnHostLoop = false;
-  void* hostEventLoop = nullptr;
 };
 
 enum class TaskKind : uint8_t { Download = 0, Upload = 1, Data = 2 };

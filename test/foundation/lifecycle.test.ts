@@ -57,21 +57,6 @@ describe('lifecycle', () => {
     expect(fs.readdirSync(dir)).toEqual(['file']);
   });
 
-  // The libuv-polling driver is a benchmark experiment (bench/ANALYSIS.md), but it must be as
-  // safe as the default: same results, exits by itself, survives workers torn down mid-transfer.
-  it.runIf(process.platform === 'linux')('the libuv-polling curl driver completes, exits by itself and survives terminated workers', async () => {
-    const env = { ...process.env, URLSESSION_CURL_DRIVER: 'loop' };
-    const alone = await run([path.join(FIXTURES, 'exit-by-itself.js'), `${server.base}/file?size=3000000&delay=2&chunk=65536`, temp()], 30_000, env);
-    expect(alone.code).toBe(0);
-    expect(alone.stdout).toBe('completed 1 true 200\nexit\n');
-    const dir = temp();
-    const workers = await run([path.join(FIXTURES, 'workers.js'), `${server.base}/file?size=50000000&delay=5&chunk=16384`, `${server.base}/file?size=1000`, dir], 60_000, env);
-    expect(workers.signal).toBeNull();
-    expect(workers.code).toBe(0);
-    expect(workers.stdout.trim()).toBe('ok 8 true 200');
-    expect(fs.readdirSync(dir)).toEqual(['file']);
-  });
-
   it("a throwing listener becomes 'uncaughtException' and delivery goes on", async () => {
     const result = await run([path.join(FIXTURES, 'throwing-listener.js'), `${server.base}/echo`]);
     expect(result.code).toBe(0);
