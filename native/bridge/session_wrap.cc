@@ -169,7 +169,15 @@ NativeSession::NativeSession(const Napi::CallbackInfo& info) : ObjectWrap<Native
   // The umask is read once, here on the JS thread, before any engine thread creates a file
   // (where /proc is missing, reading it means setting it for an instant).
   FinishedFileMode();
-  engine_ = CreateEngine(config, queue_.get());
+  std::string failure;
+  engine_ = CreateEngine(config, queue_.get(), &failure);
+  if (!engine_) {
+    // The destructor does not run for a constructor that throws: undo the TSFN and the hook here.
+    Teardown();
+    Napi::Error error = Napi::Error::New(env, "the session's engine could not start: " + failure);
+    error.Value().Set("code", Napi::String::New(env, "ERR_URLSESSION_ENGINE_START"));
+    throw error;
+  }
   info.This().As<Napi::Object>().DefineProperty(
       Napi::PropertyDescriptor::Value("usesSystemBackground", Napi::Boolean::New(env, engine_->UsesSystemBackground()), napi_enumerable));
 }

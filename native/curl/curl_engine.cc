@@ -64,8 +64,17 @@ CurlEngine::CurlEngine(const SessionConfig& config, EventSink* sink) : config_(c
   context_.userAgent = std::string("urlsession ") + curl_version();
 
   multi_ = curl_multi_init();
+  if (multi_ == nullptr) {
+    start_failure_ = "curl_multi_init failed";
+    return;  // CreateEngine reports it; the destructor frees what exists
+  }
   curl_multi_setopt(multi_, CURLMOPT_MAX_HOST_CONNECTIONS, static_cast<long>(config_.maximumConnectionsPerHost));
   curl_multi_setopt(multi_, CURLMOPT_PIPELINING, static_cast<long>(CURLPIPE_MULTIPLEX));
+  driver_ = std::make_unique<EpollMultiDriver>(multi_);
+  if (!driver_->failure().empty()) {
+    start_failure_ = driver_->failure();
+    return;  // no engine thread: it could only spin on a broken epoll set
+  }
 
   // All easy handles of the session run on the engine thread, so the share needs no locks.
   share_ = curl_share_init();
@@ -89,7 +98,6 @@ CurlEngine::CurlEngine(const SessionConfig& config, EventSink* sink) : config_(c
     context_.setCookieSeen = &set_cookie_seen_;
   }
 
-  driver_ = std::make_unique<EpollMultiDriver>(multi_);
   thread_ = std::thread(&CurlEngine::Run, this);
 }
 
@@ -181,7 +189,7 @@ void CurlEngine::Flush(uint64_t token) {
 
 void CurlEngine::Shutdown() {
   stopping_.store(true);
-  if (driver_) driver_->Wake();
+  if (thread_.joinable()) driver_->Wake();
   if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
 }
 

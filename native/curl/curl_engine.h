@@ -33,7 +33,9 @@ class CurlEngine final : public Engine {
   CurlEngine(const SessionConfig& config, EventSink* sink);
   ~CurlEngine() override;
 
-  const char* Name() const override { return "curl"; }
+  // Empty when the engine thread runs; otherwise why the engine could not start (CreateEngine
+  // then returns no engine). JS thread.
+  const std::string& StartFailure() const { return start_failure_; }
   void StartTask(TaskRequest request) override;
   void CancelTask(uint64_t taskIdentifier) override;
   void SuspendTask(uint64_t taskIdentifier) override;
@@ -90,6 +92,7 @@ class CurlEngine final : public Engine {
   std::atomic<bool> stopping_{false};
   std::thread thread_;
   std::unique_ptr<EpollMultiDriver> driver_;  // with thread_
+  std::string start_failure_;
 
   // Engine thread only.
   std::map<uint64_t, std::unique_ptr<CurlTransfer>> transfers_;

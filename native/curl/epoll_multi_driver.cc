@@ -6,17 +6,21 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdint>
+#include <cstring>
 
 namespace urlsession {
 
 EpollMultiDriver::EpollMultiDriver(CURLM* multi) : multi_(multi) {
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
-  wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (epoll_fd_ >= 0 && wake_fd_ >= 0) {
+  if (epoll_fd_ < 0) {
+    failure_ = std::string("epoll_create1: ") + std::strerror(errno);
+  } else if ((wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
+    failure_ = std::string("eventfd: ") + std::strerror(errno);
+  } else {
     epoll_event event{};
     event.events = EPOLLIN;
     event.data.fd = wake_fd_;
-    epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &event);
+    if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &event) != 0) failure_ = std::string("epoll_ctl: ") + std::strerror(errno);
   }
   curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &EpollMultiDriver::OnSocket);
   curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);

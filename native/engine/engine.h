@@ -123,7 +123,6 @@ class EventSink {
 class Engine {
  public:
   virtual ~Engine() = default;
-  virtual const char* Name() const = 0;  // "curl" or "apple"
   // True when the OS itself keeps the session's transfers going after the process exits
   // (NSURLSession background configuration in a bundled app). The JS journal is not used then.
   virtual bool UsesSystemBackground() const { return false; }
@@ -155,8 +154,10 @@ class Engine {
   virtual void Shutdown() = 0;
 };
 
-// Each platform provides exactly one of these (engine_factory_*.cc/.mm).
-std::unique_ptr<Engine> CreateEngine(const SessionConfig& config, EventSink* sink);
+// Each platform provides exactly one of these (engine_factory_*.cc/.mm). Returns no engine, and
+// why in *failure, when the engine cannot start (e.g. no file descriptor left for the curl
+// engine's epoll set); the bridge throws that as ERR_URLSESSION_ENGINE_START.
+std::unique_ptr<Engine> CreateEngine(const SessionConfig& config, EventSink* sink, std::string* failure);
 const char* DefaultEngineName();
 
 }  // namespace urlsession
