@@ -212,13 +212,12 @@ void CurlEngine::Run() {
 }
 
 // Engine thread. A request-response exchange (await one request, then start the next) is
-// latency-bound: each side's answer arrives within about 100 µs, and waking a sleeping thread for
-// it costs more than that wait (2,000 sequential requests: 4,470 req/s sleeping, 5,580 polling;
-// bench/ANALYSIS.md, (c)). So for a short window after a transfer starts or finishes, and only
-// while at most one transfer runs, the engine polls instead of sleeping. With more transfers
-// there is always other work to wake for; an idle session polls at most one window. Never with
-// fewer than two usable CPUs (affinity or a cgroup quota): the reply could not arrive while this
-// thread held the only one (2,000 requests pinned to one CPU: 4,117 req/s polling).
+// latency-bound: each side's answer arrives sooner than waking a sleeping thread for it takes.
+// So for a short window after a transfer starts or finishes, and only while at most one transfer
+// runs, the engine polls instead of sleeping. With more transfers there is always other work to
+// wake for; an idle session polls at most one window. Never with fewer than two usable CPUs
+// (affinity or a cgroup quota): the reply could not arrive while this thread held the only one.
+// The figures behind both rules: bench/ANALYSIS.md, "Engine changes measured here".
 EpollMultiDriver::Clock::time_point CurlEngine::SpinDeadline() const {
   constexpr std::chrono::microseconds kWindow{1000};
   if (!may_poll_ || transfers_.size() > 1) return {};

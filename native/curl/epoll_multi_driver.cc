@@ -46,7 +46,7 @@ void EpollMultiDriver::Wake() {
 void EpollMultiDriver::Wait(int max_wait_ms, Clock::time_point spin_until) {
   int count;
   // Polling with a zero timeout never sleeps, so the thread needs no wake-up when the answer
-  // comes: on this VM a sleeping thread's wake-up costs 15-40 µs, several per small request.
+  // comes, which costs more than the wait (bench/ANALYSIS.md, why small requests were slow).
   for (Clock::time_point now = Clock::now(); now < spin_until; now = Clock::now()) {
     if (timer_armed_ && now >= timer_due_) return;
     count = epoll_wait(epoll_fd_, ready_, kMaxReady, 0);
