@@ -35,6 +35,7 @@
         ["OS=='linux'", {
           "sources": [
             "native/curl/curl_engine.cc",
+            "native/curl/host_admission.cc",
             "native/curl/usable_cpus.cc",
             "native/curl/curl_transfer.cc",
             "native/curl/curl_errors.cc",

@@ -14,16 +14,16 @@
 #include <deque>
 #include <functional>
 #include <map>
-#include <string>
-#include <unordered_map>
-#include <unordered_set>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "curl/curl_cookie_store.h"
 #include "curl/curl_transfer.h"
 #include "curl/epoll_multi_driver.h"
+#include "curl/host_admission.h"
 #include "engine/engine.h"
 
 namespace urlsession {
@@ -56,13 +56,8 @@ class CurlEngine final : public Engine {
   void AbandonAll();
   void RunCommands();
   void Start(TaskRequest request);
-  void Admit(TaskRequest request);
-  void AdmitWaiting(const std::string& host);
-  void AdmitAllWaiting();
-  size_t ExpectedConcurrency(const std::string& host) const;
-  int TaskLimit(const std::string& host) const;
-  void LearnMultiplexedHosts();
-  bool CancelWaiting(uint64_t taskIdentifier);
+  bool Admit(TaskRequest request, size_t expectedConcurrency, bool suspended);
+  void CompleteCancelled(TaskRequest request);
   void Cancel(uint64_t taskIdentifier);
   CurlTransfer* Find(uint64_t taskIdentifier);
   void CollectFinished();
@@ -96,15 +91,7 @@ class CurlEngine final : public Engine {
 
   // Engine thread only.
   std::map<uint64_t, std::unique_ptr<CurlTransfer>> transfers_;
-  // Admission: like NSURLSession, at most maximumConnectionsPerHost transfers run per host;
-  // the rest wait here as plain requests, holding no buffer, no file and no socket.
-  std::map<std::string, std::deque<TaskRequest>> waiting_;
-  std::map<std::string, int> running_per_host_;
-  std::unordered_map<uint64_t, std::string> host_of_;
-  std::unordered_set<uint64_t> suspended_while_waiting_;
-  size_t waiting_count_ = 0;
-  // Hosts whose connection multiplexes (h2/h3): their tasks are streams, not connections.
-  std::unordered_set<std::string> multiplexed_hosts_;
+  HostAdmission admission_;  // the tasks not running yet, and how many may run per host
   std::vector<uint64_t> multiplexed_responses_;  // filled by transfers (CurlSessionContext)
   bool invalidating_ = false;
   bool invalidated_ = false;
