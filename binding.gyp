@@ -36,12 +36,12 @@
         ["OS=='linux'", {
           "sources": [
             "native/curl/curl_engine.cc",
+            "native/curl/host_admission.cc",
             "native/curl/usable_cpus.cc",
             "native/curl/curl_transfer.cc",
             "native/curl/curl_errors.cc",
             "native/curl/curl_cookie_store.cc",
             "native/curl/epoll_multi_driver.cc",
-            "native/curl/uv_multi_driver.cc",
             "native/curl/engine_factory_curl.cc",
             "native/curl/digest_openssl.cc"
           ],

@@ -25,15 +25,12 @@ const PEERS = {
   'node-libcurl': [NODE, [path.join(__dirname, 'peers', 'node-libcurl.js')]],
   // Diagnostic for (c): the engine and bridge without this library's JS layer. Not a peer.
   'urlsession engine only (diagnostic)': [NODE, [path.join(__dirname, 'peers', 'urlsession-engine-only.js')]],
-  // The same library with libcurl driven by libuv on the JS thread instead of the engine thread:
-  // the measured side of "worker thread or libuv polling" (see ANALYSIS.md). Not a peer.
-  'urlsession (libuv polling)': ['env', ['URLSESSION_CURL_DRIVER=loop', NODE, path.join(__dirname, 'peers', 'urlsession.js')]],
 };
 const NODE_PEERS = ['fetch', 'http.get', 'got', 'node-downloader-helper', 'node-libcurl'];
 // node-libcurl only takes part in (c), the workload the issue names it for.
 const DOWNLOAD_PEERS = Object.entries(PEERS).filter(([name]) => !['node-libcurl', 'urlsession engine only (diagnostic)'].includes(name));
 const notes = [];
-const SMALL_PEERS = ['urlsession', 'urlsession (libuv polling)', 'urlsession engine only (diagnostic)', 'fetch', 'http.get', 'got'];
+const SMALL_PEERS = ['urlsession', 'urlsession engine only (diagnostic)', 'fetch', 'http.get', 'got'];
 // (f): every level downloads the same SCALE_COUNT files of 1 MiB; only the concurrency changes.
 const SCALE_LEVELS = QUICK ? [1, 10, 100] : [1, 10, 100, 1000];
 const SCALE_COUNT = QUICK ? 100 : 1000;
@@ -199,7 +196,7 @@ function render(results, bare, meta) {
   for (const [name, rate] of Object.entries(cIn)) text += `| ${name} | ${range(rate)} | ${fmt(rate.median / cBestIn[1].median, 2)} |\n`;
   text += `\n` + d.text;
   text += `### (e) event-loop delay during (a)\n\n| tool | p50 ms | p99 ms |\n|---|---|---|\n`;
-  for (const name of ['urlsession', 'urlsession (libuv polling)', 'fetch', 'http.get', 'got', 'node-downloader-helper']) {
+  for (const name of ['urlsession', 'fetch', 'http.get', 'got', 'node-downloader-helper']) {
     text += `| ${name} | ${range(results.a[name].p50, 2)} | ${range(results.a[name].p99, 2)} |\n`;
   }
   text += `\n### (f) scaling of urlsession\n\n| tasks at once | MB/s median (min–max) | peak RSS MiB | RSS per idle task KiB | curl CLI at the same level, MB/s (whole process) |\n|---|---|---|---|---|\n`;

@@ -159,8 +159,6 @@ export class SessionConfiguration {
       allowsCellularAccess: this.allowsCellularAccess,
       allowsExpensiveNetworkAccess: this.allowsExpensiveNetworkAccess,
       allowsConstrainedNetworkAccess: this.allowsConstrainedNetworkAccess,
-      // Benchmark-only experiment (bench/ANALYSIS.md): run libcurl on the JS thread's loop.
-      driveOnHostLoop: process.env.URLSESSION_CURL_DRIVER === 'loop',
     };
   }
 }

@@ -33,6 +33,8 @@ export const ErrorCodes = {
   STATE_DIRECTORY: 'ERR_URLSESSION_STATE_DIRECTORY',
   /** The default download folder cannot be created, or is not a private folder of this user's (Error). */
   DOWNLOAD_DIRECTORY: 'ERR_URLSESSION_DOWNLOAD_DIRECTORY',
+  /** The platform engine could not start, e.g. no file descriptor left for its event loop (Error, from createSession). */
+  ENGINE_START: 'ERR_URLSESSION_ENGINE_START',
   /** resumeData was not made by this user's urlsession, or its partial file is no longer ours (TypeError). */
   INVALID_RESUME_DATA: 'ERR_URLSESSION_INVALID_RESUME_DATA',
 } as const;

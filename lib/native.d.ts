@@ -25,7 +25,6 @@ export interface NativeSessionConfig {
   allowsCellularAccess: boolean;
   allowsExpensiveNetworkAccess: boolean;
   allowsConstrainedNetworkAccess: boolean;
-  driveOnHostLoop: boolean;
 }
 
 export declare class NativeSession {

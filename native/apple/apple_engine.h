@@ -23,7 +23,6 @@ class AppleEngine final : public Engine {
   AppleEngine(const SessionConfig& config, EventSink* sink);
   ~AppleEngine() override;
 
-  const char* Name() const override { return "apple"; }
   bool UsesSystemBackground() const override;
   void StartTask(TaskRequest request) override;
   void CancelTask(uint64_t taskIdentifier) override;

@@ -3,7 +3,7 @@
 
 namespace urlsession {
 
-std::unique_ptr<Engine> CreateEngine(const SessionConfig& config, EventSink* sink) {
+std::unique_ptr<Engine> CreateEngine(const SessionConfig& config, EventSink* sink, std::string* failure) {
   return std::make_unique<AppleEngine>(config, sink);
 }
 

@@ -57,7 +57,6 @@ SessionConfig ParseConfig(const Napi::Object& js) {
   config.allowsCellularAccess = js.Get("allowsCellularAccess").ToBoolean();
   config.allowsExpensiveNetworkAccess = js.Get("allowsExpensiveNetworkAccess").ToBoolean();
   config.allowsConstrainedNetworkAccess = js.Get("allowsConstrainedNetworkAccess").ToBoolean();
-  config.driveOnHostLoop = js.Get("driveOnHostLoop").ToBoolean();
   return config;
 }
 
@@ -169,12 +168,18 @@ NativeSession::NativeSession(const Napi::CallbackInfo& info) : ObjectWrap<Native
   // Registered after the TSFN so that it runs before Node's own TSFN cleanup (reverse order).
   napi_add_env_cleanup_hook(env, &NativeSession::OnEnvCleanup, this);
   SessionConfig config = ParseConfig(info[0].As<Napi::Object>());
-  uv_loop_s* loop = nullptr;
-  if (napi_get_uv_event_loop(env, &loop) == napi_ok) config.hostEventLoop = loop;
   // The umask is read once, here on the JS thread, before any engine thread creates a file
   // (where /proc is missing, reading it means setting it for an instant).
   FinishedFileMode();
-  engine_ = CreateEngine(config, queue_.get());
+  std::string failure;
+  engine_ = CreateEngine(config, queue_.get(), &failure);
+  if (!engine_) {
+    // The destructor does not run for a constructor that throws: undo the TSFN and the hook here.
+    Teardown();
+    Napi::Error error = Napi::Error::New(env, "the session's engine could not start: " + failure);
+    error.Value().Set("code", Napi::String::New(env, "ERR_URLSESSION_ENGINE_START"));
+    throw error;
+  }
   info.This().As<Napi::Object>().DefineProperty(
       Napi::PropertyDescriptor::Value("usesSystemBackground", Napi::Boolean::New(env, engine_->UsesSystemBackground()), napi_enumerable));
 }

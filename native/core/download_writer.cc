@@ -172,7 +172,7 @@ bool DownloadWriter::Write(const char* data, size_t length) {
   }
   if (write_errno_ != 0) return false;
   // The buffer is allocated once a download has written a buffer's worth directly: a trickling
-  // or tiny download never pays for it (measured: +40 KiB RSS per idle task otherwise).
+  // or tiny download never pays for it (its RSS: bench/ANALYSIS.md, figures moved from comments).
   if (!staging_ && staging_capacity_ > 0 && written_ >= static_cast<int64_t>(staging_capacity_)) {
     staging_.reset(new char[staging_capacity_]);
   }

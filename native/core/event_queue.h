@@ -1,7 +1,8 @@
 // The hand-off between engine threads and the JS thread.
 //
-// Engine threads Push(); the JS thread Drain()s whole batches. Push returns true only when the
-// queue went from empty to non-empty, so the bridge wakes JS once per batch, not per event.
+// Engine threads Post(); the JS thread Drain()s whole batches. Post calls the wake function only
+// when the queue went from empty to non-empty (while an engine thread holds wake-ups, once at
+// ReleaseWake instead), so the bridge wakes JS once per batch, not per event.
 // Progress events of one task are coalesced: a newer progress event replaces the one still
 // waiting in the queue (keeping its position), so a blocked JS thread costs memory per task,
 // not per chunk. Every other event is kept, in order, never dropped.
@@ -20,14 +21,14 @@ class EventQueue final : public EventSink {
  public:
   using WakeFunction = void (*)(void* context);
 
-  // `wake` is called (on the pushing thread, outside the lock) when a batch begins.
+  // `wake` is called (on the posting thread, outside the lock) when a batch begins.
   EventQueue(WakeFunction wake, void* context) : wake_(wake), wake_context_(context) {}
 
   void Post(Event event) override;          // any thread
   void HoldWake() override;                 // the one engine thread that batches
   void ReleaseWake() override;
   std::vector<Event> Drain();               // JS thread
-  // After Close() pushes are dropped and wake is never called again (env teardown).
+  // After Close() posts are dropped and wake is never called again (env teardown).
   void Close();
 
  private:

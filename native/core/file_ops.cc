@@ -193,8 +193,6 @@ FileIdentity FileIdentity::OfDescriptor(int fd, struct stat* st) {
 #endif
 }
 
-FileIdentity FileIdentity::OfPath(const std::string& path, struct stat* st) { return OfEntry(AT_FDCWD, path, st); }
-
 FileIdentity FileIdentity::OfEntry(int dirfd, const std::string& name, struct stat* st) {
   if (name.empty() || fstatat(dirfd, name.c_str(), st, AT_SYMLINK_NOFOLLOW) != 0) return FileIdentity();
   return IdentityFrom(*st, BirthNs(dirfd, name.c_str(), AT_SYMLINK_NOFOLLOW, *st));

@@ -34,11 +34,10 @@ struct FileIdentity {
   std::string ToString() const;
   // "" or anything malformed gives an unknown identity (which matches no file).
   static FileIdentity Parse(const std::string& text);
-  // Of an open file (fstat), or of a path without following a link there (lstat). Unknown on
-  // failure; *st receives the stat either way it succeeded.
+  // Of an open file (fstat). Unknown on failure; *st receives the stat when it succeeded.
   static FileIdentity OfDescriptor(int fd, struct stat* st);
-  static FileIdentity OfPath(const std::string& path, struct stat* st);
-  // `name` relative to the folder `dirfd` (AT_FDCWD: a path), not following a link there.
+  // `name` relative to the folder `dirfd` (AT_FDCWD: a path), not following a link there
+  // (lstat). Unknown on failure; *st receives the stat when it succeeded.
   static FileIdentity OfEntry(int dirfd, const std::string& name, struct stat* st);
 };
 

@@ -3,11 +3,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
 #include <chrono>
-
 #include <fstream>
-#include <iterator>
 #include <sstream>
 
 #include "core/file_ops.h"
@@ -17,15 +14,6 @@ namespace urlsession {
 namespace {
 
 std::once_flag global_init_once;
-
-// "https://Example.com:8443/path" -> "https://example.com:8443": what per-host limits count.
-std::string HostKey(const std::string& url) {
-  size_t scheme = url.find("://");
-  size_t end = url.find_first_of("/?#", scheme == std::string::npos ? 0 : scheme + 3);
-  std::string key = url.substr(0, end);
-  for (char& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return key;
-}
 
 std::string ReadWholeFile(const char* path) {
   std::ifstream in(path, std::ios::binary);
@@ -53,7 +41,13 @@ std::string SystemRootsPlus(const std::string& extraPem) {
 }  // namespace
 
 // JS thread. Sets everything up, then starts the engine thread.
-CurlEngine::CurlEngine(const SessionConfig& config, EventSink* sink) : config_(config), sink_(sink) {
+CurlEngine::CurlEngine(const SessionConfig& config, EventSink* sink)
+    : config_(config),
+      sink_(sink),
+      admission_(config.maximumConnectionsPerHost,
+                 [this](TaskRequest request, size_t expectedConcurrency, bool suspended) {
+                   return Admit(std::move(request), expectedConcurrency, suspended);
+                 }) {
   std::call_once(global_init_once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
   context_.config = &config_;
   context_.sink = sink_;
@@ -64,8 +58,17 @@ CurlEngine::CurlEngine(const SessionConfig& config, EventSink* sink) : config_(c
   context_.userAgent = std::string("urlsession ") + curl_version();
 
   multi_ = curl_multi_init();
+  if (multi_ == nullptr) {
+    start_failure_ = "curl_multi_init failed";
+    return;  // CreateEngine reports it; the destructor frees what exists
+  }
   curl_multi_setopt(multi_, CURLMOPT_MAX_HOST_CONNECTIONS, static_cast<long>(config_.maximumConnectionsPerHost));
   curl_multi_setopt(multi_, CURLMOPT_PIPELINING, static_cast<long>(CURLPIPE_MULTIPLEX));
+  driver_ = std::make_unique<EpollMultiDriver>(multi_);
+  if (!driver_->failure().empty()) {
+    start_failure_ = driver_->failure();
+    return;  // no engine thread: it could only spin on a broken epoll set
+  }
 
   // All easy handles of the session run on the engine thread, so the share needs no locks.
   share_ = curl_share_init();
@@ -89,12 +92,6 @@ CurlEngine::CurlEngine(const SessionConfig& config, EventSink* sink) : config_(c
     context_.setCookieSeen = &set_cookie_seen_;
   }
 
-  if (config_.driveOnHostLoop && config_.hostEventLoop != nullptr) {
-    loop_driver_ = std::make_unique<UvMultiDriver>(static_cast<uv_loop_t*>(config_.hostEventLoop), multi_,
-                                                   [this] { AfterLoopActivity(); });
-    return;
-  }
-  thread_driver_ = std::make_unique<EpollMultiDriver>(multi_);
   thread_ = std::thread(&CurlEngine::Run, this);
 }
 
@@ -108,8 +105,7 @@ CurlEngine::~CurlEngine() {
   if (share_ != nullptr) curl_share_cleanup(share_);
   if (multi_ != nullptr) curl_multi_cleanup(multi_);
   // Only now: curl_multi_cleanup still reports the cached connections' sockets to the driver.
-  thread_driver_.reset();
-  loop_driver_.reset();
+  driver_.reset();
 }
 
 std::string CurlEngine::CookieJarPath() const {
@@ -118,18 +114,11 @@ std::string CurlEngine::CookieJarPath() const {
 }
 
 void CurlEngine::Enqueue(Command command) {
-  if (loop_driver_) {
-    // Already on the thread that owns the multi handle: no queue, no wake-up.
-    if (stopping_.load() || invalidated_) return;
-    command();
-    AfterLoopActivity();
-    return;
-  }
   {
     std::lock_guard<std::mutex> lock(command_mutex_);
     commands_.push_back(std::move(command));
   }
-  thread_driver_->Wake();
+  driver_->Wake();
 }
 
 void CurlEngine::StartTask(TaskRequest request) {
@@ -144,14 +133,14 @@ void CurlEngine::CancelTask(uint64_t taskIdentifier) {
 void CurlEngine::SuspendTask(uint64_t taskIdentifier) {
   Enqueue([this, taskIdentifier] {
     if (CurlTransfer* transfer = Find(taskIdentifier)) transfer->SetUserSuspended(true);
-    else suspended_while_waiting_.insert(taskIdentifier);
+    else admission_.SetSuspendedWhileWaiting(taskIdentifier, true);
   });
 }
 
 void CurlEngine::ResumeTask(uint64_t taskIdentifier) {
   Enqueue([this, taskIdentifier] {
     if (CurlTransfer* transfer = Find(taskIdentifier)) transfer->SetUserSuspended(false);
-    suspended_while_waiting_.erase(taskIdentifier);
+    admission_.SetSuspendedWhileWaiting(taskIdentifier, false);
   });
 }
 
@@ -169,7 +158,7 @@ void CurlEngine::InvalidateAndCancel() {
   Enqueue([this] {
     invalidating_ = true;
     // Waiting tasks first, so that finishing a running one admits nothing new.
-    while (!waiting_.empty()) CancelWaiting(waiting_.begin()->second.front().taskIdentifier);
+    while (auto request = admission_.TakeFirstWaiting()) CompleteCancelled(std::move(*request));
     while (!transfers_.empty()) Cancel(transfers_.begin()->first);
   });
 }
@@ -193,14 +182,8 @@ void CurlEngine::Flush(uint64_t token) {
 }
 
 void CurlEngine::Shutdown() {
-  if (loop_driver_) {
-    if (stopping_.exchange(true)) return;
-    AbandonAll();
-    loop_driver_->Close();
-    return;
-  }
   stopping_.store(true);
-  if (thread_driver_) thread_driver_->Wake();
+  if (thread_.joinable()) driver_->Wake();
   if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
 }
 
@@ -210,33 +193,32 @@ void CurlEngine::Run() {
     sink_->HoldWake();
     RunCommands();
     if (!stopping_.load()) {
-      AdmitAllWaiting();
-      thread_driver_->Act();
+      admission_.AdmitAll();
+      driver_->Act();
       AfterLibcurlActed();
     }
     // One JS wake-up per turn of this loop, however many events the turn produced.
     sink_->ReleaseWake();
     if (stopping_.load() || invalidated_) break;  // after invalidation nothing can start any more
-    thread_driver_->Wait(TickWaitMs(), SpinDeadline());
+    driver_->Wait(TickWaitMs(), SpinDeadline());
   }
   AbandonAll();
 }
 
 // Engine thread. A request-response exchange (await one request, then start the next) is
-// latency-bound: each side's answer arrives within about 100 µs, and waking a sleeping thread for
-// it costs more than that wait (2,000 sequential requests: 4,470 req/s sleeping, 5,580 polling;
-// bench/ANALYSIS.md, (c)). So for a short window after a transfer starts or finishes, and only
-// while at most one transfer runs, the engine polls instead of sleeping. With more transfers
-// there is always other work to wake for; an idle session polls at most one window. Never with
-// fewer than two usable CPUs (affinity or a cgroup quota): the reply could not arrive while this
-// thread held the only one (2,000 requests pinned to one CPU: 4,117 req/s polling).
+// latency-bound: each side's answer arrives sooner than waking a sleeping thread for it takes.
+// So for a short window after a transfer starts or finishes, and only while at most one transfer
+// runs, the engine polls instead of sleeping. With more transfers there is always other work to
+// wake for; an idle session polls at most one window. Never with fewer than two usable CPUs
+// (affinity or a cgroup quota): the reply could not arrive while this thread held the only one.
+// The figures behind both rules: bench/ANALYSIS.md, "Engine changes measured here".
 EpollMultiDriver::Clock::time_point CurlEngine::SpinDeadline() const {
   constexpr std::chrono::microseconds kWindow{1000};
   if (!may_poll_ || transfers_.size() > 1) return {};
   return last_boundary_ + kWindow;
 }
 
-// Shutdown, on the thread that owns the multi handle: drop what is still running without
+// Engine thread, at shutdown: drop what is still running without
 // events, and leave no partial files but those a persistent session's journal names.
 void CurlEngine::AbandonAll() {
   for (auto& entry : transfers_) {
@@ -246,17 +228,9 @@ void CurlEngine::AbandonAll() {
   transfers_.clear();
 }
 
-// JS thread (loop-driven sessions): what one turn of Run() does around libcurl's own activity.
-void CurlEngine::AfterLoopActivity() {
-  if (stopping_.load()) return;
-  AdmitAllWaiting();
-  AfterLibcurlActed();
-  loop_driver_->WakeAfter(next_tick_ == CurlTransfer::Clock::time_point::max() ? -1 : TickWaitMs());
-}
-
-// Both drivers, once libcurl has acted on ready sockets or its timer.
+// Engine thread, once libcurl has acted on ready sockets or its timer.
 void CurlEngine::AfterLibcurlActed() {
-  LearnMultiplexedHosts();
+  admission_.LearnMultiplexed(multiplexed_responses_);
   CollectFinished();
   RunTicks();
   EnforceCookieLimits();
@@ -290,109 +264,37 @@ void CurlEngine::RunCommands() {
 
 void CurlEngine::Start(TaskRequest request) {
   if (invalidating_) {
-    CurlTransfer(std::move(request), context_).Complete(CURLE_OK, /*cancelled=*/true);
+    CompleteCancelled(std::move(request));
     return;
   }
-  // Every task waits first; AdmitAllWaiting runs after the whole batch of commands, so a burst
-  // of starts is admitted knowing its own size (see TransferBuffers).
-  waiting_[HostKey(request.url)].push_back(std::move(request));
-  ++waiting_count_;
+  admission_.Wait(std::move(request));
 }
 
-// Runs every turn of the engine loop: no allocation. AdmitWaiting may erase only its own entry.
-void CurlEngine::AdmitAllWaiting() {
-  for (auto entry = waiting_.begin(); entry != waiting_.end();) {
-    auto next = std::next(entry);
-    AdmitWaiting(entry->first);
-    entry = next;
-  }
-}
-
-// Engine thread: the task gets its easy handle, its files and its place in the multi handle.
-void CurlEngine::Admit(TaskRequest request) {
+// Engine thread, called by admission_: the task gets its easy handle, its files and its place in
+// the multi handle.
+bool CurlEngine::Admit(TaskRequest request, size_t expectedConcurrency, bool suspended) {
   uint64_t id = request.taskIdentifier;
-  std::string host = HostKey(request.url);
   auto transfer = std::make_unique<CurlTransfer>(std::move(request), context_);
-  if (!transfer->Prepare(TransferBuffers::ForRunning(ExpectedConcurrency(host)))) {
+  if (!transfer->Prepare(TransferBuffers::ForRunning(expectedConcurrency))) {
     transfer->Complete(CURLE_FAILED_INIT, false);
-    return;
+    return false;
   }
   curl_multi_add_handle(multi_, transfer->easy());
   last_boundary_ = EpollMultiDriver::Clock::now();
-  if (suspended_while_waiting_.erase(id) > 0) transfer->SetUserSuspended(true);
-  ++running_per_host_[host];
-  host_of_[id] = host;
+  if (suspended) transfer->SetUserSuspended(true);
   transfers_[id] = std::move(transfer);
+  return true;
 }
 
-// How many transfers will run at once right after this admission: those running, this one, and
-// the waiting ones of the same host that its free slots will admit in the same pass. Tasks that
-// wait for a slot hold no buffer, so they do not count (a queue of 1,000 behind a limit of one
-// still gets one large buffer).
-size_t CurlEngine::ExpectedConcurrency(const std::string& host) const {
-  auto queue = waiting_.find(host);
-  size_t waiting = queue == waiting_.end() ? 0 : queue->second.size();
-  auto running = running_per_host_.find(host);
-  int used = running == running_per_host_.end() ? 0 : running->second;
-  size_t free_slots = static_cast<size_t>(std::max(0, TaskLimit(host) - used - 1));
-  return transfers_.size() + 1 + std::min(waiting, free_slots);
-}
-
-// HTTPMaximumConnectionsPerHost limits connections, as in NSURLSession. Over HTTP/1.1 a running
-// task holds a connection; once the host answered over h2 or h3 its tasks are streams sharing
-// connections, up to libcurl's 100 streams per connection (CURLMOPT_MAX_CONCURRENT_STREAMS);
-// libcurl itself still caps the connections (CURLMOPT_MAX_HOST_CONNECTIONS).
-int CurlEngine::TaskLimit(const std::string& host) const {
-  constexpr int kStreamsPerConnection = 100;
-  int connections = std::max(1, config_.maximumConnectionsPerHost);
-  return multiplexed_hosts_.count(host) > 0 ? connections * kStreamsPerConnection : connections;
-}
-
-// Engine thread, after libcurl acted: a response head that arrived over h2/h3 makes its host
-// multiplexed, and the tasks waiting for it start at once instead of one connection's worth.
-void CurlEngine::LearnMultiplexedHosts() {
-  for (uint64_t id : multiplexed_responses_) {
-    auto found = host_of_.find(id);
-    if (found == host_of_.end()) continue;
-    std::string host = found->second;  // a copy: admitting inserts into host_of_
-    if (multiplexed_hosts_.insert(host).second) AdmitWaiting(host);
-  }
-  multiplexed_responses_.clear();
-}
-
-void CurlEngine::AdmitWaiting(const std::string& host) {
-  auto queue = waiting_.find(host);
-  while (queue != waiting_.end() && !queue->second.empty() &&
-         running_per_host_[host] < TaskLimit(host)) {
-    TaskRequest next = std::move(queue->second.front());
-    queue->second.pop_front();
-    --waiting_count_;
-    Admit(std::move(next));
-  }
-  if (queue != waiting_.end() && queue->second.empty()) waiting_.erase(queue);
-}
-
-bool CurlEngine::CancelWaiting(uint64_t taskIdentifier) {
-  for (auto entry = waiting_.begin(); entry != waiting_.end(); ++entry) {
-    auto& queue = entry->second;
-    for (auto it = queue.begin(); it != queue.end(); ++it) {
-      if (it->taskIdentifier != taskIdentifier) continue;
-      TaskRequest request = std::move(*it);
-      queue.erase(it);
-      --waiting_count_;
-      if (queue.empty()) waiting_.erase(entry);
-      suspended_while_waiting_.erase(taskIdentifier);
-      CurlTransfer(std::move(request), context_).Complete(CURLE_OK, /*cancelled=*/true);
-      return true;
-    }
-  }
-  return false;
+// Engine thread: a task that never ran completes as cancelled.
+void CurlEngine::CompleteCancelled(TaskRequest request) {
+  CurlTransfer(std::move(request), context_).Complete(CURLE_OK, /*cancelled=*/true);
 }
 
 void CurlEngine::Cancel(uint64_t taskIdentifier) {
   auto found = transfers_.find(taskIdentifier);
   if (found == transfers_.end()) {
-    CancelWaiting(taskIdentifier);
+    if (auto request = admission_.TakeWaiting(taskIdentifier)) CompleteCancelled(std::move(*request));
     return;
   }
   Finish(found->second.get(), CURLE_OK, /*cancelled=*/true);
@@ -450,16 +352,11 @@ void CurlEngine::Finish(CurlTransfer* transfer, CURLcode result, bool cancelled)
   last_boundary_ = EpollMultiDriver::Clock::now();
   uint64_t id = transfer->id();
   transfers_.erase(id);  // `transfer` is gone after this line
-  auto host = host_of_.find(id);
-  if (host == host_of_.end()) return;
-  std::string key = std::move(host->second);
-  host_of_.erase(host);
-  if (--running_per_host_[key] <= 0) running_per_host_.erase(key);
-  AdmitWaiting(key);
+  admission_.Finished(id);
 }
 
 void CurlEngine::MaybeEndInvalidation() {
-  if (!invalidating_ || invalidated_ || !transfers_.empty() || waiting_count_ > 0) return;
+  if (!invalidating_ || invalidated_ || !transfers_.empty() || admission_.HasWaiting()) return;
   SaveCookies();
   invalidated_ = true;
   Event event;

@@ -2,9 +2,8 @@
 //
 // Why a thread per session rather than libuv polling: the JS thread then never runs
 // transfer work (no parsing, no disk writes), so a busy or blocked JS thread cannot slow a
-// transfer, and the bridge only sees coalesced events. Measured, not assumed: with libuv
-// polling (uv_multi_driver.h) the event loop's p99 delay during a 1 GiB download is 20-100 ms
-// instead of 1-4 ms, and 1,024 parallel downloads run 15-21% slower (bench/ANALYSIS.md).
+// transfer, and the bridge only sees coalesced events. The measured comparison, made before the
+// libuv-polling driver was removed, is in bench/ANALYSIS.md.
 // The JS thread talks to the engine thread through a command queue plus an eventfd wake-up;
 // the engine thread waits on epoll with libcurl's multi_socket API (epoll_multi_driver.h).
 #pragma once
@@ -15,17 +14,16 @@
 #include <deque>
 #include <functional>
 #include <map>
-#include <string>
-#include <unordered_map>
-#include <unordered_set>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "curl/curl_cookie_store.h"
 #include "curl/curl_transfer.h"
 #include "curl/epoll_multi_driver.h"
-#include "curl/uv_multi_driver.h"
+#include "curl/host_admission.h"
 #include "engine/engine.h"
 
 namespace urlsession {
@@ -35,7 +33,9 @@ class CurlEngine final : public Engine {
   CurlEngine(const SessionConfig& config, EventSink* sink);
   ~CurlEngine() override;
 
-  const char* Name() const override { return "curl"; }
+  // Empty when the engine thread runs; otherwise why the engine could not start (CreateEngine
+  // then returns no engine). JS thread.
+  const std::string& StartFailure() const { return start_failure_; }
   void StartTask(TaskRequest request) override;
   void CancelTask(uint64_t taskIdentifier) override;
   void SuspendTask(uint64_t taskIdentifier) override;
@@ -52,18 +52,12 @@ class CurlEngine final : public Engine {
 
   void Enqueue(Command command);  // JS thread
   void Run();                     // engine thread
-  void AfterLoopActivity();       // JS thread, loop-driven sessions only
   void AfterLibcurlActed();
   void AbandonAll();
   void RunCommands();
   void Start(TaskRequest request);
-  void Admit(TaskRequest request);
-  void AdmitWaiting(const std::string& host);
-  void AdmitAllWaiting();
-  size_t ExpectedConcurrency(const std::string& host) const;
-  int TaskLimit(const std::string& host) const;
-  void LearnMultiplexedHosts();
-  bool CancelWaiting(uint64_t taskIdentifier);
+  bool Admit(TaskRequest request, size_t expectedConcurrency, bool suspended);
+  void CompleteCancelled(TaskRequest request);
   void Cancel(uint64_t taskIdentifier);
   CurlTransfer* Find(uint64_t taskIdentifier);
   void CollectFinished();
@@ -92,22 +86,12 @@ class CurlEngine final : public Engine {
   std::deque<Command> commands_;
   std::atomic<bool> stopping_{false};
   std::thread thread_;
-  std::unique_ptr<EpollMultiDriver> thread_driver_;  // with thread_
-  // Set instead of thread_ when the session runs on the JS thread's loop (driveOnHostLoop).
-  // Then every "engine thread" function below runs on the JS thread.
-  std::unique_ptr<UvMultiDriver> loop_driver_;
+  std::unique_ptr<EpollMultiDriver> driver_;  // with thread_
+  std::string start_failure_;
 
   // Engine thread only.
   std::map<uint64_t, std::unique_ptr<CurlTransfer>> transfers_;
-  // Admission: like NSURLSession, at most maximumConnectionsPerHost transfers run per host;
-  // the rest wait here as plain requests, holding no buffer, no file and no socket.
-  std::map<std::string, std::deque<TaskRequest>> waiting_;
-  std::map<std::string, int> running_per_host_;
-  std::unordered_map<uint64_t, std::string> host_of_;
-  std::unordered_set<uint64_t> suspended_while_waiting_;
-  size_t waiting_count_ = 0;
-  // Hosts whose connection multiplexes (h2/h3): their tasks are streams, not connections.
-  std::unordered_set<std::string> multiplexed_hosts_;
+  HostAdmission admission_;  // the tasks not running yet, and how many may run per host
   std::vector<uint64_t> multiplexed_responses_;  // filled by transfers (CurlSessionContext)
   bool invalidating_ = false;
   bool invalidated_ = false;

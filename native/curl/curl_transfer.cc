@@ -20,24 +20,21 @@ namespace urlsession {
 namespace {
 
 // Receive and send buffers come out of one budget per session (see TransferBuffers::ForRunning).
-// Measured on loopback (bench/ANALYSIS.md): one download with 512 KiB reads runs ~25% faster and
-// with less CPU than with 128 KiB, while 100 downloads at 128 KiB each cost ~13 MiB of RSS; so a
-// lone transfer gets libcurl's maximum and a crowd shares the budget.
+// A lone download runs faster and with less CPU with libcurl's largest receive buffer, while a
+// crowd of transfers with large buffers costs RSS; so a lone transfer gets libcurl's maximum and
+// a crowd shares the budget (figures: bench/ANALYSIS.md, "Engine changes measured here").
 constexpr long kBufferBudget = 8 * 1024 * 1024;
 constexpr long kMinBuffer = 16 * 1024;  // libcurl's default
 constexpr long kMaxDownloadBuffer = 512 * 1024;       // CURL_MAX_READ_SIZE in libcurl 7.88
 constexpr long kMaxUploadBuffer = 2 * 1024 * 1024;    // libcurl 7.88's upload maximum
 // Downloads whose receive buffer is at least this large also gather their writes into buffers of
-// this size (up to ~128 at once, so at most another 8 MiB): +15-20% throughput for 100 downloads
-// at 80 KiB each against one write(2) per 16 KiB callback. Below it the 16 KiB buffers would
-// double the memory for a gain measured at zero.
-// Not larger: 64 KiB is the largest write that kept the JS thread's event-loop p99 under 2 ms
-// during a 1 GiB download on this 2-core machine. There the JS thread waits for a core while
-// nginx and the engine thread keep both busy (and this kernel never preempts a thread inside a
-// system call), so its delay grows with the download's speed, whatever raises the speed:
-// 512 KiB writes ran at 2.4-2.6 GB/s with p99 2.7-3.0 ms, 128 KiB at 2.0 GB/s with 2.2-2.4 ms,
-// 64 KiB at 1.6-1.7 GB/s (2.2x fetch in-process) with 1.5-1.6 ms, at 1.5x the engine thread's
-// CPU per byte (bench/ANALYSIS.md, (a)). The JS thread's responsiveness is the engine's purpose.
+// this size (up to ~128 at once, so at most another 8 MiB) instead of one write(2) per 16 KiB
+// callback. Below it the 16 KiB buffers would double the memory for no measured gain.
+// Not larger: this is the largest write that kept the JS thread's event-loop delay within the
+// performance target during a 1 GiB download on the benchmark machine, where the JS thread waits
+// for a core while nginx and the engine thread keep both busy, so its delay grows with the
+// download's speed whatever raises the speed; larger writes are faster and cost less CPU per
+// byte. The JS thread's responsiveness is the engine's purpose (figures: bench/ANALYSIS.md, (a)).
 constexpr long kGatheredWrite = 64 * 1024;
 
 std::string Trim(const char* data, size_t length) {

@@ -54,11 +54,10 @@ class CurlTransfer {
   CurlTransfer& operator=(const CurlTransfer&) = delete;
 
   // Opens the source/partial file and configures the easy handle. On failure returns false
-  // and the caller completes the task with failureCode().
+  // and the caller calls Complete(), which reports the NSURLError code Prepare recorded.
   bool Prepare(TransferBuffers buffers);
   CURL* easy() const { return easy_; }
   uint64_t id() const { return request_.taskIdentifier; }
-  int failureCode() const { return failure_code_; }
 
   // A download whose answer to its Range request cannot continue the kept bytes: prepares the
   // same request again from an empty file. True: add the handle to the multi handle again

@@ -6,17 +6,21 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdint>
+#include <cstring>
 
 namespace urlsession {
 
 EpollMultiDriver::EpollMultiDriver(CURLM* multi) : multi_(multi) {
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
-  wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (epoll_fd_ >= 0 && wake_fd_ >= 0) {
+  if (epoll_fd_ < 0) {
+    failure_ = std::string("epoll_create1: ") + std::strerror(errno);
+  } else if ((wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
+    failure_ = std::string("eventfd: ") + std::strerror(errno);
+  } else {
     epoll_event event{};
     event.events = EPOLLIN;
     event.data.fd = wake_fd_;
-    epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &event);
+    if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &event) != 0) failure_ = std::string("epoll_ctl: ") + std::strerror(errno);
   }
   curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &EpollMultiDriver::OnSocket);
   curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
@@ -42,7 +46,7 @@ void EpollMultiDriver::Wake() {
 void EpollMultiDriver::Wait(int max_wait_ms, Clock::time_point spin_until) {
   int count;
   // Polling with a zero timeout never sleeps, so the thread needs no wake-up when the answer
-  // comes: on this VM a sleeping thread's wake-up costs 15-40 µs, several per small request.
+  // comes, which costs more than the wait (bench/ANALYSIS.md, why small requests were slow).
   for (Clock::time_point now = Clock::now(); now < spin_until; now = Clock::now()) {
     if (timer_armed_ && now >= timer_due_) return;
     count = epoll_wait(epoll_fd_, ready_, kMaxReady, 0);

@@ -9,6 +9,7 @@
 #include <sys/epoll.h>
 
 #include <chrono>
+#include <string>
 
 namespace urlsession {
 
@@ -19,7 +20,10 @@ class EpollMultiDriver {
   EpollMultiDriver(const EpollMultiDriver&) = delete;
   EpollMultiDriver& operator=(const EpollMultiDriver&) = delete;
 
-  bool ok() const { return epoll_fd_ >= 0 && wake_fd_ >= 0; }
+  // Empty when the driver can run; otherwise the system call that failed and why (no file
+  // descriptor left, ...). A driver that failed must not be waited on: Wait() would return at
+  // once, forever. JS thread (CurlEngine's constructor).
+  const std::string& failure() const { return failure_; }
   // Any thread: makes the current or next Wait() return at once.
   void Wake();
   using Clock = std::chrono::steady_clock;
@@ -38,6 +42,7 @@ class EpollMultiDriver {
   CURLM* multi_;
   int epoll_fd_ = -1;
   int wake_fd_ = -1;  // eventfd
+  std::string failure_;
   bool timer_armed_ = false;
   Clock::time_point timer_due_;
   static constexpr int kMaxReady = 256;

@@ -55,11 +55,6 @@ struct SessionConfig {
   bool allowsCellularAccess = true;
   bool allowsExpensiveNetworkAccess = true;
   bool allowsConstrainedNetworkAccess = true;
-  // Experiment, off by default (bench/ANALYSIS.md has the measurement): the curl engine runs its
-  // multi handle on the JS thread's libuv loop instead of its own thread. hostEventLoop is that
-  // loop (a uv_loop_t*), filled in by the bridge; the Apple engine ignores both.
-  bool driveOnHostLoop = false;
-  void* hostEventLoop = nullptr;
 };
 
 enum class BodySource : uint8_t { None = 0, Memory = 1, File = 2 };
@@ -126,7 +121,6 @@ class EventSink {
 class Engine {
  public:
   virtual ~Engine() = default;
-  virtual const char* Name() const = 0;  // "curl" or "apple"
   // True when the OS itself keeps the session's transfers going after the process exits
   // (NSURLSession background configuration in a bundled app). The JS journal is not used then.
   virtual bool UsesSystemBackground() const { return false; }
@@ -158,8 +152,10 @@ class Engine {
   virtual void Shutdown() = 0;
 };
 
-// Each platform provides exactly one of these (engine_factory_*.cc/.mm).
-std::unique_ptr<Engine> CreateEngine(const SessionConfig& config, EventSink* sink);
+// Each platform provides exactly one of these (engine_factory_*.cc/.mm). Returns no engine, and
+// why in *failure, when the engine cannot start (e.g. no file descriptor left for the curl
+// engine's epoll set); the bridge throws that as ERR_URLSESSION_ENGINE_START.
+std::unique_ptr<Engine> CreateEngine(const SessionConfig& config, EventSink* sink, std::string* failure);
 const char* DefaultEngineName();
 
 }  // namespace urlsession

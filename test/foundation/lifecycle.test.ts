@@ -16,9 +16,15 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-function run(args: string[], timeoutMs = 30_000, env: NodeJS.ProcessEnv = process.env): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
+type Exit = { code: number | null; signal: string | null; stdout: string; stderr: string };
+
+function run(args: string[], timeoutMs = 30_000): Promise<Exit> {
+  return runCommand(process.execPath, args, timeoutMs);
+}
+
+function runCommand(command: string, args: string[], timeoutMs: number): Promise<Exit> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -57,19 +63,21 @@ describe('lifecycle', () => {
     expect(fs.readdirSync(dir)).toEqual(['file']);
   });
 
-  // The libuv-polling driver is a benchmark experiment (bench/ANALYSIS.md), but it must be as
-  // safe as the default: same results, exits by itself, survives workers torn down mid-transfer.
-  it.runIf(process.platform === 'linux')('the libuv-polling curl driver completes, exits by itself and survives terminated workers', async () => {
-    const env = { ...process.env, URLSESSION_CURL_DRIVER: 'loop' };
-    const alone = await run([path.join(FIXTURES, 'exit-by-itself.js'), `${server.base}/file?size=3000000&delay=2&chunk=65536`, temp()], 30_000, env);
-    expect(alone.code).toBe(0);
-    expect(alone.stdout).toBe('completed 1 true 200\nexit\n');
-    const dir = temp();
-    const workers = await run([path.join(FIXTURES, 'workers.js'), `${server.base}/file?size=50000000&delay=5&chunk=16384`, `${server.base}/file?size=1000`, dir], 60_000, env);
-    expect(workers.signal).toBeNull();
-    expect(workers.code).toBe(0);
-    expect(workers.stdout.trim()).toBe('ok 8 true 200');
-    expect(fs.readdirSync(dir)).toEqual(['file']);
+  // Linux: the curl engine needs descriptors for its epoll set and its wake-up eventfd.
+  it.runIf(process.platform === 'linux')('a session created with no file descriptor left throws ERR_URLSESSION_ENGINE_START and starts no engine thread', async () => {
+    // A low limit keeps the exhaustion cheap; the child opens /dev/null until EMFILE.
+    const script = 'ulimit -n 128 && exec "$0" "$@"';
+    const result = await runCommand('/bin/sh', ['-c', script, process.execPath, path.join(FIXTURES, 'no-descriptors.js'), `${server.base}/echo`], 30_000);
+    expect(result.signal).toBeNull();
+    expect(result.code).toBe(0);
+    const seen = JSON.parse(result.stdout) as { threadsBefore: number; threadsAfter: number; created?: boolean; thrown?: { name: string; code: string; message: string }; retry: unknown };
+    expect(seen.created).toBeUndefined();
+    expect(seen.thrown).toMatchObject({ name: 'Error', code: 'ERR_URLSESSION_ENGINE_START' });
+    expect(seen.thrown?.message).toMatch(/epoll_create1|eventfd|epoll_ctl/);
+    // No engine thread was left to spin on the broken epoll set.
+    expect(seen.threadsAfter).toBe(seen.threadsBefore);
+    // The failure left nothing behind that stops the next session.
+    expect(seen.retry).toEqual({ success: true, statusCode: 200 });
   });
 
   it("a throwing listener becomes 'uncaughtException' and delivery goes on", async () => {
