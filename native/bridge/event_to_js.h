@@ -3,8 +3,8 @@
 //
 // Why not one object per event: building an event object from C++ costs a string internalization,
 // a map transition and a runtime call per property, and a node::Buffer (with its prototype swap)
-// per body. Measured on 4,000 small requests that was 13% of the JS thread's samples; crossing as
-// below took 9% off its CPU (bench/ANALYSIS.md, (c)). A batch now crosses as:
+// per body: the JS thread's largest cost on small requests (bench/ANALYSIS.md, (c), has the
+// measured share and what crossing as below saved). A batch now crosses as:
 //   numbers  Float64Array: per event its type, task identifier and numeric fields, in the order
 //            of native/engine/wire.h (which lib/generated/wire.ts decodes); a header list
 //            carries its count.
