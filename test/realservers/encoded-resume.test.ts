@@ -17,7 +17,8 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { liveSessions } from '../helpers/sessions';
 import * as URLSession from '../../lib/index';
 import { decodeResumeData } from '../../lib/resume-data';
 import { runChild } from '../helpers/child';
@@ -160,10 +161,7 @@ afterAll(() => new Promise<void>((resolve) => {
   server.close(() => resolve());
 }));
 
-const sessions: URLSession.Session[] = [];
-afterEach(() => {
-  for (const s of sessions.splice(0)) if (s.state === 'active') s.invalidateAndCancel();
-});
+const sessions = liveSessions();
 
 function session(): { s: URLSession.Session; dir: string } {
   const dir = tempDir('urlsession-encoded-');

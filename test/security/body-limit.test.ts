@@ -8,15 +8,16 @@ import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createGzip, constants as zlibConstants } from 'node:zlib';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/temp';
+import { liveSessions } from '../helpers/sessions';
 import * as URLSession from '../../lib/index';
 
 const MiB = 1024 * 1024;
 let base: string;
 let server: http.Server;
 let bomb: Buffer;  // gzip of 1 GiB of zeros: about 1 MB on the wire
-const sessions: URLSession.Session[] = [];
+const sessions = liveSessions();
 
 function gzipOfZeros(bytes: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -71,9 +72,6 @@ beforeAll(async () => {
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
 afterAll(() => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }));
-afterEach(() => {
-  for (const s of sessions.splice(0)) if (s.state === 'active') s.invalidateAndCancel();
-});
 
 function session(options: URLSession.SessionConfigurationOptions = {}): URLSession.Session {
   const s = URLSession.createSession({ configuration: URLSession.createSessionConfiguration(options) });

@@ -4,21 +4,19 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/temp';
+import { liveSessions } from '../helpers/sessions';
 import * as URLSession from '../../lib/index';
 import { decodeResumeData } from '../../lib/resume-data';
 import { makeBytes, sha256, startTaskServer, type TaskServer } from '../helpers/task-server';
 
 let server: TaskServer;
-const sessions: URLSession.Session[] = [];
+const sessions = liveSessions();
 beforeAll(async () => {
   server = await startTaskServer();
 });
 afterAll(() => server.close());
-afterEach(() => {
-  for (const s of sessions.splice(0)) if (s.state === 'active') s.invalidateAndCancel();
-});
 
 function temp(): string {
   return tempDir('urlsession-resume-attack-');

@@ -8,7 +8,8 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { liveSessions } from '../helpers/sessions';
 import * as URLSession from '../../lib/index';
 import { waitFor } from '../helpers/state-folder';
 import { tempDir } from '../helpers/temp';
@@ -43,10 +44,7 @@ afterAll(() => new Promise<void>((resolve) => {
   server.close(() => resolve());
 }));
 
-const sessions: URLSession.Session[] = [];
-afterEach(() => {
-  for (const s of sessions.splice(0)) if (s.state === 'active') s.invalidateAndCancel();
-});
+const sessions = liveSessions();
 
 function session(): URLSession.Session {
   const s = URLSession.createSession({
