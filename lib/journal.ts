@@ -9,19 +9,16 @@ import * as path from 'node:path';
 import { binding } from './binding';
 import { ErrorCodes } from './errors';
 import {
-  applyRecord, emptyState, encodeRecord, parseLegacyJournal, replayLog, snapshotRecords, toPlainState,
+  applyRecord, emptyState, encodeRecord, snapshotRecords, toPlainState,
   type JournalState, type JournaledCompletion, type JournaledTask, type LiveState, type LogRecord, type TaskPatch,
 } from './journal-records';
-import { StateDirectoryError, lockStateDirectory, readStateFile, writeAll, writeReplacing } from './state-directory';
+import { LEGACY_FILE, LOG_FILE, readJournal, removeLeftoverTemps, type SetAside } from './journal-files';
+import { StateDirectoryError, lockStateDirectory, writeAll, writeReplacing } from './state-directory';
 
 export type { JournalState, JournaledCompletion, JournaledTask, TaskPatch } from './journal-records';
+export { peekJournal, type SetAside } from './journal-files';
 
-const LOG_FILE = 'journal.log';
-/** The whole-document journal of earlier versions: migrated into the log at open. */
-const LEGACY_FILE = 'journal.json';
 const { O_WRONLY, O_APPEND, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
-/** Temp files of writeReplacing (journal.log.<16 hex>.tmp; journal.json.<16 hex>.tmp before). */
-const TEMP_NAME = /^journal\.(log|json)\.[0-9a-f]{16}\.tmp$/;
 /** The log is compacted when it has grown by more than this and by more than the state it holds. */
 const COMPACT_MIN_BYTES = 1024 * 1024;
 /** The retry timer of a failing journal: first after 250 ms, then doubling up to 4 s. */
@@ -34,12 +31,6 @@ export interface JournalWarning {
   path: string;
   /** The errno code, e.g. 'ENOSPC'. */
   code: string;
-}
-
-/** An unusable journal moved aside at open: where to, and why ('was damaged', 'was a FIFO', ...). */
-export interface SetAside {
-  path: string;
-  reason: string;
 }
 
 export class Journal {
@@ -321,73 +312,5 @@ export class Journal {
     clearTimeout(this.#retryTimer);
     this.#retryTimer = undefined;
     binding.unlockFile(this.#lockFd);
-  }
-}
-
-interface ReadJournal {
-  state: LiveState;
-  setAside?: SetAside;
-  /** The log must be restated whole before appending (migrated, torn tail, damaged records). */
-  rewrite: boolean;
-  /** Otherwise: the log's good length, appended to as it is. */
-  append?: number;
-}
-
-// The log, else the legacy journal.json, else nothing. An unusable file is moved aside, unread
-// when it is not a regular file, and kept for inspection: it never keeps the session from opening.
-function readJournal(directory: string): ReadJournal {
-  const log = path.join(directory, LOG_FILE);
-  const read = readStateFile(log);
-  if (read.bytes !== undefined) {
-    try {
-      const replayed = replayLog(read.bytes);
-      const rewrite = replayed.tornTail || replayed.damaged > 0;
-      return { state: replayed.state, rewrite, append: replayed.goodLength };
-    } catch {
-      read.unusable = 'was damaged';
-    }
-  }
-  if (read.unusable !== undefined) return { state: emptyState(), setAside: setAside(log, read.unusable), rewrite: false };
-  const legacy = path.join(directory, LEGACY_FILE);
-  const old = readStateFile(legacy);
-  if (old.bytes !== undefined) {
-    try {
-      return { state: parseLegacyJournal(old.bytes.toString('utf8')), rewrite: true };
-    } catch {
-      old.unusable = 'was damaged';
-    }
-  }
-  if (old.unusable !== undefined) return { state: emptyState(), setAside: setAside(legacy, old.unusable), rewrite: false };
-  return { state: emptyState(), rewrite: false };
-}
-
-function setAside(file: string, reason: string): SetAside {
-  const aside = { path: `${file}.corrupt-${Date.now()}`, reason };
-  fs.renameSync(file, aside.path);
-  return aside;
-}
-
-// Temp files of writes a dead process never renamed. Only called with the lock held, so no
-// other session is writing one right now. Best effort: tidying up never keeps the session from
-// opening.
-function removeLeftoverTemps(directory: string): void {
-  try {
-    for (const name of fs.readdirSync(directory)) {
-      if (TEMP_NAME.test(name)) fs.rmSync(path.join(directory, name), { force: true });
-    }
-  } catch {
-    // left for the next open
-  }
-}
-
-/** Reads a session's journal without opening the session (no lock, nothing resumed, nothing moved). */
-export function peekJournal(directory: string): JournalState | undefined {
-  try {
-    const read = readStateFile(path.join(directory, LOG_FILE));
-    if (read.bytes !== undefined) return toPlainState(replayLog(read.bytes).state);
-    const legacy = readStateFile(path.join(directory, LEGACY_FILE));
-    return legacy.bytes === undefined ? undefined : toPlainState(parseLegacyJournal(legacy.bytes.toString('utf8')));
-  } catch {
-    return undefined;
   }
 }
