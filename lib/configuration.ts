@@ -10,6 +10,7 @@ import {
   validateByteLimit,
   validateNumber,
   validateString,
+  validateUrl,
 } from './validate';
 import type { NativeSessionConfig } from './native';
 import { defaultStateDirectory } from './state-directory';
@@ -39,7 +40,10 @@ const KNOWN_OPTIONS = [
   'maximumResponseSize',
 ] as const;
 
+/** HTTPCookieAcceptPolicy's names, in the order of native/engine/engine.h's CookieAcceptPolicy. */
 const COOKIE_POLICIES = ['always', 'never', 'onlyFromMainDocumentDomain'] as const;
+/** The proxy modes, in the order of native/engine/engine.h's ProxyMode. */
+const PROXY_MODES = ['system', 'direct', 'explicit'] as const;
 type Proxy = 'system' | 'direct' | { url: string; noProxy: readonly string[] };
 
 let anonymousCount = 0;
@@ -153,7 +157,7 @@ export class SessionConfiguration {
       caPem: this.tls.ca,
       pinnedSpkiSha256: [...this.tls.pinnedPublicKeys],
       cookieAcceptPolicy: COOKIE_POLICIES.indexOf(this.HTTPCookieAcceptPolicy) as 0 | 1 | 2,
-      proxyMode: this.proxy === 'system' ? 0 : this.proxy === 'direct' ? 1 : 2,
+      proxyMode: PROXY_MODES.indexOf(typeof this.proxy === 'string' ? this.proxy : 'explicit') as 0 | 1 | 2,
       proxyUrl: typeof this.proxy === 'object' ? this.proxy.url : '',
       noProxy: typeof this.proxy === 'object' ? this.proxy.noProxy.join(',') : '',
       allowsCellularAccess: this.allowsCellularAccess,
@@ -174,26 +178,12 @@ function parseProxy(value: unknown): Proxy {
   if (value === 'direct') return 'direct';
   if (!isPlainObject(value)) throw typeError(ErrorCodes.INVALID_ARGUMENT, "proxy must be 'system', 'direct' or { url, noProxy }");
   rejectUnknownKeys(value, ['url', 'noProxy'], 'proxy');
-  const url = validateProxyUrl(value.url);
+  const url = validateUrl(value.url, 'proxy.url');
   const noProxy = value.noProxy ?? [];
   if (!Array.isArray(noProxy) || noProxy.some((host) => typeof host !== 'string' || /[,\s]/.test(host))) {
     throw typeError(ErrorCodes.INVALID_ARGUMENT, 'proxy.noProxy must be an array of host names');
   }
   return Object.freeze({ url, noProxy: Object.freeze([...noProxy]) });
-}
-
-function validateProxyUrl(value: unknown): string {
-  if (typeof value !== 'string') throw typeError(ErrorCodes.INVALID_URL, 'proxy.url must be a string such as "http://proxy:3128"');
-  let parsed: URL;
-  try {
-    parsed = new URL(value);
-  } catch {
-    throw typeError(ErrorCodes.INVALID_URL, 'proxy.url is not a valid URL');
-  }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw typeError(ErrorCodes.UNSUPPORTED_SCHEME, 'proxy.url must use http or https');
-  }
-  return parsed.href;
 }
 
 function parseTls(value: unknown): { ca: string; pinnedPublicKeys: string[] } {

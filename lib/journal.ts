@@ -14,24 +14,15 @@ import {
 } from './journal-records';
 import { LEGACY_FILE, LOG_FILE, readJournal, removeLeftoverTemps, type SetAside } from './journal-files';
 import { StateDirectoryError, lockStateDirectory, writeAll, writeReplacing } from './state-directory';
+import { WriteFailures, type JournalWarning } from './write-failures';
 
 export type { JournalState, JournaledCompletion, JournaledTask, TaskPatch } from './journal-records';
 export { peekJournal, type SetAside } from './journal-files';
+export type { JournalWarning } from './write-failures';
 
 const { O_WRONLY, O_APPEND, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
 /** The log is compacted when it has grown by more than this and by more than the state it holds. */
 const COMPACT_MIN_BYTES = 1024 * 1024;
-/** The retry timer of a failing journal: first after 250 ms, then doubling up to 4 s. */
-const RETRY_MIN_MS = 250;
-const RETRY_MAX_MS = 4000;
-
-/** A write into the state folder failed: the session's 'warning' event carries this. */
-export interface JournalWarning {
-  message: string;
-  path: string;
-  /** The errno code, e.g. 'ENOSPC'. */
-  code: string;
-}
 
 export class Journal {
   readonly directory: string;
@@ -53,11 +44,16 @@ export class Journal {
   /** An append failed: the log on disk misses changes, so only a whole rewrite repairs it. */
   #needsRewrite = false;
   #closed = false;
-  /** A write into the folder failed and no journal write succeeded since (one warning per episode). */
-  #failing = false;
-  #retryTimer: NodeJS.Timeout | undefined;
-  #retryDelay = RETRY_MIN_MS;
   #onWarning: ((warning: JournalWarning) => void) | undefined;
+  /** Writes into the folder that failed since the last journal write succeeded. */
+  readonly #failures = new WriteFailures(
+    (warning) => this.#onWarning?.(warning),
+    () => {
+      if (this.#closed) return;
+      this.#needsRewrite = true;
+      this.flush();
+    },
+  );
   /** Set when an unusable journal was set aside at open (a warning for the app). */
   readonly setAside: SetAside | undefined;
 
@@ -241,12 +237,7 @@ export class Journal {
     this.#unsynced = false;
     this.#openLog();
     this.#compactedLength = this.#length;
-    if (this.#failing) {
-      this.#failing = false;
-      this.#retryDelay = RETRY_MIN_MS;
-      clearTimeout(this.#retryTimer);
-      this.#retryTimer = undefined;
-    }
+    this.#failures.succeeded();
   }
 
   #reportFailure(error: unknown): void {
@@ -260,23 +251,7 @@ export class Journal {
    * again, and until then a retry timer keeps trying (unref'd: it never keeps the process alive).
    */
   writeFailed(file: string, error: unknown, message: (code: string) => string): void {
-    if (this.#closed) return;
-    const code = (error as NodeJS.ErrnoException).code ?? 'EIO';
-    if (!this.#failing) {
-      this.#failing = true;
-      this.#onWarning?.({ message: message(code), path: file, code });
-    }
-    if (this.#retryTimer === undefined) {
-      this.#retryTimer = setTimeout(() => {
-        this.#retryTimer = undefined;
-        if (this.#failing && !this.#closed) {
-          this.#needsRewrite = true;
-          this.flush();
-        }
-      }, this.#retryDelay);
-      this.#retryTimer.unref();
-      this.#retryDelay = Math.min(this.#retryDelay * 2, RETRY_MAX_MS);
-    }
+    if (!this.#closed) this.#failures.failed(file, error, message);
   }
 
   /** Forgets every task (reset); the numbering goes on. The lock stays. */
@@ -309,8 +284,7 @@ export class Journal {
     this.#closed = true;
     if (this.#fd >= 0) fs.closeSync(this.#fd);
     this.#fd = -1;
-    clearTimeout(this.#retryTimer);
-    this.#retryTimer = undefined;
+    this.#failures.stop();
     binding.unlockFile(this.#lockFd);
   }
 }

@@ -7,7 +7,8 @@ import { Journal, type JournaledCompletion, type JournaledTask, type JournalWarn
 import { writeNewFile } from './state-directory';
 import { CommittedDownloads } from './committed-download';
 import { TASK_KIND_NAMES } from './task-table';
-import { createPartialFileAt, isOwnPartial, newPartialPath, ownPartialIdentity, removeOwnPartial } from './partial-files';
+import { newPartialPath, removeOwnPartial } from './partial-files';
+import { createJournaledPartial, resumeOrRenewPartial } from './journaled-partials';
 import { EventType, TaskKind } from './native-constants';
 import { NSURLError } from './errors';
 import type { NativeEvent, NativeTaskKind, NativeTaskRequest } from './native';
@@ -116,29 +117,11 @@ export class SessionPersistence {
     });
     if (newPartial) {
       try {
-        this.#createPartial(request);
+        createJournaledPartial(this.journal, request);
       } catch (error) {
         // The folder cannot hold files: the task is not started, and not journaled either.
         this.journal.removeTask(id);
         throw error;
-      }
-    }
-  }
-
-  // Creates the partial file the journal already names (request.resumePartialPath) and
-  // journals its identity. Throws when the folder cannot hold it.
-  #createPartial(request: NativeTaskRequest): void {
-    const id = request.taskIdentifier;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const partial = createPartialFileAt(request.resumePartialPath as string);
-        request.resumeIdentity = partial.identity;
-        this.journal.patchTask(id, { partialIdentity: partial.identity });
-        return;
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 100) throw error;
-        request.resumePartialPath = newPartialPath(request.downloadDirectory as string);
-        this.journal.patchTask(id, { partialPath: request.resumePartialPath });
       }
     }
   }
@@ -237,34 +220,7 @@ export class SessionPersistence {
     request.downloadFileName = task.downloadFileName ?? '';
     request.nameFromResponse = task.nameFromResponse;
     request.overwrite = task.overwrite;
-    // Only the very file the journal recorded (lstat: a link planted at its name is not
-    // followed); anything else at that path is left alone and the download starts over in a
-    // new partial file, which the journal names before the engine writes into it.
-    if (task.partialPath !== undefined && isOwnPartial(task.partialPath, task.partialIdentity)) {
-      const onDisk = fs.lstatSync(task.partialPath).size;
-      request.resumePartialPath = task.partialPath;
-      request.resumeIdentity = task.partialIdentity;
-      // Without a validator the bytes on disk cannot be trusted to match: start over.
-      request.resumeOffset = task.validator ? onDisk : 0;
-      request.resumeValidator = task.validator ?? '';
-    } else if (task.downloadDirectory !== undefined) {
-      // Named but never identified: the dead process created it empty and never started the task.
-      if (task.partialPath !== undefined && !task.partialIdentity && ownPartialIdentity(task.partialPath) !== undefined &&
-          fs.lstatSync(task.partialPath).size === 0) {
-        removeOwnPartial(task.partialPath, ownPartialIdentity(task.partialPath));
-      }
-      // A new partial file, named in the journal before it exists (as in prepare()).
-      request.resumePartialPath = newPartialPath(task.downloadDirectory);
-      request.resumeOffset = 0;
-      this.journal.patchTask(task.taskIdentifier, { partialPath: request.resumePartialPath, partialIdentity: '', validator: '' });
-      try {
-        this.#createPartial(request);
-      } catch {
-        // The folder is gone or refuses files: the engine tries itself and reports -3000.
-        delete request.resumePartialPath;
-        delete request.resumeOffset;
-      }
-    }
+    resumeOrRenewPartial(this.journal, task, request);
     return request;
   }
 

@@ -3,25 +3,24 @@
 import { EventEmitter } from 'node:events';
 import { debuglog } from 'node:util';
 import { binding } from './binding';
-import type { EngineBody } from './body';
 import type { SessionConfiguration } from './configuration';
 import { ErrorCodes, invalidatedError, NSURLError, typeError } from './errors';
 import { EventRouter } from './event-router';
 import { stopAtExit } from './exit-cleanup';
 import { Fanout, runListener } from './listeners';
-import { EventType, packTaskRequest } from './native-constants';
-import type { NativeSession, NativeTaskRequest } from './native';
+import { packTaskRequest } from './native-constants';
+import type { NativeSession } from './native';
 import { decodeEvents } from './native-events';
 import { removeOwnPartial } from './partial-files';
-import { sweepStalePartials } from './partial-sweep';
-import { SessionPersistence } from './persistence';
+import type { SessionPersistence } from './persistence';
 import { ensurePrivateDirectory } from './private-directory';
 import { reattach } from './reattach';
-import { promiseData, promiseDownload, promiseUpload, titaniumData, titaniumDownload, titaniumUpload, withBody, type PromiseRequest, type TaskRequest } from './requests';
+import { TaskLauncher } from './task-launcher';
+import { openSessionParts } from './session-setup';
+import { promiseData, promiseDownload, promiseUpload, titaniumData, titaniumDownload, titaniumUpload, type PromiseRequest } from './requests';
 import { abandonRetries, scheduleRetry } from './retry-scheduler';
-import { lockStateDirectory, StateDirectoryError } from './state-directory';
 import { Task, type DownloadResult, type RequestResult, type StreamResult, type TaskControls } from './task';
-import { TaskCounter } from './task-counter';
+import type { TaskCounter } from './task-counter';
 import { newTaskRecord, taskInfo, type TaskInfo, type TaskRecord } from './task-table';
 import type { DownloadOptions, RequestOptions, UploadOptions } from './task-options';
 import type {
@@ -32,12 +31,9 @@ import type {
   URLSessionEventMap,
   URLSessionEventName,
 } from './types';
-import { redactUrl, validateNumber } from './validate';
+import { validateNumber } from './validate';
 
 export type { TaskInfo } from './task-table';
-
-/** The most redirects NSURLSession follows (CFNetwork's own limit). */
-export const APPLE_MAXIMUM_REDIRECTS = 20;
 
 const debug = debuglog('urlsession');
 
@@ -54,10 +50,10 @@ export class Session extends EventEmitter {
   #nextToken = 1;
   #tasks = new Map<number, TaskRecord>();
   #waiters = new Map<number, () => void>();
-  #pendingStarts = new Set<Promise<void>>();
   #persistence: SessionPersistence | undefined;
   #fanout: Fanout;
   #router: EventRouter;
+  #launcher: TaskLauncher;
   #counter: TaskCounter | undefined;
   /** System background sessions: the state folder's lock, held until 'invalidated'. */
   #systemLock: number | undefined;
@@ -71,57 +67,37 @@ export class Session extends EventEmitter {
     this.#onInvalidated = onInvalidated;
     this.#fanout = new Fanout(this, hub);
     this.#router = this.#newRouter();
-    // CFNetwork stops after 20 redirects whatever the delegate says: a larger limit would be a
-    // promise the Apple engine cannot keep (the curl engine can, and keeps it).
-    if (binding.engine === 'apple' && configuration.maximumRedirects > APPLE_MAXIMUM_REDIRECTS) {
-      throw typeError(ErrorCodes.INVALID_ARGUMENT, `maximumRedirects above ${APPLE_MAXIMUM_REDIRECTS} cannot be honoured by NSURLSession (macOS)`);
-    }
-    const stateDirectory = configuration.persistent ? configuration.stateDirectory : undefined;
-    // Own the state folder before any engine exists (lock, owner and mode checks), in every mode:
-    // the curl engine keeps its cookie jar there, and two processes must not both create the
-    // NSURLSession of one background identifier either.
-    let lockFd: number | undefined;
-    if (stateDirectory !== undefined) {
-      try {
-        lockFd = lockStateDirectory(stateDirectory);
-      } catch (error) {
-        if (error instanceof StateDirectoryError) throw withStack(error);
-        throw error;
-      }
-    }
-    try {
-      this.#native = new binding.NativeSession(configuration.toNative(), (numbers, text, bodies) =>
-        // Nothing may escape this callback: Node 20 drops exceptions thrown from a native
-        // thread-safe function's call, and the rest of the batch with them.
-        runListener(() => this.#router.receive(decodeEvents(numbers, text, bodies))),
-      );
-    } catch (error) {
-      if (lockFd !== undefined) binding.unlockFile(lockFd);
-      throw error;
-    }
-    // With an OS background session (macOS, bundled app) nsurlsessiond keeps the work and the
-    // session only holds the lock; our journal is the fallback everywhere else.
-    if (stateDirectory !== undefined && !this.#native.usesSystemBackground) {
-      try {
-        this.#persistence = this.#openPersistence(stateDirectory, lockFd);
-      } catch (error) {
-        this.#native.close();
-        throw error;
-      }
-    } else {
-      this.#systemLock = lockFd;
-    }
-    if (this.#persistence !== undefined) this.#nextTaskIdentifier = Math.max(1, this.#persistence.nextTaskIdentifier);
-    if (this.#native.usesSystemBackground && configuration.stateDirectory !== undefined) {
-      try {
-        this.#counter = new TaskCounter(configuration.stateDirectory);
-      } catch (error) {
-        this.#native.close();
-        if (this.#systemLock !== undefined) binding.unlockFile(this.#systemLock);
-        throw withStack(new StateDirectoryError(ErrorCodes.STATE_DIRECTORY, `cannot keep task identifiers in ${configuration.stateDirectory}: ${(error as Error).message}`));
-      }
-      this.#nextTaskIdentifier = this.#counter.first;
-    }
+    const session = this;
+    this.#launcher = new TaskLauncher({
+      identifier: this.identifier,
+      tasks: this.#tasks,
+      get persistence() {
+        return session.#persistence;
+      },
+      downloadDirectory: configuration.downloadDirectory,
+      takeIdentifier: () => {
+        const taskIdentifier = this.#nextTaskIdentifier++;
+        this.#counter?.taken(this.#nextTaskIdentifier);
+        return taskIdentifier;
+      },
+      isInvalidated: () => this.#state === 'invalidated',
+      startNative: (request, taskDescription) => this.#native.startTask(packTaskRequest(request, taskDescription)),
+      deliver: (events) => this.#router.receive(events),
+    });
+    const parts = openSessionParts(
+      configuration,
+      // Nothing may escape this callback: Node 20 drops exceptions thrown from a native
+      // thread-safe function's call, and the rest of the batch with them.
+      (numbers, text, bodies) => runListener(() => this.#router.receive(decodeEvents(numbers, text, bodies))),
+      // Deferred: a failed write can happen inside the app's own call (uploadTask writes the
+      // body), and listeners never run inside the caller's stack.
+      (warning) => process.nextTick(() => this.#fanout.emit('warning', { sessionIdentifier: this.identifier, ...warning })),
+    );
+    this.#native = parts.native;
+    this.#persistence = parts.persistence;
+    this.#systemLock = parts.systemLock;
+    this.#counter = parts.counter;
+    this.#nextTaskIdentifier = parts.nextTaskIdentifier;
     debug('session %s created (engine %s)', this.identifier, binding.engine);
     if (this.#persistence !== undefined) {
       reattach(this.#persistence, {
@@ -141,21 +117,6 @@ export class Session extends EventEmitter {
     session.#native.stopForExit();
     for (const { retryTimer, request } of session.#tasks.values()) {
       if (retryTimer !== undefined) removeOwnPartial(request?.resumePartialPath, request?.resumeIdentity);
-    }
-  }
-
-  #openPersistence(stateDirectory: string, heldLock: number | undefined): SessionPersistence {
-    try {
-      // Deferred: a failed write can happen inside the app's own call (uploadTask writes the
-      // body), and listeners never run inside the caller's stack.
-      return new SessionPersistence(
-        stateDirectory,
-        (warning) => process.nextTick(() => this.#fanout.emit('warning', { sessionIdentifier: this.identifier, ...warning })),
-        heldLock,
-      );
-    } catch (error) {
-      if (error instanceof StateDirectoryError) throw withStack(error);
-      throw error;
     }
   }
 
@@ -180,19 +141,19 @@ export class Session extends EventEmitter {
     this.#ensureActive();
     const parsed = titaniumDownload(args);
     this.#checkDownloadDirectory(this.configuration.downloadDirectory);
-    return this.#start(parsed);
+    return this.#launcher.start(parsed);
   }
 
   /** Starts an upload at once; returns its task identifier. A string `data` is a file path, streamed from disk. */
   uploadTask(args: UploadTaskArguments): number {
     this.#ensureActive();
-    return this.#start(titaniumUpload(args, this.configuration.maximumResponseSize));
+    return this.#launcher.start(titaniumUpload(args, this.configuration.maximumResponseSize));
   }
 
   /** Starts a data task at once; returns its task identifier. The response arrives as sessioncompleted's responseText. */
   dataTask(args: DataTaskArguments): number {
     this.#ensureActive();
-    return this.#start(titaniumData(args, this.configuration.maximumResponseSize));
+    return this.#launcher.start(titaniumData(args, this.configuration.maximumResponseSize));
   }
 
   /**
@@ -237,7 +198,7 @@ export class Session extends EventEmitter {
     const record = this.#tasks.get(taskIdentifier);
     if (record === undefined) return false;
     debug('task %d of %s cancelled', taskIdentifier, this.identifier);
-    if (record.starting || record.retryTimer !== undefined) this.#completeUnstarted(taskIdentifier, NSURLError.Cancelled);
+    if (record.starting || record.retryTimer !== undefined) this.#launcher.completeUnstarted(taskIdentifier, NSURLError.Cancelled);
     else this.#native.cancelTask(taskIdentifier);
     return true;
   }
@@ -253,8 +214,8 @@ export class Session extends EventEmitter {
     debug('session %s finishing tasks and invalidating', this.identifier);
     abandonRetries(this.#tasks.values(), (failure) => process.nextTick(() => this.#router.receive([failure])));
     // Tasks whose Blob body is still being read count as existing tasks: let them start first.
-    if (this.#pendingStarts.size > 0) {
-      void Promise.allSettled([...this.#pendingStarts]).then(() => this.#native.finishTasksAndInvalidate());
+    if (this.#launcher.pending.size > 0) {
+      void Promise.allSettled([...this.#launcher.pending]).then(() => this.#native.finishTasksAndInvalidate());
     } else {
       this.#native.finishTasksAndInvalidate();
     }
@@ -267,7 +228,7 @@ export class Session extends EventEmitter {
     this.#state = 'invalidating';
     debug('session %s invalidating and cancelling', this.identifier);
     for (const [id, record] of this.#tasks) {
-      if (record.starting || record.retryTimer !== undefined) this.#completeUnstarted(id, NSURLError.Cancelled);
+      if (record.starting || record.retryTimer !== undefined) this.#launcher.completeUnstarted(id, NSURLError.Cancelled);
     }
     this.#native.invalidateAndCancel();
   }
@@ -368,64 +329,8 @@ export class Session extends EventEmitter {
       },
       this.#taskControls,
     );
-    this.#start(parsed, task);
+    this.#launcher.start(parsed, task);
     return task;
-  }
-
-  #start({ kind, request, body, taskDescription }: TaskRequest, task?: Task<any>): number {
-    const taskIdentifier = this.#nextTaskIdentifier++;
-    this.#counter?.taken(this.#nextTaskIdentifier);
-    const full: NativeTaskRequest = { ...request, taskIdentifier };
-    if (kind === 'download' && full.downloadDirectory === undefined) full.downloadDirectory = this.configuration.downloadDirectory;
-    if (kind === 'download') void sweepStalePartials(full.downloadDirectory as string);
-    const record = newTaskRecord(kind, request.url, task?.taskDescription ?? taskDescription, task);
-    record.lastDownloadTotal = full.resumeOffset ?? 0;  // download({ resumeData }): kept bytes
-    this.#tasks.set(taskIdentifier, record);
-    if (body instanceof Promise) {
-      record.starting = true;
-      // The identifier is returned before the task is journaled (its body is still being read):
-      // journaled now, it is never given to another task, whenever the process dies.
-      this.#persistence?.reserve(taskIdentifier);
-      const pending: Promise<void> = body
-        .then(
-          (ready) => {
-            if (this.#tasks.get(taskIdentifier) !== record || this.#state === 'invalidated') return;
-            record.starting = false;
-            this.#launch(full, ready);
-          },
-          () => this.#completeUnstarted(taskIdentifier, NSURLError.CannotOpenFile),
-        )
-        .finally(() => this.#pendingStarts.delete(pending));
-      this.#pendingStarts.add(pending);
-    } else {
-      this.#launch(full, body);
-    }
-    return taskIdentifier;
-  }
-
-  #launch(request: NativeTaskRequest, ready: EngineBody): void {
-    const record = this.#tasks.get(request.taskIdentifier);
-    if (record?.task !== undefined) record.request = request;
-    withBody(request, ready);
-    // Redacting costs a regular expression per task: only when NODE_DEBUG asks for the line.
-    if (debug.enabled) debug('task %d of %s: %s %s', request.taskIdentifier, this.identifier, request.method, redactUrl(request.url));
-    if (this.#persistence !== undefined && record !== undefined) this.#persistence.prepare(request, record.taskDescription);
-    this.#native.startTask(packTaskRequest(request, record?.taskDescription ?? ''));
-  }
-
-  // A task that never reached the engine (or waits for a retry) still gets its sessioncompleted,
-  // after the current call returns (listeners never run inside the caller's stack).
-  #completeUnstarted(taskIdentifier: number, errorCode: number): void {
-    const record = this.#tasks.get(taskIdentifier);
-    if (record === undefined) return;
-    record.starting = false;
-    if (record.retryTimer !== undefined) clearTimeout(record.retryTimer);
-    record.retryTimer = undefined;
-    record.pendingFailure = undefined;
-    const message = errorCode === NSURLError.Cancelled ? 'cancelled' : 'The request body could not be read.';
-    process.nextTick(() =>
-      this.#router.receive([{ type: EventType.TaskCompleted, taskIdentifier, errorCode, message, statusCode: 0 }]),
-    );
   }
 
   // What the event router needs of this session (lib/event-router.ts).
@@ -474,10 +379,4 @@ export class Session extends EventEmitter {
     this.removeAllListeners();
   }
 
-}
-
-// The error was made deep inside the journal; point its stack at the caller's createSession.
-function withStack<E extends Error>(error: E): E {
-  Error.captureStackTrace(error, withStack);
-  return error;
 }

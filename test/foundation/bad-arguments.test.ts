@@ -43,4 +43,20 @@ describe('bad arguments', () => {
       s.invalidateAndCancel();
     }
   });
+
+  it('proxy.url is checked as every URL is: a string, absolute, http or https, with the same codes', () => {
+    const codeOf = (proxy: unknown): string | undefined => {
+      try {
+        URLSession.createSessionConfiguration({ persistent: false, proxy: proxy as never });
+      } catch (error) {
+        return (error as { code?: string }).code;
+      }
+      return undefined;
+    };
+    expect(codeOf({ url: 42 })).toBe('ERR_URLSESSION_INVALID_URL');
+    expect(codeOf({ url: '' })).toBe('ERR_URLSESSION_INVALID_URL');
+    expect(codeOf({ url: 'not a url' })).toBe('ERR_URLSESSION_INVALID_URL');
+    expect(codeOf({ url: 'ftp://proxy:21' })).toBe('ERR_URLSESSION_UNSUPPORTED_SCHEME');
+    expect(URLSession.createSessionConfiguration({ persistent: false, proxy: { url: 'http://proxy:3128' } }).proxy).toEqual({ url: 'http://proxy:3128/', noProxy: [] });
+  });
 });
