@@ -9,17 +9,13 @@ import { NSURLError } from './errors';
 import { runListener, type Fanout } from './listeners';
 import type { NativeEvent } from './native';
 import { EventType } from './native-constants';
-import type { SessionPersistence } from './persistence';
-import { TASK_KIND_NAMES, takeProgress, type TaskKindName, type TaskRecord } from './task-table';
+import { TASK_KIND_NAMES, takeProgress, type SessionCore, type TaskKindName, type TaskRecord } from './task-table';
 import type { URLSessionEventMap } from './types';
 
 const debug = debuglog('urlsession');
 
 /** The session's side of routing. */
-export interface RouterHost {
-  readonly identifier: string;
-  readonly tasks: Map<number, TaskRecord>;
-  readonly persistence: SessionPersistence | undefined;
+export interface RouterHost extends SessionCore {
   readonly fanout: Fanout;
   /** The session takes new work (not invalidating): a failure may be retried. */
   isActive(): boolean;

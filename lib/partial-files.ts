@@ -71,17 +71,6 @@ export function createPartialFileAt(file: string): PartialFile {
   }
 }
 
-/** Creates a new partial file with an unpredictable hidden name in `directory` (createPartialFileAt). */
-export function createPartialFile(directory: string): PartialFile {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return createPartialFileAt(newPartialPath(directory));
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 100) throw error;
-    }
-  }
-}
-
 /** Removes the partial file `identity` at `file`; anything else at that path is left alone. */
 export function removeOwnPartial(file: string | undefined, identity: string | undefined): void {
   if (file === undefined || !isOwnPartial(file, identity)) return;

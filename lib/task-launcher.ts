@@ -9,19 +9,15 @@ import { NSURLError } from './errors';
 import type { NativeEvent, NativeTaskRequest } from './native';
 import { EventType } from './native-constants';
 import { sweepStalePartials } from './partial-sweep';
-import type { SessionPersistence } from './persistence';
 import { withBody, type TaskRequest } from './requests';
 import type { Task } from './task';
-import { newTaskRecord, type TaskRecord } from './task-table';
+import { newTaskRecord, type SessionCore } from './task-table';
 import { redactUrl } from './validate';
 
 const debug = debuglog('urlsession');
 
 /** The session's side of starting tasks. */
-export interface LauncherHost {
-  readonly identifier: string;
-  readonly tasks: Map<number, TaskRecord>;
-  readonly persistence: SessionPersistence | undefined;
+export interface LauncherHost extends SessionCore {
   /** Where a download without a folder of its own goes. */
   readonly downloadDirectory: string;
   /** Takes the next task identifier. */

@@ -3,6 +3,7 @@
 // totals into Titanium's deltas. Plain data and pure functions; JS thread only.
 import type { NativeEvent, NativeTaskRequest } from './native';
 import { EventType } from './native-constants';
+import type { SessionPersistence } from './persistence';
 import type { Task } from './task';
 
 /** Task kinds by name, in the order of the wire's TaskKind numbers (lib/native-constants.ts). */
@@ -80,4 +81,12 @@ export function takeProgress(record: TaskRecord, event: NativeEvent): ProgressSt
   if (download) record.lastDownloadTotal = total;
   else record.lastUploadTotal = total;
   return { download, total, expected, delta };
+}
+
+/** What every part of a session that handles its tasks shares: its name, its table, its journal. */
+export interface SessionCore {
+  readonly identifier: string;
+  readonly tasks: Map<number, TaskRecord>;
+  /** Persistent (emulated) sessions only. */
+  readonly persistence: SessionPersistence | undefined;
 }
