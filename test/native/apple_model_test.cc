@@ -676,6 +676,8 @@ CASE(resume_asks_identity) {
   keepIt.keepPartialOnFailure = true;
   Start(m, keepIt, 30);
   CHECK(m.OnResponse(30, coded));
+  // The Response event carries the same validator (lib/persistence.ts journals it from there).
+  CHECK(sink.Last(EventType::Response)->validator == "Wed, 02 Dec 2026 08:00:00 GMT");
   fakes.Perform(m.OnData(30, "decoded", 7));
   m.OnComplete(30, Done(kNSURLErrorNetworkConnectionLost));
   const Event* failed = sink.Last(EventType::TaskCompleted);
