@@ -36,25 +36,21 @@ const TEMP_NAME = /\.[0-9a-f]{16}\.tmp$/;
 function replaceFile(file, chunks) {
   const temp = `${file}.${randomBytes(8).toString('hex')}.tmp`;
   const fd = fs.openSync(temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+  let replaced = false;
   try {
-    try {
-      chunks((bytes) => {
-        for (let done = 0; done < bytes.length; ) done += fs.writeSync(fd, bytes, done, bytes.length - done);
-      });
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(temp, file);
-  } catch (error) {
-    fs.rmSync(temp, { force: true });
-    throw error;
-  }
-  const dir = fs.openSync(path.dirname(file), O_RDONLY | O_DIRECTORY);
-  try {
-    fs.fsyncSync(dir);
+    chunks((bytes) => fs.writeFileSync(fd, bytes)); // writeFileSync on a descriptor writes every byte
+    fs.fsyncSync(fd);
+    fs.renameSync(temp, file); // POSIX renames an open file; the descriptor follows it
+    replaced = true;
   } finally {
-    fs.closeSync(dir);
+    fs.closeSync(fd);
+    if (!replaced) fs.rmSync(temp, { force: true });
+  }
+  const folder = fs.openSync(path.dirname(file), O_RDONLY | O_DIRECTORY);
+  try {
+    fs.fsyncSync(folder);
+  } finally {
+    fs.closeSync(folder);
   }
 }
 

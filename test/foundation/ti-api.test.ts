@@ -5,20 +5,16 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { tempDir as newTempDir } from '../helpers/temp';
 import { liveSessions } from '../helpers/sessions';
 import * as URLSession from '../../lib/index';
-import { makeBytes, sha256, startTaskServer, type TaskServer } from '../helpers/task-server';
+import { makeBytes, sha256, useTaskServer } from '../helpers/task-server';
 
-let server: TaskServer;
+const server = useTaskServer();
 const live = liveSessions();
 let counter = 0;
 
-beforeAll(async () => {
-  server = await startTaskServer();
-});
-afterAll(() => server.close());
 
 const tempDir = (): string => newTempDir('urlsession-ti-');
 const fileSha = (file: string): string => createHash('sha256').update(fs.readFileSync(file)).digest('hex');

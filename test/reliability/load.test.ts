@@ -5,17 +5,13 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { tempDir as newTempDir } from '../helpers/temp';
 import * as URLSession from '../../lib/index';
 import { openFds, threadCount as threads } from '../helpers/process-stats';
-import { makeBytes, sha256, startTaskServer, type TaskServer } from '../helpers/task-server';
+import { makeBytes, sha256, useTaskServer } from '../helpers/task-server';
 
-let server: TaskServer;
-beforeAll(async () => {
-  server = await startTaskServer();
-});
-afterAll(() => server.close());
+const server = useTaskServer();
 
 const temp = (): string => newTempDir('urlsession-load-');
 const fileSha = (file: string): string => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
