@@ -2,7 +2,6 @@
 // code or signal rather than a dead test worker.
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir as newTempDir } from '../helpers/temp';

@@ -2,8 +2,6 @@
 // tls.ca, expired and wrong-host certificates, SPKI pins, https->http redirects, h2 metrics.
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/temp';
 import * as URLSession from '../../lib/index';

@@ -4,7 +4,6 @@ import * as fs from 'node:fs';
 import { spawn } from 'node:child_process';
 import * as http2 from 'node:http2';
 import * as net from 'node:net';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/temp';

@@ -3,7 +3,6 @@
 // never followed, opened, truncated or reported as the download; the default folder is private.
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';

@@ -2,7 +2,6 @@
 // discardResumeData() truncate, move or delete any file, and a genuine blob's partial file is
 // used only while it is still the file that download wrote.
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/temp';

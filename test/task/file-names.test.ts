@@ -2,7 +2,6 @@
 // Content-Disposition name (its last path segment, RFC 6266 §4.3), else the final URL after
 // redirects; any bytes the server sends give a location that exists; long legal names work.
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/temp';
