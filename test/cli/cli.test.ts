@@ -7,6 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir as newTempDir } from '../helpers/temp';
+import { waitFor } from '../helpers/wait-for';
 import { makeBytes, sha256, startTaskServer, type TaskServer } from '../helpers/task-server';
 
 const CLI = path.join(__dirname, '..', '..', 'dist', 'cli.js');
@@ -103,8 +104,7 @@ describe('urlsession CLI', () => {
     const stopped = await cli(['get', url, '-o', path.join(dir, 'out.bin'), '--json'], { interruptWhen: (out) => out.includes('downloadprogress') });
     expect(stopped.code).toBe(130);
     expect(stopped.stderr).toContain('nothing was left at the destination');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(fs.readdirSync(dir)).toEqual([]);
+    await waitFor('the partial file to go', () => fs.readdirSync(dir).length === 0);
 
     const resumable = `${server.base}/file?size=6000000&seed=63&etag=c1&delay=5&chunk=16384&key=cli-resume`;
     const first = await cli(['get', resumable, '-o', path.join(dir, 'resumed.bin'), '--resume', '--json'], { interruptWhen: (out) => (out.match(/downloadprogress/g) ?? []).length > 3 });

@@ -6,6 +6,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir as newTempDir } from '../helpers/temp';
+import { waitFor } from '../helpers/wait-for';
 import { liveSessions } from '../helpers/sessions';
 import * as URLSession from '../../lib/index';
 import { makeBytes, sha256, useTaskServer } from '../helpers/task-server';
@@ -243,7 +244,7 @@ describe('sessions', () => {
     b.session.on('invalidated', () => order.push('invalidated'));
     b.session.invalidateAndCancel();
     expect(completion(await bDone, cancelled)).toMatchObject({ success: false, errorCode: -999 });
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await waitFor('invalidated', () => order.includes('invalidated'));
     expect(order).toEqual(['sessioncompleted', 'invalidated']);
     expect(fs.readdirSync(b.dir)).toEqual([]);
   });

@@ -12,7 +12,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import * as URLSession from '../../lib/index';
 import { makeBytes } from '../helpers/task-server';
 import { runChild } from '../helpers/child';
-import { waitFor } from '../helpers/state-folder';
+import { waitFor } from '../helpers/wait-for';
 
 const DEADLINE_MS = 15_000;
 
