@@ -64,7 +64,8 @@ describe('download()', () => {
     expect(m.protocol).toBe('http/1.1');
     expect(m.bytesReceived).toBe(3_000_000);
     expect(m.remoteAddress).toBe(`127.0.0.1:${new URL(server.base).port}`);
-    expect(m.firstByteMs).toBeGreaterThanOrEqual(0);
+    expect(m.firstByteMs).toBeGreaterThan(0);
+    expect(m.tlsMs).toBe(0); // plain http: no handshake
     expect(m.totalMs).toBeGreaterThanOrEqual(m.firstByteMs);
     expect(m.redirectCount).toBe(0);
     expect(task.state).toBe('completed');
