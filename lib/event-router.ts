@@ -143,15 +143,15 @@ export class EventRouter {
   // One progress event, in Titanium's shape (with the delta since the previous one) and, for
   // promise-API tasks, as the Task's 'progress'.
   #progress(record: TaskRecord, event: NativeEvent): void {
-    const { download, total, expected, delta } = takeProgress(record, event);
+    const { download, total, expected, delta, bytesPerSecond, secondsRemaining } = takeProgress(record, event, performance.now());
     if (record.task !== undefined) {
-      runListener(() => record.task?._progress({ direction: download ? 'download' : 'upload', transferred: total, expected }));
+      runListener(() => record.task?._progress({ direction: download ? 'download' : 'upload', transferred: total, expected, bytesPerSecond, secondsRemaining }));
     }
     const base = { taskIdentifier: event.taskIdentifier, sessionIdentifier: this.#host.identifier };
     if (download) {
-      this.#host.fanout.emit('downloadprogress', { ...base, bytesWritten: delta, totalBytesWritten: total, totalBytesExpectedToWrite: expected });
+      this.#host.fanout.emit('downloadprogress', { ...base, bytesWritten: delta, totalBytesWritten: total, totalBytesExpectedToWrite: expected, bytesPerSecond, secondsRemaining });
     } else {
-      this.#host.fanout.emit('uploadprogress', { ...base, bytesSent: delta, totalBytesSent: total, totalBytesExpectedToSend: expected });
+      this.#host.fanout.emit('uploadprogress', { ...base, bytesSent: delta, totalBytesSent: total, totalBytesExpectedToSend: expected, bytesPerSecond, secondsRemaining });
     }
   }
 }

@@ -5,6 +5,7 @@ import type { NativeEvent, NativeTaskRequest } from './native';
 import { EventType } from './native-constants';
 import type { SessionPersistence } from './persistence';
 import type { Task } from './task';
+import { TransferRate, type RateSample } from './transfer-rate';
 
 /** Task kinds by name, in the order of the wire's TaskKind numbers (lib/native-constants.ts). */
 export const TASK_KIND_NAMES = ['download', 'upload', 'data'] as const;
@@ -40,6 +41,9 @@ export interface TaskRecord {
   starting: boolean;
   lastDownloadTotal: number;
   lastUploadTotal: number;
+  /** The live rates, made at each direction's first progress event. */
+  downloadRate?: TransferRate;
+  uploadRate?: TransferRate;
   /** The latest response's Content-Type: the type of downloadcompleted's Blob. */
   contentType?: string;
 }
@@ -62,15 +66,15 @@ export function taskInfo(taskIdentifier: number, record: TaskRecord): TaskInfo {
 }
 
 /** A progress event measured against the record: its direction, total, expected size and the bytes since the previous one. */
-export interface ProgressStep {
+export interface ProgressStep extends RateSample {
   download: boolean;
   total: number;
   expected: number;
   delta: number;
 }
 
-/** Advances the record's totals by one progress event. */
-export function takeProgress(record: TaskRecord, event: NativeEvent): ProgressStep {
+/** Advances the record's totals and rate by one progress event (`nowMs`: performance.now()). */
+export function takeProgress(record: TaskRecord, event: NativeEvent, nowMs: number): ProgressStep {
   const download = event.type === EventType.DownloadProgress;
   const total = event.totalBytes ?? 0;
   const expected = event.expectedBytes ?? 0;
@@ -80,7 +84,8 @@ export function takeProgress(record: TaskRecord, event: NativeEvent): ProgressSt
   const delta = total >= previous ? total - previous : total;
   if (download) record.lastDownloadTotal = total;
   else record.lastUploadTotal = total;
-  return { download, total, expected, delta };
+  const rate = download ? (record.downloadRate ??= new TransferRate()) : (record.uploadRate ??= new TransferRate());
+  return { download, total, expected, delta, ...rate.sample(delta, total, expected, nowMs) };
 }
 
 /** What every part of a session that handles its tasks shares: its name, its table, its journal. */

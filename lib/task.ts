@@ -12,6 +12,7 @@ import { NO_RETRY, retryDelay, type RetryPolicy } from './retry';
 import { headerRecord } from './headers';
 import { AbortError, BODY_EXCERPT_LIMIT, HTTPError, IntegrityError, TransferError } from './task-errors';
 import type { TaskKindName } from './task-table';
+import type { TransferRateFields } from './types';
 
 export { AbortError, HTTPError, IntegrityError, TransferError } from './task-errors';
 
@@ -51,7 +52,7 @@ export interface TaskRetry {
   statusCode: number;
 }
 
-export interface TaskProgress {
+export interface TaskProgress extends TransferRateFields {
   /** 'download' for response bytes, 'upload' for request body bytes. */
   direction: 'download' | 'upload';
   transferred: number;

@@ -83,7 +83,7 @@ describe('urlsession CLI', () => {
     expect(completed.map((e) => path.basename(e.location)).sort()).toEqual(['a.bin', 'b.bin']);
     expect(Object.keys(completed[0]).sort()).toEqual(['event', 'location', 'sessionIdentifier', 'statusCode', 'taskIdentifier']);
     const progress = stream.filter((e) => e.event === 'downloadprogress');
-    expect(Object.keys(progress[0]).sort()).toEqual(['bytesWritten', 'event', 'sessionIdentifier', 'taskIdentifier', 'totalBytesExpectedToWrite', 'totalBytesWritten']);
+    expect(Object.keys(progress[0]).sort()).toEqual(['bytesPerSecond', 'bytesWritten', 'event', 'secondsRemaining', 'sessionIdentifier', 'taskIdentifier', 'totalBytesExpectedToWrite', 'totalBytesWritten']);
     expect(stream.filter((e) => e.event === 'sessioncompleted').every((e) => e.success === true && e.statusCode === 200)).toBe(true);
     expect(fileSha(path.join(dir, 'a.bin'))).toBe(sha256(makeBytes(300000, 61)));
     expect(fileSha(path.join(dir, 'b.bin'))).toBe(sha256(makeBytes(200000, 62)));

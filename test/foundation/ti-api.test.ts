@@ -57,7 +57,7 @@ describe('downloadTask', () => {
     expect(names.indexOf('downloadcompleted')).toBe(lastProgress + 1);
     expect(names.slice(lastProgress + 1)).toEqual(['downloadcompleted', 'sessioncompleted', 'sessioneventscompleted']);
     const progress = events.filter((e) => e.name === 'downloadprogress').map((e) => e.event);
-    expect(Object.keys(progress[0]).sort()).toEqual(['bytesWritten', 'sessionIdentifier', 'taskIdentifier', 'totalBytesExpectedToWrite', 'totalBytesWritten']);
+    expect(Object.keys(progress[0]).sort()).toEqual(['bytesPerSecond', 'bytesWritten', 'secondsRemaining', 'sessionIdentifier', 'taskIdentifier', 'totalBytesExpectedToWrite', 'totalBytesWritten']);
     expect(progress.reduce((sum, p) => sum + p.bytesWritten, 0)).toBe(2_000_000);
     expect(progress.at(-1)).toMatchObject({ taskIdentifier: id, totalBytesWritten: 2_000_000, totalBytesExpectedToWrite: 2_000_000, sessionIdentifier: session.identifier });
     const completed = events.find((e) => e.name === 'downloadcompleted')?.event as URLSession.DownloadCompletedEvent;
