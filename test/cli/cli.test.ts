@@ -89,13 +89,14 @@ describe('urlsession CLI', () => {
     expect(fileSha(path.join(dir, 'b.bin'))).toBe(sha256(makeBytes(200000, 62)));
   });
 
-  it('exits 1 naming the URL, code and cause on transfer failures', async () => {
+  it('exits 1 naming the URL, cause and code once each on transfer failures', async () => {
     const refused = await cli(['get', 'http://127.0.0.1:1/nothing', '-o', tempDir() + path.sep, '--json']);
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toContain('http://127.0.0.1:1/nothing: error -1004');
+    expect(refused.stderr).toMatch(/^urlsession: http:\/\/127\.0\.0\.1:1\/nothing: Could not connect to the server\.[^\n]* \(error -1004\)\n$/);
+    expect(refused.stderr.split('-1004').length - 1).toBe(1);
     const missing = await cli(['get', `${server.base}/status/404`, '-o', tempDir() + path.sep, '--json']);
     expect(missing.code).toBe(1);
-    expect(missing.stderr).toContain('HTTP 404');
+    expect(missing.stderr).toBe(`urlsession: ${server.base}/status/404: HTTP 404 Not Found\n`);
   });
 
   it('Ctrl-C cancels and leaves nothing at the destination; --resume continues with Range', async () => {
