@@ -112,8 +112,8 @@ export async function runDemo(argv: string[]): Promise<number> {
   let failures = 0;
 
   const done = new Promise<void>((resolve) => {
-    session.on('downloadprogress', (e) => lines.get(e.taskIdentifier)?.update(e.totalBytesWritten, e.totalBytesExpectedToWrite, e.bytesWritten));
-    session.on('uploadprogress', (e) => lines.get(e.taskIdentifier)?.update(e.totalBytesSent, e.totalBytesExpectedToSend, e.bytesSent));
+    session.on('downloadprogress', (e) => lines.get(e.taskIdentifier)?.update(e.totalBytesWritten, e.totalBytesExpectedToWrite, e.bytesWritten, e));
+    session.on('uploadprogress', (e) => lines.get(e.taskIdentifier)?.update(e.totalBytesSent, e.totalBytesExpectedToSend, e.bytesSent, e));
     session.on('downloadcompleted', (e) => {
       const check = sha256File(e.location).then((actual) => {
         const ok = actual === server.downloadSha256;

@@ -38,7 +38,7 @@ export async function runGet(argv: string[]): Promise<number> {
   forwardTitaniumEvents(session, reporter);
   // Titanium's downloadprogress: bytesWritten counts only what arrived, never a resume's kept bytes.
   const views = new Map<number, TransferView>();
-  session.on('downloadprogress', (e) => views.get(e.taskIdentifier)?.update(e.totalBytesWritten, e.totalBytesExpectedToWrite, e.bytesWritten));
+  session.on('downloadprogress', (e) => views.get(e.taskIdentifier)?.update(e.totalBytesWritten, e.totalBytesExpectedToWrite, e.bytesWritten, e));
 
   const tasks = urls.map((url, index) => {
     const { destination } = places[index];

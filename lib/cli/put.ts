@@ -28,7 +28,7 @@ export async function runPut(argv: string[]): Promise<number> {
   forwardTitaniumEvents(session, reporter);
   const task = session.upload(url, file, { method: values.request, headers, throwHttpErrors: false });
   const view = reporter.add(file);
-  session.on('uploadprogress', (e) => e.taskIdentifier === task.taskIdentifier && view.update(e.totalBytesSent, e.totalBytesExpectedToSend, e.bytesSent));
+  session.on('uploadprogress', (e) => e.taskIdentifier === task.taskIdentifier && view.update(e.totalBytesSent, e.totalBytesExpectedToSend, e.bytesSent, e));
   const release = onInterrupt(() => task.cancel());
   try {
     const result = await task.done;

@@ -3,6 +3,7 @@
 // is a pipe or a file, or with --json. Messages for people always go to stderr, at once.
 // Runs on the main thread, from the session's event listeners.
 import { MultiBar, Presets, type SingleBar } from 'cli-progress';
+import type { TransferRateFields } from '../types';
 
 /** How a transfer ended: a Ctrl-C is an interruption, not a failure. */
 export type Outcome = 'ok' | 'failed' | 'interrupted';
@@ -21,9 +22,9 @@ export interface TransferView {
   /**
    * `transferred` and `expected` are the whole file's (a resume's kept bytes included: the bar
    * and its percentage); `arrived` is what came since the previous update (the Titanium events'
-   * bytesWritten / bytesSent), the only bytes the rate and ETA count.
+   * bytesWritten / bytesSent), which the summary counts; `rate` is the event's live rate.
    */
-  update(transferred: number, expected: number, arrived: number): void;
+  update(transferred: number, expected: number, arrived: number, rate: TransferRateFields): void;
   done(outcome: Outcome): void;
   /** What this run moved, as "1.5 MB in 1.9 s, 790.0 KB/s" (kept bytes of a resume excluded). */
   summary(): string;
@@ -50,12 +51,10 @@ export function formatBytes(bytes: number): string {
   return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
 }
 
-/** A rate shown from less time than this is noise: the first bytes' arrival, not the link. */
-const SETTLE_SECONDS = 0.5;
 
 /**
- * Rate and ETA of one transfer from the bytes that arrived in this run only: after a resume the
- * kept bytes are on disk already and moved at no speed at all.
+ * What one transfer moved in this run, for its closing summary: after a resume the kept bytes
+ * are on disk already and moved at no speed at all. (The live rate is the progress events'.)
  */
 class RunMeter {
   readonly #started = process.hrtime.bigint();
@@ -67,18 +66,6 @@ class RunMeter {
 
   #seconds(): number {
     return Number(process.hrtime.bigint() - this.#started) / 1e9;
-  }
-
-  /** Bytes per second so far; undefined until the run has gone on long enough to tell. */
-  rate(): number | undefined {
-    const seconds = this.#seconds();
-    return seconds >= SETTLE_SECONDS && this.#arrived > 0 ? this.#arrived / seconds : undefined;
-  }
-
-  /** Whole seconds until `remaining` more bytes have come at the rate so far. */
-  eta(remaining: number): number | undefined {
-    const rate = this.rate();
-    return rate === undefined ? undefined : Math.ceil(Math.max(0, remaining) / rate);
   }
 
   summary(): string {
@@ -158,14 +145,12 @@ class BarReporter implements Reporter {
     const bar: SingleBar = this.#bars.create(1, 0, payload);
     let frame = 0;
     return {
-      update: (transferred, expected, arrived) => {
+      update: (transferred, expected, arrived, { bytesPerSecond, secondsRemaining }) => {
         if (payload.outcome !== undefined) return;
         meter.add(arrived);
-        const bytesPerSecond = meter.rate();
-        payload.rate = bytesPerSecond === undefined ? '' : `${formatBytes(bytesPerSecond)}/s`;
+        payload.rate = bytesPerSecond === null ? '' : `${formatBytes(bytesPerSecond)}/s`;
         payload.known = expected > 0;
-        const eta = payload.known ? meter.eta(expected - transferred) : undefined;
-        payload.eta = eta === undefined ? '…' : `${eta}s`;
+        payload.eta = secondsRemaining === null ? '…' : `${Math.ceil(secondsRemaining)}s`;
         payload.size = payload.known ? `${formatBytes(transferred)}/${formatBytes(expected)}` : formatBytes(transferred);
         frame = (frame + 1) % SPINNER.length;
         payload.frame = SPINNER[frame];

@@ -51,8 +51,8 @@ export async function runResume(argv: string[]): Promise<number> {
   const labels = distinctLabels(tasks.map((task) => task.url));
   const views = new Map(tasks.map((task, index) => [task.taskIdentifier, reporter.add(labels[index])]));
   let failures = 0;
-  session.on('downloadprogress', (e) => views.get(e.taskIdentifier)?.update(e.totalBytesWritten, e.totalBytesExpectedToWrite, e.bytesWritten));
-  session.on('uploadprogress', (e) => views.get(e.taskIdentifier)?.update(e.totalBytesSent, e.totalBytesExpectedToSend, e.bytesSent));
+  session.on('downloadprogress', (e) => views.get(e.taskIdentifier)?.update(e.totalBytesWritten, e.totalBytesExpectedToWrite, e.bytesWritten, e));
+  session.on('uploadprogress', (e) => views.get(e.taskIdentifier)?.update(e.totalBytesSent, e.totalBytesExpectedToSend, e.bytesSent, e));
   await new Promise<void>((resolve) => {
     session.on('downloadcompleted', (e) => reporter.note(`${redactUrl(urls.get(e.taskIdentifier) ?? '')} -> ${e.location}`));
     session.on('sessioncompleted', (e: URLSession.SessionCompletedEvent) => {

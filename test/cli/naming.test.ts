@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/temp';
 import { makeBytes, sha256, startTaskServer, type TaskServer } from '../helpers/task-server';
-import { runCli } from './terminal';
+import { runCli } from '../helpers/terminal';
 
 let server: TaskServer;
 let cache: string;

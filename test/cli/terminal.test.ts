@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/temp';
 import { makeBytes, sha256, startTaskServer, type TaskServer } from '../helpers/task-server';
-import { cliCommand, onTerminal } from './terminal';
+import { cliCommand, onTerminal } from '../helpers/terminal';
 
 let server: TaskServer;
 /** Answers /chunked?size=N with N bytes of seed 81 and no Content-Length: a size the client cannot know. */

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/temp';
 import { makeBytes, sha256, startTaskServer, type TaskServer } from '../helpers/task-server';
 import { makeCertificates } from '../helpers/tls';
-import { runCli } from './terminal';
+import { runCli } from '../helpers/terminal';
 
 let server: TaskServer;
 let dir: string;
