@@ -11,11 +11,15 @@ import { expectOptionsObject, rejectUnknownKeys } from './validate';
 
 export type * from './types';
 export { Session } from './session';
-export type { TaskInfo } from './session';
+export type { SessionState, TaskInfo } from './session';
 export { SessionConfiguration } from './configuration';
 export { ErrorCodes, NSURLError } from './errors';
 export { Task, HTTPError, TransferError, IntegrityError, AbortError } from './task';
-export type { TaskState, TaskResponse, TaskMetrics, TaskProgress, TaskRetry, DownloadResult, RequestResult, StreamResult } from './task';
+export type {
+  TaskState, TaskResponse, TaskMetrics, TaskProgress, TaskRetry, DownloadResult, RequestResult, StreamResult, StreamCompletion,
+  TaskError, TaskEventMap,
+} from './task-types';
+export type { ResponseHeaders } from './headers';
 export type { RetryOptions } from './retry';
 export type { TaskOptions, DownloadOptions, UploadOptions, RequestOptions } from './task-options';
 export { discardResumeData } from './resume-data';
@@ -62,7 +66,7 @@ export function createURLSession(configuration: SessionConfiguration): Session {
     if (existing.state === 'active') return existing;
     throw identifierBusyError(configuration.identifier);
   }
-  const session = new Session(configuration, hub, (ended) => {
+  const session = Session.create(configuration, hub, (ended) => {
     if (liveSessions.get(ended.identifier) === ended) liveSessions.delete(ended.identifier);
   });
   liveSessions.set(configuration.identifier, session);

@@ -131,7 +131,7 @@ export class SessionRuntime {
   /** A promise-API task: its Task, which gets the identifier the launcher takes next. */
   startTask<R>(parsed: PromiseRequest): Task<R> {
     const { options } = parsed;
-    const task = new Task<R>(
+    const task = Task.create<R>(
       {
         taskIdentifier: this.#nextTaskIdentifier,
         taskDescription: options.taskDescription,

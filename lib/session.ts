@@ -7,7 +7,8 @@ import type { SessionConfiguration } from './configuration';
 import { ErrorCodes, typeError } from './errors';
 import { promiseData, promiseDownload, promiseUpload, titaniumData, titaniumDownload, titaniumUpload } from './requests';
 import { SessionRuntime, type SessionState } from './session-runtime';
-import type { DownloadResult, RequestResult, StreamResult, Task } from './task';
+import type { Task } from './task';
+import type { DownloadResult, RequestResult, StreamResult } from './task-types';
 import type { TaskInfo } from './task-table';
 import type { DownloadOptions, RequestOptions, UploadOptions } from './task-options';
 import type {
@@ -15,22 +16,26 @@ import type {
   DataTaskArguments,
   DownloadTaskArguments,
   UploadTaskArguments,
-  URLSessionEventMap,
-  URLSessionEventName,
+  URLSessionEvents,
 } from './types';
 import { validateNumber } from './validate';
 
 export type { TaskInfo } from './task-table';
 export type { SessionState } from './session-runtime';
 
-export class Session extends EventEmitter {
+/** Its events are typed: a listener of an event name it does not emit, or of the wrong payload, is a type error. */
+export class Session extends EventEmitter<URLSessionEvents> {
   /** The identifier of the configuration this session was created with. */
   readonly identifier: string;
   readonly configuration: SessionConfiguration;
   #runtime: SessionRuntime;
 
-  /** @internal Use createSession / createURLSession. */
-  constructor(configuration: SessionConfiguration, hub: EventEmitter, onInvalidated: (session: Session) => void) {
+  /** @internal Sessions come from createSession / createURLSession. */
+  static create(configuration: SessionConfiguration, hub: EventEmitter, onInvalidated: (session: Session) => void): Session {
+    return new Session(configuration, hub, onInvalidated);
+  }
+
+  private constructor(configuration: SessionConfiguration, hub: EventEmitter, onInvalidated: (session: Session) => void) {
     super();
     this.identifier = configuration.identifier;
     this.configuration = configuration;
@@ -150,18 +155,6 @@ export class Session extends EventEmitter {
   flush(callback: (result: CompletedResult) => void): void;
   flush(callback?: (result: CompletedResult) => void): Promise<CompletedResult> | void {
     return this.#tokenCall('flush', callback);
-  }
-
-  override on<K extends URLSessionEventName>(event: K, listener: (e: URLSessionEventMap[K]) => void): this;
-  override on(event: string | symbol, listener: (...args: any[]) => void): this;
-  override on(event: string | symbol, listener: (...args: any[]) => void): this {
-    return super.on(event, listener);
-  }
-
-  override once<K extends URLSessionEventName>(event: K, listener: (e: URLSessionEventMap[K]) => void): this;
-  override once(event: string | symbol, listener: (...args: any[]) => void): this;
-  override once(event: string | symbol, listener: (...args: any[]) => void): this {
-    return super.once(event, listener);
   }
 
   #tokenCall(kind: 'reset' | 'flush', callback?: (result: CompletedResult) => void): Promise<CompletedResult> | void {
