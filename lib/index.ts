@@ -1,6 +1,8 @@
 // urlsession: the operating system's transfer engine for Node.js and Electron, behind
 // Titanium's ti.urlsession API. This module object is also the module-wide event emitter
 // (Titanium's Ti.App.iOS events): URLSession.on('downloadprogress', ...) hears every session.
+// It is its own default export, so `import URLSession from 'urlsession'` is this object in
+// CommonJS (esModuleInterop's `.default`) as in ESM (dist/index.mjs's default).
 import { EventEmitter } from 'node:events';
 import { binding } from './binding';
 import { SessionConfiguration } from './configuration';
@@ -8,6 +10,7 @@ import { identifierBusyError, ErrorCodes, typeError } from './errors';
 import { Session } from './session';
 import type { SessionConfigurationOptions, URLSessionEventMap, URLSessionEventName } from './types';
 import { expectOptionsObject, rejectUnknownKeys } from './validate';
+import * as self from './index';
 
 export type * from './types';
 export { Session } from './session';
@@ -107,3 +110,7 @@ export function removeAllListeners(event?: URLSessionEventName): void {
   if (event === undefined) hub.removeAllListeners();
   else hub.removeAllListeners(event);
 }
+
+/** The module itself (see the top of this file). */
+const URLSession: typeof self = self;
+export default URLSession;
