@@ -211,12 +211,12 @@ export class SessionRuntime {
 
   // What the task launcher needs of this session (lib/task-launcher.ts).
   #newLauncher(): TaskLauncher {
-    const runtime = this;
+    const persistence = (): SessionPersistence | undefined => this.#persistence;
     return new TaskLauncher({
       identifier: this.identifier,
       tasks: this.#tasks,
       get persistence() {
-        return runtime.#persistence;
+        return persistence();
       },
       downloadDirectory: this.#configuration.downloadDirectory,
       takeIdentifier: () => {
@@ -232,12 +232,12 @@ export class SessionRuntime {
 
   // What the event router needs of this session (lib/event-router.ts).
   #newRouter(): EventRouter {
-    const runtime = this;
+    const persistence = (): SessionPersistence | undefined => this.#persistence;
     return new EventRouter({
       identifier: this.identifier,
       tasks: this.#tasks,
       get persistence() {
-        return runtime.#persistence;
+        return persistence();
       },
       fanout: this.#fanout,
       isActive: () => this.#state === 'active',

@@ -35,16 +35,14 @@ task.on('error', (e: string) => void e);
 expectTypeOf(result.headers['set-cookie']).toEqualTypeOf<string[] | undefined>();
 expectTypeOf(result.headers['content-type']).toEqualTypeOf<string | undefined>();
 // @ts-expect-error Set-Cookie is never one joined string
-const joined: string = result.headers['set-cookie'];
+const _joined: string = result.headers['set-cookie'];
 
 // Internals stay out of the published types (stripInternal), and so does construction.
-// @ts-expect-error the engine's completion callback is not public
-task._complete;
-// @ts-expect-error nor its progress callback
-task._progress;
+expectTypeOf(task).not.toHaveProperty('_complete');
+expectTypeOf(task).not.toHaveProperty('_progress');
+expectTypeOf(Session).not.toHaveProperty('create');
+expectTypeOf(Task).not.toHaveProperty('create');
 // @ts-expect-error sessions come from createSession / createURLSession
 new Session();
 // @ts-expect-error tasks come from session.download / upload / request
 new Task();
-// @ts-expect-error the factory behind createSession is internal
-Session.create;
