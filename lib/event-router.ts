@@ -135,7 +135,7 @@ export class EventRouter {
     host.persistence?.completed(record.kind, event, record.location);
     if (debug.enabled) debug('task %d of %s completed: error %d, status %d', taskIdentifier, host.identifier, event.errorCode ?? 0, event.statusCode ?? 0);
     host.fanout.emit('sessioncompleted', () => titaniumCompletion(record.kind, event, host.identifier));
-    if (record.task !== undefined) runListener(() => record.task?._complete(event, record.location));
+    if (record.task !== undefined) runListener(() => record.task?._complete(event, record.location, record.cause));
     host.persistence?.delivered(taskIdentifier);
     if (host.tasks.size === 0) host.fanout.emit('sessioneventscompleted', { sessionIdentifier: host.identifier });
   }

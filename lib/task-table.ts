@@ -37,6 +37,8 @@ export interface TaskRecord {
   /** A retry waiting for its backoff, and the failure it would report if it never runs. */
   retryTimer?: NodeJS.Timeout;
   pendingFailure?: NativeEvent;
+  /** The JS error behind a failure the engine never saw (a Blob body that could not be read). */
+  cause?: unknown;
   /** Body still being read (Blob); the engine has not seen the task yet. */
   starting: boolean;
   lastDownloadTotal: number;

@@ -178,6 +178,9 @@ export interface URLSessionEventMap {
 
 export type URLSessionEventName = keyof URLSessionEventMap;
 
+/** The same events as EventEmitter<T> takes them: each event's listener arguments (Session, the module). */
+export type URLSessionEvents = { [K in URLSessionEventName]: [event: URLSessionEventMap[K]] };
+
 /** Result passed to reset/flush callbacks (and resolved by their promises). */
 export interface CompletedResult {
   completed: true;
