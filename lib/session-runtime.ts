@@ -21,7 +21,8 @@ import { reattach } from './reattach';
 import type { PromiseRequest, TaskRequest } from './requests';
 import { abandonRetries, scheduleRetry } from './retry-scheduler';
 import { openSessionParts } from './session-setup';
-import { Task, type TaskControls } from './task';
+import { Task, type AnyTask, type TaskControls } from './task';
+import type { DownloadResult, RequestResult, StreamResult } from './task-types';
 import type { TaskCounter } from './task-counter';
 import { TaskLauncher } from './task-launcher';
 import { newTaskRecord, taskInfo, type TaskInfo, type TaskRecord } from './task-table';
@@ -129,7 +130,7 @@ export class SessionRuntime {
   }
 
   /** A promise-API task: its Task, which gets the identifier the launcher takes next. */
-  startTask<R>(parsed: PromiseRequest): Task<R> {
+  startTask<R extends DownloadResult | RequestResult | StreamResult>(parsed: PromiseRequest): Task<R> {
     const { options } = parsed;
     const task = Task.create<R>(
       {
@@ -146,7 +147,8 @@ export class SessionRuntime {
       },
       this.#taskControls,
     );
-    this.#launcher.start(parsed, task);
+    // Task<R> is one of AnyTask's members; TypeScript cannot narrow a generic to a union member.
+    this.#launcher.start(parsed, task as unknown as AnyTask);
     return task;
   }
 

@@ -102,7 +102,7 @@ export class Session extends EventEmitter<URLSessionEvents> {
    */
   request(url: string, options: RequestOptions & { stream: true }): Task<StreamResult>;
   request(url: string, options?: RequestOptions): Task<RequestResult>;
-  request(url: string, options: RequestOptions = {}): Task<any> {
+  request(url: string, options: RequestOptions = {}): Task<RequestResult> | Task<StreamResult> {
     this.#runtime.ensureActive();
     return this.#runtime.startTask<RequestResult>(promiseData(url, options, this.configuration.maximumResponseSize));
   }

@@ -10,7 +10,7 @@ import type { NativeEvent, NativeTaskRequest } from './native';
 import { EventType } from './native-constants';
 import { sweepStalePartials } from './partial-sweep';
 import { withBody, type TaskRequest } from './requests';
-import type { Task } from './task';
+import type { AnyTask } from './task';
 import { newTaskRecord, type SessionCore } from './task-table';
 import { redactUrl } from './validate';
 
@@ -40,7 +40,7 @@ export class TaskLauncher {
   }
 
   /** Starts a task; returns its identifier. `task`: the promise-API face, when there is one. */
-  start({ kind, request, body, taskDescription }: TaskRequest, task?: Task<any>): number {
+  start({ kind, request, body, taskDescription }: TaskRequest, task?: AnyTask): number {
     const host = this.#host;
     const taskIdentifier = host.takeIdentifier();
     const full: NativeTaskRequest = { ...request, taskIdentifier };

@@ -4,7 +4,7 @@
 import type { NativeEvent, NativeTaskRequest } from './native';
 import { EventType } from './native-constants';
 import type { SessionPersistence } from './persistence';
-import type { Task } from './task';
+import type { AnyTask } from './task';
 import { TransferRate, type RateSample } from './transfer-rate';
 
 /** Task kinds by name, in the order of the wire's TaskKind numbers (lib/native-constants.ts). */
@@ -30,7 +30,7 @@ export interface TaskRecord {
   taskDescription: string;
   expected: number;
   /** The promise-API face of the task, for session.download/upload/request. */
-  task?: Task<any>;
+  task?: AnyTask;
   location?: string;
   /** What the engine was given, kept for retries of promise-API tasks. */
   request?: NativeTaskRequest;
@@ -50,7 +50,7 @@ export interface TaskRecord {
   contentType?: string;
 }
 
-export function newTaskRecord(kind: TaskKindName, url: string, taskDescription: string, task?: Task<any>): TaskRecord {
+export function newTaskRecord(kind: TaskKindName, url: string, taskDescription: string, task?: AnyTask): TaskRecord {
   return { kind, url, taskDescription, expected: 0, task, starting: false, lastDownloadTotal: 0, lastUploadTotal: 0 };
 }
 

@@ -12,7 +12,7 @@ import { NO_RETRY, retryDelay, type RetryPolicy } from './retry';
 import { headerRecord } from './headers';
 import { AbortError, BODY_EXCERPT_LIMIT, HTTPError, IntegrityError, TransferError } from './task-errors';
 import type { TaskKindName } from './task-table';
-import type { DownloadResult, RequestResult, TaskError, TaskEventMap, TaskMetrics, TaskProgress, TaskResponse, TaskRetry, TaskState } from './task-types';
+import type { DownloadResult, RequestResult, StreamResult, TaskError, TaskEventMap, TaskMetrics, TaskProgress, TaskResponse, TaskRetry, TaskState } from './task-types';
 
 export { AbortError, HTTPError, IntegrityError, TransferError } from './task-errors';
 
@@ -40,6 +40,9 @@ export interface TaskSetup {
   /** Downloads: how to describe the partial file in resume data. */
   resumeTemplate?: Omit<ResumeState, 'partialPath' | 'partialIdentity' | 'offset' | 'validator'>;
 }
+
+/** A task of any result type, as the session's task table holds it. */
+export type AnyTask = Task<DownloadResult> | Task<RequestResult> | Task<StreamResult>;
 
 export class Task<Result = DownloadResult | RequestResult> extends EventEmitter<TaskEventMap<Result>> {
   readonly taskIdentifier: number;
