@@ -5,6 +5,7 @@
 // the command sees it. Linux only; runs in the vitest worker's thread.
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { tempDir } from '../helpers/temp';
 import { ROOT } from './installer';
@@ -47,12 +48,18 @@ function probe(): NoLibcurl | string {
   if (!unshare) return 'no unshare(1)';
   const lower = libcurlFolder();
   if (!lower) return 'the addon does not load here, or loads no libcurl.so.4';
-  const wrap = (command: string[]): string[] => [unshare, '--mount', '--propagation', 'private', '/bin/sh', '-c', SCRIPT, 'sh', tempDir('urlsession-nolibcurl-'), lower, ...command];
-  const check = `! ls "$1" | grep -q '^libcurl\\.so\\.4'`;
-  const [file, ...args] = wrap(['/bin/sh', '-c', check, 'sh', lower]);
-  const trial = spawnSync(file, args, { stdio: 'ignore', timeout: 20_000 });
-  if (trial.status !== 0) return `a mount namespace with an overlay over ${lower} is not possible here (unshare/mount failed)`;
-  return { wrap };
+  const inside = (base: string, command: string[]): string[] => [unshare, '--mount', '--propagation', 'private', '/bin/sh', '-c', SCRIPT, 'sh', base, lower, ...command];
+  // The trial runs while the test file is collected, when no test may run (and so no afterAll
+  // hook): its folder is removed here, not by test/helpers/temp.
+  const trialBase = fs.mkdtempSync(path.join(os.tmpdir(), 'urlsession-nolibcurl-'));
+  try {
+    const [file, ...args] = inside(trialBase, ['/bin/sh', '-c', `! ls "$1" | grep -q '^libcurl\\.so\\.4'`, 'sh', lower]);
+    const trial = spawnSync(file, args, { stdio: 'ignore', timeout: 20_000 });
+    if (trial.status !== 0) return `a mount namespace with an overlay over ${lower} is not possible here (unshare/mount failed)`;
+  } finally {
+    fs.rmSync(trialBase, { recursive: true, force: true });
+  }
+  return { wrap: (command) => inside(tempDir('urlsession-nolibcurl-'), command) };
 }
 
 /** The means to run commands without libcurl, or why there are none on this machine. */
