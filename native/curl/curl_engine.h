@@ -91,7 +91,7 @@ class CurlEngine final : public Engine {
 
   // Engine thread only.
   std::map<uint64_t, std::unique_ptr<CurlTransfer>> transfers_;
-  HostAdmission admission_;  // the tasks not running yet, and how many may run per host
+  HostAdmission admission_;                      // the tasks not running yet, and how many may run per host
   std::vector<uint64_t> multiplexed_responses_;  // filled by transfers (CurlSessionContext)
   bool invalidating_ = false;
   bool invalidated_ = false;

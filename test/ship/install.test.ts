@@ -8,11 +8,26 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/temp';
 import { makeBytes, sha256, startTaskServer, type TaskServer } from '../helpers/task-server';
-import { BUILD_TOOLS, builtPrebuilds, newProject, nodeOnlyBin, npmInstall, pack, PREBUILD_DIR, ROOT, run, toolsOn, userEnv, type Packed, type Run } from './installer';
+import {
+  BUILD_TOOLS,
+  builtPrebuilds,
+  newProject,
+  nodeOnlyBin,
+  npmInstall,
+  pack,
+  PREBUILD_DIR,
+  ROOT,
+  run,
+  toolsOn,
+  userEnv,
+  type Packed,
+  type Run,
+} from './installer';
 import { noLibcurl } from './no-libcurl';
 
 const prebuilds = builtPrebuilds();
-const notBuilt = prebuilds.length === 0 ? `${path.relative(ROOT, PREBUILD_DIR)} was not built: run npm run build:prebuilds` : '';
+const notBuilt =
+  prebuilds.length === 0 ? `${path.relative(ROOT, PREBUILD_DIR)} was not built: run npm run build:prebuilds` : '';
 
 // Run in the project: downloads argv[2] into argv[3] through the installed package, prints one JSON line.
 const DOWNLOAD = `const URLSession = require('urlsession');
@@ -50,13 +65,30 @@ describe.skipIf(notBuilt)(`the packed tarball${notBuilt ? ` [skipped: ${notBuilt
   }
 
   it('holds the prebuild, dist/, binding.gyp with the sources, what CMakeLists.txt reads, LICENSE and CHANGELOG; no build outputs, tests or benchmarks', () => {
-    for (const file of [...prebuilds, 'dist/index.js', 'dist/index.mjs', 'dist/index.d.ts', 'binding.gyp', 'CMakeLists.txt', 'scripts/gyp-sources.js', 'scripts/install-check.js', 'LICENSE', 'CHANGELOG.md', 'README.md']) {
+    for (const file of [
+      ...prebuilds,
+      'dist/index.js',
+      'dist/index.mjs',
+      'dist/index.d.ts',
+      'binding.gyp',
+      'CMakeLists.txt',
+      'scripts/gyp-sources.js',
+      'scripts/install-check.js',
+      'LICENSE',
+      'CHANGELOG.md',
+      'README.md',
+    ]) {
       expect(packed.files).toContain(file);
     }
     const gyp = JSON.parse(fs.readFileSync(path.join(ROOT, 'binding.gyp'), 'utf8').replace(/^\s*#.*$/gm, ''));
-    const sources: string[] = [...gyp.targets[0].sources, ...gyp.targets[0].conditions.flatMap(([, block]: [string, { sources?: string[] }]) => block.sources ?? [])];
+    const sources: string[] = [
+      ...gyp.targets[0].sources,
+      ...gyp.targets[0].conditions.flatMap(([, block]: [string, { sources?: string[] }]) => block.sources ?? []),
+    ];
     for (const source of sources) expect(packed.files).toContain(source);
-    const unwanted = packed.files.filter((f) => /^(build|build-cmake|node_modules|test|bench|examples|\.ci|\.github)\//.test(f) || f.endsWith('.tgz'));
+    const unwanted = packed.files.filter(
+      (f) => /^(build|build-cmake|node_modules|test|bench|examples|\.ci|\.github)\//.test(f) || f.endsWith('.tgz'),
+    );
     expect(unwanted).toEqual([]);
     expect(fs.statSync(packed.tarball).size).toBeLessThan(2 * 1024 * 1024);
   });
@@ -71,14 +103,26 @@ describe.skipIf(notBuilt)(`the packed tarball${notBuilt ? ` [skipped: ${notBuilt
 
     fs.writeFileSync(path.join(project, 'download.js'), DOWNLOAD, { flag: 'wx' });
     const destination = path.join(project, 'downloads') + path.sep;
-    const download = await run(process.execPath, ['download.js', `${server.base}/file?size=700000&seed=211`, destination], { cwd: project, env: userEnv(bin), deadlineMs: 60_000 });
+    const download = await run(
+      process.execPath,
+      ['download.js', `${server.base}/file?size=700000&seed=211`, destination],
+      { cwd: project, env: userEnv(bin), deadlineMs: 60_000 },
+    );
     expect(download.code, download.stderr).toBe(0);
-    const report = JSON.parse(download.stdout) as { location: string; statusCode: number; engine: string; module: string; addon: string };
+    const report = JSON.parse(download.stdout) as {
+      location: string;
+      statusCode: number;
+      engine: string;
+      module: string;
+      addon: string;
+    };
     expect(report.statusCode).toBe(200);
     expect(report.engine).toBe(process.platform === 'darwin' ? 'apple' : 'curl');
     expect(report.module.startsWith(pkg + path.sep)).toBe(true);
     expect(path.relative(pkg, report.addon)).toBe(prebuilds[0]);
-    expect(createHash('sha256').update(fs.readFileSync(report.location)).digest('hex')).toBe(sha256(makeBytes(700_000, 211)));
+    expect(createHash('sha256').update(fs.readFileSync(report.location)).digest('hex')).toBe(
+      sha256(makeBytes(700_000, 211)),
+    );
   }, 180_000);
 
   const hidden = typeof noLibcurl === 'string' ? ` [skipped: ${noLibcurl}]` : '';

@@ -13,7 +13,10 @@ export const PREBUILD_DIR = path.join(ROOT, 'prebuilds', `${process.platform}-${
 /** The prebuilt addons in PREBUILD_DIR (relative to ROOT); empty when `npm run build:prebuilds` has not run. */
 export function builtPrebuilds(): string[] {
   if (!fs.existsSync(PREBUILD_DIR)) return [];
-  return fs.readdirSync(PREBUILD_DIR).filter((f) => f.endsWith('.node')).map((f) => path.relative(ROOT, path.join(PREBUILD_DIR, f)));
+  return fs
+    .readdirSync(PREBUILD_DIR)
+    .filter((f) => f.endsWith('.node'))
+    .map((f) => path.relative(ROOT, path.join(PREBUILD_DIR, f)));
 }
 
 /** The build tools whose absence the tests prove: each is looked up on the PATH the installs get. */
@@ -49,7 +52,8 @@ export function userEnv(PATH: string): NodeJS.ProcessEnv {
   const keep = new Set(['npm_config_registry', 'npm_config_cache', 'npm_config_userconfig']);
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) {
-    if (/^(npm_|VITEST|NODE_OPTIONS$|LD_PRELOAD$|LD_LIBRARY_PATH$|ASAN_|UBSAN_|INIT_CWD$)/.test(key) && !keep.has(key)) continue;
+    if (/^(npm_|VITEST|NODE_OPTIONS$|LD_PRELOAD$|LD_LIBRARY_PATH$|ASAN_|UBSAN_|INIT_CWD$)/.test(key) && !keep.has(key))
+      continue;
     env[key] = value;
   }
   env.PATH = PATH;
@@ -64,12 +68,16 @@ export interface Packed {
 /** `npm pack` of this checkout into `dir`. Without scripts: dist/ is already built, and a
  * prepare step rewriting dist/ would race the test files that run beside this one. */
 export function pack(dir: string): Packed {
-  const out = execFileSync(process.execPath, [npmCli(), 'pack', '--json', '--ignore-scripts', '--pack-destination', dir], {
-    cwd: ROOT,
-    env: userEnv(process.env.PATH ?? ''),
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const out = execFileSync(
+    process.execPath,
+    [npmCli(), 'pack', '--json', '--ignore-scripts', '--pack-destination', dir],
+    {
+      cwd: ROOT,
+      env: userEnv(process.env.PATH ?? ''),
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const [report] = JSON.parse(out) as { filename: string; files: { path: string }[] }[];
   return { tarball: path.join(dir, report.filename), files: report.files.map((f) => f.path) };
 }
@@ -78,7 +86,11 @@ export function pack(dir: string): Packed {
 export function newProject(dir: string): string {
   const project = path.join(dir, 'app');
   fs.mkdirSync(project, { mode: 0o700 });
-  fs.writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'ship-probe', version: '1.0.0', private: true }), { flag: 'wx' });
+  fs.writeFileSync(
+    path.join(project, 'package.json'),
+    JSON.stringify({ name: 'ship-probe', version: '1.0.0', private: true }),
+    { flag: 'wx' },
+  );
   return project;
 }
 
@@ -90,7 +102,11 @@ export interface Run {
 }
 
 /** Runs a command to its end (killed at the deadline: a hang fails the test, it does not hang it). */
-export function run(file: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv; deadlineMs?: number }): Promise<Run> {
+export function run(
+  file: string,
+  args: string[],
+  options: { cwd: string; env: NodeJS.ProcessEnv; deadlineMs?: number },
+): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -107,13 +123,29 @@ export function run(file: string, args: string[], options: { cwd: string; env: N
 }
 
 /** `npm install <tarball>` in `project`, with the PATH and environment given. */
-export function npmInstall(project: string, tarball: string, env: NodeJS.ProcessEnv, wrap: string[] = []): Promise<Run> {
-  const npm = [process.execPath, npmCli(), 'install', '--no-audit', '--no-fund', '--prefer-offline', '--foreground-scripts', tarball];
+export function npmInstall(
+  project: string,
+  tarball: string,
+  env: NodeJS.ProcessEnv,
+  wrap: string[] = [],
+): Promise<Run> {
+  const npm = [
+    process.execPath,
+    npmCli(),
+    'install',
+    '--no-audit',
+    '--no-fund',
+    '--prefer-offline',
+    '--foreground-scripts',
+    tarball,
+  ];
   const [file, ...args] = [...wrap, ...npm];
   return run(file, args, { cwd: project, env });
 }
 
 /** The build tools found on `PATH` (none, on a machine without them). */
 export function toolsOn(PATH: string): string[] {
-  return BUILD_TOOLS.filter((tool) => PATH.split(path.delimiter).some((dir) => dir && fs.existsSync(path.join(dir, tool))));
+  return BUILD_TOOLS.filter((tool) =>
+    PATH.split(path.delimiter).some((dir) => dir && fs.existsSync(path.join(dir, tool))),
+  );
 }

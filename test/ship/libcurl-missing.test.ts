@@ -24,18 +24,24 @@ function expectNamesThePackage(thrown: { name: string; code: string; message: st
 
 describe.runIf(process.platform === 'linux')('without a usable libcurl.so.4', () => {
   const hidden = typeof noLibcurl === 'string' ? ` [skipped: ${noLibcurl}]` : '';
-  it.skipIf(typeof noLibcurl === 'string')(`where the system has none, require throws ERR_URLSESSION_LIBCURL_MISSING naming libcurl4 and libcurl${hidden}`, async () => {
-    if (typeof noLibcurl === 'string') return;
-    const [file, ...args] = noLibcurl.wrap([process.execPath, '-e', PROBE]);
-    const result = await run(file, args, { cwd: ROOT, env: process.env });
-    expect(result.code, result.stderr).toBe(0);
-    expectNamesThePackage(JSON.parse(result.stdout), /libcurl\.so\.4: cannot open shared object file/);
-  });
+  it.skipIf(typeof noLibcurl === 'string')(
+    `where the system has none, require throws ERR_URLSESSION_LIBCURL_MISSING naming libcurl4 and libcurl${hidden}`,
+    async () => {
+      if (typeof noLibcurl === 'string') return;
+      const [file, ...args] = noLibcurl.wrap([process.execPath, '-e', PROBE]);
+      const result = await run(file, args, { cwd: ROOT, env: process.env });
+      expect(result.code, result.stderr).toBe(0);
+      expectNamesThePackage(JSON.parse(result.stdout), /libcurl\.so\.4: cannot open shared object file/);
+    },
+  );
 
-  it('where a broken libcurl.so.4 comes first (LD_LIBRARY_PATH), the same error carries the loader\'s reason', async () => {
+  it("where a broken libcurl.so.4 comes first (LD_LIBRARY_PATH), the same error carries the loader's reason", async () => {
     const dir = tempDir('urlsession-badcurl-');
     fs.writeFileSync(path.join(dir, 'libcurl.so.4'), '', { flag: 'wx' });
-    const result = await run(process.execPath, ['-e', PROBE], { cwd: ROOT, env: { ...process.env, LD_LIBRARY_PATH: dir } });
+    const result = await run(process.execPath, ['-e', PROBE], {
+      cwd: ROOT,
+      env: { ...process.env, LD_LIBRARY_PATH: dir },
+    });
     expect(result.code, result.stderr).toBe(0);
     expectNamesThePackage(JSON.parse(result.stdout), new RegExp(`${dir}/libcurl\\.so\\.4: file too short`));
   });
@@ -43,10 +49,14 @@ describe.runIf(process.platform === 'linux')('without a usable libcurl.so.4', ()
   it('uncaught, the error shows the message and its code, not a dlopen stack', async () => {
     const dir = tempDir('urlsession-badcurl-');
     fs.writeFileSync(path.join(dir, 'libcurl.so.4'), '', { flag: 'wx' });
-    const result = await run(process.execPath, ['-e', `require(${JSON.stringify(path.join(ROOT, 'dist', 'index.js'))})`], {
-      cwd: ROOT,
-      env: { ...process.env, LD_LIBRARY_PATH: dir },
-    });
+    const result = await run(
+      process.execPath,
+      ['-e', `require(${JSON.stringify(path.join(ROOT, 'dist', 'index.js'))})`],
+      {
+        cwd: ROOT,
+        env: { ...process.env, LD_LIBRARY_PATH: dir },
+      },
+    );
     expect(result.code).toBe(1);
     expect(result.stderr).toContain("code: 'ERR_URLSESSION_LIBCURL_MISSING'");
     expect(result.stderr).toContain('apt-get install libcurl4');

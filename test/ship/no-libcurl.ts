@@ -29,7 +29,10 @@ function libcurlFolder(): string | undefined {
     const line = require('fs').readFileSync('/proc/self/maps', 'utf8').split('\\n').find((l) => /\\/libcurl\\.so\\.4/.test(l));
     if (line) console.log(line.slice(line.indexOf('/')));`;
   try {
-    const file = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const file = execFileSync(process.execPath, ['-e', script], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
     return file ? path.dirname(file) : undefined;
   } catch {
     return undefined;
@@ -48,14 +51,33 @@ function probe(): NoLibcurl | string {
   if (!unshare) return 'no unshare(1)';
   const lower = libcurlFolder();
   if (!lower) return 'the addon does not load here, or loads no libcurl.so.4';
-  const inside = (base: string, command: string[]): string[] => [unshare, '--mount', '--propagation', 'private', '/bin/sh', '-c', SCRIPT, 'sh', base, lower, ...command];
+  const inside = (base: string, command: string[]): string[] => [
+    unshare,
+    '--mount',
+    '--propagation',
+    'private',
+    '/bin/sh',
+    '-c',
+    SCRIPT,
+    'sh',
+    base,
+    lower,
+    ...command,
+  ];
   // The trial runs while the test file is collected, when no test may run (and so no afterAll
   // hook): its folder is removed here, not by test/helpers/temp.
   const trialBase = fs.mkdtempSync(path.join(os.tmpdir(), 'urlsession-nolibcurl-'));
   try {
-    const [file, ...args] = inside(trialBase, ['/bin/sh', '-c', `! ls "$1" | grep -q '^libcurl\\.so\\.4'`, 'sh', lower]);
+    const [file, ...args] = inside(trialBase, [
+      '/bin/sh',
+      '-c',
+      `! ls "$1" | grep -q '^libcurl\\.so\\.4'`,
+      'sh',
+      lower,
+    ]);
     const trial = spawnSync(file, args, { stdio: 'ignore', timeout: 20_000 });
-    if (trial.status !== 0) return `a mount namespace with an overlay over ${lower} is not possible here (unshare/mount failed)`;
+    if (trial.status !== 0)
+      return `a mount namespace with an overlay over ${lower} is not possible here (unshare/mount failed)`;
   } finally {
     fs.rmSync(trialBase, { recursive: true, force: true });
   }
