@@ -37,6 +37,8 @@ export const ErrorCodes = {
   ENGINE_START: 'ERR_URLSESSION_ENGINE_START',
   /** resumeData was not made by this user's urlsession, or its partial file is no longer ours (TypeError). */
   INVALID_RESUME_DATA: 'ERR_URLSESSION_INVALID_RESUME_DATA',
+  /** Linux: the addon could not be loaded because the system's libcurl.so.4 is missing or broken (Error, from require). */
+  LIBCURL_MISSING: 'ERR_URLSESSION_LIBCURL_MISSING',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
