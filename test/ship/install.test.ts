@@ -22,8 +22,8 @@ import {
   userEnv,
   type Packed,
   type Run,
-} from './installer';
-import { noLibcurl } from './no-libcurl';
+} from '../helpers/installer';
+import { noLibcurl } from '../helpers/no-libcurl';
 
 const prebuilds = builtPrebuilds();
 const notBuilt =

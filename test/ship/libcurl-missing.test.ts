@@ -6,8 +6,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/temp';
-import { ROOT, run } from './installer';
-import { noLibcurl } from './no-libcurl';
+import { ROOT, run } from '../helpers/installer';
+import { noLibcurl } from '../helpers/no-libcurl';
 
 // Prints what require('urlsession') threw (or that it loaded) as one JSON line.
 const PROBE = `try { require(${JSON.stringify(path.join(ROOT, 'dist', 'index.js'))}); console.log(JSON.stringify({ loaded: true })); }
