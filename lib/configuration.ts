@@ -25,6 +25,7 @@ const KNOWN_OPTIONS = [
   'timeoutIntervalForRequest',
   'timeoutIntervalForResource',
   'HTTPMaximumConnectionsPerHost',
+  'maximumConcurrentTasks',
   'progressInterval',
   'maximumRedirects',
   'allowsInsecureRedirects',
@@ -54,6 +55,8 @@ export class SessionConfiguration {
   readonly timeoutIntervalForRequest: number;
   readonly timeoutIntervalForResource: number;
   readonly HTTPMaximumConnectionsPerHost: number;
+  /** Tasks running at once; 0: no limit (lib/task-launcher.ts queues the rest). */
+  readonly maximumConcurrentTasks: number;
   readonly progressInterval: number;
   readonly maximumRedirects: number;
   /** Follow redirects from https to http. Default false: they fail with -1022. */
@@ -106,6 +109,8 @@ export class SessionConfiguration {
         max: 1000,
         integer: true,
       }) ?? 6;
+    this.maximumConcurrentTasks =
+      validateNumber(o.maximumConcurrentTasks, 'maximumConcurrentTasks', { min: 0, integer: true }) ?? 0;
     this.progressInterval = validateNumber(o.progressInterval, 'progressInterval', { min: 0, max: 60_000 }) ?? 100;
     this.maximumRedirects =
       validateNumber(o.maximumRedirects, 'maximumRedirects', { min: 0, max: 1000, integer: true }) ?? 20;

@@ -27,6 +27,8 @@ export interface RouterHost extends SessionCore {
   tokenCompleted(token: number): void;
   /** The engine invalidated the session: every task has ended and been delivered. */
   invalidated(): void;
+  /** A task's record left the table: it completed (its place under maximumConcurrentTasks frees). */
+  ended(record: TaskRecord): void;
 }
 
 export class EventRouter {
@@ -137,6 +139,7 @@ export class EventRouter {
       }
     }
     host.tasks.delete(taskIdentifier);
+    host.ended(record);
     // Journaled before any listener runs, marked delivered after: at-least-once delivery.
     host.persistence?.completed(record.kind, event, record.location);
     if (debug.enabled)

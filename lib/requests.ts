@@ -19,7 +19,14 @@ import {
   type UploadOptions,
 } from './task-options';
 import type { DataTaskArguments, DownloadTaskArguments, UploadTaskArguments } from './types';
-import { expectOptionsObject, rejectUnknownKeys, validateHeaders, validateMethod, validateUrl } from './validate';
+import {
+  expectOptionsObject,
+  rejectUnknownKeys,
+  validateHeaders,
+  validateMethod,
+  validatePriority,
+  validateUrl,
+} from './validate';
 
 /** A request without its identifier (the session gives that), its body, and how it is watched. */
 export interface TaskRequest {
@@ -27,23 +34,25 @@ export interface TaskRequest {
   request: Omit<NativeTaskRequest, 'taskIdentifier'>;
   body: PreparedBody;
   taskDescription: string;
+  /** 0.0–1.0: the order among tasks waiting for the session's maximumConcurrentTasks. */
+  priority: number;
 }
 
 /** Titanium's downloadTask({ url, requestHeaders?, taskDescription? }). */
 export function titaniumDownload(args: DownloadTaskArguments): TaskRequest {
   const o = expectOptionsObject(args, 'downloadTask(arguments)');
-  rejectUnknownKeys(o, ['url', 'requestHeaders', 'taskDescription'], 'downloadTask');
+  rejectUnknownKeys(o, ['url', 'requestHeaders', 'taskDescription', 'priority'], 'downloadTask');
   const url = validateUrl(o.url);
   const headers = validateHeaders(o.requestHeaders, 'requestHeaders');
   // Named as download() names a folder destination: Content-Disposition, else the final URL.
   const request = { kind: TaskKind.Download, url, method: 'GET', headers, nameFromResponse: true };
-  return { kind: 'download', request, body: {}, taskDescription: description(o.taskDescription) };
+  return { kind: 'download', request, body: {}, taskDescription: description(o.taskDescription), priority: validatePriority(o.priority) };
 }
 
 /** Titanium's uploadTask({ url, data, method = 'POST', requestHeaders?, taskDescription? }). */
 export function titaniumUpload(args: UploadTaskArguments, maximumResponseSize: number): TaskRequest {
   const o = expectOptionsObject(args, 'uploadTask(arguments)');
-  rejectUnknownKeys(o, ['url', 'data', 'method', 'requestHeaders', 'taskDescription'], 'uploadTask');
+  rejectUnknownKeys(o, ['url', 'data', 'method', 'requestHeaders', 'taskDescription', 'priority'], 'uploadTask');
   const url = validateUrl(o.url);
   if (o.data === undefined || o.data === null) {
     throw typeError(ErrorCodes.INVALID_ARGUMENT, 'uploadTask: data is required');
@@ -51,19 +60,31 @@ export function titaniumUpload(args: UploadTaskArguments, maximumResponseSize: n
   const method = validateMethod(o.method, 'POST');
   const headers = validateHeaders(o.requestHeaders, 'requestHeaders');
   const request = { kind: TaskKind.Upload, url, method, headers, maximumResponseSize };
-  return { kind: 'upload', request, body: prepareUploadBody(o.data), taskDescription: description(o.taskDescription) };
+  return {
+    kind: 'upload',
+    request,
+    body: prepareUploadBody(o.data),
+    taskDescription: description(o.taskDescription),
+    priority: validatePriority(o.priority),
+  };
 }
 
 /** Titanium's dataTask({ url, data?, method, requestHeaders?, taskDescription? }). */
 export function titaniumData(args: DataTaskArguments, maximumResponseSize: number): TaskRequest {
   const o = expectOptionsObject(args, 'dataTask(arguments)');
-  rejectUnknownKeys(o, ['url', 'data', 'method', 'requestHeaders', 'taskDescription'], 'dataTask');
+  rejectUnknownKeys(o, ['url', 'data', 'method', 'requestHeaders', 'taskDescription', 'priority'], 'dataTask');
   const url = validateUrl(o.url);
   const body = prepareDataBody(o.data);
   const method = validateMethod(o.method, body === undefined ? 'GET' : 'POST');
   const headers = validateHeaders(o.requestHeaders, 'requestHeaders');
   const request = { kind: TaskKind.Data, url, method, headers, maximumResponseSize };
-  return { kind: 'data', request, body: body ?? {}, taskDescription: description(o.taskDescription) };
+  return {
+    kind: 'data',
+    request,
+    body: body ?? {},
+    taskDescription: description(o.taskDescription),
+    priority: validatePriority(o.priority),
+  };
 }
 
 /** A promise-API request, with the options its Task needs. */
@@ -120,6 +141,7 @@ export function promiseDownload(
     request,
     body: {},
     taskDescription: parsed.taskDescription,
+    priority: parsed.priority,
     options: parsed,
     resumeTemplate,
   };
@@ -149,6 +171,7 @@ export function promiseUpload(
     request,
     body: prepareUploadBody(body),
     taskDescription: parsed.taskDescription,
+    priority: parsed.priority,
     options: parsed,
   };
 }
@@ -168,7 +191,14 @@ export function promiseData(url: string, options: RequestOptions, maximumRespons
     streamBody: parsed.stream,
     maximumResponseSize: parsed.maximumResponseSize ?? maximumResponseSize,
   };
-  return { kind: 'data', request, body: body ?? {}, taskDescription: parsed.taskDescription, options: parsed };
+  return {
+    kind: 'data',
+    request,
+    body: body ?? {},
+    taskDescription: parsed.taskDescription,
+    priority: parsed.priority,
+    options: parsed,
+  };
 }
 
 /** The body is ready: the engine's request carries it, and the Content-Type it implies unless the caller set one. */

@@ -87,7 +87,7 @@ export class SessionRuntime {
         identifier: this.identifier,
         tasks: this.#tasks,
         fanout: this.#fanout,
-        start: (request, taskDescription) => this.#startNative(request, taskDescription),
+        start: (request, taskDescription) => this.#launcher.restart(request, taskDescription),
         deliver: (events) => this.#router.receive(events),
       });
     }
@@ -168,7 +168,7 @@ export class SessionRuntime {
     const record = this.#tasks.get(taskIdentifier);
     if (record === undefined) return false;
     debug('task %d of %s cancelled', taskIdentifier, this.identifier);
-    if (record.starting || record.retryTimer !== undefined)
+    if (record.starting || record.waiting === true || record.retryTimer !== undefined)
       this.#launcher.completeUnstarted(taskIdentifier, NSURLError.Cancelled);
     else this.#native.cancelTask(taskIdentifier);
     return true;
@@ -178,9 +178,13 @@ export class SessionRuntime {
     this.#state = 'invalidating';
     debug('session %s finishing tasks and invalidating', this.identifier);
     abandonRetries(this.#tasks.values(), (failure) => process.nextTick(() => this.#router.receive([failure])));
-    // Tasks whose Blob body is still being read count as existing tasks: let them start first.
-    if (this.#launcher.pending.size > 0) {
-      void Promise.allSettled([...this.#launcher.pending]).then(() => this.#native.finishTasksAndInvalidate());
+    // Tasks whose Blob body is still being read, and tasks waiting for a place, count as
+    // existing tasks: the engine takes no task after finishTasksAndInvalidate, so they start first.
+    const launcher = this.#launcher;
+    if (launcher.pending.size > 0 || launcher.hasWaiting()) {
+      void Promise.allSettled([...launcher.pending])
+        .then(() => launcher.whenQueueEmpty())
+        .then(() => this.#native.finishTasksAndInvalidate());
     } else {
       this.#native.finishTasksAndInvalidate();
     }
@@ -190,7 +194,7 @@ export class SessionRuntime {
     this.#state = 'invalidating';
     debug('session %s invalidating and cancelling', this.identifier);
     for (const [id, record] of this.#tasks) {
-      if (record.starting || record.retryTimer !== undefined)
+      if (record.starting || record.waiting === true || record.retryTimer !== undefined)
         this.#launcher.completeUnstarted(id, NSURLError.Cancelled);
     }
     this.#native.invalidateAndCancel();
@@ -216,11 +220,19 @@ export class SessionRuntime {
       call();
   }
 
+  // suspend()/resume() of a task still waiting for a place: it starts suspended, or not.
+  #whenWaiting(taskIdentifier: number, suspended: boolean): boolean {
+    const record = this.#tasks.get(taskIdentifier);
+    if (record?.waiting !== true) return false;
+    record.suspendWhenAdmitted = suspended;
+    return true;
+  }
+
   // One set of controls for all of this session's tasks (they pass their identifier).
   readonly #taskControls: TaskControls = {
     cancel: (id) => this.cancel(id),
-    suspend: (id) => this.#whenStarted(id, () => this.#native.suspendTask(id)),
-    resume: (id) => this.#whenStarted(id, () => this.#native.resumeTask(id)),
+    suspend: (id) => this.#whenWaiting(id, true) || this.#whenStarted(id, () => this.#native.suspendTask(id)),
+    resume: (id) => this.#whenWaiting(id, false) || this.#whenStarted(id, () => this.#native.resumeTask(id)),
     acknowledge: (id, bytes) => this.#whenStarted(id, () => this.#native.acknowledgeBody(id, bytes)),
   };
 
@@ -239,8 +251,10 @@ export class SessionRuntime {
         this.#counter?.taken(this.#nextTaskIdentifier);
         return taskIdentifier;
       },
+      maximumConcurrentTasks: this.#configuration.maximumConcurrentTasks,
       isInvalidated: () => this.#state === 'invalidated',
       startNative: (request, taskDescription) => this.#startNative(request, taskDescription),
+      suspendNative: (taskIdentifier) => this.#native.suspendTask(taskIdentifier),
       deliver: (events) => this.#router.receive(events),
     });
   }
@@ -286,6 +300,7 @@ export class SessionRuntime {
         if (waiter !== undefined) runListener(waiter);
       },
       invalidated: () => this.#invalidated(),
+      ended: (record) => this.#launcher.ended(record),
     });
   }
 

@@ -1,8 +1,10 @@
 // Starting a session's tasks: each gets the next identifier and a task-table record at once;
 // its request reaches the journal (persistent sessions) and then the engine as soon as its body
 // is ready (a Blob is read first; its identifier is reserved meanwhile so no later process gives
-// it out again). A task that never reaches the engine still completes, after the caller's stack.
-// Knows nothing of the addon: the session hands it what it needs (LauncherHost). JS thread only.
+// it out again). With maximumConcurrentTasks, a task beyond the limit is journaled at once and
+// waits (lib/task-queue.ts, by priority) until a running one ends. A task that never reaches the
+// engine still completes, after the caller's stack. Knows nothing of the addon: the session hands
+// it what it needs (LauncherHost). JS thread only.
 import { debuglog } from 'node:util';
 import type { EngineBody } from './body';
 import { NSURLError } from './errors';
@@ -11,8 +13,9 @@ import { EventType } from './native-constants';
 import { sweepStalePartials } from './partial-sweep';
 import { withBody, type TaskRequest } from './requests';
 import type { AnyTask } from './task';
-import { newTaskRecord, type SessionCore } from './task-table';
-import { redactUrl } from './validate';
+import { TaskQueue } from './task-queue';
+import { newTaskRecord, type SessionCore, type TaskRecord } from './task-table';
+import { DEFAULT_PRIORITY, redactUrl } from './validate';
 
 const debug = debuglog('urlsession');
 
@@ -20,12 +23,16 @@ const debug = debuglog('urlsession');
 export interface LauncherHost extends SessionCore {
   /** Where a download without a folder of its own goes. */
   readonly downloadDirectory: string;
+  /** Tasks in the engine at once; 0: no limit. */
+  readonly maximumConcurrentTasks: number;
   /** Takes the next task identifier. */
   takeIdentifier(): number;
   /** The session is invalidated: a body that becomes ready now starts nothing. */
   isInvalidated(): boolean;
   /** Hands a request to the engine. */
   startNative(request: NativeTaskRequest, taskDescription: string): void;
+  /** Suspends a task the engine has (one suspended while it waited). */
+  suspendNative(taskIdentifier: number): void;
   /** Routes events as if the engine had sent them. */
   deliver(events: NativeEvent[]): void;
 }
@@ -34,13 +41,49 @@ export class TaskLauncher {
   readonly #host: LauncherHost;
   /** Tasks whose body is still being read: they count as started for finishTasksAndInvalidate. */
   readonly pending = new Set<Promise<void>>();
+  /** Tasks waiting for a place under maximumConcurrentTasks. */
+  readonly #queue = new TaskQueue<TaskRecord>();
+  readonly #waitingRequests = new Map<TaskRecord, { request: NativeTaskRequest; taskDescription: string }>();
+  /** Tasks handed to the engine and not yet ended. */
+  #admitted = 0;
+  /** Resolved once no task waits (finishTasksAndInvalidate lets the queue run out first). */
+  #queueEmptied: (() => void)[] = [];
 
   constructor(host: LauncherHost) {
     this.#host = host;
   }
 
+  hasWaiting(): boolean {
+    return this.#queue.size > 0;
+  }
+
+  /** Resolves once no task waits for a place. */
+  whenQueueEmpty(): Promise<void> {
+    if (this.#queue.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#queueEmptied.push(resolve));
+  }
+
+  /** A task of an earlier process, taken up again (lib/reattach.ts): it queues like a new one. */
+  restart(request: NativeTaskRequest, taskDescription: string): void {
+    const record = this.#host.tasks.get(request.taskIdentifier);
+    if (record !== undefined) this.#admitOrWait(request, record, taskDescription, DEFAULT_PRIORITY);
+  }
+
+  /** A task's record left the table (it completed): a waiting task may take its place. */
+  ended(record: TaskRecord): void {
+    if (record.waiting === true) {
+      record.waiting = false;
+      this.#queue.remove(record);
+    }
+    if (record.admitted === true) {
+      record.admitted = false;
+      this.#admitted--;
+    }
+    this.#admitWaiting();
+  }
+
   /** Starts a task; returns its identifier. `task`: the promise-API face, when there is one. */
-  start({ kind, request, body, taskDescription }: TaskRequest, task?: AnyTask): number {
+  start({ kind, request, body, taskDescription, priority }: TaskRequest, task?: AnyTask): number {
     const host = this.#host;
     const taskIdentifier = host.takeIdentifier();
     const full: NativeTaskRequest = { ...request, taskIdentifier };
@@ -59,19 +102,19 @@ export class TaskLauncher {
           (ready) => {
             if (host.tasks.get(taskIdentifier) !== record || host.isInvalidated()) return;
             record.starting = false;
-            this.#launch(full, ready);
+            this.#launch(full, ready, priority);
           },
           (error: unknown) => this.completeUnstarted(taskIdentifier, NSURLError.CannotOpenFile, error),
         )
         .finally(() => this.pending.delete(pending));
       this.pending.add(pending);
     } else {
-      this.#launch(full, body);
+      this.#launch(full, body, priority);
     }
     return taskIdentifier;
   }
 
-  #launch(request: NativeTaskRequest, ready: EngineBody): void {
+  #launch(request: NativeTaskRequest, ready: EngineBody, priority: number): void {
     const host = this.#host;
     const record = host.tasks.get(request.taskIdentifier);
     if (record?.task !== undefined) record.request = request;
@@ -81,7 +124,40 @@ export class TaskLauncher {
       debug('task %d of %s: %s %s', request.taskIdentifier, host.identifier, request.method, redactUrl(request.url));
     if (host.persistence !== undefined && record !== undefined)
       host.persistence.prepare(request, record.taskDescription);
-    host.startNative(request, record?.taskDescription ?? '');
+    if (record === undefined) return;
+    this.#admitOrWait(request, record, record.taskDescription, priority);
+  }
+
+  #admitOrWait(request: NativeTaskRequest, record: TaskRecord, taskDescription: string, priority: number): void {
+    const limit = this.#host.maximumConcurrentTasks;
+    if (limit > 0 && this.#admitted >= limit) {
+      record.waiting = true;
+      this.#queue.push(record, priority);
+      this.#waitingRequests.set(record, { request, taskDescription });
+      return;
+    }
+    this.#admit(request, record, taskDescription);
+  }
+
+  #admit(request: NativeTaskRequest, record: TaskRecord, taskDescription: string): void {
+    record.admitted = true;
+    this.#admitted++;
+    this.#host.startNative(request, taskDescription);
+    // Suspended while it waited: the engine takes the suspend before any byte moves.
+    if (record.suspendWhenAdmitted === true) this.#host.suspendNative(request.taskIdentifier);
+  }
+
+  #admitWaiting(): void {
+    const host = this.#host;
+    const limit = host.maximumConcurrentTasks;
+    while (!host.isInvalidated() && this.#queue.size > 0 && (limit === 0 || this.#admitted < limit)) {
+      const record = this.#queue.pop() as TaskRecord;
+      const waiting = this.#waitingRequests.get(record);
+      this.#waitingRequests.delete(record);
+      record.waiting = false;
+      if (waiting !== undefined) this.#admit(waiting.request, record, waiting.taskDescription);
+    }
+    if (this.#queue.size === 0) for (const resolve of this.#queueEmptied.splice(0)) resolve();
   }
 
   /**
@@ -93,6 +169,12 @@ export class TaskLauncher {
     const record = this.#host.tasks.get(taskIdentifier);
     if (record === undefined) return;
     record.starting = false;
+    if (record.waiting === true) {
+      record.waiting = false;
+      this.#queue.remove(record);
+      this.#waitingRequests.delete(record);
+      if (this.#queue.size === 0) for (const resolve of this.#queueEmptied.splice(0)) resolve();
+    }
     record.cause = cause;
     if (record.retryTimer !== undefined) clearTimeout(record.retryTimer);
     record.retryTimer = undefined;

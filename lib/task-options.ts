@@ -11,6 +11,7 @@ import {
   validateByteLimit,
   validateMethod,
   validateNumber,
+  validatePriority,
   validateString,
 } from './validate';
 
@@ -27,6 +28,8 @@ export interface TaskOptions {
   throwHttpErrors?: boolean;
   /** Retries with exponential backoff and jitter, honouring Retry-After. A number is the limit. Default: 2 retries of idempotent methods. */
   retry?: number | RetryOptions;
+  /** NSURLSessionTask's priority, 0.0–1.0 (default 0.5): higher starts first among waiting tasks. */
+  priority?: number;
 }
 
 export interface DownloadOptions extends TaskOptions {
@@ -67,9 +70,10 @@ export interface ParsedTaskOptions {
   stream: boolean;
   retry: RetryPolicy;
   maximumResponseSize?: number;
+  priority: number;
 }
 
-const COMMON = ['method', 'headers', 'signal', 'timeout', 'taskDescription', 'throwHttpErrors', 'retry'] as const;
+const COMMON = ['method', 'headers', 'signal', 'timeout', 'taskDescription', 'throwHttpErrors', 'retry', 'priority'] as const;
 const KNOWN: Record<'download' | 'upload' | 'request', readonly string[]> = {
   download: [...COMMON, 'destination', 'overwrite', 'resumeData', 'integrity'],
   upload: [...COMMON, 'maximumResponseSize'],
@@ -105,6 +109,7 @@ export function parseTaskOptions(kind: 'download' | 'upload' | 'request', option
     stream: o.stream === true,
     retry: parseRetry(o.retry),
     maximumResponseSize: validateByteLimit(o.maximumResponseSize, 'maximumResponseSize'),
+    priority: validatePriority(o.priority),
   };
 }
 

@@ -16,7 +16,7 @@ export interface TaskInfo {
   taskIdentifier: number;
   url: string;
   kind: TaskKindName;
-  state: 'running' | 'suspended' | 'starting' | 'waitingToRetry';
+  state: 'running' | 'suspended' | 'starting' | 'waiting' | 'waitingToRetry';
   /** Download: bytes written so far (including bytes kept from before a restart); upload: bytes sent. */
   bytesTransferred: number;
   /** Content-Length or upload size; 0 when unknown. */
@@ -41,6 +41,12 @@ export interface TaskRecord {
   cause?: unknown;
   /** Body still being read (Blob); the engine has not seen the task yet. */
   starting: boolean;
+  /** Waiting for a place under maximumConcurrentTasks (lib/task-launcher.ts). */
+  waiting?: boolean;
+  /** Handed to the engine by the launcher, and not yet ended: it holds a place. */
+  admitted?: boolean;
+  /** suspend() came while the task waited: it starts suspended. */
+  suspendWhenAdmitted?: boolean;
   lastDownloadTotal: number;
   lastUploadTotal: number;
   /** The live rates, made at each direction's first progress event. */
@@ -57,7 +63,9 @@ export function newTaskRecord(kind: TaskKindName, url: string, taskDescription: 
 export function taskInfo(taskIdentifier: number, record: TaskRecord): TaskInfo {
   const state = record.starting
     ? 'starting'
-    : record.retryTimer !== undefined
+    : record.waiting === true
+      ? 'waiting'
+      : record.retryTimer !== undefined
       ? 'waitingToRetry'
       : record.task?.state === 'suspended'
         ? 'suspended'

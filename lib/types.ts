@@ -13,6 +13,11 @@ export interface SessionConfigurationOptions {
   timeoutIntervalForResource?: number;
   /** Parallel connections per host. Default 6. */
   HTTPMaximumConnectionsPerHost?: number;
+  /**
+   * Not in Titanium: tasks of this session running at once. Later ones wait, by priority (then
+   * in order), with `state: 'waiting'` in getAllTasks(). Default 0: no limit.
+   */
+  maximumConcurrentTasks?: number;
   /** Minimum milliseconds between two progress events of one task. Default 100. */
   progressInterval?: number;
   /** Redirects followed before a task fails with -1007. Default 20. */
@@ -65,6 +70,8 @@ export interface DownloadTaskArguments {
   taskDescription?: string;
   /** Additional request headers (not in Titanium's downloadTask, accepted here). */
   requestHeaders?: Record<string, string>;
+  /** Not in Titanium: NSURLSessionTask's priority, 0.0–1.0 (default 0.5): higher starts first among waiting tasks. */
+  priority?: number;
 }
 
 /** Body of an upload: bytes in memory, a Blob, or the path of a file streamed from disk. */
@@ -79,6 +86,8 @@ export interface UploadTaskArguments {
   /** Default 'POST'. */
   method?: string;
   requestHeaders?: Record<string, string>;
+  /** Not in Titanium: NSURLSessionTask's priority, 0.0–1.0 (default 0.5): higher starts first among waiting tasks. */
+  priority?: number;
 }
 
 /** Arguments of Session.dataTask. */
@@ -90,6 +99,8 @@ export interface DataTaskArguments {
   /** Default 'POST' when `data` is given, 'GET' otherwise. */
   method?: string;
   requestHeaders?: Record<string, string>;
+  /** Not in Titanium: NSURLSessionTask's priority, 0.0–1.0 (default 0.5): higher starts first among waiting tasks. */
+  priority?: number;
 }
 
 /** Not in Titanium: the live rate of a transfer, in every progress event (lib/transfer-rate.ts). */

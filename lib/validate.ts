@@ -121,6 +121,14 @@ export function validateNumber(
   return value;
 }
 
+/** NSURLSessionTaskPriorityDefault (NSURLSession.h). */
+export const DEFAULT_PRIORITY = 0.5;
+
+/** NSURLSessionTask's priority: 0.0 (lowest) to 1.0 (highest). */
+export function validatePriority(value: unknown): number {
+  return validateNumber(value, 'priority', { min: 0, max: 1 }) ?? DEFAULT_PRIORITY;
+}
+
 /** A size limit: a whole number of bytes from 1 to the largest Buffer Node can make. */
 export function validateByteLimit(value: unknown, what: string): number | undefined {
   return validateNumber(value, what, { min: 1, max: bufferConstants.MAX_LENGTH, integer: true });
