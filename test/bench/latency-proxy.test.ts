@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-const { startLatencyProxy } = createRequire(import.meta.url)('../../bench/latency-proxy.js') as {
+const { startLatencyProxy } = createRequire(__filename)('../../bench/latency-proxy.js') as {
   startLatencyProxy(options: { upstream: { host: string; port: number }; rttMs: number; windowBytes: number; rateMbps?: number }): Promise<{
     base: string;
     stats: { connections: number; bytesUp: number; bytesDown: number };
