@@ -230,9 +230,10 @@ void CurlEngine::AbandonAll() {
   transfers_.clear();
 }
 
-// Engine thread (the constructor's at first), before libcurl acts: libcurl closes the oldest idle
-// connection when a finished transfer hands one back to a pool that holds more than
-// CURLMOPT_MAXCONNECTS, so the bound follows the warm hosts (HostAdmission::ConnectionsToKeep).
+// Engine thread, before libcurl acts (once on the JS thread, in the constructor, before the engine
+// thread exists): libcurl closes the oldest idle connection when a finished transfer hands one back
+// to a pool that holds more than CURLMOPT_MAXCONNECTS, so the bound follows the warm hosts
+// (HostAdmission::ConnectionsToKeep).
 void CurlEngine::KeepConnections() {
   long keep = static_cast<long>(admission_.ConnectionsToKeep(WarmHosts::Clock::now()));
   if (keep == connections_kept_) return;

@@ -1,8 +1,9 @@
 // Per-host admission for the curl engine: like NSURLSession, at most
 // HTTPMaximumConnectionsPerHost tasks run per host; the rest wait here as plain requests, holding
 // no buffer, no file and no socket. Once a host answers over h2/h3 its tasks are streams sharing
-// connections, and many more of them run at once. Engine thread only (CurlEngine's), like every
-// request it holds.
+// connections, and many more of them run at once. It also says how many connections libcurl's
+// pool must keep for the hosts in use (ConnectionsToKeep). Engine thread only (CurlEngine's), like
+// every request it holds.
 #pragma once
 
 #include <cstddef>
