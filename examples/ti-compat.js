@@ -1,7 +1,11 @@
 // The seed's Titanium usage, translated to Node: a session configuration, a session, a
 // download, and the module-wide events (Ti.App.iOS in Titanium, the module itself here).
+// The file lands in the default download folder (<tmpdir>/urlsession-<uid>) and is the app's
+// from then on: a Titanium app moves it where it keeps its data. This one keeps nothing and
+// removes it, so that the folder does not fill up run after run.
 // Usage: node examples/ti-compat.js <url>
 'use strict';
+const fs = require('node:fs');
 const URLSession = require('urlsession');
 
 const url = process.argv[2];
@@ -24,7 +28,8 @@ URLSession.addEventListener('downloadprogress', (e) => {
   console.log(`downloadprogress task ${e.taskIdentifier}: ${e.totalBytesWritten}/${e.totalBytesExpectedToWrite}`);
 });
 URLSession.addEventListener('downloadcompleted', (e) => {
-  console.log(`downloadcompleted task ${e.taskIdentifier}: ${e.location} (${e.data.size} bytes, HTTP ${e.statusCode})`);
+  console.log(`downloadcompleted task ${e.taskIdentifier}: ${e.location} (${e.data.size} bytes, HTTP ${e.statusCode}), removed`);
+  fs.rmSync(e.location, { force: true });
 });
 URLSession.addEventListener('sessioncompleted', (e) => {
   console.log(`sessioncompleted task ${e.taskIdentifier}: success=${e.success} errorCode=${e.errorCode} ${e.message}`);

@@ -1,24 +1,20 @@
 #!/usr/bin/env node
-// The `urlsession` command. Exit codes: 0 success, 1 transfer failure, 2 usage error,
-// 130 interrupted (Ctrl-C). Commands load lazily so `urlsession --help` stays fast.
-import { UsageError } from './cli/common';
+// The `urlsession` command. Exit codes: 0 success, 1 transfer failure, 2 usage error (or a CA
+// file that cannot be used), 130 interrupted (Ctrl-C). Commands load lazily so that
+// `urlsession --help` and `urlsession help <command>` load neither them nor the addon.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { SetupError, UsageError } from './cli/errors';
+import { commandUsage, isCommand, mainUsage } from './cli/usage';
 
-const USAGE = `usage: urlsession <command> [options]
-
-  get <url…> [-o file|dir] [-H 'K: V'] [--resume] [--integrity sha256-…] [--session id] [--json]
-        download, many URLs in parallel, one progress bar each
-  put <url> <file> [-X POST|PUT] [-H 'K: V'] [-v] [--json]
-        upload a file with a progress bar; prints the status (and body with -v)
-  request <url> [-X METHOD] [-d data|@file] [-H 'K: V'] [-i] [-f]
-        print the response body to stdout (status and headers with -i; -f: exit 1 on HTTP >= 400)
-  tasks --session id [--json]      list a persistent session's unfinished tasks
-  resume --session id [--json]     re-attach a persistent session and finish its tasks
-  demo [--json]                    offline tour: loopback server, download + upload, sha256 checks
-  help                             this text
-
-Progress bars on a terminal; on a pipe or with --json, one JSON event per line on stdout.
-Exit codes: 0 success, 1 transfer failure, 2 usage error, 130 interrupted.
-`;
+/** `urlsession --version`: this package's version, then the engine this build drives. */
+async function printVersion(): Promise<number> {
+  const manifest = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { version: string };
+  process.stdout.write(`urlsession ${manifest.version}\n`);
+  const { engine } = await import('./index');
+  process.stdout.write(`engine: ${engine === 'apple' ? 'NSURLSession' : 'libcurl'}, Node ${process.version}\n`);
+  return 0;
+}
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -34,26 +30,37 @@ async function main(argv: string[]): Promise<number> {
     case 'resume':
       return (await import('./cli/tasks')).runResume(rest);
     case 'demo':
-      return (await import('./cli/demo')).runDemo(rest.includes('--json'));
+      return (await import('./cli/demo')).runDemo(rest);
+    case '--version':
+    case '-V':
+      return printVersion();
     case 'help':
     case '--help':
-    case '-h':
-      process.stdout.write(USAGE);
+    case '-h': {
+      const [topic] = rest;
+      if (topic !== undefined && !isCommand(topic)) throw new UsageError(`no command "${topic}"`);
+      process.stdout.write(topic === undefined ? mainUsage() : commandUsage(topic));
       return 0;
+    }
     default:
       throw new UsageError(command === undefined ? 'a command is required' : `unknown command "${command}"`);
   }
 }
 
-main(process.argv.slice(2)).then(
+const argv = process.argv.slice(2);
+main(argv).then(
   (code) => {
     process.exitCode = code;
   },
   (error: unknown) => {
-    const usage = error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
-    const coded = (error as { code?: string }).code?.startsWith('ERR_URLSESSION');
+    // Bad arguments the library itself refuses (a bad URL, header or option) are usage errors too.
+    const coded = (error as { code?: string }).code?.startsWith('ERR_URLSESSION') === true;
+    const usage = error instanceof UsageError || coded;
     process.stderr.write(`urlsession: ${error instanceof Error ? error.message : String(error)}\n`);
-    if (usage || coded) process.stderr.write(`\n${USAGE}`);
-    process.exitCode = usage || coded ? 2 : 1;
+    if (usage) {
+      const command = error instanceof UsageError ? error.command : isCommand(argv[0]) ? argv[0] : undefined;
+      process.stderr.write(`\n${command === undefined ? mainUsage() : commandUsage(command)}`);
+    }
+    process.exitCode = usage || error instanceof SetupError ? 2 : 1;
   },
 );

@@ -135,7 +135,7 @@ export class EventRouter {
     host.persistence?.completed(record.kind, event, record.location);
     if (debug.enabled) debug('task %d of %s completed: error %d, status %d', taskIdentifier, host.identifier, event.errorCode ?? 0, event.statusCode ?? 0);
     host.fanout.emit('sessioncompleted', () => titaniumCompletion(record.kind, event, host.identifier));
-    if (record.task !== undefined) runListener(() => record.task?._complete(event, record.location));
+    if (record.task !== undefined) runListener(() => record.task?._complete(event, record.location, record.cause));
     host.persistence?.delivered(taskIdentifier);
     if (host.tasks.size === 0) host.fanout.emit('sessioneventscompleted', { sessionIdentifier: host.identifier });
   }
@@ -143,15 +143,15 @@ export class EventRouter {
   // One progress event, in Titanium's shape (with the delta since the previous one) and, for
   // promise-API tasks, as the Task's 'progress'.
   #progress(record: TaskRecord, event: NativeEvent): void {
-    const { download, total, expected, delta } = takeProgress(record, event);
+    const { download, total, expected, delta, bytesPerSecond, secondsRemaining } = takeProgress(record, event, performance.now());
     if (record.task !== undefined) {
-      runListener(() => record.task?._progress({ direction: download ? 'download' : 'upload', transferred: total, expected }));
+      runListener(() => record.task?._progress({ direction: download ? 'download' : 'upload', transferred: total, expected, bytesPerSecond, secondsRemaining }));
     }
     const base = { taskIdentifier: event.taskIdentifier, sessionIdentifier: this.#host.identifier };
     if (download) {
-      this.#host.fanout.emit('downloadprogress', { ...base, bytesWritten: delta, totalBytesWritten: total, totalBytesExpectedToWrite: expected });
+      this.#host.fanout.emit('downloadprogress', { ...base, bytesWritten: delta, totalBytesWritten: total, totalBytesExpectedToWrite: expected, bytesPerSecond, secondsRemaining });
     } else {
-      this.#host.fanout.emit('uploadprogress', { ...base, bytesSent: delta, totalBytesSent: total, totalBytesExpectedToSend: expected });
+      this.#host.fanout.emit('uploadprogress', { ...base, bytesSent: delta, totalBytesSent: total, totalBytesExpectedToSend: expected, bytesPerSecond, secondsRemaining });
     }
   }
 }

@@ -12,12 +12,12 @@
 
 import { isMainThread } from 'node:worker_threads';
 
-interface Registration<T extends object> {
-  target: WeakRef<T>;
-  stop: (target: T) => void;
+interface Registration {
+  target: WeakRef<object>;
+  stop: (target: object) => void;
 }
 
-const registered = new Set<Registration<any>>();
+const registered = new Set<Registration>();
 let listening = false;
 let pruneAt = 64;
 
@@ -29,7 +29,7 @@ export function stopAtExit<T extends object>(target: T, stop: (target: T) => voi
   if (!isMainThread) return;
   if (!listening) process.once('exit', stopAll);
   listening = true;
-  registered.add({ target: new WeakRef(target), stop });
+  registered.add({ target: new WeakRef(target), stop: (alive) => stop(alive as T) });
   // Sessions an app dropped leave empty references behind: swept when the set doubles.
   if (registered.size >= pruneAt) {
     for (const entry of registered) if (entry.target.deref() === undefined) registered.delete(entry);

@@ -1,6 +1,8 @@
 // urlsession: the operating system's transfer engine for Node.js and Electron, behind
 // Titanium's ti.urlsession API. This module object is also the module-wide event emitter
 // (Titanium's Ti.App.iOS events): URLSession.on('downloadprogress', ...) hears every session.
+// It is its own default export, so `import URLSession from 'urlsession'` is this object in
+// CommonJS (esModuleInterop's `.default`) as in ESM (dist/index.mjs's default).
 import { EventEmitter } from 'node:events';
 import { binding } from './binding';
 import { SessionConfiguration } from './configuration';
@@ -8,14 +10,19 @@ import { identifierBusyError, ErrorCodes, typeError } from './errors';
 import { Session } from './session';
 import type { SessionConfigurationOptions, URLSessionEventMap, URLSessionEventName } from './types';
 import { expectOptionsObject, rejectUnknownKeys } from './validate';
+import * as self from './index';
 
 export type * from './types';
 export { Session } from './session';
-export type { TaskInfo } from './session';
+export type { SessionState, TaskInfo } from './session';
 export { SessionConfiguration } from './configuration';
 export { ErrorCodes, NSURLError } from './errors';
 export { Task, HTTPError, TransferError, IntegrityError, AbortError } from './task';
-export type { TaskState, TaskResponse, TaskMetrics, TaskProgress, TaskRetry, DownloadResult, RequestResult, StreamResult } from './task';
+export type {
+  TaskState, TaskResponse, TaskMetrics, TaskProgress, TaskRetry, DownloadResult, RequestResult, StreamResult, StreamCompletion,
+  TaskError, TaskEventMap,
+} from './task-types';
+export type { ResponseHeaders } from './headers';
 export type { RetryOptions } from './retry';
 export type { TaskOptions, DownloadOptions, UploadOptions, RequestOptions } from './task-options';
 export { discardResumeData } from './resume-data';
@@ -62,7 +69,7 @@ export function createURLSession(configuration: SessionConfiguration): Session {
     if (existing.state === 'active') return existing;
     throw identifierBusyError(configuration.identifier);
   }
-  const session = new Session(configuration, hub, (ended) => {
+  const session = Session.create(configuration, hub, (ended) => {
     if (liveSessions.get(ended.identifier) === ended) liveSessions.delete(ended.identifier);
   });
   liveSessions.set(configuration.identifier, session);
@@ -103,3 +110,7 @@ export function removeAllListeners(event?: URLSessionEventName): void {
   if (event === undefined) hub.removeAllListeners();
   else hub.removeAllListeners(event);
 }
+
+/** The module itself (see the top of this file). */
+const URLSession: typeof self = self;
+export default URLSession;

@@ -134,24 +134,11 @@ export class SessionPersistence {
     this.journal.reserve(taskIdentifier + 1);
   }
 
-  /** Remembers the validator that makes a later Range request safe. */
+  /** Remembers the validator that makes a later Range request safe (the engine's ResumeValidator). */
   responseArrived(taskIdentifier: number, event: NativeEvent): void {
     const task = this.journal.tasks.get(taskIdentifier);
     if (task === undefined || task.kind !== 'download') return;
-    const headers = event.headers ?? [];
-    let etag: string | undefined;
-    let modified: string | undefined;
-    let coded = false;
-    for (let i = 0; i + 1 < headers.length; i += 2) {
-      const name = headers[i].toLowerCase();
-      if (name === 'etag' && !headers[i + 1].startsWith('W/')) etag = headers[i + 1];
-      if (name === 'last-modified') modified = headers[i + 1];
-      if (name === 'content-encoding') coded = !/^\s*(identity)?\s*$/i.test(headers[i + 1]);
-    }
-    // DownloadWriter::Validator's rule: a coded body is kept decoded and resumes with identity
-    // bytes, which its coding's own ETag never matches and its Last-Modified does.
-    const validator = coded ? (modified ?? etag) : (etag ?? modified);
-    this.journal.patchTask(taskIdentifier, { validator: validator ?? '', expectedBytes: event.expectedBytes ?? 0, statusCode: event.statusCode ?? 0 });
+    this.journal.patchTask(taskIdentifier, { validator: event.validator ?? '', expectedBytes: event.expectedBytes ?? 0, statusCode: event.statusCode ?? 0 });
   }
 
   completed(kind: JournaledTask['kind'], event: NativeEvent, location: string | undefined): void {

@@ -10,7 +10,7 @@ import type { NativeEvent, NativeTaskRequest } from './native';
 import { EventType } from './native-constants';
 import { sweepStalePartials } from './partial-sweep';
 import { withBody, type TaskRequest } from './requests';
-import type { Task } from './task';
+import type { AnyTask } from './task';
 import { newTaskRecord, type SessionCore } from './task-table';
 import { redactUrl } from './validate';
 
@@ -40,7 +40,7 @@ export class TaskLauncher {
   }
 
   /** Starts a task; returns its identifier. `task`: the promise-API face, when there is one. */
-  start({ kind, request, body, taskDescription }: TaskRequest, task?: Task<any>): number {
+  start({ kind, request, body, taskDescription }: TaskRequest, task?: AnyTask): number {
     const host = this.#host;
     const taskIdentifier = host.takeIdentifier();
     const full: NativeTaskRequest = { ...request, taskIdentifier };
@@ -61,7 +61,7 @@ export class TaskLauncher {
             record.starting = false;
             this.#launch(full, ready);
           },
-          () => this.completeUnstarted(taskIdentifier, NSURLError.CannotOpenFile),
+          (error: unknown) => this.completeUnstarted(taskIdentifier, NSURLError.CannotOpenFile, error),
         )
         .finally(() => this.pending.delete(pending));
       this.pending.add(pending);
@@ -84,12 +84,14 @@ export class TaskLauncher {
 
   /**
    * A task that never reached the engine (or waits for a retry) still gets its sessioncompleted,
-   * after the current call returns (listeners never run inside the caller's stack).
+   * after the current call returns (listeners never run inside the caller's stack). `cause`:
+   * the error that stopped it, for the promise API's TransferError.
    */
-  completeUnstarted(taskIdentifier: number, errorCode: number): void {
+  completeUnstarted(taskIdentifier: number, errorCode: number, cause?: unknown): void {
     const record = this.#host.tasks.get(taskIdentifier);
     if (record === undefined) return;
     record.starting = false;
+    record.cause = cause;
     if (record.retryTimer !== undefined) clearTimeout(record.retryTimer);
     record.retryTimer = undefined;
     record.pendingFailure = undefined;

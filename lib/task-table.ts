@@ -4,7 +4,8 @@
 import type { NativeEvent, NativeTaskRequest } from './native';
 import { EventType } from './native-constants';
 import type { SessionPersistence } from './persistence';
-import type { Task } from './task';
+import type { AnyTask } from './task';
+import { TransferRate, type RateSample } from './transfer-rate';
 
 /** Task kinds by name, in the order of the wire's TaskKind numbers (lib/native-constants.ts). */
 export const TASK_KIND_NAMES = ['download', 'upload', 'data'] as const;
@@ -29,22 +30,27 @@ export interface TaskRecord {
   taskDescription: string;
   expected: number;
   /** The promise-API face of the task, for session.download/upload/request. */
-  task?: Task<any>;
+  task?: AnyTask;
   location?: string;
   /** What the engine was given, kept for retries of promise-API tasks. */
   request?: NativeTaskRequest;
   /** A retry waiting for its backoff, and the failure it would report if it never runs. */
   retryTimer?: NodeJS.Timeout;
   pendingFailure?: NativeEvent;
+  /** The JS error behind a failure the engine never saw (a Blob body that could not be read). */
+  cause?: unknown;
   /** Body still being read (Blob); the engine has not seen the task yet. */
   starting: boolean;
   lastDownloadTotal: number;
   lastUploadTotal: number;
+  /** The live rates, made at each direction's first progress event. */
+  downloadRate?: TransferRate;
+  uploadRate?: TransferRate;
   /** The latest response's Content-Type: the type of downloadcompleted's Blob. */
   contentType?: string;
 }
 
-export function newTaskRecord(kind: TaskKindName, url: string, taskDescription: string, task?: Task<any>): TaskRecord {
+export function newTaskRecord(kind: TaskKindName, url: string, taskDescription: string, task?: AnyTask): TaskRecord {
   return { kind, url, taskDescription, expected: 0, task, starting: false, lastDownloadTotal: 0, lastUploadTotal: 0 };
 }
 
@@ -62,15 +68,15 @@ export function taskInfo(taskIdentifier: number, record: TaskRecord): TaskInfo {
 }
 
 /** A progress event measured against the record: its direction, total, expected size and the bytes since the previous one. */
-export interface ProgressStep {
+export interface ProgressStep extends RateSample {
   download: boolean;
   total: number;
   expected: number;
   delta: number;
 }
 
-/** Advances the record's totals by one progress event. */
-export function takeProgress(record: TaskRecord, event: NativeEvent): ProgressStep {
+/** Advances the record's totals and rate by one progress event (`nowMs`: performance.now()). */
+export function takeProgress(record: TaskRecord, event: NativeEvent, nowMs: number): ProgressStep {
   const download = event.type === EventType.DownloadProgress;
   const total = event.totalBytes ?? 0;
   const expected = event.expectedBytes ?? 0;
@@ -80,7 +86,8 @@ export function takeProgress(record: TaskRecord, event: NativeEvent): ProgressSt
   const delta = total >= previous ? total - previous : total;
   if (download) record.lastDownloadTotal = total;
   else record.lastUploadTotal = total;
-  return { download, total, expected, delta };
+  const rate = download ? (record.downloadRate ??= new TransferRate()) : (record.uploadRate ??= new TransferRate());
+  return { download, total, expected, delta, ...rate.sample(delta, total, expected, nowMs) };
 }
 
 /** What every part of a session that handles its tasks shares: its name, its table, its journal. */

@@ -4,7 +4,7 @@
 import { EventEmitter } from 'node:events';
 import { Readable } from 'node:stream';
 import { NSURLError } from './errors';
-import type { NativeEvent, NativeMetrics } from './native';
+import type { NativeEvent } from './native';
 import { encodeResumeData, type ResumeState } from './resume-data';
 import { removeOwnPartial } from './partial-files';
 import { emitToEach } from './listeners';
@@ -12,52 +12,9 @@ import { NO_RETRY, retryDelay, type RetryPolicy } from './retry';
 import { headerRecord } from './headers';
 import { AbortError, BODY_EXCERPT_LIMIT, HTTPError, IntegrityError, TransferError } from './task-errors';
 import type { TaskKindName } from './task-table';
+import type { DownloadResult, RequestResult, StreamResult, TaskError, TaskEventMap, TaskMetrics, TaskProgress, TaskResponse, TaskRetry, TaskState } from './task-types';
 
 export { AbortError, HTTPError, IntegrityError, TransferError } from './task-errors';
-
-export type TaskState = 'running' | 'suspended' | 'canceling' | 'completed';
-
-/** What the server answered: status, headers (lower-case names; repeated ones joined with ', ') and the final URL. */
-export interface TaskResponse {
-  statusCode: number;
-  headers: Record<string, string>;
-  url: string;
-}
-
-/** Timing and transport facts of a finished task, with the same names on every engine. */
-export type TaskMetrics = NativeMetrics;
-
-export interface DownloadResult extends TaskResponse {
-  /** Absolute path of the finished file. */
-  location: string;
-  metrics: TaskMetrics;
-}
-
-export interface RequestResult extends TaskResponse {
-  body: Buffer;
-  metrics: TaskMetrics;
-}
-
-/** request(url, { stream: true }) resolves at the response head with the body as a Readable. */
-export interface StreamResult extends TaskResponse {
-  body: Readable;
-}
-
-export interface TaskRetry {
-  /** 1 for the first retry. */
-  attempt: number;
-  delayMs: number;
-  errorCode: number;
-  statusCode: number;
-}
-
-export interface TaskProgress {
-  /** 'download' for response bytes, 'upload' for request body bytes. */
-  direction: 'download' | 'upload';
-  transferred: number;
-  /** 0 when unknown. */
-  expected: number;
-}
 
 const ignore = (): void => undefined;
 
@@ -84,7 +41,10 @@ export interface TaskSetup {
   resumeTemplate?: Omit<ResumeState, 'partialPath' | 'partialIdentity' | 'offset' | 'validator'>;
 }
 
-export class Task<Result = DownloadResult | RequestResult> extends EventEmitter {
+/** A task of any result type, as the session's task table holds it. */
+export type AnyTask = Task<DownloadResult> | Task<RequestResult> | Task<StreamResult>;
+
+export class Task<Result = DownloadResult | RequestResult> extends EventEmitter<TaskEventMap<Result>> {
   readonly taskIdentifier: number;
   /** Free text for the app, kept with the task (as NSURLSessionTask.taskDescription). */
   readonly taskDescription: string;
@@ -96,7 +56,7 @@ export class Task<Result = DownloadResult | RequestResult> extends EventEmitter 
   #setup: TaskSetup;
   #response: TaskResponse | undefined;
   #resolve!: (result: Result) => void;
-  #reject!: (error: Error) => void;
+  #reject!: (error: TaskError) => void;
   #resumeDataWaiter: ((data: Buffer | null) => void) | undefined;
   #aborted = false;
   #onAbort: (() => void) | undefined;
@@ -105,8 +65,12 @@ export class Task<Result = DownloadResult | RequestResult> extends EventEmitter 
   #unacknowledged = 0;
   #errorBody: Buffer[] = [];
 
-  /** @internal Created by Session.download/upload/request. */
-  constructor(setup: TaskSetup, controls: TaskControls) {
+  /** @internal Tasks come from session.download/upload/request. */
+  static create<R>(setup: TaskSetup, controls: TaskControls): Task<R> {
+    return new Task<R>(setup, controls);
+  }
+
+  private constructor(setup: TaskSetup, controls: TaskControls) {
     super();
     this.taskIdentifier = setup.taskIdentifier;
     this.taskDescription = setup.taskDescription;
@@ -232,8 +196,11 @@ export class Task<Result = DownloadResult | RequestResult> extends EventEmitter 
     return delayMs;
   }
 
-  /** @internal The engine's TaskCompleted, plus the downloaded file's location. */
-  _complete(event: NativeEvent, location: string | undefined): void {
+  /**
+   * @internal The engine's TaskCompleted, plus the downloaded file's location and, for a
+   * failure the engine never saw (a body that could not be read), the error behind it.
+   */
+  _complete(event: NativeEvent, location: string | undefined, cause?: unknown): void {
     this.#state = 'completed';
     if (this.#onAbort !== undefined) this.#setup.signal?.removeEventListener('abort', this.#onAbort);
     const errorCode = event.errorCode ?? 0;
@@ -243,7 +210,7 @@ export class Task<Result = DownloadResult | RequestResult> extends EventEmitter 
       if (errorCode === NSURLError.Cancelled) return this.#fail(new AbortError(this.#aborted ? this.#setup.signal?.reason : undefined));
       const error = errorCode === NSURLError.IntegrityMismatch
         ? new IntegrityError(event.message ?? '', this.#setup.url)
-        : new TransferError(errorCode, event.message ?? '', this.#setup.url);
+        : new TransferError(errorCode, event.message ?? '', this.#setup.url, cause === undefined ? undefined : { cause });
       if (resumeData !== null) error.resumeData = resumeData;
       return this.#fail(error);
     }
@@ -283,7 +250,7 @@ export class Task<Result = DownloadResult | RequestResult> extends EventEmitter 
     });
   }
 
-  #fail(error: Error): void {
+  #fail(error: TaskError): void {
     this.#stream?.destroy(error);
     this.#reject(error);
     if (this.listenerCount('error') > 0) this.emit('error', error);

@@ -92,7 +92,15 @@ export interface DataTaskArguments {
   requestHeaders?: Record<string, string>;
 }
 
-export interface DownloadProgressEvent {
+/** Not in Titanium: the live rate of a transfer, in every progress event (lib/transfer-rate.ts). */
+export interface TransferRateFields {
+  /** Bytes per second over the last few seconds, counting only bytes moved meanwhile; null at first. */
+  bytesPerSecond: number | null;
+  /** Seconds until the expected size is reached at that rate; null when the size or rate is unknown. */
+  secondsRemaining: number | null;
+}
+
+export interface DownloadProgressEvent extends TransferRateFields {
   taskIdentifier: number;
   /** Bytes received since the previous downloadprogress event of this task. */
   bytesWritten: number;
@@ -102,7 +110,7 @@ export interface DownloadProgressEvent {
   sessionIdentifier: string;
 }
 
-export interface UploadProgressEvent {
+export interface UploadProgressEvent extends TransferRateFields {
   taskIdentifier: number;
   /** Bytes sent since the previous uploadprogress event of this task. */
   bytesSent: number;
@@ -169,6 +177,9 @@ export interface URLSessionEventMap {
 }
 
 export type URLSessionEventName = keyof URLSessionEventMap;
+
+/** The same events as EventEmitter<T> takes them: each event's listener arguments (Session, the module). */
+export type URLSessionEvents = { [K in URLSessionEventName]: [event: URLSessionEventMap[K]] };
 
 /** Result passed to reset/flush callbacks (and resolved by their promises). */
 export interface CompletedResult {

@@ -5,13 +5,18 @@
 //   node examples/resume-after-crash/download.js <url> [state-dir] [download-dir]
 //   kill -9 <pid>            # while it runs
 //   node examples/resume-after-crash/download.js <url> [state-dir] [download-dir]
+//
+// A finished file in a download-dir you named is yours and stays. Without one, the example
+// downloads into <tmpdir>/urlsession-example-downloads and removes the file once it reported it,
+// so that runs do not pile up files there.
 'use strict';
+const fs = require('node:fs');
 const path = require('node:path');
 const os = require('node:os');
 const URLSession = require('urlsession');
 
-const [url, stateDirectory = path.join(os.tmpdir(), 'urlsession-example-state'), downloadDirectory = path.join(os.tmpdir(), 'urlsession-example-downloads')] =
-  process.argv.slice(2);
+const [url, stateDirectory = path.join(os.tmpdir(), 'urlsession-example-state'), namedDownloadDirectory] = process.argv.slice(2);
+const downloadDirectory = namedDownloadDirectory ?? path.join(os.tmpdir(), 'urlsession-example-downloads');
 if (!url) {
   console.error('usage: node download.js <url> [state-dir] [download-dir]');
   process.exit(2);
@@ -30,7 +35,13 @@ session.getAllTasks().then((tasks) => {
   }
 });
 session.on('downloadprogress', (e) => console.log(`progress task ${e.taskIdentifier}: ${e.totalBytesWritten}/${e.totalBytesExpectedToWrite}`));
-session.on('downloadcompleted', (e) => console.log(`completed task ${e.taskIdentifier}: ${e.location}`));
+session.on('downloadcompleted', (e) => {
+  console.log(`completed task ${e.taskIdentifier}: ${e.location}`);
+  if (namedDownloadDirectory === undefined) {
+    fs.rmSync(e.location, { force: true });
+    console.log(`removed ${e.location} (name a download-dir to keep it)`);
+  }
+});
 session.on('sessioncompleted', (e) => {
   if (!e.success) console.log(`failed task ${e.taskIdentifier}: ${e.errorCode} ${e.message}`);
 });

@@ -4,7 +4,9 @@
 //   Ti.App.iOS     the module's events (downloadprogress, downloadcompleted, sessioncompleted,
 //                  sessioneventscompleted) are urlsession's module-wide events (URLSession.on);
 //                  backgroundfetch and backgroundtransfer are fired by the runner (fire()), as
-//                  iOS fires them; every other call is a recorded no-op.
+//                  iOS fires them; every other call is a recorded no-op. A downloadcompleted
+//                  file is removed once the app's listeners ran, as iOS removes it when the
+//                  delegate returns: the app copies what it keeps (app.js: into its data folder).
 //   Ti.API         one JSON line per log call.
 //   Ti.App.Properties  a JSON file in the app's data folder, replaced crash-safely (temp file,
 //                  fsync, rename) on every set: a kill -9 can come at any moment.
@@ -36,25 +38,21 @@ const TEMP_NAME = /\.[0-9a-f]{16}\.tmp$/;
 function replaceFile(file, chunks) {
   const temp = `${file}.${randomBytes(8).toString('hex')}.tmp`;
   const fd = fs.openSync(temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+  let replaced = false;
   try {
-    try {
-      chunks((bytes) => {
-        for (let done = 0; done < bytes.length; ) done += fs.writeSync(fd, bytes, done, bytes.length - done);
-      });
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(temp, file);
-  } catch (error) {
-    fs.rmSync(temp, { force: true });
-    throw error;
-  }
-  const dir = fs.openSync(path.dirname(file), O_RDONLY | O_DIRECTORY);
-  try {
-    fs.fsyncSync(dir);
+    chunks((bytes) => fs.writeFileSync(fd, bytes)); // writeFileSync on a descriptor writes every byte
+    fs.fsyncSync(fd);
+    fs.renameSync(temp, file); // POSIX renames an open file; the descriptor follows it
+    replaced = true;
   } finally {
-    fs.closeSync(dir);
+    fs.closeSync(fd);
+    if (!replaced) fs.rmSync(temp, { force: true });
+  }
+  const folder = fs.openSync(path.dirname(file), O_RDONLY | O_DIRECTORY);
+  try {
+    fs.fsyncSync(folder);
+  } finally {
+    fs.closeSync(folder);
   }
 }
 
@@ -84,6 +82,10 @@ function readRegularFile(file) {
 function createTitanium({ dataDirectory, server, log }) {
   const dataRoot = path.resolve(dataDirectory);
   for (const name of fs.readdirSync(dataRoot)) if (TEMP_NAME.test(name)) fs.rmSync(path.join(dataRoot, name), { force: true });
+
+  // After every listener of the event (they run in one emit): without this the download folder
+  // would keep every image of every launch.
+  URLSession.on('downloadcompleted', (event) => setImmediate(() => fs.rmSync(event.location, { force: true })));
 
   // A listener of the app that throws is logged and the app goes on, as Titanium does.
   const guarded = (name, listener) => (event) => {

@@ -1,6 +1,7 @@
 // `urlsession demo`: the offline tour. Starts a loopback HTTP server in this process,
 // downloads and uploads generated files through the native engine with live progress,
-// verifies every sha256 and prints a summary. Needs no network.
+// verifies every sha256 and prints a summary. Needs no network. Sizes are decimal (MB), as
+// everywhere in the CLI (reporter.ts formatBytes). Runs on the main thread.
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -9,10 +10,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as URLSession from '../index';
 import { forwardTitaniumEvents } from './get';
-import { createReporter } from './reporter';
+import { onInterrupt, parseCommand } from './common';
+import { UsageError } from './errors';
+import { createReporter, formatBytes, type TransferView } from './reporter';
 
-const DOWNLOAD_BYTES = 64 * 1024 * 1024;
-const UPLOAD_BYTES = 32 * 1024 * 1024;
+/** The served file is BLOCK_BYTES of random bytes, repeated. */
+const BLOCK_BYTES = 1_000_000;
+const DOWNLOAD_BYTES = 64 * BLOCK_BYTES;
+const UPLOAD_BYTES = 32 * BLOCK_BYTES;
 
 interface DemoServer {
   url: string;
@@ -20,9 +25,9 @@ interface DemoServer {
   close(): Promise<void>;
 }
 
-// Serves DOWNLOAD_BYTES of one repeated random MiB at /file and hashes uploads to /upload.
+// Serves DOWNLOAD_BYTES of one repeated random block at /file and hashes uploads to /upload.
 function startServer(): Promise<DemoServer> {
-  const block = randomBytes(1024 * 1024);
+  const block = randomBytes(BLOCK_BYTES);
   const expected = createHash('sha256');
   for (let sent = 0; sent < DOWNLOAD_BYTES; sent += block.length) expected.update(block);
   const downloadSha256 = expected.digest('hex');
@@ -72,10 +77,20 @@ function sha256File(file: string): Promise<string> {
   });
 }
 
-export async function runDemo(json = false): Promise<number> {
+export async function runDemo(argv: string[]): Promise<number> {
+  const parsed = parseCommand('demo', argv, { json: { type: 'boolean' } });
+  if (parsed === undefined) return 0;
+  if (parsed.positionals.length > 0) throw new UsageError('demo takes no arguments', 'demo');
   const out = process.stderr;
-  const reporter = createReporter(json);
+  const reporter = createReporter(parsed.values.json === true);
+  // Everything the demo writes is in `work`, removed at the end, also after a Ctrl-C.
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'urlsession-demo-'));
+  const release = onInterrupt(() => {
+    reporter.stop();
+    fs.rmSync(work, { recursive: true, force: true });
+    out.write('interrupted: the demo removed its files\n');
+    process.exit(130);
+  });
   const server = await startServer();
   const uploadFile = path.join(work, 'upload.bin');
   fs.writeFileSync(uploadFile, randomBytes(UPLOAD_BYTES));
@@ -89,51 +104,52 @@ export async function runDemo(json = false): Promise<number> {
   });
   const session = URLSession.createSession({ configuration });
   forwardTitaniumEvents(session, reporter);
-  const downloadLine = reporter.add('download 64 MiB');
-  const uploadLine = reporter.add('upload   32 MiB');
+  const lines = new Map<number, TransferView>();
   const started = process.hrtime.bigint();
   const results: string[] = [];
+  /** The sha256 checks of downloaded files, which end after the events do. */
+  const checks: Promise<void>[] = [];
   let failures = 0;
 
   const done = new Promise<void>((resolve) => {
-    session.on('downloadprogress', (e) => downloadLine.update(e.totalBytesWritten, e.totalBytesExpectedToWrite, e.bytesWritten));
-    session.on('uploadprogress', (e) => uploadLine.update(e.totalBytesSent, e.totalBytesExpectedToSend, e.bytesSent));
+    session.on('downloadprogress', (e) => lines.get(e.taskIdentifier)?.update(e.totalBytesWritten, e.totalBytesExpectedToWrite, e.bytesWritten, e));
+    session.on('uploadprogress', (e) => lines.get(e.taskIdentifier)?.update(e.totalBytesSent, e.totalBytesExpectedToSend, e.bytesSent, e));
     session.on('downloadcompleted', (e) => {
-      downloadLine.done(true);
-      void sha256File(e.location).then((actual) => {
+      const check = sha256File(e.location).then((actual) => {
         const ok = actual === server.downloadSha256;
         if (!ok) failures++;
-        results.push(`download: ${ok ? 'ok' : 'MISMATCH'}  sha256 ${actual.slice(0, 16)}…  -> ${e.location}`);
+        results.push(`download: ${ok ? 'ok' : 'MISMATCH'}  ${formatBytes(DOWNLOAD_BYTES)}, sha256 ${actual.slice(0, 16)}…`);
       });
+      checks.push(check);
     });
     session.on('sessioncompleted', (e) => {
+      lines.get(e.taskIdentifier)?.done(e.success ? 'ok' : 'failed');
       if (!e.success) {
         failures++;
-        results.push(`task ${e.taskIdentifier} failed: ${e.errorCode} ${e.message}`);
+        results.push(`task ${e.taskIdentifier} failed: ${e.message} (error ${e.errorCode})`);
       } else if (e.responseText !== undefined) {
-        uploadLine.done(true);
         const reply = JSON.parse(e.responseText) as { length: number; sha256: string };
         const ok = reply.sha256 === uploadSha256 && reply.length === UPLOAD_BYTES;
         if (!ok) failures++;
-        results.push(`upload:   ${ok ? 'ok' : 'MISMATCH'}  server saw ${reply.length} bytes, sha256 ${reply.sha256.slice(0, 16)}…`);
+        results.push(`upload:   ${ok ? 'ok' : 'MISMATCH'}  server saw ${formatBytes(reply.length)}, sha256 ${reply.sha256.slice(0, 16)}…`);
       }
     });
     session.on('sessioneventscompleted', () => resolve());
   });
 
-  session.downloadTask({ url: `${server.url}/file` });
-  session.uploadTask({ url: `${server.url}/upload`, data: uploadFile });
+  lines.set(session.downloadTask({ url: `${server.url}/file` }), reporter.add(`download ${formatBytes(DOWNLOAD_BYTES)}`));
+  lines.set(session.uploadTask({ url: `${server.url}/upload`, data: uploadFile }), reporter.add(`upload ${formatBytes(UPLOAD_BYTES)}`));
   await done;
-  await new Promise((resolve) => setImmediate(resolve));
-  // Let the last sha256 of the downloaded file finish.
-  while (results.length < 2) await new Promise((resolve) => setTimeout(resolve, 10));
+  await Promise.all(checks);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   session.finishTasksAndInvalidate();
   await server.close();
   reporter.stop();
+  release();
   for (const line of results) out.write(`${line}\n`);
-  const megabytes = (DOWNLOAD_BYTES + UPLOAD_BYTES) / 1e6;
-  out.write(`${failures === 0 ? 'all transfers verified' : `${failures} failure(s)`}: ${megabytes.toFixed(0)} MB in ${seconds.toFixed(2)} s\n`);
+  const moved = formatBytes(DOWNLOAD_BYTES + UPLOAD_BYTES);
+  out.write(`${failures === 0 ? 'all transfers verified' : `${failures} failure(s)`}: ${moved} in ${seconds.toFixed(2)} s\n`);
   fs.rmSync(work, { recursive: true, force: true });
+  out.write(`the demo's files were in ${work}, now removed\n`);
   return failures === 0 ? 0 : 1;
 }

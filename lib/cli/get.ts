@@ -1,41 +1,47 @@
-// `urlsession get <url…>`: parallel downloads with one progress bar each.
+// `urlsession get <url…>`: parallel downloads with one progress bar each, and for each file a
+// line saying where it was saved (or why it was not). Runs on the main thread.
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
 import * as URLSession from '../index';
-import { describeFailure, onInterrupt, openSession, parseHeaders, UsageError } from './common';
-import { createReporter, type TransferView } from './reporter';
+import { describeFailure, isInterruption, onInterrupt, openSession, parseCommand, parseHeaders } from './common';
+import { UsageError } from './errors';
+import { distinctLabels } from './labels';
+import { placements, renamedNote } from './naming';
+import { createReporter, type Reporter, type TransferView } from './reporter';
 import { userCacheRoot } from '../user-folders';
 import { ensurePrivateDirectory } from '../private-directory';
 import { readStateFile, writeReplacing } from '../state-directory';
+import { redactUrl, validateUrl } from '../validate';
 
 export async function runGet(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      output: { type: 'string', short: 'o' },
-      header: { type: 'string', short: 'H', multiple: true },
-      resume: { type: 'boolean' },
-      integrity: { type: 'string' },
-      session: { type: 'string' },
-      json: { type: 'boolean' },
-    },
+  const parsed = parseCommand('get', argv, {
+    output: { type: 'string', short: 'o' },
+    'remote-name': { type: 'boolean', short: 'O' },
+    'remote-header-name': { type: 'boolean', short: 'J' },
+    header: { type: 'string', short: 'H', multiple: true },
+    resume: { type: 'boolean' },
+    integrity: { type: 'string' },
+    session: { type: 'string' },
+    cacert: { type: 'string', multiple: true },
+    json: { type: 'boolean' },
   });
-  if (positionals.length === 0) throw new UsageError('get needs at least one URL');
-  const headers = parseHeaders(values.header);
-  // Several URLs always go into a folder; one URL may name its file.
-  const output = values.output ?? `.${path.sep}`;
-  const destination = positionals.length > 1 && !output.endsWith(path.sep) ? output + path.sep : output;
+  if (parsed === undefined) return 0;
+  const { values, positionals } = parsed;
+  if (positionals.length === 0) throw new UsageError('get needs at least one URL', 'get');
+  const urls = positionals.map((url) => validateUrl(url));
+  const headers = parseHeaders(values.header, 'get');
+  const places = placements(urls, { output: values.output, remoteName: values['remote-name'] === true, remoteHeaderName: values['remote-header-name'] === true });
+  const labels = distinctLabels(urls);
+  const session = openSession(values.session, values.cacert);
   const reporter = createReporter(values.json === true);
-  const session = openSession(values.session);
   forwardTitaniumEvents(session, reporter);
   // Titanium's downloadprogress: bytesWritten counts only what arrived, never a resume's kept bytes.
   const views = new Map<number, TransferView>();
-  session.on('downloadprogress', (e) => views.get(e.taskIdentifier)?.update(e.totalBytesWritten, e.totalBytesExpectedToWrite, e.bytesWritten));
+  session.on('downloadprogress', (e) => views.get(e.taskIdentifier)?.update(e.totalBytesWritten, e.totalBytesExpectedToWrite, e.bytesWritten, e));
 
-  const tasks = positionals.map((url) => {
+  const tasks = urls.map((url, index) => {
+    const { destination } = places[index];
     const resumeFile = values.resume ? resumeFileFor(url, destination) : undefined;
     // Read as state files are: a link or a FIFO planted at the name is never followed or waited on.
     const resumeData = resumeFile === undefined ? undefined : readStateFile(resumeFile).bytes;
@@ -43,17 +49,17 @@ export async function runGet(argv: string[]): Promise<number> {
     if (resumeData !== undefined) {
       try {
         task = session.download({ resumeData, headers, integrity: values.integrity, retry: 2 });
-        reporter.note(`resuming ${url}`);
+        reporter.note(`resuming ${redactUrl(url)}`);
       } catch (error) {
         // Resume data of another user or release, or whose partial file is no longer ours.
         if ((error as { code?: string }).code !== URLSession.ErrorCodes.INVALID_RESUME_DATA) throw error;
-        reporter.note(`cannot resume ${url} (${(error as Error).message}); starting over`);
+        reporter.note(`cannot resume ${redactUrl(url)} (${(error as Error).message}); starting over`);
       }
     }
     task ??= session.download(url, { destination, headers, integrity: values.integrity, retry: 2 });
-    const view = reporter.add(path.basename(new URL(url).pathname) || url);
+    const view = reporter.add(labels[index]);
     views.set(task.taskIdentifier, view);
-    return { url, task, view, resumeFile };
+    return { url, task, view, resumeFile, placement: places[index] };
   });
 
   let interrupted = false;
@@ -61,6 +67,7 @@ export async function runGet(argv: string[]): Promise<number> {
     interrupted = true;
     if (values.session !== undefined) {
       // A persistent session keeps its work: its journal and partial files resume it later.
+      for (const { view } of tasks) view.done('interrupted');
       reporter.stop();
       process.stderr.write(`interrupted: unfinished downloads are kept; run \`urlsession resume --session ${values.session}\`\n`);
       process.exit(130);
@@ -76,18 +83,24 @@ export async function runGet(argv: string[]): Promise<number> {
   });
 
   let failures = 0;
-  for (const { url, task, view, resumeFile } of tasks) {
-    try {
-      const result = await task.done;
-      view.done(true);
-      if (resumeFile !== undefined) fs.rmSync(resumeFile, { force: true });
-      reporter.note(`${url} -> ${result.location} (${view.summary()})`);
-    } catch (error) {
-      view.done(false);
-      failures++;
-      if (!interrupted) reporter.note(`urlsession: ${describeFailure(url, error)}`);
-    }
-  }
+  // Each outcome is reported as its task ends, not in the order the URLs were given.
+  await Promise.all(
+    tasks.map(async ({ url, task, view, resumeFile, placement }) => {
+      try {
+        const result = await task.done;
+        view.done('ok');
+        if (resumeFile !== undefined) fs.rmSync(resumeFile, { force: true });
+        const renamed = renamedNote(result.location, placement);
+        if (renamed !== undefined) reporter.note(renamed);
+        reporter.note(`${redactUrl(url)} -> ${result.location} (${view.summary()})`);
+      } catch (error) {
+        const stopped = interrupted || isInterruption(error);
+        view.done(stopped ? 'interrupted' : 'failed');
+        failures++;
+        if (!stopped) reporter.note(`urlsession: ${describeFailure(url, error)}`);
+      }
+    }),
+  );
   release();
   reporter.stop();
   session.finishTasksAndInvalidate();
@@ -107,7 +120,7 @@ function resumeFileFor(url: string, destination: string): string {
 }
 
 /** The JSON stream carries the Titanium events with their own field names (no Blob). */
-export function forwardTitaniumEvents(session: URLSession.Session, reporter: ReturnType<typeof createReporter>): void {
+export function forwardTitaniumEvents(session: URLSession.Session, reporter: Reporter): void {
   for (const name of ['downloadprogress', 'uploadprogress', 'sessioncompleted', 'sessioneventscompleted'] as const) {
     session.on(name, (event: object) => reporter.event(name, event));
   }

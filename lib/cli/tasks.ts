@@ -1,21 +1,21 @@
 // `urlsession tasks --session id` lists a persistent session's unfinished work without
-// starting it; `urlsession resume --session id` re-attaches and finishes it.
-import { parseArgs } from 'node:util';
+// starting it; `urlsession resume --session id` re-attaches and finishes it. Main thread.
 import * as URLSession from '../index';
 import { peekJournal } from '../journal';
 import { defaultStateDirectory } from '../state-directory';
-import { openSession, UsageError } from './common';
+import { describeCode, openSession, parseCommand } from './common';
+import { distinctLabels } from './labels';
+import { redactUrl } from '../validate';
+import { UsageError } from './errors';
 import { createReporter } from './reporter';
 import { forwardTitaniumEvents } from './get';
 
-function sessionFlag(argv: string[]): { session: string; json: boolean } {
-  const { values } = parseArgs({ args: argv, options: { session: { type: 'string' }, json: { type: 'boolean' } } });
-  if (values.session === undefined) throw new UsageError('--session <identifier> is required');
-  return { session: values.session, json: values.json === true };
-}
-
 export function runTasks(argv: string[]): number {
-  const { session, json } = sessionFlag(argv);
+  const parsed = parseCommand('tasks', argv, { session: { type: 'string' }, json: { type: 'boolean' } });
+  if (parsed === undefined) return 0;
+  if (parsed.positionals.length > 0) throw new UsageError('tasks takes no URL', 'tasks');
+  const { session, json } = parsed.values;
+  if (session === undefined) throw new UsageError('--session <identifier> is required', 'tasks');
   const journal = peekJournal(defaultStateDirectory(session));
   const tasks = journal?.tasks ?? [];
   if (json) {
@@ -33,9 +33,13 @@ export function runTasks(argv: string[]): number {
 }
 
 export async function runResume(argv: string[]): Promise<number> {
-  const { session: identifier, json } = sessionFlag(argv);
-  const reporter = createReporter(json);
-  const session = openSession(identifier);
+  const parsed = parseCommand('resume', argv, { session: { type: 'string' }, cacert: { type: 'string', multiple: true }, json: { type: 'boolean' } });
+  if (parsed === undefined) return 0;
+  if (parsed.positionals.length > 0) throw new UsageError('resume takes no URL', 'resume');
+  const { session: identifier, cacert, json } = parsed.values;
+  if (identifier === undefined) throw new UsageError('--session <identifier> is required', 'resume');
+  const session = openSession(identifier, cacert);
+  const reporter = createReporter(json === true);
   forwardTitaniumEvents(session, reporter);
   const tasks = await session.getAllTasks();
   if (tasks.length === 0) {
@@ -43,16 +47,20 @@ export async function runResume(argv: string[]): Promise<number> {
     session.finishTasksAndInvalidate();
     return 0;
   }
-  const views = new Map(tasks.map((task) => [task.taskIdentifier, reporter.add(task.url)]));
+  const urls = new Map(tasks.map((task) => [task.taskIdentifier, task.url]));
+  const labels = distinctLabels(tasks.map((task) => task.url));
+  const views = new Map(tasks.map((task, index) => [task.taskIdentifier, reporter.add(labels[index])]));
   let failures = 0;
-  session.on('downloadprogress', (e) => views.get(e.taskIdentifier)?.update(e.totalBytesWritten, e.totalBytesExpectedToWrite, e.bytesWritten));
-  session.on('uploadprogress', (e) => views.get(e.taskIdentifier)?.update(e.totalBytesSent, e.totalBytesExpectedToSend, e.bytesSent));
+  session.on('downloadprogress', (e) => views.get(e.taskIdentifier)?.update(e.totalBytesWritten, e.totalBytesExpectedToWrite, e.bytesWritten, e));
+  session.on('uploadprogress', (e) => views.get(e.taskIdentifier)?.update(e.totalBytesSent, e.totalBytesExpectedToSend, e.bytesSent, e));
   await new Promise<void>((resolve) => {
+    session.on('downloadcompleted', (e) => reporter.note(`${redactUrl(urls.get(e.taskIdentifier) ?? '')} -> ${e.location}`));
     session.on('sessioncompleted', (e: URLSession.SessionCompletedEvent) => {
-      views.get(e.taskIdentifier)?.done(e.success);
+      const cancelled = e.errorCode === URLSession.NSURLError.Cancelled;
+      views.get(e.taskIdentifier)?.done(e.success ? 'ok' : cancelled ? 'interrupted' : 'failed');
       if (!e.success) {
         failures++;
-        reporter.note(`urlsession: task ${e.taskIdentifier}: error ${e.errorCode}: ${e.message}`);
+        reporter.note(`urlsession: ${describeCode(urls.get(e.taskIdentifier) ?? `task ${e.taskIdentifier}`, e.message, e.errorCode)}`);
       }
     });
     session.on('sessioneventscompleted', () => resolve());

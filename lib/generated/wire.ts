@@ -66,6 +66,8 @@ export interface NativeEvent {
   url?: string;
   /** Flat [name, value, name, value, ...]. */
   headers?: string[];
+  /** What continues these bytes (ResumeValidator); downloads only. */
+  validator?: string;
   /** Absolute path of the finished file. */
   location?: string;
   /** NSURLErrorDomain code; 0 on success. */
@@ -78,8 +80,6 @@ export interface NativeEvent {
   /** A failed download with keepPartialOnFailure: what a resume needs. */
   partialBytes?: number;
   partialPath?: string;
-  /** Strong ETag, else Last-Modified, of the response. */
-  validator?: string;
   /** The identity ("device:inode:birthNs") of the partial file (lib/partial-files.ts). */
   partialIdentity?: string;
   token?: number;
@@ -127,7 +127,7 @@ export const TASK_FIELDS = ['taskIdentifier', 'kind', 'url', 'method', 'headers'
 export const EVENT_FIELDS: Readonly<Record<NativeEventType, readonly (readonly [string, string])[]>> = {
   [EventType.DownloadProgress]: [['totalBytes', 'Number'], ['expectedBytes', 'Number']],
   [EventType.UploadProgress]: [['totalBytes', 'Number'], ['expectedBytes', 'Number']],
-  [EventType.Response]: [['statusCode', 'Number'], ['expectedBytes', 'Number'], ['url', 'Text'], ['headers', 'Headers']],
+  [EventType.Response]: [['statusCode', 'Number'], ['expectedBytes', 'Number'], ['url', 'Text'], ['headers', 'Headers'], ['validator', 'Text']],
   [EventType.DownloadCompleted]: [['statusCode', 'Number'], ['location', 'Text']],
   [EventType.TaskCompleted]: [['statusCode', 'Number'], ['errorCode', 'Number'], ['responseBody', 'Body'], ['message', 'Text'], ['url', 'Text'], ['metrics', 'Metrics'], ['partialPath', 'RestIf'], ['partialBytes', 'Number'], ['partialPath', 'Text'], ['validator', 'Text'], ['partialIdentity', 'Text']],
   [EventType.SessionInvalidated]: [],
@@ -212,7 +212,7 @@ function decodeEvent(r: BatchReader): NativeEvent {
     case EventType.UploadProgress:
       return { type, taskIdentifier, totalBytes: r.number(), expectedBytes: r.number() };
     case EventType.Response:
-      return { type, taskIdentifier, statusCode: r.number(), expectedBytes: r.number(), url: r.text(), headers: r.headers() };
+      return { type, taskIdentifier, statusCode: r.number(), expectedBytes: r.number(), url: r.text(), headers: r.headers(), validator: r.text() };
     case EventType.DownloadCompleted:
       return { type, taskIdentifier, statusCode: r.number(), location: r.text() };
     case EventType.TaskCompleted: {

@@ -478,6 +478,7 @@ void AppleSessionModel::NoteResponse(Task& t, const ResponseHead& head) {
   event.statusCode = t.status;
   event.expectedBytes = t.expected;
   event.responseHeaders = t.headers;
+  if (t.request.kind == TaskKind::Download) event.validator = ResumeValidator(t.headers);
   event.url = t.responseUrl;
   Post(std::move(event));
 }

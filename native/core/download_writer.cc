@@ -217,19 +217,6 @@ int DownloadWriter::WriteFailureCode() const {
   return write_errno_ != 0 ? NSURLErrorFromErrno(write_errno_, /*writing=*/true) : 0;
 }
 
-// What If-Range will send to continue the bytes of this response. A coded body was kept
-// decoded and continues with identity bytes (AddResumeHeaders): the coded representation's ETag
-// names its coded bytes (caddy, h2o and nginx give each coding its own) and never matches an
-// identity request, while its Last-Modified dates the content both representations share.
-// lib/persistence.ts (responseArrived) applies the same rule to the Response event's headers.
-std::string DownloadWriter::Validator() const {
-  const std::string* etag = FindHeader(headers_, "ETag");
-  const std::string* modified = FindHeader(headers_, "Last-Modified");
-  if (modified != nullptr && IsContentCoded(headers_)) return *modified;
-  if (etag != nullptr && etag->compare(0, 2, "W/") != 0) return *etag;  // If-Range needs a strong ETag
-  return modified != nullptr ? *modified : std::string();
-}
-
 int DownloadWriter::Commit(const std::string& effectiveUrl, std::string* location) {
   if (!Flush()) {
     int code = WriteFailureCode();
@@ -337,7 +324,7 @@ void DownloadWriter::Fail(int code, Event* completion) {
     completion->partialPath = partial_path_;
     completion->partialIdentity = identity_.ToString();
     completion->partialBytes = kept;
-    completion->validator = untouched ? request_.resumeValidator : Validator();
+    completion->validator = untouched ? request_.resumeValidator : ResumeValidator(headers_);
     partial_path_.clear();
     folder_.Close();
     return;

@@ -102,7 +102,6 @@ class DownloadWriter {
   bool ContinuesFile(const HeaderList& headers) const;
   bool StartOver();
   std::string FinalName(const std::string& effectiveUrl) const;
-  std::string Validator() const;
   void CloseFile();
   bool WriteAll(const char* data, size_t length);
 

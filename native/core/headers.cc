@@ -29,6 +29,14 @@ bool IsContentCoded(const HeaderList& headers) {
   return !value.empty() && value != "identity";
 }
 
+std::string ResumeValidator(const HeaderList& headers) {
+  const std::string* etag = FindHeader(headers, "ETag");
+  const std::string* modified = FindHeader(headers, "Last-Modified");
+  if (modified != nullptr && IsContentCoded(headers)) return *modified;
+  if (etag != nullptr && etag->compare(0, 2, "W/") != 0) return *etag;
+  return modified != nullptr ? *modified : std::string();
+}
+
 int64_t DeliveredLength(const HeaderList& headers, int64_t contentLength) {
   return contentLength < 0 || IsContentCoded(headers) ? -1 : contentLength;
 }

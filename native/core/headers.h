@@ -26,4 +26,12 @@ bool IsContentCoded(const HeaderList& headers);
 // NSURLResponse.expectedContentLength is NSURLResponseUnknownLength for a gzip body).
 int64_t DeliveredLength(const HeaderList& headers, int64_t contentLength);
 
+// What If-Range sends to continue the bytes of a response with these headers ("" when nothing
+// makes a Range request safe). A coded body is kept decoded and continues with identity bytes
+// (DownloadWriter::AddResumeHeaders): the coded representation's ETag names its coded bytes
+// (caddy, h2o and nginx give each coding its own) and never matches an identity request, while
+// its Last-Modified dates the content both representations share. If-Range needs a strong ETag.
+// Both engines put it in the Response event, where lib/persistence.ts journals it.
+std::string ResumeValidator(const HeaderList& headers);
+
 }  // namespace urlsession

@@ -430,6 +430,7 @@ void CurlTransfer::ReportResponseOnce() {
   event.statusCode = static_cast<int>(status_);
   event.expectedBytes = expected_;
   event.responseHeaders = response_headers_;
+  if (download_) event.validator = ResumeValidator(response_headers_);
   char* url = nullptr;
   if (curl_easy_getinfo(easy_, CURLINFO_EFFECTIVE_URL, &url) == CURLE_OK && url != nullptr) event.url = url;
   Post(std::move(event));

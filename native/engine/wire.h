@@ -58,7 +58,9 @@
   /* Final URL after redirects. */            \
   FIELD(Text, url, url)                       \
   /* Flat [name, value, name, value, ...]. */ \
-  FIELD(Headers, responseHeaders, headers)
+  FIELD(Headers, responseHeaders, headers)    \
+  /* What continues these bytes (ResumeValidator); downloads only. */ \
+  FIELD(Text, validator, validator)
 
 #define URLSESSION_DOWNLOAD_COMPLETED_FIELDS(FIELD) \
   FIELD(Number, statusCode, statusCode)             \

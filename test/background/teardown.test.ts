@@ -5,16 +5,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/temp';
 import * as URLSession from '../../lib/index';
-import { makeBytes, sha256, startTaskServer, type TaskServer } from '../helpers/task-server';
+import { makeBytes, sha256, useTaskServer } from '../helpers/task-server';
 
-let server: TaskServer;
-beforeAll(async () => {
-  server = await startTaskServer();
-});
-afterAll(() => server.close());
+const server = useTaskServer();
 
 const INDEX = path.join(__dirname, '..', '..', 'dist', 'index.js');
 const SIZE = 3_000_000;

@@ -1,23 +1,19 @@
-// Every example in examples/ runs against a loopback server and does what it says.
+// Every example in examples/ runs against a loopback server, does what it says, and leaves no
+// file behind in a folder it chose itself (the default download folder, its own temp folders).
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { tempDir as newTempDir } from '../helpers/temp';
-import { makeBytes, sha256, startTaskServer, type TaskServer } from '../helpers/task-server';
+import { makeBytes, sha256, useTaskServer } from '../helpers/task-server';
 
 const EXAMPLES = path.join(__dirname, '..', '..', 'examples');
-let server: TaskServer;
-beforeAll(async () => {
-  server = await startTaskServer();
-});
-afterAll(() => server.close());
+const server = useTaskServer();
 
-function run(file: string, args: string[], killWhen?: (out: string) => boolean): Promise<{ code: number | null; signal: string | null; stdout: string }> {
+function run(file: string, args: string[], killWhen?: (out: string) => boolean, env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; signal: string | null; stdout: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(EXAMPLES, file), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [path.join(EXAMPLES, file), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     child.stdout.on('data', (d: Buffer) => {
       stdout += d.toString();
@@ -43,14 +39,19 @@ describe('examples', () => {
     expect(fileSha(result.stdout.trim())).toBe(sha256(makeBytes(400_000, 71)));
   });
 
-  it('ti-compat.js reports the Titanium events in order through the module-wide emitter', async () => {
-    const result = await run('ti-compat.js', [`${server.base}/file?size=300000&seed=72`]);
+  it('ti-compat.js reports the Titanium events in order through the module-wide emitter, and removes its file', async () => {
+    // Its own <tmpdir>, so that its default download folder is this test's to look into.
+    const tmp = temp();
+    const result = await run('ti-compat.js', [`${server.base}/file?size=300000&seed=72`], undefined, { TMPDIR: tmp });
     expect(result.code).toBe(0);
     const kinds = result.stdout.trim().split('\n').map((line) => line.split(' ')[0]);
     expect(kinds[0]).toBe('started');
     expect(kinds.slice(-3)).toEqual(['downloadcompleted', 'sessioncompleted', 'sessioneventscompleted']);
     expect(kinds.filter((k) => k === 'downloadprogress').length).toBeGreaterThan(0);
-    expect(result.stdout).toContain('(300000 bytes, HTTP 200)');
+    expect(result.stdout).toContain('(300000 bytes, HTTP 200), removed');
+    const location = /^downloadcompleted task 1: (.+) \(300000 bytes/m.exec(result.stdout)?.[1] as string;
+    expect(path.dirname(location)).toBe(path.join(tmp, `urlsession-${process.getuid?.()}`));
+    expect(fs.readdirSync(path.dirname(location))).toEqual([]);
   });
 
   it('upload.mjs uploads a file and prints the response', async () => {
@@ -73,5 +74,15 @@ describe('examples', () => {
     const location = /completed task 1: (.+)/.exec(second.stdout)?.[1] as string;
     expect(fileSha(location)).toBe(sha256(makeBytes(3_000_000, 74)));
     expect(server.seen.filter((r) => r.url.includes('key=example-crash') && r.headers.range !== undefined).length).toBe(1);
+  });
+
+  it('resume-after-crash keeps the file in a folder it was given, and removes it from its default one', async () => {
+    const tmp = temp();
+    const result = await run('resume-after-crash/download.js', [`${server.base}/file?size=200000&seed=75`], undefined, { TMPDIR: tmp });
+    expect(result.code).toBe(0);
+    const location = /completed task 1: (.+)/.exec(result.stdout)?.[1] as string;
+    expect(path.dirname(location)).toBe(path.join(tmp, 'urlsession-example-downloads'));
+    expect(result.stdout).toContain(`removed ${location}`);
+    expect(fs.readdirSync(path.dirname(location))).toEqual([]);
   });
 });

@@ -10,7 +10,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor } from '../helpers/state-folder';
+import { waitFor } from '../helpers/wait-for';
 import { tempDir } from '../helpers/temp';
 import { makeBytes, sha256 } from '../helpers/task-server';
 

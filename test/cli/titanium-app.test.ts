@@ -3,7 +3,8 @@
 // download, killed with SIGKILL mid-transfer, is finished by the next launch (the shim fires
 // backgroundtransfer, the app re-creates its session, the download resumes with a Range
 // request), then a background fetch downloads the other image. Assertions are on what the app
-// itself keeps: the files in its data folder (sha256), its Ti.App.Properties file, its list view.
+// itself keeps: the files in its data folder (sha256), its Ti.App.Properties file, its list view;
+// and that the download folder keeps nothing.
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -11,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { peekJournal } from '../../lib/journal';
-import { waitFor } from '../helpers/state-folder';
+import { waitFor } from '../helpers/wait-for';
 import { tempDir } from '../helpers/temp';
 import { makeBytes, sha256 } from '../helpers/task-server';
 
@@ -211,5 +212,8 @@ describe('examples/titanium-app', () => {
     second.send('quit');
     expect(await second.exited).toEqual({ code: 0, signal: null });
     expect(second.lines.filter((l) => l.type === 'error')).toEqual([]);
+    // The downloads themselves are gone from the download folder (TMPDIR), as iOS removes them
+    // once downloadcompleted was handled: the app kept its copies in its data folder.
+    expect(fs.readdirSync(path.join(root, 'tmp', `urlsession-${process.getuid?.()}`))).toEqual([]);
   });
 });

@@ -2,19 +2,14 @@
 // code or signal rather than a dead test worker.
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { tempDir as newTempDir } from '../helpers/temp';
-import { startTaskServer, type TaskServer } from '../helpers/task-server';
+import { useTaskServer } from '../helpers/task-server';
 
 const FIXTURES = path.join(__dirname, 'fixtures');
 const ROOT = path.join(__dirname, '..', '..');
-let server: TaskServer;
-beforeAll(async () => {
-  server = await startTaskServer();
-});
-afterAll(() => server.close());
+const server = useTaskServer();
 
 type Exit = { code: number | null; signal: string | null; stdout: string; stderr: string };
 

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import * as URLSession from '../../lib/index';
-import { waitFor } from '../helpers/state-folder';
+import { waitFor } from '../helpers/wait-for';
 import { tempDir } from '../helpers/temp';
 import { startRawServer, startSemanticsServer, type Echo, type SemanticsServer } from '../helpers/semantics-server';
 

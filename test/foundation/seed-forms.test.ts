@@ -3,19 +3,15 @@
 // argument; the deprecated names of 2.0), against a real HTTP/1.1 server on 127.0.0.1.
 import * as fs from 'node:fs';
 import * as vm from 'node:vm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/temp';
 import { liveSessions } from '../helpers/sessions';
 import * as URLSession from '../../lib/index';
-import { makeBytes, sha256, startTaskServer, type TaskServer } from '../helpers/task-server';
+import { makeBytes, sha256, useTaskServer } from '../helpers/task-server';
 
-let server: TaskServer;
+const server = useTaskServer();
 const live = liveSessions();
 let counter = 0;
-beforeAll(async () => {
-  server = await startTaskServer();
-});
-afterAll(() => server.close());
 
 const identifier = (): string => `seed.forms.${process.pid}.${++counter}`;
 const codeOf = (call: () => unknown): string | undefined => {

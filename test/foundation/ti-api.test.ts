@@ -3,22 +3,18 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { tempDir as newTempDir } from '../helpers/temp';
+import { waitFor } from '../helpers/wait-for';
 import { liveSessions } from '../helpers/sessions';
 import * as URLSession from '../../lib/index';
-import { makeBytes, sha256, startTaskServer, type TaskServer } from '../helpers/task-server';
+import { makeBytes, sha256, useTaskServer } from '../helpers/task-server';
 
-let server: TaskServer;
+const server = useTaskServer();
 const live = liveSessions();
 let counter = 0;
 
-beforeAll(async () => {
-  server = await startTaskServer();
-});
-afterAll(() => server.close());
 
 const tempDir = (): string => newTempDir('urlsession-ti-');
 const fileSha = (file: string): string => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
@@ -61,7 +57,7 @@ describe('downloadTask', () => {
     expect(names.indexOf('downloadcompleted')).toBe(lastProgress + 1);
     expect(names.slice(lastProgress + 1)).toEqual(['downloadcompleted', 'sessioncompleted', 'sessioneventscompleted']);
     const progress = events.filter((e) => e.name === 'downloadprogress').map((e) => e.event);
-    expect(Object.keys(progress[0]).sort()).toEqual(['bytesWritten', 'sessionIdentifier', 'taskIdentifier', 'totalBytesExpectedToWrite', 'totalBytesWritten']);
+    expect(Object.keys(progress[0]).sort()).toEqual(['bytesPerSecond', 'bytesWritten', 'secondsRemaining', 'sessionIdentifier', 'taskIdentifier', 'totalBytesExpectedToWrite', 'totalBytesWritten']);
     expect(progress.reduce((sum, p) => sum + p.bytesWritten, 0)).toBe(2_000_000);
     expect(progress.at(-1)).toMatchObject({ taskIdentifier: id, totalBytesWritten: 2_000_000, totalBytesExpectedToWrite: 2_000_000, sessionIdentifier: session.identifier });
     const completed = events.find((e) => e.name === 'downloadcompleted')?.event as URLSession.DownloadCompletedEvent;
@@ -248,7 +244,7 @@ describe('sessions', () => {
     b.session.on('invalidated', () => order.push('invalidated'));
     b.session.invalidateAndCancel();
     expect(completion(await bDone, cancelled)).toMatchObject({ success: false, errorCode: -999 });
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await waitFor('invalidated', () => order.includes('invalidated'));
     expect(order).toEqual(['sessioncompleted', 'invalidated']);
     expect(fs.readdirSync(b.dir)).toEqual([]);
   });

@@ -1,18 +1,10 @@
-// Shared by the state-folder tests: a real tmpfs, filling a file system, and conditions polled
-// with a deadline. (Child processes: test/helpers/child.ts.)
+// Shared by the state-folder tests: a real tmpfs and filling a file system. (Conditions:
+// test/helpers/wait-for.ts; child processes: test/helpers/child.ts.)
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-/** Polls `condition` every 20 ms until it holds; throws `what` at the deadline. */
-export async function waitFor(what: string, condition: () => boolean, deadlineMs = 15_000): Promise<void> {
-  const deadline = Date.now() + deadlineMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 export interface Tmpfs {
   dir: string;

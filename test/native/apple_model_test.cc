@@ -146,6 +146,17 @@ SessionConfig Config() {
   return config;
 }
 
+// What most cases start from: a private folder, the recorded events, the fake NSURLSessionTasks
+// and a model (a background session or not) posting into the recorder. Members in that order:
+// the model uses the folder and the recorder.
+struct Scene {
+  TempDir dir;
+  Recorder sink;
+  Fakes fakes;
+  AppleSessionModel m;
+  explicit Scene(bool background) : m(Config(), background, dir.path, &sink) {}
+};
+
 TaskRequest Data(uint64_t id, const std::string& url = "http://example.test/data") {
   TaskRequest r;
   r.taskIdentifier = id;
@@ -197,10 +208,8 @@ std::string DaemonFile(const TempDir& dir, const std::string& contents) { return
 // metrics arriving after didCompleteWithError: re-adopted the finished background task from its
 // tag: a spurious TaskRecovered and a task entry that never went away.
 CASE(metrics_after_completion) {
-  TempDir dir;
-  Recorder sink;
-  Fakes fakes;
-  AppleSessionModel m(Config(), true, dir.path, &sink);
+  Scene scene(true);
+  auto& [dir, sink, fakes, m] = scene;
   StartPlan plan = Start(m, Data(1), 10);
   CHECK(plan.create);
   Enter(m, fakes, 10, plan.tag);
@@ -218,10 +227,8 @@ CASE(metrics_after_completion) {
 
 // Item 5: twice before completion keeps the latest; once more after it is dropped.
 CASE(metrics_twice) {
-  TempDir dir;
-  Recorder sink;
-  Fakes fakes;
-  AppleSessionModel m(Config(), true, dir.path, &sink);
+  Scene scene(true);
+  auto& [dir, sink, fakes, m] = scene;
   StartPlan plan = Start(m, Data(1), 10);
   TaskMetrics first, second;
   first.totalMs = 1;
@@ -262,10 +269,8 @@ CASE(completion_of_unknown_task) {
 // completion that then carried an error posted TaskCompleted with that error: JS saw a finished
 // file and a failed task. Now the completion decides, and a placed file means success.
 CASE(finished_download_then_error) {
-  TempDir dir;
-  Recorder sink;
-  Fakes fakes;
-  AppleSessionModel m(Config(), true, dir.path, &sink);
+  Scene scene(true);
+  auto& [dir, sink, fakes, m] = scene;
   StartPlan plan = Start(m, Download(1, dir.path), 10);
   CHECK(plan.type == NsTaskType::Download);
   m.OnFinishedDownload(10, DaemonFile(dir, "0123456789"), Head(200, "http://example.test/file.bin", 10));
@@ -282,10 +287,8 @@ CASE(finished_download_then_error) {
 // no -cancel is sent and the task reports success, as the curl engine does. Old rule: -cancel
 // was sent and the -999 completion followed the DownloadCompleted already posted.
 CASE(cancel_racing_finish) {
-  TempDir dir;
-  Recorder sink;
-  Fakes fakes;
-  AppleSessionModel m(Config(), true, dir.path, &sink);
+  Scene scene(true);
+  auto& [dir, sink, fakes, m] = scene;
   Start(m, Download(1, dir.path), 10);
   m.OnFinishedDownload(10, DaemonFile(dir, "abc"), Head(200, "http://example.test/file.bin"));
   fakes.Perform(m.Cancel(1));
@@ -300,10 +303,8 @@ CASE(cancel_racing_finish) {
 // identifier of a task this process had created: cancel(1) then cancelled the wrong transfer and
 // both tasks' events went out under id 1.
 CASE(recovered_after_new_task) {
-  TempDir dir;
-  Recorder sink;
-  Fakes fakes;
-  AppleSessionModel m(Config(), true, dir.path, &sink);
+  Scene scene(true);
+  auto& [dir, sink, fakes, m] = scene;
   StartPlan mine = Start(m, Download(1, dir.path), 10);
   TaskTag old;
   old.taskIdentifier = 1;
@@ -329,10 +330,8 @@ CASE(recovered_after_new_task) {
 // Item 18. Old rule: a task an earlier process left suspended was adopted as it was and never
 // resumed (JS shows it running and holds nothing on it).
 CASE(suspended_recovered_task) {
-  TempDir dir;
-  Recorder sink;
-  Fakes fakes;
-  AppleSessionModel m(Config(), true, dir.path, &sink);
+  Scene scene(true);
+  auto& [dir, sink, fakes, m] = scene;
   fakes.tasks[3].suspendCount = 1;
   TaskTag tag;
   tag.taskIdentifier = 4;
@@ -351,10 +350,8 @@ CASE(suspended_recovered_task) {
 // boolValue / ToStd unchecked: an NSArray or NSNumber where a string was expected raised an
 // unrecognized-selector exception on the delegate queue and killed the process.
 CASE(malformed_task_tag) {
-  TempDir dir;
-  Recorder sink;
-  Fakes fakes;
-  AppleSessionModel m(Config(), true, dir.path, &sink);
+  Scene scene(true);
+  auto& [dir, sink, fakes, m] = scene;
   const char* bad[] = {
       "",
       "not json",
@@ -437,10 +434,8 @@ CASE(invalidation_overtakes_reset) {
 // "backpressure, user suspend, user resume, drain" one -resume was missing and the task stayed
 // suspended for good (the 16 MiB stream that stopped at ~3 MB).
 CASE(suspend_holds_nest) {
-  TempDir dir;
-  Recorder sink;
-  Fakes fakes;
-  AppleSessionModel m(Config(), false, dir.path, &sink);
+  Scene scene(false);
+  auto& [dir, sink, fakes, m] = scene;
   TaskRequest r = Data(1);
   r.streamBody = true;
   Start(m, r, 10);
@@ -468,24 +463,41 @@ CASE(suspend_holds_nest) {
   CHECK(sink.Count(EventType::BodyData) == 2);
 }
 
+// A partial file of `bytes` kept from an earlier response (a resume continues it).
+struct KeptPartial {
+  std::string path;
+  FileIdentity identity;
+};
+KeptPartial Keep(const TempDir& dir, const std::string& bytes) {
+  KeptPartial kept;
+  int fd = CreatePartialFile(dir.path, "file.bin", &kept.path, &kept.identity);
+  if (fd >= 0) {
+    if (write(fd, bytes.data(), bytes.size()) != static_cast<ssize_t>(bytes.size())) kept.path.clear();
+    close(fd);
+  }
+  return kept;
+}
+TaskRequest ResumeOf(uint64_t id, const TempDir& dir, const KeptPartial& kept, int64_t offset,
+                     const std::string& validator = "Tue, 01 Dec 2026 12:19:44 GMT") {
+  TaskRequest r = Download(id, dir.path);
+  r.keepPartialOnFailure = true;
+  r.resumePartialPath = kept.path;
+  r.resumeIdentity = kept.identity.ToString();
+  r.resumeOffset = offset;
+  r.resumeValidator = validator;
+  return r;
+}
+
 // Item 15. Old rule (:707-779): a task that could not be created after its download had opened
 // (resumed) its partial file called DownloadWriter::Abandon, deleting the partial a resume
 // needed, and failures before the writer existed skipped DownloadWriter::FailUnopened.
 CASE(failure_before_start_keeps_partial) {
   TempDir dir;
   Recorder sink;
-  std::string partial;
-  FileIdentity identity;
-  int fd = CreatePartialFile(dir.path, "file.bin", &partial, &identity);
-  CHECK(fd >= 0);
-  CHECK(write(fd, "12345", 5) == 5);
-  close(fd);
-  TaskRequest r = Download(1, dir.path);
-  r.keepPartialOnFailure = true;
-  r.resumePartialPath = partial;
-  r.resumeIdentity = identity.ToString();
-  r.resumeOffset = 5;
-  r.resumeValidator = "\"etag\"";
+  KeptPartial kept = Keep(dir, "12345");
+  CHECK(!kept.path.empty());
+  const std::string& partial = kept.path;
+  TaskRequest r = ResumeOf(1, dir, kept, 5, "\"etag\"");
   AppleSessionModel m(Config(), false, dir.path, &sink);
   StartPlan plan = m.PlanStart(r);
   CHECK(plan.create);
@@ -551,21 +563,13 @@ CASE(shutdown_keeps_journaled_partial) {
     TempDir dir;
     Recorder sink;
     Fakes fakes;
-    std::string journaled;
-    FileIdentity identity;
-    int fd = CreatePartialFile(dir.path, "file.bin", &journaled, &identity);
-    CHECK(fd >= 0);
-    CHECK(write(fd, "12345", 5) == 5);
-    close(fd);
+    KeptPartial kept = Keep(dir, "12345");
+    CHECK(!kept.path.empty());
+    const std::string& journaled = kept.path;
     SessionConfig config = Config();
     config.persistent = persistent;
     AppleSessionModel m(config, false, dir.path, &sink);
-    TaskRequest given = Download(1, dir.path);
-    given.keepPartialOnFailure = true;
-    given.resumePartialPath = journaled;
-    given.resumeIdentity = identity.ToString();
-    given.resumeOffset = 5;
-    given.resumeValidator = "\"etag\"";
+    TaskRequest given = ResumeOf(1, dir, kept, 5, "\"etag\"");
     CHECK(Start(m, given, 10).create);
     CHECK(Start(m, Download(2, dir.path), 11).create);  // makes its own partial file
     CHECK(Entries(dir.path).find(' ') != std::string::npos);  // two partial files
@@ -581,10 +585,8 @@ CASE(shutdown_keeps_journaled_partial) {
 // counts decoded ones: 500 of 100 bytes. Now a coded body's size is unknown (0), as NSURLSession
 // itself reports NSURLResponseUnknownLength for gzip responses; identity bodies keep theirs.
 CASE(coded_body_size_unknown) {
-  TempDir dir;
-  Recorder sink;
-  Fakes fakes;
-  AppleSessionModel m(Config(), false, dir.path, &sink);
+  Scene scene(false);
+  auto& [dir, sink, fakes, m] = scene;
   ResponseHead coded = Head(200, "http://example.test/file.bin", 100);
   coded.headers = {{"Content-Encoding", "gzip"}, {"Content-Length", "100"}};
   Start(m, Download(1, dir.path), 10);
@@ -618,29 +620,6 @@ CASE(coded_body_size_unknown) {
   CHECK(bgSink.Last(EventType::DownloadProgress)->expectedBytes == 0);
 }
 
-// A partial file of `bytes` kept from an earlier, content-coded response.
-struct KeptPartial {
-  std::string path;
-  FileIdentity identity;
-};
-KeptPartial Keep(const TempDir& dir, const std::string& bytes) {
-  KeptPartial kept;
-  int fd = CreatePartialFile(dir.path, "file.bin", &kept.path, &kept.identity);
-  if (fd >= 0) {
-    if (write(fd, bytes.data(), bytes.size()) != static_cast<ssize_t>(bytes.size())) kept.path.clear();
-    close(fd);
-  }
-  return kept;
-}
-TaskRequest ResumeOf(uint64_t id, const TempDir& dir, const KeptPartial& kept, int64_t offset) {
-  TaskRequest r = Download(id, dir.path);
-  r.keepPartialOnFailure = true;
-  r.resumePartialPath = kept.path;
-  r.resumeIdentity = kept.identity.ToString();
-  r.resumeOffset = offset;
-  r.resumeValidator = "Tue, 01 Dec 2026 12:19:44 GMT";
-  return r;
-}
 const std::string* PlanHeader(const StartPlan& plan, const std::string& name) {
   const std::string* found = nullptr;
   for (const auto& h : plan.headers) if (h.first == name) found = found == nullptr ? &h.second : nullptr;  // exactly once
@@ -676,6 +655,8 @@ CASE(resume_asks_identity) {
   keepIt.keepPartialOnFailure = true;
   Start(m, keepIt, 30);
   CHECK(m.OnResponse(30, coded));
+  // The Response event carries the same validator (lib/persistence.ts journals it from there).
+  CHECK(sink.Last(EventType::Response)->validator == "Wed, 02 Dec 2026 08:00:00 GMT");
   fakes.Perform(m.OnData(30, "decoded", 7));
   m.OnComplete(30, Done(kNSURLErrorNetworkConnectionLost));
   const Event* failed = sink.Last(EventType::TaskCompleted);
@@ -1052,16 +1033,12 @@ CASE(background_resume_data) {
   // The other way: a portable partial file given to a background session is not continued by
   // nsurlsessiond, so it is removed instead of left behind; a resume-data file that is no longer
   // the one named (swapped for another file) is never read.
-  std::string partial;
-  FileIdentity identity;
-  int fd = CreatePartialFile(dir.path, "file.bin", &partial, &identity);
-  CHECK(fd >= 0);
-  close(fd);
-  TaskRequest portable = Download(3, dir.path);
-  portable.resumePartialPath = partial;
-  portable.resumeIdentity = identity.ToString();
-  portable.resumeOffset = 10;
-  portable.resumeValidator = "\"etag\"";
+  KeptPartial kept = Keep(dir, "");
+  CHECK(!kept.path.empty());
+  const std::string& partial = kept.path;
+  const FileIdentity& identity = kept.identity;
+  TaskRequest portable = ResumeOf(3, dir, kept, 10, "\"etag\"");
+  portable.keepPartialOnFailure = false;
   CHECK(m.PlanStart(portable).type == NsTaskType::Download);
   CHECK(!Exists(partial));
   std::string swapped = dir.File("swapped", "not resume data");
@@ -1077,10 +1054,8 @@ CASE(background_resume_data) {
 // Item 1. Old rule (:967-971): Shutdown called finishTasksAndInvalidate on background sessions
 // and dropped every task, so a download finishing after the environment went away was deleted.
 CASE(background_shutdown_keeps_placing) {
-  TempDir dir;
-  Recorder sink;
-  Fakes fakes;
-  AppleSessionModel m(Config(), true, dir.path, &sink);
+  Scene scene(true);
+  auto& [dir, sink, fakes, m] = scene;
   StartPlan plan = Start(m, Download(1, dir.path), 10);
   CHECK(!m.Shutdown());  // not invalidated
   size_t before = sink.events.size();

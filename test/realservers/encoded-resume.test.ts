@@ -22,7 +22,7 @@ import { liveSessions } from '../helpers/sessions';
 import * as URLSession from '../../lib/index';
 import { decodeResumeData } from '../../lib/resume-data';
 import { runChild } from '../helpers/child';
-import { waitFor } from '../helpers/state-folder';
+import { waitFor } from '../helpers/wait-for';
 import { tempDir } from '../helpers/temp';
 
 const sha = (data: Buffer): string => createHash('sha256').update(data).digest('hex');

@@ -4,19 +4,15 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/temp';
-import { makeBytes, sha256, startTaskServer, type TaskServer } from '../helpers/task-server';
+import { makeBytes, sha256, useTaskServer } from '../helpers/task-server';
 
 const CHILD = path.join(__dirname, '..', 'helpers', 'crash-child.js');
 
 interface Line { type: string; [key: string]: any }
 
-let server: TaskServer;
-beforeAll(async () => {
-  server = await startTaskServer();
-});
-afterAll(() => server.close());
+const server = useTaskServer();
 
 function life(options: object): Promise<{ lines: Line[]; signal: NodeJS.Signals | null; code: number | null }> {
   return new Promise((resolve) => {

@@ -9,9 +9,9 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/temp';
-import { makeBytes, sha256, startTaskServer, type TaskServer } from '../helpers/task-server';
+import { makeBytes, sha256, useTaskServer } from '../helpers/task-server';
 
 const CHILD = path.join(__dirname, '..', 'helpers', 'crash-child.js');
 const KILL_ROUNDS = 54;
@@ -22,11 +22,7 @@ const MODES = ['random', 'after-start', 'random', 'listener', 'journal-write', '
 interface Line { type: string; [key: string]: any }
 interface Life { lines: Line[]; signal: NodeJS.Signals | null; code: number | null; killedBy?: 'timer' | 'idle' }
 
-let server: TaskServer;
-beforeAll(async () => {
-  server = await startTaskServer();
-});
-afterAll(() => server.close());
+const server = useTaskServer();
 
 // One life. `killAfterMs`: this test kills it that long after it opened the session. A life
 // that reaches the moment where nothing is left is killed then, unless it is the last one.

@@ -5,19 +5,15 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/temp';
-import { startTaskServer, type TaskServer } from '../helpers/task-server';
+import { useTaskServer } from '../helpers/task-server';
 
 const CHILD = path.join(__dirname, '..', 'helpers', 'crash-child.js');
 /** A task's records (start, partial file, response, completion, delivery) stay well under this. */
 const BYTES_PER_TASK_BOUND = 4096;
 
-let server: TaskServer;
-beforeAll(async () => {
-  server = await startTaskServer();
-});
-afterAll(() => server.close());
+const server = useTaskServer();
 
 function journalBytesFor(tasks: number): Promise<{ bytes: number; writes: number; completed: number }> {
   const root = tempDir('urlsession-journal-scale-');

@@ -5,14 +5,10 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTaskServer, type TaskServer } from '../helpers/task-server';
+import { describe, expect, it } from 'vitest';
+import { useTaskServer } from '../helpers/task-server';
 
-let server: TaskServer;
-beforeAll(async () => {
-  server = await startTaskServer();
-});
-afterAll(() => server.close());
+const server = useTaskServer();
 
 function inChild(code: string): Promise<any[]> {
   const script = `const URLSession = require(${JSON.stringify(path.join(__dirname, '..', '..', 'dist', 'index.js'))});

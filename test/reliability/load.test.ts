@@ -3,19 +3,15 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { tempDir as newTempDir } from '../helpers/temp';
+import { waitFor } from '../helpers/wait-for';
 import * as URLSession from '../../lib/index';
 import { openFds, threadCount as threads } from '../helpers/process-stats';
-import { makeBytes, sha256, startTaskServer, type TaskServer } from '../helpers/task-server';
+import { makeBytes, sha256, useTaskServer } from '../helpers/task-server';
 
-let server: TaskServer;
-beforeAll(async () => {
-  server = await startTaskServer();
-});
-afterAll(() => server.close());
+const server = useTaskServer();
 
 const temp = (): string => newTempDir('urlsession-load-');
 const fileSha = (file: string): string => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
@@ -93,9 +89,8 @@ describe('load', () => {
         s.invalidateAndCancel();
       }))));
     }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    if (threadsBefore !== undefined) expect(threads()).toBe(threadsBefore);
-    expect(openFds()).toBeLessThanOrEqual(fdsBefore);
+    await waitFor('every engine thread to be joined', () => threadsBefore === undefined || threads() === threadsBefore);
+    await waitFor('every descriptor to be closed', () => openFds() <= fdsBefore, 5_000);
   });
 
   it('50 worker_threads load, use and unload the addon without a crash', async () => {

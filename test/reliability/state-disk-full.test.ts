@@ -11,7 +11,8 @@ import * as URLSession from '../../lib/index';
 import { makeBytes, sha256 } from '../helpers/task-server';
 import { runChild } from '../helpers/child';
 import { peekJournal } from '../../lib/journal';
-import { fill, mountTmpfs, waitFor, type Tmpfs } from '../helpers/state-folder';
+import { fill, mountTmpfs, type Tmpfs } from '../helpers/state-folder';
+import { waitFor } from '../helpers/wait-for';
 
 const SIZE = 1024 * 1024;
 

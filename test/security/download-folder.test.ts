@@ -3,21 +3,16 @@
 // never followed, opened, truncated or reported as the download; the default folder is private.
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/temp';
 import * as URLSession from '../../lib/index';
 import { runChild } from '../helpers/child';
 import { peekJournal, type JournalState } from '../../lib/journal';
-import { makeBytes, sha256, startTaskServer, type TaskServer } from '../helpers/task-server';
+import { makeBytes, sha256, useTaskServer } from '../helpers/task-server';
 
-let server: TaskServer;
-beforeAll(async () => {
-  server = await startTaskServer();
-});
-afterAll(() => server.close());
+const server = useTaskServer();
 
 function temp(prefix = 'urlsession-attack-'): string {
   return tempDir(prefix);

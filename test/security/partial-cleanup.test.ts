@@ -6,18 +6,15 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/temp';
-import { mountTmpfs, waitFor } from '../helpers/state-folder';
+import { mountTmpfs } from '../helpers/state-folder';
+import { waitFor } from '../helpers/wait-for';
 import * as URLSession from '../../lib/index';
 import { decodeResumeData } from '../../lib/resume-data';
-import { makeBytes, sha256, startTaskServer, type TaskServer } from '../helpers/task-server';
+import { makeBytes, sha256, useTaskServer } from '../helpers/task-server';
 
-let server: TaskServer;
-beforeAll(async () => {
-  server = await startTaskServer();
-});
-afterAll(() => server.close());
+const server = useTaskServer();
 
 const CHILD = path.join(__dirname, '..', 'helpers', 'exit-child.js');
 const partials = (dir: string): string[] => fs.readdirSync(dir).filter((name) => name.endsWith('.partial')).sort();

@@ -2,21 +2,16 @@
 // discardResumeData() truncate, move or delete any file, and a genuine blob's partial file is
 // used only while it is still the file that download wrote.
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/temp';
 import { liveSessions } from '../helpers/sessions';
 import * as URLSession from '../../lib/index';
 import { decodeResumeData } from '../../lib/resume-data';
-import { makeBytes, sha256, startTaskServer, type TaskServer } from '../helpers/task-server';
+import { makeBytes, sha256, useTaskServer } from '../helpers/task-server';
 
-let server: TaskServer;
+const server = useTaskServer();
 const sessions = liveSessions();
-beforeAll(async () => {
-  server = await startTaskServer();
-});
-afterAll(() => server.close());
 
 function temp(): string {
   return tempDir('urlsession-resume-attack-');

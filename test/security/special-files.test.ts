@@ -5,15 +5,11 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as URLSession from '../../lib/index';
-import { startTaskServer, type TaskServer } from '../helpers/task-server';
+import { useTaskServer } from '../helpers/task-server';
 
-let server: TaskServer;
-beforeAll(async () => {
-  server = await startTaskServer();
-});
-afterAll(() => server.close());
+const server = useTaskServer();
 
 describe('special files as upload sources', () => {
   it('a FIFO or /dev/zero fails with -3001 at once; a concurrent download still completes', async () => {

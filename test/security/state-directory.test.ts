@@ -12,7 +12,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import * as URLSession from '../../lib/index';
 import { makeBytes } from '../helpers/task-server';
 import { runChild } from '../helpers/child';
-import { waitFor } from '../helpers/state-folder';
+import { waitFor } from '../helpers/wait-for';
 
 const DEADLINE_MS = 15_000;
 
@@ -88,7 +88,7 @@ describe('files planted in the state folder', () => {
   });
 
   it('a FIFO at journal.log: the session opens at once, sets it aside unread with a warning, and works', async () => {
-    const { root, ...d } = folders();
+    const { root: _root, ...d } = folders();
     const journal = path.join(d.stateDirectory, 'journal.log');
     execFileSync('mkfifo', ['-m', '600', journal]);
     const run = await runChild({ identifier: 'sd.fifo-journal', ...d, urls: [`${base}/file?size=2000`] }, undefined, { deadlineMs: DEADLINE_MS });
@@ -117,7 +117,7 @@ describe('files planted in the state folder', () => {
 
 describe('the state folder itself', () => {
   it('a state folder that belongs to another user is refused with ERR_URLSESSION_STATE_DIRECTORY', () => {
-    const { root, ...d } = folders();
+    const { root: _root, ...d } = folders();
     fs.chownSync(d.stateDirectory, 54321, 54321);
     expect(codeOf(() => createSession({ identifier: 'sd.foreign', ...d }))).toBe('ERR_URLSESSION_STATE_DIRECTORY');
     expect(fs.readdirSync(d.stateDirectory)).toEqual([]);

@@ -11,7 +11,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { liveSessions } from '../helpers/sessions';
 import * as URLSession from '../../lib/index';
-import { waitFor } from '../helpers/state-folder';
+import { waitFor } from '../helpers/wait-for';
 import { tempDir } from '../helpers/temp';
 
 const sha = (data: Buffer): string => createHash('sha256').update(data).digest('hex');

@@ -2,18 +2,13 @@
 // Content-Disposition name (its last path segment, RFC 6266 §4.3), else the final URL after
 // redirects; any bytes the server sends give a location that exists; long legal names work.
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/temp';
 import * as URLSession from '../../lib/index';
-import { startTaskServer, type TaskServer } from '../helpers/task-server';
+import { useTaskServer } from '../helpers/task-server';
 
-let server: TaskServer;
-beforeAll(async () => {
-  server = await startTaskServer();
-});
-afterAll(() => server.close());
+const server = useTaskServer();
 
 function folder(): string {
   return tempDir('urlsession-names-');

@@ -4,17 +4,13 @@
 // path): the task fails with -3000 (NSURLErrorCannotCreateFile), and nothing is left anywhere.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/temp';
-import { waitFor } from '../helpers/state-folder';
+import { waitFor } from '../helpers/wait-for';
 import * as URLSession from '../../lib/index';
-import { makeBytes, sha256, startTaskServer, type TaskServer } from '../helpers/task-server';
+import { makeBytes, sha256, useTaskServer } from '../helpers/task-server';
 
-let server: TaskServer;
-beforeAll(async () => {
-  server = await startTaskServer();
-});
-afterAll(() => server.close());
+const server = useTaskServer();
 
 const SLOW = (seed: number): string => `${server.base}/file?size=1500000&seed=${seed}&etag=v${seed}&delay=5&chunk=16384`;
 
