@@ -24,13 +24,21 @@ function nodeLibcurlInstalled() {
 function ensureNodeLibcurl({ install }) {
   if (nodeLibcurlInstalled()) return true;
   if (!install) return false;
-  process.stderr.write(`bench: installing ${NODE_LIBCURL} into bench/.peers (built from source, takes a few minutes once)\n`);
+  process.stderr.write(
+    `bench: installing ${NODE_LIBCURL} into bench/.peers (built from source, takes a few minutes once)\n`,
+  );
   fs.mkdirSync(PEERS_DIR, { recursive: true });
-  if (!fs.existsSync(path.join(PEERS_DIR, 'package.json'))) fs.writeFileSync(path.join(PEERS_DIR, 'package.json'), '{"private":true}\n');
+  if (!fs.existsSync(path.join(PEERS_DIR, 'package.json')))
+    fs.writeFileSync(path.join(PEERS_DIR, 'package.json'), '{"private":true}\n');
   try {
-    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--build-from-source', NODE_LIBCURL], { cwd: PEERS_DIR, stdio: ['ignore', 'ignore', 'inherit'] });
+    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--build-from-source', NODE_LIBCURL], {
+      cwd: PEERS_DIR,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
   } catch (error) {
-    process.stderr.write(`bench: ${NODE_LIBCURL} could not be installed (${error.message.split('\n')[0]}); (c) runs without it\n`);
+    process.stderr.write(
+      `bench: ${NODE_LIBCURL} could not be installed (${error.message.split('\n')[0]}); (c) runs without it\n`,
+    );
   }
   return nodeLibcurlInstalled();
 }
@@ -39,7 +47,11 @@ function ensureNodeLibcurl({ install }) {
 function ensureAria2() {
   if (spawnSync('sh', ['-c', 'command -v aria2c']).status === 0) return 'aria2c';
   process.stderr.write('bench: installing aria2 (apt-get)\n');
-  execFileSync('sh', ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq aria2 >/dev/null'], { stdio: 'inherit' });
+  execFileSync(
+    'sh',
+    ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq aria2 >/dev/null'],
+    { stdio: 'inherit' },
+  );
   return 'aria2c';
 }
 

@@ -11,7 +11,12 @@ const URLSession = require(path.join(__dirname, '..', 'dist', 'index.js'));
 
 const [url, total] = [process.argv[2], Number(process.argv[3])];
 const count = total > 500 ? Math.floor(total / 2) : total;
-const session = URLSession.createSession({ configuration: URLSession.createSessionConfiguration({ HTTPMaximumConnectionsPerHost: 2 * count, downloadDirectory: process.argv[4] }) });
+const session = URLSession.createSession({
+  configuration: URLSession.createSessionConfiguration({
+    HTTPMaximumConnectionsPerHost: 2 * count,
+    downloadDirectory: process.argv[4],
+  }),
+});
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const start = (offset) => {
   for (let i = 0; i < count; i++) session.downloadTask({ url: `${url}?i=${offset + i}` });
@@ -30,6 +35,8 @@ function measure() {
   start(count);
   await sleep(1500);
   const second = measure();
-  process.stdout.write(`${JSON.stringify({ perTaskKiB: (second.rss - first.rss) / 1024 / count, jsKiB: (second.heapUsed - first.heapUsed) / 1024 / count })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ perTaskKiB: (second.rss - first.rss) / 1024 / count, jsKiB: (second.heapUsed - first.heapUsed) / 1024 / count })}\n`,
+  );
   session.invalidateAndCancel();
 })();

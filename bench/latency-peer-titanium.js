@@ -10,7 +10,11 @@ const URLSession = require(path.join(__dirname, '..', 'dist', 'index.js'));
 
 function session(limit, downloadDirectory) {
   return URLSession.createSession({
-    configuration: URLSession.createSessionConfiguration({ HTTPMaximumConnectionsPerHost: limit, progressInterval: 250, downloadDirectory }),
+    configuration: URLSession.createSessionConfiguration({
+      HTTPMaximumConnectionsPerHost: limit,
+      progressInterval: 250,
+      downloadDirectory,
+    }),
   });
 }
 
@@ -20,7 +24,8 @@ function completions(s, count, start, bytesOf) {
     let done = 0;
     let bytes = 0;
     s.on('sessioncompleted', (e) => {
-      if (!e.success || e.statusCode !== 200) return reject(new Error(`task ${e.taskIdentifier}: ${e.errorCode} ${e.message} (HTTP ${e.statusCode})`));
+      if (!e.success || e.statusCode !== 200)
+        return reject(new Error(`task ${e.taskIdentifier}: ${e.errorCode} ${e.message} (HTTP ${e.statusCode})`));
       bytes += bytesOf(e);
       if (++done === count) resolve(bytes);
       else start(done);
@@ -35,7 +40,8 @@ async function main() {
   let bytes = 0;
   let s;
   if (workload === 'one' || workload === 'many') {
-    const [count, concurrency, dir] = workload === 'one' ? [1, 1, args[0]] : [Number(args[0]), Number(args[1]), args[2]];
+    const [count, concurrency, dir] =
+      workload === 'one' ? [1, 1, args[0]] : [Number(args[0]), Number(args[1]), args[2]];
     s = session(Math.max(concurrency, 1), dir);
     const sizes = new Map();
     s.on('downloadcompleted', (e) => sizes.set(e.taskIdentifier, require('node:fs').statSync(e.location).size));
@@ -48,7 +54,12 @@ async function main() {
   } else if (workload === 'small') {
     const count = Number(args[0]);
     s = session(1);
-    bytes = await completions(s, count, () => s.dataTask({ url }), (e) => Buffer.byteLength(e.responseText ?? '', 'latin1'));
+    bytes = await completions(
+      s,
+      count,
+      () => s.dataTask({ url }),
+      (e) => Buffer.byteLength(e.responseText ?? '', 'latin1'),
+    );
   } else {
     throw new Error(`unknown workload ${workload}`);
   }

@@ -17,7 +17,6 @@
 // Runs on its process's event loop; the times are performance.now() milliseconds.
 'use strict';
 const net = require('node:net');
-const { performance } = require('node:perf_hooks');
 
 /**
  * One direction of one connection: bytes read from `source` wait while the window is full,
@@ -26,10 +25,10 @@ const { performance } = require('node:perf_hooks');
 class Direction {
   constructor(source, sink, link, path, readyAt, count) {
     Object.assign(this, { source, sink, link, path, readyAt, count });
-    this.held = [];  // read from the source, not sent yet: the window is full (or no handshake yet)
+    this.held = []; // read from the source, not sent yet: the window is full (or no handshake yet)
     this.heldBytes = 0;
-    this.inFlight = 0;  // sent and not acknowledged yet
-    this.travelling = [];  // { at, data } in order of arrival
+    this.inFlight = 0; // sent and not acknowledged yet
+    this.travelling = []; // { at, data } in order of arrival
     this.timers = { ready: null, arrival: null };
     this.ended = false;
     source.on('data', (data) => {
@@ -68,7 +67,8 @@ class Direction {
       this.count(data.length);
     }
     this.throttle();
-    if (this.timers.arrival === null && this.travelling.length > 0) this.arm('arrival', this.travelling[0].at, () => this.deliver());
+    if (this.timers.arrival === null && this.travelling.length > 0)
+      this.arm('arrival', this.travelling[0].at, () => this.deliver());
   }
 
   throttle() {
@@ -78,11 +78,14 @@ class Direction {
 
   // Runs `action` at `at` or later, never earlier: timers round, and the loop's clock may lag.
   arm(slot, at, action) {
-    this.timers[slot] = setTimeout(() => {
-      this.timers[slot] = null;
-      if (performance.now() < at) return this.arm(slot, at, action);
-      action();
-    }, Math.max(1, Math.ceil(at - performance.now())));
+    this.timers[slot] = setTimeout(
+      () => {
+        this.timers[slot] = null;
+        if (performance.now() < at) return this.arm(slot, at, action);
+        action();
+      },
+      Math.max(1, Math.ceil(at - performance.now())),
+    );
   }
 
   // Writes what has arrived; each byte's acknowledgement returns one way after the sink took it.
@@ -183,7 +186,10 @@ function parseArguments(argv) {
 if (require.main === module) {
   const options = parseArguments(process.argv.slice(2));
   startLatencyProxy(options).then(
-    (proxy) => process.stdout.write(`latency proxy on 127.0.0.1:${proxy.port} -> ${options.upstream.host}:${options.upstream.port}, RTT ${options.rttMs} ms, window ${options.windowBytes} B, rate ${options.rateMbps || 'unlimited'} Mbit/s\n`),
+    (proxy) =>
+      process.stdout.write(
+        `latency proxy on 127.0.0.1:${proxy.port} -> ${options.upstream.host}:${options.upstream.port}, RTT ${options.rttMs} ms, window ${options.windowBytes} B, rate ${options.rateMbps || 'unlimited'} Mbit/s\n`,
+      ),
     (error) => {
       console.error(error.message);
       process.exit(1);

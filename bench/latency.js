@@ -44,13 +44,25 @@ function expectCopies(dir, count, source, label) {
   const files = fs.readdirSync(dir);
   const want = sha256(source);
   if (files.length !== count) throw new Error(`${label}: ${files.length} files in ${dir}, expected ${count}`);
-  for (const name of files) if (sha256(path.join(dir, name)) !== want) throw new Error(`${label}: ${name} differs from ${path.basename(source)}`);
+  for (const name of files)
+    if (sha256(path.join(dir, name)) !== want)
+      throw new Error(`${label}: ${name} differs from ${path.basename(source)}`);
 }
 
 const ARIA2 = { '-x1': ['-x1', '-s1'], '-x8 -s8': ['-x8', '-s8', '-k1M'] };
 
 function aria2Args(flags, dir, rest) {
-  return ['-q', '--allow-overwrite=true', '--auto-file-renaming=false', '--file-allocation=none', '--summary-interval=0', ...flags, '-d', dir, ...rest];
+  return [
+    '-q',
+    '--allow-overwrite=true',
+    '--auto-file-renaming=false',
+    '--file-allocation=none',
+    '--summary-interval=0',
+    ...flags,
+    '-d',
+    dir,
+    ...rest,
+  ];
 }
 
 /** The tools of one workload, each { command, args, before, after }; `dir` is emptied before every run and checked after. */
@@ -65,11 +77,26 @@ function workloads(base, work, n, files) {
   const bigUrl = `${base}/files/big.bin`;
   const manyUrl = `${base}/files/64k.bin`;
   const smallUrl = `${base}/files/1k.bin`;
-  const manyCurl = list('many.curl', Array.from({ length: n.many }, (_, i) => `url = "${manyUrl}?i=${i}"\noutput = "${dir}/f${i}"`));
-  const manyAria2 = list('many.aria2', Array.from({ length: n.many }, (_, i) => `${manyUrl}?i=${i}\n  out=f${i}`));
-  const smallCurl = list('small.curl', Array.from({ length: n.small }, () => `url = "${smallUrl}"\noutput = "/dev/null"`));
-  const smallAria2 = list('small.aria2', Array.from({ length: n.small }, (_, i) => `${smallUrl}?i=${i}\n  out=s${i}`));
-  const checked = (count, source, label) => ({ before: () => emptyDir(dir), after: () => expectCopies(dir, count, source, label) });
+  const manyCurl = list(
+    'many.curl',
+    Array.from({ length: n.many }, (_, i) => `url = "${manyUrl}?i=${i}"\noutput = "${dir}/f${i}"`),
+  );
+  const manyAria2 = list(
+    'many.aria2',
+    Array.from({ length: n.many }, (_, i) => `${manyUrl}?i=${i}\n  out=f${i}`),
+  );
+  const smallCurl = list(
+    'small.curl',
+    Array.from({ length: n.small }, () => `url = "${smallUrl}"\noutput = "/dev/null"`),
+  );
+  const smallAria2 = list(
+    'small.aria2',
+    Array.from({ length: n.small }, (_, i) => `${smallUrl}?i=${i}\n  out=s${i}`),
+  );
+  const checked = (count, source, label) => ({
+    before: () => emptyDir(dir),
+    after: () => expectCopies(dir, count, source, label),
+  });
 
   const one = {
     'urlsession downloadTask': { command: NODE, args: [TITANIUM_PEER, 'one', bigUrl, dir] },
@@ -77,8 +104,14 @@ function workloads(base, work, n, files) {
     curl: { command: 'curl', args: ['-sf', '-o', path.join(dir, 'big.bin'), bigUrl] },
   };
   const many = {
-    'urlsession downloadTask': { command: NODE, args: [TITANIUM_PEER, 'many', manyUrl, String(n.many), String(MANY_AT_ONCE), dir] },
-    'urlsession download()': { command: NODE, args: [PROMISE_PEER, 'many', manyUrl, String(n.many), String(MANY_AT_ONCE), dir] },
+    'urlsession downloadTask': {
+      command: NODE,
+      args: [TITANIUM_PEER, 'many', manyUrl, String(n.many), String(MANY_AT_ONCE), dir],
+    },
+    'urlsession download()': {
+      command: NODE,
+      args: [PROMISE_PEER, 'many', manyUrl, String(n.many), String(MANY_AT_ONCE), dir],
+    },
     curl: { command: 'curl', args: ['-sf', '--parallel', '--parallel-max', String(MANY_AT_ONCE), '-K', manyCurl] },
   };
   const small = {
@@ -88,7 +121,10 @@ function workloads(base, work, n, files) {
   };
   for (const [label, flags] of Object.entries(ARIA2)) {
     one[`aria2c ${label}`] = { command: aria2, args: aria2Args(flags, dir, ['-o', 'big.bin', bigUrl]) };
-    many[`aria2c ${label}`] = { command: aria2, args: aria2Args(flags, dir, ['-j', String(MANY_AT_ONCE), '-i', manyAria2]) };
+    many[`aria2c ${label}`] = {
+      command: aria2,
+      args: aria2Args(flags, dir, ['-j', String(MANY_AT_ONCE), '-i', manyAria2]),
+    };
     small[`aria2c ${label}`] = { command: aria2, args: aria2Args(flags, dir, ['-j', '1', '-i', smallAria2]) };
   }
   for (const tool of Object.values(one)) Object.assign(tool, checked(1, path.join(files, 'big.bin'), 'one'));
@@ -161,7 +197,7 @@ async function runLatency({ quick }) {
     fs.rmSync(work, { recursive: true, force: true });
   }
   const rttS = PATH.rttMs / 1000;
-  const perConnection = PATH.windowBytes / rttS;  // bytes per second
+  const perConnection = PATH.windowBytes / rttS; // bytes per second
   const link = (PATH.rateMbps * 1e6) / 8;
   const MB = 1e6;
   let text = `### (g) over a path with latency: ${PATH.rttMs} ms round trip, ${PATH.windowBytes / MiB} MiB window per connection, ${PATH.rateMbps} Mbit/s link\n\n`;
@@ -170,9 +206,30 @@ async function runLatency({ quick }) {
   text += `"connections": TCP connections the proxy accepted during one run of the tool (min–max over the runs).\n\n`;
   // Best cases: the big file on one connection (or at the link's rate with eight); the many files
   // as rounds of 20 at one round trip each plus a handshake; each small request one round trip.
-  text += table(`one ${n.big / MiB} MiB download`, 'MB/s', n.big / MB, results.one.runs, results.one.connections, rttS + n.big / Math.min(perConnection, link));
-  text += table(`${n.many} × 64 KiB downloads, ${MANY_AT_ONCE} at a time`, 'MB/s', (n.many * 64 * KiB) / MB, results.many.runs, results.many.connections, rttS + Math.ceil(n.many / MANY_AT_ONCE) * rttS);
-  text += table(`${n.small} sequential 1 KiB requests`, 'req/s', n.small, results.small.runs, results.small.connections, rttS + n.small * rttS);
+  text += table(
+    `one ${n.big / MiB} MiB download`,
+    'MB/s',
+    n.big / MB,
+    results.one.runs,
+    results.one.connections,
+    rttS + n.big / Math.min(perConnection, link),
+  );
+  text += table(
+    `${n.many} × 64 KiB downloads, ${MANY_AT_ONCE} at a time`,
+    'MB/s',
+    (n.many * 64 * KiB) / MB,
+    results.many.runs,
+    results.many.connections,
+    rttS + Math.ceil(n.many / MANY_AT_ONCE) * rttS,
+  );
+  text += table(
+    `${n.small} sequential 1 KiB requests`,
+    'req/s',
+    n.small,
+    results.small.runs,
+    results.small.connections,
+    rttS + n.small * rttS,
+  );
   return text;
 }
 

@@ -5,19 +5,30 @@ const { spawn, execFileSync, spawnSync } = require('node:child_process');
 
 function ensureGnuTime() {
   if (spawnSync('sh', ['-c', 'test -x /usr/bin/time']).status === 0) return;
-  execFileSync('sh', ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >/dev/null'], { stdio: 'inherit' });
+  execFileSync(
+    'sh',
+    ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >/dev/null'],
+    { stdio: 'inherit' },
+  );
 }
 
 function runOnce(command, args, options = {}) {
   return new Promise((resolve, reject) => {
-    const child = spawn('/usr/bin/time', ['-f', 'TIME %e %U %S %M', command, ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd: options.cwd });
+    const child = spawn('/usr/bin/time', ['-f', 'TIME %e %U %S %M', command, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: options.cwd,
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
     child.on('exit', (code) => {
-      const line = stderr.split('\n').reverse().find((l) => l.startsWith('TIME '));
-      if (code !== 0 || line === undefined) return reject(new Error(`${command} ${args.join(' ')} failed (${code}): ${stderr.slice(-500)}`));
+      const line = stderr
+        .split('\n')
+        .reverse()
+        .find((l) => l.startsWith('TIME '));
+      if (code !== 0 || line === undefined)
+        return reject(new Error(`${command} ${args.join(' ')} failed (${code}): ${stderr.slice(-500)}`));
       const [, wall, user, sys, rssKiB] = line.split(' ').map(Number);
       const last = stdout.trim().split('\n').pop();
       let report = {};
@@ -81,7 +92,9 @@ async function measureSideBySide(tools, runs) {
 function summarize(samples) {
   const stat = (pick) => {
     const values = samples.map(pick).filter((v) => typeof v === 'number' && Number.isFinite(v));
-    return values.length === 0 ? undefined : { median: median(values), min: Math.min(...values), max: Math.max(...values) };
+    return values.length === 0
+      ? undefined
+      : { median: median(values), min: Math.min(...values), max: Math.max(...values) };
   };
   return {
     wall: stat((s) => s.wall),

@@ -9,10 +9,16 @@ const os = require('node:os');
 const path = require('node:path');
 
 function ensureNginx() {
-  const found = spawnSync('sh', ['-c', 'command -v nginx || ls /usr/sbin/nginx'], { encoding: 'utf8' }).stdout.trim().split('\n')[0];
+  const found = spawnSync('sh', ['-c', 'command -v nginx || ls /usr/sbin/nginx'], { encoding: 'utf8' })
+    .stdout.trim()
+    .split('\n')[0];
   if (found) return found;
   process.stderr.write('bench: installing nginx (apt-get)\n');
-  execFileSync('sh', ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null'], { stdio: 'inherit' });
+  execFileSync(
+    'sh',
+    ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null'],
+    { stdio: 'inherit' },
+  );
   return '/usr/sbin/nginx';
 }
 
@@ -29,7 +35,8 @@ function freePort() {
 function makeFile(file, size) {
   const chunk = require('node:crypto').randomBytes(Math.min(size, 1 << 24));
   const fd = fs.openSync(file, 'w', 0o644);
-  for (let written = 0; written < size; written += chunk.length) fs.writeSync(fd, chunk, 0, Math.min(chunk.length, size - written));
+  for (let written = 0; written < size; written += chunk.length)
+    fs.writeSync(fd, chunk, 0, Math.min(chunk.length, size - written));
   fs.closeSync(fd);
 }
 

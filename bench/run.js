@@ -16,7 +16,12 @@ const { runLatency } = require('./latency');
 const QUICK = process.argv.includes('--quick');
 const RUNS = QUICK ? 1 : 5;
 const MiB = 1024 * 1024;
-const SIZE = { big: QUICK ? 128 * MiB : 1024 * MiB, many: QUICK ? 128 : 1024, small: QUICK ? 500 : 2000, upload: QUICK ? 16 * MiB : 100 * MiB };
+const SIZE = {
+  big: QUICK ? 128 * MiB : 1024 * MiB,
+  many: QUICK ? 128 : 1024,
+  small: QUICK ? 500 : 2000,
+  upload: QUICK ? 16 * MiB : 100 * MiB,
+};
 const NODE = process.execPath;
 const PEERS = {
   urlsession: [NODE, [path.join(__dirname, 'peers', 'urlsession.js')]],
@@ -30,16 +35,19 @@ const PEERS = {
 };
 const NODE_PEERS = ['fetch', 'http.get', 'got', 'node-downloader-helper', 'node-libcurl'];
 // node-libcurl only takes part in (c), the workload the issue names it for.
-const DOWNLOAD_PEERS = Object.entries(PEERS).filter(([name]) => !['node-libcurl', 'urlsession engine only (diagnostic)'].includes(name));
+const DOWNLOAD_PEERS = Object.entries(PEERS).filter(
+  ([name]) => !['node-libcurl', 'urlsession engine only (diagnostic)'].includes(name),
+);
 const notes = [];
 const SMALL_PEERS = ['urlsession', 'urlsession engine only (diagnostic)', 'fetch', 'http.get', 'got'];
 // (f): every level downloads the same SCALE_COUNT files of 1 MiB; only the concurrency changes.
 const SCALE_LEVELS = QUICK ? [1, 10, 100] : [1, 10, 100, 1000];
 const SCALE_COUNT = QUICK ? 100 : 1000;
-const CURL_MAX_PARALLEL = 300;  // curl 7.88's ceiling for --parallel-max
+const CURL_MAX_PARALLEL = 300; // curl 7.88's ceiling for --parallel-max
 
 const fmt = (n, digits = 0) => (n === undefined ? '–' : n.toFixed(digits));
-const range = (s, digits = 0) => (s === undefined ? '–' : `${fmt(s.median, digits)} (${fmt(s.min, digits)}–${fmt(s.max, digits)})`);
+const range = (s, digits = 0) =>
+  s === undefined ? '–' : `${fmt(s.median, digits)} (${fmt(s.min, digits)}–${fmt(s.max, digits)})`;
 
 function curlConfig(file, lines) {
   fs.writeFileSync(file, lines.join('\n'));
@@ -49,7 +57,11 @@ function curlConfig(file, lines) {
 async function main() {
   ensureGnuTime();
   const started = Date.now();
-  const load = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
+  const load = () =>
+    os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ');
   const loadAtStart = load();
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'urlsession-bench-'));
   const server = await startNginx({ 'big.bin': SIZE.big, '1m.bin': MiB, '1k.bin': 1024 });
@@ -67,7 +79,8 @@ async function main() {
     // (a) one big download to a file, (e) event-loop delay during it.
     const bigUrl = `${server.base}/files/big.bin`;
     const aTools = { curl: { command: 'curl', args: ['-s', '-o', out('a.curl'), bigUrl] } };
-    for (const [name, [cmd, args]] of DOWNLOAD_PEERS) aTools[name] = { command: cmd, args: [...args, 'one', bigUrl, out(`a.${name}`)] };
+    for (const [name, [cmd, args]] of DOWNLOAD_PEERS)
+      aTools[name] = { command: cmd, args: [...args, 'one', bigUrl, out(`a.${name}`)] };
     for (const [name, tool] of Object.entries(aTools)) {
       // Each tool writes a new file: truncating or replacing last run's 1 GiB is not the workload.
       tool.before = () => fs.rmSync(out(`a.${name}`), { force: true });
@@ -80,40 +93,74 @@ async function main() {
 
     // (b) many 1 MiB downloads, 100 at a time, each to its own file.
     const dir = out('b');
-    const urls = Array.from({ length: SIZE.many }, (_, i) => `url = "${server.base}/files/1m.bin?i=${i}"\noutput = "${dir}/f${i}"`);
+    const urls = Array.from(
+      { length: SIZE.many },
+      (_, i) => `url = "${server.base}/files/1m.bin?i=${i}"\noutput = "${dir}/f${i}"`,
+    );
     const config = curlConfig(out('b.curl'), urls);
     const check = () => {
       const files = fs.readdirSync(dir);
-      if (files.length !== SIZE.many || files.some((f) => fs.statSync(path.join(dir, f)).size !== MiB)) throw new Error('(b) wrong files');
+      if (files.length !== SIZE.many || files.some((f) => fs.statSync(path.join(dir, f)).size !== MiB))
+        throw new Error('(b) wrong files');
     };
     const bTools = { curl: { command: 'curl', args: ['-s', '--parallel', '--parallel-max', '100', '-K', config] } };
-    for (const [name, [cmd, args]] of DOWNLOAD_PEERS) bTools[name] = { command: cmd, args: [...args, 'many', `${server.base}/files/1m.bin`, String(SIZE.many), '100', dir] };
+    for (const [name, [cmd, args]] of DOWNLOAD_PEERS)
+      bTools[name] = {
+        command: cmd,
+        args: [...args, 'many', `${server.base}/files/1m.bin`, String(SIZE.many), '100', dir],
+      };
     for (const tool of Object.values(bTools)) Object.assign(tool, { before: clean(dir), after: check });
     results.b = await measureSideBySide(bTools, RUNS);
 
     // (c) sequential small requests on keep-alive.
     const smallUrl = `${server.base}/files/1k.bin`;
-    const smallConfig = curlConfig(out('c.curl'), Array.from({ length: SIZE.small }, () => `url = "${smallUrl}"\noutput = "/dev/null"`));
+    const smallConfig = curlConfig(
+      out('c.curl'),
+      Array.from({ length: SIZE.small }, () => `url = "${smallUrl}"\noutput = "/dev/null"`),
+    );
     const cTools = { curl: { command: 'curl', args: ['-s', '-K', smallConfig] } };
     // node-libcurl is (c)'s reference peer; bench:quick only uses it once a full run installed it.
     const smallPeers = ensureNodeLibcurl({ install: !QUICK }) ? [...SMALL_PEERS, 'node-libcurl'] : SMALL_PEERS;
-    if (!smallPeers.includes('node-libcurl')) notes.push('node-libcurl was not available for (c): run `npm run bench` once to install it into bench/.peers.');
-    for (const name of smallPeers) cTools[name] = { command: PEERS[name][0], args: [...PEERS[name][1], 'small', smallUrl, String(SIZE.small)] };
+    if (!smallPeers.includes('node-libcurl'))
+      notes.push('node-libcurl was not available for (c): run `npm run bench` once to install it into bench/.peers.');
+    for (const name of smallPeers)
+      cTools[name] = { command: PEERS[name][0], args: [...PEERS[name][1], 'small', smallUrl, String(SIZE.small)] };
     results.c = await measureSideBySide(cTools, RUNS);
 
     // (d) one upload from a file.
-    const dTools = { curl: { command: 'curl', args: ['-s', '-T', uploadFile, '-o', '/dev/null', '-w', '', `${server.base}/upload`] } };
-    for (const name of ['urlsession', 'fetch', 'http.get', 'got']) dTools[name] = { command: PEERS[name][0], args: [...PEERS[name][1], 'upload', `${server.base}/upload`, uploadFile] };
+    const dTools = {
+      curl: { command: 'curl', args: ['-s', '-T', uploadFile, '-o', '/dev/null', '-w', '', `${server.base}/upload`] },
+    };
+    for (const name of ['urlsession', 'fetch', 'http.get', 'got'])
+      dTools[name] = {
+        command: PEERS[name][0],
+        args: [...PEERS[name][1], 'upload', `${server.base}/upload`, uploadFile],
+      };
     results.d = await measureSideBySide(dTools, RUNS);
 
     // (f) scaling of this library: the same SCALE_COUNT × 1 MiB with 1, 10, 100, 1000 tasks running
     // at once (the session's per-host limit), and memory per idle task.
     const f = (results.f = {});
     const [cmd, args] = PEERS.urlsession;
-    const levels = Object.fromEntries(SCALE_LEVELS.map((n) => [n, { command: cmd, args: [...args, 'many', `${server.base}/files/1m.bin`, String(SCALE_COUNT), String(n), dir], before: clean(dir) }]));
+    const levels = Object.fromEntries(
+      SCALE_LEVELS.map((n) => [
+        n,
+        {
+          command: cmd,
+          args: [...args, 'many', `${server.base}/files/1m.bin`, String(SCALE_COUNT), String(n), dir],
+          before: clean(dir),
+        },
+      ]),
+    );
     // The curl CLI at the same levels, as the machine's own reference for "flat": how much of the
     // drop at high concurrency is the kernel's (curl caps --parallel-max at 300).
-    const scaleConfig = curlConfig(out('f.curl'), Array.from({ length: SCALE_COUNT }, (_, i) => `url = "${server.base}/files/1m.bin?i=${i}"\noutput = "${dir}/f${i}"`));
+    const scaleConfig = curlConfig(
+      out('f.curl'),
+      Array.from(
+        { length: SCALE_COUNT },
+        (_, i) => `url = "${server.base}/files/1m.bin?i=${i}"\noutput = "${dir}/f${i}"`,
+      ),
+    );
     for (const n of SCALE_LEVELS) {
       const parallel = n === 1 ? [] : ['--parallel', '--parallel-max', String(Math.min(n, CURL_MAX_PARALLEL))];
       levels[`curl ${n}`] = { command: 'curl', args: ['-s', ...parallel, '-K', scaleConfig], before: clean(dir) };
@@ -122,7 +169,18 @@ async function main() {
     // deleted inodes pile up, which would otherwise penalise whichever level runs last.
     const runs = await measureSideBySide(levels, Math.min(RUNS, 3));
     for (const n of SCALE_LEVELS) {
-      const idle = await measure(NODE, ['--expose-gc', '--max-semi-space-size=1', path.join(__dirname, 'idle-tasks.js'), `${server.base}/slow/1k.bin`, String(n), out('idle')], 1);
+      const idle = await measure(
+        NODE,
+        [
+          '--expose-gc',
+          '--max-semi-space-size=1',
+          path.join(__dirname, 'idle-tasks.js'),
+          `${server.base}/slow/1k.bin`,
+          String(n),
+          out('idle'),
+        ],
+        1,
+      );
       f[n] = { run: runs[n], curl: runs[`curl ${n}`], idleKiB: idle.samples[0].report.perTaskKiB };
     }
   } finally {
@@ -154,7 +212,9 @@ function throughput(bytes, m) {
 // Throughput from the time the workload took inside its process (no start-up).
 function inProcess(amount, m) {
   const t = m.inProcessMs;
-  return t === undefined ? undefined : { median: amount / (t.median / 1000), min: amount / (t.max / 1000), max: amount / (t.min / 1000) };
+  return t === undefined
+    ? undefined
+    : { median: amount / (t.median / 1000), min: amount / (t.max / 1000), max: amount / (t.min / 1000) };
 }
 
 function table(title, bytesOrCount, unit, entries, bare) {
@@ -190,14 +250,27 @@ function render(results, bare, meta) {
   text += `- Each tool is a whole process measured by GNU time (wall, user+sys CPU, peak RSS), against nginx on 127.0.0.1 (sendfile on, access log off).\n\n`;
   const a = table(`(a) one ${SIZE.big / MiB} MiB download to a file`, SIZE.big, 'MB/s', results.a, bare);
   const b = table(`(b) ${SIZE.many} × 1 MiB downloads, 100 at a time`, SIZE.many * MiB, 'MB/s', results.b, bare);
-  const c = table(`(c) ${SIZE.small} sequential 1 KiB requests on keep-alive (whole process)`, SIZE.small * 1e6, 'req/s', results.c, bare);
+  const c = table(
+    `(c) ${SIZE.small} sequential 1 KiB requests on keep-alive (whole process)`,
+    SIZE.small * 1e6,
+    'req/s',
+    results.c,
+    bare,
+  );
   // (c)'s target is in-process: requests per second once the client is up.
-  const cIn = Object.fromEntries(Object.entries(results.c).filter(([name]) => name !== 'curl').map(([name, m]) => [name, inProcess(SIZE.small, m)]));
-  const cBestIn = Object.entries(cIn).filter(([name]) => NODE_PEERS.includes(name)).sort((x, y) => y[1].median - x[1].median)[0];
+  const cIn = Object.fromEntries(
+    Object.entries(results.c)
+      .filter(([name]) => name !== 'curl')
+      .map(([name, m]) => [name, inProcess(SIZE.small, m)]),
+  );
+  const cBestIn = Object.entries(cIn)
+    .filter(([name]) => NODE_PEERS.includes(name))
+    .sort((x, y) => y[1].median - x[1].median)[0];
   const d = table(`(d) one ${SIZE.upload / MiB} MiB upload from a file`, SIZE.upload, 'MB/s', results.d, bare);
   text += a.text + b.text + c.text;
   text += `In-process (the ${SIZE.small} requests only, after start-up):\n\n| tool | req/s median (min–max) | × best Node peer |\n|---|---|---|\n`;
-  for (const [name, rate] of Object.entries(cIn)) text += `| ${name} | ${range(rate)} | ${fmt(rate.median / cBestIn[1].median, 2)} |\n`;
+  for (const [name, rate] of Object.entries(cIn))
+    text += `| ${name} | ${range(rate)} | ${fmt(rate.median / cBestIn[1].median, 2)} |\n`;
   text += `\n` + d.text;
   text += `### (e) event-loop delay during (a)\n\n| tool | p50 ms | p99 ms |\n|---|---|---|\n`;
   for (const name of ['urlsession', 'fetch', 'http.get', 'got', 'node-downloader-helper']) {
@@ -206,34 +279,56 @@ function render(results, bare, meta) {
   text += `\n### (f) scaling of urlsession\n\n| tasks at once | MB/s median (min–max) | peak RSS MiB | RSS per idle task KiB | curl CLI at the same level, MB/s (whole process) |\n|---|---|---|---|---|\n`;
   for (const [n, r] of Object.entries(results.f)) {
     const curlLevel = Number(n) > CURL_MAX_PARALLEL ? ` (at ${CURL_MAX_PARALLEL}, its maximum)` : '';
-    text += `| ${n} | ${range(inProcess(SCALE_COUNT * MiB / 1e6, r.run))} | ${fmt(r.run.rssMiB.median)} | ${fmt(r.idleKiB, 1)} | ${range(throughput(SCALE_COUNT * MiB, r.curl))}${curlLevel} |\n`;
+    text += `| ${n} | ${range(inProcess((SCALE_COUNT * MiB) / 1e6, r.run))} | ${fmt(r.run.rssMiB.median)} | ${fmt(r.idleKiB, 1)} | ${range(throughput(SCALE_COUNT * MiB, r.curl))}${curlLevel} |\n`;
   }
   text += `\nEvery level downloads the same ${SCALE_COUNT} × 1 MiB, each to its own file, with that many tasks running at once (the session's per-host limit); throughput is in-process (the downloads only). RSS per idle task is the marginal cost of N more trickling tasks after the first N (N halved at 1,000), measured after a full GC with V8's young generation held at 1 MiB (bench/idle-tasks.js); at 1 and 10 tasks it is below the allocator's granularity.\n`;
   text += `\n${results.g}`;
   // Targets from the issue, checked against this run.
   const targets = [];
   const rss = bare.rssMiB.median + 25;
-  for (const [label, t] of [['(a)', a], ['(b)', b], ['(d)', d]]) {
+  for (const [label, t] of [
+    ['(a)', a],
+    ['(b)', b],
+    ['(d)', d],
+  ]) {
     const vsCurl = t.ours.rate.median / t.curl.rate.median;
     const vsBest = t.best ? t.ours.rate.median / t.best.rate.median : NaN;
     const cpu = t.ours.m.cpu.median / t.curl.m.cpu.median;
     targets.push(`| ${label} throughput ≥ 0.95× curl | ${fmt(vsCurl, 2)}× | ${verdict(vsCurl >= 0.95)} |`);
-    targets.push(`| ${label} throughput ≥ 2× best Node peer (${t.best?.name}) | ${fmt(vsBest, 2)}× | ${verdict(vsBest >= 2)} |`);
+    targets.push(
+      `| ${label} throughput ≥ 2× best Node peer (${t.best?.name}) | ${fmt(vsBest, 2)}× | ${verdict(vsBest >= 2)} |`,
+    );
     targets.push(`| ${label} CPU ≤ 1.2× curl | ${fmt(cpu, 2)}× | ${verdict(cpu <= 1.2)} |`);
-    targets.push(`| ${label} peak RSS ≤ bare node + 25 MiB (${fmt(rss)} MiB) | ${fmt(t.ours.m.rssMiB.median)} MiB | ${verdict(t.ours.m.rssMiB.median <= rss)} |`);
+    targets.push(
+      `| ${label} peak RSS ≤ bare node + 25 MiB (${fmt(rss)} MiB) | ${fmt(t.ours.m.rssMiB.median)} MiB | ${verdict(t.ours.m.rssMiB.median <= rss)} |`,
+    );
   }
   const cRatio = cIn.urlsession.median / cBestIn[1].median;
-  targets.push(`| (c) in-process ≥ 1.0× best Node peer (${cBestIn[0]}) | ${fmt(cRatio, 2)}× | ${verdict(cRatio >= 1)} |`);
+  targets.push(
+    `| (c) in-process ≥ 1.0× best Node peer (${cBestIn[0]}) | ${fmt(cRatio, 2)}× | ${verdict(cRatio >= 1)} |`,
+  );
   const p99 = results.a.urlsession.p99?.median;
   targets.push(`| (e) event-loop p99 ≤ 2 ms | ${fmt(p99, 2)} ms | ${verdict(p99 !== undefined && p99 <= 2)} |`);
   // One or ten tasks cannot resolve a per-task cost below the allocator's granularity.
-  const idle = Math.max(...Object.entries(results.f).filter(([n]) => Number(n) >= 100).map(([, r]) => r.idleKiB));
-  targets.push(`| (f) RSS per idle task ≤ 64 KiB (100+ tasks) | ${fmt(idle, 1)} KiB (worst) | ${verdict(idle <= 64)} |`);
-  const scale = Object.entries(results.f).filter(([n]) => Number(n) >= 10).map(([, r]) => inProcess(SCALE_COUNT * MiB / 1e6, r.run).median);
+  const idle = Math.max(
+    ...Object.entries(results.f)
+      .filter(([n]) => Number(n) >= 100)
+      .map(([, r]) => r.idleKiB),
+  );
+  targets.push(
+    `| (f) RSS per idle task ≤ 64 KiB (100+ tasks) | ${fmt(idle, 1)} KiB (worst) | ${verdict(idle <= 64)} |`,
+  );
+  const scale = Object.entries(results.f)
+    .filter(([n]) => Number(n) >= 10)
+    .map(([, r]) => inProcess((SCALE_COUNT * MiB) / 1e6, r.run).median);
   const flat = Math.min(...scale) / Math.max(...scale);
-  const curlScale = Object.entries(results.f).filter(([n]) => Number(n) >= 10).map(([, r]) => throughput(SCALE_COUNT * MiB, r.curl).median);
+  const curlScale = Object.entries(results.f)
+    .filter(([n]) => Number(n) >= 10)
+    .map(([, r]) => throughput(SCALE_COUNT * MiB, r.curl).median);
   const curlFlat = Math.min(...curlScale) / Math.max(...curlScale);
-  targets.push(`| (f) throughput flat from 10 to ${Object.keys(results.f).at(-1)} tasks (min/max ≥ 0.8) | ${fmt(flat, 2)} (curl CLI: ${fmt(curlFlat, 2)}) | ${verdict(flat >= 0.8)} |`);
+  targets.push(
+    `| (f) throughput flat from 10 to ${Object.keys(results.f).at(-1)} tasks (min/max ≥ 0.8) | ${fmt(flat, 2)} (curl CLI: ${fmt(curlFlat, 2)}) | ${verdict(flat >= 0.8)} |`,
+  );
   text += `\n## Targets\n\n| target | this run | |\n|---|---|---|\n${targets.join('\n')}\n`;
   if (notes.length > 0) text += `\n${notes.map((n) => `- ${n}`).join('\n')}\n`;
   text += fs.readFileSync(path.join(__dirname, 'ANALYSIS.md'), 'utf8');

@@ -28,7 +28,9 @@ URLSession.addEventListener('downloadprogress', (e) => {
   console.log(`downloadprogress task ${e.taskIdentifier}: ${e.totalBytesWritten}/${e.totalBytesExpectedToWrite}`);
 });
 URLSession.addEventListener('downloadcompleted', (e) => {
-  console.log(`downloadcompleted task ${e.taskIdentifier}: ${e.location} (${e.data.size} bytes, HTTP ${e.statusCode}), removed`);
+  console.log(
+    `downloadcompleted task ${e.taskIdentifier}: ${e.location} (${e.data.size} bytes, HTTP ${e.statusCode}), removed`,
+  );
   fs.rmSync(e.location, { force: true });
 });
 URLSession.addEventListener('sessioncompleted', (e) => {

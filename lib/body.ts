@@ -49,7 +49,8 @@ export function prepareUploadBody(data: unknown): PreparedBody {
 /** dataTask's data: a plain object or array is sent as JSON (as Titanium does); text and bytes as they are. */
 export function prepareDataBody(data: unknown): PreparedBody | undefined {
   if (data === undefined) return undefined;
-  if (typeof data === 'string') return { body: Buffer.from(data, 'utf8'), impliedContentType: 'text/plain; charset=utf-8' };
+  if (typeof data === 'string')
+    return { body: Buffer.from(data, 'utf8'), impliedContentType: 'text/plain; charset=utf-8' };
   if (types.isUint8Array(data)) return fromBytes(data);
   if (data instanceof Blob) return fromBlob(data);
   if (isPlainObject(data) || Array.isArray(data)) {

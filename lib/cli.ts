@@ -9,7 +9,9 @@ import { commandUsage, isCommand, mainUsage } from './cli/usage';
 
 /** `urlsession --version`: this package's version, then the engine this build drives. */
 async function printVersion(): Promise<number> {
-  const manifest = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { version: string };
+  const manifest = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as {
+    version: string;
+  };
   process.stdout.write(`urlsession ${manifest.version}\n`);
   const { engine } = await import('./index');
   process.stdout.write(`engine: ${engine === 'apple' ? 'NSURLSession' : 'libcurl'}, Node ${process.version}\n`);

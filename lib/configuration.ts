@@ -79,7 +79,10 @@ export class SessionConfiguration {
 
   /** `options` may be the identifier alone, as the seed documents ("takes one argument, a string"). */
   constructor(options: SessionConfigurationOptions | string = {}) {
-    const o = expectOptionsObject(typeof options === 'string' ? { identifier: options } : options, 'createSessionConfiguration(options)');
+    const o = expectOptionsObject(
+      typeof options === 'string' ? { identifier: options } : options,
+      'createSessionConfiguration(options)',
+    );
     rejectUnknownKeys(o, KNOWN_OPTIONS, 'createSessionConfiguration');
     const givenIdentifier = validateString(o.identifier, 'identifier');
     const identifier = givenIdentifier ?? `urlsession.anonymous.${process.pid}.${++anonymousCount}`;
@@ -93,17 +96,26 @@ export class SessionConfiguration {
     });
     this.HTTPHeaderFields = (o.HTTPHeaderFields ?? {}) as Record<string, string>;
     // Seconds; 0 or Infinity: no timeout, the same on both engines (native/core/timeouts.h).
-    this.timeoutIntervalForRequest = validateNumber(o.timeoutIntervalForRequest, 'timeoutIntervalForRequest', { min: 0 }) ?? 60;
-    this.timeoutIntervalForResource = validateNumber(o.timeoutIntervalForResource, 'timeoutIntervalForResource', { min: 0 }) ?? 0;
+    this.timeoutIntervalForRequest =
+      validateNumber(o.timeoutIntervalForRequest, 'timeoutIntervalForRequest', { min: 0 }) ?? 60;
+    this.timeoutIntervalForResource =
+      validateNumber(o.timeoutIntervalForResource, 'timeoutIntervalForResource', { min: 0 }) ?? 0;
     this.HTTPMaximumConnectionsPerHost =
-      validateNumber(o.HTTPMaximumConnectionsPerHost, 'HTTPMaximumConnectionsPerHost', { min: 1, max: 1000, integer: true }) ?? 6;
+      validateNumber(o.HTTPMaximumConnectionsPerHost, 'HTTPMaximumConnectionsPerHost', {
+        min: 1,
+        max: 1000,
+        integer: true,
+      }) ?? 6;
     this.progressInterval = validateNumber(o.progressInterval, 'progressInterval', { min: 0, max: 60_000 }) ?? 100;
-    this.maximumRedirects = validateNumber(o.maximumRedirects, 'maximumRedirects', { min: 0, max: 1000, integer: true }) ?? 20;
-    this.allowsInsecureRedirects = o.allowsInsecureRedirects === undefined ? false : parseFlag(o.allowsInsecureRedirects, 'allowsInsecureRedirects');
+    this.maximumRedirects =
+      validateNumber(o.maximumRedirects, 'maximumRedirects', { min: 0, max: 1000, integer: true }) ?? 20;
+    this.allowsInsecureRedirects =
+      o.allowsInsecureRedirects === undefined ? false : parseFlag(o.allowsInsecureRedirects, 'allowsInsecureRedirects');
     const downloadDirectory = validateString(o.downloadDirectory, 'downloadDirectory');
     this.downloadDirectory = path.resolve(downloadDirectory ?? defaultDownloadDirectory());
     this.usesDefaultDownloadDirectory = downloadDirectory === undefined;
-    this.maximumResponseSize = validateByteLimit(o.maximumResponseSize, 'maximumResponseSize') ?? DEFAULT_MAXIMUM_RESPONSE_SIZE;
+    this.maximumResponseSize =
+      validateByteLimit(o.maximumResponseSize, 'maximumResponseSize') ?? DEFAULT_MAXIMUM_RESPONSE_SIZE;
     // Background sessions (with an identifier) persist by default, as the seed promises.
     if (o.persistent !== undefined && typeof o.persistent !== 'boolean') {
       throw typeError(ErrorCodes.INVALID_ARGUMENT, 'persistent must be a boolean');
@@ -111,11 +123,18 @@ export class SessionConfiguration {
     this.persistent = (o.persistent as boolean | undefined) ?? givenIdentifier !== undefined;
     const stateDirectory = validateString(o.stateDirectory, 'stateDirectory');
     this.stateDirectory =
-      stateDirectory !== undefined ? path.resolve(stateDirectory) : this.persistent ? defaultStateDirectory(identifier) : undefined;
+      stateDirectory !== undefined
+        ? path.resolve(stateDirectory)
+        : this.persistent
+          ? defaultStateDirectory(identifier)
+          : undefined;
     this.tls = Object.freeze(parseTls(o.tls));
     const policy = o.HTTPCookieAcceptPolicy ?? 'always';
     if (!COOKIE_POLICIES.includes(policy as never)) {
-      throw typeError(ErrorCodes.INVALID_ARGUMENT, `HTTPCookieAcceptPolicy must be one of ${COOKIE_POLICIES.join(', ')}`);
+      throw typeError(
+        ErrorCodes.INVALID_ARGUMENT,
+        `HTTPCookieAcceptPolicy must be one of ${COOKIE_POLICIES.join(', ')}`,
+      );
     }
     this.HTTPCookieAcceptPolicy = policy as (typeof COOKIE_POLICIES)[number];
     this.proxy = parseProxy(o.proxy);
@@ -131,7 +150,11 @@ export class SessionConfiguration {
 
   set HTTPHeaderFields(value: Record<string, string>) {
     // The session copied them when it was created: a later write would be silently ignored.
-    if (this.#used) throw typeError(ErrorCodes.READ_ONLY, 'HTTPHeaderFields is writable only until a session is created with this configuration');
+    if (this.#used)
+      throw typeError(
+        ErrorCodes.READ_ONLY,
+        'HTTPHeaderFields is writable only until a session is created with this configuration',
+      );
     validateHeaders(value, 'HTTPHeaderFields');
     this.#headers = { ...value };
   }
@@ -176,7 +199,8 @@ function parseFlag(value: unknown, what: string): boolean {
 function parseProxy(value: unknown): Proxy {
   if (value === undefined || value === 'system') return 'system';
   if (value === 'direct') return 'direct';
-  if (!isPlainObject(value)) throw typeError(ErrorCodes.INVALID_ARGUMENT, "proxy must be 'system', 'direct' or { url, noProxy }");
+  if (!isPlainObject(value))
+    throw typeError(ErrorCodes.INVALID_ARGUMENT, "proxy must be 'system', 'direct' or { url, noProxy }");
   rejectUnknownKeys(value, ['url', 'noProxy'], 'proxy');
   const url = validateUrl(value.url, 'proxy.url');
   const noProxy = value.noProxy ?? [];
@@ -198,7 +222,10 @@ function parseTls(value: unknown): { ca: string; pinnedPublicKeys: string[] } {
     }
     const pem = entry.toString();
     if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
-      throw typeError(ErrorCodes.INVALID_ARGUMENT, 'tls.ca must contain PEM certificates (-----BEGIN CERTIFICATE-----)');
+      throw typeError(
+        ErrorCodes.INVALID_ARGUMENT,
+        'tls.ca must contain PEM certificates (-----BEGIN CERTIFICATE-----)',
+      );
     }
     return pem.endsWith('\n') ? pem : `${pem}\n`;
   });
@@ -210,7 +237,10 @@ function parseTls(value: unknown): { ca: string; pinnedPublicKeys: string[] } {
     // One "sha256/" prefix only: base64 itself may begin with "/".
     const bare = pin.startsWith('sha256/') ? pin.slice(7) : pin;
     if (!/^[A-Za-z0-9+/]{43}=$/.test(bare)) {
-      throw typeError(ErrorCodes.INVALID_ARGUMENT, `tls.pinnedPublicKeys: ${JSON.stringify(pin)} is not a base64 sha256 digest`);
+      throw typeError(
+        ErrorCodes.INVALID_ARGUMENT,
+        `tls.pinnedPublicKeys: ${JSON.stringify(pin)} is not a base64 sha256 digest`,
+      );
     }
     return bare;
   });

@@ -19,7 +19,10 @@ export function responseContentType(headers: readonly string[] | undefined): str
  * ahead of the completion, or in an earlier one: `knownType` gives the latter's Content-Type.
  * A file that cannot be opened as a regular file gives an empty Blob.
  */
-export async function downloadBlobs(events: readonly NativeEvent[], knownType: (taskIdentifier: number) => string | undefined): Promise<Map<NativeEvent, Blob>> {
+export async function downloadBlobs(
+  events: readonly NativeEvent[],
+  knownType: (taskIdentifier: number) => string | undefined,
+): Promise<Map<NativeEvent, Blob>> {
   const blobs = new Map<NativeEvent, Blob>();
   const types = new Map<number, string | undefined>();
   for (const event of events) {

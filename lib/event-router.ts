@@ -41,7 +41,8 @@ export class EventRouter {
   /** One batch per wake-up of the bridge (or events the session makes itself). */
   receive(events: NativeEvent[]): void {
     // Titanium's downloadcompleted carries the file as a Blob: made only for someone listening.
-    const needsBlobs = events.some((event) => event.type === EventType.DownloadCompleted) && this.#host.fanout.has('downloadcompleted');
+    const needsBlobs =
+      events.some((event) => event.type === EventType.DownloadCompleted) && this.#host.fanout.has('downloadcompleted');
     if (this.#delivery === null && !needsBlobs) {
       this.#dispatch(events, new Map());
       return;
@@ -88,7 +89,12 @@ export class EventRouter {
           }));
           break;
         case EventType.TaskRecovered:
-          host.recovered(taskIdentifier, TASK_KIND_NAMES[event.kind ?? 0], event.url ?? '', event.taskDescription ?? '');
+          host.recovered(
+            taskIdentifier,
+            TASK_KIND_NAMES[event.kind ?? 0],
+            event.url ?? '',
+            event.taskDescription ?? '',
+          );
           break;
         case EventType.BackgroundEventsDelivered:
           // macOS: nsurlsessiond handed over everything it held for a relaunched app (Titanium's
@@ -133,7 +139,14 @@ export class EventRouter {
     host.tasks.delete(taskIdentifier);
     // Journaled before any listener runs, marked delivered after: at-least-once delivery.
     host.persistence?.completed(record.kind, event, record.location);
-    if (debug.enabled) debug('task %d of %s completed: error %d, status %d', taskIdentifier, host.identifier, event.errorCode ?? 0, event.statusCode ?? 0);
+    if (debug.enabled)
+      debug(
+        'task %d of %s completed: error %d, status %d',
+        taskIdentifier,
+        host.identifier,
+        event.errorCode ?? 0,
+        event.statusCode ?? 0,
+      );
     host.fanout.emit('sessioncompleted', () => titaniumCompletion(record.kind, event, host.identifier));
     if (record.task !== undefined) runListener(() => record.task?._complete(event, record.location, record.cause));
     host.persistence?.delivered(taskIdentifier);
@@ -143,15 +156,41 @@ export class EventRouter {
   // One progress event, in Titanium's shape (with the delta since the previous one) and, for
   // promise-API tasks, as the Task's 'progress'.
   #progress(record: TaskRecord, event: NativeEvent): void {
-    const { download, total, expected, delta, bytesPerSecond, secondsRemaining } = takeProgress(record, event, performance.now());
+    const { download, total, expected, delta, bytesPerSecond, secondsRemaining } = takeProgress(
+      record,
+      event,
+      performance.now(),
+    );
     if (record.task !== undefined) {
-      runListener(() => record.task?._progress({ direction: download ? 'download' : 'upload', transferred: total, expected, bytesPerSecond, secondsRemaining }));
+      runListener(() =>
+        record.task?._progress({
+          direction: download ? 'download' : 'upload',
+          transferred: total,
+          expected,
+          bytesPerSecond,
+          secondsRemaining,
+        }),
+      );
     }
     const base = { taskIdentifier: event.taskIdentifier, sessionIdentifier: this.#host.identifier };
     if (download) {
-      this.#host.fanout.emit('downloadprogress', { ...base, bytesWritten: delta, totalBytesWritten: total, totalBytesExpectedToWrite: expected, bytesPerSecond, secondsRemaining });
+      this.#host.fanout.emit('downloadprogress', {
+        ...base,
+        bytesWritten: delta,
+        totalBytesWritten: total,
+        totalBytesExpectedToWrite: expected,
+        bytesPerSecond,
+        secondsRemaining,
+      });
     } else {
-      this.#host.fanout.emit('uploadprogress', { ...base, bytesSent: delta, totalBytesSent: total, totalBytesExpectedToSend: expected, bytesPerSecond, secondsRemaining });
+      this.#host.fanout.emit('uploadprogress', {
+        ...base,
+        bytesSent: delta,
+        totalBytesSent: total,
+        totalBytesExpectedToSend: expected,
+        bytesPerSecond,
+        secondsRemaining,
+      });
     }
   }
 }
@@ -159,7 +198,11 @@ export class EventRouter {
 // Titanium's sessioncompleted. A body too long for one JS string (only possible when
 // maximumResponseSize was raised past V8's string limit) cannot become responseText: the
 // completion still arrives, as the failure -1103 with an empty responseText.
-function titaniumCompletion(kind: TaskKindName, event: NativeEvent, sessionIdentifier: string): URLSessionEventMap['sessioncompleted'] {
+function titaniumCompletion(
+  kind: TaskKindName,
+  event: NativeEvent,
+  sessionIdentifier: string,
+): URLSessionEventMap['sessioncompleted'] {
   let errorCode = event.errorCode ?? 0;
   let message = event.message ?? '';
   let responseText: string | undefined;

@@ -155,7 +155,12 @@ export class FileBlob extends Blob {
   override async arrayBuffer(): Promise<ArrayBuffer> {
     const length = this.#end - this.#start;
     if (length > bufferConstants.MAX_LENGTH) {
-      throw Object.assign(new RangeError(`Cannot create a Buffer larger than ${bufferConstants.MAX_LENGTH} bytes: read it with stream() or slice()`), { code: 'ERR_BUFFER_TOO_LARGE' });
+      throw Object.assign(
+        new RangeError(
+          `Cannot create a Buffer larger than ${bufferConstants.MAX_LENGTH} bytes: read it with stream() or slice()`,
+        ),
+        { code: 'ERR_BUFFER_TOO_LARGE' },
+      );
     }
     const buffer = new ArrayBuffer(length);
     const bytes = new Uint8Array(buffer);

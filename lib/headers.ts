@@ -23,7 +23,8 @@ export function headerRecord(flat: string[]): ResponseHeaders {
       continue;
     }
     const value = seen ? `${out[name]}, ${flat[i + 1]}` : flat[i + 1];
-    if (name === '__proto__') Object.defineProperty(out, name, { value, enumerable: true, writable: true, configurable: true });
+    if (name === '__proto__')
+      Object.defineProperty(out, name, { value, enumerable: true, writable: true, configurable: true });
     else out[name] = value;
   }
   return out;

@@ -19,16 +19,34 @@ export { SessionConfiguration } from './configuration';
 export { ErrorCodes, NSURLError } from './errors';
 export { Task, HTTPError, TransferError, IntegrityError, AbortError } from './task';
 export type {
-  TaskState, TaskResponse, TaskMetrics, TaskProgress, TaskRetry, DownloadResult, RequestResult, StreamResult, StreamCompletion,
-  TaskError, TaskEventMap,
+  TaskState,
+  TaskResponse,
+  TaskMetrics,
+  TaskProgress,
+  TaskRetry,
+  DownloadResult,
+  RequestResult,
+  StreamResult,
+  StreamCompletion,
+  TaskError,
+  TaskEventMap,
 } from './task-types';
 export type { ResponseHeaders } from './headers';
 export type { RetryOptions } from './retry';
 export type { TaskOptions, DownloadOptions, UploadOptions, RequestOptions } from './task-options';
 export { discardResumeData } from './resume-data';
 export {
-  downloadTask, uploadTask, dataTask, finishTasksAndInvalidate, invalidateAndCancel, reset, flush,
-  createURLSessionBackgroundConfiguration, backgroundDownloadTaskWithURL, addBackgroundDownloadTask, addBackgroundUploadTask,
+  downloadTask,
+  uploadTask,
+  dataTask,
+  finishTasksAndInvalidate,
+  invalidateAndCancel,
+  reset,
+  flush,
+  createURLSessionBackgroundConfiguration,
+  backgroundDownloadTaskWithURL,
+  addBackgroundDownloadTask,
+  addBackgroundUploadTask,
 } from './titanium-module';
 export type { CodedError, ErrorCode } from './errors';
 

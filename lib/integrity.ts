@@ -19,11 +19,15 @@ export function parseIntegrity(value: unknown): Integrity | undefined {
   const byAlgorithm = new Map<Algorithm, Buffer[]>();
   for (const token of value.trim().split(/\s+/)) {
     const match = /^(sha256|sha384|sha512)-([A-Za-z0-9+/]+={0,2})(\?.*)?$/.exec(token);
-    if (match === null) throw typeError(ErrorCodes.INVALID_ARGUMENT, `integrity: "${token}" is not sha256-, sha384- or sha512-<base64>`);
+    if (match === null)
+      throw typeError(ErrorCodes.INVALID_ARGUMENT, `integrity: "${token}" is not sha256-, sha384- or sha512-<base64>`);
     const algorithm = match[1] as Algorithm;
     const digest = Buffer.from(match[2], 'base64');
     if (digest.length !== DIGEST_BYTES[algorithm]) {
-      throw typeError(ErrorCodes.INVALID_ARGUMENT, `integrity: the ${algorithm} digest must be ${DIGEST_BYTES[algorithm]} bytes`);
+      throw typeError(
+        ErrorCodes.INVALID_ARGUMENT,
+        `integrity: the ${algorithm} digest must be ${DIGEST_BYTES[algorithm]} bytes`,
+      );
     }
     byAlgorithm.set(algorithm, [...(byAlgorithm.get(algorithm) ?? []), digest]);
   }

@@ -4,7 +4,14 @@
 // opening its session (the CLI). JS thread only.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { emptyState, parseLegacyJournal, replayLog, toPlainState, type JournalState, type LiveState } from './journal-records';
+import {
+  emptyState,
+  parseLegacyJournal,
+  replayLog,
+  toPlainState,
+  type JournalState,
+  type LiveState,
+} from './journal-records';
 import { readStateFile } from './state-directory';
 
 export const LOG_FILE = 'journal.log';
@@ -42,7 +49,8 @@ export function readJournal(directory: string): ReadJournal {
       read.unusable = 'was damaged';
     }
   }
-  if (read.unusable !== undefined) return { state: emptyState(), setAside: setAside(log, read.unusable), rewrite: false };
+  if (read.unusable !== undefined)
+    return { state: emptyState(), setAside: setAside(log, read.unusable), rewrite: false };
   const legacy = path.join(directory, LEGACY_FILE);
   const old = readStateFile(legacy);
   if (old.bytes !== undefined) {
@@ -52,7 +60,8 @@ export function readJournal(directory: string): ReadJournal {
       old.unusable = 'was damaged';
     }
   }
-  if (old.unusable !== undefined) return { state: emptyState(), setAside: setAside(legacy, old.unusable), rewrite: false };
+  if (old.unusable !== undefined)
+    return { state: emptyState(), setAside: setAside(legacy, old.unusable), rewrite: false };
   return { state: emptyState(), rewrite: false };
 }
 

@@ -57,7 +57,9 @@ export interface JournalState {
 }
 
 /** The fields a download learns after it started (the response, a new partial file). */
-export type TaskPatch = Partial<Pick<JournaledTask, 'validator' | 'expectedBytes' | 'statusCode' | 'partialPath' | 'partialIdentity'>>;
+export type TaskPatch = Partial<
+  Pick<JournaledTask, 'validator' | 'expectedBytes' | 'statusCode' | 'partialPath' | 'partialIdentity'>
+>;
 
 /**
  * One line of the log. Each says one change; replaying them in order gives the state:
@@ -148,7 +150,8 @@ export function replayLog(bytes: Buffer): Replayed {
       parsed = undefined;
     }
     if (first) {
-      if ((parsed as { journal?: unknown } | undefined)?.journal !== LOG_HEADER.journal) throw new Error('unknown journal format');
+      if ((parsed as { journal?: unknown } | undefined)?.journal !== LOG_HEADER.journal)
+        throw new Error('unknown journal format');
       first = false;
       continue;
     }
@@ -169,8 +172,12 @@ export function* snapshotRecords(state: LiveState): Generator<Buffer> {
 /** journal.json, the whole-document format before the log (version 1): read once, then replaced. */
 export function parseLegacyJournal(text: string): LiveState {
   const parsed = JSON.parse(text) as Partial<JournalState> & { version?: number };
-  if (parsed.version !== 1 || !Array.isArray(parsed.tasks) || !Array.isArray(parsed.undelivered) ||
-      !isIdentifier(parsed.nextTaskIdentifier)) {
+  if (
+    parsed.version !== 1 ||
+    !Array.isArray(parsed.tasks) ||
+    !Array.isArray(parsed.undelivered) ||
+    !isIdentifier(parsed.nextTaskIdentifier)
+  ) {
     throw new Error('unknown journal format');
   }
   const state = emptyState(parsed.nextTaskIdentifier);
@@ -183,7 +190,11 @@ export function parseLegacyJournal(text: string): LiveState {
 }
 
 export function toPlainState(state: LiveState): JournalState {
-  return { nextTaskIdentifier: state.nextTaskIdentifier, tasks: [...state.tasks.values()], undelivered: [...state.undelivered.values()] };
+  return {
+    nextTaskIdentifier: state.nextTaskIdentifier,
+    tasks: [...state.tasks.values()],
+    undelivered: [...state.undelivered.values()],
+  };
 }
 
 function isIdentifier(value: unknown): value is number {
@@ -192,12 +203,24 @@ function isIdentifier(value: unknown): value is number {
 
 function isTask(value: unknown): value is JournaledTask {
   const t = value as JournaledTask | undefined;
-  return typeof t === 'object' && t !== null && isIdentifier(t.taskIdentifier) && typeof t.url === 'string' &&
-    (TASK_KIND_NAMES as readonly string[]).includes(t.kind) && typeof t.method === 'string' && Array.isArray(t.headers);
+  return (
+    typeof t === 'object' &&
+    t !== null &&
+    isIdentifier(t.taskIdentifier) &&
+    typeof t.url === 'string' &&
+    (TASK_KIND_NAMES as readonly string[]).includes(t.kind) &&
+    typeof t.method === 'string' &&
+    Array.isArray(t.headers)
+  );
 }
 
 function isCompletion(value: unknown): value is JournaledCompletion {
   const c = value as JournaledCompletion | undefined;
-  return typeof c === 'object' && c !== null && isIdentifier(c.taskIdentifier) && typeof c.errorCode === 'number' &&
-    (TASK_KIND_NAMES as readonly string[]).includes(c.kind);
+  return (
+    typeof c === 'object' &&
+    c !== null &&
+    isIdentifier(c.taskIdentifier) &&
+    typeof c.errorCode === 'number' &&
+    (TASK_KIND_NAMES as readonly string[]).includes(c.kind)
+  );
 }

@@ -9,8 +9,17 @@ import * as path from 'node:path';
 import { binding } from './binding';
 import { ErrorCodes } from './errors';
 import {
-  applyRecord, emptyState, encodeRecord, snapshotRecords, toPlainState,
-  type JournalState, type JournaledCompletion, type JournaledTask, type LiveState, type LogRecord, type TaskPatch,
+  applyRecord,
+  emptyState,
+  encodeRecord,
+  snapshotRecords,
+  toPlainState,
+  type JournalState,
+  type JournaledCompletion,
+  type JournaledTask,
+  type LiveState,
+  type LogRecord,
+  type TaskPatch,
 } from './journal-records';
 import { LEGACY_FILE, LOG_FILE, readJournal, removeLeftoverTemps, type SetAside } from './journal-files';
 import { StateDirectoryError, lockStateDirectory, writeAll, writeReplacing } from './state-directory';
@@ -97,7 +106,10 @@ export class Journal {
       binding.unlockFile(lockFd);
       if (error instanceof StateDirectoryError) throw error;
       const code = (error as NodeJS.ErrnoException).code ?? 'EIO';
-      throw new StateDirectoryError(ErrorCodes.STATE_DIRECTORY, `cannot read the state directory ${directory} (${code}): ${(error as Error).message}`);
+      throw new StateDirectoryError(
+        ErrorCodes.STATE_DIRECTORY,
+        `cannot read the state directory ${directory} (${code}): ${(error as Error).message}`,
+      );
     }
   }
 
@@ -214,7 +226,10 @@ export class Journal {
     this.#syncScheduled = false;
     if (this.#closed) return;
     try {
-      if (this.#needsRewrite || this.#length - this.#compactedLength > Math.max(COMPACT_MIN_BYTES, this.#compactedLength)) {
+      if (
+        this.#needsRewrite ||
+        this.#length - this.#compactedLength > Math.max(COMPACT_MIN_BYTES, this.#compactedLength)
+      ) {
         this.#rewrite();
       } else if (this.#unsynced && this.#fd >= 0) {
         fs.fdatasyncSync(this.#fd);
@@ -241,8 +256,12 @@ export class Journal {
   }
 
   #reportFailure(error: unknown): void {
-    this.writeFailed(this.#file, error, (code) =>
-      `the journal could not be written (${code}): events are still delivered, and the journal is written again once the state folder takes writes`);
+    this.writeFailed(
+      this.#file,
+      error,
+      (code) =>
+        `the journal could not be written (${code}): events are still delivered, and the journal is written again once the state folder takes writes`,
+    );
   }
 
   /**
@@ -276,7 +295,11 @@ export class Journal {
       } catch (error) {
         // Called while the session is invalidated: report, never throw into its event dispatch.
         const code = (error as NodeJS.ErrnoException).code ?? 'EIO';
-        this.#onWarning?.({ message: `the journal could not be removed (${code}): a later process may resume its tasks`, path: this.#file, code });
+        this.#onWarning?.({
+          message: `the journal could not be removed (${code}): a later process may resume its tasks`,
+          path: this.#file,
+          code,
+        });
       }
     } else {
       this.flush();

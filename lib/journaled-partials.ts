@@ -6,7 +6,13 @@
 import * as fs from 'node:fs';
 import type { Journal, JournaledTask } from './journal';
 import type { NativeTaskRequest } from './native';
-import { createPartialFileAt, isOwnPartial, newPartialPath, ownPartialIdentity, removeOwnPartial } from './partial-files';
+import {
+  createPartialFileAt,
+  isOwnPartial,
+  newPartialPath,
+  ownPartialIdentity,
+  removeOwnPartial,
+} from './partial-files';
 
 /**
  * Creates the partial file the journal already names (request.resumePartialPath) and journals
@@ -41,14 +47,22 @@ export function resumeOrRenewPartial(journal: Journal, task: JournaledTask, requ
   }
   if (task.downloadDirectory === undefined) return;
   // Named but never identified: the dead process created it empty and never started the task.
-  if (task.partialPath !== undefined && !task.partialIdentity && ownPartialIdentity(task.partialPath) !== undefined &&
-      fs.lstatSync(task.partialPath).size === 0) {
+  if (
+    task.partialPath !== undefined &&
+    !task.partialIdentity &&
+    ownPartialIdentity(task.partialPath) !== undefined &&
+    fs.lstatSync(task.partialPath).size === 0
+  ) {
     removeOwnPartial(task.partialPath, ownPartialIdentity(task.partialPath));
   }
   // A new partial file, named in the journal before it exists (as in prepare()).
   request.resumePartialPath = newPartialPath(task.downloadDirectory);
   request.resumeOffset = 0;
-  journal.patchTask(task.taskIdentifier, { partialPath: request.resumePartialPath, partialIdentity: '', validator: '' });
+  journal.patchTask(task.taskIdentifier, {
+    partialPath: request.resumePartialPath,
+    partialIdentity: '',
+    validator: '',
+  });
   try {
     createJournaledPartial(journal, request);
   } catch {

@@ -29,7 +29,10 @@ export interface NativeSessionConfig {
 
 export declare class NativeSession {
   /** onEvents receives one encoded batch: decode it with lib/generated/wire.ts's decodeEvents. */
-  constructor(config: NativeSessionConfig, onEvents: (numbers: Float64Array, text: string, bodies: ArrayBuffer[] | undefined) => void);
+  constructor(
+    config: NativeSessionConfig,
+    onEvents: (numbers: Float64Array, text: string, bodies: ArrayBuffer[] | undefined) => void,
+  );
   /** `packed` is packTaskRequest(request, taskDescription) (lib/generated/wire.ts). */
   startTask(packed: unknown[]): void;
   cancelTask(taskIdentifier: number): void;

@@ -20,7 +20,12 @@ export const PARTIAL_FILE_NAME = /^\..*\.[0-9a-f]{16}\.partial$/;
 /** The engines' partial file names, group 1 the creating process's pid: native/core/file_ops.h's one rule. */
 export const ENGINE_PARTIAL_FILE_NAME = new RegExp(binding.partialFileNamePattern);
 
-const CREATE_FLAGS = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK;
+const CREATE_FLAGS =
+  fs.constants.O_WRONLY |
+  fs.constants.O_CREAT |
+  fs.constants.O_EXCL |
+  fs.constants.O_NOFOLLOW |
+  fs.constants.O_NONBLOCK;
 
 export interface PartialFile {
   path: string;

@@ -53,7 +53,8 @@ async function sweepFolder(folder: string): Promise<number> {
     if (processMayBeAlive(Number(match[1]))) continue;
     const file = path.join(folder, entry.name);
     const stats = await fs.promises.lstat(file).catch(() => undefined);
-    if (stats === undefined || !stats.isFile() || stats.nlink !== 1 || (uid !== undefined && stats.uid !== uid)) continue;
+    if (stats === undefined || !stats.isFile() || stats.nlink !== 1 || (uid !== undefined && stats.uid !== uid))
+      continue;
     if (Date.now() - stats.mtimeMs < STALE_AFTER_MS) continue;
     try {
       await fs.promises.unlink(file);

@@ -95,8 +95,12 @@ export class SessionPersistence {
         // A full state folder must not fail the task: the engine sends the body from memory, and
         // the journal says that the body does not survive this process.
         bodyInMemory = true;
-        this.journal.writeFailed(bodyFile, error, (code) =>
-          `the body of task ${id} could not be stored in the state folder (${code}): the task runs from memory and does not survive this process`);
+        this.journal.writeFailed(
+          bodyFile,
+          error,
+          (code) =>
+            `the body of task ${id} could not be stored in the state folder (${code}): the task runs from memory and does not survive this process`,
+        );
       }
     }
     this.journal.upsertTask({
@@ -138,7 +142,11 @@ export class SessionPersistence {
   responseArrived(taskIdentifier: number, event: NativeEvent): void {
     const task = this.journal.tasks.get(taskIdentifier);
     if (task === undefined || task.kind !== 'download') return;
-    this.journal.patchTask(taskIdentifier, { validator: event.validator ?? '', expectedBytes: event.expectedBytes ?? 0, statusCode: event.statusCode ?? 0 });
+    this.journal.patchTask(taskIdentifier, {
+      validator: event.validator ?? '',
+      expectedBytes: event.expectedBytes ?? 0,
+      statusCode: event.statusCode ?? 0,
+    });
   }
 
   completed(kind: JournaledTask['kind'], event: NativeEvent, location: string | undefined): void {
@@ -155,7 +163,8 @@ export class SessionPersistence {
       // JS string, and a throw would lose the completion). A
       // completion redelivered after a crash without its body says so instead of pretending it
       // was empty.
-      if (event.responseBody.length <= JOURNALED_RESPONSE_LIMIT) entry.responseBase64 = event.responseBody.toString('base64');
+      if (event.responseBody.length <= JOURNALED_RESPONSE_LIMIT)
+        entry.responseBase64 = event.responseBody.toString('base64');
       else entry.responseOmittedBytes = event.responseBody.length;
     }
     this.journal.complete(entry);
@@ -174,21 +183,48 @@ export class SessionPersistence {
    * again: its completion is journaled now and delivered with the other undelivered ones.
    * `expectedBytes`: the whole file's size as the dead process's response announced it (0: unknown).
    */
-  recoverableRequests(): Array<{ request: NativeTaskRequest; taskDescription: string; kind: JournaledTask['kind']; expectedBytes: number }> {
+  recoverableRequests(): Array<{
+    request: NativeTaskRequest;
+    taskDescription: string;
+    kind: JournaledTask['kind'];
+    expectedBytes: number;
+  }> {
     const committed = new CommittedDownloads();
-    const recovered: Array<{ request: NativeTaskRequest; taskDescription: string; kind: JournaledTask['kind']; expectedBytes: number }> = [];
+    const recovered: Array<{
+      request: NativeTaskRequest;
+      taskDescription: string;
+      kind: JournaledTask['kind'];
+      expectedBytes: number;
+    }> = [];
     for (const task of [...this.journal.tasks.values()]) {
       if (task.bodyInMemory === true) continue;
-      if (task.kind === 'download' && task.downloadDirectory !== undefined && task.partialPath !== undefined && task.partialIdentity) {
+      if (
+        task.kind === 'download' &&
+        task.downloadDirectory !== undefined &&
+        task.partialPath !== undefined &&
+        task.partialIdentity
+      ) {
         const location = committed.find(task.downloadDirectory, task.partialPath, task.partialIdentity);
         if (location !== undefined) {
           // The engine moves a file into place only for a response it accepted; its status is
           // journaled when the response arrives, unless the kill came even before that.
-          this.journal.complete({ taskIdentifier: task.taskIdentifier, kind: 'download', errorCode: 0, message: '', statusCode: task.statusCode ?? 200, location });
+          this.journal.complete({
+            taskIdentifier: task.taskIdentifier,
+            kind: 'download',
+            errorCode: 0,
+            message: '',
+            statusCode: task.statusCode ?? 200,
+            location,
+          });
           continue;
         }
       }
-      recovered.push({ request: this.#requestFor(task), taskDescription: task.taskDescription, kind: task.kind, expectedBytes: task.expectedBytes ?? 0 });
+      recovered.push({
+        request: this.#requestFor(task),
+        taskDescription: task.taskDescription,
+        kind: task.kind,
+        expectedBytes: task.expectedBytes ?? 0,
+      });
     }
     return recovered;
   }
@@ -223,7 +259,12 @@ export class SessionPersistence {
     return [...this.journal.undelivered.values()].map((c) => {
       const events: NativeEvent[] = [];
       if (c.location !== undefined) {
-        events.push({ type: EventType.DownloadCompleted, taskIdentifier: c.taskIdentifier, statusCode: c.statusCode, location: c.location });
+        events.push({
+          type: EventType.DownloadCompleted,
+          taskIdentifier: c.taskIdentifier,
+          statusCode: c.statusCode,
+          location: c.location,
+        });
       }
       const omitted = c.responseOmittedBytes !== undefined && c.errorCode === 0;
       events.push({

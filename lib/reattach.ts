@@ -38,7 +38,12 @@ export function reattach(persistence: SessionPersistence, host: ReattachHost): v
     );
   }
   for (const { request, taskDescription, kind, expectedBytes } of persistence.recoverableRequests()) {
-    debug('task %d of %s: re-attached, resuming from %d bytes', request.taskIdentifier, host.identifier, request.resumeOffset ?? 0);
+    debug(
+      'task %d of %s: re-attached, resuming from %d bytes',
+      request.taskIdentifier,
+      host.identifier,
+      request.resumeOffset ?? 0,
+    );
     const record = newTaskRecord(kind, request.url, taskDescription);
     // getAllTasks() at once shows the kept bytes and the known size, and the first progress
     // event's bytesWritten counts only what arrives now.

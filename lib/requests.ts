@@ -11,7 +11,13 @@ import { isOwnPartial } from './partial-files';
 import { decodeResumeData, type ResumeState } from './resume-data';
 import type { TaskSetup } from './task';
 import type { TaskKindName } from './task-table';
-import { parseTaskOptions, resolveDestination, type DownloadOptions, type RequestOptions, type UploadOptions } from './task-options';
+import {
+  parseTaskOptions,
+  resolveDestination,
+  type DownloadOptions,
+  type RequestOptions,
+  type UploadOptions,
+} from './task-options';
 import type { DataTaskArguments, DownloadTaskArguments, UploadTaskArguments } from './types';
 import { expectOptionsObject, rejectUnknownKeys, validateHeaders, validateMethod, validateUrl } from './validate';
 
@@ -90,10 +96,17 @@ export function promiseDownload(
     overwrite: destination.overwrite,
     discardOnHttpError: parsed.throwHttpErrors,
     keepPartialOnFailure: true,
-    ...(parsed.integrity === undefined ? {} : { integrityAlgorithm: parsed.integrity.algorithm, integrityDigests: parsed.integrity.digests }),
+    ...(parsed.integrity === undefined
+      ? {}
+      : { integrityAlgorithm: parsed.integrity.algorithm, integrityDigests: parsed.integrity.digests }),
     ...(resume === undefined || resume.partialPath === ''
       ? {}
-      : { resumePartialPath: resume.partialPath, resumeIdentity: resume.partialIdentity, resumeOffset: resume.offset, resumeValidator: resume.validator }),
+      : {
+          resumePartialPath: resume.partialPath,
+          resumeIdentity: resume.partialIdentity,
+          resumeOffset: resume.offset,
+          resumeValidator: resume.validator,
+        }),
   };
   const resumeTemplate = {
     destinationDirectory: destination.destinationDirectory,
@@ -102,19 +115,42 @@ export function promiseDownload(
     overwrite: destination.overwrite,
     url,
   };
-  return { kind: 'download', request, body: {}, taskDescription: parsed.taskDescription, options: parsed, resumeTemplate };
+  return {
+    kind: 'download',
+    request,
+    body: {},
+    taskDescription: parsed.taskDescription,
+    options: parsed,
+    resumeTemplate,
+  };
 }
 
 /** upload(url, body, options): bytes, a Blob, or a file path streamed from disk. */
-export function promiseUpload(url: string, body: Buffer | Uint8Array | Blob | string, options: UploadOptions, maximumResponseSize: number): PromiseRequest {
+export function promiseUpload(
+  url: string,
+  body: Buffer | Uint8Array | Blob | string,
+  options: UploadOptions,
+  maximumResponseSize: number,
+): PromiseRequest {
   const parsed = parseTaskOptions('upload', options);
   const target = validateUrl(url);
-  if (body === undefined || body === null) throw typeError(ErrorCodes.INVALID_ARGUMENT, 'upload(url, body): body is required');
+  if (body === undefined || body === null)
+    throw typeError(ErrorCodes.INVALID_ARGUMENT, 'upload(url, body): body is required');
   const request = {
-    kind: TaskKind.Upload, url: target, method: parsed.method ?? 'POST', headers: parsed.headers, timeout: parsed.timeout,
+    kind: TaskKind.Upload,
+    url: target,
+    method: parsed.method ?? 'POST',
+    headers: parsed.headers,
+    timeout: parsed.timeout,
     maximumResponseSize: parsed.maximumResponseSize ?? maximumResponseSize,
   };
-  return { kind: 'upload', request, body: prepareUploadBody(body), taskDescription: parsed.taskDescription, options: parsed };
+  return {
+    kind: 'upload',
+    request,
+    body: prepareUploadBody(body),
+    taskDescription: parsed.taskDescription,
+    options: parsed,
+  };
 }
 
 /** request(url, options): a data task, its body in memory or (stream: true) as a Readable. */
@@ -124,7 +160,12 @@ export function promiseData(url: string, options: RequestOptions, maximumRespons
   const body = prepareDataBody(parsed.body);
   const method = parsed.method ?? (body === undefined ? 'GET' : 'POST');
   const request = {
-    kind: TaskKind.Data, url: target, method, headers: parsed.headers, timeout: parsed.timeout, streamBody: parsed.stream,
+    kind: TaskKind.Data,
+    url: target,
+    method,
+    headers: parsed.headers,
+    timeout: parsed.timeout,
+    streamBody: parsed.stream,
     maximumResponseSize: parsed.maximumResponseSize ?? maximumResponseSize,
   };
   return { kind: 'data', request, body: body ?? {}, taskDescription: parsed.taskDescription, options: parsed };
@@ -146,7 +187,10 @@ function usableResume(resume: ResumeState): ResumeState {
   if (fs.lstatSync(resume.partialPath, { throwIfNoEntry: false }) === undefined) {
     return { ...resume, partialPath: '', partialIdentity: '', offset: 0, validator: '' };
   }
-  throw typeError(ErrorCodes.INVALID_RESUME_DATA, `resumeData's partial file ${resume.partialPath} is no longer the file this download wrote; refusing to touch it`);
+  throw typeError(
+    ErrorCodes.INVALID_RESUME_DATA,
+    `resumeData's partial file ${resume.partialPath} is no longer the file this download wrote; refusing to touch it`,
+  );
 }
 
 function description(value: unknown): string {

@@ -54,7 +54,11 @@ function loadOrCreateKey(): Buffer | undefined {
     const existing = readKey(file);
     if (existing !== undefined) return existing;
     const temp = path.join(root, `.resume-data.key.${randomBytes(8).toString('hex')}`);
-    const fd = fs.openSync(temp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
+    const fd = fs.openSync(
+      temp,
+      fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW,
+      0o600,
+    );
     try {
       fs.writeSync(fd, randomBytes(KEY_BYTES));
       fs.fsyncSync(fd);
@@ -100,8 +104,15 @@ function readKey(file: string): Buffer | undefined {
 // The fields in one fixed order: what the HMAC covers.
 function canonical(state: ResumeState): string {
   return JSON.stringify([
-    state.url, state.partialPath, state.partialIdentity, state.offset, state.validator,
-    state.destinationDirectory, state.destinationFileName, state.nameFromResponse, state.overwrite,
+    state.url,
+    state.partialPath,
+    state.partialIdentity,
+    state.offset,
+    state.validator,
+    state.destinationDirectory,
+    state.destinationFileName,
+    state.nameFromResponse,
+    state.overwrite,
   ]);
 }
 
@@ -110,7 +121,10 @@ function mac(state: ResumeState): Buffer {
 }
 
 export function encodeResumeData(state: ResumeState): Buffer {
-  return Buffer.from(JSON.stringify({ format: FORMAT, version: VERSION, ...state, mac: mac(state).toString('base64') }), 'utf8');
+  return Buffer.from(
+    JSON.stringify({ format: FORMAT, version: VERSION, ...state, mac: mac(state).toString('base64') }),
+    'utf8',
+  );
 }
 
 function refuse(message: string): never {
@@ -119,7 +133,10 @@ function refuse(message: string): never {
 
 export function decodeResumeData(data: unknown): ResumeState {
   if (!(data instanceof Uint8Array)) {
-    throw typeError(ErrorCodes.INVALID_ARGUMENT, 'resumeData must be the Buffer a cancelled or failed download produced');
+    throw typeError(
+      ErrorCodes.INVALID_ARGUMENT,
+      'resumeData must be the Buffer a cancelled or failed download produced',
+    );
   }
   let parsed: Record<string, unknown>;
   try {
@@ -128,24 +145,60 @@ export function decodeResumeData(data: unknown): ResumeState {
     refuse('resumeData is not urlsession resume data');
   }
   if (parsed === null || typeof parsed !== 'object' || parsed.format !== FORMAT || parsed.version !== VERSION) {
-    refuse(`resumeData has an unknown format or version (${String((parsed as { version?: unknown } | null)?.version)})`);
+    refuse(
+      `resumeData has an unknown format or version (${String((parsed as { version?: unknown } | null)?.version)})`,
+    );
   }
-  const { url, partialPath, partialIdentity, offset, validator, destinationDirectory, destinationFileName, nameFromResponse, overwrite } = parsed;
-  if (typeof url !== 'string' || typeof partialPath !== 'string' || typeof partialIdentity !== 'string' ||
-      typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0 || typeof validator !== 'string' ||
-      typeof destinationDirectory !== 'string' || typeof destinationFileName !== 'string' ||
-      typeof nameFromResponse !== 'boolean' || typeof overwrite !== 'boolean' || typeof parsed.mac !== 'string') {
+  const {
+    url,
+    partialPath,
+    partialIdentity,
+    offset,
+    validator,
+    destinationDirectory,
+    destinationFileName,
+    nameFromResponse,
+    overwrite,
+  } = parsed;
+  if (
+    typeof url !== 'string' ||
+    typeof partialPath !== 'string' ||
+    typeof partialIdentity !== 'string' ||
+    typeof offset !== 'number' ||
+    !Number.isSafeInteger(offset) ||
+    offset < 0 ||
+    typeof validator !== 'string' ||
+    typeof destinationDirectory !== 'string' ||
+    typeof destinationFileName !== 'string' ||
+    typeof nameFromResponse !== 'boolean' ||
+    typeof overwrite !== 'boolean' ||
+    typeof parsed.mac !== 'string'
+  ) {
     refuse('resumeData is damaged');
   }
-  const state: ResumeState = { url, partialPath, partialIdentity, offset, validator, destinationDirectory, destinationFileName, nameFromResponse, overwrite };
+  const state: ResumeState = {
+    url,
+    partialPath,
+    partialIdentity,
+    offset,
+    validator,
+    destinationDirectory,
+    destinationFileName,
+    nameFromResponse,
+    overwrite,
+  };
   const given = Buffer.from(parsed.mac, 'base64');
   const expected = mac(state);
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
     refuse('resumeData was not made by urlsession for this user (its signature does not match)');
   }
   // A genuine blob still names only one of our hidden partial files inside its destination folder.
-  if (!path.isAbsolute(partialPath) || path.dirname(partialPath) !== path.resolve(destinationDirectory) ||
-      !PARTIAL_FILE_NAME.test(path.basename(partialPath)) || !/^\d+:\d+:\d+$/.test(partialIdentity)) {
+  if (
+    !path.isAbsolute(partialPath) ||
+    path.dirname(partialPath) !== path.resolve(destinationDirectory) ||
+    !PARTIAL_FILE_NAME.test(path.basename(partialPath)) ||
+    !/^\d+:\d+:\d+$/.test(partialIdentity)
+  ) {
     refuse('resumeData names a file that is not a partial download in its destination folder');
   }
   return state;

@@ -9,7 +9,13 @@ import type { TaskRecord } from './task-table';
  * Arms `record`'s retry: `start` runs after `delayMs` with the request to send again, unless
  * `stillWanted` says the task or its session is gone by then.
  */
-export function scheduleRetry(record: TaskRecord, failure: NativeEvent, delayMs: number, stillWanted: () => boolean, start: (request: NativeTaskRequest) => void): void {
+export function scheduleRetry(
+  record: TaskRecord,
+  failure: NativeEvent,
+  delayMs: number,
+  stillWanted: () => boolean,
+  start: (request: NativeTaskRequest) => void,
+): void {
   const request = record.request as NativeTaskRequest;
   if (failure.partialPath !== undefined) {
     if ((failure.partialBytes ?? 0) > 0 && (failure.validator ?? '') !== '') {

@@ -40,11 +40,12 @@ export function parseRetry(value: unknown): RetryPolicy {
   if (typeof value === 'number') {
     const shared = sharedPolicies.get(value);
     if (shared !== undefined) return shared;
-    const policy = parseRetry({ limit: value });  // validates: only valid limits are cached
+    const policy = parseRetry({ limit: value }); // validates: only valid limits are cached
     sharedPolicies.set(value, policy);
     return policy;
   }
-  if (!isPlainObject(value)) throw typeError(ErrorCodes.INVALID_ARGUMENT, 'retry must be a number or an options object');
+  if (!isPlainObject(value))
+    throw typeError(ErrorCodes.INVALID_ARGUMENT, 'retry must be a number or an options object');
   rejectUnknownKeys(value, ['limit', 'methods', 'statusCodes', 'errorCodes', 'backoff', 'maxRetryAfter'], 'retry');
   const o = value as RetryOptions;
   const backoff = o.backoff ?? {};
@@ -52,9 +53,24 @@ export function parseRetry(value: unknown): RetryPolicy {
   rejectUnknownKeys(backoff, ['initial', 'max', 'factor', 'jitter'], 'retry.backoff');
   return {
     limit: validateNumber(o.limit, 'retry.limit', { min: 0, max: 100, integer: true }) ?? 2,
-    methods: new Set((list(o.methods, 'retry.methods') ?? ['GET', 'PUT', 'HEAD', 'DELETE', 'OPTIONS', 'TRACE']).map((m) => String(m).toUpperCase())),
-    statusCodes: new Set((list(o.statusCodes, 'retry.statusCodes') ?? [408, 413, 429, 500, 502, 503, 504, 521, 522, 524]).map(Number)),
-    errorCodes: new Set((list(o.errorCodes, 'retry.errorCodes') ?? [NSURLError.TimedOut, NSURLError.CannotConnectToHost, NSURLError.NetworkConnectionLost, NSURLError.NotConnectedToInternet]).map(Number)),
+    methods: new Set(
+      (list(o.methods, 'retry.methods') ?? ['GET', 'PUT', 'HEAD', 'DELETE', 'OPTIONS', 'TRACE']).map((m) =>
+        String(m).toUpperCase(),
+      ),
+    ),
+    statusCodes: new Set(
+      (list(o.statusCodes, 'retry.statusCodes') ?? [408, 413, 429, 500, 502, 503, 504, 521, 522, 524]).map(Number),
+    ),
+    errorCodes: new Set(
+      (
+        list(o.errorCodes, 'retry.errorCodes') ?? [
+          NSURLError.TimedOut,
+          NSURLError.CannotConnectToHost,
+          NSURLError.NetworkConnectionLost,
+          NSURLError.NotConnectedToInternet,
+        ]
+      ).map(Number),
+    ),
     initial: validateNumber(backoff.initial, 'retry.backoff.initial', { min: 0 }) ?? 1000,
     max: validateNumber(backoff.max, 'retry.backoff.max', { min: 0 }) ?? 30000,
     factor: validateNumber(backoff.factor, 'retry.backoff.factor', { min: 1 }) ?? 2,

@@ -53,7 +53,12 @@ export class SessionRuntime {
   #downloadDirectoryChecked = false;
 
   /** `emitter` is the Session; `hub` the module-wide emitter; `onInvalidated` runs before 'invalidated' is emitted. */
-  constructor(configuration: SessionConfiguration, emitter: EventEmitter, hub: EventEmitter, onInvalidated: () => void) {
+  constructor(
+    configuration: SessionConfiguration,
+    emitter: EventEmitter,
+    hub: EventEmitter,
+    onInvalidated: () => void,
+  ) {
     this.identifier = configuration.identifier;
     this.#configuration = configuration;
     this.#emitter = emitter;
@@ -68,7 +73,8 @@ export class SessionRuntime {
       (numbers, text, bodies) => runListener(() => this.#router.receive(decodeEvents(numbers, text, bodies))),
       // Deferred: a failed write can happen inside the app's own call (uploadTask writes the
       // body), and listeners never run inside the caller's stack.
-      (warning) => process.nextTick(() => this.#fanout.emit('warning', { sessionIdentifier: this.identifier, ...warning })),
+      (warning) =>
+        process.nextTick(() => this.#fanout.emit('warning', { sessionIdentifier: this.identifier, ...warning })),
     );
     this.#native = parts.native;
     this.#persistence = parts.persistence;
@@ -119,7 +125,12 @@ export class SessionRuntime {
   // written into it (another local user may have made it first); checked once per session.
   checkDownloadDirectory(directory: string): void {
     const configuration = this.#configuration;
-    if (this.#downloadDirectoryChecked || !configuration.usesDefaultDownloadDirectory || directory !== configuration.downloadDirectory) return;
+    if (
+      this.#downloadDirectoryChecked ||
+      !configuration.usesDefaultDownloadDirectory ||
+      directory !== configuration.downloadDirectory
+    )
+      return;
     ensurePrivateDirectory(directory);
     this.#downloadDirectoryChecked = true;
   }
@@ -157,7 +168,8 @@ export class SessionRuntime {
     const record = this.#tasks.get(taskIdentifier);
     if (record === undefined) return false;
     debug('task %d of %s cancelled', taskIdentifier, this.identifier);
-    if (record.starting || record.retryTimer !== undefined) this.#launcher.completeUnstarted(taskIdentifier, NSURLError.Cancelled);
+    if (record.starting || record.retryTimer !== undefined)
+      this.#launcher.completeUnstarted(taskIdentifier, NSURLError.Cancelled);
     else this.#native.cancelTask(taskIdentifier);
     return true;
   }
@@ -178,7 +190,8 @@ export class SessionRuntime {
     this.#state = 'invalidating';
     debug('session %s invalidating and cancelling', this.identifier);
     for (const [id, record] of this.#tasks) {
-      if (record.starting || record.retryTimer !== undefined) this.#launcher.completeUnstarted(id, NSURLError.Cancelled);
+      if (record.starting || record.retryTimer !== undefined)
+        this.#launcher.completeUnstarted(id, NSURLError.Cancelled);
     }
     this.#native.invalidateAndCancel();
   }
@@ -190,8 +203,7 @@ export class SessionRuntime {
     if (kind === 'reset') {
       this.#persistence?.reset(new Set(this.#tasks.keys()));
       this.#native.reset(token);
-    }
-    else this.#native.flush(token);
+    } else this.#native.flush(token);
   }
 
   #startNative(request: NativeTaskRequest, taskDescription: string): void {
@@ -200,7 +212,8 @@ export class SessionRuntime {
 
   #whenStarted(taskIdentifier: number, call: () => void): void {
     const record = this.#tasks.get(taskIdentifier);
-    if (record !== undefined && !record.starting && record.retryTimer === undefined && this.#state !== 'invalidated') call();
+    if (record !== undefined && !record.starting && record.retryTimer === undefined && this.#state !== 'invalidated')
+      call();
   }
 
   // One set of controls for all of this session's tasks (they pass their identifier).
@@ -244,13 +257,26 @@ export class SessionRuntime {
       fanout: this.#fanout,
       isActive: () => this.#state === 'active',
       retry: (taskIdentifier, record, failure, delayMs) => {
-        debug('task %d of %s: retry in %d ms (error %d, status %d)', taskIdentifier, this.identifier, delayMs, failure.errorCode ?? 0, failure.statusCode ?? 0);
-        scheduleRetry(record, failure, delayMs, () => this.#tasks.get(taskIdentifier) === record && this.#state === 'active',
-          (request) => this.#startNative(request, record.taskDescription));
+        debug(
+          'task %d of %s: retry in %d ms (error %d, status %d)',
+          taskIdentifier,
+          this.identifier,
+          delayMs,
+          failure.errorCode ?? 0,
+          failure.statusCode ?? 0,
+        );
+        scheduleRetry(
+          record,
+          failure,
+          delayMs,
+          () => this.#tasks.get(taskIdentifier) === record && this.#state === 'active',
+          (request) => this.#startNative(request, record.taskDescription),
+        );
       },
       recovered: (taskIdentifier, kind, url, taskDescription) => {
         // nsurlsessiond kept this task of an earlier process: adopt it and keep numbering past it.
-        if (!this.#tasks.has(taskIdentifier)) this.#tasks.set(taskIdentifier, newTaskRecord(kind, url, taskDescription));
+        if (!this.#tasks.has(taskIdentifier))
+          this.#tasks.set(taskIdentifier, newTaskRecord(kind, url, taskDescription));
         this.#nextTaskIdentifier = Math.max(this.#nextTaskIdentifier, taskIdentifier + 1);
         this.#counter?.taken(this.#nextTaskIdentifier);
       },

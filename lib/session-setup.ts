@@ -39,7 +39,10 @@ export function openSessionParts(
   // CFNetwork stops after 20 redirects whatever the delegate says: a larger limit would be a
   // promise the Apple engine cannot keep (the curl engine can, and keeps it).
   if (binding.engine === 'apple' && configuration.maximumRedirects > APPLE_MAXIMUM_REDIRECTS) {
-    throw typeError(ErrorCodes.INVALID_ARGUMENT, `maximumRedirects above ${APPLE_MAXIMUM_REDIRECTS} cannot be honoured by NSURLSession (macOS)`);
+    throw typeError(
+      ErrorCodes.INVALID_ARGUMENT,
+      `maximumRedirects above ${APPLE_MAXIMUM_REDIRECTS} cannot be honoured by NSURLSession (macOS)`,
+    );
   }
   const stateDirectory = configuration.persistent ? configuration.stateDirectory : undefined;
   // Own the state folder before any engine exists (lock, owner and mode checks), in every mode:
@@ -81,7 +84,12 @@ export function openSessionParts(
     } catch (error) {
       native.close();
       if (lockFd !== undefined) binding.unlockFile(lockFd);
-      throw withStack(new StateDirectoryError(ErrorCodes.STATE_DIRECTORY, `cannot keep task identifiers in ${configuration.stateDirectory}: ${(error as Error).message}`));
+      throw withStack(
+        new StateDirectoryError(
+          ErrorCodes.STATE_DIRECTORY,
+          `cannot keep task identifiers in ${configuration.stateDirectory}: ${(error as Error).message}`,
+        ),
+      );
     }
     return { native, systemLock: lockFd, counter, nextTaskIdentifier: counter.first };
   }

@@ -5,7 +5,14 @@
 import { EventEmitter } from 'node:events';
 import type { SessionConfiguration } from './configuration';
 import { ErrorCodes, typeError } from './errors';
-import { promiseData, promiseDownload, promiseUpload, titaniumData, titaniumDownload, titaniumUpload } from './requests';
+import {
+  promiseData,
+  promiseDownload,
+  promiseUpload,
+  titaniumData,
+  titaniumDownload,
+  titaniumUpload,
+} from './requests';
 import { SessionRuntime, type SessionState } from './session-runtime';
 import type { Task } from './task';
 import type { DownloadResult, RequestResult, StreamResult } from './task-types';
@@ -31,11 +38,19 @@ export class Session extends EventEmitter<URLSessionEvents> {
   #runtime: SessionRuntime;
 
   /** @internal Sessions come from createSession / createURLSession. */
-  static create(configuration: SessionConfiguration, hub: EventEmitter, onInvalidated: (session: Session) => void): Session {
+  static create(
+    configuration: SessionConfiguration,
+    hub: EventEmitter,
+    onInvalidated: (session: Session) => void,
+  ): Session {
     return new Session(configuration, hub, onInvalidated);
   }
 
-  private constructor(configuration: SessionConfiguration, hub: EventEmitter, onInvalidated: (session: Session) => void) {
+  private constructor(
+    configuration: SessionConfiguration,
+    hub: EventEmitter,
+    onInvalidated: (session: Session) => void,
+  ) {
     super();
     this.identifier = configuration.identifier;
     this.configuration = configuration;
@@ -83,7 +98,10 @@ export class Session extends EventEmitter<URLSessionEvents> {
    */
   download(url: string, options?: DownloadOptions): Task<DownloadResult>;
   download(options: DownloadOptions & { resumeData: Buffer }): Task<DownloadResult>;
-  download(urlOrOptions: string | (DownloadOptions & { resumeData: Buffer }), maybeOptions: DownloadOptions = {}): Task<DownloadResult> {
+  download(
+    urlOrOptions: string | (DownloadOptions & { resumeData: Buffer }),
+    maybeOptions: DownloadOptions = {},
+  ): Task<DownloadResult> {
     this.#runtime.ensureActive();
     const parsed = promiseDownload(urlOrOptions, maybeOptions, this.configuration.downloadDirectory);
     this.#runtime.checkDownloadDirectory(parsed.request.downloadDirectory as string);
@@ -93,7 +111,9 @@ export class Session extends EventEmitter<URLSessionEvents> {
   /** Uploads `body` (bytes, a Blob, or a file path streamed from disk); resolves with { statusCode, headers, url, body, metrics }. */
   upload(url: string, body: Buffer | Uint8Array | Blob | string, options: UploadOptions = {}): Task<RequestResult> {
     this.#runtime.ensureActive();
-    return this.#runtime.startTask<RequestResult>(promiseUpload(url, body, options, this.configuration.maximumResponseSize));
+    return this.#runtime.startTask<RequestResult>(
+      promiseUpload(url, body, options, this.configuration.maximumResponseSize),
+    );
   }
 
   /**
@@ -113,7 +133,10 @@ export class Session extends EventEmitter<URLSessionEvents> {
    */
   cancelTask(taskIdentifier: number): boolean {
     if (typeof taskIdentifier !== 'number') {
-      throw typeError(ErrorCodes.INVALID_ARGUMENT, `cancelTask(taskIdentifier): taskIdentifier must be a number, got ${typeof taskIdentifier}`);
+      throw typeError(
+        ErrorCodes.INVALID_ARGUMENT,
+        `cancelTask(taskIdentifier): taskIdentifier must be a number, got ${typeof taskIdentifier}`,
+      );
     }
     validateNumber(taskIdentifier, 'taskIdentifier', { min: 1, integer: true });
     return this.#runtime.cancel(taskIdentifier);
@@ -139,7 +162,10 @@ export class Session extends EventEmitter<URLSessionEvents> {
   // The seed's one-argument forms name the session: anything but this session is a mistake.
   #expectSelf(session: unknown, method: string): void {
     if (session !== undefined && session !== this) {
-      throw typeError(ErrorCodes.INVALID_ARGUMENT, `${method}(session): session must be the session the method is called on, or omitted`);
+      throw typeError(
+        ErrorCodes.INVALID_ARGUMENT,
+        `${method}(session): session must be the session the method is called on, or omitted`,
+      );
     }
   }
 

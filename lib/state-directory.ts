@@ -28,7 +28,10 @@ export function defaultStateDirectory(identifier: string): string {
 
 /** Identifiers are free text; folder names are not. Readable prefix plus a hash for uniqueness. */
 function folderNameFor(identifier: string): string {
-  const readable = identifier.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^\.+/, '_').slice(0, 80);
+  const readable = identifier
+    .replace(/[^A-Za-z0-9._-]/g, '_')
+    .replace(/^\.+/, '_')
+    .slice(0, 80);
   const hash = createHash('sha256').update(identifier).digest('hex').slice(0, 8);
   return readable === identifier ? identifier : `${readable}-${hash}`;
 }
@@ -84,7 +87,7 @@ export function writeReplacing(file: string, chunks: Iterable<Uint8Array>): numb
 
 /** Writes all of `bytes` at the descriptor's position (a nearly full disk takes short writes). */
 export function writeAll(fd: number, bytes: Uint8Array): void {
-  for (let done = 0; done < bytes.length; ) done += fs.writeSync(fd, bytes, done, bytes.length - done);
+  for (let done = 0; done < bytes.length;) done += fs.writeSync(fd, bytes, done, bytes.length - done);
 }
 
 // Makes the rename durable. O_DIRECTORY: anything but a folder is refused at open (no FIFO can
@@ -188,15 +191,30 @@ function takeLock(directory: string): number {
     case 'locked':
       return result.fd;
     case 'held': {
-      const owner = result.holder === 0 ? 'another session' : `process ${result.holder}${result.holder === process.pid ? ' (this process)' : ''}`;
-      throw new StateDirectoryError(ErrorCodes.SESSION_LOCKED, `${owner} owns this session's state directory (${directory})`);
+      const owner =
+        result.holder === 0
+          ? 'another session'
+          : `process ${result.holder}${result.holder === process.pid ? ' (this process)' : ''}`;
+      throw new StateDirectoryError(
+        ErrorCodes.SESSION_LOCKED,
+        `${owner} owns this session's state directory (${directory})`,
+      );
     }
     case 'not-regular':
-      throw new StateDirectoryError(ErrorCodes.STATE_DIRECTORY, `cannot lock the state directory: ${lock} is not a regular file`);
+      throw new StateDirectoryError(
+        ErrorCodes.STATE_DIRECTORY,
+        `cannot lock the state directory: ${lock} is not a regular file`,
+      );
     case 'not-owner':
-      throw new StateDirectoryError(ErrorCodes.STATE_DIRECTORY, `cannot lock the state directory: ${lock} belongs to another user`);
+      throw new StateDirectoryError(
+        ErrorCodes.STATE_DIRECTORY,
+        `cannot lock the state directory: ${lock} belongs to another user`,
+      );
     default:
-      throw new StateDirectoryError(ErrorCodes.STATE_DIRECTORY, `cannot lock the state directory (${errnoName(result.errno)}): ${lock}`);
+      throw new StateDirectoryError(
+        ErrorCodes.STATE_DIRECTORY,
+        `cannot lock the state directory (${errnoName(result.errno)}): ${lock}`,
+      );
   }
 }
 

@@ -47,7 +47,7 @@ export class TaskLauncher {
     if (kind === 'download' && full.downloadDirectory === undefined) full.downloadDirectory = host.downloadDirectory;
     if (kind === 'download') void sweepStalePartials(full.downloadDirectory as string);
     const record = newTaskRecord(kind, request.url, task?.taskDescription ?? taskDescription, task);
-    record.lastDownloadTotal = full.resumeOffset ?? 0;  // download({ resumeData }): kept bytes
+    record.lastDownloadTotal = full.resumeOffset ?? 0; // download({ resumeData }): kept bytes
     host.tasks.set(taskIdentifier, record);
     if (body instanceof Promise) {
       record.starting = true;
@@ -77,8 +77,10 @@ export class TaskLauncher {
     if (record?.task !== undefined) record.request = request;
     withBody(request, ready);
     // Redacting costs a regular expression per task: only when NODE_DEBUG asks for the line.
-    if (debug.enabled) debug('task %d of %s: %s %s', request.taskIdentifier, host.identifier, request.method, redactUrl(request.url));
-    if (host.persistence !== undefined && record !== undefined) host.persistence.prepare(request, record.taskDescription);
+    if (debug.enabled)
+      debug('task %d of %s: %s %s', request.taskIdentifier, host.identifier, request.method, redactUrl(request.url));
+    if (host.persistence !== undefined && record !== undefined)
+      host.persistence.prepare(request, record.taskDescription);
     host.startNative(request, record?.taskDescription ?? '');
   }
 

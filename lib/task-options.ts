@@ -116,12 +116,17 @@ export interface Destination {
   overwrite: boolean;
 }
 
-export function resolveDestination(destination: string | undefined, defaultDirectory: string, overwrite: boolean): Destination {
+export function resolveDestination(
+  destination: string | undefined,
+  defaultDirectory: string,
+  overwrite: boolean,
+): Destination {
   if (destination === undefined) {
     return { destinationDirectory: defaultDirectory, destinationFileName: '', nameFromResponse: true, overwrite };
   }
   const absolute = path.resolve(destination);
-  const isFolder = /[\\/]$/.test(destination) || fs.statSync(absolute, { throwIfNoEntry: false })?.isDirectory() === true;
+  const isFolder =
+    /[\\/]$/.test(destination) || fs.statSync(absolute, { throwIfNoEntry: false })?.isDirectory() === true;
   if (isFolder) return { destinationDirectory: absolute, destinationFileName: '', nameFromResponse: true, overwrite };
   return {
     destinationDirectory: path.dirname(absolute),

@@ -55,7 +55,13 @@ export function newTaskRecord(kind: TaskKindName, url: string, taskDescription: 
 }
 
 export function taskInfo(taskIdentifier: number, record: TaskRecord): TaskInfo {
-  const state = record.starting ? 'starting' : record.retryTimer !== undefined ? 'waitingToRetry' : record.task?.state === 'suspended' ? 'suspended' : 'running';
+  const state = record.starting
+    ? 'starting'
+    : record.retryTimer !== undefined
+      ? 'waitingToRetry'
+      : record.task?.state === 'suspended'
+        ? 'suspended'
+        : 'running';
   return {
     taskIdentifier,
     url: record.url,

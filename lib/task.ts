@@ -12,7 +12,18 @@ import { NO_RETRY, retryDelay, type RetryPolicy } from './retry';
 import { headerRecord } from './headers';
 import { AbortError, BODY_EXCERPT_LIMIT, HTTPError, IntegrityError, TransferError } from './task-errors';
 import type { TaskKindName } from './task-table';
-import type { DownloadResult, RequestResult, StreamResult, TaskError, TaskEventMap, TaskMetrics, TaskProgress, TaskResponse, TaskRetry, TaskState } from './task-types';
+import type {
+  DownloadResult,
+  RequestResult,
+  StreamResult,
+  TaskError,
+  TaskEventMap,
+  TaskMetrics,
+  TaskProgress,
+  TaskResponse,
+  TaskRetry,
+  TaskState,
+} from './task-types';
 
 export { AbortError, HTTPError, IntegrityError, TransferError } from './task-errors';
 
@@ -188,7 +199,14 @@ export class Task<Result = DownloadResult | RequestResult> extends EventEmitter<
     if (errorCode === NSURLError.Cancelled || this.#state === 'canceling' || this.#stream !== undefined) return -1;
     const statusCode = errorCode === 0 ? (this.#response?.statusCode ?? event.statusCode ?? 0) : 0;
     if (errorCode === 0 && statusCode < 400) return -1;
-    const delayMs = retryDelay(policy, this.#attempt + 1, this.#setup.method, errorCode, statusCode, this.#response?.headers['retry-after']);
+    const delayMs = retryDelay(
+      policy,
+      this.#attempt + 1,
+      this.#setup.method,
+      errorCode,
+      statusCode,
+      this.#response?.headers['retry-after'],
+    );
     if (delayMs < 0) return -1;
     this.#attempt += 1;
     this.#response = undefined;
@@ -207,14 +225,25 @@ export class Task<Result = DownloadResult | RequestResult> extends EventEmitter<
     const resumeData = this.#takeResumeData(event);
     if (this.#resumeDataWaiter !== undefined) this.#resumeDataWaiter(resumeData);
     if (errorCode !== 0) {
-      if (errorCode === NSURLError.Cancelled) return this.#fail(new AbortError(this.#aborted ? this.#setup.signal?.reason : undefined));
-      const error = errorCode === NSURLError.IntegrityMismatch
-        ? new IntegrityError(event.message ?? '', this.#setup.url)
-        : new TransferError(errorCode, event.message ?? '', this.#setup.url, cause === undefined ? undefined : { cause });
+      if (errorCode === NSURLError.Cancelled)
+        return this.#fail(new AbortError(this.#aborted ? this.#setup.signal?.reason : undefined));
+      const error =
+        errorCode === NSURLError.IntegrityMismatch
+          ? new IntegrityError(event.message ?? '', this.#setup.url)
+          : new TransferError(
+              errorCode,
+              event.message ?? '',
+              this.#setup.url,
+              cause === undefined ? undefined : { cause },
+            );
       if (resumeData !== null) error.resumeData = resumeData;
       return this.#fail(error);
     }
-    const response: TaskResponse = this.#response ?? { statusCode: event.statusCode ?? 0, headers: {}, url: event.url ?? this.#setup.url };
+    const response: TaskResponse = this.#response ?? {
+      statusCode: event.statusCode ?? 0,
+      headers: {},
+      url: event.url ?? this.#setup.url,
+    };
     if (this.#stream !== undefined) {
       this.#stream.push(null);
       emitToEach(this, 'complete', { ...response, metrics: event.metrics });
@@ -223,9 +252,8 @@ export class Task<Result = DownloadResult | RequestResult> extends EventEmitter<
     const body = this.#setup.stream ? Buffer.concat(this.#errorBody) : (event.responseBody ?? Buffer.alloc(0));
     if (this.#setup.throwHttpErrors && response.statusCode >= 400) return this.#fail(new HTTPError(response, body));
     const metrics = event.metrics as TaskMetrics;
-    const result = this.kind === 'download'
-      ? { ...response, location: location ?? '', metrics }
-      : { ...response, body, metrics };
+    const result =
+      this.kind === 'download' ? { ...response, location: location ?? '', metrics } : { ...response, body, metrics };
     this.#resolve(result as Result);
     emitToEach(this, 'complete', result);
   }

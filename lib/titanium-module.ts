@@ -4,12 +4,21 @@
 import { SessionConfiguration } from './configuration';
 import { ErrorCodes, typeError } from './errors';
 import { Session } from './session';
-import type { CompletedResult, DataTaskArguments, DownloadTaskArguments, UploadData, UploadTaskArguments } from './types';
+import type {
+  CompletedResult,
+  DataTaskArguments,
+  DownloadTaskArguments,
+  UploadData,
+  UploadTaskArguments,
+} from './types';
 import { expectOptionsObject } from './validate';
 
 function expectSession(session: unknown, method: string): Session {
   if (!(session instanceof Session)) {
-    throw typeError(ErrorCodes.INVALID_ARGUMENT, `${method}(session): session must be a session from createURLSession()`);
+    throw typeError(
+      ErrorCodes.INVALID_ARGUMENT,
+      `${method}(session): session must be a session from createURLSession()`,
+    );
   }
   return session;
 }
@@ -63,7 +72,9 @@ export function flush(session: Session, callback?: (result: CompletedResult) => 
 }
 
 /** @deprecated Titanium 2.0's name: use createSessionConfiguration({ identifier }). */
-export function createURLSessionBackgroundConfiguration(identifier: string | { identifier: string }): SessionConfiguration {
+export function createURLSessionBackgroundConfiguration(
+  identifier: string | { identifier: string },
+): SessionConfiguration {
   return new SessionConfiguration(identifier);
 }
 

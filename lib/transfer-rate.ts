@@ -40,7 +40,8 @@ export class TransferRate {
       this.#moved.splice(0, start);
     }
     const spanMs = nowMs - this.#times[0];
-    if (spanMs < SETTLE_MS) return { bytesPerSecond: null, secondsRemaining: expected > 0 && total >= expected ? 0 : null };
+    if (spanMs < SETTLE_MS)
+      return { bytesPerSecond: null, secondsRemaining: expected > 0 && total >= expected ? 0 : null };
     const bytesPerSecond = ((moved - this.#moved[0]) * 1000) / spanMs;
     let secondsRemaining: number | null = null;
     if (expected > 0 && total >= expected) secondsRemaining = 0;

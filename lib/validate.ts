@@ -16,8 +16,12 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
   if (value === null || typeof value !== 'object') return false;
   const proto = Object.getPrototypeOf(value);
   if (proto === Object.prototype || proto === null) return true;
-  return Object.getPrototypeOf(proto) === null && Object.prototype.toString.call(value) === '[object Object]' &&
-    typeof proto.constructor === 'function' && proto.constructor.name === 'Object';
+  return (
+    Object.getPrototypeOf(proto) === null &&
+    Object.prototype.toString.call(value) === '[object Object]' &&
+    typeof proto.constructor === 'function' &&
+    proto.constructor.name === 'Object'
+  );
 }
 
 export function expectOptionsObject(value: unknown, what: string): Record<string, unknown> {
@@ -47,7 +51,10 @@ export function validateUrl(value: unknown, what = 'url'): string {
     throw typeError(ErrorCodes.INVALID_URL, `${what} is not a valid absolute URL: ${JSON.stringify(redactUrl(value))}`);
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw typeError(ErrorCodes.UNSUPPORTED_SCHEME, `${what} must use http or https, not "${parsed.protocol.slice(0, -1)}"`);
+    throw typeError(
+      ErrorCodes.UNSUPPORTED_SCHEME,
+      `${what} must use http or https, not "${parsed.protocol.slice(0, -1)}"`,
+    );
   }
   return parsed.href;
 }
@@ -69,7 +76,10 @@ export function validateHeaders(value: unknown, what: string): string[] {
       throw typeError(ErrorCodes.INVALID_HEADER, `${what}: invalid header name ${JSON.stringify(name)}`);
     }
     if (typeof headerValue !== 'string') {
-      throw typeError(ErrorCodes.INVALID_HEADER, `${what}: the value of "${name}" must be a string, not ${typeof headerValue}`);
+      throw typeError(
+        ErrorCodes.INVALID_HEADER,
+        `${what}: the value of "${name}" must be a string, not ${typeof headerValue}`,
+      );
     }
     if (FORBIDDEN_IN_VALUE.test(headerValue)) {
       throw typeError(ErrorCodes.INVALID_HEADER, `${what}: the value of "${name}" contains CR, LF or NUL`);
@@ -83,8 +93,14 @@ export function validateMethod(value: unknown, fallback: string): string {
   if (value === undefined) return fallback;
   // RFC 9110 sets no length; the longest registered method (UPDATEREDIRECTREF) has 17 letters.
   if (typeof value !== 'string' || value.length > MAX_METHOD_LENGTH || !TOKEN.test(value)) {
-    const shown = typeof value === 'string' && value.length > MAX_METHOD_LENGTH ? `${value.length} characters` : JSON.stringify(value);
-    throw typeError(ErrorCodes.INVALID_ARGUMENT, `method must be an HTTP method token of at most ${MAX_METHOD_LENGTH} characters such as "POST", got ${shown}`);
+    const shown =
+      typeof value === 'string' && value.length > MAX_METHOD_LENGTH
+        ? `${value.length} characters`
+        : JSON.stringify(value);
+    throw typeError(
+      ErrorCodes.INVALID_ARGUMENT,
+      `method must be an HTTP method token of at most ${MAX_METHOD_LENGTH} characters such as "POST", got ${shown}`,
+    );
   }
   return value.toUpperCase();
 }

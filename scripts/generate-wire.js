@@ -43,9 +43,30 @@ function table(tables, name) {
   return entries;
 }
 
-const FIELD_TYPES = { Number: 'number', TaskKind: 'NativeTaskKind', Text: 'string', Body: 'Buffer', Headers: 'string[]', Metrics: 'NativeMetrics' };
-const FIELD_READS = { Number: 'r.number()', TaskKind: 'r.number() as NativeTaskKind', Text: 'r.text()', Body: 'r.body()', Headers: 'r.headers()' };
-const TASK_TYPES = { number: 'number', string: 'string', boolean: 'boolean', Buffer: 'Buffer', TaskKind: 'NativeTaskKind', StringList: 'string[]', BufferList: 'Buffer[]' };
+const FIELD_TYPES = {
+  Number: 'number',
+  TaskKind: 'NativeTaskKind',
+  Text: 'string',
+  Body: 'Buffer',
+  Headers: 'string[]',
+  Metrics: 'NativeMetrics',
+};
+const FIELD_READS = {
+  Number: 'r.number()',
+  TaskKind: 'r.number() as NativeTaskKind',
+  Text: 'r.text()',
+  Body: 'r.body()',
+  Headers: 'r.headers()',
+};
+const TASK_TYPES = {
+  number: 'number',
+  string: 'string',
+  boolean: 'boolean',
+  Buffer: 'Buffer',
+  TaskKind: 'NativeTaskKind',
+  StringList: 'string[]',
+  BufferList: 'Buffer[]',
+};
 
 function docLine(doc, indent) {
   return doc ? `${indent}/** ${doc} */\n` : '';
@@ -53,18 +74,37 @@ function docLine(doc, indent) {
 
 function generate(source) {
   const tables = parseTables(source);
-  const kinds = table(tables, 'URLSESSION_TASK_KINDS').map(({ args: [name, value] }) => ({ name, value: Number(value) }));
-  const metrics = table(tables, 'URLSESSION_METRICS_FIELDS').map(({ args: [kind, , jsName], doc }) => ({ kind, jsName, doc }));
+  const kinds = table(tables, 'URLSESSION_TASK_KINDS').map(({ args: [name, value] }) => ({
+    name,
+    value: Number(value),
+  }));
+  const metrics = table(tables, 'URLSESSION_METRICS_FIELDS').map(({ args: [kind, , jsName], doc }) => ({
+    kind,
+    jsName,
+    doc,
+  }));
   const events = table(tables, 'URLSESSION_EVENT_TYPES').map(({ args: [name, value, fieldsTable], doc }) => ({
     name,
     value: Number(value),
     fieldsTable,
     doc,
-    fields: table(tables, fieldsTable).map(({ args: [kind, member, jsName], doc: fieldDoc }) => ({ kind, member, jsName, doc: fieldDoc })),
+    fields: table(tables, fieldsTable).map(({ args: [kind, member, jsName], doc: fieldDoc }) => ({
+      kind,
+      member,
+      jsName,
+      doc: fieldDoc,
+    })),
   }));
-  const taskFields = table(tables, 'URLSESSION_TASK_FIELDS').map(({ args: [name, jsType, presence], doc }) => ({ name, jsType, presence, doc }));
+  const taskFields = table(tables, 'URLSESSION_TASK_FIELDS').map(({ args: [name, jsType, presence], doc }) => ({
+    name,
+    jsType,
+    presence,
+    doc,
+  }));
 
-  for (const f of metrics) if (!(f.kind in FIELD_READS) || f.kind === 'Headers') throw new Error(`generate-wire: metrics field kind ${f.kind}`);
+  for (const f of metrics)
+    if (!(f.kind in FIELD_READS) || f.kind === 'Headers')
+      throw new Error(`generate-wire: metrics field kind ${f.kind}`);
   const eventFieldTypes = new Map();
   for (const e of events) {
     for (const f of e.fields) {
@@ -79,7 +119,8 @@ function generate(source) {
   }
   for (const f of taskFields) {
     if (!(f.jsType in TASK_TYPES)) throw new Error(`generate-wire: unknown task field type ${f.jsType}`);
-    if (!['Required', 'Optional', 'Argument'].includes(f.presence)) throw new Error(`generate-wire: unknown presence ${f.presence}`);
+    if (!['Required', 'Optional', 'Argument'].includes(f.presence))
+      throw new Error(`generate-wire: unknown presence ${f.presence}`);
   }
 
   const out = [];
@@ -93,10 +134,14 @@ function generate(source) {
 /* eslint-disable */
 `);
   out.push(`export const TaskKind = {\n${kinds.map((k) => `  ${k.name}: ${k.value},\n`).join('')}} as const;\n`);
-  out.push(`export const EventType = {\n${events.map((e) => docLine(e.doc, '  ') + `  ${e.name}: ${e.value},\n`).join('')}} as const;\n`);
+  out.push(
+    `export const EventType = {\n${events.map((e) => docLine(e.doc, '  ') + `  ${e.name}: ${e.value},\n`).join('')}} as const;\n`,
+  );
   out.push(`export type NativeTaskKind = ${kinds.map((k) => k.value).join(' | ')};\n`);
   out.push(`export type NativeEventType = ${events.map((e) => e.value).join(' | ')};\n`);
-  out.push(`export interface NativeMetrics {\n${metrics.map((f) => docLine(f.doc, '  ') + `  ${f.jsName}: ${FIELD_TYPES[f.kind]};\n`).join('')}}\n`);
+  out.push(
+    `export interface NativeMetrics {\n${metrics.map((f) => docLine(f.doc, '  ') + `  ${f.jsName}: ${FIELD_TYPES[f.kind]};\n`).join('')}}\n`,
+  );
   out.push(
     `/** An engine event: the fields its type carries (EVENT_FIELDS) are set, the others absent. */
 export interface NativeEvent {
@@ -108,7 +153,9 @@ ${[...eventFieldTypes].map(([name, { type, doc }]) => docLine(doc, '  ') + `  ${
   out.push(
     `export interface NativeTaskRequest {\n${taskFields
       .filter((f) => f.presence !== 'Argument')
-      .map((f) => docLine(f.doc, '  ') + `  ${f.name}${f.presence === 'Optional' ? '?' : ''}: ${TASK_TYPES[f.jsType]};\n`)
+      .map(
+        (f) => docLine(f.doc, '  ') + `  ${f.name}${f.presence === 'Optional' ? '?' : ''}: ${TASK_TYPES[f.jsType]};\n`,
+      )
       .join('')}}\n`,
   );
   out.push(`/** A task request's array order (native/bridge/session_wrap.cc reads it by these indexes). */

@@ -21,7 +21,10 @@ const server = http.createServer((req, res) => {
   // 50 new cookies per response: four of them fill a domain past its limit (evictions).
   if (req.url.startsWith('/cookies?r=')) {
     const r = req.url.slice('/cookies?r='.length);
-    res.setHeader('Set-Cookie', Array.from({ length: 50 }, (_, j) => `r${r}c${j}=v`));
+    res.setHeader(
+      'Set-Cookie',
+      Array.from({ length: 50 }, (_, j) => `r${r}c${j}=v`),
+    );
     return void res.end('set');
   }
   if (req.url === '/sent-cookies') return void res.end(req.headers.cookie ?? '');
@@ -34,7 +37,12 @@ server.listen(0, '127.0.0.1', async () => {
   const base = `http://127.0.0.1:${server.address().port}`;
   const file = path.join(dir, 'up.bin');
   fs.writeFileSync(file, Buffer.alloc(300_000, 2));
-  const session = URLSession.createSession({ configuration: URLSession.createSessionConfiguration({ downloadDirectory: dir, stateDirectory: path.join(dir, 'state') }) });
+  const session = URLSession.createSession({
+    configuration: URLSession.createSessionConfiguration({
+      downloadDirectory: dir,
+      stateDirectory: path.join(dir, 'state'),
+    }),
+  });
   const failures = [];
   const check = (name, ok) => ok || failures.push(name);
   const download = await session.download(`${base}/file`).done;
@@ -43,7 +51,10 @@ server.listen(0, '127.0.0.1', async () => {
   check('upload memory', (await session.upload(`${base}/up`, Buffer.alloc(1234)).done).body.toString() === '1234');
   check('data', (await session.request(`${base}/data`, { body: { a: 1 } }).done).statusCode === 200);
   check('http error', (await session.download(`${base}/missing`).done.catch((e) => e.statusCode)) === 404);
-  check('refused', (await session.request('http://127.0.0.1:1/', { retry: 0 }).done.catch((e) => e.errorCode)) === -1004);
+  check(
+    'refused',
+    (await session.request('http://127.0.0.1:1/', { retry: 0 }).done.catch((e) => e.errorCode)) === -1004,
+  );
   const slow = session.download(`${base}/slow`);
   await new Promise((resolve) => slow.once('progress', resolve));
   slow.cancel();
@@ -64,12 +75,20 @@ server.listen(0, '127.0.0.1', async () => {
   second.finishTasksAndInvalidate();
   await new Promise((resolve) => second.once('invalidated', resolve));
   // A persistent session: the state folder's OS lock taken, refused to a second session, released.
-  const persistentOptions = { identifier: 'valgrind.persistent', downloadDirectory: dir, stateDirectory: path.join(dir, 'persistent') };
-  const persistent = URLSession.createSession({ configuration: URLSession.createSessionConfiguration(persistentOptions) });
+  const persistentOptions = {
+    identifier: 'valgrind.persistent',
+    downloadDirectory: dir,
+    stateDirectory: path.join(dir, 'persistent'),
+  };
+  const persistent = URLSession.createSession({
+    configuration: URLSession.createSessionConfiguration(persistentOptions),
+  });
   check('persistent download', fs.statSync((await persistent.download(`${base}/file`).done).location).size === 200_000);
   let refused;
   try {
-    URLSession.createSession({ configuration: URLSession.createSessionConfiguration({ ...persistentOptions, identifier: 'valgrind.other' }) });
+    URLSession.createSession({
+      configuration: URLSession.createSessionConfiguration({ ...persistentOptions, identifier: 'valgrind.other' }),
+    });
   } catch (error) {
     refused = error.code;
   }

@@ -8,7 +8,11 @@ const { run } = require('./harness');
 run({
   download(url, file) {
     return new Promise((resolve, reject) => {
-      const dl = new DownloaderHelper(url, path.dirname(file), { fileName: path.basename(file), override: true, retry: false });
+      const dl = new DownloaderHelper(url, path.dirname(file), {
+        fileName: path.basename(file),
+        override: true,
+        retry: false,
+      });
       dl.on('end', () => resolve(fs.statSync(file).size));
       dl.on('error', reject);
       dl.start().catch(reject);

@@ -14,7 +14,12 @@ await harness.run({
     return Buffer.from(await (await fetch(url)).arrayBuffer());
   },
   async upload(url, file) {
-    const response = await fetch(url, { method: 'PUT', body: Readable.toWeb(fs.createReadStream(file)), duplex: 'half', headers: { 'content-length': String(fs.statSync(file).size) } });
+    const response = await fetch(url, {
+      method: 'PUT',
+      body: Readable.toWeb(fs.createReadStream(file)),
+      duplex: 'half',
+      headers: { 'content-length': String(fs.statSync(file).size) },
+    });
     await response.arrayBuffer();
     return response.status;
   },

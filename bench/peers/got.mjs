@@ -12,7 +12,10 @@ await harness.run({
   },
   request: (url) => client(url).buffer(),
   async upload(url, file) {
-    const response = await client.put(url, { body: fs.createReadStream(file), headers: { 'content-length': String(fs.statSync(file).size) } });
+    const response = await client.put(url, {
+      body: fs.createReadStream(file),
+      headers: { 'content-length': String(fs.statSync(file).size) },
+    });
     return response.statusCode;
   },
 });

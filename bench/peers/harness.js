@@ -26,7 +26,12 @@ async function run(peer, argv = process.argv.slice(2)) {
   } else if (workload === 'many') {
     const [base, count, concurrency, dir] = args;
     if (peer.downloadMany) bytes = await peer.downloadMany(base, Number(count), Number(concurrency), dir);
-    else await pool(Number(count), Number(concurrency), async (i) => (bytes += await peer.download(`${base}?i=${i}`, path.join(dir, `f${i}`))));
+    else
+      await pool(
+        Number(count),
+        Number(concurrency),
+        async (i) => (bytes += await peer.download(`${base}?i=${i}`, path.join(dir, `f${i}`))),
+      );
   } else if (workload === 'small') {
     for (let i = 0; i < Number(args[1]); i++) bytes += (await peer.request(args[0])).length;
   } else if (workload === 'upload') {

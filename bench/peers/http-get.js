@@ -21,10 +21,14 @@ run({
   },
   upload(url, file) {
     return new Promise((resolve, reject) => {
-      const request = http.request(url, { method: 'PUT', agent, headers: { 'content-length': fs.statSync(file).size } }, (response) => {
-        response.resume();
-        response.on('end', () => resolve(response.statusCode));
-      });
+      const request = http.request(
+        url,
+        { method: 'PUT', agent, headers: { 'content-length': fs.statSync(file).size } },
+        (response) => {
+          response.resume();
+          response.on('end', () => resolve(response.statusCode));
+        },
+      );
       request.on('error', reject);
       fs.createReadStream(file).pipe(request);
     });

@@ -12,9 +12,12 @@ const { run } = require('./harness');
 
 const EventType = { TaskCompleted: 4 };
 let pending;
-const native = new binding.NativeSession(URLSession.createSessionConfiguration({ identifier: 'engine-only' }).toNative(), (numbers, text, bodies) => {
-  for (const event of decodeEvents(numbers, text, bodies)) if (event.type === EventType.TaskCompleted) pending(event);
-});
+const native = new binding.NativeSession(
+  URLSession.createSessionConfiguration({ identifier: 'engine-only' }).toNative(),
+  (numbers, text, bodies) => {
+    for (const event of decodeEvents(numbers, text, bodies)) if (event.type === EventType.TaskCompleted) pending(event);
+  },
+);
 let nextId = 1;
 
 run({

@@ -14,10 +14,17 @@ const session = URLSession.createSession({
 });
 
 run({
-  download: (url, file) => session.download(url, { destination: file, overwrite: true, retry: 0 }).done.then(() => require('node:fs').statSync(file).size),
+  download: (url, file) =>
+    session
+      .download(url, { destination: file, overwrite: true, retry: 0 })
+      .done.then(() => require('node:fs').statSync(file).size),
   // All tasks at once: the engine's per-host limit is the concurrency.
   downloadMany: async (base, count, _concurrency, dir) => {
-    const tasks = Array.from({ length: count }, (_, i) => session.download(`${base}?i=${i}`, { destination: path.join(dir, `f${i}`), overwrite: true, retry: 0 }).done);
+    const tasks = Array.from(
+      { length: count },
+      (_, i) =>
+        session.download(`${base}?i=${i}`, { destination: path.join(dir, `f${i}`), overwrite: true, retry: 0 }).done,
+    );
     await Promise.all(tasks);
     return count * require('node:fs').statSync(path.join(dir, 'f0')).size;
   },

@@ -30,17 +30,23 @@ app.whenReady().then(() => {
       downloadDirectory: app.getPath('downloads'),
     }),
   });
-  const send = (/** @type {string} */ channel, /** @type {unknown} */ payload) => window?.webContents.send(channel, payload);
+  const send = (/** @type {string} */ channel, /** @type {unknown} */ payload) =>
+    window?.webContents.send(channel, payload);
   session.on('downloadprogress', (e) => send('download:progress', e));
   session.on('sessioncompleted', (e) => send('download:done', e));
-  session.on('downloadcompleted', ({ taskIdentifier, location }) => send('download:saved', { taskIdentifier, location }));
+  session.on('downloadcompleted', ({ taskIdentifier, location }) =>
+    send('download:saved', { taskIdentifier, location }),
+  );
 
   ipcMain.handle('download:start', (_event, /** @type {string} */ url) => {
     if (session === undefined) throw new Error('not ready');
     // Argument errors (bad URL, bad scheme) throw synchronously and reach the renderer as a rejection.
     return session.downloadTask({ url });
   });
-  ipcMain.handle('download:cancel', (_event, /** @type {number} */ taskIdentifier) => session?.cancelTask(taskIdentifier) ?? false);
+  ipcMain.handle(
+    'download:cancel',
+    (_event, /** @type {number} */ taskIdentifier) => session?.cancelTask(taskIdentifier) ?? false,
+  );
   createWindow();
 });
 

@@ -15,7 +15,8 @@ const path = require('node:path');
 const os = require('node:os');
 const URLSession = require('urlsession');
 
-const [url, stateDirectory = path.join(os.tmpdir(), 'urlsession-example-state'), namedDownloadDirectory] = process.argv.slice(2);
+const [url, stateDirectory = path.join(os.tmpdir(), 'urlsession-example-state'), namedDownloadDirectory] =
+  process.argv.slice(2);
 const downloadDirectory = namedDownloadDirectory ?? path.join(os.tmpdir(), 'urlsession-example-downloads');
 if (!url) {
   console.error('usage: node download.js <url> [state-dir] [download-dir]');
@@ -23,7 +24,11 @@ if (!url) {
 }
 
 const session = URLSession.createSession({
-  configuration: URLSession.createSessionConfiguration({ identifier: 'com.example.resume-after-crash', stateDirectory, downloadDirectory }),
+  configuration: URLSession.createSessionConfiguration({
+    identifier: 'com.example.resume-after-crash',
+    stateDirectory,
+    downloadDirectory,
+  }),
 });
 console.log(`pid ${process.pid}, background mode: ${session.backgroundMode}`);
 
@@ -34,7 +39,9 @@ session.getAllTasks().then((tasks) => {
     console.log(`started task ${session.downloadTask({ url, taskDescription: 'example download' })}`);
   }
 });
-session.on('downloadprogress', (e) => console.log(`progress task ${e.taskIdentifier}: ${e.totalBytesWritten}/${e.totalBytesExpectedToWrite}`));
+session.on('downloadprogress', (e) =>
+  console.log(`progress task ${e.taskIdentifier}: ${e.totalBytesWritten}/${e.totalBytesExpectedToWrite}`),
+);
 session.on('downloadcompleted', (e) => {
   console.log(`completed task ${e.taskIdentifier}: ${e.location}`);
   if (namedDownloadDirectory === undefined) {

@@ -33,7 +33,7 @@ const log = (line) => process.stdout.write(`${JSON.stringify(line)}\n`);
 
 const root = process.env.TI_APP_ROOT;
 if (!root || !path.isAbsolute(root)) {
-  process.stderr.write('run.js: set TI_APP_ROOT to an absolute folder for the app\'s data and state\n');
+  process.stderr.write("run.js: set TI_APP_ROOT to an absolute folder for the app's data and state\n");
   process.exit(2);
 }
 const folders = { data: 'data', cache: 'cache', tmp: 'tmp', home: 'home' };

@@ -25,7 +25,13 @@ const URLSession = require('urlsession');
 
 const { O_WRONLY, O_RDONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_DIRECTORY } = fs.constants;
 /** The Ti.App.iOS events that are the urlsession module's own. */
-const MODULE_EVENTS = ['downloadprogress', 'downloadcompleted', 'uploadprogress', 'sessioncompleted', 'sessioneventscompleted'];
+const MODULE_EVENTS = [
+  'downloadprogress',
+  'downloadcompleted',
+  'uploadprogress',
+  'sessioncompleted',
+  'sessioneventscompleted',
+];
 const PROPERTIES_FILE = 'ti.app.properties.json';
 /** Temp files of replaceFile(): `<name>.<16 hex>.tmp`, removed at launch when a kill left one. */
 const TEMP_NAME = /\.[0-9a-f]{16}\.tmp$/;
@@ -81,7 +87,8 @@ function readRegularFile(file) {
  */
 function createTitanium({ dataDirectory, server, log }) {
   const dataRoot = path.resolve(dataDirectory);
-  for (const name of fs.readdirSync(dataRoot)) if (TEMP_NAME.test(name)) fs.rmSync(path.join(dataRoot, name), { force: true });
+  for (const name of fs.readdirSync(dataRoot))
+    if (TEMP_NAME.test(name)) fs.rmSync(path.join(dataRoot, name), { force: true });
 
   // After every listener of the event (they run in one emit): without this the download folder
   // would keep every image of every launch.
@@ -98,11 +105,13 @@ function createTitanium({ dataDirectory, server, log }) {
 
   // --- Ti.App.iOS -------------------------------------------------------------------------
   const calls = [];
-  const record = (name) => (...args) => {
-    calls.push({ name, args });
-    log({ type: 'call', name: `Ti.App.iOS.${name}`, args });
-    return { name, args };
-  };
+  const record =
+    (name) =>
+    (...args) => {
+      calls.push({ name, args });
+      log({ type: 'call', name: `Ti.App.iOS.${name}`, args });
+      return { name, args };
+    };
   /** Listeners of the events the runner fires (backgroundfetch, backgroundtransfer). */
   const ownListeners = new Map();
   /** The app's listener → what was registered for it, so removeEventListener finds it. */
@@ -159,7 +168,8 @@ function createTitanium({ dataDirectory, server, log }) {
   const propertiesFile = path.join(dataRoot, PROPERTIES_FILE);
   const stored = readRegularFile(propertiesFile);
   const properties = stored === undefined ? {} : JSON.parse(stored.toString('utf8'));
-  const getter = (name, fallback = null) => (Object.prototype.hasOwnProperty.call(properties, name) ? JSON.parse(JSON.stringify(properties[name])) : fallback);
+  const getter = (name, fallback = null) =>
+    Object.prototype.hasOwnProperty.call(properties, name) ? JSON.parse(JSON.stringify(properties[name])) : fallback;
   const setter = (name, value) => {
     properties[name] = JSON.parse(JSON.stringify(value));
     replaceFile(propertiesFile, (write) => write(Buffer.from(JSON.stringify(properties, null, 2))));
@@ -180,9 +190,12 @@ function createTitanium({ dataDirectory, server, log }) {
   // --- Ti.Filesystem ----------------------------------------------------------------------
   /** `parts` joined (a file:// URL or a path) and checked to name the data folder or something in it. */
   function inDataFolder(parts) {
-    const joined = path.join(...parts.map((p) => (String(p).startsWith('file://') ? new URL(String(p)).pathname : String(p))));
+    const joined = path.join(
+      ...parts.map((p) => (String(p).startsWith('file://') ? new URL(String(p)).pathname : String(p))),
+    );
     const resolved = path.resolve(dataRoot, joined);
-    if (resolved !== dataRoot && !resolved.startsWith(dataRoot + path.sep)) throw new Error(`Ti.Filesystem (shim): ${resolved} is outside the app's data folder`);
+    if (resolved !== dataRoot && !resolved.startsWith(dataRoot + path.sep))
+      throw new Error(`Ti.Filesystem (shim): ${resolved} is outside the app's data folder`);
     return resolved;
   }
   function getFile(...parts) {
@@ -230,7 +243,7 @@ function createTitanium({ dataDirectory, server, log }) {
       if (!st.isFile() || st.size !== size) throw new Error(`${source} is no longer the downloaded file`);
       replaceFile(target, (write) => {
         const chunk = Buffer.alloc(256 * 1024);
-        for (let n; (n = fs.readSync(fd, chunk, 0, chunk.length, null)) > 0; ) write(chunk.subarray(0, n));
+        for (let n; (n = fs.readSync(fd, chunk, 0, chunk.length, null)) > 0;) write(chunk.subarray(0, n));
       });
     } finally {
       fs.closeSync(fd);
@@ -275,7 +288,8 @@ function createTitanium({ dataDirectory, server, log }) {
     return view;
   }
   const UI = { LIST_ITEM_TEMPLATE_DEFAULT: 0, FILL: 'fill', SIZE: 'size' };
-  for (const kind of ['Window', 'Button', 'View', 'Label', 'ListView', 'ListSection']) UI[`create${kind}`] = (properties) => createView(kind, properties);
+  for (const kind of ['Window', 'Button', 'View', 'Label', 'ListView', 'ListSection'])
+    UI[`create${kind}`] = (properties) => createView(kind, properties);
 
   /** Fires 'click' on the button titled `title`; false when there is none. */
   function click(title) {
@@ -306,7 +320,12 @@ function createTitanium({ dataDirectory, server, log }) {
   };
   const withLocalUrl = (call) => {
     if (typeof call !== 'function') return call; // a library without this form: the app sees it missing
-    return (args) => call(args !== null && typeof args === 'object' && typeof args.url === 'string' ? { ...args, url: mapUrl(args.url) } : args);
+    return (args) =>
+      call(
+        args !== null && typeof args === 'object' && typeof args.url === 'string'
+          ? { ...args, url: mapUrl(args.url) }
+          : args,
+      );
   };
   const moduleForApp = {
     ...URLSession,

@@ -9,19 +9,32 @@ import { trustedCertificates } from './trust';
 import { commandUsage, type CommandName } from './usage';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
-type Config<O extends Options> = { args: string[]; allowPositionals: true; options: O & { help: { type: 'boolean'; short: 'h' } } };
+type Config<O extends Options> = {
+  args: string[];
+  allowPositionals: true;
+  options: O & { help: { type: 'boolean'; short: 'h' } };
+};
 
 /**
  * A command's arguments, parsed strictly, with -h/--help added. Undefined when --help was asked
  * for: its text is then on stdout and the command ends with 0.
  */
-export function parseCommand<O extends Options>(command: CommandName, argv: string[], options: O): ReturnType<typeof parseArgs<Config<O>>> | undefined {
-  const config: Config<O> = { args: argv, allowPositionals: true, options: { ...options, help: { type: 'boolean', short: 'h' } } };
+export function parseCommand<O extends Options>(
+  command: CommandName,
+  argv: string[],
+  options: O,
+): ReturnType<typeof parseArgs<Config<O>>> | undefined {
+  const config: Config<O> = {
+    args: argv,
+    allowPositionals: true,
+    options: { ...options, help: { type: 'boolean', short: 'h' } },
+  };
   let parsed: ReturnType<typeof parseArgs<Config<O>>>;
   try {
     parsed = parseArgs(config);
   } catch (error) {
-    if ((error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) throw new UsageError((error as Error).message, command);
+    if ((error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS'))
+      throw new UsageError((error as Error).message, command);
     throw error;
   }
   if ((parsed.values as { help?: boolean }).help === true) {

@@ -112,13 +112,19 @@ export async function runDemo(argv: string[]): Promise<number> {
   let failures = 0;
 
   const done = new Promise<void>((resolve) => {
-    session.on('downloadprogress', (e) => lines.get(e.taskIdentifier)?.update(e.totalBytesWritten, e.totalBytesExpectedToWrite, e.bytesWritten, e));
-    session.on('uploadprogress', (e) => lines.get(e.taskIdentifier)?.update(e.totalBytesSent, e.totalBytesExpectedToSend, e.bytesSent, e));
+    session.on('downloadprogress', (e) =>
+      lines.get(e.taskIdentifier)?.update(e.totalBytesWritten, e.totalBytesExpectedToWrite, e.bytesWritten, e),
+    );
+    session.on('uploadprogress', (e) =>
+      lines.get(e.taskIdentifier)?.update(e.totalBytesSent, e.totalBytesExpectedToSend, e.bytesSent, e),
+    );
     session.on('downloadcompleted', (e) => {
       const check = sha256File(e.location).then((actual) => {
         const ok = actual === server.downloadSha256;
         if (!ok) failures++;
-        results.push(`download: ${ok ? 'ok' : 'MISMATCH'}  ${formatBytes(DOWNLOAD_BYTES)}, sha256 ${actual.slice(0, 16)}…`);
+        results.push(
+          `download: ${ok ? 'ok' : 'MISMATCH'}  ${formatBytes(DOWNLOAD_BYTES)}, sha256 ${actual.slice(0, 16)}…`,
+        );
       });
       checks.push(check);
     });
@@ -131,14 +137,22 @@ export async function runDemo(argv: string[]): Promise<number> {
         const reply = JSON.parse(e.responseText) as { length: number; sha256: string };
         const ok = reply.sha256 === uploadSha256 && reply.length === UPLOAD_BYTES;
         if (!ok) failures++;
-        results.push(`upload:   ${ok ? 'ok' : 'MISMATCH'}  server saw ${formatBytes(reply.length)}, sha256 ${reply.sha256.slice(0, 16)}…`);
+        results.push(
+          `upload:   ${ok ? 'ok' : 'MISMATCH'}  server saw ${formatBytes(reply.length)}, sha256 ${reply.sha256.slice(0, 16)}…`,
+        );
       }
     });
     session.on('sessioneventscompleted', () => resolve());
   });
 
-  lines.set(session.downloadTask({ url: `${server.url}/file` }), reporter.add(`download ${formatBytes(DOWNLOAD_BYTES)}`));
-  lines.set(session.uploadTask({ url: `${server.url}/upload`, data: uploadFile }), reporter.add(`upload ${formatBytes(UPLOAD_BYTES)}`));
+  lines.set(
+    session.downloadTask({ url: `${server.url}/file` }),
+    reporter.add(`download ${formatBytes(DOWNLOAD_BYTES)}`),
+  );
+  lines.set(
+    session.uploadTask({ url: `${server.url}/upload`, data: uploadFile }),
+    reporter.add(`upload ${formatBytes(UPLOAD_BYTES)}`),
+  );
   await done;
   await Promise.all(checks);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -148,7 +162,9 @@ export async function runDemo(argv: string[]): Promise<number> {
   release();
   for (const line of results) out.write(`${line}\n`);
   const moved = formatBytes(DOWNLOAD_BYTES + UPLOAD_BYTES);
-  out.write(`${failures === 0 ? 'all transfers verified' : `${failures} failure(s)`}: ${moved} in ${seconds.toFixed(2)} s\n`);
+  out.write(
+    `${failures === 0 ? 'all transfers verified' : `${failures} failure(s)`}: ${moved} in ${seconds.toFixed(2)} s\n`,
+  );
   fs.rmSync(work, { recursive: true, force: true });
   out.write(`the demo's files were in ${work}, now removed\n`);
   return failures === 0 ? 0 : 1;

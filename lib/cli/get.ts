@@ -31,14 +31,20 @@ export async function runGet(argv: string[]): Promise<number> {
   if (positionals.length === 0) throw new UsageError('get needs at least one URL', 'get');
   const urls = positionals.map((url) => validateUrl(url));
   const headers = parseHeaders(values.header, 'get');
-  const places = placements(urls, { output: values.output, remoteName: values['remote-name'] === true, remoteHeaderName: values['remote-header-name'] === true });
+  const places = placements(urls, {
+    output: values.output,
+    remoteName: values['remote-name'] === true,
+    remoteHeaderName: values['remote-header-name'] === true,
+  });
   const labels = distinctLabels(urls);
   const session = openSession(values.session, values.cacert);
   const reporter = createReporter(values.json === true);
   forwardTitaniumEvents(session, reporter);
   // Titanium's downloadprogress: bytesWritten counts only what arrived, never a resume's kept bytes.
   const views = new Map<number, TransferView>();
-  session.on('downloadprogress', (e) => views.get(e.taskIdentifier)?.update(e.totalBytesWritten, e.totalBytesExpectedToWrite, e.bytesWritten, e));
+  session.on('downloadprogress', (e) =>
+    views.get(e.taskIdentifier)?.update(e.totalBytesWritten, e.totalBytesExpectedToWrite, e.bytesWritten, e),
+  );
 
   const tasks = urls.map((url, index) => {
     const { destination } = places[index];
@@ -69,7 +75,9 @@ export async function runGet(argv: string[]): Promise<number> {
       // A persistent session keeps its work: its journal and partial files resume it later.
       for (const { view } of tasks) view.done('interrupted');
       reporter.stop();
-      process.stderr.write(`interrupted: unfinished downloads are kept; run \`urlsession resume --session ${values.session}\`\n`);
+      process.stderr.write(
+        `interrupted: unfinished downloads are kept; run \`urlsession resume --session ${values.session}\`\n`,
+      );
       process.exit(130);
     }
     for (const { task, resumeFile } of tasks) {
@@ -105,7 +113,11 @@ export async function runGet(argv: string[]): Promise<number> {
   reporter.stop();
   session.finishTasksAndInvalidate();
   if (interrupted) {
-    process.stderr.write(values.resume ? 'interrupted: partial downloads kept; run the same command with --resume to continue\n' : 'interrupted: nothing was left at the destination\n');
+    process.stderr.write(
+      values.resume
+        ? 'interrupted: partial downloads kept; run the same command with --resume to continue\n'
+        : 'interrupted: nothing was left at the destination\n',
+    );
     return 130;
   }
   return failures === 0 ? 0 : 1;
@@ -113,7 +125,10 @@ export async function runGet(argv: string[]): Promise<number> {
 
 /** Where --resume keeps the resume data of one URL and destination between runs. */
 function resumeFileFor(url: string, destination: string): string {
-  const key = createHash('sha256').update(`${url}\n${path.resolve(destination)}`).digest('hex').slice(0, 24);
+  const key = createHash('sha256')
+    .update(`${url}\n${path.resolve(destination)}`)
+    .digest('hex')
+    .slice(0, 24);
   const dir = path.join(userCacheRoot(), 'cli-resume');
   ensurePrivateDirectory(dir, URLSession.ErrorCodes.STATE_DIRECTORY);
   return path.join(dir, `${key}.resume`);

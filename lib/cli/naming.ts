@@ -37,7 +37,11 @@ export function placements(urls: readonly string[], flags: NamingFlags): Placeme
   if (flags.remoteName || flags.remoteHeaderName) {
     // The files are named by the URL or the server; -o can only say in which folder.
     const output = flags.output ?? `.${path.sep}`;
-    if (!isFolder(output)) throw new UsageError(`-O and -J name the files themselves: -o must name a folder (end it with ${path.sep})`, 'get');
+    if (!isFolder(output))
+      throw new UsageError(
+        `-O and -J name the files themselves: -o must name a folder (end it with ${path.sep})`,
+        'get',
+      );
     const folder = output.endsWith(path.sep) ? output : output + path.sep;
     // -OJ is curl's "the server's name, else the URL's": the library's folder rule.
     if (flags.remoteHeaderName) return urls.map(() => ({ destination: folder }));
@@ -65,7 +69,8 @@ export function renamedNote(location: string, placement: Placement): string | un
     const numbered = /^(.+)-\d+(\.[^.]*)?$/.exec(saved);
     if (numbered === null) return undefined;
     wanted = numbered[1] + (numbered[2] ?? '');
-    if (fs.lstatSync(path.join(path.dirname(location), wanted), { throwIfNoEntry: false }) === undefined) return undefined;
+    if (fs.lstatSync(path.join(path.dirname(location), wanted), { throwIfNoEntry: false }) === undefined)
+      return undefined;
   }
   return saved === wanted ? undefined : `${wanted} exists: saved as ${saved}`;
 }

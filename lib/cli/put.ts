@@ -19,7 +19,8 @@ export async function runPut(argv: string[]): Promise<number> {
   if (parsed === undefined) return 0;
   const { values, positionals } = parsed;
   const [url, file] = positionals;
-  if (url === undefined || file === undefined || positionals.length > 2) throw new UsageError('put needs <url> <file>', 'put');
+  if (url === undefined || file === undefined || positionals.length > 2)
+    throw new UsageError('put needs <url> <file>', 'put');
   validateUrl(url);
   if (!fs.statSync(file, { throwIfNoEntry: false })?.isFile()) throw new UsageError(`not a file: ${file}`, 'put');
   const headers = parseHeaders(values.header, 'put');
@@ -28,7 +29,12 @@ export async function runPut(argv: string[]): Promise<number> {
   forwardTitaniumEvents(session, reporter);
   const task = session.upload(url, file, { method: values.request, headers, throwHttpErrors: false });
   const view = reporter.add(file);
-  session.on('uploadprogress', (e) => e.taskIdentifier === task.taskIdentifier && view.update(e.totalBytesSent, e.totalBytesExpectedToSend, e.bytesSent, e));
+  session.on(
+    'uploadprogress',
+    (e) =>
+      e.taskIdentifier === task.taskIdentifier &&
+      view.update(e.totalBytesSent, e.totalBytesExpectedToSend, e.bytesSent, e),
+  );
   const release = onInterrupt(() => task.cancel());
   try {
     const result = await task.done;

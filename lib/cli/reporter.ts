@@ -51,7 +51,6 @@ export function formatBytes(bytes: number): string {
   return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
 }
 
-
 /**
  * What one transfer moved in this run, for its closing summary: after a resume the kept bytes
  * are on disk already and moved at no speed at all. (The live rate is the progress events'.)
@@ -120,13 +119,16 @@ class BarReporter implements Reporter {
           const outcome = payload.outcome === undefined || payload.outcome === 'ok' ? '' : `  ${payload.outcome}`;
           const label = `${payload.label}${outcome}`.padEnd(this.#labelWidth);
           // A spinner turns while bytes of unknown size arrive; an ended line shows its outcome's mark.
-          const mark = payload.outcome !== undefined ? OUTCOME_MARKS[payload.outcome] : payload.known ? ' ' : payload.frame;
+          const mark =
+            payload.outcome !== undefined ? OUTCOME_MARKS[payload.outcome] : payload.known ? ' ' : payload.frame;
           if (!payload.known) return `${mark} ${label}  ${payload.size}  ${payload.rate}`;
           // As wide as the terminal leaves room for, within the preset's width (barsize).
           const room = (this.#stream.columns || 80) - this.#labelWidth - LINE_REST;
           const width = Math.max(MIN_BAR, Math.min(options.barsize ?? 40, room));
           const filled = Math.round(params.progress * width);
-          const bar = (options.barCompleteString ?? '#').slice(0, filled) + (options.barIncompleteString ?? '-').slice(0, width - filled);
+          const bar =
+            (options.barCompleteString ?? '#').slice(0, filled) +
+            (options.barIncompleteString ?? '-').slice(0, width - filled);
           const percent = `${Math.floor(params.progress * 100)}%`.padStart(4);
           const eta = params.progress >= 1 || payload.outcome !== undefined ? '' : `  ETA ${payload.eta}`;
           const paint = color ? `\u001b[36m${bar}\u001b[0m` : bar;
@@ -151,7 +153,9 @@ class BarReporter implements Reporter {
         payload.rate = bytesPerSecond === null ? '' : `${formatBytes(bytesPerSecond)}/s`;
         payload.known = expected > 0;
         payload.eta = secondsRemaining === null ? '…' : `${Math.ceil(secondsRemaining)}s`;
-        payload.size = payload.known ? `${formatBytes(transferred)}/${formatBytes(expected)}` : formatBytes(transferred);
+        payload.size = payload.known
+          ? `${formatBytes(transferred)}/${formatBytes(expected)}`
+          : formatBytes(transferred);
         frame = (frame + 1) % SPINNER.length;
         payload.frame = SPINNER[frame];
         bar.setTotal(payload.known ? expected : Math.max(1, transferred));
@@ -184,7 +188,11 @@ class BarReporter implements Reporter {
 class TextReporter implements Reporter {
   add(): TransferView {
     const meter = new RunMeter();
-    return { update: (_transferred, _expected, arrived) => meter.add(arrived), done: () => undefined, summary: () => meter.summary() };
+    return {
+      update: (_transferred, _expected, arrived) => meter.add(arrived),
+      done: () => undefined,
+      summary: () => meter.summary(),
+    };
   }
   event(_name: string, _fields: object): void {}
   note(text: string): void {

@@ -33,7 +33,8 @@ export async function runRequest(argv: string[]): Promise<number> {
     if (values.include) {
       let head = `HTTP ${response.statusCode}\r\n`;
       // Set-Cookie arrives as an array, one entry per header line: printed so.
-      for (const [name, value] of Object.entries(response.headers)) for (const line of [value ?? []].flat()) head += `${name}: ${line}\r\n`;
+      for (const [name, value] of Object.entries(response.headers))
+        for (const line of [value ?? []].flat()) head += `${name}: ${line}\r\n`;
       process.stdout.write(`${head}\r\n`);
     }
     await pipeline(response.body, process.stdout, { end: false });

@@ -27,13 +27,19 @@ export function runTasks(argv: string[]): number {
     return 0;
   }
   for (const task of tasks) {
-    process.stdout.write(`${String(task.taskIdentifier).padStart(4)}  ${task.kind.padEnd(8)}  ${task.url}${task.taskDescription ? `  (${task.taskDescription})` : ''}\n`);
+    process.stdout.write(
+      `${String(task.taskIdentifier).padStart(4)}  ${task.kind.padEnd(8)}  ${task.url}${task.taskDescription ? `  (${task.taskDescription})` : ''}\n`,
+    );
   }
   return 0;
 }
 
 export async function runResume(argv: string[]): Promise<number> {
-  const parsed = parseCommand('resume', argv, { session: { type: 'string' }, cacert: { type: 'string', multiple: true }, json: { type: 'boolean' } });
+  const parsed = parseCommand('resume', argv, {
+    session: { type: 'string' },
+    cacert: { type: 'string', multiple: true },
+    json: { type: 'boolean' },
+  });
   if (parsed === undefined) return 0;
   if (parsed.positionals.length > 0) throw new UsageError('resume takes no URL', 'resume');
   const { session: identifier, cacert, json } = parsed.values;
@@ -51,16 +57,24 @@ export async function runResume(argv: string[]): Promise<number> {
   const labels = distinctLabels(tasks.map((task) => task.url));
   const views = new Map(tasks.map((task, index) => [task.taskIdentifier, reporter.add(labels[index])]));
   let failures = 0;
-  session.on('downloadprogress', (e) => views.get(e.taskIdentifier)?.update(e.totalBytesWritten, e.totalBytesExpectedToWrite, e.bytesWritten, e));
-  session.on('uploadprogress', (e) => views.get(e.taskIdentifier)?.update(e.totalBytesSent, e.totalBytesExpectedToSend, e.bytesSent, e));
+  session.on('downloadprogress', (e) =>
+    views.get(e.taskIdentifier)?.update(e.totalBytesWritten, e.totalBytesExpectedToWrite, e.bytesWritten, e),
+  );
+  session.on('uploadprogress', (e) =>
+    views.get(e.taskIdentifier)?.update(e.totalBytesSent, e.totalBytesExpectedToSend, e.bytesSent, e),
+  );
   await new Promise<void>((resolve) => {
-    session.on('downloadcompleted', (e) => reporter.note(`${redactUrl(urls.get(e.taskIdentifier) ?? '')} -> ${e.location}`));
+    session.on('downloadcompleted', (e) =>
+      reporter.note(`${redactUrl(urls.get(e.taskIdentifier) ?? '')} -> ${e.location}`),
+    );
     session.on('sessioncompleted', (e: URLSession.SessionCompletedEvent) => {
       const cancelled = e.errorCode === URLSession.NSURLError.Cancelled;
       views.get(e.taskIdentifier)?.done(e.success ? 'ok' : cancelled ? 'interrupted' : 'failed');
       if (!e.success) {
         failures++;
-        reporter.note(`urlsession: ${describeCode(urls.get(e.taskIdentifier) ?? `task ${e.taskIdentifier}`, e.message, e.errorCode)}`);
+        reporter.note(
+          `urlsession: ${describeCode(urls.get(e.taskIdentifier) ?? `task ${e.taskIdentifier}`, e.message, e.errorCode)}`,
+        );
       }
     });
     session.on('sessioneventscompleted', () => resolve());

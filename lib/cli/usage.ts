@@ -9,18 +9,31 @@ interface CommandHelp {
   options: ReadonlyArray<readonly [string, string]>;
 }
 
-const CACERT = ['--cacert <file>', 'also trust the CA certificates (PEM) in <file> (repeatable; see Trust below)'] as const;
+const CACERT = [
+  '--cacert <file>',
+  'also trust the CA certificates (PEM) in <file> (repeatable; see Trust below)',
+] as const;
 const JSON_FLAG = ['--json', 'one JSON event per line on stdout, on a terminal too'] as const;
 const HEADER = ["-H, --header 'K: V'", 'add a request header (repeatable)'] as const;
 
 export const COMMANDS = {
   get: {
-    synopsis: "get <url…> [-o file|dir] [-O | -J] [-H 'K: V'] [--resume] [--integrity sha256-…] [--session id] [--cacert file] [--json]",
+    synopsis:
+      "get <url…> [-o file|dir] [-O | -J] [-H 'K: V'] [--resume] [--integrity sha256-…] [--session id] [--cacert file] [--json]",
     summary: 'download, many URLs in parallel, one progress bar each',
     options: [
-      ['-o, --output <file|dir>', 'save to <file> (one URL), or into the folder <dir> (it exists or ends with /). Default: ./'],
-      ['-O, --remote-name', "name each file after its URL's last path segment, as curl -O does (the server's Content-Disposition is ignored)"],
-      ['-J, --remote-header-name', "name each file as the server's Content-Disposition says, else after the URL it came from (the default for a folder)"],
+      [
+        '-o, --output <file|dir>',
+        'save to <file> (one URL), or into the folder <dir> (it exists or ends with /). Default: ./',
+      ],
+      [
+        '-O, --remote-name',
+        "name each file after its URL's last path segment, as curl -O does (the server's Content-Disposition is ignored)",
+      ],
+      [
+        '-J, --remote-header-name',
+        "name each file as the server's Content-Disposition says, else after the URL it came from (the default for a folder)",
+      ],
       HEADER,
       ['--resume', 'on Ctrl-C keep the partial file; the same command continues it'],
       ['--integrity sha256-…', 'fail, leaving nothing, unless the bytes have this digest (Subresource Integrity)'],
@@ -57,7 +70,10 @@ export const COMMANDS = {
   tasks: {
     synopsis: 'tasks --session id [--json]',
     summary: "list a persistent session's unfinished tasks, without starting them",
-    options: [['--session <id>', 'the session (required)'], ['--json', 'one JSON object on stdout']],
+    options: [
+      ['--session <id>', 'the session (required)'],
+      ['--json', 'one JSON object on stdout'],
+    ],
   },
   resume: {
     synopsis: 'resume --session id [--cacert file] [--json]',
@@ -90,9 +106,15 @@ const EXIT = `Exit codes: 0 success, 1 transfer failure, 2 usage error (or a CA 
 /** `urlsession --help`. */
 export function mainUsage(): string {
   const lines = ['usage: urlsession <command> [options]', ''];
-  for (const help of Object.values(COMMANDS) as CommandHelp[]) lines.push(`  ${help.synopsis}`, `        ${help.summary}`);
-  lines.push('  help [command]', '        this text, or one command\'s', '  --version', '        the version and the transfer engine');
-  lines.push('', '`urlsession <command> --help` describes a command\'s options.', '', OUTPUT, '', TRUST, '', EXIT, '');
+  for (const help of Object.values(COMMANDS) as CommandHelp[])
+    lines.push(`  ${help.synopsis}`, `        ${help.summary}`);
+  lines.push(
+    '  help [command]',
+    "        this text, or one command's",
+    '  --version',
+    '        the version and the transfer engine',
+  );
+  lines.push('', "`urlsession <command> --help` describes a command's options.", '', OUTPUT, '', TRUST, '', EXIT, '');
   return lines.join('\n');
 }
 

@@ -92,7 +92,7 @@ bool UsesBackgroundConfiguration(const SessionConfig& config, bool hasBundleIden
 
 AppleConfigurationPlan PlanConfiguration(const SessionConfig& config, bool system) {
   AppleConfigurationPlan plan;
-  plan.kind = system ? AppleSessionKind::Background
+  plan.kind = system                           ? AppleSessionKind::Background
               : !config.stateDirectory.empty() ? AppleSessionKind::Default
                                                : AppleSessionKind::Ephemeral;
   plan.cookieJar = CookieJarFile(config);
@@ -100,10 +100,11 @@ AppleConfigurationPlan PlanConfiguration(const SessionConfig& config, bool syste
     if (!IsPerRequestHeader(header.first)) plan.additionalHeaders.push_back(header);
   }
   // 0 (and Infinity) means "none" on both engines (core/timeouts.h); NSURLSession has no such value.
-  plan.requestTimeout = IsTimeout(config.timeoutIntervalForRequest) ? config.timeoutIntervalForRequest : kAppleNoTimeoutSeconds;
+  plan.requestTimeout =
+      IsTimeout(config.timeoutIntervalForRequest) ? config.timeoutIntervalForRequest : kAppleNoTimeoutSeconds;
   plan.resourceTimeout = IsTimeout(config.timeoutIntervalForResource) ? config.timeoutIntervalForResource
-                         : system                                      ? kBackgroundResourceTimeoutSeconds
-                                                                       : kAppleNoTimeoutSeconds;
+                         : system                                     ? kBackgroundResourceTimeoutSeconds
+                                                                      : kAppleNoTimeoutSeconds;
   if (config.proxyMode == ProxyMode::Direct) {
     plan.proxy.direct = true;
   } else if (config.proxyMode == ProxyMode::Explicit) {
@@ -113,7 +114,8 @@ AppleConfigurationPlan PlanConfiguration(const SessionConfig& config, bool syste
     size_t start = 0;
     while (start <= config.noProxy.size()) {
       size_t comma = config.noProxy.find(',', start);
-      std::string entry = Lower(Trim(config.noProxy.substr(start, comma == std::string::npos ? std::string::npos : comma - start)));
+      std::string entry =
+          Lower(Trim(config.noProxy.substr(start, comma == std::string::npos ? std::string::npos : comma - start)));
       start = comma == std::string::npos ? config.noProxy.size() + 1 : comma + 1;
       while (!entry.empty() && entry[0] == '.') entry.erase(0, 1);
       if (entry.empty()) continue;

@@ -27,11 +27,11 @@ constexpr double kAppleNoTimeoutSeconds = kNoTimeoutSeconds;
 constexpr double kBackgroundResourceTimeoutSeconds = 24 * 60 * 60;
 
 struct AppleProxy {
-  bool direct = false;    // no proxy at all (ProxyMode::Direct, or noProxy "*")
+  bool direct = false;      // no proxy at all (ProxyMode::Direct, or noProxy "*")
   bool explicitly = false;  // ProxyMode::Explicit with a usable URL
   std::string host;
   int port = 0;
-  std::string user, password;  // from proxy.url, for the proxy's authentication challenge
+  std::string user, password;           // from proxy.url, for the proxy's authentication challenge
   std::vector<std::string> exceptions;  // kCFNetworkProxiesExceptionsList patterns
 };
 

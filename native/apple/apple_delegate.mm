@@ -25,9 +25,13 @@ using urlsession::NsTaskId;
   _proxy = std::move(proxy);
 }
 
-- (std::shared_ptr<AppleSessionModel>)model { return _model; }
+- (std::shared_ptr<AppleSessionModel>)model {
+  return _model;
+}
 
-- (void)track:(NSURLSessionTask*)task { _tasks[task.taskIdentifier] = task; }
+- (void)track:(NSURLSessionTask*)task {
+  _tasks[task.taskIdentifier] = task;
+}
 
 - (void)start:(const urlsession::StartPlan&)plan session:(NSURLSession*)session {
   AppleSessionModel* m = _model.get();
@@ -37,20 +41,24 @@ using urlsession::NsTaskId;
   http.HTTPMethod = urlsession::ToNS(plan.method);
   if (plan.timeout > 0) http.timeoutInterval = plan.timeout;
   // addValue: keeps repeated names (joined with ", " as HTTP allows).
-  for (const auto& header : plan.headers) [http addValue:urlsession::ToNS(header.second) forHTTPHeaderField:urlsession::ToNS(header.first)];
+  for (const auto& header : plan.headers)
+    [http addValue:urlsession::ToNS(header.second) forHTTPHeaderField:urlsession::ToNS(header.first)];
   NSURLSessionTask* task = nil;
   @try {
     switch (plan.type) {
       case urlsession::NsTaskType::Data: task = [session dataTaskWithRequest:http]; break;
       case urlsession::NsTaskType::Download: task = [session downloadTaskWithRequest:http]; break;
       case urlsession::NsTaskType::DownloadWithResumeData:
-        task = [session downloadTaskWithResumeData:[NSData dataWithBytes:plan.resumeData.data() length:plan.resumeData.size()]];
+        task = [session downloadTaskWithResumeData:[NSData dataWithBytes:plan.resumeData.data()
+                                                                  length:plan.resumeData.size()]];
         break;
       case urlsession::NsTaskType::UploadFromFile:
         task = [session uploadTaskWithRequest:http fromFile:[NSURL fileURLWithPath:urlsession::ToNS(plan.uploadFile)]];
         break;
       case urlsession::NsTaskType::UploadFromData:
-        task = [session uploadTaskWithRequest:http fromData:[NSData dataWithBytes:plan.uploadBytes.data() length:plan.uploadBytes.size()]];
+        task = [session uploadTaskWithRequest:http
+                                     fromData:[NSData dataWithBytes:plan.uploadBytes.data()
+                                                             length:plan.uploadBytes.size()]];
         break;
     }
   } @catch (NSException* exception) {
@@ -87,9 +95,7 @@ using urlsession::NsTaskId;
         NSOperationQueue* queue = [NSOperationQueue currentQueue];
         NsTaskId id = command.task;
         [(NSURLSessionDownloadTask*)task cancelByProducingResumeData:^(NSData* resumeData) {
-          [queue addOperationWithBlock:^{
-            model->OnResumeDataProduced(id, urlsession::BytesOf(resumeData));
-          }];
+          [queue addOperationWithBlock:^{ model->OnResumeDataProduced(id, urlsession::BytesOf(resumeData)); }];
         }];
         break;
       }
@@ -105,7 +111,8 @@ using urlsession::NsTaskId;
   if (_model->NeedsAdoption(task.taskIdentifier)) {
     [self perform:_model->OnRecoveredTask(task.taskIdentifier, urlsession::ToStd(task.taskDescription),
                                           urlsession::ToStd(task.originalRequest.URL.absoluteString),
-                                          urlsession::ToStd(task.originalRequest.HTTPMethod), task.state == NSURLSessionTaskStateSuspended)];
+                                          urlsession::ToStd(task.originalRequest.HTTPMethod),
+                                          task.state == NSURLSessionTaskStateSuspended)];
   }
   return _model.get();
 }
@@ -118,15 +125,16 @@ using urlsession::NsTaskId;
   std::weak_ptr<AppleSessionModel> weakModel = _model;
   __weak URLSessionEngineDelegate* weakSelf = self;
   NSOperationQueue* queue = [NSOperationQueue currentQueue];
-  dispatch_after(dispatch_time(DISPATCH_TIME_NOW, delayMs * static_cast<int64_t>(NSEC_PER_MSEC)), dispatch_get_global_queue(QOS_CLASS_UTILITY, 0), ^{
-    [queue addOperationWithBlock:^{
-      URLSessionEngineDelegate* strongSelf = weakSelf;
-      std::shared_ptr<AppleSessionModel> model = weakModel.lock();
-      if (strongSelf == nil || !model || [strongSelf model] != model) return;
-      model->OnProgressTimer();
-      [strongSelf armProgressTimer];
-    }];
-  });
+  dispatch_after(dispatch_time(DISPATCH_TIME_NOW, delayMs * static_cast<int64_t>(NSEC_PER_MSEC)),
+                 dispatch_get_global_queue(QOS_CLASS_UTILITY, 0), ^{
+                   [queue addOperationWithBlock:^{
+                     URLSessionEngineDelegate* strongSelf = weakSelf;
+                     std::shared_ptr<AppleSessionModel> model = weakModel.lock();
+                     if (strongSelf == nil || !model || [strongSelf model] != model) return;
+                     model->OnProgressTimer();
+                     [strongSelf armProgressTimer];
+                   }];
+                 });
 }
 
 - (void)URLSession:(NSURLSession*)session
@@ -152,7 +160,8 @@ using urlsession::NsTaskId;
              didSendBodyData:(int64_t)bytesSent
               totalBytesSent:(int64_t)totalBytesSent
     totalBytesExpectedToSend:(int64_t)totalBytesExpectedToSend {
-  if (AppleSessionModel* m = [self enter:task]) m->OnBodySent(task.taskIdentifier, totalBytesSent, totalBytesExpectedToSend);
+  if (AppleSessionModel* m = [self enter:task])
+    m->OnBodySent(task.taskIdentifier, totalBytesSent, totalBytesExpectedToSend);
   [self armProgressTimer];
 }
 
@@ -166,15 +175,19 @@ using urlsession::NsTaskId;
   if (m == nullptr) return;
   bool wantHead = m->ResponsePending(downloadTask.taskIdentifier) && downloadTask.response != nil;
   urlsession::ResponseHead head = wantHead ? urlsession::HeadOf(downloadTask.response) : urlsession::ResponseHead();
-  [self perform:m->OnDownloadProgress(downloadTask.taskIdentifier, totalBytesWritten, totalBytesExpectedToWrite, wantHead ? &head : nullptr)];
+  [self perform:m->OnDownloadProgress(downloadTask.taskIdentifier, totalBytesWritten, totalBytesExpectedToWrite,
+                                      wantHead ? &head : nullptr)];
   [self armProgressTimer];
 }
 
 // NSURLSession.h: the file at `location` is removed when this method returns; the model moves
 // it into place synchronously.
-- (void)URLSession:(NSURLSession*)session downloadTask:(NSURLSessionDownloadTask*)downloadTask didFinishDownloadingToURL:(NSURL*)location {
+- (void)URLSession:(NSURLSession*)session
+                 downloadTask:(NSURLSessionDownloadTask*)downloadTask
+    didFinishDownloadingToURL:(NSURL*)location {
   if (AppleSessionModel* m = [self enter:downloadTask]) {
-    m->OnFinishedDownload(downloadTask.taskIdentifier, urlsession::ToStd(location.path), urlsession::HeadOf(downloadTask.response));
+    m->OnFinishedDownload(downloadTask.taskIdentifier, urlsession::ToStd(location.path),
+                          urlsession::HeadOf(downloadTask.response));
   }
 }
 
@@ -199,15 +212,16 @@ using urlsession::NsTaskId;
       completionHandler:(void (^)(NSURLSessionAuthChallengeDisposition, NSURLCredential* _Nullable))completionHandler {
   AppleSessionModel* m = [self enter:task];
   NSURLProtectionSpace* space = challenge.protectionSpace;
-  if (m != nullptr && space.isProxy && urlsession::AnswersProxyChallenge(_proxy, static_cast<long>(challenge.previousFailureCount))) {
+  if (m != nullptr && space.isProxy &&
+      urlsession::AnswersProxyChallenge(_proxy, static_cast<long>(challenge.previousFailureCount))) {
     NSURLCredential* credential = [NSURLCredential credentialWithUser:urlsession::ToNS(_proxy.user)
                                                              password:urlsession::ToNS(_proxy.password)
                                                           persistence:NSURLCredentialPersistenceForSession];
     return completionHandler(NSURLSessionAuthChallengeUseCredential, credential);
   }
   SecTrustRef trust = space.serverTrust;
-  if (m == nullptr || ![space.authenticationMethod isEqualToString:NSURLAuthenticationMethodServerTrust] || trust == nullptr ||
-      !m->ChecksServerTrust()) {
+  if (m == nullptr || ![space.authenticationMethod isEqualToString:NSURLAuthenticationMethodServerTrust] ||
+      trust == nullptr || !m->ChecksServerTrust()) {
     return completionHandler(NSURLSessionAuthChallengePerformDefaultHandling, nil);
   }
   if (self.anchors.count > 0) {
@@ -225,13 +239,18 @@ using urlsession::NsTaskId;
   evaluation.host = urlsession::ToStd(space.host);
   evaluation.port = static_cast<int>(space.port);
   switch (m->OnServerTrust(task.taskIdentifier, evaluation)) {
-    case urlsession::TrustVerdict::DefaultHandling: return completionHandler(NSURLSessionAuthChallengePerformDefaultHandling, nil);
-    case urlsession::TrustVerdict::UseCredential: return completionHandler(NSURLSessionAuthChallengeUseCredential, [NSURLCredential credentialForTrust:trust]);
-    case urlsession::TrustVerdict::Reject: return completionHandler(NSURLSessionAuthChallengeCancelAuthenticationChallenge, nil);
+    case urlsession::TrustVerdict::DefaultHandling:
+      return completionHandler(NSURLSessionAuthChallengePerformDefaultHandling, nil);
+    case urlsession::TrustVerdict::UseCredential:
+      return completionHandler(NSURLSessionAuthChallengeUseCredential, [NSURLCredential credentialForTrust:trust]);
+    case urlsession::TrustVerdict::Reject:
+      return completionHandler(NSURLSessionAuthChallengeCancelAuthenticationChallenge, nil);
   }
 }
 
-- (void)URLSession:(NSURLSession*)session task:(NSURLSessionTask*)task didFinishCollectingMetrics:(NSURLSessionTaskMetrics*)metrics {
+- (void)URLSession:(NSURLSession*)session
+                          task:(NSURLSessionTask*)task
+    didFinishCollectingMetrics:(NSURLSessionTaskMetrics*)metrics {
   if (AppleSessionModel* m = [self enter:task]) m->OnMetrics(task.taskIdentifier, urlsession::MetricsOf(metrics));
 }
 
@@ -242,7 +261,8 @@ using urlsession::NsTaskId;
   urlsession::Completion completion;
   if (error != nil) {
     // NSURLErrorDomain codes pass through as they are; other domains have no meaning in JS.
-    completion.code = [error.domain isEqualToString:NSURLErrorDomain] ? static_cast<int>(error.code) : urlsession::kNSURLErrorUnknown;
+    completion.code =
+        [error.domain isEqualToString:NSURLErrorDomain] ? static_cast<int>(error.code) : urlsession::kNSURLErrorUnknown;
     completion.message = urlsession::ToStd(error.localizedDescription);
     id resume = error.userInfo[NSURLSessionDownloadTaskResumeData];
     if ([resume isKindOfClass:[NSData class]]) completion.resumeData = urlsession::BytesOf(resume);

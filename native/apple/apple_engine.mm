@@ -92,7 +92,8 @@ AppleEngine::AppleEngine(const SessionConfig& config, EventSink* sink) : state_(
         o.delegate.invalidated = ^(NSURLSession* invalid) {
           std::lock_guard<std::mutex> guard(gBackgroundMutex);
           auto entry = BackgroundSessions().find(identifier);
-          if (entry != BackgroundSessions().end() && entry->second.session == invalid) BackgroundSessions().erase(entry);
+          if (entry != BackgroundSessions().end() && entry->second.session == invalid)
+            BackgroundSessions().erase(entry);
         };
       }
     } else {
@@ -124,7 +125,8 @@ bool AppleEngine::UsesSystemBackground() const { return state_->system; }
 
 // Runs `work` on the delegate queue with the model and delegate, if this engine's model is the
 // one attached (a background session may have moved on to a newer environment). JS thread.
-static void OnQueue(const std::shared_ptr<AppleSessionState>& state, void (^work)(AppleSessionModel*, URLSessionEngineDelegate*)) {
+static void OnQueue(const std::shared_ptr<AppleSessionState>& state,
+                    void (^work)(AppleSessionModel*, URLSessionEngineDelegate*)) {
   @autoreleasepool {  // the JS thread has no pool of its own
     [state->objects.queue addOperationWithBlock:^{
       if ([state->objects.delegate model] == state->model) work(state->model.get(), state->objects.delegate);
@@ -154,7 +156,8 @@ void AppleEngine::ResumeTask(uint64_t taskIdentifier) {
 }
 
 void AppleEngine::AcknowledgeBody(uint64_t taskIdentifier, int64_t bytes) {
-  OnQueue(state_, ^(AppleSessionModel* m, URLSessionEngineDelegate* d) { [d perform:m->Acknowledge(taskIdentifier, bytes)]; });
+  OnQueue(state_,
+          ^(AppleSessionModel* m, URLSessionEngineDelegate* d) { [d perform:m->Acknowledge(taskIdentifier, bytes)]; });
 }
 
 // On the delegate queue, so that tasks whose StartTask block is still queued are created first
@@ -212,7 +215,8 @@ void AppleEngine::Shutdown() {
       cancel = state->model->Shutdown();
       dispatch_semaphore_signal(cleaned);
     }];
-    long timedOut = dispatch_semaphore_wait(cleaned, dispatch_time(DISPATCH_TIME_NOW, 5 * static_cast<int64_t>(NSEC_PER_SEC)));
+    long timedOut =
+        dispatch_semaphore_wait(cleaned, dispatch_time(DISPATCH_TIME_NOW, 5 * static_cast<int64_t>(NSEC_PER_SEC)));
     if (timedOut == 0 ? cancel : !state->system) [state->objects.session invalidateAndCancel];
   }
 }

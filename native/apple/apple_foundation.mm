@@ -11,13 +11,19 @@
 namespace urlsession {
 namespace {
 
-double Millis(NSDate* from, NSDate* to) { return (from == nil || to == nil) ? -1 : [to timeIntervalSinceDate:from] * 1000.0; }
+double Millis(NSDate* from, NSDate* to) {
+  return (from == nil || to == nil) ? -1 : [to timeIntervalSinceDate:from] * 1000.0;
+}
 
 }  // namespace
 
-NSString* ToNS(const std::string& text) { return [[NSString alloc] initWithBytes:text.data() length:text.size() encoding:NSUTF8StringEncoding] ?: @""; }
+NSString* ToNS(const std::string& text) {
+  return [[NSString alloc] initWithBytes:text.data() length:text.size() encoding:NSUTF8StringEncoding] ?: @"";
+}
 std::string ToStd(NSString* text) { return text == nil ? std::string() : std::string(text.UTF8String ?: ""); }
-std::string BytesOf(NSData* data) { return data == nil ? std::string() : std::string(static_cast<const char*>(data.bytes), data.length); }
+std::string BytesOf(NSData* data) {
+  return data == nil ? std::string() : std::string(static_cast<const char*>(data.bytes), data.length);
+}
 
 ResponseHead HeadOf(NSURLResponse* response) {
   ResponseHead head;
@@ -44,7 +50,8 @@ NSArray* CertificatesFromPem(const std::string& pem) {
     if (stop == std::string::npos) break;
     std::string base64 = pem.substr(position + begin.size(), stop - position - begin.size());
     position = stop + end.size();
-    NSData* der = [[NSData alloc] initWithBase64EncodedString:ToNS(base64) options:NSDataBase64DecodingIgnoreUnknownCharacters];
+    NSData* der = [[NSData alloc] initWithBase64EncodedString:ToNS(base64)
+                                                      options:NSDataBase64DecodingIgnoreUnknownCharacters];
     if (der == nil) continue;
     SecCertificateRef certificate = SecCertificateCreateWithData(kCFAllocatorDefault, (__bridge CFDataRef)der);
     if (certificate != nullptr) [certificates addObject:(__bridge_transfer id)certificate];
@@ -73,8 +80,9 @@ std::string SpkiPinOf(SecTrustRef trust) {
   id type = attributes[(__bridge id)kSecAttrKeyType];
   SpkiKeyType kind = [type isEqual:(__bridge id)kSecAttrKeyTypeRSA]                ? SpkiKeyType::Rsa
                      : [type isEqual:(__bridge id)kSecAttrKeyTypeECSECPrimeRandom] ? SpkiKeyType::Ec
-                                                                                    : SpkiKeyType::Other;
-  std::string spki = SubjectPublicKeyInfo(kind, [attributes[(__bridge id)kSecAttrKeySizeInBits] longValue], BytesOf(raw));
+                                                                                   : SpkiKeyType::Other;
+  std::string spki =
+      SubjectPublicKeyInfo(kind, [attributes[(__bridge id)kSecAttrKeySizeInBits] longValue], BytesOf(raw));
   if (spki.empty()) return std::string();
   unsigned char digest[CC_SHA256_DIGEST_LENGTH];
   CC_SHA256(spki.data(), static_cast<CC_LONG>(spki.size()), digest);
@@ -116,9 +124,10 @@ TaskMetrics MetricsOf(NSURLSessionTaskMetrics* metrics) {
 // JS thread (engine constructor): the Foundation object for PlanConfiguration's decisions.
 NSURLSessionConfiguration* MakeConfiguration(const SessionConfig& config, const AppleConfigurationPlan& plan) {
   NSURLSessionConfiguration* c =
-      plan.kind == AppleSessionKind::Background ? [NSURLSessionConfiguration backgroundSessionConfigurationWithIdentifier:ToNS(config.identifier)]
-      : plan.kind == AppleSessionKind::Default  ? [NSURLSessionConfiguration defaultSessionConfiguration]
-                                                : [NSURLSessionConfiguration ephemeralSessionConfiguration];
+      plan.kind == AppleSessionKind::Background
+          ? [NSURLSessionConfiguration backgroundSessionConfigurationWithIdentifier:ToNS(config.identifier)]
+      : plan.kind == AppleSessionKind::Default ? [NSURLSessionConfiguration defaultSessionConfiguration]
+                                               : [NSURLSessionConfiguration ephemeralSessionConfiguration];
   NSMutableDictionary* headers = [NSMutableDictionary dictionary];
   for (const auto& header : plan.additionalHeaders) headers[ToNS(header.first)] = ToNS(header.second);
   c.HTTPAdditionalHeaders = headers;
@@ -135,7 +144,9 @@ NSURLSessionConfiguration* MakeConfiguration(const SessionConfig& config, const 
       c.HTTPCookieAcceptPolicy = NSHTTPCookieAcceptPolicyNever;
       c.HTTPShouldSetCookies = NO;
       break;
-    case CookieAcceptPolicy::OnlyFromMainDocumentDomain: c.HTTPCookieAcceptPolicy = NSHTTPCookieAcceptPolicyOnlyFromMainDocumentDomain; break;
+    case CookieAcceptPolicy::OnlyFromMainDocumentDomain:
+      c.HTTPCookieAcceptPolicy = NSHTTPCookieAcceptPolicyOnlyFromMainDocumentDomain;
+      break;
     case CookieAcceptPolicy::Always: c.HTTPCookieAcceptPolicy = NSHTTPCookieAcceptPolicyAlways; break;
   }
   if (!plan.cookieJar.empty()) {
@@ -164,15 +175,18 @@ NSURLSessionConfiguration* MakeConfiguration(const SessionConfig& config, const 
 void LoadCookies(NSHTTPCookieStorage* store, const std::string& jar) {
   NSData* data = [NSData dataWithContentsOfFile:ToNS(jar)];
   if (store == nil || data == nil) return;
-  for (const JarCookie& c : ParseCookieJar(BytesOf(data), static_cast<int64_t>([[NSDate date] timeIntervalSince1970]))) {
+  for (const JarCookie& c :
+       ParseCookieJar(BytesOf(data), static_cast<int64_t>([[NSDate date] timeIntervalSince1970]))) {
     NSMutableDictionary* properties = [NSMutableDictionary dictionary];
     properties[NSHTTPCookieDomain] = ToNS((c.includeSubdomains ? "." : "") + c.domain);
     properties[NSHTTPCookiePath] = ToNS(c.path);
     properties[NSHTTPCookieName] = ToNS(c.name);
     properties[NSHTTPCookieValue] = ToNS(c.value);
     if (c.secure) properties[NSHTTPCookieSecure] = @"TRUE";
-    if (c.expires > 0) properties[NSHTTPCookieExpires] = [NSDate dateWithTimeIntervalSince1970:static_cast<double>(c.expires)];
-    else properties[NSHTTPCookieDiscard] = @"TRUE";
+    if (c.expires > 0)
+      properties[NSHTTPCookieExpires] = [NSDate dateWithTimeIntervalSince1970:static_cast<double>(c.expires)];
+    else
+      properties[NSHTTPCookieDiscard] = @"TRUE";
     if (c.httpOnly) properties[@"HttpOnly"] = @"TRUE";  // no public key; NSHTTPCookie reads this one
     NSHTTPCookie* cookie = [NSHTTPCookie cookieWithProperties:properties];
     if (cookie != nil) [store setCookie:cookie];

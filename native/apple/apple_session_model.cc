@@ -59,7 +59,8 @@ UrlParts SplitUrl(const std::string& url) {
   if (!authority.empty() && authority[0] == '[') {
     size_t close = authority.find(']');
     parts.host = authority.substr(1, close == std::string::npos ? std::string::npos : close - 1);
-    if (close != std::string::npos && close + 1 < authority.size() && authority[close + 1] == ':') port = authority.substr(close + 2);
+    if (close != std::string::npos && close + 1 < authority.size() && authority[close + 1] == ':')
+      port = authority.substr(close + 2);
   } else {
     size_t p = authority.rfind(':');
     parts.host = authority.substr(0, p);
@@ -67,33 +68,34 @@ UrlParts SplitUrl(const std::string& url) {
   }
   parts.host = Lower(parts.host);
   parts.port = !port.empty() && std::all_of(port.begin(), port.end(), ::isdigit) ? std::atoi(port.c_str())
-               : parts.scheme == "https"                                           ? 443
-                                                                                   : 80;
+               : parts.scheme == "https"                                         ? 443
+                                                                                 : 80;
   return parts;
 }
 
 }  // namespace
 
 struct AppleSessionModel::Task {
-  Task(TaskRequest r, uint32_t intervalMs) : request(std::move(r)), downloadThrottle(intervalMs), uploadThrottle(intervalMs) {}
+  Task(TaskRequest r, uint32_t intervalMs)
+      : request(std::move(r)), downloadThrottle(intervalMs), uploadThrottle(intervalMs) {}
   TaskRequest request;
   NsTaskType type = NsTaskType::Data;
   std::unique_ptr<DownloadWriter> writer;  // downloads of default sessions run as data tasks
   std::string body;                        // response body of data and upload tasks
   HeaderList headers;
   std::string responseUrl;
-  std::string location;       // a background download already moved into place
-  std::string temporaryBody;  // a memory body written to a file for a background upload
-  std::string consumedResume; // resume-data file of ours this task was created from
+  std::string location;        // a background download already moved into place
+  std::string temporaryBody;   // a memory body written to a file for a background upload
+  std::string consumedResume;  // resume-data file of ours this task was created from
   FileIdentity consumedIdentity;
   int status = 0;
   int overrideCode = 0;  // our verdict (redirect, trust, disk, limit) beats NSURLSession's -999
   int redirects = 0;
   int64_t received = 0, expected = 0, uploaded = 0, uploadExpected = 0, unacknowledged = 0;
-  bool responsePosted = false;  // the Response event goes out once per task
-  bool cancelRequested = false;  // JS cancelled: a completion is final, never a restart
-  bool restartPending = false;   // the answer to the Range request was refused (OnComplete restarts)
-  unsigned holds = 0;           // kUserHold | kBackpressureHold
+  bool responsePosted = false;    // the Response event goes out once per task
+  bool cancelRequested = false;   // JS cancelled: a completion is final, never a restart
+  bool restartPending = false;    // the answer to the Range request was refused (OnComplete restarts)
+  unsigned holds = 0;             // kUserHold | kBackpressureHold
   bool finishedDownload = false;  // didFinishDownloadingToURL: kept the whole body: the task succeeded
   bool awaitingResumeData = false, resumeDataArrived = false, completionPending = false;
   std::string producedResumeData;
@@ -103,8 +105,11 @@ struct AppleSessionModel::Task {
   ProgressThrottle downloadThrottle, uploadThrottle;
 };
 
-AppleSessionModel::AppleSessionModel(const SessionConfig& config, bool system, std::string temporaryDirectory, EventSink* sink)
-    : config_(config), system_(system), temporary_directory_(std::move(temporaryDirectory)),
+AppleSessionModel::AppleSessionModel(const SessionConfig& config, bool system, std::string temporaryDirectory,
+                                     EventSink* sink)
+    : config_(config),
+      system_(system),
+      temporary_directory_(std::move(temporaryDirectory)),
       sink_(sink),
       refusal_(PlanConfiguration(config, system).refusal) {}
 
@@ -247,7 +252,8 @@ void AppleSessionModel::PlanRequest(const TaskRequest& r, StartPlan* plan) const
   for (const auto& header : config_.additionalHeaders) {
     // HTTPAdditionalHeaders cannot carry these (apple_configuration.h): each request does.
     std::string name = Lower(header.first);
-    bool present = std::any_of(r.headers.begin(), r.headers.end(), [&](const auto& h) { return Lower(h.first) == name; });
+    bool present =
+        std::any_of(r.headers.begin(), r.headers.end(), [&](const auto& h) { return Lower(h.first) == name; });
     if (IsPerRequestHeader(name) && !present) plan->headers.push_back(header);  // per-request headers win
   }
 }
@@ -444,7 +450,8 @@ Commands AppleSessionModel::OnRecoveredTask(NsTaskId task, const std::string& ta
   }
   auto t = std::make_unique<Task>(RequestOf(tag, url, method), config_.progressIntervalMs);
   t->temporaryBody = tag.temporaryBody;
-  t->type = tag.kind == TaskKind::Upload || !tag.temporaryBody.empty() ? NsTaskType::UploadFromFile : NsTaskType::Download;
+  t->type =
+      tag.kind == TaskKind::Upload || !tag.temporaryBody.empty() ? NsTaskType::UploadFromFile : NsTaskType::Download;
   Event event;
   event.type = EventType::TaskRecovered;
   event.taskIdentifier = tag.taskIdentifier;
@@ -509,7 +516,9 @@ void AppleSessionModel::PostUploadProgress(Task& t, bool final, ProgressThrottle
   Post(std::move(event));
 }
 
-void AppleSessionModel::NoteHeld(ProgressThrottle::Clock::time_point until) { progress_due_ = std::min(progress_due_, until); }
+void AppleSessionModel::NoteHeld(ProgressThrottle::Clock::time_point until) {
+  progress_due_ = std::min(progress_due_, until);
+}
 
 bool AppleSessionModel::TakeProgressTimer(int64_t* delayMs) {
   if (progress_due_ == ProgressThrottle::Clock::time_point::max() || progress_timer_ <= progress_due_) return false;
@@ -530,7 +539,9 @@ void AppleSessionModel::OnProgressTimer(ProgressThrottle::Clock::time_point now)
   }
 }
 
-bool AppleSessionModel::ChecksServerTrust() const { return !config_.tls.caPem.empty() || !config_.tls.pinnedSpkiSha256.empty(); }
+bool AppleSessionModel::ChecksServerTrust() const {
+  return !config_.tls.caPem.empty() || !config_.tls.pinnedSpkiSha256.empty();
+}
 
 // A session with its own CA or pins accepts an HTTPS response only from a host whose chain it
 // verified itself: a TLS session resumed from the per-process cache (Apple QA1727) skips the
@@ -539,7 +550,9 @@ int AppleSessionModel::VerifiedHostRefusal(const std::string& url) const {
   if (!ChecksServerTrust()) return 0;
   UrlParts parts = SplitUrl(url);
   if (parts.scheme != "https") return 0;
-  return verified_hosts_.count(parts.host + ":" + std::to_string(parts.port)) != 0 ? 0 : kNSURLErrorServerCertificateUntrusted;
+  return verified_hosts_.count(parts.host + ":" + std::to_string(parts.port)) != 0
+             ? 0
+             : kNSURLErrorServerCertificateUntrusted;
 }
 
 // Background sessions follow every redirect themselves and never ask (NSURLSession.h: "For
@@ -619,7 +632,8 @@ void AppleSessionModel::OnBodySent(NsTaskId task, int64_t totalSent, int64_t tot
   PostUploadProgress(*t, totalSent == totalExpected);
 }
 
-Commands AppleSessionModel::OnDownloadProgress(NsTaskId task, int64_t totalWritten, int64_t totalExpected, const ResponseHead* head) {
+Commands AppleSessionModel::OnDownloadProgress(NsTaskId task, int64_t totalWritten, int64_t totalExpected,
+                                               const ResponseHead* head) {
   Task* t = Find(task);
   if (t == nullptr || t->overrideCode != 0) return {};
   t->received = totalWritten;
@@ -696,7 +710,8 @@ void AppleSessionModel::OnFinishedDownload(NsTaskId task, const std::string& tem
   t->finishedDownload = true;
 }
 
-bool AppleSessionModel::OnRedirect(NsTaskId task, int status, const std::string& fromUrl, const std::string& toUrl, Commands* commands) {
+bool AppleSessionModel::OnRedirect(NsTaskId task, int status, const std::string& fromUrl, const std::string& toUrl,
+                                   Commands* commands) {
   Task* t = Find(task);
   if (t == nullptr) return false;
   // Not a status tasks follow (300, 305, 306, ...): declined without a cancel, the response is
@@ -714,10 +729,12 @@ bool AppleSessionModel::OnRedirect(NsTaskId task, int status, const std::string&
 TrustVerdict AppleSessionModel::OnServerTrust(NsTaskId task, const TrustEvaluation& evaluation) {
   if (!ChecksServerTrust()) return TrustVerdict::DefaultHandling;
   const TlsOptions& tls = config_.tls;
-  int refusal = evaluation.trusted ? 0 : (evaluation.failureCode != 0 ? evaluation.failureCode : kNSURLErrorServerCertificateUntrusted);
+  int refusal = evaluation.trusted
+                    ? 0
+                    : (evaluation.failureCode != 0 ? evaluation.failureCode : kNSURLErrorServerCertificateUntrusted);
   if (refusal == 0 && !tls.pinnedSpkiSha256.empty() &&
-      (evaluation.spkiPin.empty() ||
-       std::find(tls.pinnedSpkiSha256.begin(), tls.pinnedSpkiSha256.end(), evaluation.spkiPin) == tls.pinnedSpkiSha256.end())) {
+      (evaluation.spkiPin.empty() || std::find(tls.pinnedSpkiSha256.begin(), tls.pinnedSpkiSha256.end(),
+                                               evaluation.spkiPin) == tls.pinnedSpkiSha256.end())) {
     refusal = kNSURLErrorServerCertificateUntrusted;
   }
   if (refusal != 0) {
@@ -809,8 +826,10 @@ void AppleSessionModel::Finish(NsTaskId id, Task& t, const Completion& c) {
   }
   if (!t.responsePosted && c.haveHead && t.overrideCode == 0) {  // download tasks that failed early
     int refusal = code == 0 ? VerifiedHostRefusal(c.head.url) : 0;
-    if (refusal != 0) code = refusal;
-    else NoteResponse(t, c.head);
+    if (refusal != 0)
+      code = refusal;
+    else
+      NoteResponse(t, c.head);
   }
   if (t.status == 0 && c.haveHead) t.status = c.head.status;
   if (code == 0) code = BackgroundRedirectRefusal(t, t.responseUrl.empty() ? c.currentUrl : t.responseUrl);

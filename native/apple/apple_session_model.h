@@ -46,17 +46,17 @@ using Commands = std::vector<Command>;
 enum class NsTaskType : uint8_t { Data, Download, DownloadWithResumeData, UploadFromFile, UploadFromData };
 
 struct StartPlan {
-  bool create = false;           // false: no task; its TaskCompleted was posted already
+  bool create = false;  // false: no task; its TaskCompleted was posted already
   NsTaskType type = NsTaskType::Data;
   std::string url, method;
-  HeaderList headers;            // every header to set on the NSMutableURLRequest, in order
-  double timeout = 0;            // > 0: NSURLRequest.timeoutInterval (0: the session's)
-  std::string uploadFile;        // UploadFromFile
-  std::string uploadBytes;       // UploadFromData
-  std::string resumeData;        // DownloadWithResumeData: NSURLSession's opaque blob
-  std::string tag;               // NSURLSessionTask.taskDescription (task_tag.h)
+  HeaderList headers;       // every header to set on the NSMutableURLRequest, in order
+  double timeout = 0;       // > 0: NSURLRequest.timeoutInterval (0: the session's)
+  std::string uploadFile;   // UploadFromFile
+  std::string uploadBytes;  // UploadFromData
+  std::string resumeData;   // DownloadWithResumeData: NSURLSession's opaque blob
+  std::string tag;          // NSURLSessionTask.taskDescription (task_tag.h)
   uint64_t taskIdentifier = 0;
-  bool startSuspended = false;   // a restarted task the user holds suspended: create, do not resume
+  bool startSuspended = false;  // a restarted task the user holds suspended: create, do not resume
 };
 
 // The final response head, as the adapter reads it off NSHTTPURLResponse.
@@ -80,11 +80,11 @@ enum class TrustVerdict : uint8_t { DefaultHandling, UseCredential, Reject };
 
 // didCompleteWithError:, as plain values.
 struct Completion {
-  int code = 0;               // 0: no error; NSURLErrorDomain codes as they are; other domains: -1
-  std::string message;        // localizedDescription
-  std::string resumeData;     // error.userInfo[NSURLSessionDownloadTaskResumeData]
-  std::string currentUrl;     // task.currentRequest.URL
-  bool haveHead = false;      // task.response was an NSHTTPURLResponse
+  int code = 0;            // 0: no error; NSURLErrorDomain codes as they are; other domains: -1
+  std::string message;     // localizedDescription
+  std::string resumeData;  // error.userInfo[NSURLSessionDownloadTaskResumeData]
+  std::string currentUrl;  // task.currentRequest.URL
+  bool haveHead = false;   // task.response was an NSHTTPURLResponse
   ResponseHead head;
 };
 
@@ -178,7 +178,8 @@ class AppleSessionModel {
   StartPlan PlanRestart(NsTaskId task);
   void NoteResponse(Task& t, const ResponseHead& head);
   void PostProgress(Task& t, bool final, ProgressThrottle::Clock::time_point now = ProgressThrottle::Clock::now());
-  void PostUploadProgress(Task& t, bool final, ProgressThrottle::Clock::time_point now = ProgressThrottle::Clock::now());
+  void PostUploadProgress(Task& t, bool final,
+                          ProgressThrottle::Clock::time_point now = ProgressThrottle::Clock::now());
   void NoteHeld(ProgressThrottle::Clock::time_point until);
   int VerifiedHostRefusal(const std::string& url) const;
   int BackgroundRedirectRefusal(const Task& t, const std::string& finalUrl) const;
@@ -192,11 +193,11 @@ class AppleSessionModel {
   const bool system_;
   const std::string temporary_directory_;
   EventSink* const sink_;
-  const int refusal_;            // AppleConfigurationPlan::refusal: every task fails with it
+  const int refusal_;  // AppleConfigurationPlan::refusal: every task fails with it
   std::mutex post_mutex_;
-  bool closed_ = false;          // guarded by post_mutex_
-  bool invalidating_ = false;    // FinishTasksAndInvalidate / InvalidateAndCancel ran
-  bool invalidated_ = false;     // didBecomeInvalidWithError: arrived
+  bool closed_ = false;        // guarded by post_mutex_
+  bool invalidating_ = false;  // FinishTasksAndInvalidate / InvalidateAndCancel ran
+  bool invalidated_ = false;   // didBecomeInvalidWithError: arrived
   bool shut_down_ = false;
   std::unordered_map<NsTaskId, std::unique_ptr<Task>> tasks_;
   std::unordered_map<uint64_t, NsTaskId> by_id_;

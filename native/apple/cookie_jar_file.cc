@@ -71,9 +71,12 @@ std::vector<JarCookie> ParseCookieJar(const std::string& text, int64_t now) {
 }
 
 std::string WriteCookieJar(const std::vector<JarCookie>& cookies) {
-  std::string out = "# Netscape HTTP Cookie File\n# https://curl.se/docs/http-cookies.html\n# Written by urlsession (Apple engine).\n\n";
+  std::string out =
+      "# Netscape HTTP Cookie File\n# https://curl.se/docs/http-cookies.html\n# Written by urlsession (Apple "
+      "engine).\n\n";
   for (const JarCookie& c : cookies) {
-    if (!Clean(c.domain) || !Clean(c.path) || !Clean(c.name) || !Clean(c.value) || c.domain.empty() || c.name.empty()) continue;
+    if (!Clean(c.domain) || !Clean(c.path) || !Clean(c.name) || !Clean(c.value) || c.domain.empty() || c.name.empty())
+      continue;
     out += (c.httpOnly ? "#HttpOnly_" : "") + std::string(c.includeSubdomains ? "." : "") + c.domain + "\t" +
            (c.includeSubdomains ? "TRUE" : "FALSE") + "\t" + c.path + "\t" + (c.secure ? "TRUE" : "FALSE") + "\t" +
            std::to_string(c.expires) + "\t" + c.name + "\t" + c.value + "\n";

@@ -13,12 +13,12 @@
 namespace urlsession {
 
 struct JarCookie {
-  std::string domain;       // without the leading dot
+  std::string domain;  // without the leading dot
   bool includeSubdomains = false;
   std::string path = "/";
   bool secure = false;
   bool httpOnly = false;
-  int64_t expires = 0;      // Unix seconds; 0: a session cookie (curl writes those too)
+  int64_t expires = 0;  // Unix seconds; 0: a session cookie (curl writes those too)
   std::string name, value;
 };
 

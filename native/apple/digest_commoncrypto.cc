@@ -9,7 +9,9 @@ namespace {
 class Sha256Digest final : public Digest {
  public:
   Sha256Digest() { CC_SHA256_Init(&context_); }
-  void Update(const void* data, size_t length) override { CC_SHA256_Update(&context_, data, static_cast<CC_LONG>(length)); }
+  void Update(const void* data, size_t length) override {
+    CC_SHA256_Update(&context_, data, static_cast<CC_LONG>(length));
+  }
   std::string Finish() override {
     unsigned char out[CC_SHA256_DIGEST_LENGTH];
     CC_SHA256_Final(out, &context_);
@@ -24,12 +26,16 @@ class Sha256Digest final : public Digest {
 class Sha512FamilyDigest final : public Digest {
  public:
   explicit Sha512FamilyDigest(bool is384) : is384_(is384) {
-    if (is384_) CC_SHA384_Init(&context_);
-    else CC_SHA512_Init(&context_);
+    if (is384_)
+      CC_SHA384_Init(&context_);
+    else
+      CC_SHA512_Init(&context_);
   }
   void Update(const void* data, size_t length) override {
-    if (is384_) CC_SHA384_Update(&context_, data, static_cast<CC_LONG>(length));
-    else CC_SHA512_Update(&context_, data, static_cast<CC_LONG>(length));
+    if (is384_)
+      CC_SHA384_Update(&context_, data, static_cast<CC_LONG>(length));
+    else
+      CC_SHA512_Update(&context_, data, static_cast<CC_LONG>(length));
   }
   std::string Finish() override {
     unsigned char out[CC_SHA512_DIGEST_LENGTH];

@@ -30,11 +30,16 @@ std::string SubjectPublicKeyInfo(SpkiKeyType type, long bits, const std::string&
   static const char kEcP384[] = "\x06\x07\x2a\x86\x48\xce\x3d\x02\x01\x06\x05\x2b\x81\x04\x00\x22";
   static const char kEcP521[] = "\x06\x07\x2a\x86\x48\xce\x3d\x02\x01\x06\x05\x2b\x81\x04\x00\x23";
   std::string algorithm;
-  if (type == SpkiKeyType::Rsa) algorithm.assign(kRsa, sizeof(kRsa) - 1);
-  else if (type == SpkiKeyType::Ec && bits == 256) algorithm.assign(kEcP256, sizeof(kEcP256) - 1);
-  else if (type == SpkiKeyType::Ec && bits == 384) algorithm.assign(kEcP384, sizeof(kEcP384) - 1);
-  else if (type == SpkiKeyType::Ec && bits == 521) algorithm.assign(kEcP521, sizeof(kEcP521) - 1);
-  else return std::string();
+  if (type == SpkiKeyType::Rsa)
+    algorithm.assign(kRsa, sizeof(kRsa) - 1);
+  else if (type == SpkiKeyType::Ec && bits == 256)
+    algorithm.assign(kEcP256, sizeof(kEcP256) - 1);
+  else if (type == SpkiKeyType::Ec && bits == 384)
+    algorithm.assign(kEcP384, sizeof(kEcP384) - 1);
+  else if (type == SpkiKeyType::Ec && bits == 521)
+    algorithm.assign(kEcP521, sizeof(kEcP521) - 1);
+  else
+    return std::string();
   std::string algorithmIdentifier, bitString, spki;
   AppendDer(&algorithmIdentifier, 0x30, algorithm);
   AppendDer(&bitString, 0x03, std::string(1, '\0') + rawKey);  // no unused bits

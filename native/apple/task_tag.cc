@@ -106,10 +106,14 @@ class Parser {
     for (int k = 0; k < 4; ++k) {
       char c = s_[i_++];
       v <<= 4;
-      if (c >= '0' && c <= '9') v |= static_cast<uint32_t>(c - '0');
-      else if (c >= 'a' && c <= 'f') v |= static_cast<uint32_t>(c - 'a' + 10);
-      else if (c >= 'A' && c <= 'F') v |= static_cast<uint32_t>(c - 'A' + 10);
-      else return false;
+      if (c >= '0' && c <= '9')
+        v |= static_cast<uint32_t>(c - '0');
+      else if (c >= 'a' && c <= 'f')
+        v |= static_cast<uint32_t>(c - 'a' + 10);
+      else if (c >= 'A' && c <= 'F')
+        v |= static_cast<uint32_t>(c - 'A' + 10);
+      else
+        return false;
     }
     *out = v;
     return true;
@@ -127,7 +131,9 @@ class Parser {
       if (i_ >= s_.size()) return false;
       char e = s_[i_++];
       switch (e) {
-        case '"': case '\\': case '/': out->push_back(e); break;
+        case '"':
+        case '\\':
+        case '/': out->push_back(e); break;
         case 'b': out->push_back('\b'); break;
         case 'f': out->push_back('\f'); break;
         case 'n': out->push_back('\n'); break;
@@ -158,13 +164,25 @@ class Parser {
       v->type = Value::String;
       return String(&v->text);
     }
-    if (Word("true")) { v->type = Value::Bool; v->boolean = true; return true; }
-    if (Word("false")) { v->type = Value::Bool; v->boolean = false; return true; }
-    if (Word("null")) { v->type = Value::Null; return true; }
+    if (Word("true")) {
+      v->type = Value::Bool;
+      v->boolean = true;
+      return true;
+    }
+    if (Word("false")) {
+      v->type = Value::Bool;
+      v->boolean = false;
+      return true;
+    }
+    if (Word("null")) {
+      v->type = Value::Null;
+      return true;
+    }
     if (c == '-' || (c >= '0' && c <= '9')) {
       size_t start = i_;
       while (i_ < s_.size() && (std::isdigit(static_cast<unsigned char>(s_[i_])) || s_[i_] == '-' || s_[i_] == '+' ||
-                                s_[i_] == '.' || s_[i_] == 'e' || s_[i_] == 'E')) ++i_;
+                                s_[i_] == '.' || s_[i_] == 'e' || s_[i_] == 'E'))
+        ++i_;
       std::string number = s_.substr(start, i_ - start);
       char* end = nullptr;
       v->number = std::strtod(number.c_str(), &end);

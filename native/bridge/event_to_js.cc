@@ -12,8 +12,10 @@ void EventBatchEncoder::Text(const std::string& value) {
     text_.append(value);
   } else {
     for (char c : value) {
-      if (c == '\0') text_.append("\xEF\xBF\xBD");
-      else text_.push_back(c);
+      if (c == '\0')
+        text_.append("\xEF\xBF\xBD");
+      else
+        text_.push_back(c);
     }
   }
   text_.push_back('\0');
@@ -75,8 +77,7 @@ void EventBatchEncoder::EncodeEvent(const Event& event) {
 #define URLSESSION_ENCODE_FIELD(kind, member, jsName) \
   if (!Encode##kind(event.member)) break;
 #define URLSESSION_ENCODE_EVENT(name, value, fields) \
-  case EventType::name:                              \
-    fields(URLSESSION_ENCODE_FIELD) break;
+  case EventType::name: fields(URLSESSION_ENCODE_FIELD) break;
     URLSESSION_EVENT_TYPES(URLSESSION_ENCODE_EVENT)
 #undef URLSESSION_ENCODE_EVENT
 #undef URLSESSION_ENCODE_FIELD

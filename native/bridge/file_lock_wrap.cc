@@ -40,7 +40,8 @@ Napi::Value LockFileJs(const Napi::CallbackInfo& info) {
   if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "lockFile(path)");
   std::string path = info[0].As<Napi::String>().Utf8Value();
   // A NUL would silently cut the path short at the system call.
-  if (path.empty() || path.find('\0') != std::string::npos) throw Napi::TypeError::New(env, "lockFile(path): invalid path");
+  if (path.empty() || path.find('\0') != std::string::npos)
+    throw Napi::TypeError::New(env, "lockFile(path): invalid path");
   FileLockResult result = LockFile(path);
   if (result.status == FileLockStatus::kLocked) static_cast<HeldLocks*>(info.Data())->fds.push_back(result.fd);
   Napi::Object out = Napi::Object::New(env);

@@ -67,7 +67,7 @@ enum : uint32_t {
 #define URLSESSION_TASK_FIELD_INDEX(name, jsType, presence) name,
   URLSESSION_TASK_FIELDS(URLSESSION_TASK_FIELD_INDEX)
 #undef URLSESSION_TASK_FIELD_INDEX
-  kCount
+      kCount
 };
 }  // namespace task_field
 
@@ -126,8 +126,8 @@ TaskRequest ParseTask(const Napi::Array& js) {
 }
 
 bool EndsWork(EventType type) {
-  return type == EventType::TaskCompleted || type == EventType::ResetCompleted ||
-         type == EventType::FlushCompleted || type == EventType::SessionInvalidated;
+  return type == EventType::TaskCompleted || type == EventType::ResetCompleted || type == EventType::FlushCompleted ||
+         type == EventType::SessionInvalidated;
 }
 
 }  // namespace
@@ -180,8 +180,8 @@ NativeSession::NativeSession(const Napi::CallbackInfo& info) : ObjectWrap<Native
     error.Value().Set("code", Napi::String::New(env, "ERR_URLSESSION_ENGINE_START"));
     throw error;
   }
-  info.This().As<Napi::Object>().DefineProperty(
-      Napi::PropertyDescriptor::Value("usesSystemBackground", Napi::Boolean::New(env, engine_->UsesSystemBackground()), napi_enumerable));
+  info.This().As<Napi::Object>().DefineProperty(Napi::PropertyDescriptor::Value(
+      "usesSystemBackground", Napi::Boolean::New(env, engine_->UsesSystemBackground()), napi_enumerable));
 }
 
 NativeSession::~NativeSession() { Teardown(); }

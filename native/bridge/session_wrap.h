@@ -46,12 +46,12 @@ class NativeSession : public Napi::ObjectWrap<NativeSession> {
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value StopForExit(const Napi::CallbackInfo& info);
 
-  static void Wake(void* self);              // engine threads
-  static void OnEnvCleanup(void* self);      // JS thread, env teardown (worker exit, reload)
-  void BeginWork(Napi::Env env);             // one more outstanding unit: ref the loop
-  void EndWork(Napi::Env env);               // one fewer: unref the loop when idle
-  void Teardown();                           // stop the engine, then release the TSFN
-  bool Accepting(Napi::Env env) const;       // throws once closed; false once stopped for exit
+  static void Wake(void* self);          // engine threads
+  static void OnEnvCleanup(void* self);  // JS thread, env teardown (worker exit, reload)
+  void BeginWork(Napi::Env env);         // one more outstanding unit: ref the loop
+  void EndWork(Napi::Env env);           // one fewer: unref the loop when idle
+  void Teardown();                       // stop the engine, then release the TSFN
+  bool Accepting(Napi::Env env) const;   // throws once closed; false once stopped for exit
 
   std::unique_ptr<EventQueue> queue_;
   EventBatchEncoder encoder_;  // JS thread (Deliver)

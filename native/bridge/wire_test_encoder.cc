@@ -56,13 +56,11 @@ Event EventFrom(const Napi::Object& description) {
 #define URLSESSION_READ_FIELD(kind, member, jsName) \
   if (description.Has(#jsName)) Read##kind(description, #jsName, event.member);
 #define URLSESSION_READ_EVENT(name, value, fields) \
-  case EventType::name:                            \
-    fields(URLSESSION_READ_FIELD) break;
+  case EventType::name: fields(URLSESSION_READ_FIELD) break;
     URLSESSION_EVENT_TYPES(URLSESSION_READ_EVENT)
 #undef URLSESSION_READ_EVENT
 #undef URLSESSION_READ_FIELD
-    default:
-      throw Napi::RangeError::New(description.Env(), "encodeEventsForTest: unknown event type");
+    default: throw Napi::RangeError::New(description.Env(), "encodeEventsForTest: unknown event type");
   }
   return event;
 }
@@ -72,7 +70,8 @@ Napi::Value EncodeEventsForTest(const Napi::CallbackInfo& info) {
   if (info.Length() < 1 || !info[0].IsArray()) throw Napi::TypeError::New(env, "encodeEventsForTest(descriptions)");
   Napi::Array descriptions = info[0].As<Napi::Array>();
   std::vector<Event> events;
-  for (uint32_t i = 0; i < descriptions.Length(); ++i) events.push_back(EventFrom(descriptions.Get(i).As<Napi::Object>()));
+  for (uint32_t i = 0; i < descriptions.Length(); ++i)
+    events.push_back(EventFrom(descriptions.Get(i).As<Napi::Object>()));
   EventBatchEncoder encoder;
   napi_value args[3];
   if (!encoder.Encode(env, events, args)) throw Napi::Error::New(env, "encodeEventsForTest: encoding failed");

@@ -41,8 +41,8 @@ bool Parse(std::string_view line, CookieLine* cookie) {
     line.remove_prefix(kHttpOnly.size());
   }
   if (line.empty() || line[0] == '#') return false;  // blank or a comment
-  std::string_view* fields[] = {&cookie->domain, &cookie->subdomains, &cookie->path, &cookie->secure,
-                                &cookie->expires, &cookie->name};
+  std::string_view* fields[] = {&cookie->domain, &cookie->subdomains, &cookie->path,
+                                &cookie->secure, &cookie->expires,    &cookie->name};
   for (size_t i = 0; i < 6; ++i) {
     size_t tab = line.find('\t');
     *fields[i] = line.substr(0, tab);
@@ -113,8 +113,8 @@ std::string DomainOf(const CookieLine& cookie) {
 std::string Line(const CookieLine& cookie, std::string_view expires = std::string_view()) {
   std::string_view path = cookie.path == "TRUE" || cookie.path == "FALSE" ? std::string_view("//") : cookie.path;
   std::string line;
-  line.reserve(cookie.httpOnly.size() + cookie.domain.size() + path.size() + cookie.name.size() +
-               cookie.value.size() + 40);
+  line.reserve(cookie.httpOnly.size() + cookie.domain.size() + path.size() + cookie.name.size() + cookie.value.size() +
+               40);
   line.append(cookie.httpOnly).append(cookie.domain).append("\t").append(cookie.subdomains).append("\t");
   line.append(path).append("\t").append(cookie.secure).append("\t");
   line.append(expires.empty() ? cookie.expires : expires).append("\t");
@@ -197,8 +197,10 @@ std::vector<std::string> CookieLimits::TrimJar(const std::function<size_t(char*,
     for (size_t begin = 0; begin < got && more;) {
       const char* newline = static_cast<const char*>(std::memchr(buffer + begin, '\n', got - begin));
       size_t end = newline == nullptr ? got : static_cast<size_t>(newline - buffer);
-      if (!overlong && line.size() + (end - begin) <= kMaxLine) line.append(buffer + begin, end - begin);
-      else overlong = true;
+      if (!overlong && line.size() + (end - begin) <= kMaxLine)
+        line.append(buffer + begin, end - begin);
+      else
+        overlong = true;
       begin = end + 1;
       if (newline == nullptr) break;
       if (!overlong) more = take(line);

@@ -75,7 +75,7 @@ class CookieLimits {
   size_t total_;
   uint64_t next_age_ = 0;
   uint64_t update_ = 0;
-  Ages by_age_;                                             // oldest first
+  Ages by_age_;  // oldest first
   std::unordered_map<std::string, Ages::iterator> by_key_;
 };
 

@@ -21,7 +21,8 @@ int HashFilePrefix(const std::string& path, int64_t length, Digest* digest) {
   std::vector<char> buffer(1 << 20);
   int64_t remaining = length;
   while (remaining > 0) {
-    ssize_t n = read(fd, buffer.data(), static_cast<size_t>(std::min<int64_t>(remaining, static_cast<int64_t>(buffer.size()))));
+    ssize_t n =
+        read(fd, buffer.data(), static_cast<size_t>(std::min<int64_t>(remaining, static_cast<int64_t>(buffer.size()))));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       int err = n == 0 ? EIO : errno;  // shorter than promised

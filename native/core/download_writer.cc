@@ -246,7 +246,8 @@ int DownloadWriter::Commit(const std::string& effectiveUrl, std::string* locatio
   // A folder renamed away (or removed, or replaced) meanwhile is no longer where the caller
   // looks: the download fails with -3000 and its partial file goes from wherever the folder is
   // now, rather than a finished file appearing somewhere the caller's path does not lead.
-  int err = CommitPartialFileAt(folder_, LeafName(partial_path_), identity_, FinalName(effectiveUrl), location, request_.overwrite);
+  int err = CommitPartialFileAt(folder_, LeafName(partial_path_), identity_, FinalName(effectiveUrl), location,
+                                request_.overwrite);
   if (err != 0) {
     Abandon();
     return err == ESTALE ? kNSURLErrorCannotCreateFile : kNSURLErrorCannotMoveFile;
@@ -260,7 +261,8 @@ std::string DownloadWriter::FinalName(const std::string& effectiveUrl) const {
   if (!request_.nameFromResponse) return file_name_;
   const std::string* disposition = FindHeader(headers_, "Content-Disposition");
   std::string proposed = disposition != nullptr ? FileNameFromContentDisposition(*disposition) : std::string();
-  return !proposed.empty() ? SanitizeFileName(proposed) : DefaultDownloadName(effectiveUrl.empty() ? request_.url : effectiveUrl);
+  return !proposed.empty() ? SanitizeFileName(proposed)
+                           : DefaultDownloadName(effectiveUrl.empty() ? request_.url : effectiveUrl);
 }
 
 int DownloadWriter::AdoptFinishedFile(const std::string& tempPath, int statusCode, const HeaderList& headers,
@@ -301,7 +303,8 @@ int DownloadWriter::AdoptFinishedFile(const std::string& tempPath, int statusCod
       return kURLSessionErrorIntegrityMismatch;
     }
   }
-  if (CommitPartialFile(tempPath, identity, request_.downloadDirectory, FinalName(effectiveUrl), location, request_.overwrite) != 0) {
+  if (CommitPartialFile(tempPath, identity, request_.downloadDirectory, FinalName(effectiveUrl), location,
+                        request_.overwrite) != 0) {
     DiscardPartialFile(tempPath, identity);
     return kNSURLErrorCannotMoveFile;
   }

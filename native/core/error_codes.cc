@@ -23,7 +23,8 @@ const char* DescribeNSURLError(int code) {
     case kNSURLErrorCannotParseResponse: return "cannot parse response";
     case kNSURLErrorRequestBodyStreamExhausted: return "The request body had to be sent again and could not be.";
     case kNSURLErrorAppTransportSecurityRequiresSecureConnection:
-      return "The resource could not be loaded because a secure connection is required (redirect from https to http refused).";
+      return "The resource could not be loaded because a secure connection is required (redirect from https to http "
+             "refused).";
     case kNSURLErrorFileDoesNotExist: return "The file does not exist.";
     case kNSURLErrorFileIsDirectory: return "The file is a directory.";
     case kNSURLErrorNoPermissionsToReadFile: return "The file could not be read because of permissions.";
@@ -31,7 +32,8 @@ const char* DescribeNSURLError(int code) {
     case kNSURLErrorSecureConnectionFailed: return "A TLS error caused the secure connection to fail.";
     case kNSURLErrorServerCertificateHasBadDate: return "The certificate for this server has expired.";
     case kNSURLErrorServerCertificateUntrusted: return "The certificate for this server is invalid.";
-    case kNSURLErrorServerCertificateHasUnknownRoot: return "The certificate for this server was signed by an unknown certifying authority.";
+    case kNSURLErrorServerCertificateHasUnknownRoot:
+      return "The certificate for this server was signed by an unknown certifying authority.";
     case kNSURLErrorServerCertificateNotYetValid: return "The certificate for this server is not yet valid.";
     case kNSURLErrorClientCertificateRejected: return "The server did not accept the certificate.";
     case kNSURLErrorClientCertificateRequired: return "The server requires a client certificate.";
@@ -49,16 +51,22 @@ const char* DescribeNSURLError(int code) {
 int NSURLErrorFromErrno(int err, bool writing) {
   if (writing) {
     switch (err) {
-      case ENOENT: case ENOTDIR: case EACCES: case EPERM: case EROFS: case EEXIST:
-        return kNSURLErrorCannotCreateFile;
+      case ENOENT:
+      case ENOTDIR:
+      case EACCES:
+      case EPERM:
+      case EROFS:
+      case EEXIST: return kNSURLErrorCannotCreateFile;
       default:  // ENOSPC, EDQUOT, EFBIG, EIO, ...
         return kNSURLErrorCannotWriteToFile;
     }
   }
   switch (err) {
-    case ENOENT: case ENOTDIR: return kNSURLErrorFileDoesNotExist;
+    case ENOENT:
+    case ENOTDIR: return kNSURLErrorFileDoesNotExist;
     case EISDIR: return kNSURLErrorFileIsDirectory;
-    case EACCES: case EPERM: return kNSURLErrorNoPermissionsToReadFile;
+    case EACCES:
+    case EPERM: return kNSURLErrorNoPermissionsToReadFile;
     default: return kNSURLErrorCannotOpenFile;
   }
 }

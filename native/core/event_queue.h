@@ -24,10 +24,10 @@ class EventQueue final : public EventSink {
   // `wake` is called (on the posting thread, outside the lock) when a batch begins.
   EventQueue(WakeFunction wake, void* context) : wake_(wake), wake_context_(context) {}
 
-  void Post(Event event) override;          // any thread
-  void HoldWake() override;                 // the one engine thread that batches
+  void Post(Event event) override;  // any thread
+  void HoldWake() override;         // the one engine thread that batches
   void ReleaseWake() override;
-  std::vector<Event> Drain();               // JS thread
+  std::vector<Event> Drain();  // JS thread
   // After Close() posts are dropped and wake is never called again (env teardown).
   void Close();
 

@@ -15,9 +15,7 @@ namespace {
 long ReadPid(int fd) {
   char text[32];
   ssize_t n;
-  do {
-    n = pread(fd, text, sizeof(text) - 1, 0);
-  } while (n < 0 && errno == EINTR);
+  do { n = pread(fd, text, sizeof(text) - 1, 0); } while (n < 0 && errno == EINTR);
   if (n <= 0) return 0;
   text[n] = '\0';
   char* end = nullptr;
@@ -62,9 +60,7 @@ FileLockResult LockFile(const std::string& path) {
   if (!S_ISREG(st.st_mode)) return Refused(fd, FileLockStatus::kNotRegularFile);
   if (st.st_uid != geteuid()) return Refused(fd, FileLockStatus::kNotOwned);
   int locked;
-  do {
-    locked = flock(fd, LOCK_EX | LOCK_NB);
-  } while (locked != 0 && errno == EINTR);
+  do { locked = flock(fd, LOCK_EX | LOCK_NB); } while (locked != 0 && errno == EINTR);
   if (locked != 0) {
     int error = errno;
     if (error != EWOULDBLOCK) return Refused(fd, FileLockStatus::kFailed, error);

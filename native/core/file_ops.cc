@@ -31,7 +31,8 @@ std::string NumberedName(const std::string& name, int n) {
   std::string stem = dot == std::string::npos || dot == 0 ? name : name.substr(0, dot);
   std::string extension = dot == std::string::npos || dot == 0 ? std::string() : name.substr(dot);
   std::string suffix = "-" + std::to_string(n) + extension;
-  if (stem.size() + suffix.size() > 255 && suffix.size() < 255) stem.resize(Utf8PrefixLength(stem, 255 - suffix.size()));
+  if (stem.size() + suffix.size() > 255 && suffix.size() < 255)
+    stem.resize(Utf8PrefixLength(stem, 255 - suffix.size()));
   return stem + suffix;
 }
 
@@ -93,15 +94,21 @@ int ReopenEntry(int dirfd, const std::string& name, int64_t offset, const FileId
 // statx's stx_btime on Linux and st_birthtimespec on macOS), so both sides agree.
 uint64_t BirthNs(int dirfd, const char* path, int flags, const struct stat& st) {
 #if defined(__APPLE__)
-  (void)dirfd; (void)path; (void)flags;
-  return static_cast<uint64_t>(st.st_birthtimespec.tv_sec) * 1000000000ull + static_cast<uint64_t>(st.st_birthtimespec.tv_nsec);
+  (void)dirfd;
+  (void)path;
+  (void)flags;
+  return static_cast<uint64_t>(st.st_birthtimespec.tv_sec) * 1000000000ull +
+         static_cast<uint64_t>(st.st_birthtimespec.tv_nsec);
 #elif defined(__linux__) && defined(STATX_BTIME)
   (void)st;
   struct statx sx;
   if (statx(dirfd, path, flags, STATX_BTIME, &sx) != 0) return 0;
   return static_cast<uint64_t>(sx.stx_btime.tv_sec) * 1000000000ull + static_cast<uint64_t>(sx.stx_btime.tv_nsec);
 #else
-  (void)dirfd; (void)path; (void)flags; (void)st;
+  (void)dirfd;
+  (void)path;
+  (void)flags;
+  (void)st;
   return 0;
 #endif
 }
@@ -399,8 +406,8 @@ void RememberNumberTaken(const std::string& dir, const std::string& name, int n)
 // A name we just made (`candidate` in the folder `dirfd`) to point at the partial file must
 // point at that file, not at whatever an attacker renamed into the partial path meanwhile: if
 // not, take the name back.
-static int VerifyCommitted(int dirfd, const std::string& dir, const std::string& candidate, const FileIdentity& identity,
-                           std::string* finalPath) {
+static int VerifyCommitted(int dirfd, const std::string& dir, const std::string& candidate,
+                           const FileIdentity& identity, std::string* finalPath) {
   if (!SameEntryIdentity(dirfd, candidate, identity)) {
     unlinkat(dirfd, candidate.c_str(), 0);
     return EPERM;
@@ -412,8 +419,9 @@ static int VerifyCommitted(int dirfd, const std::string& dir, const std::string&
 // Moves the partial file `source` (relative to `sourceDirfd`; AT_FDCWD: a path) into the folder
 // `folder` under `name` or a numbered variant. `folder.path` names the result. With
 // `checkFolder`, the folder must still be at its path (see CommitPartialFileAt).
-static int CommitInto(int sourceDirfd, const std::string& source, const FileIdentity& identity, const HeldFolder& folder,
-                      const std::string& name, std::string* finalPath, bool overwrite, bool checkFolder) {
+static int CommitInto(int sourceDirfd, const std::string& source, const FileIdentity& identity,
+                      const HeldFolder& folder, const std::string& name, std::string* finalPath, bool overwrite,
+                      bool checkFolder) {
   if (!SameEntryIdentity(sourceDirfd, source, identity)) return EPERM;
   const std::string& dir = folder.path;
   if (overwrite) {
@@ -446,7 +454,8 @@ static int CommitInto(int sourceDirfd, const std::string& source, const FileIden
       return 0;
     }
     if (errno == EEXIST) continue;
-    if (errno == EXDEV && sourceDirfd == AT_FDCWD) return CommitByCopy(source, identity, dir, name, finalPath, overwrite);
+    if (errno == EXDEV && sourceDirfd == AT_FDCWD)
+      return CommitByCopy(source, identity, dir, name, finalPath, overwrite);
     // File systems without hard links: rename when the name is free (small race accepted).
     struct stat st;
     if (fstatat(folder.fd, candidate.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) continue;
@@ -479,7 +488,8 @@ int ReopenPartialFile(const std::string& partialPath, int64_t offset, const File
   return ReopenEntry(AT_FDCWD, partialPath, offset, expected);
 }
 
-int ReopenPartialFileAt(const HeldFolder& folder, const std::string& leaf, int64_t offset, const FileIdentity& expected) {
+int ReopenPartialFileAt(const HeldFolder& folder, const std::string& leaf, int64_t offset,
+                        const FileIdentity& expected) {
   return ReopenEntry(folder.fd, leaf, offset, expected);
 }
 

@@ -115,7 +115,8 @@ int CommitPartialFileAt(const HeldFolder& folder, const std::string& leaf, const
 // are cut back to it). Returns an fd or -errno: -EPERM when the path is not that file of ours
 // (a link, a FIFO, another file, someone else's), -ERANGE when it is ours but shorter.
 int ReopenPartialFile(const std::string& partialPath, int64_t offset, const FileIdentity& expected);
-int ReopenPartialFileAt(const HeldFolder& folder, const std::string& leaf, int64_t offset, const FileIdentity& expected);
+int ReopenPartialFileAt(const HeldFolder& folder, const std::string& leaf, int64_t offset,
+                        const FileIdentity& expected);
 
 // Removes the partial file `identity` at `partialPath`; a missing file, or anything else now
 // lying at that path, is left alone. Never throws.

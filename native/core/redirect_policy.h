@@ -31,11 +31,13 @@ inline std::string UrlScheme(const std::string& url) {
 // The code a redirect from `fromUrl` to `toUrl`, the task's `count`-th, fails with; 0: follow it.
 // http and https only (-1002); never from https down to http unless allowsInsecureRedirects
 // (-1022); at most maximumRedirects (-1007).
-inline int RedirectRefusal(const std::string& fromUrl, const std::string& toUrl, int count, const SessionConfig& config) {
+inline int RedirectRefusal(const std::string& fromUrl, const std::string& toUrl, int count,
+                           const SessionConfig& config) {
   std::string from = UrlScheme(fromUrl);
   std::string to = UrlScheme(toUrl);
   if (to != "http" && to != "https") return kNSURLErrorUnsupportedURL;
-  if (from == "https" && to == "http" && !config.allowsInsecureRedirects) return kNSURLErrorAppTransportSecurityRequiresSecureConnection;
+  if (from == "https" && to == "http" && !config.allowsInsecureRedirects)
+    return kNSURLErrorAppTransportSecurityRequiresSecureConnection;
   if (count > config.maximumRedirects) return kNSURLErrorHTTPTooManyRedirects;
   return 0;
 }

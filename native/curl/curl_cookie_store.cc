@@ -53,10 +53,14 @@ int MakePrivateFile(const std::string& path) {
     }
     struct stat st;
     int err = 0;
-    if (fstat(fd, &st) != 0) err = errno;
-    else if (!S_ISREG(st.st_mode)) err = EINVAL;
-    else if (st.st_uid != geteuid()) err = EPERM;
-    else if ((st.st_mode & 07777) != 0600 && fchmod(fd, 0600) != 0) err = errno;
+    if (fstat(fd, &st) != 0)
+      err = errno;
+    else if (!S_ISREG(st.st_mode))
+      err = EINVAL;
+    else if (st.st_uid != geteuid())
+      err = EPERM;
+    else if ((st.st_mode & 07777) != 0600 && fchmod(fd, 0600) != 0)
+      err = errno;
     close(fd);
     return err;
   }
@@ -92,9 +96,7 @@ void CurlCookieStore::Load() {
   std::vector<std::string> lines = limits_.TrimJar(
       [fd](char* buffer, size_t size) -> size_t {
         ssize_t got;
-        do {
-          got = read(fd, buffer, size);
-        } while (got < 0 && errno == EINTR);
+        do { got = read(fd, buffer, size); } while (got < 0 && errno == EINTR);
         return got > 0 ? static_cast<size_t>(got) : 0;
       },
       now);

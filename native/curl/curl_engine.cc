@@ -29,8 +29,8 @@ std::string SystemRootsPlus(const std::string& extraPem) {
   std::string bundle;
   const curl_version_info_data* info = curl_version_info(CURLVERSION_NOW);
   if (info->age >= CURLVERSION_SEVENTH && info->cainfo != nullptr) bundle = ReadWholeFile(info->cainfo);
-  for (const char* fallback : {"/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt",
-                               "/etc/ssl/cert.pem"}) {
+  for (const char* fallback :
+       {"/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/cert.pem"}) {
     if (!bundle.empty()) break;
     bundle = ReadWholeFile(fallback);
   }
@@ -73,7 +73,8 @@ CurlEngine::CurlEngine(const SessionConfig& config, EventSink* sink)
 
   // All easy handles of the session run on the engine thread, so the share needs no locks.
   share_ = curl_share_init();
-  if (config_.cookieAcceptPolicy != CookieAcceptPolicy::Never) curl_share_setopt(share_, CURLSHOPT_SHARE, CURL_LOCK_DATA_COOKIE);
+  if (config_.cookieAcceptPolicy != CookieAcceptPolicy::Never)
+    curl_share_setopt(share_, CURLSHOPT_SHARE, CURL_LOCK_DATA_COOKIE);
   curl_share_setopt(share_, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
   curl_share_setopt(share_, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
   context_.share = share_;
@@ -133,8 +134,10 @@ void CurlEngine::CancelTask(uint64_t taskIdentifier) {
 
 void CurlEngine::SuspendTask(uint64_t taskIdentifier) {
   Enqueue([this, taskIdentifier] {
-    if (CurlTransfer* transfer = Find(taskIdentifier)) transfer->SetUserSuspended(true);
-    else admission_.SetSuspendedWhileWaiting(taskIdentifier, true);
+    if (CurlTransfer* transfer = Find(taskIdentifier))
+      transfer->SetUserSuspended(true);
+    else
+      admission_.SetSuspendedWhileWaiting(taskIdentifier, true);
   });
 }
 
@@ -338,8 +341,10 @@ void CurlEngine::RunTicks() {
   if (now < next_tick_) return;
   next_tick_ = CurlTransfer::Clock::time_point::max();
   for (auto& entry : transfers_) {
-    if (entry.second->Tick(now)) timed_out_.push_back(entry.second.get());
-    else next_tick_ = std::min(next_tick_, entry.second->NextTick());
+    if (entry.second->Tick(now))
+      timed_out_.push_back(entry.second.get());
+    else
+      next_tick_ = std::min(next_tick_, entry.second->NextTick());
   }
   for (CurlTransfer* transfer : timed_out_) Finish(transfer, CURLE_OPERATION_TIMEDOUT, false);
   timed_out_.clear();

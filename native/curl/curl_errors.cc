@@ -12,8 +12,8 @@ constexpr long kCertHasExpired = 10;
 }  // namespace
 
 // Every CURLcode libcurl 7.88 can return is named here on purpose (test/native/curl-errors.test.ts
-// checks that none of 0 .. CURL_LAST-1 maps to NSURLErrorUnknown). Transfers are http/https only, so the FTP, TFTP, LDAP,
-// RTSP and SSH codes cannot occur; they still get the code that fits their meaning. Any thread.
+// checks that none of 0 .. CURL_LAST-1 maps to NSURLErrorUnknown). Transfers are http/https only, so the FTP, TFTP,
+// LDAP, RTSP and SSH codes cannot occur; they still get the code that fits their meaning. Any thread.
 int NSURLErrorFromCurl(CURLcode result, long verifyResult) {
   switch (result) {
     case CURLE_OK: return 0;
@@ -39,8 +39,7 @@ int NSURLErrorFromCurl(CURLcode result, long verifyResult) {
     // Finding and reaching the server.
     case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_COULDNT_RESOLVE_PROXY:
-    case CURLE_FTP_CANT_GET_HOST:
-      return kNSURLErrorCannotFindHost;
+    case CURLE_FTP_CANT_GET_HOST: return kNSURLErrorCannotFindHost;
     case CURLE_COULDNT_CONNECT:
     case CURLE_INTERFACE_FAILED:  // the local interface to connect from is unusable
     case CURLE_FTP_ACCEPT_FAILED:
@@ -50,8 +49,7 @@ int NSURLErrorFromCurl(CURLcode result, long verifyResult) {
     case CURLE_PROXY:  // the proxy refused or broke the tunnel to the server
       return kNSURLErrorCannotConnectToHost;
     case CURLE_OPERATION_TIMEDOUT:
-    case CURLE_FTP_ACCEPT_TIMEOUT:
-      return kNSURLErrorTimedOut;
+    case CURLE_FTP_ACCEPT_TIMEOUT: return kNSURLErrorTimedOut;
     case CURLE_TOO_MANY_REDIRECTS: return kNSURLErrorHTTPTooManyRedirects;
 
     // The connection broke.
@@ -89,16 +87,14 @@ int NSURLErrorFromCurl(CURLcode result, long verifyResult) {
     case CURLE_TFTP_ILLEGAL:
     case CURLE_TFTP_UNKNOWNID:
     case CURLE_RTSP_CSEQ_ERROR:
-    case CURLE_RTSP_SESSION_ERROR:
-      return kNSURLErrorBadServerResponse;
+    case CURLE_RTSP_SESSION_ERROR: return kNSURLErrorBadServerResponse;
     case CURLE_FTP_BAD_FILE_LIST: return kNSURLErrorCannotParseResponse;
     case CURLE_BAD_CONTENT_ENCODING: return kNSURLErrorCannotDecodeContentData;
     case CURLE_FILESIZE_EXCEEDED: return kNSURLErrorDataLengthExceedsMaximum;
     case CURLE_REMOTE_ACCESS_DENIED: return kNSURLErrorResourceUnavailable;
     case CURLE_REMOTE_FILE_NOT_FOUND:
     case CURLE_TFTP_NOTFOUND:
-    case CURLE_FILE_COULDNT_READ_FILE:
-      return kNSURLErrorFileDoesNotExist;
+    case CURLE_FILE_COULDNT_READ_FILE: return kNSURLErrorFileDoesNotExist;
     case CURLE_TFTP_PERM: return kNSURLErrorNoPermissionsToReadFile;
     // A redirect or an authentication round needs the body again and it cannot be re-read.
     case CURLE_SEND_FAIL_REWIND: return kNSURLErrorRequestBodyStreamExhausted;
@@ -107,8 +103,7 @@ int NSURLErrorFromCurl(CURLcode result, long verifyResult) {
     case CURLE_LOGIN_DENIED:
     case CURLE_AUTH_ERROR:
     case CURLE_LDAP_CANNOT_BIND:
-    case CURLE_TFTP_NOSUCHUSER:
-      return kNSURLErrorUserAuthenticationRequired;
+    case CURLE_TFTP_NOSUCHUSER: return kNSURLErrorUserAuthenticationRequired;
 
     // TLS.
     case CURLE_PEER_FAILED_VERIFICATION:
@@ -119,8 +114,7 @@ int NSURLErrorFromCurl(CURLcode result, long verifyResult) {
     case CURLE_SSL_CACERT_BADFILE:  // no usable trust store: nothing can be trusted
     case CURLE_SSL_CRL_BADFILE:
     case CURLE_SSL_ISSUER_ERROR:
-    case CURLE_SSL_INVALIDCERTSTATUS:
-      return kNSURLErrorServerCertificateUntrusted;
+    case CURLE_SSL_INVALIDCERTSTATUS: return kNSURLErrorServerCertificateUntrusted;
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_SSL_CIPHER:
     case CURLE_SSL_ENGINE_NOTFOUND:
@@ -128,8 +122,7 @@ int NSURLErrorFromCurl(CURLcode result, long verifyResult) {
     case CURLE_SSL_ENGINE_INITFAILED:
     case CURLE_SSL_SHUTDOWN_FAILED:
     case CURLE_USE_SSL_FAILED:
-    case CURLE_SSH:
-      return kNSURLErrorSecureConnectionFailed;
+    case CURLE_SSH: return kNSURLErrorSecureConnectionFailed;
     case CURLE_SSL_CERTPROBLEM: return kNSURLErrorClientCertificateRejected;
     case CURLE_SSL_CLIENTCERT: return kNSURLErrorClientCertificateRequired;
 

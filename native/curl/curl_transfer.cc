@@ -24,9 +24,9 @@ namespace {
 // crowd of transfers with large buffers costs RSS; so a lone transfer gets libcurl's maximum and
 // a crowd shares the budget (figures: bench/ANALYSIS.md, "Engine changes measured here").
 constexpr long kBufferBudget = 8 * 1024 * 1024;
-constexpr long kMinBuffer = 16 * 1024;  // libcurl's default
-constexpr long kMaxDownloadBuffer = 512 * 1024;       // CURL_MAX_READ_SIZE in libcurl 7.88
-constexpr long kMaxUploadBuffer = 2 * 1024 * 1024;    // libcurl 7.88's upload maximum
+constexpr long kMinBuffer = 16 * 1024;              // libcurl's default
+constexpr long kMaxDownloadBuffer = 512 * 1024;     // CURL_MAX_READ_SIZE in libcurl 7.88
+constexpr long kMaxUploadBuffer = 2 * 1024 * 1024;  // libcurl 7.88's upload maximum
 // Downloads whose receive buffer is at least this large also gather their writes into buffers of
 // this size (up to ~128 at once, so at most another 8 MiB) instead of one write(2) per 16 KiB
 // callback. Below it the 16 KiB buffers would double the memory for no measured gain.
@@ -79,7 +79,8 @@ std::string OriginOf(const std::string& text) {
   CURLU* url = curl_url();
   char *scheme = nullptr, *host = nullptr, *port = nullptr;
   if (url != nullptr && curl_url_set(url, CURLUPART_URL, text.c_str(), 0) == CURLUE_OK &&
-      curl_url_get(url, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK && curl_url_get(url, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+      curl_url_get(url, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+      curl_url_get(url, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
       curl_url_get(url, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK) {
     origin = std::string(scheme) + "://" + host + ":" + port;
     for (char& c : origin) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -199,7 +200,10 @@ void CurlTransfer::SetRequestHeaders() {
     // caller's Authorization and Cookie are not sent (libcurl's rule when it follows redirects
     // itself; the cookie store adds the new host's own cookies).
     headers.erase(std::remove_if(headers.begin(), headers.end(),
-                                 [](const auto& h) { return strcasecmp(h.first.c_str(), "Authorization") == 0 || strcasecmp(h.first.c_str(), "Cookie") == 0; }),
+                                 [](const auto& h) {
+                                   return strcasecmp(h.first.c_str(), "Authorization") == 0 ||
+                                          strcasecmp(h.first.c_str(), "Cookie") == 0;
+                                 }),
                   headers.end());
   }
   if (download_) download_->AddResumeHeaders(&headers);
@@ -299,7 +303,8 @@ size_t CurlTransfer::OnHeader(char* data, size_t size, size_t count, void* self_
     self->response_headers_.clear();
     return length;
   }
-  if (length > 0 && length <= 2 && (data[0] == '\r' || data[0] == '\n')) return self->HeadEnded() ? length : 0;  // end of a head
+  if (length > 0 && length <= 2 && (data[0] == '\r' || data[0] == '\n'))
+    return self->HeadEnded() ? length : 0;  // end of a head
   const char* colon = static_cast<const char*>(std::memchr(data, ':', length));
   if (colon != nullptr) {
     self->response_headers_.emplace_back(Trim(data, colon - data), Trim(colon + 1, length - (colon + 1 - data)));
@@ -351,7 +356,8 @@ size_t CurlTransfer::OnWrite(char* data, size_t size, size_t count, void* self_p
     self->stream_unacknowledged_ += static_cast<int64_t>(length);
   } else if (self->download_) {
     if (!self->download_->Write(data, length)) return 0;  // libcurl fails with CURLE_WRITE_ERROR
-  } else if (self->request_.BodyExceedsLimit(static_cast<int64_t>(self->response_body_.size()), static_cast<int64_t>(length))) {
+  } else if (self->request_.BodyExceedsLimit(static_cast<int64_t>(self->response_body_.size()),
+                                             static_cast<int64_t>(length))) {
     // A body kept in memory is bounded (a gzip bomb inflates without limit): fail and free it.
     self->body_over_limit_ = true;
     std::string().swap(self->response_body_);
@@ -371,9 +377,7 @@ size_t CurlTransfer::OnRead(char* buffer, size_t size, size_t count, void* self_
   size_t produced = 0;
   if (self->body_fd_ >= 0) {
     ssize_t n;
-    do {
-      n = read(self->body_fd_, buffer, capacity);
-    } while (n < 0 && errno == EINTR);
+    do { n = read(self->body_fd_, buffer, capacity); } while (n < 0 && errno == EINTR);
     if (n < 0) {
       self->read_errno_ = errno;
       return CURL_READFUNC_ABORT;
@@ -420,10 +424,12 @@ void CurlTransfer::ReportResponseOnce() {
   curl_off_t length = -1;
   curl_easy_getinfo(easy_, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
   content_length_ = static_cast<int64_t>(length);
-  if (download_) response_usable_ = download_->BeginResponse(static_cast<int>(status_), response_headers_, content_length_);
+  if (download_)
+    response_usable_ = download_->BeginResponse(static_cast<int>(status_), response_headers_, content_length_);
   // Not the task's answer: the same request goes again from zero, and its answer is reported.
   if (download_ && download_->RestartWanted()) return;
-  expected_ = download_ ? download_->ExpectedBytes() : std::max<int64_t>(0, DeliveredLength(response_headers_, content_length_));
+  expected_ = download_ ? download_->ExpectedBytes()
+                        : std::max<int64_t>(0, DeliveredLength(response_headers_, content_length_));
   Event event;
   event.type = EventType::Response;
   event.taskIdentifier = request_.taskIdentifier;
@@ -550,7 +556,8 @@ bool CurlTransfer::FollowRedirect(CURLcode result) {
   // 303 makes every method but HEAD a GET, 301 and 302 make a POST one, without the body (as
   // browsers and NSURLSession do: test_httpRedirectionWithCode301_302, ...303); otherwise the
   // same method and body go again (307 and 308 promise it).
-  bool toGet = (status == 303 && request_.method != "HEAD") || ((status == 301 || status == 302) && request_.method == "POST");
+  bool toGet =
+      (status == 303 && request_.method != "HEAD") || ((status == 301 || status == 302) && request_.method == "POST");
   if (toGet) {
     request_.method = "GET";
     request_.bodySource = BodySource::None;
@@ -595,10 +602,11 @@ void CurlTransfer::FillMetrics(TaskMetrics* metrics, std::string* effectiveUrl) 
   metrics->redirectCount = redirects_;
   long version = 0;
   curl_easy_getinfo(easy_, CURLINFO_HTTP_VERSION, &version);
-  metrics->protocol = version == CURL_HTTP_VERSION_2_0 ? "h2"
-                      : version == CURL_HTTP_VERSION_3 ? "h3"
+  metrics->protocol = version == CURL_HTTP_VERSION_2_0   ? "h2"
+                      : version == CURL_HTTP_VERSION_3   ? "h3"
                       : version == CURL_HTTP_VERSION_1_0 ? "http/1.0"
-                      : version == 0 ? "" : "http/1.1";
+                      : version == 0                     ? ""
+                                                         : "http/1.1";
   char* ip = nullptr;
   long port = 0;
   if (curl_easy_getinfo(easy_, CURLINFO_PRIMARY_IP, &ip) == CURLE_OK && ip != nullptr && *ip != '\0') {
@@ -669,8 +677,10 @@ void CurlTransfer::Complete(CURLcode result, bool cancelled) {
     }
   }
   if (code != 0) {
-    if (download_) download_->Fail(code, &done);
-    else if (request_.kind == TaskKind::Download) DownloadWriter::FailUnopened(request_, &done);
+    if (download_)
+      download_->Fail(code, &done);
+    else if (request_.kind == TaskKind::Download)
+      DownloadWriter::FailUnopened(request_, &done);
     done.errorCode = code;
     done.message = DescribeNSURLError(code);
     if (body_over_limit_) {

@@ -24,8 +24,8 @@ struct CurlSessionContext {
   EventSink* sink = nullptr;
   CURLSH* share = nullptr;
   EasyPool* easyPool = nullptr;
-  std::string caBundle;     // system roots + config.tls.caPem; empty: libcurl's default roots
-  std::string pinnedKeys;   // "sha256//a;sha256//b" or empty
+  std::string caBundle;    // system roots + config.tls.caPem; empty: libcurl's default roots
+  std::string pinnedKeys;  // "sha256//a;sha256//b" or empty
   std::string userAgent;
   // Transfers whose own host answered over HTTP/2 or 3 (multiplexed) add their id here when the
   // response head arrives; the engine then admits more of that host's tasks (engine thread).
@@ -122,14 +122,14 @@ class CurlTransfer {
 
   // Timers (Tick). Zero durations: none.
   Clock::duration idle_limit_{};
-  Clock::time_point last_activity_;        // the last byte in either direction (or the start)
+  Clock::time_point last_activity_;  // the last byte in either direction (or the start)
   Clock::time_point resource_deadline_ = Clock::time_point::max();
   curl_off_t seen_down_ = 0, seen_up_ = 0;  // byte counts OnTransferInfo saw last
-  const char* timed_out_ = nullptr;        // Tick decided -1001: which timeout, for the message
+  const char* timed_out_ = nullptr;         // Tick decided -1001: which timeout, for the message
 
   // Redirects, followed here (libcurl's FOLLOWLOCATION would follow every 3xx).
-  std::string origin_;       // scheme://host:port of the task's URL: credentials stay with it
-  std::string redirect_to_;  // the current response is a redirect to this URL: its body is dropped
+  std::string origin_;        // scheme://host:port of the task's URL: credentials stay with it
+  std::string redirect_to_;   // the current response is a redirect to this URL: its body is dropped
   int redirect_refusal_ = 0;  // ... which the policy refused: the task fails with this code
   int redirects_ = 0;
   double earlier_hops_ms_ = 0;  // time spent on the redirects before the current request

@@ -8,7 +8,9 @@ namespace {
 
 class OpenSslDigest final : public Digest {
  public:
-  explicit OpenSslDigest(const EVP_MD* type) : context_(EVP_MD_CTX_new()) { EVP_DigestInit_ex(context_, type, nullptr); }
+  explicit OpenSslDigest(const EVP_MD* type) : context_(EVP_MD_CTX_new()) {
+    EVP_DigestInit_ex(context_, type, nullptr);
+  }
   ~OpenSslDigest() override { EVP_MD_CTX_free(context_); }
   void Update(const void* data, size_t length) override { EVP_DigestUpdate(context_, data, length); }
   std::string Finish() override {

@@ -20,7 +20,8 @@ EpollMultiDriver::EpollMultiDriver(CURLM* multi) : multi_(multi) {
     epoll_event event{};
     event.events = EPOLLIN;
     event.data.fd = wake_fd_;
-    if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &event) != 0) failure_ = std::string("epoll_ctl: ") + std::strerror(errno);
+    if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &event) != 0)
+      failure_ = std::string("epoll_ctl: ") + std::strerror(errno);
   }
   curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &EpollMultiDriver::OnSocket);
   curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
@@ -37,9 +38,7 @@ EpollMultiDriver::~EpollMultiDriver() {
 void EpollMultiDriver::Wake() {
   uint64_t one = 1;
   ssize_t written;
-  do {
-    written = write(wake_fd_, &one, sizeof(one));
-  } while (written < 0 && errno == EINTR);
+  do { written = write(wake_fd_, &one, sizeof(one)); } while (written < 0 && errno == EINTR);
   // EAGAIN: the counter is already non-zero, so a wake-up is pending anyway.
 }
 
@@ -60,9 +59,7 @@ void EpollMultiDriver::Wait(int max_wait_ms, Clock::time_point spin_until) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(timer_due_ - Clock::now()).count();
     wait_ms = static_cast<int>(std::clamp<long long>(left, 0, max_wait_ms));
   }
-  do {
-    count = epoll_wait(epoll_fd_, ready_, kMaxReady, wait_ms);
-  } while (count < 0 && errno == EINTR);
+  do { count = epoll_wait(epoll_fd_, ready_, kMaxReady, wait_ms); } while (count < 0 && errno == EINTR);
   ready_count_ = std::max(count, 0);
 }
 
@@ -73,8 +70,7 @@ void EpollMultiDriver::Act() {
     const epoll_event& event = ready_[i];
     if (event.data.fd == wake_fd_) {
       uint64_t value;
-      while (read(wake_fd_, &value, sizeof(value)) > 0) {
-      }
+      while (read(wake_fd_, &value, sizeof(value)) > 0) {}
       continue;
     }
     int flags = 0;

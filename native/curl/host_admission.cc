@@ -38,8 +38,7 @@ void HostAdmission::AdmitAll() {
 
 void HostAdmission::AdmitWaiting(const std::string& host) {
   auto queue = waiting_.find(host);
-  while (queue != waiting_.end() && !queue->second.empty() &&
-         running_per_host_[host] < TaskLimit(host)) {
+  while (queue != waiting_.end() && !queue->second.empty() && running_per_host_[host] < TaskLimit(host)) {
     TaskRequest next = std::move(queue->second.front());
     queue->second.pop_front();
     --waiting_count_;
@@ -130,8 +129,10 @@ std::optional<TaskRequest> HostAdmission::TakeFirstWaiting() {
 }
 
 void HostAdmission::SetSuspendedWhileWaiting(uint64_t taskIdentifier, bool suspended) {
-  if (suspended) suspended_while_waiting_.insert(taskIdentifier);
-  else suspended_while_waiting_.erase(taskIdentifier);
+  if (suspended)
+    suspended_while_waiting_.insert(taskIdentifier);
+  else
+    suspended_while_waiting_.erase(taskIdentifier);
 }
 
 }  // namespace urlsession

@@ -36,16 +36,16 @@ enum class CookieAcceptPolicy : uint8_t { Always = 0, Never = 1, OnlyFromMainDoc
 enum class ProxyMode : uint8_t { System = 0, Direct = 1, Explicit = 2 };
 
 struct SessionConfig {
-  std::string identifier;        // never empty (the JS layer generates one when the user gives none)
-  bool persistent = false;       // work should outlive the process (macOS: a background session when bundled)
-  HeaderList additionalHeaders;  // HTTPHeaderFields; per-request headers win on the same name
-  std::string stateDirectory;    // per-session folder for persistent state (cookies); empty: none
-  double timeoutIntervalForRequest = 60;    // seconds without any bytes before -1001
-  double timeoutIntervalForResource = 0;    // seconds for the whole transfer; 0: unlimited
+  std::string identifier;                 // never empty (the JS layer generates one when the user gives none)
+  bool persistent = false;                // work should outlive the process (macOS: a background session when bundled)
+  HeaderList additionalHeaders;           // HTTPHeaderFields; per-request headers win on the same name
+  std::string stateDirectory;             // per-session folder for persistent state (cookies); empty: none
+  double timeoutIntervalForRequest = 60;  // seconds without any bytes before -1001
+  double timeoutIntervalForResource = 0;  // seconds for the whole transfer; 0: unlimited
   int maximumConnectionsPerHost = 6;
   int maximumRedirects = 20;
-  bool allowsInsecureRedirects = false;     // https -> http redirects fail with -1022 unless true
-  uint32_t progressIntervalMs = 100;        // minimum spacing of progress events per task
+  bool allowsInsecureRedirects = false;  // https -> http redirects fail with -1022 unless true
+  uint32_t progressIntervalMs = 100;     // minimum spacing of progress events per task
   TlsOptions tls;
   CookieAcceptPolicy cookieAcceptPolicy = CookieAcceptPolicy::Always;
   ProxyMode proxyMode = ProxyMode::System;  // System: the OS settings (macOS) or *_proxy variables (Linux)
@@ -64,7 +64,7 @@ struct TaskRequest {
   TaskKind kind = TaskKind::Data;
   std::string url;
   std::string method = "GET";
-  HeaderList headers;             // per-request headers (already validated by the JS layer)
+  HeaderList headers;  // per-request headers (already validated by the JS layer)
   BodySource bodySource = BodySource::None;
   std::string bodyBytes;          // BodySource::Memory
   std::string bodyPath;           // BodySource::File: streamed from disk, never read whole
@@ -74,16 +74,16 @@ struct TaskRequest {
   std::string taskDescription;    // the user's own; the Apple engine keeps it in the task tag
 
   // Download placement.
-  bool overwrite = false;            // replace an existing downloadDirectory/downloadFileName
-  bool nameFromResponse = false;     // name from Content-Disposition, else the final URL
-  bool discardOnHttpError = false;   // status >= 400: no file; the body's first 64 KiB go to responseBody
+  bool overwrite = false;           // replace an existing downloadDirectory/downloadFileName
+  bool nameFromResponse = false;    // name from Content-Disposition, else the final URL
+  bool discardOnHttpError = false;  // status >= 400: no file; the body's first 64 KiB go to responseBody
   // Resume: failed or cancelled downloads keep their partial file (reported in TaskCompleted),
   // and a new task continues it with Range + If-Range; a server that ignores the range or a
   // changed resource (200 instead of 206) restarts from zero.
   bool keepPartialOnFailure = false;
   std::string resumePartialPath;
   int64_t resumeOffset = 0;
-  std::string resumeValidator;       // strong ETag, else Last-Modified, of the earlier response
+  std::string resumeValidator;  // strong ETag, else Last-Modified, of the earlier response
   // The identity of the partial file (core/file_ops.h FileIdentity, as text): the file at
   // resumePartialPath is reopened only when it is still that regular file of ours.
   std::string resumeIdentity;

@@ -47,7 +47,7 @@ struct Event {
   std::string responseBody;     // TaskCompleted of upload/data tasks
   std::string url;              // final URL after redirects (Response, TaskCompleted)
   std::vector<std::pair<std::string, std::string>> responseHeaders;  // Response
-  TaskMetrics metrics;          // TaskCompleted
+  TaskMetrics metrics;                                               // TaskCompleted
   // TaskCompleted of a failed download with keepPartialOnFailure: what a resume needs.
   std::string partialPath;
   int64_t partialBytes = 0;

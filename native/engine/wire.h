@@ -18,25 +18,25 @@
 
 // Event types: EVENT(Name, value, FIELDS), FIELDS naming the table of the fields it carries
 // besides its type and taskIdentifier (0 for session-level events).
-#define URLSESSION_EVENT_TYPES(EVENT)                                                        \
-  /* Bytes so far, and Content-Length (0 when unknown). */                                   \
-  EVENT(DownloadProgress, 0, URLSESSION_PROGRESS_FIELDS)                                     \
-  /* Bytes sent so far, and the upload's size. */                                            \
-  EVENT(UploadProgress, 1, URLSESSION_PROGRESS_FIELDS)                                       \
-  /* Once the final response head arrived. */                                                \
-  EVENT(Response, 2, URLSESSION_RESPONSE_FIELDS)                                             \
-  /* Always before the task's TaskCompleted. */                                              \
-  EVENT(DownloadCompleted, 3, URLSESSION_DOWNLOAD_COMPLETED_FIELDS)                          \
-  EVENT(TaskCompleted, 4, URLSESSION_TASK_COMPLETED_FIELDS)                                  \
-  /* After the last TaskCompleted of an invalidated session. */                              \
-  EVENT(SessionInvalidated, 5, URLSESSION_NO_FIELDS)                                         \
-  EVENT(ResetCompleted, 6, URLSESSION_TOKEN_FIELDS)                                          \
-  EVENT(FlushCompleted, 7, URLSESSION_TOKEN_FIELDS)                                          \
-  /* A chunk of a streamed body; never coalesced. */                                         \
-  EVENT(BodyData, 8, URLSESSION_BODY_DATA_FIELDS)                                            \
-  /* A task of an earlier process the OS kept running (Apple engine). */                     \
-  EVENT(TaskRecovered, 9, URLSESSION_TASK_RECOVERED_FIELDS)                                  \
-  /* The OS delivered every event it held for this session. */                               \
+#define URLSESSION_EVENT_TYPES(EVENT)                                    \
+  /* Bytes so far, and Content-Length (0 when unknown). */               \
+  EVENT(DownloadProgress, 0, URLSESSION_PROGRESS_FIELDS)                 \
+  /* Bytes sent so far, and the upload's size. */                        \
+  EVENT(UploadProgress, 1, URLSESSION_PROGRESS_FIELDS)                   \
+  /* Once the final response head arrived. */                            \
+  EVENT(Response, 2, URLSESSION_RESPONSE_FIELDS)                         \
+  /* Always before the task's TaskCompleted. */                          \
+  EVENT(DownloadCompleted, 3, URLSESSION_DOWNLOAD_COMPLETED_FIELDS)      \
+  EVENT(TaskCompleted, 4, URLSESSION_TASK_COMPLETED_FIELDS)              \
+  /* After the last TaskCompleted of an invalidated session. */          \
+  EVENT(SessionInvalidated, 5, URLSESSION_NO_FIELDS)                     \
+  EVENT(ResetCompleted, 6, URLSESSION_TOKEN_FIELDS)                      \
+  EVENT(FlushCompleted, 7, URLSESSION_TOKEN_FIELDS)                      \
+  /* A chunk of a streamed body; never coalesced. */                     \
+  EVENT(BodyData, 8, URLSESSION_BODY_DATA_FIELDS)                        \
+  /* A task of an earlier process the OS kept running (Apple engine). */ \
+  EVENT(TaskRecovered, 9, URLSESSION_TASK_RECOVERED_FIELDS)              \
+  /* The OS delivered every event it held for this session. */           \
   EVENT(BackgroundEventsDelivered, 10, URLSESSION_NO_FIELDS)
 
 // Field tables: FIELD(Kind, member, jsName), in wire order. `member` is the Event member (or
@@ -51,14 +51,14 @@
   FIELD(Number, totalBytes, totalBytes)   \
   FIELD(Number, expectedBytes, expectedBytes)
 
-#define URLSESSION_RESPONSE_FIELDS(FIELD)     \
-  /* HTTP status; 0 when no response arrived. */ \
-  FIELD(Number, statusCode, statusCode)       \
-  FIELD(Number, expectedBytes, expectedBytes) \
-  /* Final URL after redirects. */            \
-  FIELD(Text, url, url)                       \
-  /* Flat [name, value, name, value, ...]. */ \
-  FIELD(Headers, responseHeaders, headers)    \
+#define URLSESSION_RESPONSE_FIELDS(FIELD)                             \
+  /* HTTP status; 0 when no response arrived. */                      \
+  FIELD(Number, statusCode, statusCode)                               \
+  FIELD(Number, expectedBytes, expectedBytes)                         \
+  /* Final URL after redirects. */                                    \
+  FIELD(Text, url, url)                                               \
+  /* Flat [name, value, name, value, ...]. */                         \
+  FIELD(Headers, responseHeaders, headers)                            \
   /* What continues these bytes (ResumeValidator); downloads only. */ \
   FIELD(Text, validator, validator)
 
@@ -67,23 +67,23 @@
   /* Absolute path of the finished file. */         \
   FIELD(Text, location, location)
 
-#define URLSESSION_TASK_COMPLETED_FIELDS(FIELD)                                                  \
-  FIELD(Number, statusCode, statusCode)                                                          \
-  /* NSURLErrorDomain code; 0 on success. */                                                     \
-  FIELD(Number, errorCode, errorCode)                                                            \
-  /* Upload and data tasks' body. */                                                             \
-  FIELD(Body, responseBody, responseBody)                                                        \
-  /* Human-readable error description. */                                                        \
-  FIELD(Text, message, message)                                                                  \
-  FIELD(Text, url, url)                                                                          \
-  FIELD(Metrics, metrics, metrics)                                                               \
-  FIELD(RestIf, partialPath, partialPath)                                                        \
-  /* A failed download with keepPartialOnFailure: what a resume needs. */                        \
-  FIELD(Number, partialBytes, partialBytes)                                                      \
-  FIELD(Text, partialPath, partialPath)                                                          \
-  /* Strong ETag, else Last-Modified, of the response. */                                        \
-  FIELD(Text, validator, validator)                                                              \
-  /* The identity ("device:inode:birthNs") of the partial file (lib/partial-files.ts). */        \
+#define URLSESSION_TASK_COMPLETED_FIELDS(FIELD)                                           \
+  FIELD(Number, statusCode, statusCode)                                                   \
+  /* NSURLErrorDomain code; 0 on success. */                                              \
+  FIELD(Number, errorCode, errorCode)                                                     \
+  /* Upload and data tasks' body. */                                                      \
+  FIELD(Body, responseBody, responseBody)                                                 \
+  /* Human-readable error description. */                                                 \
+  FIELD(Text, message, message)                                                           \
+  FIELD(Text, url, url)                                                                   \
+  FIELD(Metrics, metrics, metrics)                                                        \
+  FIELD(RestIf, partialPath, partialPath)                                                 \
+  /* A failed download with keepPartialOnFailure: what a resume needs. */                 \
+  FIELD(Number, partialBytes, partialBytes)                                               \
+  FIELD(Text, partialPath, partialPath)                                                   \
+  /* Strong ETag, else Last-Modified, of the response. */                                 \
+  FIELD(Text, validator, validator)                                                       \
+  /* The identity ("device:inode:birthNs") of the partial file (lib/partial-files.ts). */ \
   FIELD(Text, partialIdentity, partialIdentity)
 
 #define URLSESSION_TOKEN_FIELDS(FIELD) FIELD(Number, token, token)
@@ -92,24 +92,24 @@
   /* A piece of a streamed body. */        \
   FIELD(Body, responseBody, chunk)
 
-#define URLSESSION_TASK_RECOVERED_FIELDS(FIELD)                    \
-  FIELD(TaskKind, kind, kind)                                      \
-  FIELD(Text, url, url)                                            \
-  /* The description the earlier process gave the task. */         \
+#define URLSESSION_TASK_RECOVERED_FIELDS(FIELD)            \
+  FIELD(TaskKind, kind, kind)                              \
+  FIELD(Text, url, url)                                    \
+  /* The description the earlier process gave the task. */ \
   FIELD(Text, taskDescription, taskDescription)
 
-#define URLSESSION_METRICS_FIELDS(FIELD)  \
-  FIELD(Number, dnsMs, dnsMs)             \
-  FIELD(Number, connectMs, connectMs)     \
-  FIELD(Number, tlsMs, tlsMs)             \
-  FIELD(Number, firstByteMs, firstByteMs) \
-  FIELD(Number, totalMs, totalMs)         \
-  FIELD(Number, bytesSent, bytesSent)     \
+#define URLSESSION_METRICS_FIELDS(FIELD)      \
+  FIELD(Number, dnsMs, dnsMs)                 \
+  FIELD(Number, connectMs, connectMs)         \
+  FIELD(Number, tlsMs, tlsMs)                 \
+  FIELD(Number, firstByteMs, firstByteMs)     \
+  FIELD(Number, totalMs, totalMs)             \
+  FIELD(Number, bytesSent, bytesSent)         \
   FIELD(Number, bytesReceived, bytesReceived) \
   FIELD(Number, redirectCount, redirectCount) \
-  /* "http/1.1", "h2", "h3". */           \
-  FIELD(Text, protocol, protocol)         \
-  /* "127.0.0.1:8080". */                 \
+  /* "http/1.1", "h2", "h3". */               \
+  FIELD(Text, protocol, protocol)             \
+  /* "127.0.0.1:8080". */                     \
   FIELD(Text, remoteAddress, remoteAddress)
 
 // A task request crosses as an array in this order: reading named properties from C++ made V8

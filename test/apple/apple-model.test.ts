@@ -75,7 +75,7 @@ describe('Apple engine model (scripted NSURLSession sequences)', () => {
         .filter((m): m is RegExpExecArray => m !== null)
         .map((m) => [m[2], m[1] + m[3]]),
     );
-  }, 240_000);  // a hang guard: compiling with sanitizers takes ~30 s on 2 busy cores
+  }, 240_000); // a hang guard: compiling with sanitizers takes ~30 s on 2 busy cores
 
   afterAll(() => program?.remove());
 

@@ -44,8 +44,8 @@ describe('TaskCounter (background-session task identifiers)', () => {
     expect(giveOut(counter, 2)).toEqual([1, 2]);
     expect(fs.readFileSync(file, 'utf8')).toBe('3\n');
     expect(fs.statSync(file).mode & 0o777).toBe(0o600);
-    counter.taken(3);  // nothing new: no write
-    counter.taken(10);  // a recovered task 9 was reported
+    counter.taken(3); // nothing new: no write
+    counter.taken(10); // a recovered task 9 was reported
     expect(new TaskCounter(dir).first).toBe(10);
   });
 
@@ -64,7 +64,7 @@ describe('TaskCounter (background-session task identifiers)', () => {
     fs.rmSync(path.join(dir, 'next-task-identifier'));
     fs.symlinkSync(victim, path.join(dir, 'next-task-identifier'));
     const relaunched = new TaskCounter(dir);
-    expect(relaunched.first).toBeGreaterThan(1e12);  // unusable: numbered past any count
+    expect(relaunched.first).toBeGreaterThan(1e12); // unusable: numbered past any count
     relaunched.taken(relaunched.first + 1);
     expect(fs.readFileSync(victim, 'utf8')).toBe('precious');
     expect(fs.lstatSync(path.join(dir, 'next-task-identifier')).isFile()).toBe(true);

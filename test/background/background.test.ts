@@ -12,7 +12,6 @@ import { makeBytes, sha256 } from '../helpers/task-server';
 import { runChild } from '../helpers/child';
 import { peekJournal } from '../../lib/journal';
 
-
 let base: string;
 let server: http.Server;
 const seen: Array<{ path: string; range?: string; ifRange?: string }> = [];
@@ -52,7 +51,11 @@ beforeAll(async () => {
     const match = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
     if (ranges && match && req.headers['if-range'] === etag) {
       start = Number(match[1]);
-      res.writeHead(206, { etag, 'content-range': `bytes ${start}-${size - 1}/${size}`, 'content-length': size - start });
+      res.writeHead(206, {
+        etag,
+        'content-range': `bytes ${start}-${size - 1}/${size}`,
+        'content-length': size - start,
+      });
     } else {
       res.writeHead(200, ranges ? { etag, 'content-length': size } : { 'content-length': size });
     }
@@ -74,7 +77,13 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
-afterAll(() => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }));
+afterAll(
+  () =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+);
 
 const roots: string[] = [];
 afterAll(() => {
@@ -89,7 +98,10 @@ function dirs(): { stateDirectory: string; downloadDirectory: string } {
 
 const fileSha = (file: string): string => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 const partialBytes = (dir: string): number =>
-  fs.readdirSync(dir).filter((f) => f.endsWith('.partial')).reduce((sum, f) => sum + fs.statSync(path.join(dir, f)).size, 0);
+  fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.partial'))
+    .reduce((sum, f) => sum + fs.statSync(path.join(dir, f)).size, 0);
 
 // The background mode this run exercises. Linux and plain `node` on macOS: 'emulated' (our
 // journal). The macOS app-bundle CI job runs this file from a bundled copy of node with
@@ -110,7 +122,10 @@ describe('persistent sessions across SIGKILL', () => {
     const d = dirs();
     const size = 64 * 1024 * 1024;
     const url = `${base}/big/a?size=${size}&seed=3&rate=1048576`;
-    const first = await runChild({ identifier: 'bg.a', ...d, urls: [url], descriptions: ['the big one'] }, (line) => line.type === 'progress' && line.total > size / 2);
+    const first = await runChild(
+      { identifier: 'bg.a', ...d, urls: [url], descriptions: ['the big one'] },
+      (line) => line.type === 'progress' && line.total > size / 2,
+    );
     expect(first.signal).toBe('SIGKILL');
     // Emulated: the bytes are in our partial file. System: nsurlsessiond holds them itself.
     const onDisk = partialBytes(d.downloadDirectory);
@@ -123,7 +138,16 @@ describe('persistent sessions across SIGKILL', () => {
     const tasks = second.lines.find((l) => l.type === 'tasks')?.tasks;
     if (journaled) {
       // What is on disk and the size the journal knows, not 0 and 0 (issue 15, item 10).
-      expect(tasks).toMatchObject([{ taskIdentifier: 1, kind: 'download', url, taskDescription: 'the big one', bytesTransferred: onDisk, bytesExpected: size }]);
+      expect(tasks).toMatchObject([
+        {
+          taskIdentifier: 1,
+          kind: 'download',
+          url,
+          taskDescription: 'the big one',
+          bytesTransferred: onDisk,
+          bytesExpected: size,
+        },
+      ]);
     }
     // bytesWritten is what arrived since the previous event, never the kept bytes (item 9): the
     // deltas of this process add up to what it fetched, and the totals to the whole file.
@@ -141,7 +165,9 @@ describe('persistent sessions across SIGKILL', () => {
       // The Range starts at exactly the bytes the dead process left on disk.
       expect(Number(/bytes=(\d+)-/.exec(resumedRange)?.[1])).toBe(onDisk);
     }
-    expect(second.lines.filter((l) => l.type === 'sessioncompleted')).toEqual([{ type: 'sessioncompleted', id: 1, success: true, errorCode: 0 }]);
+    expect(second.lines.filter((l) => l.type === 'sessioncompleted')).toEqual([
+      { type: 'sessioncompleted', id: 1, success: true, errorCode: 0 },
+    ]);
     expect(fs.readdirSync(d.downloadDirectory)).toEqual(['a']);
     expect(fs.existsSync(path.join(d.stateDirectory, 'journal.log'))).toBe(false);
   });
@@ -152,7 +178,10 @@ describe('persistent sessions across SIGKILL', () => {
       const size = 8 * 1024 * 1024;
       const url = `${base}/big/${variant}?size=${size}&seed=5&rate=262144${variant === 'noranges' ? '&ranges=no' : ''}`;
       etags.set(`/big/${variant}`, 'v1');
-      await runChild({ identifier: `bg.${variant}`, ...d, urls: [url] }, (line) => line.type === 'progress' && line.total > size / 4);
+      await runChild(
+        { identifier: `bg.${variant}`, ...d, urls: [url] },
+        (line) => line.type === 'progress' && line.total > size / 4,
+      );
       etags.set(`/big/${variant}`, 'v2');
       const second = await runChild({ identifier: `bg.${variant}`, ...d });
       const completed = second.lines.find((l) => l.type === 'downloadcompleted');
@@ -165,7 +194,10 @@ describe('persistent sessions across SIGKILL', () => {
     const d = dirs();
     const size = 2 * 1024 * 1024;
     const urls = Array.from({ length: 20 }, (_, i) => `${base}/big/many${i}?size=${size}&seed=${100 + i}&rate=65536`);
-    const first = await runChild({ identifier: 'bg.many', ...d, urls }, (_line, all) => all.filter((l) => l.type === 'progress').length > 60);
+    const first = await runChild(
+      { identifier: 'bg.many', ...d, urls },
+      (_line, all) => all.filter((l) => l.type === 'progress').length > 60,
+    );
     const before = first.lines.filter((l) => l.type === 'sessioncompleted').map((l) => l.id);
     const second = await runChild({ identifier: 'bg.many', ...d });
     const after = second.lines.filter((l) => l.type === 'sessioncompleted').map((l) => l.id);
@@ -179,27 +211,42 @@ describe('persistent sessions across SIGKILL', () => {
 
   // Our journal's at-least-once delivery; nsurlsessiond counts an event delivered once the
   // delegate ran, so a system session has no equivalent.
-  it.skipIf(!journaled)('a completion the dead process never finished delivering is delivered after re-attach', async () => {
-    const d = dirs();
-    const url = `${base}/big/quick?size=1000&seed=9`;
-    const first = await runChild({ identifier: 'bg.quick', ...d, urls: [url], killOnComplete: true });
-    expect(first.signal).toBe('SIGKILL');
-    const second = await runChild({ identifier: 'bg.quick', ...d });
-    const delivered = second.lines.find((l) => l.type === 'sessioncompleted');
-    expect(delivered).toEqual({ type: 'sessioncompleted', id: 1, success: true, errorCode: 0 });
-    const completed = second.lines.find((l) => l.type === 'downloadcompleted');
-    expect(fileSha(completed?.location)).toBe(sha256(makeBytes(1000, 9)));
-    // Delivered now: a third start has nothing left.
-    const third = await runChild({ identifier: 'bg.quick', ...d, stayOpen: true });
-    expect(third.lines.filter((l) => l.type === 'sessioncompleted')).toEqual([]);
-  });
+  it.skipIf(!journaled)(
+    'a completion the dead process never finished delivering is delivered after re-attach',
+    async () => {
+      const d = dirs();
+      const url = `${base}/big/quick?size=1000&seed=9`;
+      const first = await runChild({ identifier: 'bg.quick', ...d, urls: [url], killOnComplete: true });
+      expect(first.signal).toBe('SIGKILL');
+      const second = await runChild({ identifier: 'bg.quick', ...d });
+      const delivered = second.lines.find((l) => l.type === 'sessioncompleted');
+      expect(delivered).toEqual({ type: 'sessioncompleted', id: 1, success: true, errorCode: 0 });
+      const completed = second.lines.find((l) => l.type === 'downloadcompleted');
+      expect(fileSha(completed?.location)).toBe(sha256(makeBytes(1000, 9)));
+      // Delivered now: a third start has nothing left.
+      const third = await runChild({ identifier: 'bg.quick', ...d, stayOpen: true });
+      expect(third.lines.filter((l) => l.type === 'sessioncompleted')).toEqual([]);
+    },
+  );
 
   it('new tasks continue the numbering of the dead process', async () => {
     const d = dirs();
-    await runChild({ identifier: 'bg.numbers', ...d, urls: [`${base}/big/n1?size=4194304&rate=65536`, `${base}/big/n2?size=4194304&rate=65536`] }, (line) => line.type === 'progress');
+    await runChild(
+      {
+        identifier: 'bg.numbers',
+        ...d,
+        urls: [`${base}/big/n1?size=4194304&rate=65536`, `${base}/big/n2?size=4194304&rate=65536`],
+      },
+      (line) => line.type === 'progress',
+    );
     const second = await runChild({ identifier: 'bg.numbers', ...d, urls: [`${base}/big/n3?size=10`] });
     expect(second.lines.find((l) => l.type === 'started')?.id).toBe(3);
-    expect(second.lines.filter((l) => l.type === 'sessioncompleted').map((l) => l.id).sort()).toEqual([1, 2, 3]);
+    expect(
+      second.lines
+        .filter((l) => l.type === 'sessioncompleted')
+        .map((l) => l.id)
+        .sort(),
+    ).toEqual([1, 2, 3]);
   });
 });
 
@@ -210,7 +257,14 @@ describe('uploads across SIGKILL', () => {
     fs.writeFileSync(file, makeBytes(8_000_000, 21));
     // The server reads ~6 MB/s: at the first progress line both uploads are far from done.
     const first = await runChild(
-      { identifier: 'bg.uploads', ...d, uploads: [{ url: `${base}/upload/file`, file }, { url: `${base}/upload/memory`, bytes: 6_000_000 }] },
+      {
+        identifier: 'bg.uploads',
+        ...d,
+        uploads: [
+          { url: `${base}/upload/file`, file },
+          { url: `${base}/upload/memory`, bytes: 6_000_000 },
+        ],
+      },
       (line) => line.type === 'uploadprogress',
     );
     expect(first.signal).toBe('SIGKILL');
@@ -218,8 +272,14 @@ describe('uploads across SIGKILL', () => {
     const second = await runChild({ identifier: 'bg.uploads', ...d });
     const responses = second.lines.filter((l) => l.type === 'response');
     expect(responses.map((r) => r.id).sort()).toEqual([1, 2]);
-    expect(JSON.parse(responses.find((r) => r.id === 1)?.text)).toEqual({ length: 8_000_000, sha256: sha256(makeBytes(8_000_000, 21)) });
-    expect(JSON.parse(responses.find((r) => r.id === 2)?.text)).toEqual({ length: 6_000_000, sha256: sha256(Buffer.alloc(6_000_000, 9)) });
+    expect(JSON.parse(responses.find((r) => r.id === 1)?.text)).toEqual({
+      length: 8_000_000,
+      sha256: sha256(makeBytes(8_000_000, 21)),
+    });
+    expect(JSON.parse(responses.find((r) => r.id === 2)?.text)).toEqual({
+      length: 6_000_000,
+      sha256: sha256(Buffer.alloc(6_000_000, 9)),
+    });
     // The in-memory body was kept in the state directory only while needed.
     expect(fs.readdirSync(d.stateDirectory).filter((f) => f.startsWith('body-'))).toEqual([]);
   });
@@ -232,7 +292,9 @@ describe('state directory outcomes', () => {
     fs.writeFileSync(path.join(d.stateDirectory, 'journal.log'), '{"journal":2,"tasks":[{"taskId\n');
     const run = await runChild({ identifier: 'bg.corrupt', ...d, urls: [`${base}/big/c?size=100`] });
     expect(run.code, JSON.stringify(run.lines)).toBe(0);
-    expect(run.lines.find((l) => l.type === 'warning')?.path, JSON.stringify(run.lines)).toMatch(/journal\.log\.corrupt-\d+$/);
+    expect(run.lines.find((l) => l.type === 'warning')?.path, JSON.stringify(run.lines)).toMatch(
+      /journal\.log\.corrupt-\d+$/,
+    );
     expect(run.lines.find((l) => l.type === 'started')?.id).toBe(1);
     expect(run.lines.find((l) => l.type === 'sessioncompleted')?.success).toBe(true);
   });
@@ -241,16 +303,23 @@ describe('state directory outcomes', () => {
     const d = dirs();
     const size = 4 * 1024 * 1024;
     const url = `${base}/big/missing?size=${size}&seed=13&rate=131072`;
-    await runChild({ identifier: 'bg.missing', ...d, urls: [url] }, (line) => line.type === 'progress' && line.total > 300_000);
+    await runChild(
+      { identifier: 'bg.missing', ...d, urls: [url] },
+      (line) => line.type === 'progress' && line.total > 300_000,
+    );
     for (const f of fs.readdirSync(d.downloadDirectory)) fs.rmSync(path.join(d.downloadDirectory, f));
     const second = await runChild({ identifier: 'bg.missing', ...d });
-    expect(fileSha(second.lines.find((l) => l.type === 'downloadcompleted')?.location)).toBe(sha256(makeBytes(size, 13)));
+    expect(fileSha(second.lines.find((l) => l.type === 'downloadcompleted')?.location)).toBe(
+      sha256(makeBytes(size, 13)),
+    );
   });
 
   // Every mode holds the state folder's lock (system sessions too: issue 14, item 13).
   it('a second process with the same identifier gets ERR_URLSESSION_SESSION_LOCKED; an unusable folder ERR_URLSESSION_STATE_DIRECTORY', async () => {
     const d = dirs();
-    const owner = URLSession.createSession({ configuration: URLSession.createSessionConfiguration({ identifier: 'bg.locked', ...d }) });
+    const owner = URLSession.createSession({
+      configuration: URLSession.createSessionConfiguration({ identifier: 'bg.locked', ...d }),
+    });
     try {
       const second = await runChild({ identifier: 'bg.locked', ...d });
       expect(second.code).toBe(3);
@@ -260,16 +329,25 @@ describe('state directory outcomes', () => {
     }
     const blocker = path.join(path.dirname(d.stateDirectory), 'a-file');
     fs.writeFileSync(blocker, '');
-    const unusable = await runChild({ identifier: 'bg.unusable', stateDirectory: path.join(blocker, 'state'), downloadDirectory: d.downloadDirectory });
+    const unusable = await runChild({
+      identifier: 'bg.unusable',
+      stateDirectory: path.join(blocker, 'state'),
+      downloadDirectory: d.downloadDirectory,
+    });
     expect(unusable.lines[0]).toMatchObject({ type: 'error', code: 'ERR_URLSESSION_STATE_DIRECTORY' });
   });
 
   it.skipIf(!journaled)('reset() removes the journal and the partial files of the session', async () => {
     const d = dirs();
-    await runChild({ identifier: 'bg.reset', ...d, urls: [`${base}/big/r?size=4194304&rate=65536`] }, (line) => line.type === 'progress');
+    await runChild(
+      { identifier: 'bg.reset', ...d, urls: [`${base}/big/r?size=4194304&rate=65536`] },
+      (line) => line.type === 'progress',
+    );
     expect(partialBytes(d.downloadDirectory)).toBeGreaterThan(0);
     // Re-attached in this process: cancel the resumed work, then reset.
-    const session = URLSession.createSession({ configuration: URLSession.createSessionConfiguration({ identifier: 'bg.reset', ...d }) });
+    const session = URLSession.createSession({
+      configuration: URLSession.createSessionConfiguration({ identifier: 'bg.reset', ...d }),
+    });
     const tasks = await session.getAllTasks();
     expect(tasks.map((t) => t.taskIdentifier)).toEqual([1]);
     const cancelled = new Promise((resolve) => session.once('sessioncompleted', resolve));

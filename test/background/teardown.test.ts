@@ -37,11 +37,18 @@ async function downloadInWorkerThenTerminate(configuration: object, url: string)
 describe('environment teardown with a download running', () => {
   it("a persistent session keeps its journaled partial file, which the next session resumes with Range; a plain session's goes", async () => {
     const plain = tempDir('urlsession-teardown-plain-');
-    await downloadInWorkerThenTerminate({ downloadDirectory: plain }, `${server.base}/file?size=${SIZE}&seed=42&delay=5&chunk=16384`);
+    await downloadInWorkerThenTerminate(
+      { downloadDirectory: plain },
+      `${server.base}/file?size=${SIZE}&seed=42&delay=5&chunk=16384`,
+    );
     expect(fs.readdirSync(plain)).toEqual([]);
 
     const root = tempDir('urlsession-teardown-');
-    const configuration = { identifier: 'teardown.persistent', stateDirectory: path.join(root, 'state'), downloadDirectory: path.join(root, 'downloads') };
+    const configuration = {
+      identifier: 'teardown.persistent',
+      stateDirectory: path.join(root, 'state'),
+      downloadDirectory: path.join(root, 'downloads'),
+    };
     const url = `${server.base}/file?size=${SIZE}&seed=41&etag=t41&delay=5&chunk=16384`;
     await downloadInWorkerThenTerminate(configuration, url);
     const kept = partials(configuration.downloadDirectory);
@@ -63,5 +70,4 @@ describe('environment teardown with a download running', () => {
       session.invalidateAndCancel();
     }
   });
-
 });

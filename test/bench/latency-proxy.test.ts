@@ -10,7 +10,12 @@ import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const { startLatencyProxy } = createRequire(__filename)('../../bench/latency-proxy.js') as {
-  startLatencyProxy(options: { upstream: { host: string; port: number }; rttMs: number; windowBytes: number; rateMbps?: number }): Promise<{
+  startLatencyProxy(options: {
+    upstream: { host: string; port: number };
+    rttMs: number;
+    windowBytes: number;
+    rateMbps?: number;
+  }): Promise<{
     base: string;
     stats: { connections: number; bytesUp: number; bytesDown: number };
     close(): Promise<void>;
@@ -54,7 +59,12 @@ async function proxy(rttMs: number, windowBytes: number, rateMbps = 0) {
 }
 
 /** One exchange through `base`; resolves with the response body and how long it took. */
-function exchange(base: string, path: string, agent: http.Agent | false, upload?: Buffer): Promise<{ data: Buffer; ms: number }> {
+function exchange(
+  base: string,
+  path: string,
+  agent: http.Agent | false,
+  upload?: Buffer,
+): Promise<{ data: Buffer; ms: number }> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const request = http.request(`${base}${path}`, { agent, method: upload ? 'POST' : 'GET' }, (response) => {
@@ -108,7 +118,7 @@ describe('latency proxy', () => {
   });
 
   it('connections share one link rate', async () => {
-    const rateMbps = 40;  // 5 MB/s
+    const rateMbps = 40; // 5 MB/s
     const path = await proxy(1, 64 * MiB, rateMbps);
     try {
       const results = await Promise.all([exchange(path.base, '/', false), exchange(path.base, '/', false)]);

@@ -19,11 +19,18 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-interface Run { code: number | null; stdout: string; stderr: string }
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
 
 function cli(args: string[], options: { interruptWhen?: (stdout: string) => boolean } = {}): Promise<Run> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, XDG_CACHE_HOME: cache }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, ...args], {
+      env: { ...process.env, XDG_CACHE_HOME: cache },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     let interrupted = false;
@@ -44,9 +51,16 @@ function cli(args: string[], options: { interruptWhen?: (stdout: string) => bool
 }
 
 /** Runs a command and collects its raw stdout (never spawnSync: the server lives in this process). */
-function raw(command: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: Buffer }> {
+function raw(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number | null; stdout: Buffer }> {
   return new Promise((resolve) => {
-    const child = spawn(command, args, { env: { ...process.env, XDG_CACHE_HOME: cache, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(command, args, {
+      env: { ...process.env, XDG_CACHE_HOME: cache, ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     const parts: Buffer[] = [];
     child.stdout.on('data', (d: Buffer) => parts.push(d));
     const guard = setTimeout(() => child.kill('SIGKILL'), 30_000);
@@ -57,7 +71,12 @@ function raw(command: string, args: string[], env: NodeJS.ProcessEnv = {}): Prom
   });
 }
 
-const events = (stdout: string): Array<Record<string, any>> => stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+const events = (stdout: string): Array<Record<string, any>> =>
+  stdout
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
 const fileSha = (file: string): string => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 const tempDir = (): string => newTempDir('urlsession-cli-');
 
@@ -66,7 +85,14 @@ describe('urlsession CLI', () => {
     const help = await cli(['--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/^usage: urlsession <command>/);
-    for (const args of [['bogus'], ['get'], ['get', 'http://x/', '-H', 'no-colon'], ['get', 'ftp://x/'], ['put', 'http://x/'], ['tasks']]) {
+    for (const args of [
+      ['bogus'],
+      ['get'],
+      ['get', 'http://x/', '-H', 'no-colon'],
+      ['get', 'ftp://x/'],
+      ['put', 'http://x/'],
+      ['tasks'],
+    ]) {
       const run = await cli(args);
       expect(run.code, args.join(' ')).toBe(2);
       expect(run.stderr).toContain('usage: urlsession');
@@ -75,15 +101,39 @@ describe('urlsession CLI', () => {
 
   it('get downloads several URLs into a folder and streams Titanium events as JSON lines', async () => {
     const dir = tempDir() + path.sep;
-    const run = await cli(['get', `${server.base}/file?size=300000&seed=61&cd=attachment%3B%20filename%3Da.bin`, `${server.base}/file?size=200000&seed=62&cd=attachment%3B%20filename%3Db.bin`, '-o', dir, '--json']);
+    const run = await cli([
+      'get',
+      `${server.base}/file?size=300000&seed=61&cd=attachment%3B%20filename%3Da.bin`,
+      `${server.base}/file?size=200000&seed=62&cd=attachment%3B%20filename%3Db.bin`,
+      '-o',
+      dir,
+      '--json',
+    ]);
     expect(run.code).toBe(0);
     const stream = events(run.stdout);
     const completed = stream.filter((e) => e.event === 'downloadcompleted');
     expect(completed.map((e) => path.basename(e.location)).sort()).toEqual(['a.bin', 'b.bin']);
-    expect(Object.keys(completed[0]).sort()).toEqual(['event', 'location', 'sessionIdentifier', 'statusCode', 'taskIdentifier']);
+    expect(Object.keys(completed[0]).sort()).toEqual([
+      'event',
+      'location',
+      'sessionIdentifier',
+      'statusCode',
+      'taskIdentifier',
+    ]);
     const progress = stream.filter((e) => e.event === 'downloadprogress');
-    expect(Object.keys(progress[0]).sort()).toEqual(['bytesPerSecond', 'bytesWritten', 'event', 'secondsRemaining', 'sessionIdentifier', 'taskIdentifier', 'totalBytesExpectedToWrite', 'totalBytesWritten']);
-    expect(stream.filter((e) => e.event === 'sessioncompleted').every((e) => e.success === true && e.statusCode === 200)).toBe(true);
+    expect(Object.keys(progress[0]).sort()).toEqual([
+      'bytesPerSecond',
+      'bytesWritten',
+      'event',
+      'secondsRemaining',
+      'sessionIdentifier',
+      'taskIdentifier',
+      'totalBytesExpectedToWrite',
+      'totalBytesWritten',
+    ]);
+    expect(
+      stream.filter((e) => e.event === 'sessioncompleted').every((e) => e.success === true && e.statusCode === 200),
+    ).toBe(true);
     expect(fileSha(path.join(dir, 'a.bin'))).toBe(sha256(makeBytes(300000, 61)));
     expect(fileSha(path.join(dir, 'b.bin'))).toBe(sha256(makeBytes(200000, 62)));
   });
@@ -91,7 +141,9 @@ describe('urlsession CLI', () => {
   it('exits 1 naming the URL, cause and code once each on transfer failures', async () => {
     const refused = await cli(['get', 'http://127.0.0.1:1/nothing', '-o', tempDir() + path.sep, '--json']);
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(/^urlsession: http:\/\/127\.0\.0\.1:1\/nothing: Could not connect to the server\.[^\n]* \(error -1004\)\n$/);
+    expect(refused.stderr).toMatch(
+      /^urlsession: http:\/\/127\.0\.0\.1:1\/nothing: Could not connect to the server\.[^\n]* \(error -1004\)\n$/,
+    );
     expect(refused.stderr.split('-1004').length - 1).toBe(1);
     const missing = await cli(['get', `${server.base}/status/404`, '-o', tempDir() + path.sep, '--json']);
     expect(missing.code).toBe(1);
@@ -101,13 +153,17 @@ describe('urlsession CLI', () => {
   it('Ctrl-C cancels and leaves nothing at the destination; --resume continues with Range', async () => {
     const dir = tempDir();
     const url = `${server.base}/file?size=6000000&seed=63&etag=c1&delay=5&chunk=16384&key=cli-int`;
-    const stopped = await cli(['get', url, '-o', path.join(dir, 'out.bin'), '--json'], { interruptWhen: (out) => out.includes('downloadprogress') });
+    const stopped = await cli(['get', url, '-o', path.join(dir, 'out.bin'), '--json'], {
+      interruptWhen: (out) => out.includes('downloadprogress'),
+    });
     expect(stopped.code).toBe(130);
     expect(stopped.stderr).toContain('nothing was left at the destination');
     await waitFor('the partial file to go', () => fs.readdirSync(dir).length === 0);
 
     const resumable = `${server.base}/file?size=6000000&seed=63&etag=c1&delay=5&chunk=16384&key=cli-resume`;
-    const first = await cli(['get', resumable, '-o', path.join(dir, 'resumed.bin'), '--resume', '--json'], { interruptWhen: (out) => (out.match(/downloadprogress/g) ?? []).length > 3 });
+    const first = await cli(['get', resumable, '-o', path.join(dir, 'resumed.bin'), '--resume', '--json'], {
+      interruptWhen: (out) => (out.match(/downloadprogress/g) ?? []).length > 3,
+    });
     expect(first.code).toBe(130);
     expect(fs.readdirSync(dir).filter((f) => f.startsWith('resumed'))).toEqual([]);
     const again = await cli(['get', resumable, '-o', path.join(dir, 'resumed.bin'), '--resume', '--json']);
@@ -150,14 +206,19 @@ describe('urlsession CLI', () => {
     const url = `${server.base}/file?size=6000000&seed=64&etag=c2&delay=5&chunk=16384&key=cli-planted`;
     const output = path.join(dir, 'planted.bin');
     // The resume file's name is the CLI's own rule (lib/cli/get.ts resumeFileFor).
-    const key = createHash('sha256').update(`${url}\n${path.resolve(output)}`).digest('hex').slice(0, 24);
+    const key = createHash('sha256')
+      .update(`${url}\n${path.resolve(output)}`)
+      .digest('hex')
+      .slice(0, 24);
     const resumeFile = path.join(cache, 'urlsession', 'cli-resume', `${key}.resume`);
     fs.mkdirSync(path.dirname(resumeFile), { recursive: true, mode: 0o700 });
     fs.symlinkSync(victim, resumeFile);
-    const stopped = await cli(['get', url, '-o', output, '--resume', '--json'], { interruptWhen: (out) => (out.match(/downloadprogress/g) ?? []).length > 3 });
+    const stopped = await cli(['get', url, '-o', output, '--resume', '--json'], {
+      interruptWhen: (out) => (out.match(/downloadprogress/g) ?? []).length > 3,
+    });
     expect(stopped.code).toBe(130);
     expect(fs.readFileSync(victim, 'utf8')).toBe('precious');
-    expect(fs.lstatSync(resumeFile).isFile()).toBe(true);  // the resume data replaced the link
+    expect(fs.lstatSync(resumeFile).isFile()).toBe(true); // the resume data replaced the link
     fs.rmSync(resumeFile);
     execFileSync('mkfifo', [resumeFile]);
     const again = await cli(['get', url, '-o', output, '--resume', '--json']);
@@ -168,7 +229,10 @@ describe('urlsession CLI', () => {
   it('a persistent --session keeps its work on Ctrl-C; tasks lists it, resume finishes it', async () => {
     const dir = tempDir();
     const url = `${server.base}/file?size=5000000&seed=66&etag=p1&delay=5&chunk=16384&key=cli-session`;
-    const stopped = await cli(['get', url, '-o', path.join(dir, 'kept.bin'), '--session', 'cli.test.session', '--json'], { interruptWhen: (out) => out.includes('downloadprogress') });
+    const stopped = await cli(
+      ['get', url, '-o', path.join(dir, 'kept.bin'), '--session', 'cli.test.session', '--json'],
+      { interruptWhen: (out) => out.includes('downloadprogress') },
+    );
     expect(stopped.code).toBe(130);
     expect(stopped.stderr).toContain('urlsession resume --session cli.test.session');
     const listed = await cli(['tasks', '--session', 'cli.test.session', '--json']);
@@ -191,10 +255,14 @@ describe('urlsession CLI', () => {
     const dir = tempDir();
     const command = `${process.execPath} ${CLI} get '${server.base}/file?size=2000000&seed=67' -o ${dir}/tty.bin`;
     // util-linux script(1) on Linux, BSD script(1) on macOS.
-    const args = process.platform === 'darwin' ? ['-q', '/dev/null', 'sh', '-c', command] : ['-qfec', command, '/dev/null'];
+    const args =
+      process.platform === 'darwin' ? ['-q', '/dev/null', 'sh', '-c', command] : ['-qfec', command, '/dev/null'];
     const run = await raw('script', args, { NO_COLOR: '1' });
     expect(run.code).toBe(0);
-    const frames = run.stdout.toString().split(/\r|\n/).filter((line) => line.includes('tty.bin') || line.includes('%'));
+    const frames = run.stdout
+      .toString()
+      .split(/\r|\n/)
+      .filter((line) => line.includes('tty.bin') || line.includes('%'));
     expect(frames.at(-1) ?? '').toContain('100%');
     expect(fileSha(path.join(dir, 'tty.bin'))).toBe(sha256(makeBytes(2_000_000, 67)));
   });

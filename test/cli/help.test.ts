@@ -5,13 +5,35 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/terminal';
 
-const manifest = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string };
+const manifest = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as {
+  version: string;
+};
 
 /** Each command and flags its help must describe. */
 const COMMANDS: Record<string, string[]> = {
-  get: ['-o, --output', '-O, --remote-name', '-J, --remote-header-name', '-H, --header', '--resume', '--integrity', '--session', '--cacert', '--json', '-h, --help'],
+  get: [
+    '-o, --output',
+    '-O, --remote-name',
+    '-J, --remote-header-name',
+    '-H, --header',
+    '--resume',
+    '--integrity',
+    '--session',
+    '--cacert',
+    '--json',
+    '-h, --help',
+  ],
   put: ['-X, --request', '-H, --header', '-v, --verbose', '--session', '--cacert', '--json', '-h, --help'],
-  request: ['-X, --request', '-d, --data', '-H, --header', '-i, --include', '-f, --fail', '--session', '--cacert', '-h, --help'],
+  request: [
+    '-X, --request',
+    '-d, --data',
+    '-H, --header',
+    '-i, --include',
+    '-f, --fail',
+    '--session',
+    '--cacert',
+    '-h, --help',
+  ],
   tasks: ['--session', '--json', '-h, --help'],
   resume: ['--session', '--cacert', '--json', '-h, --help'],
   demo: ['--json', '-h, --help'],
@@ -22,7 +44,11 @@ describe('urlsession --version and --help', () => {
     for (const flag of ['--version', '-V']) {
       const run = await runCli([flag]);
       expect(run.code, flag).toBe(0);
-      expect(run.stdout).toMatch(new RegExp(`^urlsession ${manifest.version.replace(/\./g, '\\.')}\\nengine: (libcurl|NSURLSession), Node v\\d+`));
+      expect(run.stdout).toMatch(
+        new RegExp(
+          `^urlsession ${manifest.version.replace(/\./g, '\\.')}\\nengine: (libcurl|NSURLSession), Node v\\d+`,
+        ),
+      );
       expect(run.stderr).toBe('');
     }
   });

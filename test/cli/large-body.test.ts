@@ -18,7 +18,9 @@ beforeAll(async () => {
   server = http.createServer((req, res) => {
     void measureLargeBody(req).then((measured) => {
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ method: req.method, contentLength: req.headers['content-length'] ?? null, ...measured }));
+      res.end(
+        JSON.stringify({ method: req.method, contentLength: req.headers['content-length'] ?? null, ...measured }),
+      );
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -28,7 +30,10 @@ afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
 function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, XDG_CACHE_HOME: tempDir('urlsession-cli-cache-') }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, ...args], {
+      env: { ...process.env, XDG_CACHE_HOME: tempDir('urlsession-cli-cache-') },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -49,7 +54,12 @@ describe('urlsession request -d @file', () => {
     fs.rmSync(file, { force: true });
     expect(run.code, run.stderr).toBe(0);
     const reply = JSON.parse(run.stdout);
-    expect(reply).toMatchObject({ method: 'PUT', length: LARGE_SIZE, intact: true, markers: MARKERS.map((m) => m.text) });
+    expect(reply).toMatchObject({
+      method: 'PUT',
+      length: LARGE_SIZE,
+      intact: true,
+      markers: MARKERS.map((m) => m.text),
+    });
     expect(reply.contentLength).toBe(String(LARGE_SIZE));
   }, 180_000);
 

@@ -18,11 +18,17 @@ afterAll(() => server.close());
 const get = (args: string[]) => runCli(['get', ...args, '--json'], { XDG_CACHE_HOME: cache });
 const fileSha = (file: string): string => sha256(fs.readFileSync(file));
 /** /file/remote.bin answered with Content-Disposition: attachment; filename=server.bin. */
-const named = (seed: number): string => `${server.base}/file/remote.bin?size=200000&seed=${seed}&cd=attachment%3B%20filename%3Dserver.bin`;
+const named = (seed: number): string =>
+  `${server.base}/file/remote.bin?size=200000&seed=${seed}&cd=attachment%3B%20filename%3Dserver.bin`;
 
 describe('urlsession get: file names', () => {
   it('-O takes the name from the URL, -J (and a folder alone) from Content-Disposition, -OJ as curl does', async () => {
-    for (const [flags, name, seed] of [[['-O'], 'remote.bin', 91], [['-J'], 'server.bin', 92], [['-O', '-J'], 'server.bin', 93], [[], 'server.bin', 94]] as const) {
+    for (const [flags, name, seed] of [
+      [['-O'], 'remote.bin', 91],
+      [['-J'], 'server.bin', 92],
+      [['-O', '-J'], 'server.bin', 93],
+      [[], 'server.bin', 94],
+    ] as const) {
       const dir = tempDir('urlsession-cli-naming-');
       const run = await get([named(seed), ...flags, '-o', `${dir}/`]);
       expect(run.code, flags.join(' ')).toBe(0);
@@ -34,7 +40,11 @@ describe('urlsession get: file names', () => {
 
   it('-O without -o saves into the current folder under the last segment of the URL path, as written', async () => {
     const dir = tempDir('urlsession-cli-naming-');
-    const run = await runCli(['get', `${server.base}/file/two%20words.bin?size=1000&seed=95`, '-O', '--json'], { XDG_CACHE_HOME: cache }, dir);
+    const run = await runCli(
+      ['get', `${server.base}/file/two%20words.bin?size=1000&seed=95`, '-O', '--json'],
+      { XDG_CACHE_HOME: cache },
+      dir,
+    );
     expect(run.code).toBe(0);
     expect(fs.readdirSync(dir)).toEqual(['two%20words.bin']);
     expect(fileSha(path.join(dir, 'two%20words.bin'))).toBe(sha256(makeBytes(1000, 95)));
@@ -80,6 +90,14 @@ describe('urlsession get: file names', () => {
     expect(fileSha(path.join(dir, 'server-1.bin'))).toBe(sha256(makeBytes(200_000, 97)));
     expect(fileSha(path.join(dir, 'remote-1.bin'))).toBe(sha256(makeBytes(200_000, 98)));
     expect(fileSha(path.join(dir, 'chosen-1.bin'))).toBe(sha256(makeBytes(1000, 99)));
-    expect(fs.readdirSync(dir).sort()).toEqual(['chosen-1.bin', 'chosen.bin', 'new.bin', 'remote-1.bin', 'remote.bin', 'server-1.bin', 'server.bin']);
+    expect(fs.readdirSync(dir).sort()).toEqual([
+      'chosen-1.bin',
+      'chosen.bin',
+      'new.bin',
+      'remote-1.bin',
+      'remote.bin',
+      'server-1.bin',
+      'server.bin',
+    ]);
   });
 });

@@ -42,7 +42,11 @@ beforeAll(async () => {
     }
     let offset = Number(range[1]);
     rangeStarts.push(offset);
-    res.writeHead(206, { ...headers, 'content-range': `bytes ${offset}-${SIZE - 1}/${SIZE}`, 'content-length': SIZE - offset });
+    res.writeHead(206, {
+      ...headers,
+      'content-range': `bytes ${offset}-${SIZE - 1}/${SIZE}`,
+      'content-length': SIZE - offset,
+    });
     let timer: NodeJS.Timeout | undefined;
     res.once('close', () => clearTimeout(timer));
     const send = (): void => {
@@ -59,11 +63,22 @@ beforeAll(async () => {
 });
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-interface Run { code: number | null; stdout: string; stderr: string }
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
 
 /** Starts `command args` with the test's cache folder; `done` settles when it exits. */
-function launch(command: string, args: string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; done: Promise<Run> } {
-  const child = spawn(command, args, { env: { ...process.env, XDG_CACHE_HOME: cache, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+function launch(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): { child: ChildProcess; done: Promise<Run> } {
+  const child = spawn(command, args, {
+    env: { ...process.env, XDG_CACHE_HOME: cache, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -80,7 +95,10 @@ function launch(command: string, args: string[], env: NodeJS.ProcessEnv = {}): {
 
 /** Bytes in the hidden partial file(s) the CLI is downloading into, in `dir`. */
 function partialBytes(dir: string): number {
-  return fs.readdirSync(dir).filter((name) => name.endsWith('.partial')).reduce((sum, name) => sum + fs.statSync(path.join(dir, name)).size, 0);
+  return fs
+    .readdirSync(dir)
+    .filter((name) => name.endsWith('.partial'))
+    .reduce((sum, name) => sum + fs.statSync(path.join(dir, name)).size, 0);
 }
 
 const UNITS: Record<string, number> = { B: 1, KB: 1e3, MB: 1e6, GB: 1e9 };
@@ -115,7 +133,10 @@ describe('get --resume: rate and ETA', () => {
     const start = rangeStarts.at(-1) as number;
     expect(start).toBeGreaterThanOrEqual(KEPT_BEFORE_STOP);
     // "<url> -> <location> (1.0 MB in 2.6 s, 394.2 KB/s)"
-    const summary = /-> .*pipe\.bin \((\d+(?:\.\d+)?) (B|KB|MB|GB) in (\d+\.\d) s, (\d+(?:\.\d+)?) (B|KB|MB|GB)\/s\)/.exec(again.stderr);
+    const summary =
+      /-> .*pipe\.bin \((\d+(?:\.\d+)?) (B|KB|MB|GB) in (\d+\.\d) s, (\d+(?:\.\d+)?) (B|KB|MB|GB)\/s\)/.exec(
+        again.stderr,
+      );
     expect(summary, again.stderr).not.toBeNull();
     const [, moved, movedUnit, , rate, rateUnit] = summary as RegExpExecArray;
     expect(Math.abs(bytesOf(moved, movedUnit) - (SIZE - start))).toBeLessThanOrEqual(50_000);
@@ -128,11 +149,14 @@ describe('get --resume: rate and ETA', () => {
     await interruptedFirstRun(url, output);
     const command = `${process.execPath} ${CLI} get '${url}' -o '${output}' --resume`;
     // util-linux script(1) on Linux, BSD script(1) on macOS.
-    const args = process.platform === 'darwin' ? ['-q', '/dev/null', 'sh', '-c', command] : ['-qfec', command, '/dev/null'];
+    const args =
+      process.platform === 'darwin' ? ['-q', '/dev/null', 'sh', '-c', command] : ['-qfec', command, '/dev/null'];
     const tty = await launch('script', args, { NO_COLOR: '1' }).done;
     expect(tty.code).toBe(0);
     expectComplete(output);
-    const frames = tty.stdout.split(/\r|\n|\u001b\[1G/).filter((line) => line.includes('tty.bin') && line.includes('%'));
+    const frames = tty.stdout
+      .split(/\r|\n|\u001b\[1G/)
+      .filter((line) => line.includes('tty.bin') && line.includes('%'));
     let rates = 0;
     let etas = 0;
     for (const frame of frames) {

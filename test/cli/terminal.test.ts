@@ -43,24 +43,40 @@ afterAll(async () => {
 const env = (): NodeJS.ProcessEnv => ({ XDG_CACHE_HOME: cache });
 const fileSha = (file: string): string => sha256(fs.readFileSync(file));
 /** The rows of the final screen that are bars (a mark, then a label). */
-const barRows = (screen: string[]): string[] => screen.filter((row) => /^[ ✓✗⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] \S/.test(row) && !row.includes(' -> '));
+const barRows = (screen: string[]): string[] =>
+  screen.filter((row) => /^[ ✓✗⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] \S/.test(row) && !row.includes(' -> '));
 /** The row of the bar whose label starts with `label`. */
-const barRow = (screen: string[], label: string): string => barRows(screen).find((row) => row.slice(2).startsWith(label)) ?? '';
+const barRow = (screen: string[], label: string): string =>
+  barRows(screen).find((row) => row.slice(2).startsWith(label)) ?? '';
 
 describe('urlsession get on a terminal', () => {
   it('shows the saved path of a download and the reason of a failure', async () => {
     const dir = tempDir('urlsession-cli-tty-');
-    const saved = await onTerminal(cliCommand(['get', `${server.base}/file?size=400000&seed=82&cd=attachment%3B%20filename%3Dsaved.bin`, '-o', `${dir}/`]), { env: env() });
+    const saved = await onTerminal(
+      cliCommand([
+        'get',
+        `${server.base}/file?size=400000&seed=82&cd=attachment%3B%20filename%3Dsaved.bin`,
+        '-o',
+        `${dir}/`,
+      ]),
+      { env: env() },
+    );
     expect(saved.code).toBe(0);
     expect(saved.screen.filter((row) => row.includes(` -> ${path.join(dir, 'saved.bin')} (`))).toHaveLength(1);
     expect(barRow(saved.screen, 'file')).toMatch(/^✓ file .* 100% {2}400\.0 KB\/400\.0 KB/);
     expect(fileSha(path.join(dir, 'saved.bin'))).toBe(sha256(makeBytes(400_000, 82)));
 
-    const refused = await onTerminal(cliCommand(['get', 'http://127.0.0.1:1/nothing', '-o', `${dir}/`]), { env: env() });
+    const refused = await onTerminal(cliCommand(['get', 'http://127.0.0.1:1/nothing', '-o', `${dir}/`]), {
+      env: env(),
+    });
     expect(refused.code).toBe(1);
     const reason = refused.screen.filter((row) => row.startsWith('urlsession: '));
     // The URL once, the cause, the code once.
-    expect(reason).toEqual([expect.stringMatching(/^urlsession: http:\/\/127\.0\.0\.1:1\/nothing: Could not connect to the server\..* \(error -1004\)$/)]);
+    expect(reason).toEqual([
+      expect.stringMatching(
+        /^urlsession: http:\/\/127\.0\.0\.1:1\/nothing: Could not connect to the server\..* \(error -1004\)$/,
+      ),
+    ]);
     expect(reason[0].split('-1004').length - 1).toBe(1);
     expect(reason[0].split('127.0.0.1:1/nothing').length - 1).toBe(1);
     expect(barRows(refused.screen)).toEqual([expect.stringMatching(/^✗ nothing {2}failed/)]);
@@ -72,8 +88,14 @@ describe('urlsession get on a terminal', () => {
     const url = `${server.base}/file?size=300000&seed=83&cd=attachment%3B%20filename%3Dpiped.bin`;
     const run = await onTerminal(`${cliCommand(['get', url, '-o', `${dir}/`])} | cat > '${out}'`, { env: env() });
     expect(run.code).toBe(0);
-    const events = fs.readFileSync(out, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Record<string, any>);
-    expect(events.filter((e) => e.event === 'downloadcompleted').map((e) => e.location)).toEqual([path.join(dir, 'piped.bin')]);
+    const events = fs
+      .readFileSync(out, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, any>);
+    expect(events.filter((e) => e.event === 'downloadcompleted').map((e) => e.location)).toEqual([
+      path.join(dir, 'piped.bin'),
+    ]);
     expect(events.at(-1)?.event).toBe('sessioneventscompleted');
     // No bars drawn for a pipe; the saved path still reaches the person at the terminal.
     expect(run.lines.some((line) => /\d% /.test(line))).toBe(false);
@@ -111,16 +133,23 @@ describe('urlsession get on a terminal', () => {
     for (const row of bars) expect(row).toMatch(/^✓ .* 100% /);
     // Padded to one width, the bars start in one column.
     expect(new Set(bars.map((row) => row.search(/█{10}/))).size).toBe(1);
-    for (const url of [first, second, ...query]) expect(run.screen.filter((row) => row.startsWith(`${url} -> `))).toHaveLength(1);
+    for (const url of [first, second, ...query])
+      expect(run.screen.filter((row) => row.startsWith(`${url} -> `))).toHaveLength(1);
     expect(fs.readdirSync(dir).sort()).toEqual(['data-1.bin', 'data.bin', 'file', 'file-1']);
   });
 
   it('stops the spinner of a download of unknown size when it is done', async () => {
     const dir = tempDir('urlsession-cli-tty-');
-    const run = await onTerminal(cliCommand(['get', `${chunkedBase}/chunked?size=600000`, '-o', path.join(dir, 'stream.bin')]), { env: env() });
+    const run = await onTerminal(
+      cliCommand(['get', `${chunkedBase}/chunked?size=600000`, '-o', path.join(dir, 'stream.bin')]),
+      { env: env() },
+    );
     expect(run.code).toBe(0);
     const frames = run.lines.filter((line) => line.slice(2).startsWith('chunked'));
-    expect(frames.some((line) => /^[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] chunked /.test(line)), frames.join('\n')).toBe(true);
+    expect(
+      frames.some((line) => /^[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] chunked /.test(line)),
+      frames.join('\n'),
+    ).toBe(true);
     expect(barRows(run.screen)).toEqual([expect.stringMatching(/^✓ chunked {2}600\.0 KB/)]);
     expect(fileSha(path.join(dir, 'stream.bin'))).toBe(sha256(makeBytes(600_000, 81)));
   });

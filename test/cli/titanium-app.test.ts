@@ -23,19 +23,36 @@ const BUTTON = 'Download Image (url)';
 // The two images of app.js, by path (the shim keeps path and query when it sends a request to
 // TI_APP_SERVER). The button's image holds its first full response after HOLD bytes until the
 // client goes away, so the kill lands mid-transfer however fast the machine is.
-interface Image { path: string; body: Buffer; etag: string; hold?: number }
+interface Image {
+  path: string;
+  body: Buffer;
+  etag: string;
+  hold?: number;
+}
 const HOLD = 256 * 1024;
-const clickImage: Image = { path: '/s/x9pud64xo7s1pb6/IMG_20130715_181727.jpg', body: makeBytes(1_500_000, 161), etag: '"click-1"', hold: HOLD };
+const clickImage: Image = {
+  path: '/s/x9pud64xo7s1pb6/IMG_20130715_181727.jpg',
+  body: makeBytes(1_500_000, 161),
+  etag: '"click-1"',
+  hold: HOLD,
+};
 const fetchImage: Image = {
   path: '/exposure/content/photo/photo/1879122_uploadsmember258527yourshot-258527-1879122jpg_z5n3nv2g7piofy6fkaewns5su56efp7ahougetfp4dbeloye3ueq_2880x1922.jpg',
   body: makeBytes(900_000, 162),
   etag: '"fetch-1"',
 };
 
-interface Served { path: string; range?: string; ifRange?: string; status: number }
+interface Served {
+  path: string;
+  range?: string;
+  ifRange?: string;
+  status: number;
+}
 
 /** Serves the images with ETag, Range/If-Range, 16 KiB every 2 ms. 127.0.0.1 only. */
-async function startImageServer(images: Image[]): Promise<{ origin: string; served: Served[]; close(): Promise<void> }> {
+async function startImageServer(
+  images: Image[],
+): Promise<{ origin: string; served: Served[]; close(): Promise<void> }> {
   const served: Served[] = [];
   const fullResponses = new Map<string, number>();
   const server = http.createServer((req, res) => {
@@ -46,7 +63,12 @@ async function startImageServer(images: Image[]): Promise<{ origin: string; serv
     const ifRange = req.headers['if-range'] as string | undefined;
     const partial = range !== null && (ifRange === undefined || ifRange === image.etag) && Number(range[1]) < size;
     const start = partial ? Number(range[1]) : 0;
-    const headers = { 'content-type': 'image/jpeg', etag: image.etag, 'accept-ranges': 'bytes', 'content-length': size - start };
+    const headers = {
+      'content-type': 'image/jpeg',
+      etag: image.etag,
+      'accept-ranges': 'bytes',
+      'content-length': size - start,
+    };
     if (partial) res.writeHead(206, { ...headers, 'content-range': `bytes ${start}-${size - 1}/${size}` });
     else res.writeHead(200, headers);
     served.push({ path: image.path, range: req.headers.range, ifRange, status: res.statusCode });
@@ -84,7 +106,10 @@ async function startImageServer(images: Image[]): Promise<{ origin: string; serv
   };
 }
 
-interface Line { type: string; [key: string]: any }
+interface Line {
+  type: string;
+  [key: string]: any;
+}
 
 /** One launch of the app: its JSON lines, a way to send commands, its exit. */
 class Launch {
@@ -144,11 +169,20 @@ afterAll(() => server.close());
 describe('examples/titanium-app', () => {
   it('click-to-download survives kill -9: the relaunch fires backgroundtransfer, resumes with Range and completes; then backgroundfetch downloads the other image', async () => {
     const root = tempDir('urlsession-tiapp-');
-    const env = { ...process.env, TI_APP_ROOT: root, TI_APP_SERVER: server.origin, XDG_CACHE_HOME: path.join(root, 'cache') };
+    const env = {
+      ...process.env,
+      TI_APP_ROOT: root,
+      TI_APP_SERVER: server.origin,
+      XDG_CACHE_HOME: path.join(root, 'cache'),
+    };
     const data = path.join(root, 'data');
     const stateFolder = path.join(root, 'cache', 'urlsession', SESSION);
     const properties = (): any => JSON.parse(fs.readFileSync(path.join(data, 'ti.app.properties.json'), 'utf8'));
-    const pngs = (): string[] => fs.readdirSync(data).filter((n) => /^downloadedfile\d+\.png$/.test(n)).sort();
+    const pngs = (): string[] =>
+      fs
+        .readdirSync(data)
+        .filter((n) => /^downloadedfile\d+\.png$/.test(n))
+        .sort();
     const fileSha = (name: string): string => sha256(fs.readFileSync(path.join(data, name)));
 
     // Launch 1: nothing unfinished; the click starts the download; SIGKILL once bytes arrived.
@@ -156,7 +190,10 @@ describe('examples/titanium-app', () => {
     expect((await first.line('launch', (l) => l.type === 'launch')).unfinished).toEqual([]);
     first.send(`click ${BUTTON}`);
     expect((await first.line('click', (l) => l.type === 'command')).ok).toBe(true);
-    await first.line('downloadprogress of task 1', (l) => l.type === 'log' && String(l.message).startsWith('downloadprogress: task 1 '));
+    await first.line(
+      'downloadprogress of task 1',
+      (l) => l.type === 'log' && String(l.message).startsWith('downloadprogress: task 1 '),
+    );
     first.kill();
     expect((await first.exited).signal).toBe('SIGKILL');
     expect(first.logs('downloadcompleted')).toEqual([]);
@@ -170,11 +207,20 @@ describe('examples/titanium-app', () => {
     const transfer = await second.line('backgroundtransfer', (l) => l.type === 'fire');
     expect(transfer).toMatchObject({ event: 'backgroundtransfer', payload: { sessionId: SESSION } });
     // The last thing the app's sessioneventscompleted listener does (lines can arrive in pieces).
-    await second.line('the notification of sessioneventscompleted', (l) => l.type === 'call' && l.name === 'Ti.App.iOS.scheduleLocalNotification');
-    expect(second.lines.findIndex((l) => l.type === 'fire')).toBeLessThan(second.lines.findIndex((l) => l.type === 'log' && l.message !== undefined && /^download/.test(l.message)));
-    expect(second.logs('sessioncompleted').map((l) => l.message)).toEqual([expect.stringMatching(/^sessioncompleted: task 1 success true /)]);
+    await second.line(
+      'the notification of sessioneventscompleted',
+      (l) => l.type === 'call' && l.name === 'Ti.App.iOS.scheduleLocalNotification',
+    );
+    expect(second.lines.findIndex((l) => l.type === 'fire')).toBeLessThan(
+      second.lines.findIndex((l) => l.type === 'log' && l.message !== undefined && /^download/.test(l.message)),
+    );
+    expect(second.logs('sessioncompleted').map((l) => l.message)).toEqual([
+      expect.stringMatching(/^sessioncompleted: task 1 success true /),
+    ]);
     // The app ended the relaunch's background handler once nothing was pending.
-    expect(second.lines.filter((l) => l.type === 'call' && l.name === 'Ti.App.iOS.endBackgroundHandler').map((l) => l.args)).toEqual([[transfer.payload.handlerId]]);
+    expect(
+      second.lines.filter((l) => l.type === 'call' && l.name === 'Ti.App.iOS.endBackgroundHandler').map((l) => l.args),
+    ).toEqual([[transfer.payload.handlerId]]);
 
     // The server saw the first full request, then one Range request from where the kill left it.
     const clicks = server.served.filter((s) => s.path === clickImage.path);
@@ -192,11 +238,22 @@ describe('examples/titanium-app', () => {
     // The background fetch: the app adds task 2 to its list, ends the fetch's handler, and the download completes.
     second.send('backgroundfetch');
     const fetch = await second.line('backgroundfetch', (l) => l.type === 'fire' && l.event === 'backgroundfetch');
-    await waitFor('the second image in the data folder', () => pngs().length === 2 && properties().pendingDL.length === 0, 30_000);
-    await second.line('sessioncompleted of task 2', (l) => l.type === 'log' && String(l.message).startsWith('sessioncompleted: task 2 success true '));
+    await waitFor(
+      'the second image in the data folder',
+      () => pngs().length === 2 && properties().pendingDL.length === 0,
+      30_000,
+    );
+    await second.line(
+      'sessioncompleted of task 2',
+      (l) => l.type === 'log' && String(l.message).startsWith('sessioncompleted: task 2 success true '),
+    );
     const fetched = pngs().find((n) => fileSha(n) !== sha256(clickImage.body)) as string;
     expect(fileSha(fetched)).toBe(sha256(fetchImage.body));
-    expect(second.lines.filter((l) => l.type === 'call' && l.name === 'Ti.App.iOS.endBackgroundHandler').map((l) => l.args[0])).toContain(fetch.payload.handlerId);
+    expect(
+      second.lines
+        .filter((l) => l.type === 'call' && l.name === 'Ti.App.iOS.endBackgroundHandler')
+        .map((l) => l.args[0]),
+    ).toContain(fetch.payload.handlerId);
     expect(server.served.filter((s) => s.path === fetchImage.path).map((s) => s.status)).toEqual([200]);
     expect(properties()).toEqual({ pendingDL: [] });
     expect(peekJournal(stateFolder)?.tasks).toEqual([]);
@@ -204,7 +261,10 @@ describe('examples/titanium-app', () => {
     // The app's list view shows both files and nothing pending.
     second.send('ui');
     const ui = await second.line('ui', (l) => l.type === 'ui');
-    const sections = ui.windows[0].children[1].children[0].sections as Array<{ headerTitle: string; items: Array<{ properties: { title: string } }> }>;
+    const sections = ui.windows[0].children[1].children[0].sections as Array<{
+      headerTitle: string;
+      items: Array<{ properties: { title: string } }>;
+    }>;
     expect(sections.map((s) => [s.headerTitle, s.items.map((i) => i.properties.title)])).toEqual([
       ['PENDING DOWNLOADS', []],
       ['DOWNLOADED FILES', pngs()],

@@ -32,7 +32,8 @@ const NONE = { CURL_CA_BUNDLE: '', SSL_CERT_FILE: '', NODE_EXTRA_CA_CERTS: '' };
 /** /echo answers with JSON naming the method; `key` tells the requests apart in server.seen. */
 const url = (key: number): string => `${server.base}/echo?key=${key}`;
 const fetch = (args: string[], env: NodeJS.ProcessEnv = {}) => runCli(['request', ...args], { ...NONE, ...env });
-const answered = (stdout: string): boolean => stdout.startsWith('{') && (JSON.parse(stdout) as { method: string }).method === 'GET';
+const answered = (stdout: string): boolean =>
+  stdout.startsWith('{') && (JSON.parse(stdout) as { method: string }).method === 'GET';
 
 describe('urlsession CLI trust', () => {
   it('fails as untrusted without the CA, and succeeds with --cacert', async () => {
@@ -71,14 +72,23 @@ describe('urlsession CLI trust', () => {
 
   it('get, put and resume take --cacert too', async () => {
     const out = tempDir('urlsession-cli-trust-');
-    const got = await runCli(['get', `${server.base}/file?size=100000&seed=105`, '-o', path.join(out, 'x.bin'), '--cacert', ca, '--json'], NONE);
+    const got = await runCli(
+      ['get', `${server.base}/file?size=100000&seed=105`, '-o', path.join(out, 'x.bin'), '--cacert', ca, '--json'],
+      NONE,
+    );
     expect(got.code).toBe(0);
     expect(sha256(fs.readFileSync(path.join(out, 'x.bin')))).toBe(sha256(makeBytes(100_000, 105)));
     const sent = path.join(out, 'x.bin');
     const put = await runCli(['put', `${server.base}/echo`, sent, '--cacert', ca, '-v', '--json'], NONE);
     expect(put.code).toBe(0);
-    expect(JSON.parse(put.stdout.trim().split('\n').at(-1) as string)).toMatchObject({ method: 'PUT', sha256: sha256(makeBytes(100_000, 105)) });
-    const resume = await runCli(['resume', '--session', 'cli.trust.none', '--cacert', ca], { ...NONE, XDG_CACHE_HOME: out });
+    expect(JSON.parse(put.stdout.trim().split('\n').at(-1) as string)).toMatchObject({
+      method: 'PUT',
+      sha256: sha256(makeBytes(100_000, 105)),
+    });
+    const resume = await runCli(['resume', '--session', 'cli.trust.none', '--cacert', ca], {
+      ...NONE,
+      XDG_CACHE_HOME: out,
+    });
     expect(resume.code).toBe(0);
     expect(resume.stderr).toContain('nothing to resume');
   });
@@ -101,7 +111,9 @@ describe('urlsession CLI trust', () => {
       const run = await fetch([url(106), ...args], env);
       expect(run.code, message).toBe(2);
       // The last line, alone (Node itself warns about an unreadable NODE_EXTRA_CA_CERTS first).
-      expect(run.stderr.split('\n').at(-2)).toBe(`urlsession: ${message}${message.includes('PEM') ? ' (-----BEGIN CERTIFICATE-----)' : ''}`);
+      expect(run.stderr.split('\n').at(-2)).toBe(
+        `urlsession: ${message}${message.includes('PEM') ? ' (-----BEGIN CERTIFICATE-----)' : ''}`,
+      );
       expect(run.stderr).not.toContain('usage:');
       expect(run.stdout).toBe('');
     }

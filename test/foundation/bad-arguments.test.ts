@@ -12,7 +12,7 @@ describe('bad arguments', () => {
       for (const value of [undefined, null, '1', {}]) {
         expect(() => s.cancelTask(value as never)).toThrow(coded('ERR_URLSESSION_INVALID_ARGUMENT'));
       }
-      expect(s.cancelTask(12345)).toBe(false);  // a well-formed unknown identifier is not an error
+      expect(s.cancelTask(12345)).toBe(false); // a well-formed unknown identifier is not an error
     } finally {
       s.invalidateAndCancel();
     }
@@ -22,7 +22,9 @@ describe('bad arguments', () => {
     const s = URLSession.createSession({ configuration: URLSession.createSessionConfiguration() });
     try {
       const url = 'http://127.0.0.1:9/x';
-      expect(() => s.uploadTask({ url, data: Buffer.from('x'), method: 'M'.repeat(65536) })).toThrow(coded('ERR_URLSESSION_INVALID_ARGUMENT'));
+      expect(() => s.uploadTask({ url, data: Buffer.from('x'), method: 'M'.repeat(65536) })).toThrow(
+        coded('ERR_URLSESSION_INVALID_ARGUMENT'),
+      );
       expect(() => s.request(url, { method: 'M'.repeat(65) })).toThrow(coded('ERR_URLSESSION_INVALID_ARGUMENT'));
       expect(() => s.dataTask({ url, method: 'BASELINE-CONTROL' })).not.toThrow();
     } finally {
@@ -36,8 +38,12 @@ describe('bad arguments', () => {
       const cycle: Record<string, unknown> = {};
       cycle.self = cycle;
       for (const data of [cycle, { n: 1n }, [1n]]) {
-        expect(() => s.dataTask({ url: 'http://127.0.0.1:9/x', data })).toThrow(coded('ERR_URLSESSION_INVALID_ARGUMENT'));
-        expect(() => s.request('http://127.0.0.1:9/x', { body: data })).toThrow(coded('ERR_URLSESSION_INVALID_ARGUMENT'));
+        expect(() => s.dataTask({ url: 'http://127.0.0.1:9/x', data })).toThrow(
+          coded('ERR_URLSESSION_INVALID_ARGUMENT'),
+        );
+        expect(() => s.request('http://127.0.0.1:9/x', { body: data })).toThrow(
+          coded('ERR_URLSESSION_INVALID_ARGUMENT'),
+        );
       }
     } finally {
       s.invalidateAndCancel();
@@ -57,6 +63,8 @@ describe('bad arguments', () => {
     expect(codeOf({ url: '' })).toBe('ERR_URLSESSION_INVALID_URL');
     expect(codeOf({ url: 'not a url' })).toBe('ERR_URLSESSION_INVALID_URL');
     expect(codeOf({ url: 'ftp://proxy:21' })).toBe('ERR_URLSESSION_UNSUPPORTED_SCHEME');
-    expect(URLSession.createSessionConfiguration({ persistent: false, proxy: { url: 'http://proxy:3128' } }).proxy).toEqual({ url: 'http://proxy:3128/', noProxy: [] });
+    expect(
+      URLSession.createSessionConfiguration({ persistent: false, proxy: { url: 'http://proxy:3128' } }).proxy,
+    ).toEqual({ url: 'http://proxy:3128/', noProxy: [] });
   });
 });

@@ -36,21 +36,38 @@ const temp = (): string => newTempDir('urlsession-life-');
 
 describe('lifecycle', () => {
   it('a script exits by itself once its download completes', async () => {
-    const result = await run([path.join(FIXTURES, 'exit-by-itself.js'), `${server.base}/file?size=3000000&delay=2&chunk=65536`, temp()]);
+    const result = await run([
+      path.join(FIXTURES, 'exit-by-itself.js'),
+      `${server.base}/file?size=3000000&delay=2&chunk=65536`,
+      temp(),
+    ]);
     expect(result.signal).toBeNull();
     expect(result.code).toBe(0);
     expect(result.stdout).toBe('completed 1 true 200\nexit\n');
   });
 
   it('a process kept alive by other work exits when that work ends, after the download', async () => {
-    const result = await run([path.join(FIXTURES, 'exit-by-itself.js'), `${server.base}/file?size=100000`, temp(), '700']);
+    const result = await run([
+      path.join(FIXTURES, 'exit-by-itself.js'),
+      `${server.base}/file?size=100000`,
+      temp(),
+      '700',
+    ]);
     expect(result.code).toBe(0);
     expect(result.stdout).toBe('completed 1 true 200\ntimer\nexit\n');
   });
 
   it('worker_threads that exit or are terminated mid-transfer do not crash the process', async () => {
     const dir = temp();
-    const result = await run([path.join(FIXTURES, 'workers.js'), `${server.base}/file?size=50000000&delay=5&chunk=16384`, `${server.base}/file?size=1000`, dir], 60_000);
+    const result = await run(
+      [
+        path.join(FIXTURES, 'workers.js'),
+        `${server.base}/file?size=50000000&delay=5&chunk=16384`,
+        `${server.base}/file?size=1000`,
+        dir,
+      ],
+      60_000,
+    );
     expect(result.signal).toBeNull();
     expect(result.code).toBe(0);
     expect(result.stdout.trim()).toBe('ok 8 true 200');
@@ -61,21 +78,34 @@ describe('lifecycle', () => {
   // Linux: the curl engine needs descriptors for its epoll set and its wake-up eventfd. Not
   // under the sanitizer run: ASan's runtime, preloaded into the child, needs descriptors of its
   // own and aborts when none is left (the plain run of the suite checks this).
-  it.runIf(process.platform === 'linux' && !process.env.URLSESSION_SANITIZER)('a session created with no file descriptor left throws ERR_URLSESSION_ENGINE_START and starts no engine thread', async () => {
-    // A low limit keeps the exhaustion cheap; the child opens /dev/null until EMFILE.
-    const script = 'ulimit -n 128 && exec "$0" "$@"';
-    const result = await runCommand('/bin/sh', ['-c', script, process.execPath, path.join(FIXTURES, 'no-descriptors.js'), `${server.base}/echo`], 30_000);
-    expect(result.signal).toBeNull();
-    expect(result.code).toBe(0);
-    const seen = JSON.parse(result.stdout) as { threadsBefore: number; threadsAfter: number; created?: boolean; thrown?: { name: string; code: string; message: string }; retry: unknown };
-    expect(seen.created).toBeUndefined();
-    expect(seen.thrown).toMatchObject({ name: 'Error', code: 'ERR_URLSESSION_ENGINE_START' });
-    expect(seen.thrown?.message).toMatch(/epoll_create1|eventfd|epoll_ctl/);
-    // No engine thread was left to spin on the broken epoll set.
-    expect(seen.threadsAfter).toBe(seen.threadsBefore);
-    // The failure left nothing behind that stops the next session.
-    expect(seen.retry).toEqual({ success: true, statusCode: 200 });
-  });
+  it.runIf(process.platform === 'linux' && !process.env.URLSESSION_SANITIZER)(
+    'a session created with no file descriptor left throws ERR_URLSESSION_ENGINE_START and starts no engine thread',
+    async () => {
+      // A low limit keeps the exhaustion cheap; the child opens /dev/null until EMFILE.
+      const script = 'ulimit -n 128 && exec "$0" "$@"';
+      const result = await runCommand(
+        '/bin/sh',
+        ['-c', script, process.execPath, path.join(FIXTURES, 'no-descriptors.js'), `${server.base}/echo`],
+        30_000,
+      );
+      expect(result.signal).toBeNull();
+      expect(result.code).toBe(0);
+      const seen = JSON.parse(result.stdout) as {
+        threadsBefore: number;
+        threadsAfter: number;
+        created?: boolean;
+        thrown?: { name: string; code: string; message: string };
+        retry: unknown;
+      };
+      expect(seen.created).toBeUndefined();
+      expect(seen.thrown).toMatchObject({ name: 'Error', code: 'ERR_URLSESSION_ENGINE_START' });
+      expect(seen.thrown?.message).toMatch(/epoll_create1|eventfd|epoll_ctl/);
+      // No engine thread was left to spin on the broken epoll set.
+      expect(seen.threadsAfter).toBe(seen.threadsBefore);
+      // The failure left nothing behind that stops the next session.
+      expect(seen.retry).toEqual({ success: true, statusCode: 200 });
+    },
+  );
 
   it("a throwing listener becomes 'uncaughtException' and delivery goes on", async () => {
     const result = await run([path.join(FIXTURES, 'throwing-listener.js'), `${server.base}/echo`]);
@@ -97,6 +127,10 @@ describe('lifecycle', () => {
       s.dataTask({ url: ${JSON.stringify(`${server.base}/echo`)} });`;
     const result = await run(['--input-type=module', '-e', script]);
     expect(result.code).toBe(0);
-    expect(JSON.parse(result.stdout)).toEqual({ same: true, engine: process.platform === 'darwin' ? 'apple' : 'curl', status: 200 });
+    expect(JSON.parse(result.stdout)).toEqual({
+      same: true,
+      engine: process.platform === 'darwin' ? 'apple' : 'curl',
+      status: 200,
+    });
   });
 });

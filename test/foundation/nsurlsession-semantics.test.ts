@@ -29,14 +29,21 @@ afterEach(() => {
 
 function session(options: URLSession.SessionConfigurationOptions = {}): URLSession.Session {
   const s = URLSession.createSession({
-    configuration: URLSession.createSessionConfiguration({ downloadDirectory: tempDir('urlsession-semantics-'), ...options }),
+    configuration: URLSession.createSessionConfiguration({
+      downloadDirectory: tempDir('urlsession-semantics-'),
+      ...options,
+    }),
   });
   sessions.push(s);
   return s;
 }
 
 /** The request as /echo saw it. */
-async function echo(s: URLSession.Session, url: string, options: URLSession.RequestOptions = {}): Promise<{ result: URLSession.RequestResult; echo: Echo }> {
+async function echo(
+  s: URLSession.Session,
+  url: string,
+  options: URLSession.RequestOptions = {},
+): Promise<{ result: URLSession.RequestResult; echo: Echo }> {
   const result = await s.request(url, { retry: 0, throwHttpErrors: false, ...options }).done;
   return { result, echo: JSON.parse(result.body.toString()) as Echo };
 }
@@ -60,7 +67,9 @@ describe('timeoutIntervalForRequest is an idle timer', () => {
   // value is reset whenever new data arrives."
   it.each([0.5, 1])('a stall after 0, 1 or 1,000 body bytes fails with -1001 within %s s + 1 s', async (timeout) => {
     const s = session({ timeoutIntervalForRequest: timeout });
-    const outcomes = await Promise.all([0, 1, 1000].map((after) => timed(s.request(`${server.base}/stall?after=${after}`, { retry: 0 }))));
+    const outcomes = await Promise.all(
+      [0, 1, 1000].map((after) => timed(s.request(`${server.base}/stall?after=${after}`, { retry: 0 }))),
+    );
     for (const outcome of outcomes) {
       expect(outcome.errorCode).toBe(-1001);
       expect(outcome.ms).toBeLessThan(timeout * 1000 + 1000);
@@ -115,7 +124,11 @@ describe('redirects', () => {
   it('300 is not followed: every method gets the 300 and its body', async () => {
     const s = session();
     for (const method of METHODS) {
-      const result = await s.request(`${server.base}/redirect-code/300?to=/echo`, { method, retry: 0, throwHttpErrors: false }).done;
+      const result = await s.request(`${server.base}/redirect-code/300?to=/echo`, {
+        method,
+        retry: 0,
+        throwHttpErrors: false,
+      }).done;
       expect(result.statusCode, method).toBe(300);
       expect(result.metrics.redirectCount, method).toBe(0);
       expect(result.body.toString(), method).toBe(method === 'HEAD' ? '' : `Redirecting to ${method} /echo`);
@@ -126,7 +139,11 @@ describe('redirects', () => {
   it('304 is not followed and has no body', async () => {
     const s = session();
     for (const method of METHODS) {
-      const result = await s.request(`${server.base}/redirect-code/304?to=/echo`, { method, retry: 0, throwHttpErrors: false }).done;
+      const result = await s.request(`${server.base}/redirect-code/304?to=/echo`, {
+        method,
+        retry: 0,
+        throwHttpErrors: false,
+      }).done;
       expect(result.statusCode, method).toBe(304);
       expect(result.body.length, method).toBe(0);
     }
@@ -152,7 +169,10 @@ describe('redirects', () => {
   it('303: GET, PUT, POST and DELETE become a GET without the body', async () => {
     const s = session();
     for (const method of ['GET', 'PUT', 'POST', 'DELETE']) {
-      const { result, echo: seen } = await echo(s, `${server.base}/redirect-code/303?to=/echo`, { method, body: method === 'GET' ? undefined : 'foo=bar' });
+      const { result, echo: seen } = await echo(s, `${server.base}/redirect-code/303?to=/echo`, {
+        method,
+        body: method === 'GET' ? undefined : 'foo=bar',
+      });
       expect(result.statusCode, method).toBe(200);
       expect(seen.uri, method).toBe('GET /echo HTTP/1.1');
       expect(seen.body, method).toBe('');
@@ -175,7 +195,10 @@ describe('redirects', () => {
   // relative Location resolves against the redirecting URL, its query kept as sent.
   it('a relative Location with a query resolves against the redirecting URL', async () => {
     const s = session();
-    const { result, echo: seen } = await echo(s, `${server.base}/redirect-code/303?to=${encodeURIComponent('echo?param=foo%20bar')}`);
+    const { result, echo: seen } = await echo(
+      s,
+      `${server.base}/redirect-code/303?to=${encodeURIComponent('echo?param=foo%20bar')}`,
+    );
     expect(result.url).toBe(`${server.base}/redirect-code/echo?param=foo%20bar`);
     expect(seen.uri).toBe('GET /redirect-code/echo?param=foo%20bar HTTP/1.1');
   });
@@ -183,7 +206,10 @@ describe('redirects', () => {
   // test_redirectionWithSetCookies: a cookie set by the redirect goes with the next request.
   it('a cookie the redirect sets is sent to the new location', async () => {
     const s = session();
-    const { echo: seen } = await echo(s, `${server.base}/redirect-code/302?to=/echo&cookie=${encodeURIComponent('redirect=true')}`);
+    const { echo: seen } = await echo(
+      s,
+      `${server.base}/redirect-code/302?to=/echo&cookie=${encodeURIComponent('redirect=true')}`,
+    );
     expect(seen.headers.cookie).toBe('redirect=true');
   });
 
@@ -193,8 +219,15 @@ describe('redirects', () => {
     const s = session({ HTTPHeaderFields: { 'X-Session': 'kept' } });
     const headers = { 'X-Custom': 'kept', Authorization: 'Bearer secret', Cookie: 'mine=1' };
     const same = await echo(s, `${server.base}/redirect-code/302?to=/echo`, { headers });
-    expect(same.echo.headers).toMatchObject({ 'x-custom': 'kept', 'x-session': 'kept', authorization: 'Bearer secret', cookie: 'mine=1' });
-    const away = await echo(s, `${server.base}/redirect-code/302?to=${encodeURIComponent(`${other.base}/echo`)}`, { headers });
+    expect(same.echo.headers).toMatchObject({
+      'x-custom': 'kept',
+      'x-session': 'kept',
+      authorization: 'Bearer secret',
+      cookie: 'mine=1',
+    });
+    const away = await echo(s, `${server.base}/redirect-code/302?to=${encodeURIComponent(`${other.base}/echo`)}`, {
+      headers,
+    });
     expect(away.result.url).toBe(`${other.base}/echo`);
     expect(away.echo.headers).toMatchObject({ 'x-custom': 'kept', 'x-session': 'kept' });
     expect(away.echo.headers.authorization).toBeUndefined();
@@ -208,7 +241,10 @@ describe('redirects', () => {
   it('305 and 306 are the answer; a 303 keeps a HEAD a HEAD', async () => {
     const s = session();
     for (const code of [305, 306]) {
-      const result = await s.request(`${server.base}/redirect-code/${code}?to=/echo`, { retry: 0, throwHttpErrors: false }).done;
+      const result = await s.request(`${server.base}/redirect-code/${code}?to=/echo`, {
+        retry: 0,
+        throwHttpErrors: false,
+      }).done;
       expect(result.statusCode).toBe(code);
       expect(result.body.toString()).toBe('Redirecting to GET /echo');
     }
@@ -220,10 +256,17 @@ describe('redirects', () => {
 
   it('maximumRedirects counts followed redirects only: a 300 at the limit is still the result', async () => {
     const s = session({ maximumRedirects: 1 });
-    const result = await s.request(`${server.base}/redirect-code/302?to=${encodeURIComponent('/redirect-code/300?to=/echo')}`, { retry: 0, throwHttpErrors: false }).done;
+    const result = await s.request(
+      `${server.base}/redirect-code/302?to=${encodeURIComponent('/redirect-code/300?to=/echo')}`,
+      { retry: 0, throwHttpErrors: false },
+    ).done;
     expect(result.statusCode).toBe(300);
     expect(result.metrics.redirectCount).toBe(1);
-    const refused = await timed(s.request(`${server.base}/redirect-code/302?to=${encodeURIComponent('/redirect-code/307?to=/echo')}`, { retry: 0 }));
+    const refused = await timed(
+      s.request(`${server.base}/redirect-code/302?to=${encodeURIComponent('/redirect-code/307?to=/echo')}`, {
+        retry: 0,
+      }),
+    );
     expect(refused.errorCode).toBe(-1007);
   });
 });
@@ -238,8 +281,15 @@ describe('request bodies and Content-Type', () => {
         if (method === 'GET' && body !== undefined) continue;
         const { result, echo: seen } = await echo(s, `${server.base}/empty-post`, { method, body });
         expect(result.statusCode, method).toBe(200);
-        expect(seen.headers['content-type'], `${method} ${body === undefined ? 'without' : 'with an empty'} body`).toBeUndefined();
-        const typed = await echo(s, `${server.base}/empty-post`, { method, body, headers: { 'Content-Type': 'text/plain; charset=utf-8' } });
+        expect(
+          seen.headers['content-type'],
+          `${method} ${body === undefined ? 'without' : 'with an empty'} body`,
+        ).toBeUndefined();
+        const typed = await echo(s, `${server.base}/empty-post`, {
+          method,
+          body,
+          headers: { 'Content-Type': 'text/plain; charset=utf-8' },
+        });
         expect(typed.echo.headers['content-type'], method).toBe('text/plain; charset=utf-8');
       }
     }
@@ -272,8 +322,16 @@ describe('request bodies and Content-Type', () => {
   // (case-insensitively); the session's others are added.
   it("a request's headers win over HTTPHeaderFields of the same name, case-insensitively", async () => {
     const s = session({ HTTPHeaderFields: { header2: 'svalue2', header3: 'svalue3', header4: 'svalue4' } });
-    const { echo: seen } = await echo(s, `${server.base}/echo`, { method: 'POST', headers: { header1: 'rvalue1', header2: 'rvalue2', Header4: 'rvalue4' } });
-    expect(seen.headers).toMatchObject({ header1: 'rvalue1', header2: 'rvalue2', header3: 'svalue3', header4: 'rvalue4' });
+    const { echo: seen } = await echo(s, `${server.base}/echo`, {
+      method: 'POST',
+      headers: { header1: 'rvalue1', header2: 'rvalue2', Header4: 'rvalue4' },
+    });
+    expect(seen.headers).toMatchObject({
+      header1: 'rvalue1',
+      header2: 'rvalue2',
+      header3: 'svalue3',
+      header4: 'rvalue4',
+    });
   });
 });
 
@@ -324,7 +382,9 @@ describe('responses', () => {
 
   // test_dataTaskAcceptsResponseHeaderValueWithoutWhitespace and test_missingContentLengthButStillABody.
   it('a header without a space after its colon, and a body without Content-Length (ended by the close)', async () => {
-    const raw = await startRawServer('HTTP/1.1 200 OK\r\nContent-Type:text/plain\r\nConnection: close\r\n\r\nHello, world!');
+    const raw = await startRawServer(
+      'HTTP/1.1 200 OK\r\nContent-Type:text/plain\r\nConnection: close\r\n\r\nHello, world!',
+    );
     try {
       const result = await session().request(`${raw.base}/`, { retry: 0 }).done;
       expect(result.statusCode).toBe(200);
@@ -338,7 +398,9 @@ describe('responses', () => {
   // test_dataTaskWithAcceptEncoding: NSURLSession offers br among its encodings (and decodes it).
   it('Accept-Encoding offers gzip, deflate and br', async () => {
     const { echo: seen } = await echo(session(), `${server.base}/echo`);
-    const offered = String(seen.headers['accept-encoding']).split(',').map((e) => e.trim());
+    const offered = String(seen.headers['accept-encoding'])
+      .split(',')
+      .map((e) => e.trim());
     expect(offered).toEqual(expect.arrayContaining(['gzip', 'deflate', 'br']));
   });
 

@@ -34,7 +34,7 @@ function completion(session: URLSession.Session, taskIdentifier: number): Promis
   });
 }
 
-describe('the seed\'s documented forms', () => {
+describe("the seed's documented forms", () => {
   it('createSessionConfiguration("identifier"): "takes one argument, a string"', () => {
     const id = identifier();
     const configuration = URLSession.createSessionConfiguration(id);
@@ -77,8 +77,12 @@ describe('the seed\'s documented forms', () => {
   });
 
   it('finishTasksAndInvalidate(session) on the session itself; another session is refused', async () => {
-    const a = URLSession.createSession(URLSession.createSessionConfiguration({ identifier: identifier(), persistent: false }));
-    const b = URLSession.createSession(URLSession.createSessionConfiguration({ identifier: identifier(), persistent: false }));
+    const a = URLSession.createSession(
+      URLSession.createSessionConfiguration({ identifier: identifier(), persistent: false }),
+    );
+    const b = URLSession.createSession(
+      URLSession.createSessionConfiguration({ identifier: identifier(), persistent: false }),
+    );
     live.push(a, b);
     expect(codeOf(() => a.finishTasksAndInvalidate(b))).toBe('ERR_URLSESSION_INVALID_ARGUMENT');
     expect(codeOf(() => a.invalidateAndCancel(b))).toBe('ERR_URLSESSION_INVALID_ARGUMENT');
@@ -94,29 +98,40 @@ describe('the seed\'s documented forms', () => {
 describe('an app in another realm', () => {
   it('options, headers and bodies built in a vm context (a Titanium shim, Jest) are accepted; its class instances are not plain objects', async () => {
     const context = vm.createContext({});
-    const made = vm.runInContext(`({
+    const made = vm.runInContext(
+      `({
       options: { identifier: ${JSON.stringify(identifier())}, persistent: false, HTTPHeaderFields: { 'X-Realm': 'other' } },
       json: { realm: 'other', list: [1, 2] },
       bytes: new Uint8Array([104, 105]),
       instance: new (class Options { constructor() { this.identifier = 'x'; } })(),
-    })`, context);
+    })`,
+      context,
+    );
     const session = URLSession.createSession({ configuration: URLSession.createSessionConfiguration(made.options) });
     live.push(session);
     const json = session.dataTask(vm.runInContext('(u) => ({ url: u })', context)(`${server.base}/echo`) as never);
     const echoed = JSON.parse((await completion(session, json)).responseText as string);
     expect(echoed.headers['x-realm']).toBe('other');
     const posted = session.dataTask({ url: `${server.base}/echo`, data: made.json });
-    expect(JSON.parse(JSON.parse((await completion(session, posted)).responseText as string).text)).toEqual({ realm: 'other', list: [1, 2] });
+    expect(JSON.parse(JSON.parse((await completion(session, posted)).responseText as string).text)).toEqual({
+      realm: 'other',
+      list: [1, 2],
+    });
     const upload = session.uploadTask({ url: `${server.base}/echo`, data: made.bytes });
-    expect(JSON.parse((await completion(session, upload)).responseText as string)).toMatchObject({ length: 2, text: 'hi' });
+    expect(JSON.parse((await completion(session, upload)).responseText as string)).toMatchObject({
+      length: 2,
+      text: 'hi',
+    });
     expect(codeOf(() => URLSession.createSessionConfiguration(made.instance))).toBe('ERR_URLSESSION_INVALID_ARGUMENT');
   });
 });
 
-describe('ti.urlsession\'s module-level forms', () => {
+describe("ti.urlsession's module-level forms", () => {
   it('URLSession.finishTasksAndInvalidate(session) lets a running download finish; invalidateAndCancel(session) cancels', async () => {
     const dir = tempDir('urlsession-seed-forms-');
-    const a = URLSession.createSession(URLSession.createSessionConfiguration({ identifier: identifier(), persistent: false, downloadDirectory: dir }));
+    const a = URLSession.createSession(
+      URLSession.createSessionConfiguration({ identifier: identifier(), persistent: false, downloadDirectory: dir }),
+    );
     live.push(a);
     const id = a.downloadTask({ url: `${server.base}/file/finish.bin?size=400000&seed=3&delay=2&chunk=65536` });
     const done = completion(a, id);
@@ -124,7 +139,9 @@ describe('ti.urlsession\'s module-level forms', () => {
     expect(await done).toMatchObject({ success: true });
     expect(sha256(fs.readFileSync(`${dir}/finish.bin`))).toBe(sha256(makeBytes(400000, 3)));
 
-    const b = URLSession.createSession(URLSession.createSessionConfiguration({ identifier: identifier(), persistent: false, downloadDirectory: dir }));
+    const b = URLSession.createSession(
+      URLSession.createSessionConfiguration({ identifier: identifier(), persistent: false, downloadDirectory: dir }),
+    );
     live.push(b);
     const slow = b.downloadTask({ url: `${server.base}/file?size=5000000&delay=20&chunk=16384` });
     const cancelled = completion(b, slow);
@@ -133,9 +150,11 @@ describe('ti.urlsession\'s module-level forms', () => {
     expect(codeOf(() => URLSession.finishTasksAndInvalidate({} as never))).toBe('ERR_URLSESSION_INVALID_ARGUMENT');
   });
 
-  it('URLSession.downloadTask / uploadTask / dataTask({ session, ... }), as the seed\'s example app calls them', async () => {
+  it("URLSession.downloadTask / uploadTask / dataTask({ session, ... }), as the seed's example app calls them", async () => {
     const dir = tempDir('urlsession-seed-forms-');
-    const session = URLSession.createSession(URLSession.createSessionConfiguration({ identifier: identifier(), persistent: false, downloadDirectory: dir }));
+    const session = URLSession.createSession(
+      URLSession.createSessionConfiguration({ identifier: identifier(), persistent: false, downloadDirectory: dir }),
+    );
     live.push(session);
     const locations = new Map<number, string>();
     session.on('downloadcompleted', (e) => locations.set(e.taskIdentifier, e.location));
@@ -144,15 +163,27 @@ describe('ti.urlsession\'s module-level forms', () => {
     expect(sha256(fs.readFileSync(locations.get(download) as string))).toBe(sha256(makeBytes(4000, 8)));
     const body = makeBytes(3000, 9);
     const upload = URLSession.uploadTask({ session, url: `${server.base}/echo`, data: body, method: 'PUT' });
-    expect(JSON.parse((await completion(session, upload)).responseText as string)).toMatchObject({ method: 'PUT', sha256: sha256(body) });
+    expect(JSON.parse((await completion(session, upload)).responseText as string)).toMatchObject({
+      method: 'PUT',
+      sha256: sha256(body),
+    });
     const data = URLSession.dataTask({ session, url: `${server.base}/echo`, data: { a: 1 } });
-    expect(JSON.parse((await completion(session, data)).responseText as string)).toMatchObject({ method: 'POST', text: '{"a":1}' });
-    expect(codeOf(() => URLSession.downloadTask({ url: 'http://127.0.0.1/' } as never))).toBe('ERR_URLSESSION_INVALID_ARGUMENT');
-    expect(codeOf(() => URLSession.downloadTask({ session, url: 'http://127.0.0.1/', bogus: 1 } as never))).toBe('ERR_URLSESSION_UNKNOWN_OPTION');
+    expect(JSON.parse((await completion(session, data)).responseText as string)).toMatchObject({
+      method: 'POST',
+      text: '{"a":1}',
+    });
+    expect(codeOf(() => URLSession.downloadTask({ url: 'http://127.0.0.1/' } as never))).toBe(
+      'ERR_URLSESSION_INVALID_ARGUMENT',
+    );
+    expect(codeOf(() => URLSession.downloadTask({ session, url: 'http://127.0.0.1/', bogus: 1 } as never))).toBe(
+      'ERR_URLSESSION_UNKNOWN_OPTION',
+    );
   });
 
   it('URLSession.reset(session, callback) and flush(session, callback) call back with { completed: true }', async () => {
-    const session = URLSession.createSession(URLSession.createSessionConfiguration({ identifier: identifier(), persistent: false }));
+    const session = URLSession.createSession(
+      URLSession.createSessionConfiguration({ identifier: identifier(), persistent: false }),
+    );
     live.push(session);
     expect(await new Promise((resolve) => URLSession.flush(session, resolve))).toMatchObject({ completed: true });
     expect(await new Promise((resolve) => URLSession.reset(session, resolve))).toMatchObject({ completed: true });
@@ -166,21 +197,32 @@ describe('ti.urlsession\'s module-level forms', () => {
     const configuration = URLSession.createURLSessionBackgroundConfiguration(id);
     expect(configuration.identifier).toBe(id);
     expect(URLSession.createURLSessionBackgroundConfiguration({ identifier: `${id}.b` }).identifier).toBe(`${id}.b`);
-    const session = URLSession.createSession(URLSession.createSessionConfiguration({ identifier: identifier(), persistent: false, downloadDirectory: dir }));
+    const session = URLSession.createSession(
+      URLSession.createSessionConfiguration({ identifier: identifier(), persistent: false, downloadDirectory: dir }),
+    );
     live.push(session);
     const locations = new Map<number, string>();
     session.on('downloadcompleted', (e) => locations.set(e.taskIdentifier, e.location));
     const first = URLSession.backgroundDownloadTaskWithURL(session, `${server.base}/file/old.bin?size=3000&seed=4`);
     expect(await completion(session, first)).toMatchObject({ success: true });
     expect(sha256(fs.readFileSync(locations.get(first) as string))).toBe(sha256(makeBytes(3000, 4)));
-    const second = URLSession.addBackgroundDownloadTask({ session, url: `${server.base}/file/added.bin?size=2000&seed=5` });
+    const second = URLSession.addBackgroundDownloadTask({
+      session,
+      url: `${server.base}/file/added.bin?size=2000&seed=5`,
+    });
     expect(await completion(session, second)).toMatchObject({ success: true });
     expect(sha256(fs.readFileSync(locations.get(second) as string))).toBe(sha256(makeBytes(2000, 5)));
     const body = makeBytes(5000, 6);
     const upload = URLSession.addBackgroundUploadTask({ session, url: `${server.base}/echo`, data: body });
     const uploaded = await completion(session, upload);
     expect(uploaded).toMatchObject({ success: true, statusCode: 200 });
-    expect(JSON.parse(uploaded.responseText as string)).toMatchObject({ method: 'POST', length: 5000, sha256: sha256(body) });
-    expect(codeOf(() => URLSession.backgroundDownloadTaskWithURL('nope' as never, 'http://127.0.0.1/'))).toBe('ERR_URLSESSION_INVALID_ARGUMENT');
+    expect(JSON.parse(uploaded.responseText as string)).toMatchObject({
+      method: 'POST',
+      length: 5000,
+      sha256: sha256(body),
+    });
+    expect(codeOf(() => URLSession.backgroundDownloadTaskWithURL('nope' as never, 'http://127.0.0.1/'))).toBe(
+      'ERR_URLSESSION_INVALID_ARGUMENT',
+    );
   });
 });

@@ -29,7 +29,9 @@ afterAll(async () => {
 
 function session(options: URLSession.SessionConfigurationOptions = {}): URLSession.Session {
   const dir = tempDir('urlsession-tls-');
-  return URLSession.createSession({ configuration: URLSession.createSessionConfiguration({ downloadDirectory: dir, ...options }) });
+  return URLSession.createSession({
+    configuration: URLSession.createSessionConfiguration({ downloadDirectory: dir, ...options }),
+  });
 }
 
 async function outcome(task: URLSession.Task<any>): Promise<number> {
@@ -45,13 +47,17 @@ describe('HTTPS', () => {
   it('is refused (-1202) unless the test CA is trusted through tls.ca', async () => {
     const untrusting = session();
     const refused = untrusting.dataTask({ url: `${https.base}/echo` });
-    const event = await new Promise<URLSession.SessionCompletedEvent>((resolve) => untrusting.once('sessioncompleted', resolve));
+    const event = await new Promise<URLSession.SessionCompletedEvent>((resolve) =>
+      untrusting.once('sessioncompleted', resolve),
+    );
     expect(event).toMatchObject({ taskIdentifier: refused, success: false, errorCode: -1202 });
     untrusting.invalidateAndCancel();
 
     const trusting = session({ tls: { ca: certs.caPem } });
     const result = await trusting.download(`${https.base}/file?size=1000000&seed=91`).done;
-    expect(createHash('sha256').update(fs.readFileSync(result.location)).digest('hex')).toBe(sha256(makeBytes(1_000_000, 91)));
+    expect(createHash('sha256').update(fs.readFileSync(result.location)).digest('hex')).toBe(
+      sha256(makeBytes(1_000_000, 91)),
+    );
     expect(result.metrics.tlsMs).toBeGreaterThan(0);
     expect(https.seen.at(-1)?.httpVersion).toBe('1.1');
     trusting.invalidateAndCancel();
@@ -77,7 +83,10 @@ describe('HTTPS', () => {
   it('a pin whose base64 begins with "/" is kept whole, with or without the sha256/ prefix (the test certificate\'s pin does 1 time in 64)', () => {
     const slashPin = `/${'A'.repeat(42)}=`;
     for (const given of [slashPin, `sha256/${slashPin}`]) {
-      const configuration = URLSession.createSessionConfiguration({ persistent: false, tls: { pinnedPublicKeys: [given] } });
+      const configuration = URLSession.createSessionConfiguration({
+        persistent: false,
+        tls: { pinnedPublicKeys: [given] },
+      });
       expect(configuration.tls.pinnedPublicKeys).toEqual([slashPin]);
     }
   });
@@ -102,14 +111,19 @@ describe('HTTP/2', () => {
     const results = await Promise.all(tasks.map((t) => t.done));
     results.forEach((result, i) => {
       expect(result.metrics.protocol).toBe('h2');
-      expect(createHash('sha256').update(fs.readFileSync(result.location)).digest('hex')).toBe(sha256(makeBytes(500_000, 100 + i)));
+      expect(createHash('sha256').update(fs.readFileSync(result.location)).digest('hex')).toBe(
+        sha256(makeBytes(500_000, 100 + i)),
+      );
     });
     expect(h2.seen.every((r) => r.httpVersion === '2.0')).toBe(true);
     // Multiplexed means one connection: the eight started together wait for the first to learn
     // that the server speaks h2 (NSURLSession does the same).
     expect(new Set(h2.seen.map((r) => r.remotePort)).size).toBe(1);
     const upload = await s.upload(`${h2.base}/echo`, makeBytes(300_000, 99)).done;
-    expect(JSON.parse(upload.body.toString())).toMatchObject({ length: 300_000, sha256: sha256(makeBytes(300_000, 99)) });
+    expect(JSON.parse(upload.body.toString())).toMatchObject({
+      length: 300_000,
+      sha256: sha256(makeBytes(300_000, 99)),
+    });
     s.invalidateAndCancel();
   });
 
@@ -117,10 +131,14 @@ describe('HTTP/2', () => {
     const s = session({ tls: { ca: certs.caPem }, HTTPMaximumConnectionsPerHost: 2 });
     const ports = new Set(h2.seen.map((r) => r.remotePort));
     h2.resetPeakInFlight();
-    const tasks = Array.from({ length: 10 }, (_, i) => s.download(`${h2.base}/file?size=200000&seed=${300 + i}&chunk=20000&delay=20`));
+    const tasks = Array.from({ length: 10 }, (_, i) =>
+      s.download(`${h2.base}/file?size=200000&seed=${300 + i}&chunk=20000&delay=20`),
+    );
     const results = await Promise.all(tasks.map((t) => t.done));
     results.forEach((result, i) => {
-      expect(createHash('sha256').update(fs.readFileSync(result.location)).digest('hex')).toBe(sha256(makeBytes(200_000, 300 + i)));
+      expect(createHash('sha256').update(fs.readFileSync(result.location)).digest('hex')).toBe(
+        sha256(makeBytes(200_000, 300 + i)),
+      );
     });
     // 2 connections' worth would mean at most 2 requests in progress at the server.
     expect(h2.peakInFlight()).toBeGreaterThan(2);

@@ -19,9 +19,35 @@ const ITERATIONS = 20_000;
 
 /** Random text biased toward the characters parsers care about. */
 function nasty(length: number): string {
-  const alphabet = ['"', "'", ';', '=', '%', '\\', '/', '.', ' ', '\r', '\n', '\0', ':', '{', '}', ',', 'a', 'Z', '9', 'é', '\u2028'];
+  const alphabet = [
+    '"',
+    "'",
+    ';',
+    '=',
+    '%',
+    '\\',
+    '/',
+    '.',
+    ' ',
+    '\r',
+    '\n',
+    '\0',
+    ':',
+    '{',
+    '}',
+    ',',
+    'a',
+    'Z',
+    '9',
+    'é',
+    '\u2028',
+  ];
   let out = '';
-  for (let i = 0; i < length; i++) out += Math.random() < 0.7 ? alphabet[Math.floor(Math.random() * alphabet.length)] : String.fromCharCode(Math.floor(Math.random() * 0x250));
+  for (let i = 0; i < length; i++)
+    out +=
+      Math.random() < 0.7
+        ? alphabet[Math.floor(Math.random() * alphabet.length)]
+        : String.fromCharCode(Math.floor(Math.random() * 0x250));
   return out;
 }
 
@@ -36,23 +62,40 @@ function expectCoded(call: () => unknown): void {
 
 describe('fuzzing', () => {
   // Apple's clang ships no libFuzzer runtime: the targets run on Linux (and in .ci/run).
-  it.skipIf(process.platform !== 'linux')('libFuzzer targets run clean over their corpus (10 s budget each)', async () => {
-    const script = path.join(__dirname, 'run-fuzzers.sh');
-    const fresh = tempDir('urlsession-fuzz-');
-    const child = spawn('bash', [script, '10'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FUZZ_NEW_INPUTS: fresh } });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    const code = await new Promise((resolve) => child.on('exit', resolve));
-    expect(code, out).toBe(0);
-    const runs = [...out.matchAll(/number_of_executed_units: (\d+)/g)].map((m) => Number(m[1]));
-    expect(runs.length).toBe(3);
-    for (const count of runs) expect(count).toBeGreaterThan(10_000);
-    expect(out).not.toMatch(/ERROR: AddressSanitizer|runtime error|deadly signal/);
-  }, 120_000);
+  it.skipIf(process.platform !== 'linux')(
+    'libFuzzer targets run clean over their corpus (10 s budget each)',
+    async () => {
+      const script = path.join(__dirname, 'run-fuzzers.sh');
+      const fresh = tempDir('urlsession-fuzz-');
+      const child = spawn('bash', [script, '10'], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, FUZZ_NEW_INPUTS: fresh },
+      });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+      const code = await new Promise((resolve) => child.on('exit', resolve));
+      expect(code, out).toBe(0);
+      const runs = [...out.matchAll(/number_of_executed_units: (\d+)/g)].map((m) => Number(m[1]));
+      expect(runs.length).toBe(3);
+      for (const count of runs) expect(count).toBeGreaterThan(10_000);
+      expect(out).not.toMatch(/ERROR: AddressSanitizer|runtime error|deadly signal/);
+    },
+    120_000,
+  );
 
   it('resume data: random bytes are refused with a coded error; mutated real data never crashes', () => {
-    const real = encodeResumeData({ url: 'http://h/x', partialPath: '/tmp/.x.0123456789abcdef.partial', partialIdentity: '1:2:3', offset: 5, validator: '"e"', destinationDirectory: '/tmp', destinationFileName: 'x', nameFromResponse: false, overwrite: false });
+    const real = encodeResumeData({
+      url: 'http://h/x',
+      partialPath: '/tmp/.x.0123456789abcdef.partial',
+      partialIdentity: '1:2:3',
+      offset: 5,
+      validator: '"e"',
+      destinationDirectory: '/tmp',
+      destinationFileName: 'x',
+      nameFromResponse: false,
+      overwrite: false,
+    });
     for (let i = 0; i < ITERATIONS; i++) {
       expectCoded(() => decodeResumeData(randomBytes(Math.floor(Math.random() * 64))));
       const mutated = Buffer.from(real);
@@ -78,7 +121,10 @@ describe('fuzzing', () => {
 
   it('integrity metadata: random strings are refused with a coded error or parsed consistently', () => {
     for (let i = 0; i < ITERATIONS; i++) {
-      const text = Math.random() < 0.5 ? nasty(Math.floor(Math.random() * 80)) : `sha256-${randomBytes(32).toString('base64')}${nasty(2)}`;
+      const text =
+        Math.random() < 0.5
+          ? nasty(Math.floor(Math.random() * 80))
+          : `sha256-${randomBytes(32).toString('base64')}${nasty(2)}`;
       try {
         const parsed = parseIntegrity(text);
         if (parsed !== undefined) for (const digest of parsed.digests) expect([32, 48, 64]).toContain(digest.length);
@@ -90,7 +136,14 @@ describe('fuzzing', () => {
 
   it('the journal: any damaged content is set aside and the session directory still opens', () => {
     const dir = tempDir('urlsession-fuzz-journal-');
-    const valid = JSON.stringify({ version: 1, nextTaskIdentifier: 3, tasks: [{ taskIdentifier: 1, kind: 'download', url: 'http://h/', method: 'GET', headers: [], taskDescription: '' }], undelivered: [] });
+    const valid = JSON.stringify({
+      version: 1,
+      nextTaskIdentifier: 3,
+      tasks: [
+        { taskIdentifier: 1, kind: 'download', url: 'http://h/', method: 'GET', headers: [], taskDescription: '' },
+      ],
+      undelivered: [],
+    });
     for (let i = 0; i < 500; i++) {
       const bytes = Buffer.from(valid);
       for (let k = 0; k < 3; k++) bytes[Math.floor(Math.random() * bytes.length)] = Math.floor(Math.random() * 256);
@@ -113,8 +166,31 @@ describe('fuzzing', () => {
     const dir = tempDir('urlsession-fuzz-log-');
     const records = [encodeRecord(LOG_HEADER), encodeRecord({ next: 1 })];
     for (let id = 1; id <= 6; id++) {
-      records.push(encodeRecord({ task: { taskIdentifier: id, kind: 'download', url: `http://h/${id}`, method: 'GET', headers: [], taskDescription: 'é\u2028"' } }));
-      if (id % 2 === 0) records.push(encodeRecord({ done: { taskIdentifier: id, kind: 'download', errorCode: 0, message: '', statusCode: 200, location: `/d/${id}` } }));
+      records.push(
+        encodeRecord({
+          task: {
+            taskIdentifier: id,
+            kind: 'download',
+            url: `http://h/${id}`,
+            method: 'GET',
+            headers: [],
+            taskDescription: 'é\u2028"',
+          },
+        }),
+      );
+      if (id % 2 === 0)
+        records.push(
+          encodeRecord({
+            done: {
+              taskIdentifier: id,
+              kind: 'download',
+              errorCode: 0,
+              message: '',
+              statusCode: 200,
+              location: `/d/${id}`,
+            },
+          }),
+        );
     }
     const log = Buffer.concat(records);
     const file = path.join(dir, 'journal.log');

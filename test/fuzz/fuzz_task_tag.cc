@@ -15,10 +15,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (tag.taskIdentifier == 0 || static_cast<int>(tag.kind) > 2) abort();
   urlsession::TaskTag again;
   if (!urlsession::DecodeTaskTag(urlsession::EncodeTaskTag(tag), &again)) abort();
-  if (again.taskIdentifier != tag.taskIdentifier || again.kind != tag.kind || again.downloadDirectory != tag.downloadDirectory ||
-      again.downloadFileName != tag.downloadFileName || again.taskDescription != tag.taskDescription ||
-      again.temporaryBody != tag.temporaryBody || again.nameFromResponse != tag.nameFromResponse ||
-      again.overwrite != tag.overwrite || again.discardOnHttpError != tag.discardOnHttpError || again.streamBody != tag.streamBody) {
+  if (again.taskIdentifier != tag.taskIdentifier || again.kind != tag.kind ||
+      again.downloadDirectory != tag.downloadDirectory || again.downloadFileName != tag.downloadFileName ||
+      again.taskDescription != tag.taskDescription || again.temporaryBody != tag.temporaryBody ||
+      again.nameFromResponse != tag.nameFromResponse || again.overwrite != tag.overwrite ||
+      again.discardOnHttpError != tag.discardOnHttpError || again.streamBody != tag.streamBody) {
     abort();
   }
   return 0;

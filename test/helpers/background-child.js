@@ -36,9 +36,23 @@ try {
 }
 print({ type: 'created', backgroundMode: session.backgroundMode });
 session.on('warning', (e) => print({ type: 'warning', ...e }));
-session.on('downloadprogress', (e) => print({ type: 'progress', id: e.taskIdentifier, total: e.totalBytesWritten, written: e.bytesWritten, expected: e.totalBytesExpectedToWrite }));
+session.on('downloadprogress', (e) =>
+  print({
+    type: 'progress',
+    id: e.taskIdentifier,
+    total: e.totalBytesWritten,
+    written: e.bytesWritten,
+    expected: e.totalBytesExpectedToWrite,
+  }),
+);
 session.on('downloadcompleted', (e) =>
-  print({ type: 'downloadcompleted', id: e.taskIdentifier, location: e.location, statusCode: e.statusCode, mode: modeOf(e.location) }),
+  print({
+    type: 'downloadcompleted',
+    id: e.taskIdentifier,
+    location: e.location,
+    statusCode: e.statusCode,
+    mode: modeOf(e.location),
+  }),
 );
 session.on('sessioncompleted', (e) => {
   print({ type: 'sessioncompleted', id: e.taskIdentifier, success: e.success, errorCode: e.errorCode });

@@ -5,7 +5,10 @@ import * as path from 'node:path';
 
 const CHILD = path.join(__dirname, 'background-child.js');
 
-export interface Line { type: string; [key: string]: any }
+export interface Line {
+  type: string;
+  [key: string]: any;
+}
 
 export interface ChildRun {
   lines: Line[];

@@ -54,17 +54,27 @@ export function compiler(): string {
  * Compiles `sources` (paths relative to the repository root) with `-std=c++17 -Inative`, the
  * include root every native file uses, into `<tmp>/<name>`. Rejects with the compiler's output.
  */
-export async function compileNative(name: string, sources: string[], options: CompileOptions = {}): Promise<NativeProgram> {
+export async function compileNative(
+  name: string,
+  sources: string[],
+  options: CompileOptions = {},
+): Promise<NativeProgram> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `urlsession-native-${name}-`));
   const remove = (): void => fs.rmSync(dir, { recursive: true, force: true });
   const binary = path.join(dir, name);
   const args = [
-    '-std=c++17', '-g', '-O1', '-Wall', '-Wextra', '-Wno-unused-parameter',
+    '-std=c++17',
+    '-g',
+    '-O1',
+    '-Wall',
+    '-Wextra',
+    '-Wno-unused-parameter',
     ...(options.sanitize ? SANITIZE : []),
     ...(options.flags ?? []),
     `-I${path.join(REPO_ROOT, 'native')}`,
     ...sources.map((source) => path.join(REPO_ROOT, source)),
-    '-o', binary,
+    '-o',
+    binary,
     ...(options.libraries ?? []),
   ];
   try {
@@ -82,7 +92,11 @@ export async function compileNative(name: string, sources: string[], options: Co
 }
 
 /** Runs a compiled program to its end; never rejects (the exit code and output are the result). */
-export function runNative(binary: string, args: string[] = [], env: NodeJS.ProcessEnv = process.env): Promise<NativeRun> {
+export function runNative(
+  binary: string,
+  args: string[] = [],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<NativeRun> {
   return new Promise((resolve) => {
     execFile(binary, args, { env: childEnv(env), maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;

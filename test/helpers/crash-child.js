@@ -16,7 +16,9 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 // argv[2]: the options as JSON, or @<file> holding them (long URL lists).
-const options = JSON.parse(process.argv[2].startsWith('@') ? fs.readFileSync(process.argv[2].slice(1), 'utf8') : process.argv[2]);
+const options = JSON.parse(
+  process.argv[2].startsWith('@') ? fs.readFileSync(process.argv[2].slice(1), 'utf8') : process.argv[2],
+);
 const print = (event) => fs.writeSync(1, `${JSON.stringify(event)}\n`);
 const die = (where) => {
   print({ type: 'killing', where });
@@ -31,7 +33,12 @@ let journalBytes = 0;
 const openSync = fs.openSync;
 fs.openSync = function (file, ...rest) {
   const fd = openSync.call(this, file, ...rest);
-  if (typeof file === 'string' && file.startsWith(options.stateDirectory) && /^journal\.(log|json)/.test(path.basename(file))) journalFds.add(fd);
+  if (
+    typeof file === 'string' &&
+    file.startsWith(options.stateDirectory) &&
+    /^journal\.(log|json)/.test(path.basename(file))
+  )
+    journalFds.add(fd);
   return fd;
 };
 const closeSync = fs.closeSync;
@@ -43,7 +50,9 @@ const writeSync = fs.writeSync;
 fs.writeSync = function (fd, buffer, offset, length, ...rest) {
   if (journalFds.has(fd)) {
     journalWrites++;
-    const bytes = Buffer.isBuffer(buffer) ? buffer.subarray(offset ?? 0, (offset ?? 0) + (length ?? buffer.length)) : Buffer.from(String(buffer));
+    const bytes = Buffer.isBuffer(buffer)
+      ? buffer.subarray(offset ?? 0, (offset ?? 0) + (length ?? buffer.length))
+      : Buffer.from(String(buffer));
     if (mode === 'journal-write' && journalWrites === n) {
       writeSync.call(this, fd, bytes, 0, Math.max(1, bytes.length >> 1));
       die(`journal write ${n}`);
@@ -64,7 +73,9 @@ const session = URLSession.createSession({
   }),
 });
 let completions = 0;
-session.on('downloadcompleted', (e) => print({ type: 'downloadcompleted', id: e.taskIdentifier, location: e.location }));
+session.on('downloadcompleted', (e) =>
+  print({ type: 'downloadcompleted', id: e.taskIdentifier, location: e.location }),
+);
 session.on('sessioncompleted', (e) => {
   completions++;
   print({ type: 'completed', id: e.taskIdentifier, success: e.success, errorCode: e.errorCode, message: e.message });

@@ -12,17 +12,24 @@ const URLSession = require(path.join(__dirname, '..', '..', 'dist', 'index.js'))
 
 const options = JSON.parse(process.argv[2]);
 const print = (event) => process.stdout.write(`${JSON.stringify(event)}\n`);
-const slow = (seed, size = 50_000_000) => `${options.base}/file?size=${size}&seed=${seed}&etag=v${seed}&delay=10&chunk=16384`;
+const slow = (seed, size = 50_000_000) =>
+  `${options.base}/file?size=${size}&seed=${seed}&etag=v${seed}&delay=10&chunk=16384`;
 const partials = (dir) => fs.readdirSync(dir).filter((name) => name.endsWith('.partial'));
-const progressed = (task, bytes) => new Promise((resolve) => task.on('progress', (p) => p.transferred > bytes && resolve()));
+const progressed = (task, bytes) =>
+  new Promise((resolve) => task.on('progress', (p) => p.transferred > bytes && resolve()));
 
 async function main() {
   const plain = URLSession.createSession({
-    configuration: URLSession.createSessionConfiguration({ downloadDirectory: options.plainDirectory, HTTPMaximumConnectionsPerHost: options.n + 2 }),
+    configuration: URLSession.createSessionConfiguration({
+      downloadDirectory: options.plainDirectory,
+      HTTPMaximumConnectionsPerHost: options.n + 2,
+    }),
   });
   const persistent = URLSession.createSession({
     configuration: URLSession.createSessionConfiguration({
-      identifier: 'exit-cleanup', stateDirectory: options.stateDirectory, downloadDirectory: options.persistentDirectory,
+      identifier: 'exit-cleanup',
+      stateDirectory: options.stateDirectory,
+      downloadDirectory: options.persistentDirectory,
     }),
   });
 
@@ -30,7 +37,11 @@ async function main() {
   await progressed(cancelled, 50_000);
   const resumeData = await cancelled.cancelByProducingResumeData();
   await cancelled.done.catch(() => undefined);
-  print({ type: 'resume-data', partials: partials(options.plainDirectory), resumeData: resumeData && resumeData.toString('base64') });
+  print({
+    type: 'resume-data',
+    partials: partials(options.plainDirectory),
+    resumeData: resumeData && resumeData.toString('base64'),
+  });
 
   const retrying = plain.download(`${options.base}/flaky-file?size=400000&drop=100000&etag=r&key=exit-${process.pid}`, {
     retry: { limit: 1, backoff: { initial: 600_000, jitter: false } },
@@ -47,7 +58,11 @@ async function main() {
     if (tasks.some((t) => t.taskIdentifier === retrying.taskIdentifier && t.state === 'waitingToRetry')) break;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
-  print({ type: 'exiting', plain: partials(options.plainDirectory), persistent: partials(options.persistentDirectory) });
+  print({
+    type: 'exiting',
+    plain: partials(options.plainDirectory),
+    persistent: partials(options.persistentDirectory),
+  });
   process.exit(0);
 }
 

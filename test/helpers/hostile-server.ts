@@ -86,7 +86,18 @@ const SCRIPTS: Record<string, Script> = {
   },
   // Header names that are also Object.prototype's: they must arrive as plain headers.
   '/prototype-headers': (s) => {
-    s.end(head(['HTTP/1.1 200 OK', 'Constructor: a', '__proto__: b', 'toString: c', 'Set-Cookie: x=1', 'set-cookie: y=2', 'Content-Length: 2', 'Connection: close']) + 'ok');
+    s.end(
+      head([
+        'HTTP/1.1 200 OK',
+        'Constructor: a',
+        '__proto__: b',
+        'toString: c',
+        'Set-Cookie: x=1',
+        'set-cookie: y=2',
+        'Content-Length: 2',
+        'Connection: close',
+      ]) + 'ok',
+    );
   },
   // A status line of 1 MiB: libcurl gives up on any header line over 100 KiB.
   '/huge-status-line': (s) => {
@@ -116,7 +127,10 @@ export async function startHostileServer(): Promise<HostileServer> {
         return void socket.write(head(['HTTP/1.1 302 Found', `Location: ${location}`, 'Content-Length: 0']));
       }
       if (path === '/done') return void socket.write(head(['HTTP/1.1 200 OK', 'Content-Length: 4']) + 'done');
-      (SCRIPTS[path] ?? ((s: net.Socket) => s.end(head(['HTTP/1.1 404 Not Found', 'Content-Length: 0']))))(socket, path);
+      (SCRIPTS[path] ?? ((s: net.Socket) => s.end(head(['HTTP/1.1 404 Not Found', 'Content-Length: 0']))))(
+        socket,
+        path,
+      );
     });
   });
   const sockets = new Set<net.Socket>();

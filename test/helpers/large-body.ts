@@ -53,7 +53,11 @@ export function sendLargeBody(res: http.ServerResponse): void {
 
 /** The body as a sparse file at `file` (only the markers take disk space). */
 export function writeSparseLargeBody(file: string): void {
-  const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
+  const fd = fs.openSync(
+    file,
+    fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW,
+    0o600,
+  );
   try {
     fs.ftruncateSync(fd, LARGE_SIZE);
     for (const m of MARKERS) fs.writeSync(fd, Buffer.from(m.text, 'latin1'), 0, 8, m.offset);
@@ -89,7 +93,9 @@ export function measureLargeBody(req: http.IncomingMessage): Promise<MeasuredBod
       if (intact && (end > LARGE_SIZE || !chunk.equals(piece(start, chunk.length)))) intact = false;
       position = end;
     });
-    req.on('end', () => resolve({ length: position, markers: found.map((b, i) => (seen[i] === 8 ? b.toString('latin1') : '')), intact }));
+    req.on('end', () =>
+      resolve({ length: position, markers: found.map((b, i) => (seen[i] === 8 ? b.toString('latin1') : '')), intact }),
+    );
     req.on('error', reject);
   });
 }

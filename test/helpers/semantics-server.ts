@@ -50,7 +50,12 @@ export async function startSemanticsServer(): Promise<SemanticsServer> {
       res.on('close', () => open.delete(res));
 
       if (route.endsWith('/echo') || route === '/empty-post') {
-        const echo: Echo = { method: req.method ?? '', uri: `${req.method} ${req.url} HTTP/${req.httpVersion}`, headers: req.headers, body: body.toString('base64') };
+        const echo: Echo = {
+          method: req.method ?? '',
+          uri: `${req.method} ${req.url} HTTP/${req.httpVersion}`,
+          headers: req.headers,
+          body: body.toString('base64'),
+        };
         const text = JSON.stringify(echo);
         res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
         res.end(req.method === 'HEAD' ? undefined : text);
@@ -85,7 +90,11 @@ export async function startSemanticsServer(): Promise<SemanticsServer> {
       if (route === '/gzip') {
         const text = Buffer.from('Hello World!');
         const coded = zlib.gzipSync(text);
-        res.writeHead(200, { 'content-encoding': 'gzip', 'content-length': coded.length, 'content-type': 'text/plain' });
+        res.writeHead(200, {
+          'content-encoding': 'gzip',
+          'content-length': coded.length,
+          'content-type': 'text/plain',
+        });
         res.end(coded);
         return;
       }

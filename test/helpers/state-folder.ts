@@ -5,7 +5,6 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-
 export interface Tmpfs {
   dir: string;
   /** Unmounts and removes the mount point. */
@@ -33,7 +32,11 @@ export function mountTmpfs(size: string): Tmpfs | undefined {
 /** Fills the file system holding `dir` with one file until a write fails with ENOSPC, leaving `leave` bytes free (rounded to blocks). */
 export function fill(dir: string, leave = 0): string {
   const filler = path.join(dir, `filler-${process.pid}-${Date.now()}`);
-  const fd = fs.openSync(filler, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
+  const fd = fs.openSync(
+    filler,
+    fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW,
+    0o600,
+  );
   try {
     const { bavail, bsize } = fs.statfsSync(dir);
     const target = Math.max(0, bavail * bsize - leave);

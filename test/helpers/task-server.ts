@@ -28,9 +28,11 @@ export function makeBytes(size: number, seed = 1): Buffer {
   const out = Buffer.alloc(size);
   let x = (seed * 2654435761) >>> 0 || 1;
   for (let i = 0; i < size; i++) {
-    x ^= x << 13; x >>>= 0;
+    x ^= x << 13;
+    x >>>= 0;
     x ^= x >>> 17;
-    x ^= x << 5; x >>>= 0;
+    x ^= x << 5;
+    x >>>= 0;
     out[i] = x & 0xff;
   }
   return out;
@@ -73,23 +75,40 @@ export async function startTaskServer(options: TaskServerOptions = {}): Promise<
   const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     peak = Math.max(peak, ++inFlight);
     res.once('close', () => inFlight--);
-    seen.push({ url: req.url ?? '', method: req.method ?? '', headers: req.headers, httpVersion: req.httpVersion, remotePort: req.socket.remotePort ?? 0 });
+    seen.push({
+      url: req.url ?? '',
+      method: req.method ?? '',
+      headers: req.headers,
+      httpVersion: req.httpVersion,
+      remotePort: req.socket.remotePort ?? 0,
+    });
     const url = new URL(req.url ?? '/', 'http://x');
     if (url.pathname === '/file' || url.pathname.startsWith('/file/') || url.pathname === '/flaky-file') {
       // /file or /file/<any name>: ?size&seed&etag&delay(ms per chunk)&chunk&cd(Content-Disposition)&key&drop(bytes then reset)
       const size = param(url, 'size', 1024);
       const body = bytesFor(size, param(url, 'seed', 1));
       const etag = url.searchParams.get('etag');
-      const headers: http.OutgoingHttpHeaders = { 'content-type': 'application/octet-stream', 'accept-ranges': 'bytes' };
+      const headers: http.OutgoingHttpHeaders = {
+        'content-type': 'application/octet-stream',
+        'accept-ranges': 'bytes',
+      };
       if (etag !== null) headers.etag = `"${etag}"`;
       const cd = url.searchParams.get('cd');
       if (cd !== null) headers['content-disposition'] = cd;
       let start = 0;
       const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
       const ifRange = req.headers['if-range'];
-      if (range !== null && (ifRange === undefined || ifRange === headers.etag) && url.searchParams.get('ranges') !== 'no') {
+      if (
+        range !== null &&
+        (ifRange === undefined || ifRange === headers.etag) &&
+        url.searchParams.get('ranges') !== 'no'
+      ) {
         start = Number(range[1]);
-        res.writeHead(206, { ...headers, 'content-range': `bytes ${start}-${size - 1}/${size}`, 'content-length': size - start });
+        res.writeHead(206, {
+          ...headers,
+          'content-range': `bytes ${start}-${size - 1}/${size}`,
+          'content-length': size - start,
+        });
       } else {
         res.writeHead(200, { ...headers, 'content-length': size });
       }
@@ -143,7 +162,15 @@ export async function startTaskServer(options: TaskServerOptions = {}): Promise<
       req.on('end', () => {
         const body = Buffer.concat(parts);
         res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ method: req.method, headers: req.headers, length: body.length, sha256: sha256(body), text: body.subarray(0, 256).toString() }));
+        res.end(
+          JSON.stringify({
+            method: req.method,
+            headers: req.headers,
+            length: body.length,
+            sha256: sha256(body),
+            text: body.subarray(0, 256).toString(),
+          }),
+        );
       });
       return;
     }
@@ -176,7 +203,8 @@ export async function startTaskServer(options: TaskServerOptions = {}): Promise<
     res.writeHead(404).end();
   };
   let server: http.Server | https.Server | http2.Http2SecureServer;
-  if (options.http2 && options.tls) server = http2.createSecureServer({ ...options.tls, allowHTTP1: false }, handler as never);
+  if (options.http2 && options.tls)
+    server = http2.createSecureServer({ ...options.tls, allowHTTP1: false }, handler as never);
   else if (options.tls) server = https.createServer(options.tls, handler);
   else server = http.createServer(handler);
   const sockets = new Set<import('node:net').Socket>();
@@ -209,7 +237,13 @@ export async function startProxy(): Promise<{ url: string; relayed: string[]; cl
     relayed.push(req.url ?? '');
     const target = new URL(req.url ?? '');
     const upstream = http.request(
-      { host: target.hostname, port: target.port, path: target.pathname + target.search, method: req.method, headers: { ...req.headers, 'x-via-test-proxy': '1' } },
+      {
+        host: target.hostname,
+        port: target.port,
+        path: target.pathname + target.search,
+        method: req.method,
+        headers: { ...req.headers, 'x-via-test-proxy': '1' },
+      },
       (answer) => {
         res.writeHead(answer.statusCode ?? 502, answer.headers);
         answer.pipe(res);

@@ -20,7 +20,11 @@ export interface Run {
 /** The CLI with stdout and stderr as pipes, in the folder `cwd` (default: the test's). */
 export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): Promise<Run> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, ...args], {
+      cwd,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -48,10 +52,17 @@ export interface TerminalRun {
  * terminal unless the command redirects them. `ctrlCWhen` types Ctrl-C on the terminal (the
  * line discipline sends SIGINT to the command) the first time it holds for the output so far.
  */
-export function onTerminal(command: string, options: { env?: NodeJS.ProcessEnv; ctrlCWhen?: (text: string) => boolean } = {}): Promise<TerminalRun> {
-  const args = process.platform === 'darwin' ? ['-q', '/dev/null', 'sh', '-c', command] : ['-qfec', command, '/dev/null'];
+export function onTerminal(
+  command: string,
+  options: { env?: NodeJS.ProcessEnv; ctrlCWhen?: (text: string) => boolean } = {},
+): Promise<TerminalRun> {
+  const args =
+    process.platform === 'darwin' ? ['-q', '/dev/null', 'sh', '-c', command] : ['-qfec', command, '/dev/null'];
   return new Promise((resolve) => {
-    const child = spawn('script', args, { env: { ...process.env, NO_COLOR: '1', ...options.env }, stdio: ['pipe', 'pipe', 'inherit'] });
+    const child = spawn('script', args, {
+      env: { ...process.env, NO_COLOR: '1', ...options.env },
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
     let raw = '';
     let typed = false;
     child.stdout.on('data', (d: Buffer) => {
@@ -91,7 +102,7 @@ function finalScreen(raw: string): string[] {
     while (rows.length <= y) rows.push([]);
     return rows[y];
   };
-  for (let i = 0; i < raw.length; ) {
+  for (let i = 0; i < raw.length;) {
     const csi = /^\u001b\[([0-9;?]*)([A-Za-z])/.exec(raw.slice(i, i + 16));
     if (csi !== null) {
       i += csi[0].length;

@@ -26,16 +26,92 @@ function openssl(args: string[], cwd: string): void {
 export function makeCertificates(): TestCertificates {
   const dir = tempDir('urlsession-tls-');
   const san = 'subjectAltName=IP:127.0.0.1,DNS:localhost';
-  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=urlsession test CA'], dir);
-  for (const [name, days] of [['server', '2'], ['expired', '1'], ['wronghost', '2']] as const) {
-    openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', name === 'wronghost' ? '/CN=other.invalid' : '/CN=127.0.0.1'], dir);
-    fs.writeFileSync(path.join(dir, `${name}.ext`), `${name === 'wronghost' ? 'subjectAltName=DNS:other.invalid' : san}\n`);
-    const validity = name === 'expired' ? ['-not_before', '20200101000000Z', '-not_after', '20200102000000Z'] : ['-days', days];
+  openssl(
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.pem',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=urlsession test CA',
+    ],
+    dir,
+  );
+  for (const [name, days] of [
+    ['server', '2'],
+    ['expired', '1'],
+    ['wronghost', '2'],
+  ] as const) {
+    openssl(
+      [
+        'req',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        `${name}.key`,
+        '-out',
+        `${name}.csr`,
+        '-subj',
+        name === 'wronghost' ? '/CN=other.invalid' : '/CN=127.0.0.1',
+      ],
+      dir,
+    );
+    fs.writeFileSync(
+      path.join(dir, `${name}.ext`),
+      `${name === 'wronghost' ? 'subjectAltName=DNS:other.invalid' : san}\n`,
+    );
+    const validity =
+      name === 'expired' ? ['-not_before', '20200101000000Z', '-not_after', '20200102000000Z'] : ['-days', days];
     // `openssl ca` would need a config; `x509 -req` with explicit dates needs OpenSSL >= 3.0 for -not_before.
     try {
-      openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.pem`, '-extfile', `${name}.ext`, ...validity], dir);
+      openssl(
+        [
+          'x509',
+          '-req',
+          '-in',
+          `${name}.csr`,
+          '-CA',
+          'ca.pem',
+          '-CAkey',
+          'ca.key',
+          '-CAcreateserial',
+          '-out',
+          `${name}.pem`,
+          '-extfile',
+          `${name}.ext`,
+          ...validity,
+        ],
+        dir,
+      );
     } catch {
-      openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.pem`, '-extfile', `${name}.ext`, '-days', name === 'expired' ? '-1' : days], dir);
+      openssl(
+        [
+          'x509',
+          '-req',
+          '-in',
+          `${name}.csr`,
+          '-CA',
+          'ca.pem',
+          '-CAkey',
+          'ca.key',
+          '-CAcreateserial',
+          '-out',
+          `${name}.pem`,
+          '-extfile',
+          `${name}.ext`,
+          '-days',
+          name === 'expired' ? '-1' : days,
+        ],
+        dir,
+      );
     }
   }
   const read = (file: string): string => fs.readFileSync(path.join(dir, file), 'utf8');

@@ -31,12 +31,12 @@ namespace {
 
 // --- a tiny harness: CHECK stops the case at the first failed condition ---
 std::string g_failure;
-#define CHECK(cond)                                                                        \
-  do {                                                                                     \
-    if (!(cond)) {                                                                         \
+#define CHECK(cond)                                                                                         \
+  do {                                                                                                      \
+    if (!(cond)) {                                                                                          \
       if (g_failure.empty()) g_failure = std::string(__FILE__ ":") + std::to_string(__LINE__) + ": " #cond; \
-      return;                                                                              \
-    }                                                                                      \
+      return;                                                                                               \
+    }                                                                                                       \
   } while (0)
 
 std::map<std::string, std::function<void()>>& Cases() {
@@ -46,9 +46,9 @@ std::map<std::string, std::function<void()>>& Cases() {
 struct Register {
   Register(const char* name, std::function<void()> body) { Cases()[name] = std::move(body); }
 };
-#define CASE(name)                           \
-  void name();                               \
-  Register register_##name(#name, name);     \
+#define CASE(name)                       \
+  void name();                           \
+  Register register_##name(#name, name); \
   void name()
 
 struct Recorder : EventSink {
@@ -85,7 +85,9 @@ struct Fakes {
       FakeTask& t = tasks[c.task];
       switch (c.action) {
         case TaskAction::Suspend: ++t.suspendCount; break;
-        case TaskAction::Resume: if (t.suspendCount > 0) --t.suspendCount; break;
+        case TaskAction::Resume:
+          if (t.suspendCount > 0) --t.suspendCount;
+          break;
         case TaskAction::Cancel: t.cancelled = true; break;
         case TaskAction::CancelProducingResumeData: t.cancelledForResumeData = true; break;
       }
@@ -200,7 +202,9 @@ StartPlan Start(AppleSessionModel& m, TaskRequest r, NsTaskId ns) {
 }
 
 // A file as nsurlsessiond leaves a finished download: a regular file of ours.
-std::string DaemonFile(const TempDir& dir, const std::string& contents) { return dir.File("CFNetworkDownload_x.tmp", contents); }
+std::string DaemonFile(const TempDir& dir, const std::string& contents) {
+  return dir.File("CFNetworkDownload_x.tmp", contents);
+}
 
 // --- the cases ---
 
@@ -382,10 +386,12 @@ CASE(malformed_task_tag) {
   CHECK(m.TaskCount() == 0);
   // Tags written by NSJSONSerialization before this model (true/false, "\/", unicode) still parse.
   TaskTag legacy;
-  CHECK(DecodeTaskTag("{\"urlsession\":1,\"id\":12,\"kind\":0,\"dir\":\"\\/Users\\/a\",\"name\":\"caf\\u00e9.bin\","
-                      "\"fromResponse\":true,\"overwrite\":false,\"discardOnHttpError\":false,\"description\":\"\"}",
-                      &legacy));
-  CHECK(legacy.taskIdentifier == 12 && legacy.downloadDirectory == "/Users/a" && legacy.downloadFileName == "caf\xc3\xa9.bin");
+  CHECK(
+      DecodeTaskTag("{\"urlsession\":1,\"id\":12,\"kind\":0,\"dir\":\"\\/Users\\/a\",\"name\":\"caf\\u00e9.bin\","
+                    "\"fromResponse\":true,\"overwrite\":false,\"discardOnHttpError\":false,\"description\":\"\"}",
+                    &legacy));
+  CHECK(legacy.taskIdentifier == 12 && legacy.downloadDirectory == "/Users/a" &&
+        legacy.downloadFileName == "caf\xc3\xa9.bin");
   CHECK(legacy.nameFromResponse && !legacy.overwrite);
   // Round trip, with the characters JSON must escape.
   TaskTag tag;
@@ -571,7 +577,7 @@ CASE(shutdown_keeps_journaled_partial) {
     AppleSessionModel m(config, false, dir.path, &sink);
     TaskRequest given = ResumeOf(1, dir, kept, 5, "\"etag\"");
     CHECK(Start(m, given, 10).create);
-    CHECK(Start(m, Download(2, dir.path), 11).create);  // makes its own partial file
+    CHECK(Start(m, Download(2, dir.path), 11).create);        // makes its own partial file
     CHECK(Entries(dir.path).find(' ') != std::string::npos);  // two partial files
     CHECK(m.Shutdown());
     CHECK(sink.Count(EventType::TaskCompleted) == 0);
@@ -622,7 +628,8 @@ CASE(coded_body_size_unknown) {
 
 const std::string* PlanHeader(const StartPlan& plan, const std::string& name) {
   const std::string* found = nullptr;
-  for (const auto& h : plan.headers) if (h.first == name) found = found == nullptr ? &h.second : nullptr;  // exactly once
+  for (const auto& h : plan.headers)
+    if (h.first == name) found = found == nullptr ? &h.second : nullptr;  // exactly once
   return found;
 }
 
@@ -650,7 +657,8 @@ CASE(resume_asks_identity) {
   CHECK(PlanHeader(fresh, "Accept-Encoding") == nullptr && PlanHeader(fresh, "Range") == nullptr);
   // A coded response that then fails keeps its bytes with its Last-Modified, not its ETag.
   ResponseHead coded = Head(200, "http://example.test/file.bin", 40);
-  coded.headers = {{"Content-Encoding", "gzip"}, {"ETag", "\"gz-1\""}, {"Last-Modified", "Wed, 02 Dec 2026 08:00:00 GMT"}};
+  coded.headers = {
+      {"Content-Encoding", "gzip"}, {"ETag", "\"gz-1\""}, {"Last-Modified", "Wed, 02 Dec 2026 08:00:00 GMT"}};
   TaskRequest keepIt = Download(3, dir.path);
   keepIt.keepPartialOnFailure = true;
   Start(m, keepIt, 30);
@@ -660,7 +668,8 @@ CASE(resume_asks_identity) {
   fakes.Perform(m.OnData(30, "decoded", 7));
   m.OnComplete(30, Done(kNSURLErrorNetworkConnectionLost));
   const Event* failed = sink.Last(EventType::TaskCompleted);
-  CHECK(failed->taskIdentifier == 3 && failed->partialBytes == 7 && failed->validator == "Wed, 02 Dec 2026 08:00:00 GMT");
+  CHECK(failed->taskIdentifier == 3 && failed->partialBytes == 7 &&
+        failed->validator == "Wed, 02 Dec 2026 08:00:00 GMT");
   DiscardPartialFile(failed->partialPath, FileIdentity::Parse(failed->partialIdentity));
 }
 
@@ -679,7 +688,8 @@ CASE(refused_resume_restarts) {
     changed.headers = {{"Content-Range", "bytes 5-34/35"}, {"Last-Modified", "Thu, 03 Dec 2026 09:00:00 GMT"}};
     ResponseHead elsewhere = Head(206, "http://example.test/file.bin", 30);
     elsewhere.headers = {{"Content-Range", "bytes 0-29/30"}};
-    return std::vector<std::pair<std::string, ResponseHead>>{{"coded", coded}, {"416", refused}, {"changed", changed}, {"elsewhere", elsewhere}};
+    return std::vector<std::pair<std::string, ResponseHead>>{
+        {"coded", coded}, {"416", refused}, {"changed", changed}, {"elsewhere", elsewhere}};
   }();
   NsTaskId ns = 100;
   for (const auto& [what, head] : refusals) {
@@ -690,11 +700,12 @@ CASE(refused_resume_restarts) {
       CHECK(!kept.path.empty());
       AppleSessionModel m(Config(), false, dir.path, &sink);
       Start(m, ResumeOf(1, dir, kept, 5), ++ns);
-      CHECK(!m.OnResponse(ns, head));  // NSURLSessionResponseCancel
+      CHECK(!m.OnResponse(ns, head));     // NSURLSessionResponseCancel
       CHECK(Read(kept.path) == "12345");  // untouched until the restart
       StartPlan again = m.OnComplete(ns, Done(kNSURLErrorCancelled));
       CHECK(again.create && again.taskIdentifier == 1 && again.type == NsTaskType::Data && !again.startSuspended);
-      CHECK(PlanHeader(again, "Range") == nullptr && PlanHeader(again, "If-Range") == nullptr && PlanHeader(again, "Accept-Encoding") == nullptr);
+      CHECK(PlanHeader(again, "Range") == nullptr && PlanHeader(again, "If-Range") == nullptr &&
+            PlanHeader(again, "Accept-Encoding") == nullptr);
       CHECK(sink.Count(EventType::Response) == 0 && sink.Count(EventType::TaskCompleted) == 0);
       CHECK(Exists(kept.path) && Read(kept.path).empty());  // the same file, emptied
       m.TaskCreated(1, ++ns);
@@ -706,7 +717,8 @@ CASE(refused_resume_restarts) {
       const Event* done = sink.Last(EventType::TaskCompleted);
       CHECK(done != nullptr && done->taskIdentifier == 1 && done->errorCode == 0);
       CHECK(sink.Count(EventType::Response) == 1 && sink.Last(EventType::Response)->statusCode == 200);
-      CHECK(sink.Count(EventType::DownloadCompleted) == 1 && Read(sink.Last(EventType::DownloadCompleted)->location) == "0123456789");
+      CHECK(sink.Count(EventType::DownloadCompleted) == 1 &&
+            Read(sink.Last(EventType::DownloadCompleted)->location) == "0123456789");
       CHECK(!Exists(kept.path));
       unlink(sink.Last(EventType::DownloadCompleted)->location.c_str());
     }();
@@ -723,7 +735,8 @@ CASE(refused_resume_restarts) {
   CHECK(!m.OnComplete(200, Done(kNSURLErrorCancelled)).create);
   const Event* done = sink.Last(EventType::TaskCompleted);
   CHECK(done != nullptr && done->errorCode == kNSURLErrorCancelled);
-  CHECK(done->partialPath == kept.path && done->partialBytes == 5 && done->validator == "Tue, 01 Dec 2026 12:19:44 GMT");
+  CHECK(done->partialPath == kept.path && done->partialBytes == 5 &&
+        done->validator == "Tue, 01 Dec 2026 12:19:44 GMT");
   CHECK(Read(kept.path) == "12345");
   // A suspended task is recreated suspended, and its user's resume starts it.
   Recorder sink2;
@@ -893,7 +906,8 @@ CASE(redirect_statuses) {
     m.OnData(ns, "body", 4);
     m.OnComplete(ns, Done());
     const Event* done = sink.Last(EventType::TaskCompleted);
-    CHECK(done->taskIdentifier == ns && done->errorCode == 0 && done->statusCode == head.status && done->responseBody == "body");
+    CHECK(done->taskIdentifier == ns && done->errorCode == 0 && done->statusCode == head.status &&
+          done->responseBody == "body");
     ++ns;
   }
   // The policy still refuses a followable redirect, with a cancel and its own code.
@@ -922,7 +936,7 @@ CASE(held_progress_flushed_by_timer) {
   m.OnData(10, "0123456789", 10);
   CHECK(sink.Count(EventType::DownloadProgress) == 1 && sink.Last(EventType::DownloadProgress)->totalBytes == 10);
   CHECK(m.TakeProgressTimer(&delay) && delay > 0 && delay <= 60000);
-  CHECK(!m.TakeProgressTimer(&delay));  // armed already
+  CHECK(!m.TakeProgressTimer(&delay));                  // armed already
   m.OnProgressTimer(std::chrono::steady_clock::now());  // too early: still held, a new timer
   CHECK(sink.Count(EventType::DownloadProgress) == 1);
   CHECK(m.TakeProgressTimer(&delay));
@@ -965,7 +979,8 @@ CASE(background_stream) {
   }
   CHECK(streamed == body);
   CHECK(sink.IndexOf(EventType::Response) < sink.IndexOf(EventType::BodyData));
-  CHECK(sink.Last(EventType::TaskCompleted)->errorCode == 0 && sink.Last(EventType::TaskCompleted)->responseBody.empty());
+  CHECK(sink.Last(EventType::TaskCompleted)->errorCode == 0 &&
+        sink.Last(EventType::TaskCompleted)->responseBody.empty());
 }
 
 // Item 12. Old rule: cancel used -cancel, so cancelByProducingResumeData() resolved null in
@@ -1065,7 +1080,7 @@ CASE(background_shutdown_keeps_placing) {
   CHECK(Read(dir.path + "/file.bin") == "late");
   CHECK(sink.events.size() == before);  // silent: nobody listens any more
   AppleSessionModel d(Config(), false, dir.path, &sink);
-  CHECK(d.Shutdown());  // default sessions are cancelled
+  CHECK(d.Shutdown());   // default sessions are cancelled
   CHECK(!d.Shutdown());  // once
 }
 
@@ -1166,7 +1181,8 @@ CASE(cookie_jar_file) {
       "bad.test\tMAYBE\t/\tFALSE\t0\tn\tv\r\n";
   std::vector<JarCookie> cookies = ParseCookieJar(curl, 2000000000);
   CHECK(cookies.size() == 2);
-  CHECK(cookies[0].httpOnly && cookies[0].includeSubdomains && cookies[0].secure && cookies[0].domain == "example.test");
+  CHECK(cookies[0].httpOnly && cookies[0].includeSubdomains && cookies[0].secure &&
+        cookies[0].domain == "example.test");
   CHECK(cookies[0].expires == 4102444800 && cookies[0].name == "sid" && cookies[0].value == "abc=1");
   CHECK(!cookies[1].httpOnly && !cookies[1].includeSubdomains && cookies[1].path == "/api" && cookies[1].expires == 0);
   std::string written = WriteCookieJar(cookies);
@@ -1193,31 +1209,32 @@ CASE(cookie_jar_file) {
 CASE(spki_der) {
   auto hex = [](const char* text) {
     std::string out;
-    for (size_t i = 0; text[i] != '\0' && text[i + 1] != '\0'; i += 2) out.push_back(static_cast<char>(std::stoi(std::string(text + i, 2), nullptr, 16)));
+    for (size_t i = 0; text[i] != '\0' && text[i + 1] != '\0'; i += 2)
+      out.push_back(static_cast<char>(std::stoi(std::string(text + i, 2), nullptr, 16)));
     return out;
   };
-  const std::string ecSpki = hex(
-      "3059301306072a8648ce3d020106082a8648ce3d030107034200044e58c348eb8213079b96443dcd7d18f722581d7394"
-      "74a189df1345fd1a580eb8d1e6a31afc3613fe6d5cfbc50f816610646f9315aefca95b3826caff03389ad9");
-  const std::string ec384Spki = hex(
-      "3076301006072a8648ce3d020106052b81040022036200042643e0d18800c31e4cd6fa723b5a6bc0d21f8e391bc7a9c7"
-      "47f9455c0e611f71adb6c246475175d8008445badfa4f5586d72a0b1b1e0e04fdb532e73463a62d778ae724791ae469d"
-      "0c0623f00a7a40d8cf5e561b4a44aa9b419fb2060ebd41dc");
-  const std::string rsaPkcs1 = hex(
-      "3082010a0282010100d644c85c8395018b2cf964796d23eced77790823b2c62e43403e1f75a18fb3f2455923fb92303a"
-      "8c435635209957676be8ff73511f860f092363e33f6a041dbedeaed6432e1981a6b87e8e1c4c20db01317d021703225a"
-      "d7a7a01d8a539777d9d9d0c7d250b08b5fa40b35369f4b01b15068dae367f3806bbb67e845b260ebda3c98f53f151728"
-      "be63a1421efe02a8ceef3436df644010b22ef284dcde981bd37e9c6b6a3871845d29ab80c658b1e2f6b9a851e67c1ac4"
-      "df5aad18b2db80d3c554635d10a93ef0032883bb60af590aef37ff09746584e4ce592df36822f2a79e1469b8224bfee7"
-      "f3817dfb1b4281895ca5208e7b726d8b04184f7fbfea7a5eed0203010001");
-  const std::string rsaSpki = hex(
-      "30820122300d06092a864886f70d01010105000382010f003082010a0282010100d644c85c8395018b2cf964796d23ec"
-      "ed77790823b2c62e43403e1f75a18fb3f2455923fb92303a8c435635209957676be8ff73511f860f092363e33f6a041d"
-      "bedeaed6432e1981a6b87e8e1c4c20db01317d021703225ad7a7a01d8a539777d9d9d0c7d250b08b5fa40b35369f4b01"
-      "b15068dae367f3806bbb67e845b260ebda3c98f53f151728be63a1421efe02a8ceef3436df644010b22ef284dcde981b"
-      "d37e9c6b6a3871845d29ab80c658b1e2f6b9a851e67c1ac4df5aad18b2db80d3c554635d10a93ef0032883bb60af590a"
-      "ef37ff09746584e4ce592df36822f2a79e1469b8224bfee7f3817dfb1b4281895ca5208e7b726d8b04184f7fbfea7a5e"
-      "ed0203010001");
+  const std::string ecSpki =
+      hex("3059301306072a8648ce3d020106082a8648ce3d030107034200044e58c348eb8213079b96443dcd7d18f722581d7394"
+          "74a189df1345fd1a580eb8d1e6a31afc3613fe6d5cfbc50f816610646f9315aefca95b3826caff03389ad9");
+  const std::string ec384Spki =
+      hex("3076301006072a8648ce3d020106052b81040022036200042643e0d18800c31e4cd6fa723b5a6bc0d21f8e391bc7a9c7"
+          "47f9455c0e611f71adb6c246475175d8008445badfa4f5586d72a0b1b1e0e04fdb532e73463a62d778ae724791ae469d"
+          "0c0623f00a7a40d8cf5e561b4a44aa9b419fb2060ebd41dc");
+  const std::string rsaPkcs1 =
+      hex("3082010a0282010100d644c85c8395018b2cf964796d23eced77790823b2c62e43403e1f75a18fb3f2455923fb92303a"
+          "8c435635209957676be8ff73511f860f092363e33f6a041dbedeaed6432e1981a6b87e8e1c4c20db01317d021703225a"
+          "d7a7a01d8a539777d9d9d0c7d250b08b5fa40b35369f4b01b15068dae367f3806bbb67e845b260ebda3c98f53f151728"
+          "be63a1421efe02a8ceef3436df644010b22ef284dcde981bd37e9c6b6a3871845d29ab80c658b1e2f6b9a851e67c1ac4"
+          "df5aad18b2db80d3c554635d10a93ef0032883bb60af590aef37ff09746584e4ce592df36822f2a79e1469b8224bfee7"
+          "f3817dfb1b4281895ca5208e7b726d8b04184f7fbfea7a5eed0203010001");
+  const std::string rsaSpki =
+      hex("30820122300d06092a864886f70d01010105000382010f003082010a0282010100d644c85c8395018b2cf964796d23ec"
+          "ed77790823b2c62e43403e1f75a18fb3f2455923fb92303a8c435635209957676be8ff73511f860f092363e33f6a041d"
+          "bedeaed6432e1981a6b87e8e1c4c20db01317d021703225ad7a7a01d8a539777d9d9d0c7d250b08b5fa40b35369f4b01"
+          "b15068dae367f3806bbb67e845b260ebda3c98f53f151728be63a1421efe02a8ceef3436df644010b22ef284dcde981b"
+          "d37e9c6b6a3871845d29ab80c658b1e2f6b9a851e67c1ac4df5aad18b2db80d3c554635d10a93ef0032883bb60af590a"
+          "ef37ff09746584e4ce592df36822f2a79e1469b8224bfee7f3817dfb1b4281895ca5208e7b726d8b04184f7fbfea7a5e"
+          "ed0203010001");
   CHECK(SubjectPublicKeyInfo(SpkiKeyType::Ec, 256, ecSpki.substr(ecSpki.size() - 65)) == ecSpki);
   CHECK(SubjectPublicKeyInfo(SpkiKeyType::Ec, 384, ec384Spki.substr(ec384Spki.size() - 97)) == ec384Spki);
   CHECK(SubjectPublicKeyInfo(SpkiKeyType::Rsa, 2048, rsaPkcs1) == rsaSpki);

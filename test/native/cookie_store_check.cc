@@ -41,7 +41,8 @@ void Check(bool ok, const std::string& what) {
 std::vector<std::string> Split(const std::string& line) {
   std::vector<std::string> fields;
   size_t begin = 0;
-  for (size_t tab; (tab = line.find('\t', begin)) != std::string::npos; begin = tab + 1) fields.push_back(line.substr(begin, tab - begin));
+  for (size_t tab; (tab = line.find('\t', begin)) != std::string::npos; begin = tab + 1)
+    fields.push_back(line.substr(begin, tab - begin));
   fields.push_back(line.substr(begin));
   return fields;
 }
@@ -138,13 +139,16 @@ void UnnameableCookiesAreRemovedByARebuild() {
   Store store;
   store.SetLine(".keep.example\tTRUE\t/\tFALSE\t0\tkept\tv");
   for (int batch = 0; batch < 4; ++batch) {
-    for (int i = batch * 50; i < batch * 50 + 50; ++i) store.SetLine("..stuck.example\tTRUE\t/\tFALSE\t0\ts" + std::to_string(i) + "\tv");
+    for (int i = batch * 50; i < batch * 50 + 50; ++i)
+      store.SetLine("..stuck.example\tTRUE\t/\tFALSE\t0\ts" + std::to_string(i) + "\tv");
     store.cookies->Enforce();
   }
   std::set<std::string> expected = Range("s", 50, 200);
   expected.insert("kept");
-  Check(store.Names() == expected, "unnameable cookies: the newest 150 of the domain and the other domain's cookie kept");
-  Check(store.cookies->rebuilds() == 1, "unnameable cookies: one rebuild, not " + std::to_string(store.cookies->rebuilds()));
+  Check(store.Names() == expected,
+        "unnameable cookies: the newest 150 of the domain and the other domain's cookie kept");
+  Check(store.cookies->rebuilds() == 1,
+        "unnameable cookies: one rebuild, not " + std::to_string(store.cookies->rebuilds()));
   // After the rebuild every cookie reads back as it is listed: the next eviction needs none.
   for (int i = 200; i < 250; ++i) store.SetLine(".stuck.example\tTRUE\t/\tFALSE\t0\ts" + std::to_string(i) + "\tv");
   store.cookies->Enforce();
@@ -203,12 +207,17 @@ void OddJarLines(const std::string& dir) {
   Store store(jar);
   store.cookies->Load();
   std::set<std::string> expected = {"httponly", "novalue", "empty", "afterlong", "dup", "pathtrue", "last"};
-  Check(store.Names() == expected, "odd jar: loaded exactly the 7 cookies (the overlong, expired and broken lines left out)");
+  Check(store.Names() == expected,
+        "odd jar: loaded exactly the 7 cookies (the overlong, expired and broken lines left out)");
   for (const auto& fields : store.Live()) {
-    if (fields[5] == "httponly") Check(fields[0] == "#HttpOnly_.h.example" && fields[3] == "TRUE", "odd jar: HttpOnly and Secure kept");
-    if (fields[5] == "dup") Check(fields[6] == "newer", "odd jar: of two lines for one cookie the first (newest) is kept");
-    if (fields[5] == "novalue") Check(fields.size() == 7 && fields[6].empty(), "odd jar: a line without a value gives an empty one");
-    if (fields[5] == "pathtrue") Check(fields[2] == "//", "odd jar: a path of TRUE reads back as //, not as a shifted line");
+    if (fields[5] == "httponly")
+      Check(fields[0] == "#HttpOnly_.h.example" && fields[3] == "TRUE", "odd jar: HttpOnly and Secure kept");
+    if (fields[5] == "dup")
+      Check(fields[6] == "newer", "odd jar: of two lines for one cookie the first (newest) is kept");
+    if (fields[5] == "novalue")
+      Check(fields.size() == 7 && fields[6].empty(), "odd jar: a line without a value gives an empty one");
+    if (fields[5] == "pathtrue")
+      Check(fields[2] == "//", "odd jar: a path of TRUE reads back as //, not as a shifted line");
   }
 }
 
@@ -216,7 +225,7 @@ void OddJarLines(const std::string& dir) {
 void TrimOrder() {
   CookieLimits limits(2, 4);
   std::string text =
-      "a.example\tFALSE\t/\tFALSE\t0\ta3\tv\n"   // the newest
+      "a.example\tFALSE\t/\tFALSE\t0\ta3\tv\n"  // the newest
       "b.example\tFALSE\t/\tFALSE\t0\tb2\tv\n"
       "a.example\tFALSE\t/\tFALSE\t0\ta2\tv\n"
       "a.example\tFALSE\t/\tFALSE\t0\ta1\tv\n"   // a third of a.example: over its limit
@@ -236,7 +245,8 @@ int ModeOf(const std::string& path) {
 void PrivateFiles(const std::string& dir) {
   using urlsession::MakePrivateFile;
   mode_t old = umask(0277);  // would make a new file 0400
-  Check(MakePrivateFile(dir + "/new") == 0 && ModeOf(dir + "/new") == 0600, "a missing file is created 0600 whatever the umask");
+  Check(MakePrivateFile(dir + "/new") == 0 && ModeOf(dir + "/new") == 0600,
+        "a missing file is created 0600 whatever the umask");
   umask(old);
 
   std::string wide = dir + "/wide";
@@ -267,7 +277,8 @@ void PrivateFiles(const std::string& dir) {
     std::ofstream(foreign) << "x";
     chmod(foreign.c_str(), 0644);
     Check(chown(foreign.c_str(), 65534, 65534) == 0, "chown to nobody");
-    Check(MakePrivateFile(foreign) == EPERM && ModeOf(foreign) == 0644, "another user's file is refused and left as it is");
+    Check(MakePrivateFile(foreign) == EPERM && ModeOf(foreign) == 0644,
+          "another user's file is refused and left as it is");
   }
 }
 

@@ -18,14 +18,24 @@ let last = 0;
 const mappings: Mapping[] = [];
 
 beforeAll(async () => {
-  program = await compileNative('curl_errors_check', ['test/native/curl_errors_check.cc', 'native/curl/curl_errors.cc', 'native/core/error_codes.cc'], { libraries: ['-lcurl'] });
+  program = await compileNative(
+    'curl_errors_check',
+    ['test/native/curl_errors_check.cc', 'native/curl/curl_errors.cc', 'native/core/error_codes.cc'],
+    { libraries: ['-lcurl'] },
+  );
   const run = await runNative(program.binary);
   expect(run.code, run.stderr).toBe(0);
   for (const line of run.stdout.trimEnd().split('\n')) {
     const fields = line.split('\t');
     if (fields[0] === 'generic') generic = fields[1];
     else if (fields[0] === 'last') last = Number(fields[1]);
-    else mappings.push({ curlCode: Number(fields[0]), code: Number(fields[1]), description: fields[2], curlName: fields[3] });
+    else
+      mappings.push({
+        curlCode: Number(fields[0]),
+        code: Number(fields[1]),
+        description: fields[2],
+        curlName: fields[3],
+      });
   }
 }, 120_000);
 afterAll(() => program?.remove());
@@ -33,7 +43,7 @@ afterAll(() => program?.remove());
 describe('libcurl results as NSURLErrorDomain codes', () => {
   it('covers every CURLcode from CURLE_OK to CURL_LAST - 1', () => {
     expect(generic.length).toBeGreaterThan(0);
-    expect(last).toBeGreaterThan(90);  // libcurl 7.88 has 99 codes before CURL_LAST
+    expect(last).toBeGreaterThan(90); // libcurl 7.88 has 99 codes before CURL_LAST
     expect(mappings.map((m) => m.curlCode)).toEqual(Array.from({ length: last }, (_, i) => i));
   });
 
@@ -50,10 +60,10 @@ describe('libcurl results as NSURLErrorDomain codes', () => {
 
   it('the results a hostile server can cause map to what NSURLSession reports for them', () => {
     const codeOf = (curlCode: number): number => mappings[curlCode].code;
-    expect(codeOf(27)).toBe(-1011);  // CURLE_OUT_OF_MEMORY: libcurl's answer to an oversized header line
-    expect(codeOf(8)).toBe(-1011);   // CURLE_WEIRD_SERVER_REPLY
-    expect(codeOf(56)).toBe(-1005);  // CURLE_RECV_ERROR
-    expect(codeOf(65)).toBe(-1021);  // CURLE_SEND_FAIL_REWIND: the body cannot be sent again
-    expect(codeOf(98)).toBe(-1206);  // CURLE_SSL_CLIENTCERT: the server asks for a client certificate
+    expect(codeOf(27)).toBe(-1011); // CURLE_OUT_OF_MEMORY: libcurl's answer to an oversized header line
+    expect(codeOf(8)).toBe(-1011); // CURLE_WEIRD_SERVER_REPLY
+    expect(codeOf(56)).toBe(-1005); // CURLE_RECV_ERROR
+    expect(codeOf(65)).toBe(-1021); // CURLE_SEND_FAIL_REWIND: the body cannot be sent again
+    expect(codeOf(98)).toBe(-1206); // CURLE_SSL_CLIENTCERT: the server asks for a client certificate
   });
 });

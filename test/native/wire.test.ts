@@ -6,11 +6,19 @@ import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { binding } from '../../lib/binding';
-import { decodeEvents, EVENT_FIELDS, EventType, METRICS_FIELDS, type NativeEvent, type NativeEventType } from '../../lib/generated/wire';
+import {
+  decodeEvents,
+  EVENT_FIELDS,
+  EventType,
+  METRICS_FIELDS,
+  type NativeEvent,
+  type NativeEventType,
+} from '../../lib/generated/wire';
 
 const root = path.join(__dirname, '..', '..');
 type Batch = [Float64Array, string, ArrayBuffer[] | undefined];
-const encodeEventsForTest = (binding as unknown as { encodeEventsForTest: (events: object[]) => Batch }).encodeEventsForTest;
+const encodeEventsForTest = (binding as unknown as { encodeEventsForTest: (events: object[]) => Batch })
+  .encodeEventsForTest;
 
 // A distinct value per field (by kind), so that two fields read in each other's place differ.
 function valueOf(kind: string, seed: number, name: string): unknown {
@@ -26,7 +34,9 @@ function valueOf(kind: string, seed: number, name: string): unknown {
     case 'Headers':
       return ['content-type', `text/plain; seed=${seed}`, 'x-two', `second ${seed}`];
     case 'Metrics':
-      return Object.fromEntries(METRICS_FIELDS.map(([field, fieldKind], i) => [field, valueOf(fieldKind, seed * 100 + i, field)]));
+      return Object.fromEntries(
+        METRICS_FIELDS.map(([field, fieldKind], i) => [field, valueOf(fieldKind, seed * 100 + i, field)]),
+      );
     default:
       throw new Error(`no test value for field kind ${kind}`);
   }
@@ -42,7 +52,9 @@ function everyField(type: NativeEventType, taskIdentifier: number): NativeEvent 
 
 describe('the native wire', () => {
   it('lib/generated/wire.ts is what native/engine/wire.h generates', () => {
-    const out = execFileSync(process.execPath, [path.join(root, 'scripts', 'generate-wire.js'), '--check'], { encoding: 'utf8' });
+    const out = execFileSync(process.execPath, [path.join(root, 'scripts', 'generate-wire.js'), '--check'], {
+      encoding: 'utf8',
+    });
     expect(out).toContain('lib/generated/wire.ts is up to date');
   });
 
@@ -53,7 +65,8 @@ describe('the native wire', () => {
     // TaskCompleted with its optional partial fields left out, as for a task without a partial file.
     const completed = events.find((e) => e.type === EventType.TaskCompleted)!;
     const withoutPartial: NativeEvent = { ...completed, taskIdentifier: 99 };
-    for (const name of ['partialBytes', 'partialPath', 'validator', 'partialIdentity'] as const) delete withoutPartial[name];
+    for (const name of ['partialBytes', 'partialPath', 'validator', 'partialIdentity'] as const)
+      delete withoutPartial[name];
     expect(completed.partialPath).toBeTypeOf('string');
     const sent = [...events, withoutPartial];
 

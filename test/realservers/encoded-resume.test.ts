@@ -30,7 +30,20 @@ const fileSha = (file: string): string => sha(fs.readFileSync(file));
 
 /** Compressible, deterministic text of `size` bytes (gzip makes it several times smaller). */
 function makeText(size: number, seed: number): Buffer {
-  const words = ['alpha', 'beta', 'gamma', 'delta', 'resume', 'range', 'gzip', 'bytes', 'server', 'file', 'identity', 'etag'];
+  const words = [
+    'alpha',
+    'beta',
+    'gamma',
+    'delta',
+    'resume',
+    'range',
+    'gzip',
+    'bytes',
+    'server',
+    'file',
+    'identity',
+    'etag',
+  ];
   let state = seed >>> 0;
   const parts: string[] = [];
   let length = 0;
@@ -86,7 +99,13 @@ const seen: Seen[] = [];
 let server: http.Server;
 let base: string;
 
-function publish(name: string, size: number, seed: number, quirks: Quirks = {}, lastModified = 'Tue, 01 Dec 2026 12:19:44 GMT'): Doc {
+function publish(
+  name: string,
+  size: number,
+  seed: number,
+  quirks: Quirks = {},
+  lastModified = 'Tue, 01 Dec 2026 12:19:44 GMT',
+): Doc {
   const identity = makeText(size, seed);
   const doc: Doc = { version: seed, identity, gzip: gzipSync(identity), lastModified, quirks, served: 0 };
   docs.set(name, doc);
@@ -104,7 +123,8 @@ function serve(req: http.IncomingMessage, res: http.ServerResponse): void {
   const body = coded ? doc.gzip : doc.identity;
   const etag = `"${coded ? 'gz' : 'id'}-${doc.version}"`;
   const ifRange = req.headers['if-range'] as string | undefined;
-  const validated = ifRange === undefined || doc.quirks.ignoreIfRange === true || ifRange === etag || ifRange === doc.lastModified;
+  const validated =
+    ifRange === undefined || doc.quirks.ignoreIfRange === true || ifRange === etag || ifRange === doc.lastModified;
   const headers: http.OutgoingHttpHeaders = {
     'content-type': 'text/plain',
     etag,
@@ -121,10 +141,16 @@ function serve(req: http.IncomingMessage, res: http.ServerResponse): void {
     start = Number(range[1]);
     if (doc.quirks.refuseRanges === true || start >= body.length) {
       record(416);
-      return void res.writeHead(416, { ...headers, 'content-range': `bytes */${body.length}`, 'content-length': 0 }).end();
+      return void res
+        .writeHead(416, { ...headers, 'content-range': `bytes */${body.length}`, 'content-length': 0 })
+        .end();
     }
     record(206);
-    res.writeHead(206, { ...headers, 'content-range': `bytes ${start}-${body.length - 1}/${body.length}`, 'content-length': body.length - start });
+    res.writeHead(206, {
+      ...headers,
+      'content-range': `bytes ${start}-${body.length - 1}/${body.length}`,
+      'content-length': body.length - start,
+    });
   } else {
     record(200);
     res.writeHead(200, { ...headers, 'content-length': body.length });
@@ -134,7 +160,7 @@ function serve(req: http.IncomingMessage, res: http.ServerResponse): void {
   if (cut !== undefined) {
     res.write(body.subarray(start, start + cut), () => res.socket?.destroy());
   } else if (stall !== undefined) {
-    res.write(body.subarray(start, start + stall));  // and nothing more: the client goes away
+    res.write(body.subarray(start, start + stall)); // and nothing more: the client goes away
   } else if (first && doc.quirks.trickleFirst === true) {
     let offset = start;
     const timer = setInterval(() => {
@@ -156,16 +182,21 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
 });
-afterAll(() => new Promise<void>((resolve) => {
-  server.closeAllConnections();
-  server.close(() => resolve());
-}));
+afterAll(
+  () =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+);
 
 const sessions = liveSessions();
 
 function session(): { s: URLSession.Session; dir: string } {
   const dir = tempDir('urlsession-encoded-');
-  const s = URLSession.createSession({ configuration: URLSession.createSessionConfiguration({ downloadDirectory: dir, progressInterval: 1 }) });
+  const s = URLSession.createSession({
+    configuration: URLSession.createSessionConfiguration({ downloadDirectory: dir, progressInterval: 1 }),
+  });
   sessions.push(s);
   return { s, dir };
 }
@@ -186,7 +217,9 @@ interface Resumed {
 async function failThenResume(url: string): Promise<Resumed & { kept: number }> {
   const first = session();
   const error = await first.s.download(url, { retry: 0 }).done.then(
-    () => { throw new Error('the first attempt was meant to be cut'); },
+    () => {
+      throw new Error('the first attempt was meant to be cut');
+    },
     (e: URLSession.TransferError) => e,
   );
   expect(error.errorCode, error.message).toBe(URLSession.NSURLError.NetworkConnectionLost);
@@ -205,7 +238,9 @@ async function resume(partialPath: string, resumeData: Buffer): Promise<Resumed>
   second.s.on('downloadprogress', (e) => {
     progress.push({ total: e.totalBytesWritten, expected: e.totalBytesExpectedToWrite });
     // The last events of a batch may arrive after the file moved into place (visible name).
-    partialSeen.push(fs.existsSync(partialPath) || fs.readdirSync(path.dirname(partialPath)).some((name) => !name.startsWith('.')));
+    partialSeen.push(
+      fs.existsSync(partialPath) || fs.readdirSync(path.dirname(partialPath)).some((name) => !name.startsWith('.')),
+    );
   });
   let errorCode = -1;
   second.s.on('sessioncompleted', (e) => (errorCode = e.errorCode));
@@ -222,7 +257,7 @@ function expectHonestProgress(progress: Array<{ total: number; expected: number 
 describe('our server with caddy-style precompressed gzip', () => {
   it('a cut gzip download resumes with identity bytes from its decoded offset (206 in the middle of the gzip stream before)', async () => {
     const doc = publish('early-cut', 3_000_000, 11);
-    doc.quirks.cutFirstAfter = Math.floor(doc.gzip.length * 0.05);  // decoded offset < gzip length: a 206 of gzip bytes
+    doc.quirks.cutFirstAfter = Math.floor(doc.gzip.length * 0.05); // decoded offset < gzip length: a 206 of gzip bytes
     const run = await failThenResume(`${base}/early-cut`);
     expect(run.errorCode).toBe(0);
     expect(fileSha(run.location)).toBe(sha(doc.identity));
@@ -231,7 +266,13 @@ describe('our server with caddy-style precompressed gzip', () => {
     expectHonestProgress(run.progress);
     const resumed = seen.filter((r) => r.doc === 'early-cut').at(-1) as Seen;
     // The resume counts identity bytes, validated by the date both representations share.
-    expect(resumed).toMatchObject({ range: `bytes=${run.kept}-`, ifRange: doc.lastModified, acceptEncoding: 'identity', status: 206, coded: false });
+    expect(resumed).toMatchObject({
+      range: `bytes=${run.kept}-`,
+      ifRange: doc.lastModified,
+      acceptEncoding: 'identity',
+      status: 206,
+      coded: false,
+    });
   });
 
   it('a cut gzip download whose decoded bytes outnumber the gzip stream resumes too (416 before)', async () => {
@@ -242,7 +283,11 @@ describe('our server with caddy-style precompressed gzip', () => {
     expect(run.errorCode).toBe(0);
     expect(fileSha(run.location)).toBe(sha(doc.identity));
     expect(run.partialSeen.every(Boolean)).toBe(true);
-    expect(seen.filter((r) => r.doc === 'late-cut').at(-1)).toMatchObject({ range: `bytes=${run.kept}-`, status: 206, coded: false });
+    expect(seen.filter((r) => r.doc === 'late-cut').at(-1)).toMatchObject({
+      range: `bytes=${run.kept}-`,
+      status: 206,
+      coded: false,
+    });
   });
 
   it('cancelByProducingResumeData() mid-gzip, then download({ resumeData }), gives the whole file', async () => {
@@ -256,7 +301,7 @@ describe('our server with caddy-style precompressed gzip', () => {
     const resumeData = await task.cancelByProducingResumeData();
     expect(Buffer.isBuffer(resumeData)).toBe(true);
     const state = decodeResumeData(resumeData);
-    expect(state.validator).toBe(doc.lastModified);  // not the gzip representation's ETag
+    expect(state.validator).toBe(doc.lastModified); // not the gzip representation's ETag
     const run = await resume(state.partialPath, resumeData as Buffer);
     expect(run.errorCode).toBe(0);
     expect(fileSha(run.location)).toBe(sha(doc.identity));
@@ -273,7 +318,10 @@ describe('our server with caddy-style precompressed gzip', () => {
     const result = await task.done;
     expect(retries.map((r) => r.errorCode)).toEqual([URLSession.NSURLError.NetworkConnectionLost]);
     expect(fileSha(result.location)).toBe(sha(doc.identity));
-    expect(seen.filter((r) => r.doc === 'retried').map((r) => [r.acceptEncoding === 'identity', r.status])).toEqual([[false, 200], [true, 206]]);
+    expect(seen.filter((r) => r.doc === 'retried').map((r) => [r.acceptEncoding === 'identity', r.status])).toEqual([
+      [false, 200],
+      [true, 206],
+    ]);
   });
 
   it('a persistent session killed mid-gzip re-attaches and finishes from the bytes on disk', async () => {
@@ -283,7 +331,10 @@ describe('our server with caddy-style precompressed gzip', () => {
     const dirs = { stateDirectory: path.join(root, 'state'), downloadDirectory: path.join(root, 'downloads') };
     const url = `${base}/reattached`;
     // Killed a few progress events in: the journal has heard the response head by then.
-    const killed = await runChild({ identifier: 'encoded.reattach', ...dirs, urls: [url] }, (_line, all) => all.filter((l) => l.type === 'progress').length >= 3);
+    const killed = await runChild(
+      { identifier: 'encoded.reattach', ...dirs, urls: [url] },
+      (_line, all) => all.filter((l) => l.type === 'progress').length >= 3,
+    );
     expect(killed.signal).toBe('SIGKILL');
     const partials = fs.readdirSync(dirs.downloadDirectory).filter((f) => f.endsWith('.partial'));
     expect(partials.length).toBe(1);
@@ -294,18 +345,30 @@ describe('our server with caddy-style precompressed gzip', () => {
     expect(done, JSON.stringify(again.lines)).toMatchObject({ id: 1, success: true, errorCode: 0 });
     const completed = again.lines.find((l) => l.type === 'downloadcompleted');
     expect(fileSha(completed?.location)).toBe(sha(doc.identity));
-    for (const l of again.lines.filter((x) => x.type === 'progress')) if (l.expected > 0) expect(l.total).toBeLessThanOrEqual(l.expected);
-    expect(seen.filter((r) => r.doc === 'reattached').at(-1)).toMatchObject({ range: `bytes=${onDisk}-`, ifRange: doc.lastModified, acceptEncoding: 'identity', status: 206 });
+    for (const l of again.lines.filter((x) => x.type === 'progress'))
+      if (l.expected > 0) expect(l.total).toBeLessThanOrEqual(l.expected);
+    expect(seen.filter((r) => r.doc === 'reattached').at(-1)).toMatchObject({
+      range: `bytes=${onDisk}-`,
+      ifRange: doc.lastModified,
+      acceptEncoding: 'identity',
+      status: 206,
+    });
   });
 });
 
 describe('answers to a Range request that cannot continue the file: the engine restarts from zero', () => {
-  async function restartCase(name: string, quirks: Quirks, change?: (doc: Doc) => void): Promise<{ doc: Doc; run: Resumed; requests: Seen[] }> {
+  async function restartCase(
+    name: string,
+    quirks: Quirks,
+    change?: (doc: Doc) => void,
+  ): Promise<{ doc: Doc; run: Resumed; requests: Seen[] }> {
     const doc = publish(name, 1_500_000, 21);
-    doc.quirks.cutFirstAfter = Math.floor(doc.gzip.length * 0.03);  // a decoded offset inside the gzip stream
+    doc.quirks.cutFirstAfter = Math.floor(doc.gzip.length * 0.03); // a decoded offset inside the gzip stream
     Object.assign(doc.quirks, quirks);
     const first = session();
-    const error = await first.s.download(`${base}/${name}`, { retry: 0 }).done.catch((e: URLSession.TransferError) => e);
+    const error = await first.s
+      .download(`${base}/${name}`, { retry: 0 })
+      .done.catch((e: URLSession.TransferError) => e);
     expect(Buffer.isBuffer((error as URLSession.TransferError).resumeData)).toBe(true);
     const resumeData = (error as URLSession.TransferError).resumeData as Buffer;
     change?.(doc);
@@ -317,7 +380,11 @@ describe('answers to a Range request that cannot continue the file: the engine r
     const { doc, run, requests } = await restartCase('coded-206', { codedRanges: true });
     expect(run.errorCode).toBe(0);
     expect(fileSha(run.location)).toBe(sha(doc.identity));
-    expect(requests.map((r) => [r.range === undefined, r.status])).toEqual([[true, 200], [false, 206], [true, 200]]);
+    expect(requests.map((r) => [r.range === undefined, r.status])).toEqual([
+      [true, 200],
+      [false, 206],
+      [true, 200],
+    ]);
   });
 
   it('a 416', async () => {
@@ -341,7 +408,9 @@ describe('answers to a Range request that cannot continue the file: the engine r
 // ---------------------------------------------------------------------------------------------
 // Real servers. Each needs its binary (CI installs caddy, h2o and nginx: .ci/run).
 function binary(name: string): string | undefined {
-  const found = spawnSync('sh', ['-c', `command -v ${name} || ls /usr/sbin/${name} 2>/dev/null`], { encoding: 'utf8' }).stdout.trim().split('\n')[0];
+  const found = spawnSync('sh', ['-c', `command -v ${name} || ls /usr/sbin/${name} 2>/dev/null`], { encoding: 'utf8' })
+    .stdout.trim()
+    .split('\n')[0];
   return found === '' ? undefined : found;
 }
 
@@ -360,7 +429,10 @@ async function untilListening(port: number, what: string): Promise<void> {
   while (!open) {
     if (Date.now() > deadline) throw new Error(`${what} did not start listening on ${port}`);
     open = await new Promise<boolean>((resolve) => {
-      const socket = net.connect(port, '127.0.0.1', () => { socket.destroy(); resolve(true); });
+      const socket = net.connect(port, '127.0.0.1', () => {
+        socket.destroy();
+        resolve(true);
+      });
       socket.on('error', () => resolve(false));
     });
     if (!open) await new Promise((resolve) => setTimeout(resolve, 50));
@@ -418,10 +490,11 @@ async function startRelay(target: number): Promise<Relay> {
     port: (relay.address() as net.AddressInfo).port,
     cutNext: (bytes) => (cut = bytes),
     requests,
-    close: () => new Promise((resolve) => {
-      for (const socket of sockets) socket.destroy();
-      relay.close(() => resolve());
-    }),
+    close: () =>
+      new Promise((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        relay.close(() => resolve());
+      }),
   };
 }
 
@@ -438,7 +511,7 @@ let served: { root: string; identity: Buffer; gzip: Buffer } | undefined;
 function servedFolder(): { root: string; identity: Buffer; gzip: Buffer } {
   if (served !== undefined) return served;
   const root = tempDir('urlsession-realservers-');
-  fs.chmodSync(root, 0o755);  // nginx's workers run as nobody
+  fs.chmodSync(root, 0o755); // nginx's workers run as nobody
   const files = path.join(root, 'files');
   fs.mkdirSync(files, { mode: 0o755 });
   const identity = makeText(6_000_000, 31);
@@ -464,8 +537,15 @@ async function startCaddy(bin: string): Promise<RealServer> {
   const home = path.join(root, 'caddy-home');
   fs.mkdirSync(home, { recursive: true });
   const config = path.join(root, 'Caddyfile');
-  fs.writeFileSync(config, `{\n  admin off\n  auto_https off\n}\nhttp://127.0.0.1:${port} {\n  root * ${path.join(root, 'files')}\n  file_server {\n    precompressed gzip\n  }\n}\n`);
-  const child = runDaemon(bin, ['run', '--config', config, '--adapter', 'caddyfile'], { HOME: home, XDG_DATA_HOME: home, XDG_CONFIG_HOME: home });
+  fs.writeFileSync(
+    config,
+    `{\n  admin off\n  auto_https off\n}\nhttp://127.0.0.1:${port} {\n  root * ${path.join(root, 'files')}\n  file_server {\n    precompressed gzip\n  }\n}\n`,
+  );
+  const child = runDaemon(bin, ['run', '--config', config, '--adapter', 'caddyfile'], {
+    HOME: home,
+    XDG_DATA_HOME: home,
+    XDG_CONFIG_HOME: home,
+  });
   await untilListening(port, 'caddy');
   return { name: 'caddy', port, stop: () => child.kill('SIGTERM') };
 }
@@ -476,7 +556,10 @@ async function startH2o(bin: string): Promise<RealServer> {
   const config = path.join(root, 'h2o.conf');
   // As root h2o drops to `user` (nobody by default), which may not write its pid file here.
   const user = process.getuid?.() === 0 ? 'user: root\n' : '';
-  fs.writeFileSync(config, `listen:\n  host: 127.0.0.1\n  port: ${port}\n${user}error-log: ${path.join(root, 'h2o-error.log')}\nhosts:\n  default:\n    paths:\n      /:\n        file.dir: ${path.join(root, 'files')}\n        file.send-compressed: ON\n`);
+  fs.writeFileSync(
+    config,
+    `listen:\n  host: 127.0.0.1\n  port: ${port}\n${user}error-log: ${path.join(root, 'h2o-error.log')}\nhosts:\n  default:\n    paths:\n      /:\n        file.dir: ${path.join(root, 'files')}\n        file.send-compressed: ON\n`,
+  );
   const child = runDaemon(bin, ['-c', config]);
   await untilListening(port, 'h2o');
   return { name: 'h2o', port, stop: () => child.kill('SIGTERM') };
@@ -488,8 +571,13 @@ async function startNginx(bin: string): Promise<RealServer> {
   const prefix = path.join(root, 'nginx');
   fs.mkdirSync(prefix, { recursive: true });
   const config = path.join(prefix, 'nginx.conf');
-  const temp = ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `  ${t === 'body' ? 'client_body' : t}_temp_path ${path.join(prefix, t)};`).join('\n');
-  fs.writeFileSync(config, `worker_processes 1;\npid ${path.join(prefix, 'nginx.pid')};\nerror_log ${path.join(prefix, 'error.log')} warn;\ndaemon off;\nevents { worker_connections 64; }\nhttp {\n  access_log off;\n${temp}\n  server {\n    listen 127.0.0.1:${port};\n    root ${path.join(root, 'files')};\n    gzip_static on;\n  }\n}\n`);
+  const temp = ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']
+    .map((t) => `  ${t === 'body' ? 'client_body' : t}_temp_path ${path.join(prefix, t)};`)
+    .join('\n');
+  fs.writeFileSync(
+    config,
+    `worker_processes 1;\npid ${path.join(prefix, 'nginx.pid')};\nerror_log ${path.join(prefix, 'error.log')} warn;\ndaemon off;\nevents { worker_connections 64; }\nhttp {\n  access_log off;\n${temp}\n  server {\n    listen 127.0.0.1:${port};\n    root ${path.join(root, 'files')};\n    gzip_static on;\n  }\n}\n`,
+  );
   const child = runDaemon(bin, ['-c', config, '-p', prefix]);
   await untilListening(port, 'nginx');
   return { name: 'nginx', port, stop: () => child.kill('SIGTERM') };
@@ -502,7 +590,10 @@ const real = [
 ];
 
 for (const { name, bin, start, setting } of real) {
-  const title = bin === undefined ? `${name} (skipped: no ${name} binary on this machine; CI installs it)` : `${name} (${setting}) at ${bin}`;
+  const title =
+    bin === undefined
+      ? `${name} (skipped: no ${name} binary on this machine; CI installs it)`
+      : `${name} (${setting}) at ${bin}`;
   describe.skipIf(bin === undefined)(title, () => {
     let daemon: RealServer;
     let relay: Relay;
@@ -516,12 +607,18 @@ for (const { name, bin, start, setting } of real) {
     });
 
     it('serves the gzip representation with its own ETag and one Last-Modified for both', async () => {
-      const head = (encoding: string): Promise<http.IncomingHttpHeaders> => new Promise((resolve, reject) => {
-        http.get({ host: '127.0.0.1', port: daemon.port, path: `/${FILE}`, headers: { 'accept-encoding': encoding } }, (res) => {
-          res.resume();
-          resolve(res.headers);
-        }).on('error', reject);
-      });
+      const head = (encoding: string): Promise<http.IncomingHttpHeaders> =>
+        new Promise((resolve, reject) => {
+          http
+            .get(
+              { host: '127.0.0.1', port: daemon.port, path: `/${FILE}`, headers: { 'accept-encoding': encoding } },
+              (res) => {
+                res.resume();
+                resolve(res.headers);
+              },
+            )
+            .on('error', reject);
+        });
       const coded = await head('gzip');
       const plain = await head('identity');
       expect(coded['content-encoding']).toBe('gzip');
@@ -530,7 +627,10 @@ for (const { name, bin, start, setting } of real) {
       expect(coded['last-modified']).toBe(plain['last-modified']);
     });
 
-    for (const [when, share] of [['early (the decoded offset is inside the gzip stream)', 0.05], ['late (the decoded offset is past the gzip stream)', 0.5]] as const) {
+    for (const [when, share] of [
+      ['early (the decoded offset is inside the gzip stream)', 0.05],
+      ['late (the decoded offset is past the gzip stream)', 0.5],
+    ] as const) {
       it(`a gzip download cut ${when} resumes into the original file`, async () => {
         const { identity, gzip } = servedFolder();
         relay.cutNext(Math.floor(gzip.length * share));

@@ -10,7 +10,10 @@ import { makeBytes, sha256, useTaskServer } from '../helpers/task-server';
 
 const CHILD = path.join(__dirname, '..', 'helpers', 'crash-child.js');
 
-interface Line { type: string; [key: string]: any }
+interface Line {
+  type: string;
+  [key: string]: any;
+}
 
 const server = useTaskServer();
 
@@ -19,7 +22,17 @@ function life(options: object): Promise<{ lines: Line[]; signal: NodeJS.Signals 
     const child = spawn(process.execPath, [CHILD, JSON.stringify(options)], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (data: Buffer) => (out += data.toString()));
-    child.on('exit', (code, signal) => resolve({ lines: out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Line), signal, code }));
+    child.on('exit', (code, signal) =>
+      resolve({
+        lines: out
+          .trim()
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as Line),
+        signal,
+        code,
+      }),
+    );
   });
 }
 
@@ -42,7 +55,9 @@ describe('kills at the narrow moments of a persistent session', () => {
     const second = await life({ ...d, urls: [], kill: { mode: 'none' }, exitWhenIdle: true });
     expect(second.code).toBe(0);
     const location = path.join(d.downloadDirectory, 'window.bin');
-    expect(second.lines.filter((l) => l.type === 'downloadcompleted')).toEqual([{ type: 'downloadcompleted', id: 1, location }]);
+    expect(second.lines.filter((l) => l.type === 'downloadcompleted')).toEqual([
+      { type: 'downloadcompleted', id: 1, location },
+    ]);
     expect(second.lines.filter((l) => l.type === 'completed')).toMatchObject([{ id: 1, success: true, errorCode: 0 }]);
     expect(requestsFor('window.bin')).toBe(requests);
     expect(fs.readdirSync(d.downloadDirectory)).toEqual(['window.bin']);
@@ -51,18 +66,45 @@ describe('kills at the narrow moments of a persistent session', () => {
 
   it('in the same tick as downloadTask() returned: the task survives with its identifier, and no later task gets it', async () => {
     const d = folders();
-    const url = (name: string, seed: number): string => `${server.base}/file/${name}?size=200000&seed=${seed}&etag=t${seed}`;
-    const first = await life({ ...d, urls: [{ name: 'a.bin', url: url('a.bin', 1) }, { name: 'b.bin', url: url('b.bin', 2) }], kill: { mode: 'after-start' } });
-    expect(first.lines.filter((l) => l.type === 'started')).toEqual([{ type: 'started', id: 1, name: 'a.bin' }, { type: 'started', id: 2, name: 'b.bin' }]);
+    const url = (name: string, seed: number): string =>
+      `${server.base}/file/${name}?size=200000&seed=${seed}&etag=t${seed}`;
+    const first = await life({
+      ...d,
+      urls: [
+        { name: 'a.bin', url: url('a.bin', 1) },
+        { name: 'b.bin', url: url('b.bin', 2) },
+      ],
+      kill: { mode: 'after-start' },
+    });
+    expect(first.lines.filter((l) => l.type === 'started')).toEqual([
+      { type: 'started', id: 1, name: 'a.bin' },
+      { type: 'started', id: 2, name: 'b.bin' },
+    ]);
     expect(first.signal).toBe('SIGKILL');
 
-    const second = await life({ ...d, urls: [{ name: 'c.bin', url: url('c.bin', 3) }], kill: { mode: 'none' }, exitWhenIdle: true });
+    const second = await life({
+      ...d,
+      urls: [{ name: 'c.bin', url: url('c.bin', 3) }],
+      kill: { mode: 'none' },
+      exitWhenIdle: true,
+    });
     expect(second.code).toBe(0);
     expect(second.lines.filter((l) => l.type === 'started')).toEqual([{ type: 'started', id: 3, name: 'c.bin' }]);
-    const completed = second.lines.filter((l) => l.type === 'completed').map((l) => [l.id, l.success]).sort();
-    expect(completed).toEqual([[1, true], [2, true], [3, true]]);
+    const completed = second.lines
+      .filter((l) => l.type === 'completed')
+      .map((l) => [l.id, l.success])
+      .sort();
+    expect(completed).toEqual([
+      [1, true],
+      [2, true],
+      [3, true],
+    ]);
     expect(fs.readdirSync(d.downloadDirectory).sort()).toEqual(['a.bin', 'b.bin', 'c.bin']);
-    for (const [name, seed] of [['a.bin', 1], ['b.bin', 2], ['c.bin', 3]] as const) {
+    for (const [name, seed] of [
+      ['a.bin', 1],
+      ['b.bin', 2],
+      ['c.bin', 3],
+    ] as const) {
       expect(sha256(fs.readFileSync(path.join(d.downloadDirectory, name)))).toBe(sha256(makeBytes(200000, seed)));
     }
   });
@@ -75,12 +117,18 @@ describe('kills at the narrow moments of a persistent session', () => {
       expect(first.lines.at(-1), `write ${n}`).toMatchObject({ type: 'killing', where: `journal write ${n}` });
       const second = await life({ ...d, urls: [], kill: { mode: 'none' }, exitWhenIdle: true });
       expect(second.code).toBe(0);
-      expect(second.lines.filter((l) => l.type === 'warning'), `write ${n}`).toEqual([]);
+      expect(
+        second.lines.filter((l) => l.type === 'warning'),
+        `write ${n}`,
+      ).toEqual([]);
       const started = first.lines.some((l) => l.type === 'started');
       // Either the task was journaled whole (it completes) or not at all (it never was returned).
       const files = fs.existsSync(d.downloadDirectory) ? fs.readdirSync(d.downloadDirectory) : [];
       if (second.lines.some((l) => l.type === 'completed')) {
-        expect(second.lines.filter((l) => l.type === 'completed'), `write ${n}`).toMatchObject([{ id: 1, success: true }]);
+        expect(
+          second.lines.filter((l) => l.type === 'completed'),
+          `write ${n}`,
+        ).toMatchObject([{ id: 1, success: true }]);
         expect(files, `write ${n}`).toEqual(['torn.bin']);
       } else {
         expect(started, `write ${n}: an identifier was returned but its task is gone`).toBe(false);

@@ -17,10 +17,28 @@ const CHILD = path.join(__dirname, '..', 'helpers', 'crash-child.js');
 const KILL_ROUNDS = 54;
 const NEW_TASKS_PER_LIFE = 2;
 /** Where lives end, in turn; 'random' lives are killed by this test at a random moment. */
-const MODES = ['random', 'after-start', 'random', 'listener', 'journal-write', 'commit', 'random', 'journal-write', 'listener'] as const;
+const MODES = [
+  'random',
+  'after-start',
+  'random',
+  'listener',
+  'journal-write',
+  'commit',
+  'random',
+  'journal-write',
+  'listener',
+] as const;
 
-interface Line { type: string; [key: string]: any }
-interface Life { lines: Line[]; signal: NodeJS.Signals | null; code: number | null; killedBy?: 'timer' | 'idle' }
+interface Line {
+  type: string;
+  [key: string]: any;
+}
+interface Life {
+  lines: Line[];
+  signal: NodeJS.Signals | null;
+  code: number | null;
+  killedBy?: 'timer' | 'idle';
+}
 
 const server = useTaskServer();
 
@@ -39,7 +57,7 @@ function live(options: object, killAfterMs: number | undefined, last: boolean): 
     }, 30_000);
     child.stdout.on('data', (data: Buffer) => {
       buffered += data.toString();
-      for (let newline; (newline = buffered.indexOf('\n')) >= 0; ) {
+      for (let newline; (newline = buffered.indexOf('\n')) >= 0;) {
         const line = JSON.parse(buffered.slice(0, newline)) as Line;
         buffered = buffered.slice(newline + 1);
         lines.push(line);
@@ -68,8 +86,8 @@ describe('crash consistency of a persistent session', () => {
     const root = tempDir('urlsession-crash-');
     const stateDirectory = path.join(root, 'state');
     const downloadDirectory = path.join(root, 'downloads');
-    const expected = new Map<string, string>();  // name -> sha256
-    const names = new Map<number, string>();  // identifier -> name
+    const expected = new Map<string, string>(); // name -> sha256
+    const names = new Map<number, string>(); // identifier -> name
     const completions = new Map<number, Line[]>();
     const locations = new Map<number, Set<string>>();
     const kills: Record<string, number> = {};
@@ -88,7 +106,10 @@ describe('crash consistency of a persistent session', () => {
         const size = 50_000 + next(900_000);
         const name = `t${life}-${k}.bin`;
         expected.set(name, sha256(makeBytes(size, seed)));
-        urls.push({ name, url: `${server.base}/file/${name}?size=${size}&seed=${seed}&etag=e${seed}&delay=5&chunk=16384` });
+        urls.push({
+          name,
+          url: `${server.base}/file/${name}?size=${size}&seed=${seed}&etag=e${seed}&delay=5&chunk=16384`,
+        });
       }
       const kill = { mode: mode === 'random' ? 'none' : mode, n: 1 + next(mode === 'journal-write' ? 6 : 2) };
       const result = await live(
@@ -113,7 +134,8 @@ describe('crash consistency of a persistent session', () => {
         expect(result.code, JSON.stringify(result.lines.slice(-5))).toBe(0);
       } else {
         expect(result.signal, JSON.stringify(result.lines.slice(-5))).toBe('SIGKILL');
-        const where = result.lines.find((l) => l.type === 'killing')?.where ?? (result.killedBy === 'timer' ? 'random' : 'idle');
+        const where =
+          result.lines.find((l) => l.type === 'killing')?.where ?? (result.killedBy === 'timer' ? 'random' : 'idle');
         const kind = where.replace(/ \d+$/, '');
         kills[kind] = (kills[kind] ?? 0) + 1;
       }
@@ -148,6 +170,8 @@ describe('crash consistency of a persistent session', () => {
     expect(fs.readdirSync(downloadDirectory).sort()).toEqual([...names.values()].sort());
     // The journal went with the session's end; what stays is the lock and the cookie jar.
     expect(fs.readdirSync(stateDirectory).filter((f) => f !== 'lock' && f !== 'cookies.txt')).toEqual([]);
-    console.log(`crash consistency: ${names.size} tasks (${returned} identifiers returned before a kill could stop it), ${killCount} kills ${JSON.stringify(kills)}, ${redelivered} completions delivered twice`);
+    console.log(
+      `crash consistency: ${names.size} tasks (${returned} identifiers returned before a kill could stop it), ${killCount} kills ${JSON.stringify(kills)}, ${redelivered} completions delivered twice`,
+    );
   }, 600_000);
 });

@@ -21,13 +21,14 @@ beforeAll(async () => {
 });
 afterAll(() => hostile.close());
 
-
 /** Runs one download in its own session, invalidates it, and checks that nothing leaked. */
 async function fault(url: string, options: URLSession.SessionConfigurationOptions = {}) {
   const dir = tempDir('urlsession-fault-');
   const fdsBefore = openFds();
   const threadsBefore = threads();
-  const session = URLSession.createSession({ configuration: URLSession.createSessionConfiguration({ downloadDirectory: dir, ...options }) });
+  const session = URLSession.createSession({
+    configuration: URLSession.createSessionConfiguration({ downloadDirectory: dir, ...options }),
+  });
   let location: string | undefined;
   session.on('downloadcompleted', (e) => (location = e.location));
   const done = new Promise<URLSession.SessionCompletedEvent>((resolve) => session.once('sessioncompleted', resolve));
@@ -99,7 +100,11 @@ describe('hostile HTTP/1.1 servers', () => {
       expect(Object.getOwnPropertyDescriptor(headers, '__proto__')?.value).toBe('b');
       expect(headers.tostring).toBe('c');
       expect(headers['set-cookie']).toEqual(['x=1', 'y=2']);
-      expect(JSON.parse(JSON.stringify(headers))).toMatchObject({ constructor: 'a', tostring: 'c', 'content-length': '2' });
+      expect(JSON.parse(JSON.stringify(headers))).toMatchObject({
+        constructor: 'a',
+        tostring: 'c',
+        'content-length': '2',
+      });
     } finally {
       await invalidated(session);
     }
@@ -147,7 +152,9 @@ describe('hostile HTTP/1.1 servers', () => {
 });
 
 describe('hostile HTTP/2 servers', () => {
-  async function h2Server(onStream: (stream: http2.ServerHttp2Stream, session: http2.ServerHttp2Session) => void): Promise<{ base: string; close(): Promise<void> }> {
+  async function h2Server(
+    onStream: (stream: http2.ServerHttp2Stream, session: http2.ServerHttp2Session) => void,
+  ): Promise<{ base: string; close(): Promise<void> }> {
     const server = http2.createSecureServer({ key: certs.key, cert: certs.cert });
     server.on('stream', (stream) => {
       // Breaking the stream on purpose makes it emit its own error: expected, not a test failure.
@@ -170,7 +177,11 @@ describe('hostile HTTP/2 servers', () => {
 
   it.each([
     ['RST_STREAM', (stream: http2.ServerHttp2Stream) => stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR)],
-    ['GOAWAY', (_stream: http2.ServerHttp2Stream, session: http2.ServerHttp2Session) => session.goaway(http2.constants.NGHTTP2_INTERNAL_ERROR)],
+    [
+      'GOAWAY',
+      (_stream: http2.ServerHttp2Stream, session: http2.ServerHttp2Session) =>
+        session.goaway(http2.constants.NGHTTP2_INTERNAL_ERROR),
+    ],
   ] as const)('%s mid-transfer fails with -1005 and leaves nothing', async (_name, breakIt) => {
     const server = await h2Server((stream, session) => {
       stream.respond({ ':status': 200, 'content-length': '1000000' });
@@ -198,7 +209,7 @@ describe('local faults', () => {
     try {
       execFileSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'true'], { stdio: 'ignore' });
     } catch {
-      context.skip();  // needs root to drop to another user, and setpriv (util-linux)
+      context.skip(); // needs root to drop to another user, and setpriv (util-linux)
       return;
     }
     const server = await startTaskServer();
@@ -212,7 +223,11 @@ describe('local faults', () => {
         s.on('downloadprogress', () => { if (!told) { told = true; console.log('progress'); } });
         s.on('sessioncompleted', (e) => { console.log(JSON.stringify(e)); s.finishTasksAndInvalidate(); });
         s.downloadTask({ url: ${JSON.stringify(`${server.base}/file?size=6000000&delay=5&chunk=16384`)} });`;
-      const child = spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const child = spawn(
+        'setpriv',
+        ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '-e', script],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      );
       let out = '';
       child.stdout.on('data', (d: Buffer) => {
         out += d.toString();
@@ -237,13 +252,17 @@ describe('local faults', () => {
     try {
       execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', mountPoint], { stdio: 'ignore' });
     } catch {
-      context.skip();  // mounting needs root (CAP_SYS_ADMIN); CI runs as root
+      context.skip(); // mounting needs root (CAP_SYS_ADMIN); CI runs as root
       return;
     }
     const server = await startTaskServer();
     try {
-      const session = URLSession.createSession({ configuration: URLSession.createSessionConfiguration({ downloadDirectory: mountPoint }) });
-      const done = new Promise<URLSession.SessionCompletedEvent>((resolve) => session.once('sessioncompleted', resolve));
+      const session = URLSession.createSession({
+        configuration: URLSession.createSessionConfiguration({ downloadDirectory: mountPoint }),
+      });
+      const done = new Promise<URLSession.SessionCompletedEvent>((resolve) =>
+        session.once('sessioncompleted', resolve),
+      );
       session.downloadTask({ url: `${server.base}/file?size=5000000` });
       expect(await done).toMatchObject({ success: false, errorCode: -3003 });
       expect(fs.readdirSync(mountPoint)).toEqual([]);
@@ -263,15 +282,21 @@ describe('local faults', () => {
     const server = await startTaskServer();
     try {
       const dir = tempDir('urlsession-gone-');
-      const session = URLSession.createSession({ configuration: URLSession.createSessionConfiguration({ downloadDirectory: dir }) });
-      const task = session.download(`${server.base}/file?size=3000000&delay=5&chunk=16384`, { destination: path.join(dir, 'sub', 'x.bin'), retry: 0 });
+      const session = URLSession.createSession({
+        configuration: URLSession.createSessionConfiguration({ downloadDirectory: dir }),
+      });
+      const task = session.download(`${server.base}/file?size=3000000&delay=5&chunk=16384`, {
+        destination: path.join(dir, 'sub', 'x.bin'),
+        retry: 0,
+      });
       await new Promise<void>((resolve) => task.once('progress', () => resolve()));
       fs.rmSync(path.join(dir, 'sub'), { recursive: true, force: true });
       const error = await task.done.catch((e: unknown) => e as URLSession.TransferError);
       expect(error).toBeInstanceOf(URLSession.TransferError);
       expect([-3000, -3003, -3005]).toContain((error as URLSession.TransferError).errorCode);
       expect(fs.existsSync(path.join(dir, 'sub', 'x.bin'))).toBe(false);
-      const again = await session.download(`${server.base}/file?size=1000`, { destination: path.join(dir, 'y.bin') }).done;
+      const again = await session.download(`${server.base}/file?size=1000`, { destination: path.join(dir, 'y.bin') })
+        .done;
       expect(fs.statSync(again.location).size).toBe(1000);
       session.invalidateAndCancel();
     } finally {
@@ -325,7 +350,11 @@ describe('file modes', () => {
     const root = tempDir('urlsession-modes-');
     try {
       const session = URLSession.createSession({
-        configuration: URLSession.createSessionConfiguration({ identifier: `modes.${process.pid}`, stateDirectory: path.join(root, 'state'), downloadDirectory: path.join(root, 'dl') }),
+        configuration: URLSession.createSessionConfiguration({
+          identifier: `modes.${process.pid}`,
+          stateDirectory: path.join(root, 'state'),
+          downloadDirectory: path.join(root, 'dl'),
+        }),
       });
       const id = session.downloadTask({ url: `${server.base}/file?size=3000000&delay=5&chunk=16384` });
       await new Promise<void>((resolve) => session.once('downloadprogress', () => resolve()));

@@ -10,8 +10,21 @@ import { Journal, peekJournal } from '../../lib/journal';
 const legacy = {
   version: 1,
   nextTaskIdentifier: 8,
-  tasks: [{ taskIdentifier: 5, kind: 'download', url: 'http://127.0.0.1:1/a', method: 'GET', headers: ['X-A', '1'], taskDescription: 'five', validator: '"v"', expectedBytes: 10 }],
-  undelivered: [{ taskIdentifier: 7, kind: 'data', errorCode: 0, message: '', statusCode: 200, responseBase64: 'aGk=' }],
+  tasks: [
+    {
+      taskIdentifier: 5,
+      kind: 'download',
+      url: 'http://127.0.0.1:1/a',
+      method: 'GET',
+      headers: ['X-A', '1'],
+      taskDescription: 'five',
+      validator: '"v"',
+      expectedBytes: 10,
+    },
+  ],
+  undelivered: [
+    { taskIdentifier: 7, kind: 'data', errorCode: 0, message: '', statusCode: 200, responseBase64: 'aGk=' },
+  ],
 };
 
 describe('journal.json of earlier versions', () => {
@@ -32,7 +45,9 @@ describe('journal.json of earlier versions', () => {
     const dir = tempDir('urlsession-migrate-');
     fs.writeFileSync(path.join(dir, 'journal.json'), JSON.stringify(legacy), { mode: 0o600 });
     Journal.open(dir).close(false);
-    fs.writeFileSync(path.join(dir, 'journal.json'), JSON.stringify({ ...legacy, nextTaskIdentifier: 99, tasks: [] }), { mode: 0o600 });
+    fs.writeFileSync(path.join(dir, 'journal.json'), JSON.stringify({ ...legacy, nextTaskIdentifier: 99, tasks: [] }), {
+      mode: 0o600,
+    });
     const journal = Journal.open(dir);
     expect(journal.state.nextTaskIdentifier).toBe(8);
     expect(journal.state.tasks.map((t) => t.taskIdentifier)).toEqual([5]);

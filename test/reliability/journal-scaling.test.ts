@@ -17,10 +17,17 @@ const server = useTaskServer();
 
 function journalBytesFor(tasks: number): Promise<{ bytes: number; writes: number; completed: number }> {
   const root = tempDir('urlsession-journal-scale-');
-  const urls = Array.from({ length: tasks }, (_, i) => ({ name: `f${i}`, url: `${server.base}/file/f${i}?size=100&seed=${i + 1}&etag=e${i}` }));
+  const urls = Array.from({ length: tasks }, (_, i) => ({
+    name: `f${i}`,
+    url: `${server.base}/file/f${i}?size=100&seed=${i + 1}&etag=e${i}`,
+  }));
   const options = {
-    identifier: 'journal.scale', stateDirectory: path.join(root, 'state'), downloadDirectory: path.join(root, 'dl'),
-    urls, kill: { mode: 'none' }, exitWhenIdle: true,
+    identifier: 'journal.scale',
+    stateDirectory: path.join(root, 'state'),
+    downloadDirectory: path.join(root, 'dl'),
+    urls,
+    kill: { mode: 'none' },
+    exitWhenIdle: true,
   };
   return new Promise((resolve, reject) => {
     const optionsFile = path.join(root, 'options.json');
@@ -29,11 +36,18 @@ function journalBytesFor(tasks: number): Promise<{ bytes: number; writes: number
     let out = '';
     child.stdout.on('data', (data: Buffer) => (out += data.toString()));
     child.on('exit', (code) => {
-      const lines = out.trim().split('\n').map((line) => JSON.parse(line) as { type: string; journalBytes?: number; journalWrites?: number });
+      const lines = out
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as { type: string; journalBytes?: number; journalWrites?: number });
       const idle = lines.find((l) => l.type === 'idle');
       if (code !== 0 || idle === undefined) return reject(new Error(`child exited ${code}: ${out.slice(-500)}`));
       expect(fs.readdirSync(path.join(root, 'dl'))).toHaveLength(tasks);
-      resolve({ bytes: idle.journalBytes ?? 0, writes: idle.journalWrites ?? 0, completed: lines.filter((l) => l.type === 'completed').length });
+      resolve({
+        bytes: idle.journalBytes ?? 0,
+        writes: idle.journalWrites ?? 0,
+        completed: lines.filter((l) => l.type === 'completed').length,
+      });
     });
   });
 }
@@ -49,6 +63,8 @@ describe('the journal at scale', () => {
     // Constant: ten times the tasks, less than twice the bytes per task (compaction rewrites the
     // log once it has grown past the state it holds, so it adds at most what was appended).
     expect(large.bytes / 2500).toBeLessThan((small.bytes / 250) * 2);
-    console.log(`journal: ${(small.bytes / 250).toFixed(0)} B/task at 250 tasks, ${(large.bytes / 2500).toFixed(0)} B/task at 2,500`);
+    console.log(
+      `journal: ${(small.bytes / 250).toFixed(0)} B/task at 250 tasks, ${(large.bytes / 2500).toFixed(0)} B/task at 2,500`,
+    );
   }, 300_000);
 });

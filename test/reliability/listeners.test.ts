@@ -23,7 +23,12 @@ ${code}`;
     const guard = setTimeout(() => child.kill('SIGKILL'), 30_000);
     child.on('exit', () => {
       clearTimeout(guard);
-      resolve(out.split('\n').filter(Boolean).map((l) => JSON.parse(l)));
+      resolve(
+        out
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l)),
+      );
     });
   });
 }
@@ -49,7 +54,9 @@ describe('throwing listeners', () => {
       });
       process.on('exit', () => print({ counts, uncaught }));`);
     // Two completions: 250 + 250 session listeners, the once listener once, 2 module listeners' runs.
-    expect(lines).toEqual([{ counts: { session: 500, module: 2, once: 1, task: 1, taskOnce: 1 }, uncaught: 2 + 2 + 1 }]);
+    expect(lines).toEqual([
+      { counts: { session: 500, module: 2, once: 1, task: 1, taskOnce: 1 }, uncaught: 2 + 2 + 1 },
+    ]);
   });
 
   it('a persistent session marks a completion delivered only after every listener ran', async () => {

@@ -25,14 +25,22 @@ function settle(session: URLSession.Session): Promise<unknown> {
 describe('load', () => {
   it('1,000 concurrent downloads in one session: each sessioncompleted exactly once, every file correct', async () => {
     const dir = temp();
-    const session = URLSession.createSession({ configuration: URLSession.createSessionConfiguration({ downloadDirectory: dir, HTTPMaximumConnectionsPerHost: 64 }) });
+    const session = URLSession.createSession({
+      configuration: URLSession.createSessionConfiguration({
+        downloadDirectory: dir,
+        HTTPMaximumConnectionsPerHost: 64,
+      }),
+    });
     const completed = new Map<number, number>();
     const locations = new Map<number, string>();
-    session.on('sessioncompleted', (e) => completed.set(e.taskIdentifier, (completed.get(e.taskIdentifier) ?? 0) + (e.success ? 1 : 100)));
+    session.on('sessioncompleted', (e) =>
+      completed.set(e.taskIdentifier, (completed.get(e.taskIdentifier) ?? 0) + (e.success ? 1 : 100)),
+    );
     session.on('downloadcompleted', (e) => locations.set(e.taskIdentifier, e.location));
     const done = new Promise((resolve) => session.once('sessioneventscompleted', resolve));
     const seeds = new Map<number, number>();
-    for (let i = 0; i < 1000; i++) seeds.set(session.downloadTask({ url: `${server.base}/file?size=20000&seed=${i + 1}` }), i + 1);
+    for (let i = 0; i < 1000; i++)
+      seeds.set(session.downloadTask({ url: `${server.base}/file?size=20000&seed=${i + 1}` }), i + 1);
     await done;
     expect(completed.size).toBe(1000);
     expect([...completed.values()].every((count) => count === 1)).toBe(true);
@@ -43,8 +51,12 @@ describe('load', () => {
 
   it('100 sessions at once: every session completes its task exactly once', async () => {
     const dir = temp();
-    const sessions = Array.from({ length: 100 }, () => URLSession.createSession({ configuration: URLSession.createSessionConfiguration({ downloadDirectory: dir }) }));
-    const results = await Promise.all(sessions.map((s, i) => s.download(`${server.base}/file?size=50000&seed=${500 + i}`).done));
+    const sessions = Array.from({ length: 100 }, () =>
+      URLSession.createSession({ configuration: URLSession.createSessionConfiguration({ downloadDirectory: dir }) }),
+    );
+    const results = await Promise.all(
+      sessions.map((s, i) => s.download(`${server.base}/file?size=50000&seed=${500 + i}`).done),
+    );
     results.forEach((r, i) => expect(fileSha(r.location)).toBe(sha256(makeBytes(50000, 500 + i))));
     await Promise.all(sessions.map(settle));
   });
@@ -74,30 +86,46 @@ describe('load', () => {
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     expect(await new Promise((resolve) => child.on('exit', resolve))).toBe(0);
     const report = JSON.parse(out);
-    process.stderr.write(`soak: RSS +${report.rssGrowthMiB.toFixed(1)} MiB over 20,000 tasks, of which V8 nursery +${report.nurseryGrowthMiB.toFixed(1)} MiB\n`);
+    process.stderr.write(
+      `soak: RSS +${report.rssGrowthMiB.toFixed(1)} MiB over 20,000 tasks, of which V8 nursery +${report.nurseryGrowthMiB.toFixed(1)} MiB\n`,
+    );
     expect(report.fdGrowth).toBeLessThanOrEqual(0);
-    if (!process.env.URLSESSION_SANITIZER) expect(report.rssGrowthMiB - report.nurseryGrowthMiB).toBeLessThan(10);  // ASan quarantine grows RSS
+    if (!process.env.URLSESSION_SANITIZER) expect(report.rssGrowthMiB - report.nurseryGrowthMiB).toBeLessThan(10); // ASan quarantine grows RSS
   });
 
   it('creating and invalidating 1,000 sessions leaks no thread or descriptor', async () => {
     const fdsBefore = openFds();
     const threadsBefore = threads();
     for (let i = 0; i < 1000; i += 50) {
-      const batch = Array.from({ length: 50 }, () => URLSession.createSession({ configuration: URLSession.createSessionConfiguration() }));
-      await Promise.all(batch.map((s, j) => (j % 2 ? settle(s) : new Promise((resolve) => {
-        s.once('invalidated', resolve);
-        s.invalidateAndCancel();
-      }))));
+      const batch = Array.from({ length: 50 }, () =>
+        URLSession.createSession({ configuration: URLSession.createSessionConfiguration() }),
+      );
+      await Promise.all(
+        batch.map((s, j) =>
+          j % 2
+            ? settle(s)
+            : new Promise((resolve) => {
+                s.once('invalidated', resolve);
+                s.invalidateAndCancel();
+              }),
+        ),
+      );
     }
     await waitFor('every engine thread to be joined', () => threadsBefore === undefined || threads() === threadsBefore);
     await waitFor('every descriptor to be closed', () => openFds() <= fdsBefore, 5_000);
   });
 
   it('50 worker_threads load, use and unload the addon without a crash', async () => {
-    const child = spawn(process.execPath, [path.join(__dirname, '..', 'helpers', 'fixtures-worker.js'), `${server.base}/file?size=1000`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(
+      process.execPath,
+      [path.join(__dirname, '..', 'helpers', 'fixtures-worker.js'), `${server.base}/file?size=1000`],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    const [code, signal] = await new Promise<[number | null, string | null]>((resolve) => child.on('exit', (c, s) => resolve([c, s])));
+    const [code, signal] = await new Promise<[number | null, string | null]>((resolve) =>
+      child.on('exit', (c, s) => resolve([c, s])),
+    );
     expect(signal).toBeNull();
     expect(code).toBe(0);
     expect(out.trim()).toBe('50');
@@ -128,7 +156,7 @@ describe('load', () => {
     expect(await new Promise((resolve) => child.on('exit', resolve))).toBe(0);
     const report = JSON.parse(out);
     expect(report).toMatchObject({ success: true, sum: size, last: size, monotonic: true });
-    if (!process.env.URLSESSION_SANITIZER) expect(report.maxRssMiB).toBeLessThan(128);  // ASan inflates RSS
+    if (!process.env.URLSESSION_SANITIZER) expect(report.maxRssMiB).toBeLessThan(128); // ASan inflates RSS
     expect(fs.statSync(report.location).size).toBe(size);
     fs.rmSync(dir, { recursive: true, force: true });
   });

@@ -57,7 +57,13 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
-afterAll(() => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }));
+afterAll(
+  () =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+);
 
 const cleanups: Array<() => void> = [];
 afterEach(() => {
@@ -67,7 +73,7 @@ afterEach(() => {
 function stateTmpfs(context: { skip: () => void }): Tmpfs {
   const tmpfs = mountTmpfs('256k');
   if (tmpfs === undefined) {
-    context.skip();  // mounting needs root (CAP_SYS_ADMIN); CI runs as root
+    context.skip(); // mounting needs root (CAP_SYS_ADMIN); CI runs as root
     throw new Error('unreachable');
   }
   cleanups.push(() => tmpfs.remove());
@@ -79,7 +85,6 @@ function downloadFolder(): string {
   cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
   return dir;
 }
-
 
 function onDisk(stateDirectory: string): ReturnType<typeof peekJournal> {
   try {
@@ -98,7 +103,11 @@ describe('a full state folder', () => {
     process.on('uncaughtException', onUncaught);
     cleanups.push(() => process.off('uncaughtException', onUncaught));
     const session = URLSession.createSession({
-      configuration: URLSession.createSessionConfiguration({ identifier: 'disk.full', stateDirectory: state.dir, downloadDirectory }),
+      configuration: URLSession.createSessionConfiguration({
+        identifier: 'disk.full',
+        stateDirectory: state.dir,
+        downloadDirectory,
+      }),
     });
     const sessionWarnings: URLSession.SessionWarningEvent[] = [];
     const moduleWarnings: URLSession.SessionWarningEvent[] = [];
@@ -141,12 +150,20 @@ describe('a full state folder', () => {
       const upload = session.uploadTask({ url: `${base}/upload/fast`, data: body });
       await waitFor('the upload', () => completed.has(upload), 20_000);
       expect(completed.get(upload)).toMatchObject({ success: true, statusCode: 200 });
-      expect(JSON.parse(completed.get(upload)?.responseText ?? '')).toEqual({ length: body.length, sha256: sha256(body) });
+      expect(JSON.parse(completed.get(upload)?.responseText ?? '')).toEqual({
+        length: body.length,
+        sha256: sha256(body),
+      });
       expect(fs.readdirSync(state.dir).filter((f) => f.startsWith('body-') || f.endsWith('.tmp'))).toEqual([]);
 
       // One warning for the whole episode, on the session and on the module.
       expect(sessionWarnings).toEqual([
-        { sessionIdentifier: 'disk.full', code: 'ENOSPC', path: path.join(state.dir, 'journal.log'), message: expect.stringContaining('ENOSPC') },
+        {
+          sessionIdentifier: 'disk.full',
+          code: 'ENOSPC',
+          path: path.join(state.dir, 'journal.log'),
+          message: expect.stringContaining('ENOSPC'),
+        },
       ]);
       expect(moduleWarnings).toEqual(sessionWarnings);
 
@@ -156,7 +173,10 @@ describe('a full state folder', () => {
       expect(onDisk(state.dir)).toMatchObject({ nextTaskIdentifier: upload + 1, tasks: [], undelivered: [] });
       // ...and a later change is on disk as before.
       const later = session.downloadTask({ url: `${base}/hold/b/9` });
-      await waitFor('the later task in the journal on disk', () => onDisk(state.dir)?.tasks.some((t) => t.taskIdentifier === later) === true);
+      await waitFor(
+        'the later task in the journal on disk',
+        () => onDisk(state.dir)?.tasks.some((t) => t.taskIdentifier === later) === true,
+      );
       group('b').release();
       await waitFor('the later download', () => completed.has(later), 20_000);
       expect(sha256(fs.readFileSync(locations.get(later) as string))).toBe(sha256(makeBytes(SIZE, 9)));
@@ -177,10 +197,17 @@ describe('a full state folder', () => {
     // Room for the lock file and the journal, not for a 1 MB body.
     fill(state.dir, 48 * 1024);
     const options = { identifier: 'disk.body', stateDirectory: state.dir, downloadDirectory };
-    const first = await runChild({ ...options, uploads: [{ url: `${base}/upload/slow`, bytes: 1_000_000 }] }, (line) => line.type === 'uploadprogress', { deadlineMs: 30_000 });
+    const first = await runChild(
+      { ...options, uploads: [{ url: `${base}/upload/slow`, bytes: 1_000_000 }] },
+      (line) => line.type === 'uploadprogress',
+      { deadlineMs: 30_000 },
+    );
     expect(first.signal, JSON.stringify(first.lines)).toBe('SIGKILL');
     expect(first.timedOut).toBe(false);
-    expect(first.lines.find((l) => l.type === 'warning')).toMatchObject({ code: 'ENOSPC', path: expect.stringMatching(/\/body-1-[0-9a-f]+$/) });
+    expect(first.lines.find((l) => l.type === 'warning')).toMatchObject({
+      code: 'ENOSPC',
+      path: expect.stringMatching(/\/body-1-[0-9a-f]+$/),
+    });
     expect(first.lines.filter((l) => l.type === 'error')).toEqual([]);
     // Journaled as a task whose body lived only in that process; no half-written body is left.
     expect(onDisk(state.dir)?.tasks).toMatchObject([{ taskIdentifier: 1, bodyInMemory: true }]);
@@ -188,6 +215,8 @@ describe('a full state folder', () => {
 
     const second = await runChild(options, undefined, { deadlineMs: 30_000 });
     expect(second.code, JSON.stringify(second.lines)).toBe(0);
-    expect(second.lines.filter((l) => l.type === 'sessioncompleted')).toEqual([{ type: 'sessioncompleted', id: 1, success: false, errorCode: -3001 }]);
+    expect(second.lines.filter((l) => l.type === 'sessioncompleted')).toEqual([
+      { type: 'sessioncompleted', id: 1, success: false, errorCode: -3001 },
+    ]);
   });
 });

@@ -15,7 +15,7 @@ import * as URLSession from '../../lib/index';
 const MiB = 1024 * 1024;
 let base: string;
 let server: http.Server;
-let bomb: Buffer;  // gzip of 1 GiB of zeros: about 1 MB on the wire
+let bomb: Buffer; // gzip of 1 GiB of zeros: about 1 MB on the wire
 const sessions = liveSessions();
 
 function gzipOfZeros(bytes: number): Promise<Buffer> {
@@ -70,7 +70,13 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
-afterAll(() => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }));
+afterAll(
+  () =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+);
 
 function session(options: URLSession.SessionConfigurationOptions = {}): URLSession.Session {
   const s = URLSession.createSession({ configuration: URLSession.createSessionConfiguration(options) });
@@ -95,7 +101,14 @@ ${code}`;
     }, deadlineMs);
     child.on('exit', (exitCode) => {
       clearTimeout(guard);
-      resolve({ lines: out.split('\n').filter(Boolean).map((l) => JSON.parse(l)), timedOut, code: exitCode });
+      resolve({
+        lines: out
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l)),
+        timedOut,
+        code: exitCode,
+      });
     });
   });
 }
@@ -112,7 +125,7 @@ describe('bodies kept in memory', () => {
     expect(run.lines[0]).toMatchObject({ ok: false, errorCode: -1103 });
     expect(run.lines[0].message).toMatch(/maximumResponseSize/);
     // 64 MiB of body at most, plus Node and libcurl: far below the 1 GiB the bomb inflates to.
-    if (!process.env.URLSESSION_SANITIZER) expect(run.lines[0].peak).toBeLessThan(400 * MiB);  // ASan inflates RSS
+    if (!process.env.URLSESSION_SANITIZER) expect(run.lines[0].peak).toBeLessThan(400 * MiB); // ASan inflates RSS
   });
 
   it("Titanium's dataTask gets its sessioncompleted with -1103 for a bomb; the session goes on", async () => {
@@ -122,8 +135,15 @@ describe('bodies kept in memory', () => {
     const bombId = s.dataTask({ url: `${base}/bomb` });
     const okId = s.dataTask({ url: `${base}/body?size=1000` });
     await new Promise<void>((resolve) => s.on('sessioncompleted', () => events.length === 2 && resolve()));
-    expect(events.find((e) => e.taskIdentifier === bombId)).toMatchObject({ success: false, errorCode: -1103, responseText: '' });
-    expect(events.find((e) => e.taskIdentifier === okId)).toMatchObject({ success: true, responseText: 'a'.repeat(1000) });
+    expect(events.find((e) => e.taskIdentifier === bombId)).toMatchObject({
+      success: false,
+      errorCode: -1103,
+      responseText: '',
+    });
+    expect(events.find((e) => e.taskIdentifier === okId)).toMatchObject({
+      success: true,
+      responseText: 'a'.repeat(1000),
+    });
   });
 
   it('maximumResponseSize is exact, per session and per request, and a declared length over it fails at once', async () => {
@@ -131,9 +151,13 @@ describe('bodies kept in memory', () => {
     expect((await s.request(`${base}/body?size=1000`).done).body.length).toBe(1000);
     await expect(s.request(`${base}/body?size=1001`, { retry: 0 }).done).rejects.toMatchObject({ errorCode: -1103 });
     expect((await s.request(`${base}/body?size=5000`, { maximumResponseSize: 5000 }).done).body.length).toBe(5000);
-    await expect(s.upload(`${base}/body?size=2000`, Buffer.from('x'), { retry: 0 }).done).rejects.toMatchObject({ errorCode: -1103 });
+    await expect(s.upload(`${base}/body?size=2000`, Buffer.from('x'), { retry: 0 }).done).rejects.toMatchObject({
+      errorCode: -1103,
+    });
     // 100 MB declared, 10 bytes sent, then silence: fails without waiting for the timeout.
-    await expect(s.request(`${base}/declared?size=100000000`, { retry: 0, timeout: 30 }).done).rejects.toMatchObject({ errorCode: -1103 });
+    await expect(s.request(`${base}/declared?size=100000000`, { retry: 0, timeout: 30 }).done).rejects.toMatchObject({
+      errorCode: -1103,
+    });
   });
 
   it('streamed bodies and downloads are not limited by maximumResponseSize', async () => {
@@ -149,24 +173,36 @@ describe('bodies kept in memory', () => {
 
   it('bad limits are refused with coded errors', () => {
     for (const value of [0, -1, 1.5, Number.POSITIVE_INFINITY]) {
-      expect(() => URLSession.createSessionConfiguration({ maximumResponseSize: value })).toThrow(expect.objectContaining({ name: 'RangeError', code: 'ERR_URLSESSION_OUT_OF_RANGE' }));
+      expect(() => URLSession.createSessionConfiguration({ maximumResponseSize: value })).toThrow(
+        expect.objectContaining({ name: 'RangeError', code: 'ERR_URLSESSION_OUT_OF_RANGE' }),
+      );
     }
-    expect(() => URLSession.createSessionConfiguration({ maximumResponseSize: '1' as never })).toThrow(expect.objectContaining({ code: 'ERR_URLSESSION_INVALID_ARGUMENT' }));
+    expect(() => URLSession.createSessionConfiguration({ maximumResponseSize: '1' as never })).toThrow(
+      expect.objectContaining({ code: 'ERR_URLSESSION_INVALID_ARGUMENT' }),
+    );
     const s = session();
-    expect(() => s.request(`${base}/body`, { maximumResponseSize: 0 })).toThrow(expect.objectContaining({ code: 'ERR_URLSESSION_OUT_OF_RANGE' }));
+    expect(() => s.request(`${base}/body`, { maximumResponseSize: 0 })).toThrow(
+      expect.objectContaining({ code: 'ERR_URLSESSION_OUT_OF_RANGE' }),
+    );
   });
 
   for (const persistent of [false, true]) {
     it(`a body longer than a JavaScript string (limit raised to 600 MiB${persistent ? ', persistent session' : ''}) still completes: -1103 for responseText, no lost event`, async () => {
       const state = tempDir('urlsession-limit-state-');
-      const configuration = { maximumResponseSize: 600 * MiB, ...(persistent ? { identifier: `limit.${process.pid}`, stateDirectory: state } : {}) };
-      const run = await inChild(`
+      const configuration = {
+        maximumResponseSize: 600 * MiB,
+        ...(persistent ? { identifier: `limit.${process.pid}`, stateDirectory: state } : {}),
+      };
+      const run = await inChild(
+        `
         const s = URLSession.createSession({ configuration: URLSession.createSessionConfiguration(${JSON.stringify(configuration)}) });
         process.on('uncaughtException', (e) => print({ uncaught: e.code || e.message }));
         s.on('sessioncompleted', (e) => print({ id: e.taskIdentifier, success: e.success, errorCode: e.errorCode, textLength: e.responseText.length }));
         s.on('invalidated', () => print({ invalidated: true }));
         s.dataTask({ url: ${JSON.stringify(`${base}/body?size=${560 * MiB}`)} });
-        s.finishTasksAndInvalidate();`, 120_000);
+        s.finishTasksAndInvalidate();`,
+        120_000,
+      );
       expect(run.timedOut).toBe(false);
       expect(run.lines).toEqual([{ id: 1, success: false, errorCode: -1103, textLength: 0 }, { invalidated: true }]);
     }, 150_000);

@@ -25,7 +25,10 @@ async function cookieServer(host: string): Promise<CookieServer> {
     if (url.pathname === '/set') {
       const r = Number(url.searchParams.get('r'));
       const n = Number(url.searchParams.get('n') ?? 50);
-      res.setHeader('Set-Cookie', Array.from({ length: n }, (_, j) => `${cookieName(r, j)}=v`));
+      res.setHeader(
+        'Set-Cookie',
+        Array.from({ length: n }, (_, j) => `${cookieName(r, j)}=v`),
+      );
       return void res.end('set');
     }
     res.end(req.headers.cookie ?? '');
@@ -78,7 +81,9 @@ afterEach(async () => {
 });
 
 function newSession(stateDirectory: string): URLSession.Session {
-  const session = URLSession.createSession({ configuration: URLSession.createSessionConfiguration({ stateDirectory }) });
+  const session = URLSession.createSession({
+    configuration: URLSession.createSessionConfiguration({ stateDirectory }),
+  });
   cleanups.push(() => (session.state === 'invalidated' ? undefined : invalidate(session)));
   return session;
 }
@@ -94,7 +99,10 @@ describe.skipIf(process.platform !== 'linux')('cookie jar limits', () => {
     // The newest 150: responses 397-399 whole (the first response's cookies are long gone).
     const newest = [];
     for (let r = 397; r < 400; r++) for (let j = 0; j < 50; j++) newest.push(cookieName(r, j));
-    const sent = (await session.request(`${server.base}/echo`).done).body.toString().split('; ').map((pair) => pair.split('=')[0]);
+    const sent = (await session.request(`${server.base}/echo`).done).body
+      .toString()
+      .split('; ')
+      .map((pair) => pair.split('=')[0]);
     expect(sent.sort()).toEqual([...newest].sort());
 
     await session.flush();
@@ -122,7 +130,11 @@ describe.skipIf(process.platform !== 'linux')('cookie jar limits', () => {
       return out.sort();
     };
     const sentTo = async (server: CookieServer): Promise<string[]> =>
-      (await session.request(`${server.base}/echo`).done).body.toString().split('; ').map((pair) => pair.split('=')[0]).sort();
+      (await session.request(`${server.base}/echo`).done).body
+        .toString()
+        .split('; ')
+        .map((pair) => pair.split('=')[0])
+        .sort();
     expect(await sentTo(servers[0])).toEqual(names(3, 3));
     expect(await sentTo(servers[1])).toEqual(names(1, 3));
     expect(await sentTo(servers[20])).toEqual(names(0, 1));
@@ -141,13 +153,13 @@ describe.skipIf(process.platform !== 'linux')('cookie jar limits', () => {
     const run = async (responses: number[]): Promise<void> => {
       const session = newSession(state);
       for (const r of responses) await session.request(`${server.base}/set?r=${r}`).done;
-      await invalidate(session);  // saves the jar
+      await invalidate(session); // saves the jar
     };
-    await run([0, 1, 2]);  // 150: the domain is full
-    await run([3]);        // a new session: r0, the oldest, makes room
-    await run([4]);        // and another: now r1
+    await run([0, 1, 2]); // 150: the domain is full
+    await run([3]); // a new session: r0, the oldest, makes room
+    await run([4]); // and another: now r1
     const kept = jarCookies(state).map(([, name]) => name.slice(0, 4));
-    expect([...new Set(kept)]).toEqual(['r004', 'r003', 'r002']);  // newest first, 50 each
+    expect([...new Set(kept)]).toEqual(['r004', 'r003', 'r002']); // newest first, 50 each
     expect(kept.length).toBe(PER_DOMAIN);
   }, 60_000);
 
@@ -156,20 +168,26 @@ describe.skipIf(process.platform !== 'linux')('cookie jar limits', () => {
     // newest first, as libcurl writes it. Ten expired cookies at the top must take no place.
     const state = path.join(root, 'state');
     fs.mkdirSync(state, { mode: 0o700 });
-    const never = 4102444800;  // 2100-01-01
+    const never = 4102444800; // 2100-01-01
     const all: string[] = [];
     for (let d = 1; d <= 21; d++) {
-      for (let j = 0; j < (d === 21 ? 100 : 200); j++) all.push(`.host${d}.example\tTRUE\t/\tFALSE\t${never}\td${d}c${j}\tv`);
+      for (let j = 0; j < (d === 21 ? 100 : 200); j++)
+        all.push(`.host${d}.example\tTRUE\t/\tFALSE\t${never}\td${d}c${j}\tv`);
     }
     const expired = Array.from({ length: 10 }, (_, j) => `.host21.example\tTRUE\t/\tFALSE\t1000\told${j}\tv`);
-    fs.writeFileSync(path.join(state, 'cookies.txt'), `# Netscape HTTP Cookie File\n\n${[...expired, ...all.reverse()].join('\n')}\n`, { mode: 0o600 });
+    fs.writeFileSync(
+      path.join(state, 'cookies.txt'),
+      `# Netscape HTTP Cookie File\n\n${[...expired, ...all.reverse()].join('\n')}\n`,
+      { mode: 0o600 },
+    );
 
     const session = newSession(state);
     await session.flush();
     const kept = jarCookies(state);
     // Per domain the newest 150 (c50..c199); of those 3100 the newest 3000: all but c50..c149 of domain 1.
     const expected: string[] = [];
-    for (let d = 21; d >= 1; d--) for (let j = d === 21 ? 99 : 199; j >= (d === 1 ? 150 : d === 21 ? 0 : 50); j--) expected.push(`d${d}c${j}`);
+    for (let d = 21; d >= 1; d--)
+      for (let j = d === 21 ? 99 : 199; j >= (d === 1 ? 150 : d === 21 ? 0 : 50); j--) expected.push(`d${d}c${j}`);
     expect(kept.length).toBe(TOTAL);
     expect(kept.map(([, name]) => name)).toEqual(expected);
   }, 60_000);
@@ -203,7 +221,11 @@ describe.skipIf(process.platform !== 'linux')('cookie jar file mode', () => {
     const first = fs.statSync(jar).ino;
     await session.request(`${server.base}/set?r=1&n=1`).done;
     await session.flush();
-    expect(jarCookies(state).map(([, name]) => name).sort()).toEqual(['r000c00', 'r001c00']);
+    expect(
+      jarCookies(state)
+        .map(([, name]) => name)
+        .sort(),
+    ).toEqual(['r000c00', 'r001c00']);
     expect(fs.statSync(jar).ino).not.toBe(first);
     expect(mode(jar)).toBe(0o600);
 
@@ -215,9 +237,9 @@ describe.skipIf(process.platform !== 'linux')('cookie jar file mode', () => {
     expect(jarCookies(state).map(([, name]) => name)).toEqual(['r002c00']);
     expect(mode(jar)).toBe(0o600);
 
-    await invalidate(session);  // the last save, at invalidation
+    await invalidate(session); // the last save, at invalidation
     expect(mode(jar)).toBe(0o600);
-    expect(mode(state)).toBe(0o755);  // the caller's folder keeps the mode the caller gave it
+    expect(mode(state)).toBe(0o755); // the caller's folder keeps the mode the caller gave it
   });
 
   it('a state directory the engine creates is 0700 and its new jar 0600', async () => {

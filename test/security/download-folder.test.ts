@@ -39,7 +39,9 @@ describe('a local attacker in the download folder', () => {
   it('a link swapped in for the partial file mid-download is not followed, and the destination never becomes a link', async () => {
     const dir = temp();
     const target = victim();
-    const session = URLSession.createSession({ configuration: URLSession.createSessionConfiguration({ downloadDirectory: dir }) });
+    const session = URLSession.createSession({
+      configuration: URLSession.createSessionConfiguration({ downloadDirectory: dir }),
+    });
     try {
       const task = session.download(`${server.base}/file?size=2000000&seed=4&delay=5&chunk=16384`, { retry: 0 });
       await new Promise<void>((resolve) => task.on('progress', (p) => p.transferred > 100_000 && resolve()));
@@ -47,7 +49,10 @@ describe('a local attacker in the download folder', () => {
       // The attacker moves our file aside and plants a link to the victim at its name.
       fs.renameSync(path.join(dir, partial), path.join(dir, 'moved-aside'));
       fs.symlinkSync(target.file, path.join(dir, partial));
-      const outcome = await task.done.then((r) => r, (e: unknown) => e as URLSession.TransferError);
+      const outcome = await task.done.then(
+        (r) => r,
+        (e: unknown) => e as URLSession.TransferError,
+      );
       target.intact();
       // Either the download is refused (-3005: what is at the partial name is not our file), or
       // what it reports is a regular file: never a link to the victim.
@@ -75,10 +80,16 @@ describe('a local attacker in the download folder', () => {
     execFileSync('mkfifo', [path.join(downloadDirectory, `.urlsession-${oldTag(identifier)}-2.partial`)]);
     const urls = [1, 2].map((seed) => `${server.base}/file?size=300000&seed=${seed}`);
     // In a child process: a JS thread blocked in open(2) on the FIFO would freeze this runner too.
-    const run = await runChild({ identifier, stateDirectory: path.join(root, 'state'), downloadDirectory, urls }, undefined, { deadlineMs: 20_000 });
+    const run = await runChild(
+      { identifier, stateDirectory: path.join(root, 'state'), downloadDirectory, urls },
+      undefined,
+      { deadlineMs: 20_000 },
+    );
     expect(run.timedOut, 'the child hung').toBe(false);
     const done = run.lines.filter((l) => l.type === 'downloadcompleted');
-    expect(done.map((l) => fileSha(l.location)).sort()).toEqual([1, 2].map((seed) => sha256(makeBytes(300_000, seed))).sort());
+    expect(done.map((l) => fileSha(l.location)).sort()).toEqual(
+      [1, 2].map((seed) => sha256(makeBytes(300_000, seed))).sort(),
+    );
     target.intact();
   });
 
@@ -88,7 +99,10 @@ describe('a local attacker in the download folder', () => {
       const d = { stateDirectory: path.join(root, 'state'), downloadDirectory: path.join(root, 'downloads') };
       const target = victim();
       const url = `${server.base}/file?size=2000000&seed=7&etag=v1&delay=5&chunk=16384`;
-      const first = await runChild({ identifier: `attack.crash.${planted}`, ...d, urls: [url] }, (line) => line.type === 'progress' && line.total > 200_000);
+      const first = await runChild(
+        { identifier: `attack.crash.${planted}`, ...d, urls: [url] },
+        (line) => line.type === 'progress' && line.total > 200_000,
+      );
       expect(first.signal).toBe('SIGKILL');
       const journal = peekJournal(d.stateDirectory) as JournalState;
       const partialPath = journal.tasks[0].partialPath as string;
@@ -112,7 +126,13 @@ describe('a local attacker in the download folder', () => {
       const root = temp();
       const downloadDirectory = path.join(root, 'downloads');
       const url = `${server.base}/file?size=100000&seed=9`;
-      const run = await runChild({ identifier: `modes.${umask}`, persistent: false, downloadDirectory, urls: [url], umask });
+      const run = await runChild({
+        identifier: `modes.${umask}`,
+        persistent: false,
+        downloadDirectory,
+        urls: [url],
+        umask,
+      });
       const completed = run.lines.find((l) => l.type === 'downloadcompleted');
       expect(completed?.mode, `umask ${umask.toString(8)}`).toBe(0o666 & ~umask);
     }
@@ -130,20 +150,31 @@ describe.skipIf(!asRoot)('the default download folder (as root, against another 
     const uid = process.getuid?.() as number;
     for (const name of [`urlsession-${uid}`, 'urlsession-downloads']) {
       const folder = path.join(tmp, name);
-      execFileSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'sh', '-c',
-        `mkdir -m 0777 "${folder}" && ln -s "${target.file}" "${folder}/.urlsession-${oldTag(identifier)}-1.partial"`]);
+      execFileSync('setpriv', [
+        '--reuid=65534',
+        '--regid=65534',
+        '--clear-groups',
+        'sh',
+        '-c',
+        `mkdir -m 0777 "${folder}" && ln -s "${target.file}" "${folder}/.urlsession-${oldTag(identifier)}-1.partial"`,
+      ]);
     }
     const state = path.join(temp(), 'state');
     const env = { ...process.env, TMPDIR: tmp };
     const url = `${server.base}/file?size=100000&seed=3`;
-    const run = await runChild({ identifier, stateDirectory: state, urls: [url] }, undefined, { env, deadlineMs: 20_000 });
+    const run = await runChild({ identifier, stateDirectory: state, urls: [url] }, undefined, {
+      env,
+      deadlineMs: 20_000,
+    });
     expect(run.lines.find((l) => l.type === 'thrown')).toMatchObject({ code: 'ERR_URLSESSION_DOWNLOAD_DIRECTORY' });
     expect(run.lines.some((l) => l.type === 'downloadcompleted')).toBe(false);
     target.intact();
 
     // Our own default folder: made 0700, and the download lands in it.
     const ownTmp = temp('urlsession-tmpdir-');
-    const own = await runChild({ identifier: 'attack.default.own', persistent: false, urls: [url] }, undefined, { env: { ...process.env, TMPDIR: ownTmp } });
+    const own = await runChild({ identifier: 'attack.default.own', persistent: false, urls: [url] }, undefined, {
+      env: { ...process.env, TMPDIR: ownTmp },
+    });
     const completed = own.lines.find((l) => l.type === 'downloadcompleted');
     expect(path.dirname(completed?.location)).toBe(path.join(ownTmp, `urlsession-${uid}`));
     expect(fs.statSync(path.join(ownTmp, `urlsession-${uid}`)).mode & 0o777).toBe(0o700);

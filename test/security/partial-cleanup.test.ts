@@ -17,9 +17,16 @@ import { makeBytes, sha256, useTaskServer } from '../helpers/task-server';
 const server = useTaskServer();
 
 const CHILD = path.join(__dirname, '..', 'helpers', 'exit-child.js');
-const partials = (dir: string): string[] => fs.readdirSync(dir).filter((name) => name.endsWith('.partial')).sort();
+const partials = (dir: string): string[] =>
+  fs
+    .readdirSync(dir)
+    .filter((name) => name.endsWith('.partial'))
+    .sort();
 
-interface Line { type: string; [key: string]: any }
+interface Line {
+  type: string;
+  [key: string]: any;
+}
 
 function runExitChild(options: object): Promise<{ code: number | null; lines: Line[] }> {
   return new Promise((resolve) => {
@@ -29,19 +36,29 @@ function runExitChild(options: object): Promise<{ code: number | null; lines: Li
     const guard = setTimeout(() => child.kill('SIGKILL'), 60_000);
     child.on('exit', (code) => {
       clearTimeout(guard);
-      resolve({ code, lines: out.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Line) });
+      resolve({
+        code,
+        lines: out
+          .split('\n')
+          .filter(Boolean)
+          .map((line) => JSON.parse(line) as Line),
+      });
     });
   });
 }
 
 describe('process.exit() with downloads running', () => {
-  it('removes the running and retrying downloads\' partial files of a plain session; resume data and a persistent session keep theirs', async () => {
+  it("removes the running and retrying downloads' partial files of a plain session; resume data and a persistent session keep theirs", async () => {
     const root = tempDir('urlsession-exit-');
     const plainDirectory = path.join(root, 'plain');
     const persistentDirectory = path.join(root, 'persistent');
     const n = 20;
     const { code, lines } = await runExitChild({
-      base: server.base, plainDirectory, persistentDirectory, stateDirectory: path.join(root, 'state'), n,
+      base: server.base,
+      plainDirectory,
+      persistentDirectory,
+      stateDirectory: path.join(root, 'state'),
+      n,
     });
     expect(lines.find((l) => l.type === 'error')).toBeUndefined();
     expect(code).toBe(0);
@@ -61,7 +78,9 @@ describe('process.exit() with downloads running', () => {
     expect(partials(persistentDirectory)).toEqual(exiting.persistent);
 
     // The resume data still works in a new session of this process.
-    const session = URLSession.createSession({ configuration: URLSession.createSessionConfiguration({ downloadDirectory: plainDirectory }) });
+    const session = URLSession.createSession({
+      configuration: URLSession.createSessionConfiguration({ downloadDirectory: plainDirectory }),
+    });
     try {
       const result = await session.download({ resumeData: Buffer.from(resume.resumeData, 'base64') }).done;
       expect(sha256(fs.readFileSync(result.location))).toBe(sha256(makeBytes(2_000_000, 1)));
@@ -81,7 +100,11 @@ function deadPid(): number {
   return pid as number;
 }
 
-const hex = (): string => Math.floor(Math.random() * 2 ** 52).toString(16).padStart(16, '0').slice(0, 16);
+const hex = (): string =>
+  Math.floor(Math.random() * 2 ** 52)
+    .toString(16)
+    .padStart(16, '0')
+    .slice(0, 16);
 const DAY = 24 * 60 * 60 * 1000;
 const asRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 
@@ -118,7 +141,7 @@ describe('stale partial files in a download folder', () => {
         // An earlier release's name without a pid: nobody can tell whether its owner lives.
         plant(dir, `.no-pid.bin.${hex()}.partial`, old),
         plant(dir, 'report.pdf', old),
-        plant(dir, `report.pdf.${dead}.${hex()}.partial`, old),  // not hidden: not one of ours
+        plant(dir, `report.pdf.${dead}.${hex()}.partial`, old), // not hidden: not one of ours
       ];
       const hardLinked = plant(dir, `.linked.bin.${dead}.${hex()}.partial`, old);
       fs.linkSync(hardLinked, path.join(dir, 'second-name-of-linked'));
@@ -140,7 +163,9 @@ describe('stale partial files in a download folder', () => {
         kept.push(theirs);
       }
 
-      const session = URLSession.createSession({ configuration: URLSession.createSessionConfiguration({ downloadDirectory: dir }) });
+      const session = URLSession.createSession({
+        configuration: URLSession.createSessionConfiguration({ downloadDirectory: dir }),
+      });
       try {
         const result = await session.download(`${server.base}/file?size=1000&seed=3`).done;
         kept.push(result.location);
@@ -166,12 +191,18 @@ describe('stale partial files in a download folder', () => {
     try {
       const dead = deadPid();
       // Names the sweep must look at (lstat) and keep, a few stale ones, the rest other files.
-      const names = Array.from({ length: 100_000 }, (_, i) => (i % 10 === 0 ? `.young-${i}.bin.${dead}.${hex()}.partial` : `file-${i}`));
+      const names = Array.from({ length: 100_000 }, (_, i) =>
+        i % 10 === 0 ? `.young-${i}.bin.${dead}.${hex()}.partial` : `file-${i}`,
+      );
       execFileSync('xargs', ['-0', 'touch', '--'], { cwd: dir, input: names.join('\0') });
-      const stale = Array.from({ length: 50 }, (_, i) => plant(dir, `.stale-${i}.bin.${dead}.${hex()}.partial`, 2 * DAY));
+      const stale = Array.from({ length: 50 }, (_, i) =>
+        plant(dir, `.stale-${i}.bin.${dead}.${hex()}.partial`, 2 * DAY),
+      );
       expect(fs.readdirSync(dir)).toHaveLength(100_050);
       const { sweepStalePartials } = await import('../../lib/partial-sweep');
-      const session = URLSession.createSession({ configuration: URLSession.createSessionConfiguration({ downloadDirectory: dir }) });
+      const session = URLSession.createSession({
+        configuration: URLSession.createSessionConfiguration({ downloadDirectory: dir }),
+      });
       const delay = monitorEventLoopDelay({ resolution: 10 });
       let turns = 0;
       let sweeping = true;

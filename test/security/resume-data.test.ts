@@ -30,7 +30,8 @@ function victim(): { file: string; intact: () => void } {
 }
 
 const fileSha = (file: string): string => sha256(fs.readFileSync(file));
-const SLOW = (seed: number): string => `${server.base}/file?size=2000000&seed=${seed}&etag=v${seed}&delay=5&chunk=16384`;
+const SLOW = (seed: number): string =>
+  `${server.base}/file?size=2000000&seed=${seed}&etag=v${seed}&delay=5&chunk=16384`;
 
 /** A genuine blob: a download cancelled after some bytes. */
 async function genuineResumeData(s: URLSession.Session, seed: number): Promise<Buffer> {
@@ -48,18 +49,36 @@ describe('resume data from outside', () => {
     const target = victim();
     const s = session(dir);
     const state = {
-      url: `${server.base}/file?size=100`, partialPath: target.file, offset: 0, validator: '"x"',
-      destinationDirectory: dir, destinationFileName: 'moved-here', nameFromResponse: false, overwrite: true,
+      url: `${server.base}/file?size=100`,
+      partialPath: target.file,
+      offset: 0,
+      validator: '"x"',
+      destinationDirectory: dir,
+      destinationFileName: 'moved-here',
+      nameFromResponse: false,
+      overwrite: true,
     };
     // The format of release 0.1.0, and the current one with a made-up signature or none.
     const forged = [
       Buffer.from(JSON.stringify({ format: 'urlsession-resume', version: 1, ...state })),
-      Buffer.from(JSON.stringify({ format: 'urlsession-resume', version: 2, ...state, partialIdentity: '1:2:3', mac: Buffer.alloc(32).toString('base64') })),
+      Buffer.from(
+        JSON.stringify({
+          format: 'urlsession-resume',
+          version: 2,
+          ...state,
+          partialIdentity: '1:2:3',
+          mac: Buffer.alloc(32).toString('base64'),
+        }),
+      ),
       Buffer.from(JSON.stringify({ format: 'urlsession-resume', version: 2, ...state, partialIdentity: '1:2:3' })),
     ];
     for (const blob of forged) {
-      expect(() => s.download({ resumeData: blob })).toThrow(expect.objectContaining({ name: 'TypeError', code: 'ERR_URLSESSION_INVALID_RESUME_DATA' }));
-      expect(() => URLSession.discardResumeData(blob)).toThrow(expect.objectContaining({ code: 'ERR_URLSESSION_INVALID_RESUME_DATA' }));
+      expect(() => s.download({ resumeData: blob })).toThrow(
+        expect.objectContaining({ name: 'TypeError', code: 'ERR_URLSESSION_INVALID_RESUME_DATA' }),
+      );
+      expect(() => URLSession.discardResumeData(blob)).toThrow(
+        expect.objectContaining({ code: 'ERR_URLSESSION_INVALID_RESUME_DATA' }),
+      );
     }
     target.intact();
     expect(fs.readdirSync(dir)).toEqual([]);
@@ -73,8 +92,10 @@ describe('resume data from outside', () => {
     const partial = fs.readdirSync(dir).find((name) => name.endsWith('.partial')) as string;
     fs.rmSync(path.join(dir, partial));
     fs.symlinkSync(target.file, path.join(dir, partial));
-    expect(() => s.download({ resumeData: data })).toThrow(expect.objectContaining({ code: 'ERR_URLSESSION_INVALID_RESUME_DATA' }));
-    URLSession.discardResumeData(data);  // not ours any more: left alone
+    expect(() => s.download({ resumeData: data })).toThrow(
+      expect.objectContaining({ code: 'ERR_URLSESSION_INVALID_RESUME_DATA' }),
+    );
+    URLSession.discardResumeData(data); // not ours any more: left alone
     expect(fs.lstatSync(path.join(dir, partial)).isSymbolicLink()).toBe(true);
     target.intact();
   });
@@ -86,7 +107,9 @@ describe('resume data from outside', () => {
     const partial = path.join(dir, fs.readdirSync(dir).find((name) => name.endsWith('.partial')) as string);
     fs.rmSync(partial);
     fs.writeFileSync(partial, 'somebody else', { mode: 0o600 });
-    expect(() => s.download({ resumeData: data })).toThrow(expect.objectContaining({ code: 'ERR_URLSESSION_INVALID_RESUME_DATA' }));
+    expect(() => s.download({ resumeData: data })).toThrow(
+      expect.objectContaining({ code: 'ERR_URLSESSION_INVALID_RESUME_DATA' }),
+    );
     URLSession.discardResumeData(data);
     expect(fs.readFileSync(partial, 'utf8')).toBe('somebody else');
   });

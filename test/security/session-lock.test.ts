@@ -14,7 +14,10 @@ const DIST = path.join(__dirname, '..', '..', 'dist', 'index.js');
 const LOCKED = URLSession.ErrorCodes.SESSION_LOCKED;
 const ROUNDS = 60;
 
-interface Message { type: string; [key: string]: any }
+interface Message {
+  type: string;
+  [key: string]: any;
+}
 
 /** A lock-child.js process and the messages it sent that no one has taken yet. */
 class Contender {
@@ -196,14 +199,19 @@ describe('the session lock', () => {
     try {
       fs.writeFileSync('/proc/sys/kernel/ns_last_pid', String(deadPid - 1));
     } catch {
-      context.skip();  // not Linux or not root: the pid cannot be chosen
+      context.skip(); // not Linux or not root: the pid cannot be chosen
       return;
     }
     for (let attempt = 0; attempt < 50 && squatter === undefined; attempt++) {
       fs.writeFileSync('/proc/sys/kernel/ns_last_pid', String(deadPid - 1));
       const candidate = spawn('sleep', ['600'], { stdio: 'ignore' });
       const exited = new Promise((resolve) => candidate.once('exit', resolve));
-      children.push({ kill: () => { candidate.kill('SIGKILL'); return exited; } });
+      children.push({
+        kill: () => {
+          candidate.kill('SIGKILL');
+          return exited;
+        },
+      });
       await new Promise((resolve) => candidate.once('spawn', resolve));
       // Another process of the machine took the pid first: try again.
       if (candidate.pid === deadPid) squatter = candidate;
@@ -212,7 +220,7 @@ describe('the session lock', () => {
         await exited;
       }
     }
-    expect(squatter?.pid, 'an unrelated process got the dead owner\'s pid').toBe(deadPid);
+    expect(squatter?.pid, "an unrelated process got the dead owner's pid").toBe(deadPid);
     expect(isAlive(deadPid)).toBe(true);
     expect(fs.readFileSync(path.join(stateDirectory, 'lock'), 'utf8')).toBe(String(deadPid));
     second.send(open);

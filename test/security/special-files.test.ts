@@ -16,7 +16,9 @@ describe('special files as upload sources', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'urlsession-special-'));
     const fifo = path.join(dir, 'fifo');
     execFileSync('mkfifo', [fifo]);
-    const session = URLSession.createSession({ configuration: URLSession.createSessionConfiguration({ downloadDirectory: dir }) });
+    const session = URLSession.createSession({
+      configuration: URLSession.createSessionConfiguration({ downloadDirectory: dir }),
+    });
     try {
       for (const source of [fifo, '/dev/zero']) {
         const upload = session.upload(`${server.base}/echo`, source, { retry: 0 });

@@ -26,7 +26,13 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
-afterAll(() => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }));
+afterAll(
+  () =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+);
 
 const roots: string[] = [];
 afterEach(() => {
@@ -69,7 +75,7 @@ async function invalidate(session: URLSession.Session): Promise<void> {
 }
 
 describe('files planted in the state folder', () => {
-  it('a symlink at the journal temp file\'s old fixed name is never followed: the file it points to stays as it was', async () => {
+  it("a symlink at the journal temp file's old fixed name is never followed: the file it points to stays as it was", async () => {
     const { root, ...d } = folders();
     const victim = path.join(root, 'victim.txt');
     fs.writeFileSync(victim, 'precious');
@@ -91,7 +97,9 @@ describe('files planted in the state folder', () => {
     const { root: _root, ...d } = folders();
     const journal = path.join(d.stateDirectory, 'journal.log');
     execFileSync('mkfifo', ['-m', '600', journal]);
-    const run = await runChild({ identifier: 'sd.fifo-journal', ...d, urls: [`${base}/file?size=2000`] }, undefined, { deadlineMs: DEADLINE_MS });
+    const run = await runChild({ identifier: 'sd.fifo-journal', ...d, urls: [`${base}/file?size=2000`] }, undefined, {
+      deadlineMs: DEADLINE_MS,
+    });
     expect(run.timedOut, JSON.stringify(run.lines)).toBe(false);
     expect(run.code, JSON.stringify(run.lines)).toBe(0);
     const warning = run.lines.find((l) => l.type === 'warning');
@@ -107,7 +115,11 @@ describe('files planted in the state folder', () => {
     execFileSync('mkfifo', ['-m', '600', lock]);
     const fifo = await runChild({ identifier: 'sd.fifo-lock', ...d }, undefined, { deadlineMs: DEADLINE_MS });
     expect(fifo.timedOut).toBe(false);
-    expect(fifo.lines[0]).toMatchObject({ type: 'error', code: 'ERR_URLSESSION_STATE_DIRECTORY', message: expect.stringContaining('not a regular file') });
+    expect(fifo.lines[0]).toMatchObject({
+      type: 'error',
+      code: 'ERR_URLSESSION_STATE_DIRECTORY',
+      message: expect.stringContaining('not a regular file'),
+    });
     fs.rmSync(lock);
     fs.symlinkSync(path.join(root, 'elsewhere'), lock);
     expect(codeOf(() => createSession({ identifier: 'sd.symlink-lock', ...d }))).toBe('ERR_URLSESSION_STATE_DIRECTORY');
@@ -130,7 +142,11 @@ describe('the state folder itself', () => {
     expect(fs.statSync(d.stateDirectory).mode & 0o777).toBe(0o700);
     await invalidate(wide);
     const fresh = path.join(root, 'fresh', 'state');
-    const session = createSession({ identifier: 'sd.fresh', stateDirectory: fresh, downloadDirectory: d.downloadDirectory });
+    const session = createSession({
+      identifier: 'sd.fresh',
+      stateDirectory: fresh,
+      downloadDirectory: d.downloadDirectory,
+    });
     try {
       expect(fs.statSync(fresh).mode & 0o777).toBe(0o700);
       expect(fs.statSync(path.join(fresh, 'lock')).mode & 0o777).toBe(0o600);

@@ -49,9 +49,11 @@ async function startCountingServer(kind: 'http' | 'https' | 'h2', certs?: TestCe
   };
   const tls = { key: certs?.key ?? '', cert: certs?.cert ?? '' };
   const server =
-    kind === 'h2' ? http2.createSecureServer({ ...tls, allowHTTP1: false }, handler as never)
-    : kind === 'https' ? https.createServer(tls, handler)
-    : http.createServer(handler);
+    kind === 'h2'
+      ? http2.createSecureServer({ ...tls, allowHTTP1: false }, handler as never)
+      : kind === 'https'
+        ? https.createServer(tls, handler)
+        : http.createServer(handler);
   const state = { accepted: 0, open: 0, peakOpen: 0, requests: 0 };
   const sockets = new Set<Socket>();
   server.on('connection', (socket: Socket) => {
@@ -132,7 +134,12 @@ function session(limit: number, options: URLSession.SessionConfigurationOptions 
 }
 
 /** Promise-API downloads of /f/0 .. /f/<total-1> into a new folder, `inFlight` at a time; checks every file's bytes. */
-async function churnDownloads(s: URLSession.Session, server: CountingServer, total: number, inFlight: number): Promise<void> {
+async function churnDownloads(
+  s: URLSession.Session,
+  server: CountingServer,
+  total: number,
+  inFlight: number,
+): Promise<void> {
   const dir = tempDir('urlsession-connlimit-');
   await churn(total, inFlight, async (i) => {
     const result = await s.download(`${server.base}/f/${i}`, { destination: path.join(dir, `f${i}`) }).done;
@@ -174,7 +181,10 @@ describe('HTTPMaximumConnectionsPerHost under churn', () => {
     const s = session(2);
     const dir = tempDir('urlsession-connlimit-');
     const results = await Promise.all(
-      Array.from({ length: 50 }, (_, i) => s.download(`${plain.base}/f/${i}`, { destination: path.join(dir, `f${i}`) }).done),
+      Array.from(
+        { length: 50 },
+        (_, i) => s.download(`${plain.base}/f/${i}`, { destination: path.join(dir, `f${i}`) }).done,
+      ),
     );
     results.forEach((result, i) => expect(fileSha(result.location)).toBe(plain.expectedSha(i)));
     expect(plain.requests).toBe(50);

@@ -43,7 +43,10 @@ afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
  * Titanium's downloadTask into a new folder; resolves with the downloadcompleted event once the
  * task's sessioncompleted says it succeeded. `onCompleted` runs inside the listener.
  */
-function tiDownload(url: string, onCompleted: (e: URLSession.DownloadCompletedEvent) => void = () => undefined): Promise<URLSession.DownloadCompletedEvent> {
+function tiDownload(
+  url: string,
+  onCompleted: (e: URLSession.DownloadCompletedEvent) => void = () => undefined,
+): Promise<URLSession.DownloadCompletedEvent> {
   const downloadDirectory = tempDir('urlsession-blob-');
   const s = URLSession.createSession({ configuration: URLSession.createSessionConfiguration({ downloadDirectory }) });
   return new Promise((resolve, reject) => {
@@ -112,7 +115,9 @@ describe('downloadcompleted.data', () => {
     expect(await new Blob([e.data.slice(-8)]).text()).toBe('compare.');
     // No Content-Type: no type. A type with characters a Blob type cannot hold: no type either.
     expect((await tiDownload(`${base}/small`)).data.type).toBe('');
-    expect((await tiDownload(`${base}/small?type=${encodeURIComponent('text/plain; name=\u00e9')}`)).data.type).toBe('');
+    expect((await tiDownload(`${base}/small?type=${encodeURIComponent('text/plain; name=\u00e9')}`)).data.type).toBe(
+      '',
+    );
   });
 
   it('a link planted at the location is not read through, even to a file of the same size and time', async () => {
@@ -129,11 +134,17 @@ describe('downloadcompleted.data', () => {
   });
 
   it('a FIFO planted at the location neither blocks the JS thread nor is read', async () => {
-    const e = await tiDownload(`${base}/small`, (event) => plantAt(event.location, (temp) => execFileSync('mkfifo', [temp])));
+    const e = await tiDownload(`${base}/small`, (event) =>
+      plantAt(event.location, (temp) => execFileSync('mkfifo', [temp])),
+    );
     expect(fs.lstatSync(e.location).isFIFO()).toBe(true);
     // A writer that shows up only after a while, as a hang's way out: a blocking open of the
     // FIFO would hold the JS thread until then.
-    const writer = spawn(process.execPath, ['-e', `
+    const writer = spawn(
+      process.execPath,
+      [
+        '-e',
+        `
       const fs = require('fs');
       setTimeout(() => {
         const deadline = Date.now() + 10000;
@@ -142,7 +153,10 @@ describe('downloadcompleted.data', () => {
           catch { if (Date.now() < deadline) setTimeout(tryOpen, 20); }
         };
         tryOpen();
-      }, 1500);`], { stdio: 'ignore' });
+      }, 1500);`,
+      ],
+      { stdio: 'ignore' },
+    );
     try {
       const before = performance.now();
       const reading = e.data.text();

@@ -39,22 +39,31 @@ beforeAll(async () => {
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   expect(GZIP.length * 10).toBeLessThan(TEXT.length);
 });
-afterAll(() => new Promise<void>((resolve) => {
-  server.closeAllConnections();
-  server.close(() => resolve());
-}));
+afterAll(
+  () =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+);
 
 const sessions = liveSessions();
 
 function session(): URLSession.Session {
   const s = URLSession.createSession({
-    configuration: URLSession.createSessionConfiguration({ downloadDirectory: tempDir('urlsession-coded-progress-'), progressInterval: 1 }),
+    configuration: URLSession.createSessionConfiguration({
+      downloadDirectory: tempDir('urlsession-coded-progress-'),
+      progressInterval: 1,
+    }),
   });
   sessions.push(s);
   return s;
 }
 
-type Progress = Pick<URLSession.DownloadProgressEvent, 'bytesWritten' | 'totalBytesWritten' | 'totalBytesExpectedToWrite'>;
+type Progress = Pick<
+  URLSession.DownloadProgressEvent,
+  'bytesWritten' | 'totalBytesWritten' | 'totalBytesExpectedToWrite'
+>;
 
 /** A Titanium downloadTask: its progress events and its file. */
 async function titaniumDownload(url: string): Promise<{ progress: Progress[]; location: string; errorCode: number }> {
@@ -62,7 +71,13 @@ async function titaniumDownload(url: string): Promise<{ progress: Progress[]; lo
   const progress: Progress[] = [];
   let location = '';
   let errorCode = -1;
-  s.on('downloadprogress', (e) => progress.push({ bytesWritten: e.bytesWritten, totalBytesWritten: e.totalBytesWritten, totalBytesExpectedToWrite: e.totalBytesExpectedToWrite }));
+  s.on('downloadprogress', (e) =>
+    progress.push({
+      bytesWritten: e.bytesWritten,
+      totalBytesWritten: e.totalBytesWritten,
+      totalBytesExpectedToWrite: e.totalBytesExpectedToWrite,
+    }),
+  );
   s.on('downloadcompleted', (e) => (location = e.location));
   s.on('sessioncompleted', (e) => (errorCode = e.errorCode));
   s.downloadTask({ url });
@@ -77,14 +92,15 @@ describe('progress of a gzip body', () => {
     expect(sha(fs.readFileSync(run.location))).toBe(sha(TEXT));
     expect(run.progress.length).toBeGreaterThan(0);
     for (const p of run.progress) {
-      if (p.totalBytesExpectedToWrite > 0) expect(p.totalBytesWritten, JSON.stringify(p)).toBeLessThanOrEqual(p.totalBytesExpectedToWrite);
+      if (p.totalBytesExpectedToWrite > 0)
+        expect(p.totalBytesWritten, JSON.stringify(p)).toBeLessThanOrEqual(p.totalBytesExpectedToWrite);
     }
     expect(run.progress.map((p) => p.totalBytesExpectedToWrite)).toEqual(run.progress.map(() => 0));
     expect(run.progress.at(-1)?.totalBytesWritten).toBe(TEXT.length);
     expect(run.progress.reduce((sum, p) => sum + p.bytesWritten, 0)).toBe(TEXT.length);
   });
 
-  it('download(): the task\'s progress says the same', async () => {
+  it("download(): the task's progress says the same", async () => {
     const task = session().download(`${base}/gzip`);
     const seen: URLSession.TaskProgress[] = [];
     task.on('progress', (p: URLSession.TaskProgress) => seen.push(p));

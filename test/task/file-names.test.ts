@@ -16,7 +16,9 @@ function folder(): string {
 
 /** Titanium's downloadTask: resolves with the downloadcompleted location. */
 function tiDownload(dir: string, url: string): Promise<string> {
-  const s = URLSession.createSession({ configuration: URLSession.createSessionConfiguration({ downloadDirectory: dir }) });
+  const s = URLSession.createSession({
+    configuration: URLSession.createSessionConfiguration({ downloadDirectory: dir }),
+  });
   return new Promise((resolve, reject) => {
     let location = '';
     s.on('downloadcompleted', (e) => (location = e.location));
@@ -37,7 +39,9 @@ describe('download names', () => {
     expect(path.basename(await tiDownload(dir, cdUrl('attachment; filename="report.pdf"')))).toBe('report.pdf');
     const redirected = `${server.base}/redirect/1?to=${encodeURIComponent('/file/final-name.bin?size=10')}`;
     expect(path.basename(await tiDownload(dir, redirected))).toBe('final-name.bin');
-    const s = URLSession.createSession({ configuration: URLSession.createSessionConfiguration({ downloadDirectory: dir }) });
+    const s = URLSession.createSession({
+      configuration: URLSession.createSessionConfiguration({ downloadDirectory: dir }),
+    });
     try {
       expect(path.basename((await s.download(redirected).done).location)).toBe('final-name-1.bin');
     } finally {
@@ -78,7 +82,7 @@ describe('download names', () => {
       const result = await s.download(`${server.base}/file?size=100000`, { destination: path.join(dir, name) }).done;
       expect(result.location).toBe(path.join(dir, name));
       expect(fs.statSync(result.location).size).toBe(100_000);
-      const multiByte = `${'é'.repeat(120)}.bin`;  // 244 bytes
+      const multiByte = `${'é'.repeat(120)}.bin`; // 244 bytes
       const second = await s.download(`${server.base}/file?size=1000`, { destination: path.join(dir, multiByte) }).done;
       expect(second.location).toBe(path.join(dir, multiByte));
     } finally {

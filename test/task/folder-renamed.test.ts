@@ -12,7 +12,8 @@ import { makeBytes, sha256, useTaskServer } from '../helpers/task-server';
 
 const server = useTaskServer();
 
-const SLOW = (seed: number): string => `${server.base}/file?size=1500000&seed=${seed}&etag=v${seed}&delay=5&chunk=16384`;
+const SLOW = (seed: number): string =>
+  `${server.base}/file?size=1500000&seed=${seed}&etag=v${seed}&delay=5&chunk=16384`;
 
 /** Every entry under `root`, as paths relative to it (folders end with '/'). */
 function tree(root: string): string[] {
@@ -35,7 +36,9 @@ function setup(): { root: string; downloads: string; moved: string; session: URL
   const root = tempDir('urlsession-renamed-');
   const downloads = path.join(root, 'downloads');
   fs.mkdirSync(downloads);
-  const session = URLSession.createSession({ configuration: URLSession.createSessionConfiguration({ downloadDirectory: downloads }) });
+  const session = URLSession.createSession({
+    configuration: URLSession.createSessionConfiguration({ downloadDirectory: downloads }),
+  });
   return { root, downloads, moved: path.join(root, 'moved'), session };
 }
 
@@ -54,7 +57,10 @@ describe('a download folder renamed away mid-transfer', () => {
       const task = session.download(SLOW(1));
       await midTransfer(task, downloads);
       fs.renameSync(downloads, moved);
-      const error = await task.done.then(() => undefined, (e: unknown) => e as URLSession.TransferError);
+      const error = await task.done.then(
+        () => undefined,
+        (e: unknown) => e as URLSession.TransferError,
+      );
       expect(tree(root)).toEqual(['moved/']);
       expect(error).toBeInstanceOf(URLSession.TransferError);
       expect(error?.errorCode).toBe(-3000);
@@ -66,15 +72,18 @@ describe('a download folder renamed away mid-transfer', () => {
 
   it('a folder made anew at the path does not receive the file either, and an existing file in the moved folder is not replaced (overwrite)', async () => {
     const { root, downloads, moved, session } = setup();
-    fs.writeFileSync(path.join(downloads, 'kept.bin'), 'the user\'s own file\n');
+    fs.writeFileSync(path.join(downloads, 'kept.bin'), "the user's own file\n");
     try {
       const task = session.download(SLOW(2), { destination: path.join(downloads, 'kept.bin'), overwrite: true });
       await midTransfer(task, downloads);
       fs.renameSync(downloads, moved);
       fs.mkdirSync(downloads);
-      const error = await task.done.then(() => undefined, (e: unknown) => e as URLSession.TransferError);
+      const error = await task.done.then(
+        () => undefined,
+        (e: unknown) => e as URLSession.TransferError,
+      );
       expect(tree(root)).toEqual(['downloads/', 'moved/', 'moved/kept.bin']);
-      expect(fs.readFileSync(path.join(moved, 'kept.bin'), 'utf8')).toBe('the user\'s own file\n');
+      expect(fs.readFileSync(path.join(moved, 'kept.bin'), 'utf8')).toBe("the user's own file\n");
       expect(error?.errorCode).toBe(-3000);
     } finally {
       session.invalidateAndCancel();
@@ -100,7 +109,9 @@ describe('a download folder renamed away mid-transfer', () => {
     const { root, downloads, moved, session } = setup();
     let written = 0;
     session.on('downloadprogress', (e) => (written = e.totalBytesWritten));
-    const completed = new Promise<URLSession.URLSessionEventMap['sessioncompleted']>((resolve) => session.once('sessioncompleted', resolve));
+    const completed = new Promise<URLSession.URLSessionEventMap['sessioncompleted']>((resolve) =>
+      session.once('sessioncompleted', resolve),
+    );
     try {
       session.downloadTask({ url: SLOW(4) });
       await waitFor('bytes in the partial file', () => written > 100_000);
@@ -120,7 +131,9 @@ describe('a download folder renamed away mid-transfer', () => {
     fs.mkdirSync(second);
     const link = path.join(root, 'link');
     fs.symlinkSync(first, link);
-    const session = URLSession.createSession({ configuration: URLSession.createSessionConfiguration({ downloadDirectory: link }) });
+    const session = URLSession.createSession({
+      configuration: URLSession.createSessionConfiguration({ downloadDirectory: link }),
+    });
     try {
       // The link is the path the caller chose: followed, as before.
       const result = await session.download(`${server.base}/file?size=300000&seed=5`).done;
@@ -130,7 +143,10 @@ describe('a download folder renamed away mid-transfer', () => {
       await midTransfer(task, link);
       fs.unlinkSync(link);
       fs.symlinkSync(second, link);
-      const error = await task.done.then(() => undefined, (e: unknown) => e as URLSession.TransferError);
+      const error = await task.done.then(
+        () => undefined,
+        (e: unknown) => e as URLSession.TransferError,
+      );
       expect(tree(root)).toEqual(['first/', 'first/file', 'link', 'second/']);
       expect(error?.errorCode).toBe(-3000);
     } finally {

@@ -40,7 +40,9 @@ beforeAll(async () => {
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
 function session(): URLSession.Session {
-  const s = URLSession.createSession({ configuration: URLSession.createSessionConfiguration({ downloadDirectory: tempDir('urlsession-cookie-') }) });
+  const s = URLSession.createSession({
+    configuration: URLSession.createSessionConfiguration({ downloadDirectory: tempDir('urlsession-cookie-') }),
+  });
   sessions.push(s);
   return s;
 }
@@ -70,15 +72,20 @@ describe('Set-Cookie', () => {
     expect((failure as URLSession.HTTPError).headers['set-cookie']).toEqual(COOKIES);
   });
 
-  it('the CLI\'s request -i prints one Set-Cookie line per cookie', async () => {
+  it("the CLI's request -i prints one Set-Cookie line per cookie", async () => {
     const cache = tempDir('urlsession-cookie-cli-');
-    const child = spawn(process.execPath, [CLI, 'request', `${base}/cookies`, '-i'], { env: { ...process.env, XDG_CACHE_HOME: cache }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [CLI, 'request', `${base}/cookies`, '-i'], {
+      env: { ...process.env, XDG_CACHE_HOME: cache },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let stdout = '';
     child.stdout.on('data', (data: Buffer) => (stdout += data.toString()));
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
     expect(code).toBe(0);
     const lines = stdout.split('\r\n');
-    expect(lines.filter((line) => line.startsWith('set-cookie: '))).toEqual(COOKIES.map((cookie) => `set-cookie: ${cookie}`));
+    expect(lines.filter((line) => line.startsWith('set-cookie: '))).toEqual(
+      COOKIES.map((cookie) => `set-cookie: ${cookie}`),
+    );
     expect(lines).toContain('x-repeat: one, two');
   });
 });

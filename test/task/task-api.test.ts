@@ -31,7 +31,9 @@ function freshDir(): string {
 }
 
 function session(options: URLSession.SessionConfigurationOptions = {}): URLSession.Session {
-  const s = URLSession.createSession({ configuration: URLSession.createSessionConfiguration({ downloadDirectory: freshDir(), ...options }) });
+  const s = URLSession.createSession({
+    configuration: URLSession.createSessionConfiguration({ downloadDirectory: freshDir(), ...options }),
+  });
   sessions.push(s);
   return s;
 }
@@ -40,8 +42,13 @@ const fileSha = (file: string): string => createHash('sha256').update(fs.readFil
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Resolves once the task's progress reports at least `bytes` transferred. */
-function untilTransferred(task: { on(event: 'progress', listener: (p: URLSession.TaskProgress) => void): unknown }, bytes: number): Promise<void> {
-  return new Promise((resolve) => task.on('progress', (p: URLSession.TaskProgress) => p.transferred >= bytes && resolve()));
+function untilTransferred(
+  task: { on(event: 'progress', listener: (p: URLSession.TaskProgress) => void): unknown },
+  bytes: number,
+): Promise<void> {
+  return new Promise((resolve) =>
+    task.on('progress', (p: URLSession.TaskProgress) => p.transferred >= bytes && resolve()),
+  );
 }
 
 describe('download()', () => {
@@ -80,7 +87,8 @@ describe('download()', () => {
     const second = await s.download(`${server.base}/file?size=2000&seed=2`, { destination: target }).done;
     expect(second.location).toBe(path.join(work, 'nested', 'deeper', 'data-1.bin'));
     expect(fs.statSync(target).size).toBe(1000);
-    const third = await s.download(`${server.base}/file?size=3000&seed=3`, { destination: target, overwrite: true }).done;
+    const third = await s.download(`${server.base}/file?size=3000&seed=3`, { destination: target, overwrite: true })
+      .done;
     expect(third.location).toBe(target);
     expect(fileSha(target)).toBe(sha256(makeBytes(3000, 3)));
     expect(fs.readdirSync(path.dirname(target)).sort()).toEqual(['data-1.bin', 'data.bin']);
@@ -101,7 +109,9 @@ describe('download()', () => {
       [`attachment; filename="CON.txt"`, '_CON.txt'],
     ];
     for (const [cd, expected] of cases) {
-      const result = await s.download(`${server.base}/file?size=10&cd=${encodeURIComponent(cd)}`, { destination: folder }).done;
+      const result = await s.download(`${server.base}/file?size=10&cd=${encodeURIComponent(cd)}`, {
+        destination: folder,
+      }).done;
       expect(path.dirname(result.location)).toBe(path.join(work, 'inbox'));
       expect(path.basename(result.location)).toBe(expected);
     }
@@ -113,7 +123,9 @@ describe('download()', () => {
   it('rejects HTTP errors with an HTTPError and leaves no file; throwHttpErrors: false resolves', async () => {
     const s = session();
     const dir = path.join(work, 'errors');
-    const error = await s.download(`${server.base}/status/404`, { destination: dir + path.sep }).done.catch((e: unknown) => e);
+    const error = await s
+      .download(`${server.base}/status/404`, { destination: dir + path.sep })
+      .done.catch((e: unknown) => e);
     expect(error).toBeInstanceOf(URLSession.HTTPError);
     const httpError = error as URLSession.HTTPError;
     expect(httpError.code).toBe('ERR_URLSESSION_HTTP_ERROR');
@@ -121,7 +133,11 @@ describe('download()', () => {
     expect(httpError.headers['x-reason']).toBe('scripted');
     expect(httpError.body.toString()).toBe('status body 404');
     expect(fs.existsSync(dir) ? fs.readdirSync(dir) : []).toEqual([]);
-    const result = await s.download(`${server.base}/status/500`, { destination: dir + path.sep, throwHttpErrors: false, retry: 0 }).done;
+    const result = await s.download(`${server.base}/status/500`, {
+      destination: dir + path.sep,
+      throwHttpErrors: false,
+      retry: 0,
+    }).done;
     expect(result.statusCode).toBe(500);
     expect(fs.readFileSync(result.location, 'utf8')).toBe('status body 500');
   });
@@ -131,7 +147,10 @@ describe('download()', () => {
     const already = s.download(`${server.base}/file?size=100`, { signal: AbortSignal.abort() });
     await expect(already.done).rejects.toMatchObject({ name: 'AbortError', errorCode: -999 });
     const controller = new AbortController();
-    const task = s.download(`${server.base}/file?size=5000000&delay=5&chunk=16384`, { signal: controller.signal, destination: path.join(work, 'out.bin') });
+    const task = s.download(`${server.base}/file?size=5000000&delay=5&chunk=16384`, {
+      signal: controller.signal,
+      destination: path.join(work, 'out.bin'),
+    });
     await new Promise<void>((resolve) => task.once('progress', () => resolve()));
     controller.abort(new Error('user gave up'));
     const error = await task.done.catch((e: unknown) => e as URLSession.AbortError);
@@ -214,7 +233,9 @@ describe('download()', () => {
   it('restarts from zero when the resource changed (new ETag) or the server ignores ranges', async () => {
     for (const variant of ['etag=v2', 'etag=v1&ranges=no']) {
       const s = session();
-      const task = s.download(`${server.base}/file?size=2000000&seed=12&etag=v1&delay=5&chunk=16384&key=change-${variant}`);
+      const task = s.download(
+        `${server.base}/file?size=2000000&seed=12&etag=v1&delay=5&chunk=16384&key=change-${variant}`,
+      );
       await untilTransferred(task, 100_000);
       const resumeData = (await task.cancelByProducingResumeData()) as Buffer;
       await task.done.catch(() => undefined);
@@ -232,21 +253,33 @@ describe('download()', () => {
     const s = session();
     const bytes = makeBytes(500_000, 21);
     const good = `sha512-${createHash('sha512').update(bytes).digest('base64')}`;
-    const ok = await s.download(`${server.base}/file?size=500000&seed=21`, { integrity: `sha256-${'A'.repeat(43)}= ${good}`, destination: path.join(work, 'good.bin') }).done;
+    const ok = await s.download(`${server.base}/file?size=500000&seed=21`, {
+      integrity: `sha256-${'A'.repeat(43)}= ${good}`,
+      destination: path.join(work, 'good.bin'),
+    }).done;
     expect(fileSha(ok.location)).toBe(sha256(bytes));
     const wrong = `sha256-${createHash('sha256').update('something else').digest('base64')}`;
-    const error = await s.download(`${server.base}/file?size=500000&seed=21`, { integrity: wrong, destination: path.join(work, 'bad.bin') }).done.catch((e: unknown) => e);
+    const error = await s
+      .download(`${server.base}/file?size=500000&seed=21`, {
+        integrity: wrong,
+        destination: path.join(work, 'bad.bin'),
+      })
+      .done.catch((e: unknown) => e);
     expect(error).toBeInstanceOf(URLSession.IntegrityError);
     expect(error).toMatchObject({ code: 'ERR_URLSESSION_INTEGRITY_MISMATCH', errorCode: -4000 });
     expect(fs.readdirSync(work)).toEqual(['good.bin']);
-    expect(() => s.download(`${server.base}/file`, { integrity: 'md5-abc' })).toThrow(expect.objectContaining({ code: 'ERR_URLSESSION_INVALID_ARGUMENT' }));
+    expect(() => s.download(`${server.base}/file`, { integrity: 'md5-abc' })).toThrow(
+      expect.objectContaining({ code: 'ERR_URLSESSION_INVALID_ARGUMENT' }),
+    );
   });
 });
 
 describe('retries', () => {
   it('retries a flaky endpoint with backoff and honours Retry-After', async () => {
     const s = session();
-    const task = s.request(`${server.base}/flaky?key=r1&fails=2&status=503&retryAfter=1`, { retry: { limit: 3, backoff: { initial: 10 } } });
+    const task = s.request(`${server.base}/flaky?key=r1&fails=2&status=503&retryAfter=1`, {
+      retry: { limit: 3, backoff: { initial: 10 } },
+    });
     const retries: URLSession.TaskRetry[] = [];
     task.on('retry', (r: URLSession.TaskRetry) => retries.push(r));
     const result = await task.done;
@@ -259,7 +292,9 @@ describe('retries', () => {
 
   it('gives up after the limit and rejects with the last HTTPError; POST is not retried by default', async () => {
     const s = session();
-    const limited = s.request(`${server.base}/flaky?key=r2&fails=5&status=502`, { retry: { limit: 1, backoff: { initial: 1 } } });
+    const limited = s.request(`${server.base}/flaky?key=r2&fails=5&status=502`, {
+      retry: { limit: 1, backoff: { initial: 1 } },
+    });
     await expect(limited.done).rejects.toMatchObject({ statusCode: 502 });
     expect(server.seen.filter((r) => r.url.includes('key=r2')).length).toBe(2);
     const post = s.request(`${server.base}/flaky?key=r3&fails=1&status=503`, { method: 'POST', body: 'x' });
@@ -281,7 +316,8 @@ describe('retries', () => {
 describe('request()', () => {
   it('sends a JSON body and resolves with the response body', async () => {
     const s = session();
-    const result = await s.request(`${server.base}/echo`, { body: { hello: 'world' }, headers: { 'X-Trace': 't1' } }).done;
+    const result = await s.request(`${server.base}/echo`, { body: { hello: 'world' }, headers: { 'X-Trace': 't1' } })
+      .done;
     const echo = JSON.parse(result.body.toString());
     expect(echo).toMatchObject({ method: 'POST', text: '{"hello":"world"}' });
     expect(echo.headers['content-type']).toBe('application/json');
@@ -319,7 +355,11 @@ describe('request()', () => {
       if (p.direction === 'upload') sent = p.transferred;
     });
     const result = await task.done;
-    expect(JSON.parse(result.body.toString())).toMatchObject({ method: 'PUT', length: bytes.length, sha256: sha256(bytes) });
+    expect(JSON.parse(result.body.toString())).toMatchObject({
+      method: 'PUT',
+      length: bytes.length,
+      sha256: sha256(bytes),
+    });
     expect(sent).toBe(bytes.length);
   });
 });
@@ -355,12 +395,24 @@ describe('configuration knobs', () => {
 
   it('rejects bad options synchronously with codes', () => {
     const s = session();
-    expect(() => s.download(`${server.base}/x`, { nope: 1 } as never)).toThrow(expect.objectContaining({ code: 'ERR_URLSESSION_UNKNOWN_OPTION' }));
-    expect(() => s.request(`${server.base}/x`, { signal: {} as never })).toThrow(expect.objectContaining({ code: 'ERR_URLSESSION_INVALID_ARGUMENT' }));
-    expect(() => s.request(`${server.base}/x`, { retry: { limit: -1 } })).toThrow(expect.objectContaining({ code: 'ERR_URLSESSION_OUT_OF_RANGE' }));
-    expect(() => s.download({ resumeData: Buffer.from('garbage') })).toThrow(expect.objectContaining({ code: 'ERR_URLSESSION_INVALID_RESUME_DATA' }));
-    expect(() => URLSession.createSessionConfiguration({ proxy: { url: 'socks5://x' } })).toThrow(expect.objectContaining({ code: 'ERR_URLSESSION_UNSUPPORTED_SCHEME' }));
-    expect(() => URLSession.createSessionConfiguration({ HTTPCookieAcceptPolicy: 'sometimes' as never })).toThrow(expect.objectContaining({ code: 'ERR_URLSESSION_INVALID_ARGUMENT' }));
+    expect(() => s.download(`${server.base}/x`, { nope: 1 } as never)).toThrow(
+      expect.objectContaining({ code: 'ERR_URLSESSION_UNKNOWN_OPTION' }),
+    );
+    expect(() => s.request(`${server.base}/x`, { signal: {} as never })).toThrow(
+      expect.objectContaining({ code: 'ERR_URLSESSION_INVALID_ARGUMENT' }),
+    );
+    expect(() => s.request(`${server.base}/x`, { retry: { limit: -1 } })).toThrow(
+      expect.objectContaining({ code: 'ERR_URLSESSION_OUT_OF_RANGE' }),
+    );
+    expect(() => s.download({ resumeData: Buffer.from('garbage') })).toThrow(
+      expect.objectContaining({ code: 'ERR_URLSESSION_INVALID_RESUME_DATA' }),
+    );
+    expect(() => URLSession.createSessionConfiguration({ proxy: { url: 'socks5://x' } })).toThrow(
+      expect.objectContaining({ code: 'ERR_URLSESSION_UNSUPPORTED_SCHEME' }),
+    );
+    expect(() => URLSession.createSessionConfiguration({ HTTPCookieAcceptPolicy: 'sometimes' as never })).toThrow(
+      expect.objectContaining({ code: 'ERR_URLSESSION_INVALID_ARGUMENT' }),
+    );
   });
 });
 
@@ -384,7 +436,9 @@ describe('more task states and limits', () => {
 
   it('timeoutIntervalForResource ends a transfer that keeps trickling (-1001)', async () => {
     const s = session({ timeoutIntervalForResource: 1 });
-    const error = await s.download(`${server.base}/file?size=10000000&delay=20&chunk=1024`, { retry: 0 }).done.catch((e: unknown) => e);
+    const error = await s
+      .download(`${server.base}/file?size=10000000&delay=20&chunk=1024`, { retry: 0 })
+      .done.catch((e: unknown) => e);
     expect(error).toMatchObject({ name: 'TransferError', errorCode: -1001 });
     expect(fs.readdirSync(work)).toEqual([]);
   });
@@ -392,10 +446,14 @@ describe('more task states and limits', () => {
   it('HTTPMaximumConnectionsPerHost caps parallel connections to one host', async () => {
     const s = session({ HTTPMaximumConnectionsPerHost: 2 });
     const before = new Set(server.seen.map((r) => r.url));
-    const tasks = Array.from({ length: 6 }, (_, i) => s.download(`${server.base}/file?size=400000&delay=5&chunk=32768&key=cap${i}`));
+    const tasks = Array.from({ length: 6 }, (_, i) =>
+      s.download(`${server.base}/file?size=400000&delay=5&chunk=32768&key=cap${i}`),
+    );
     let peak = 0;
     const timer = setInterval(() => {
-      const running = server.seen.filter((r) => r.url.includes('key=cap') && !before.has(r.url)).length - tasks.filter((t) => t.state === 'completed').length;
+      const running =
+        server.seen.filter((r) => r.url.includes('key=cap') && !before.has(r.url)).length -
+        tasks.filter((t) => t.state === 'completed').length;
       peak = Math.max(peak, running);
     }, 5);
     await Promise.all(tasks.map((t) => t.done));
@@ -411,7 +469,10 @@ describe('more task states and limits', () => {
       const s = U.createSession({ configuration: U.createSessionConfiguration({ HTTPHeaderFields: { Authorization: 'Bearer s3cret-token' } }) });
       s.request(${JSON.stringify(server.base.replace('http://', 'http://user:pa55word@') + '/flaky?key=dbg&fails=1&status=503')}, { headers: { Cookie: 'session=c00kie' }, retry: { limit: 1, backoff: { initial: 1 } } })
         .done.then(() => s.finishTasksAndInvalidate());`;
-    const child = spawn(process.execPath, ['-e', script], { env: { ...process.env, NODE_DEBUG: 'urlsession' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, ['-e', script], {
+      env: { ...process.env, NODE_DEBUG: 'urlsession' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let log = '';
     child.stderr.on('data', (d: Buffer) => (log += d.toString()));
     expect(await new Promise((resolve) => child.on('exit', resolve))).toBe(0);

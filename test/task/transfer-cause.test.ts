@@ -39,7 +39,9 @@ describe('TransferError.cause', () => {
     const blob = await fs.openAsBlob(file);
     // Another size and time: Node's file-backed Blob refuses to read the changed file.
     fs.writeFileSync(file, 'a second, longer version of the file');
-    const error = await session().upload(`${base}/upload`, blob).done.catch((e: unknown) => e);
+    const error = await session()
+      .upload(`${base}/upload`, blob)
+      .done.catch((e: unknown) => e);
     expect(error).toBeInstanceOf(URLSession.TransferError);
     const failure = error as URLSession.TransferError;
     expect(failure.errorCode).toBe(URLSession.NSURLError.CannotOpenFile);

@@ -39,12 +39,28 @@ describe('progress events carry bytesPerSecond and secondsRemaining', () => {
     const task = s.download(`${server.base}/file?size=${size}&seed=3&delay=10&chunk=20000`);
     const fromTask: Seen[] = [];
     const fromTitanium: Seen[] = [];
-    task.on('progress', (p: URLSession.TaskProgress) => fromTask.push({ at: performance.now(), total: p.transferred, bytesPerSecond: p.bytesPerSecond, secondsRemaining: p.secondsRemaining }));
-    s.on('downloadprogress', (e) => fromTitanium.push({ at: performance.now(), total: e.totalBytesWritten, bytesPerSecond: e.bytesPerSecond, secondsRemaining: e.secondsRemaining }));
+    task.on('progress', (p: URLSession.TaskProgress) =>
+      fromTask.push({
+        at: performance.now(),
+        total: p.transferred,
+        bytesPerSecond: p.bytesPerSecond,
+        secondsRemaining: p.secondsRemaining,
+      }),
+    );
+    s.on('downloadprogress', (e) =>
+      fromTitanium.push({
+        at: performance.now(),
+        total: e.totalBytesWritten,
+        bytesPerSecond: e.bytesPerSecond,
+        secondsRemaining: e.secondsRemaining,
+      }),
+    );
     await task.done;
 
     // Both APIs report the same figures for the same events.
-    expect(fromTitanium.map((e) => [e.total, e.bytesPerSecond, e.secondsRemaining])).toEqual(fromTask.map((e) => [e.total, e.bytesPerSecond, e.secondsRemaining]));
+    expect(fromTitanium.map((e) => [e.total, e.bytesPerSecond, e.secondsRemaining])).toEqual(
+      fromTask.map((e) => [e.total, e.bytesPerSecond, e.secondsRemaining]),
+    );
     expect(fromTask[0].bytesPerSecond).toBeNull();
     const measured = fromTask.filter((e) => e.bytesPerSecond !== null);
     expect(measured.length).toBeGreaterThan(3);
@@ -66,13 +82,22 @@ describe('progress events carry bytesPerSecond and secondsRemaining', () => {
     const url = `${server.base}/file?size=${size}&seed=5&etag=r1&delay=10&chunk=20000&key=rate-resume`;
     const first = session();
     const task = first.download(url);
-    await new Promise<void>((resolve) => task.on('progress', (p: URLSession.TaskProgress) => p.transferred >= 2_000_000 && resolve()));
+    await new Promise<void>((resolve) =>
+      task.on('progress', (p: URLSession.TaskProgress) => p.transferred >= 2_000_000 && resolve()),
+    );
     const resumeData = (await task.cancelByProducingResumeData()) as Buffer;
     await task.done.catch(() => undefined);
 
     const resumed = session().download({ resumeData });
     const seen: Seen[] = [];
-    resumed.on('progress', (p: URLSession.TaskProgress) => seen.push({ at: performance.now(), total: p.transferred, bytesPerSecond: p.bytesPerSecond, secondsRemaining: p.secondsRemaining }));
+    resumed.on('progress', (p: URLSession.TaskProgress) =>
+      seen.push({
+        at: performance.now(),
+        total: p.transferred,
+        bytesPerSecond: p.bytesPerSecond,
+        secondsRemaining: p.secondsRemaining,
+      }),
+    );
     const result = await resumed.done;
     expect(result.statusCode).toBe(206);
     expect(seen[0].total).toBeGreaterThanOrEqual(2_000_000); // the kept bytes are in the total...

@@ -32,7 +32,9 @@ session.on('downloadprogress', (e) => expectTypeOf(e).toEqualTypeOf<DownloadProg
 session.once('downloadcompleted', (e) => expectTypeOf(e).toEqualTypeOf<DownloadCompletedEvent>());
 session.addListener('uploadprogress', (e) => expectTypeOf(e).toEqualTypeOf<UploadProgressEvent>());
 session.prependListener('sessioncompleted', (e) => expectTypeOf(e).toEqualTypeOf<SessionCompletedEvent>());
-session.prependOnceListener('sessioneventscompleted', (e) => expectTypeOf(e).toEqualTypeOf<SessionEventsCompletedEvent>());
+session.prependOnceListener('sessioneventscompleted', (e) =>
+  expectTypeOf(e).toEqualTypeOf<SessionEventsCompletedEvent>(),
+);
 session.off('invalidated', (e: SessionInvalidatedEvent) => void e);
 session.removeListener('warning', (e: SessionWarningEvent) => void e);
 expectTypeOf(session.on('downloadprogress', () => undefined)).toEqualTypeOf<Session>();
@@ -74,7 +76,9 @@ download.once('response', (r) => expectTypeOf(r).toEqualTypeOf<TaskResponse>());
 download.addListener('retry', (r) => expectTypeOf(r).toEqualTypeOf<TaskRetry>());
 download.prependListener('complete', (r) => expectTypeOf(r).toEqualTypeOf<DownloadResult>());
 download.prependOnceListener('error', (e) => expectTypeOf(e).toEqualTypeOf<TaskError>());
-session.request('http://127.0.0.1/', { stream: true }).on('complete', (r) => expectTypeOf(r).toEqualTypeOf<StreamCompletion>());
+session
+  .request('http://127.0.0.1/', { stream: true })
+  .on('complete', (r) => expectTypeOf(r).toEqualTypeOf<StreamCompletion>());
 session.upload('http://127.0.0.1/', 'body.bin').on('complete', (r) => expectTypeOf(r).toEqualTypeOf<RequestResult>());
 expectTypeOf(session.download('http://127.0.0.1/')).toEqualTypeOf<Task<DownloadResult>>();
 

@@ -12,7 +12,11 @@ import { tempDir } from '../helpers/temp';
 const ROOT = path.join(__dirname, '..', '..');
 const TSC = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
 
-interface Run { code: number | null; stdout: string; stderr: string }
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
 
 function run(args: string[], cwd: string): Promise<Run> {
   return new Promise((resolve) => {
@@ -45,17 +49,30 @@ describe('module formats', () => {
     fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'consumer', private: true }));
     fs.writeFileSync(path.join(dir, 'consumer.cts'), consumer('cjs'));
     fs.writeFileSync(path.join(dir, 'consumer.mts'), consumer('esm'));
-    fs.writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({
-      compilerOptions: {
-        target: 'ES2022', module: 'node16', moduleResolution: 'node16', strict: true, esModuleInterop: true,
-        outDir: 'out', skipLibCheck: true, types: ['node'], typeRoots: [path.join(ROOT, 'node_modules', '@types')],
-      },
-      files: ['consumer.cts', 'consumer.mts'],
-    }));
+    fs.writeFileSync(
+      path.join(dir, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          target: 'ES2022',
+          module: 'node16',
+          moduleResolution: 'node16',
+          strict: true,
+          esModuleInterop: true,
+          outDir: 'out',
+          skipLibCheck: true,
+          types: ['node'],
+          typeRoots: [path.join(ROOT, 'node_modules', '@types')],
+        },
+        files: ['consumer.cts', 'consumer.mts'],
+      }),
+    );
     const compiled = await run([TSC, '-p', dir], dir);
     expect(compiled.stdout + compiled.stderr).toBe('');
     expect(compiled.code).toBe(0);
-    for (const [file, format] of [['consumer.cjs', 'cjs'], ['consumer.mjs', 'esm']]) {
+    for (const [file, format] of [
+      ['consumer.cjs', 'cjs'],
+      ['consumer.mjs', 'esm'],
+    ]) {
       const result = await run([path.join(dir, 'out', file)], dir);
       expect(result.stderr).toBe('');
       expect(JSON.parse(result.stdout)).toEqual({
