@@ -1,9 +1,10 @@
 // Peers that cannot be ordinary devDependencies. node-libcurl's prebuilt binaries come from
 // GitHub and its 4.1 release depends on a git fork of nan, so npm ci would fail offline or spend
 // minutes compiling on every CI run. The suite installs node-libcurl 4.0.0 once, built from
-// source against the system libcurl, into bench/.peers (git-ignored).
+// source against the system libcurl, into bench/.peers (git-ignored). aria2c (bench/latency.js)
+// comes from Debian's packages, installed with apt-get when missing.
 'use strict';
-const { execFileSync } = require('node:child_process');
+const { execFileSync, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 
@@ -42,4 +43,16 @@ function ensureNodeLibcurl({ install }) {
   return nodeLibcurlInstalled();
 }
 
-module.exports = { ensureNodeLibcurl };
+/** Returns the aria2c command, installing Debian's aria2 first when it is missing. */
+function ensureAria2() {
+  if (spawnSync('sh', ['-c', 'command -v aria2c']).status === 0) return 'aria2c';
+  process.stderr.write('bench: installing aria2 (apt-get)\n');
+  execFileSync(
+    'sh',
+    ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq aria2 >/dev/null'],
+    { stdio: 'inherit' },
+  );
+  return 'aria2c';
+}
+
+module.exports = { ensureNodeLibcurl, ensureAria2 };

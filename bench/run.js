@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm run bench` (full: medians of 5 runs, writes BENCHMARKS.md) and `npm run bench:quick`
 // (small sizes, one run, prints the tables). Every tool runs as its own process against the same
-// nginx on 127.0.0.1; ratios to the curl CLI and to the best Node peer are the headline.
+// nginx on 127.0.0.1; ratios to the curl CLI and to the best Node peer are the headline. (g) runs
+// through a path with latency instead (bench/latency.js).
 'use strict';
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -10,6 +11,7 @@ const path = require('node:path');
 const { startNginx } = require('./nginx');
 const { ensureGnuTime, measure, measureSideBySide } = require('./measure');
 const { ensureNodeLibcurl } = require('./ensure-peers');
+const { runLatency } = require('./latency');
 
 const QUICK = process.argv.includes('--quick');
 const RUNS = QUICK ? 1 : 5;
@@ -184,6 +186,8 @@ async function main() {
   } finally {
     server.stop();
   }
+  // (g) the same kinds of work over a path with latency, with its own nginx (bench/latency.js).
+  results.g = await runLatency({ quick: QUICK });
 
   const report = render(results, bare, {
     quick: QUICK,
@@ -278,6 +282,7 @@ function render(results, bare, meta) {
     text += `| ${n} | ${range(inProcess((SCALE_COUNT * MiB) / 1e6, r.run))} | ${fmt(r.run.rssMiB.median)} | ${fmt(r.idleKiB, 1)} | ${range(throughput(SCALE_COUNT * MiB, r.curl))}${curlLevel} |\n`;
   }
   text += `\nEvery level downloads the same ${SCALE_COUNT} × 1 MiB, each to its own file, with that many tasks running at once (the session's per-host limit); throughput is in-process (the downloads only). RSS per idle task is the marginal cost of N more trickling tasks after the first N (N halved at 1,000), measured after a full GC with V8's young generation held at 1 MiB (bench/idle-tasks.js); at 1 and 10 tasks it is below the allocator's granularity.\n`;
+  text += `\n${results.g}`;
   // Targets from the issue, checked against this run.
   const targets = [];
   const rss = bare.rssMiB.median + 25;

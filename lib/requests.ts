@@ -46,7 +46,13 @@ export function titaniumDownload(args: DownloadTaskArguments): TaskRequest {
   const headers = validateHeaders(o.requestHeaders, 'requestHeaders');
   // Named as download() names a folder destination: Content-Disposition, else the final URL.
   const request = { kind: TaskKind.Download, url, method: 'GET', headers, nameFromResponse: true };
-  return { kind: 'download', request, body: {}, taskDescription: description(o.taskDescription), priority: validatePriority(o.priority) };
+  return {
+    kind: 'download',
+    request,
+    body: {},
+    taskDescription: description(o.taskDescription),
+    priority: validatePriority(o.priority),
+  };
 }
 
 /** Titanium's uploadTask({ url, data, method = 'POST', requestHeaders?, taskDescription? }). */

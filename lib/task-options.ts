@@ -73,7 +73,16 @@ export interface ParsedTaskOptions {
   priority: number;
 }
 
-const COMMON = ['method', 'headers', 'signal', 'timeout', 'taskDescription', 'throwHttpErrors', 'retry', 'priority'] as const;
+const COMMON = [
+  'method',
+  'headers',
+  'signal',
+  'timeout',
+  'taskDescription',
+  'throwHttpErrors',
+  'retry',
+  'priority',
+] as const;
 const KNOWN: Record<'download' | 'upload' | 'request', readonly string[]> = {
   download: [...COMMON, 'destination', 'overwrite', 'resumeData', 'integrity'],
   upload: [...COMMON, 'maximumResponseSize'],

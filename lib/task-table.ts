@@ -66,10 +66,10 @@ export function taskInfo(taskIdentifier: number, record: TaskRecord): TaskInfo {
     : record.waiting === true
       ? 'waiting'
       : record.retryTimer !== undefined
-      ? 'waitingToRetry'
-      : record.task?.state === 'suspended'
-        ? 'suspended'
-        : 'running';
+        ? 'waitingToRetry'
+        : record.task?.state === 'suspended'
+          ? 'suspended'
+          : 'running';
   return {
     taskIdentifier,
     url: record.url,

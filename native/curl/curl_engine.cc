@@ -64,6 +64,7 @@ CurlEngine::CurlEngine(const SessionConfig& config, EventSink* sink)
   }
   curl_multi_setopt(multi_, CURLMOPT_MAX_HOST_CONNECTIONS, static_cast<long>(config_.maximumConnectionsPerHost));
   curl_multi_setopt(multi_, CURLMOPT_PIPELINING, static_cast<long>(CURLPIPE_MULTIPLEX));
+  KeepConnections();
   driver_ = std::make_unique<EpollMultiDriver>(multi_);
   if (!driver_->failure().empty()) {
     start_failure_ = driver_->failure();
@@ -197,6 +198,7 @@ void CurlEngine::Run() {
     RunCommands();
     if (!stopping_.load()) {
       admission_.AdmitAll();
+      KeepConnections();
       driver_->Act();
       AfterLibcurlActed();
     }
@@ -229,6 +231,17 @@ void CurlEngine::AbandonAll() {
     entry.second->Abandon();
   }
   transfers_.clear();
+}
+
+// Engine thread, before libcurl acts (once on the JS thread, in the constructor, before the engine
+// thread exists): libcurl closes the oldest idle connection when a finished transfer hands one back
+// to a pool that holds more than CURLMOPT_MAXCONNECTS, so the bound follows the warm hosts
+// (HostAdmission::ConnectionsToKeep).
+void CurlEngine::KeepConnections() {
+  long keep = static_cast<long>(admission_.ConnectionsToKeep(WarmHosts::Clock::now()));
+  if (keep == connections_kept_) return;
+  curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, keep);
+  connections_kept_ = keep;
 }
 
 // Engine thread, once libcurl has acted on ready sockets or its timer.

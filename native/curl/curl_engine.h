@@ -52,6 +52,7 @@ class CurlEngine final : public Engine {
 
   void Enqueue(Command command);  // JS thread
   void Run();                     // engine thread
+  void KeepConnections();
   void AfterLibcurlActed();
   void AbandonAll();
   void RunCommands();
@@ -92,6 +93,7 @@ class CurlEngine final : public Engine {
   // Engine thread only.
   std::map<uint64_t, std::unique_ptr<CurlTransfer>> transfers_;
   HostAdmission admission_;                      // the tasks not running yet, and how many may run per host
+  long connections_kept_ = 0;                    // CURLMOPT_MAXCONNECTS as last set (KeepConnections)
   std::vector<uint64_t> multiplexed_responses_;  // filled by transfers (CurlSessionContext)
   bool invalidating_ = false;
   bool invalidated_ = false;

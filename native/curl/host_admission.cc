@@ -46,7 +46,7 @@ void HostAdmission::AdmitWaiting(const std::string& host) {
     size_t expected = ExpectedConcurrency(host);
     bool suspended = suspended_while_waiting_.erase(id) > 0;
     if (!admit_(std::move(next), expected, suspended)) continue;
-    ++running_per_host_[host];
+    if (++running_per_host_[host] == 1) warm_hosts_.Busy(host);
     host_of_[id] = host;
   }
   if (queue != waiting_.end() && queue->second.empty()) waiting_.erase(queue);
@@ -75,12 +75,25 @@ int HostAdmission::TaskLimit(const std::string& host) const {
   return multiplexed_hosts_.count(host) > 0 ? connections * kStreamsPerConnection : connections;
 }
 
+// libcurl's own bound, when none is set, is four per easy handle in the multi handle. Finished
+// transfers leave the multi handle before their client starts the next ones, so at that moment
+// it could hold fewer than a quarter as many handles as its host had connections: libcurl closed
+// the oldest idle ones, and the next tasks opened new connections, more than the limit over the
+// session's life.
+size_t HostAdmission::ConnectionsToKeep(WarmHosts::Clock::time_point now) {
+  size_t connections = static_cast<size_t>(std::max(1, maximum_connections_per_host_));
+  return connections * std::max<size_t>(1, warm_hosts_.Count(now));
+}
+
 void HostAdmission::Finished(uint64_t taskIdentifier) {
   auto host = host_of_.find(taskIdentifier);
   if (host == host_of_.end()) return;
   std::string key = std::move(host->second);
   host_of_.erase(host);
-  if (--running_per_host_[key] <= 0) running_per_host_.erase(key);
+  if (--running_per_host_[key] <= 0) {
+    running_per_host_.erase(key);
+    warm_hosts_.Idle(key, WarmHosts::Clock::now());
+  }
   AdmitWaiting(key);
 }
 

@@ -1,8 +1,9 @@
 // Per-host admission for the curl engine: like NSURLSession, at most
 // HTTPMaximumConnectionsPerHost tasks run per host; the rest wait here as plain requests, holding
 // no buffer, no file and no socket. Once a host answers over h2/h3 its tasks are streams sharing
-// connections, and many more of them run at once. Engine thread only (CurlEngine's), like every
-// request it holds.
+// connections, and many more of them run at once. It also says how many connections libcurl's
+// pool must keep for the hosts in use (ConnectionsToKeep). Engine thread only (CurlEngine's), like
+// every request it holds.
 #pragma once
 
 #include <cstddef>
@@ -16,6 +17,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "curl/warm_hosts.h"
 #include "engine/engine.h"
 
 namespace urlsession {
@@ -48,6 +50,10 @@ class HostAdmission {
   // Suspend/resume of a task that is not running yet: remembered until it is admitted.
   void SetSuspendedWhileWaiting(uint64_t taskIdentifier, bool suspended);
   bool HasWaiting() const { return waiting_count_ > 0; }
+  // How many connections libcurl's pool must be able to hold so that none a host may still use
+  // is closed: the limit for every warm host (WarmHosts). For CURLMOPT_MAXCONNECTS; never 0,
+  // which would mean libcurl's own bound.
+  size_t ConnectionsToKeep(WarmHosts::Clock::time_point now);
 
  private:
   void AdmitWaiting(const std::string& host);
@@ -62,6 +68,7 @@ class HostAdmission {
   std::unordered_map<uint64_t, std::string> host_of_;  // every running task's host
   std::unordered_set<uint64_t> suspended_while_waiting_;
   std::unordered_set<std::string> multiplexed_hosts_;
+  WarmHosts warm_hosts_;  // told whenever a host's entry in running_per_host_ appears or goes
 };
 
 }  // namespace urlsession

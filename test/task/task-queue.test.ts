@@ -145,7 +145,9 @@ describe('maximumConcurrentTasks', () => {
       expect(codeOf(() => s.downloadTask({ url: `${server.base}/file`, priority: bad }))).toBe(
         'RangeError:ERR_URLSESSION_OUT_OF_RANGE',
       );
-      expect(codeOf(() => s.download(`${server.base}/file`, { priority: bad }))).toBe('RangeError:ERR_URLSESSION_OUT_OF_RANGE');
+      expect(codeOf(() => s.download(`${server.base}/file`, { priority: bad }))).toBe(
+        'RangeError:ERR_URLSESSION_OUT_OF_RANGE',
+      );
     }
     expect(codeOf(() => s.dataTask({ url: `${server.base}/file`, priority: 'high' as unknown as number }))).toBe(
       'TypeError:ERR_URLSESSION_INVALID_ARGUMENT',
