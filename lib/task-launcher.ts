@@ -86,7 +86,7 @@ export class TaskLauncher {
   start({ kind, request, body, taskDescription, priority }: TaskRequest, task?: AnyTask): number {
     const host = this.#host;
     const taskIdentifier = host.takeIdentifier();
-    const full: NativeTaskRequest = { ...request, taskIdentifier };
+    const full: NativeTaskRequest = { ...request, taskIdentifier, priority };
     if (kind === 'download' && full.downloadDirectory === undefined) full.downloadDirectory = host.downloadDirectory;
     if (kind === 'download') void sweepStalePartials(full.downloadDirectory as string);
     const record = newTaskRecord(kind, request.url, task?.taskDescription ?? taskDescription, task);

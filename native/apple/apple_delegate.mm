@@ -68,6 +68,7 @@ using urlsession::NsTaskId;
   }
   if (task == nil) return m->TaskCreationFailed(plan.taskIdentifier, urlsession::kNSURLErrorUnknown);
   task.taskDescription = urlsession::ToNS(plan.tag);
+  task.priority = plan.priority;  // a hint NSURLSession may ignore for a protocol (NSURLSession.h)
   [self track:task];
   m->TaskCreated(plan.taskIdentifier, task.taskIdentifier);
   if (!plan.startSuspended) [task resume];

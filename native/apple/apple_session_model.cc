@@ -246,6 +246,7 @@ StartPlan AppleSessionModel::PlanStart(TaskRequest request) {
 void AppleSessionModel::PlanRequest(const TaskRequest& r, StartPlan* plan) const {
   plan->url = r.url;
   plan->method = r.method;
+  plan->priority = static_cast<float>(std::clamp(r.priority, 0.0, 1.0));
   // 0: the session's timeout; Infinity (and past about three years): none (core/timeouts.h).
   plan->timeout = r.timeout > 0 && !IsTimeout(r.timeout) ? kNoTimeoutSeconds : r.timeout;
   plan->headers = r.headers;

@@ -57,6 +57,7 @@ struct StartPlan {
   std::string tag;          // NSURLSessionTask.taskDescription (task_tag.h)
   uint64_t taskIdentifier = 0;
   bool startSuspended = false;  // a restarted task the user holds suspended: create, do not resume
+  float priority = 0.5f;        // NSURLSessionTask.priority (NSURLSession.h: a hint, 0.0-1.0)
 };
 
 // The final response head, as the adapter reads it off NSHTTPURLResponse.

@@ -121,6 +121,7 @@ TaskRequest ParseTask(const Napi::Array& js) {
   request.streamBody = BoolAt(js, task_field::streamBody);
   request.resumeIdentity = StringAt(js, task_field::resumeIdentity);
   request.maximumResponseSize = static_cast<int64_t>(NumberAt(js, task_field::maximumResponseSize, 0));
+  request.priority = NumberAt(js, task_field::priority, 0.5);
   request.taskDescription = StringAt(js, task_field::taskDescription);
   return request;
 }

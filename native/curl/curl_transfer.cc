@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 
 #include "core/error_codes.h"
@@ -148,6 +149,8 @@ bool CurlTransfer::Prepare(TransferBuffers buffers) {
   // and, when it is h2, share that one connection instead of opening one each (8 downloads
   // opened 6 connections before). Plain http never multiplexes here, so it never waits.
   if (https) curl_easy_setopt(easy_, CURLOPT_PIPEWAIT, 1L);
+  // The task's priority as its h2 stream's weight (1-256; libcurl's default is 16).
+  curl_easy_setopt(easy_, CURLOPT_STREAM_WEIGHT, 1L + std::lround(std::clamp(request_.priority, 0.0, 1.0) * 255.0));
   // NSURLSession advertises and decodes compressed responses; do the same.
   curl_easy_setopt(easy_, CURLOPT_ACCEPT_ENCODING, "");
   curl_easy_setopt(easy_, CURLOPT_SHARE, context_.share);

@@ -22,8 +22,17 @@ std::string HostKey(const std::string& url) {
 HostAdmission::HostAdmission(int maximumConnectionsPerHost, AdmitFunction admit)
     : maximum_connections_per_host_(maximumConnectionsPerHost), admit_(std::move(admit)) {}
 
+// A host's queue is kept highest priority first, in arrival order among equals (NSURLSession's
+// priority is a hint for the order tasks get a connection). Equal priorities, the usual case,
+// append at the end without a search.
 void HostAdmission::Wait(TaskRequest request) {
-  waiting_[HostKey(request.url)].push_back(std::move(request));
+  std::deque<TaskRequest>& queue = waiting_[HostKey(request.url)];
+  auto at = queue.end();
+  if (!queue.empty() && queue.back().priority < request.priority) {
+    at = std::upper_bound(queue.begin(), queue.end(), request.priority,
+                          [](double priority, const TaskRequest& waiting) { return priority > waiting.priority; });
+  }
+  queue.insert(at, std::move(request));
   ++waiting_count_;
 }
 

@@ -97,6 +97,8 @@ struct TaskRequest {
   // Data and upload tasks whose body is kept in memory (not streamed): a body larger than this
   // fails the task with kNSURLErrorDataLengthExceedsMaximum (-1103) and is freed. 0: no limit.
   int64_t maximumResponseSize = 0;
+  // NSURLSessionTask.priority: 0.0 (lowest) to 1.0 (highest); NSURLSessionTaskPriorityDefault.
+  double priority = 0.5;
   // Whether a kept body of `have` bytes may not grow by `adding` (the one rule both engines use).
   bool BodyExceedsLimit(int64_t have, int64_t adding) const {
     return maximumResponseSize > 0 && have + adding > maximumResponseSize;

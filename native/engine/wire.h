@@ -145,6 +145,9 @@
   TASK_FIELD(resumeIdentity, string, Optional)                                                      \
   /* Data/upload tasks with a body kept in memory: fail with -1103 past this many bytes; 0 none. */ \
   TASK_FIELD(maximumResponseSize, number, Optional)                                                 \
+  /* NSURLSessionTask.priority, 0.0-1.0 (0.5 when absent): the order among tasks waiting for a */   \
+  /* host's connections, the h2 stream weight, NSURLSessionTask's own priority. */                  \
+  TASK_FIELD(priority, number, Optional)                                                            \
   /* Beside the request (the journal keeps it separately): the Apple engine keeps it in the task */ \
   /* tag, so that a task recovered after a relaunch still has it. */                                \
   TASK_FIELD(taskDescription, string, Argument)

@@ -39,6 +39,7 @@ const CASES = [
   'default_download_folder_renamed',
   'shutdown_keeps_journaled_partial',
   'coded_body_size_unknown',
+  'priority_planned',
   'resume_asks_identity',
   'refused_resume_restarts',
   'temporary_body_lifetime',

@@ -633,6 +633,20 @@ const std::string* PlanHeader(const StartPlan& plan, const std::string& name) {
   return found;
 }
 
+// NSURLSessionTask.priority (NSURLSession.h: 0.0-1.0, NSURLSessionTaskPriorityDefault 0.5) is
+// planned from the request's, clamped to that range.
+CASE(priority_planned) {
+  Scene scene(false);
+  auto& [dir, sink, fakes, m] = scene;
+  TaskRequest high = Data(1);
+  high.priority = 0.9;
+  CHECK(m.PlanStart(high).priority == 0.9f);
+  CHECK(m.PlanStart(Data(2)).priority == 0.5f);
+  TaskRequest wild = Data(3);
+  wild.priority = 7;
+  CHECK(m.PlanStart(wild).priority == 1.0f);
+}
+
 // Issue 15, item 7. Old rule: the resume's Range request went out with NSURLSession's own
 // Accept-Encoding (gzip, deflate, br), so caddy and h2o answered with a range of the gzip bytes
 // while the kept bytes were decoded ones. The resume asks for identity (replacing the caller's

@@ -78,6 +78,18 @@ describe('maximumConcurrentTasks', () => {
     expect(seenOrder('prio-')).toEqual(['prio-blocker', 'prio-b', 'prio-d', 'prio-c', 'prio-e', 'prio-a']);
   });
 
+  it("without a session limit, the engine's per-host queue takes tasks by priority too", async () => {
+    const s = session({ HTTPMaximumConnectionsPerHost: 1 });
+    const done = completions(s, 4);
+    s.downloadTask({ url: slow('host-blocker') });
+    for (const [name, priority] of Object.entries({ low: 0.2, high: 0.8, mid: 0.5 })) {
+      s.dataTask({ url: `${server.base}/file?size=100&key=host-${name}`, priority });
+    }
+    expect((await s.getAllTasks()).every((t) => t.state === 'running')).toBe(true); // none waits in JS
+    await done;
+    expect(seenOrder('host-')).toEqual(['host-blocker', 'host-high', 'host-mid', 'host-low']);
+  });
+
   it('the promise API queues too, and a cancelled waiting task never reaches the server', async () => {
     const s = session({ maximumConcurrentTasks: 1 });
     const blocker = s.download(slow('promise-blocker'));
