@@ -71,47 +71,14 @@ export function makeCertificates(): TestCertificates {
     const validity =
       name === 'expired' ? ['-not_before', '20200101000000Z', '-not_after', '20200102000000Z'] : ['-days', days];
     // `openssl ca` would need a config; `x509 -req` with explicit dates needs OpenSSL >= 3.0 for -not_before.
+    const sign = [
+      ...['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial'],
+      ...['-out', `${name}.pem`, '-extfile', `${name}.ext`],
+    ];
     try {
-      openssl(
-        [
-          'x509',
-          '-req',
-          '-in',
-          `${name}.csr`,
-          '-CA',
-          'ca.pem',
-          '-CAkey',
-          'ca.key',
-          '-CAcreateserial',
-          '-out',
-          `${name}.pem`,
-          '-extfile',
-          `${name}.ext`,
-          ...validity,
-        ],
-        dir,
-      );
+      openssl([...sign, ...validity], dir);
     } catch {
-      openssl(
-        [
-          'x509',
-          '-req',
-          '-in',
-          `${name}.csr`,
-          '-CA',
-          'ca.pem',
-          '-CAkey',
-          'ca.key',
-          '-CAcreateserial',
-          '-out',
-          `${name}.pem`,
-          '-extfile',
-          `${name}.ext`,
-          '-days',
-          name === 'expired' ? '-1' : days,
-        ],
-        dir,
-      );
+      openssl([...sign, '-days', name === 'expired' ? '-1' : days], dir);
     }
   }
   const read = (file: string): string => fs.readFileSync(path.join(dir, file), 'utf8');
