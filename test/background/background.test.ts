@@ -3,7 +3,6 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +10,7 @@ import * as URLSession from '../../lib/index';
 import { makeBytes, sha256 } from '../helpers/task-server';
 import { runChild } from '../helpers/child';
 import { peekJournal } from '../../lib/journal';
+import { listenLocal, closeServer } from '../helpers/listen';
 
 let base: string;
 let server: http.Server;
@@ -74,16 +74,9 @@ beforeAll(async () => {
     res.on('close', () => (offset = size));
     pump();
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  base = await listenLocal(server);
 });
-afterAll(
-  () =>
-    new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
-);
+afterAll(() => closeServer(server));
 
 const roots: string[] = [];
 afterAll(() => {

@@ -4,11 +4,11 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LARGE_SIZE, MARKERS, measureLargeBody, writeSparseLargeBody } from '../helpers/large-body';
 import { tempDir } from '../helpers/temp';
+import { listenLocal } from '../helpers/listen';
 
 const CLI = path.join(__dirname, '..', '..', 'dist', 'cli.js');
 
@@ -23,8 +23,7 @@ beforeAll(async () => {
       );
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  base = await listenLocal(server);
 });
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 

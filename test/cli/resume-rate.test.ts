@@ -7,12 +7,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/wait-for';
 import { tempDir } from '../helpers/temp';
 import { makeBytes, sha256 } from '../helpers/task-server';
+import { listenLocal } from '../helpers/listen';
 
 const CLI = path.join(__dirname, '..', '..', 'dist', 'cli.js');
 const SIZE = 3_500_000;
@@ -58,8 +58,7 @@ beforeAll(async () => {
     };
     send();
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  base = await listenLocal(server);
 });
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 

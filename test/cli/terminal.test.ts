@@ -4,12 +4,12 @@
 // of an unknown size stops, and the demo speaks one unit system.
 import * as fs from 'node:fs';
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/temp';
 import { makeBytes, sha256, startTaskServer, type TaskServer } from '../helpers/task-server';
 import { cliCommand, onTerminal } from '../helpers/terminal';
+import { listenLocal } from '../helpers/listen';
 
 let server: TaskServer;
 /** Answers /chunked?size=N with N bytes of seed 81 and no Content-Length: a size the client cannot know. */
@@ -31,8 +31,7 @@ beforeAll(async () => {
     };
     pump();
   });
-  await new Promise<void>((resolve) => chunked.listen(0, '127.0.0.1', resolve));
-  chunkedBase = `http://127.0.0.1:${(chunked.address() as AddressInfo).port}`;
+  chunkedBase = await listenLocal(chunked);
   cache = tempDir('urlsession-cli-cache-');
 });
 afterAll(async () => {

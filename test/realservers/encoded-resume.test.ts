@@ -24,6 +24,7 @@ import { decodeResumeData } from '../../lib/resume-data';
 import { runChild } from '../helpers/child';
 import { waitFor } from '../helpers/wait-for';
 import { tempDir } from '../helpers/temp';
+import { closeServer } from '../helpers/listen';
 
 const sha = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
 const fileSha = (file: string): string => sha(fs.readFileSync(file));
@@ -182,13 +183,7 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
 });
-afterAll(
-  () =>
-    new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
-);
+afterAll(() => closeServer(server));
 
 const sessions = liveSessions();
 

@@ -3,7 +3,6 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +12,7 @@ import { runChild } from '../helpers/child';
 import { peekJournal } from '../../lib/journal';
 import { fill, mountTmpfs, type Tmpfs } from '../helpers/state-folder';
 import { waitFor } from '../helpers/wait-for';
+import { listenLocal, closeServer } from '../helpers/listen';
 
 const SIZE = 1024 * 1024;
 
@@ -54,16 +54,9 @@ beforeAll(async () => {
     res.write(body.subarray(0, 65536));
     void group(parts[2]).promise.then(() => res.end(body.subarray(65536)));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  base = await listenLocal(server);
 });
-afterAll(
-  () =>
-    new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
-);
+afterAll(() => closeServer(server));
 
 const cleanups: Array<() => void> = [];
 afterEach(() => {

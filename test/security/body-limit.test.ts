@@ -4,13 +4,13 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { createGzip, constants as zlibConstants } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/temp';
 import { liveSessions } from '../helpers/sessions';
 import * as URLSession from '../../lib/index';
+import { listenLocal, closeServer } from '../helpers/listen';
 
 const MiB = 1024 * 1024;
 let base: string;
@@ -67,16 +67,9 @@ beforeAll(async () => {
     res.on('close', () => (left = 0));
     pump();
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  base = await listenLocal(server);
 });
-afterAll(
-  () =>
-    new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
-);
+afterAll(() => closeServer(server));
 
 function session(options: URLSession.SessionConfigurationOptions = {}): URLSession.Session {
   const s = URLSession.createSession({ configuration: URLSession.createSessionConfiguration(options) });

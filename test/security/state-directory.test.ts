@@ -5,7 +5,6 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +12,7 @@ import * as URLSession from '../../lib/index';
 import { makeBytes } from '../helpers/task-server';
 import { runChild } from '../helpers/child';
 import { waitFor } from '../helpers/wait-for';
+import { listenLocal, closeServer } from '../helpers/listen';
 
 const DEADLINE_MS = 15_000;
 
@@ -23,16 +23,9 @@ beforeAll(async () => {
     const size = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('size') ?? 1000);
     res.writeHead(200, { 'content-length': size }).end(makeBytes(size, 3));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  base = await listenLocal(server);
 });
-afterAll(
-  () =>
-    new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
-);
+afterAll(() => closeServer(server));
 
 const roots: string[] = [];
 afterEach(() => {

@@ -6,12 +6,12 @@
 import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LARGE_SIZE, MARKERS, sendLargeBody } from '../helpers/large-body';
 import { tempDir } from '../helpers/temp';
 import * as URLSession from '../../lib/index';
+import { listenLocal } from '../helpers/listen';
 
 const LARGE_TYPE = 'application/x-urlsession-large';
 const SMALL_TEXT = 'small body, sixty-four bytes or so: enough to slice and compare.';
@@ -34,8 +34,7 @@ beforeAll(async () => {
     }
     res.writeHead(404).end();
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  base = await listenLocal(server);
 });
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 

@@ -6,13 +6,13 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { liveSessions } from '../helpers/sessions';
 import * as URLSession from '../../lib/index';
 import { waitFor } from '../helpers/wait-for';
 import { tempDir } from '../helpers/temp';
+import { listenLocal, closeServer } from '../helpers/listen';
 
 const sha = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
 
@@ -35,17 +35,10 @@ beforeAll(async () => {
     res.write(GZIP.subarray(0, half));
     release = () => res.end(GZIP.subarray(half));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  base = await listenLocal(server);
   expect(GZIP.length * 10).toBeLessThan(TEXT.length);
 });
-afterAll(
-  () =>
-    new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
-);
+afterAll(() => closeServer(server));
 
 const sessions = liveSessions();
 

@@ -5,12 +5,12 @@
 // both intact, other repeated headers are still joined, and the session's cookie jar took both.
 import { spawn } from 'node:child_process';
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as URLSession from '../../lib/index';
 import { liveSessions } from '../helpers/sessions';
 import { tempDir } from '../helpers/temp';
+import { listenLocal } from '../helpers/listen';
 
 const COOKIES = [
   'session=abc123; Expires=Wed, 21 Oct 2037 07:28:00 GMT; Path=/; HttpOnly',
@@ -34,8 +34,7 @@ beforeAll(async () => {
     res.statusCode = req.url === '/missing' ? 404 : 200;
     res.end('body');
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  base = await listenLocal(server);
 });
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 

@@ -3,12 +3,12 @@
 // read's NotReadableError as `cause`, and nothing reaches the server.
 import * as fs from 'node:fs';
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as URLSession from '../../lib/index';
 import { liveSessions } from '../helpers/sessions';
 import { tempDir } from '../helpers/temp';
+import { listenLocal } from '../helpers/listen';
 
 let server: http.Server;
 let base: string;
@@ -21,8 +21,7 @@ beforeAll(async () => {
     req.resume();
     req.on('end', () => res.end('ok'));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  base = await listenLocal(server);
 });
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
