@@ -37,6 +37,8 @@ export const ErrorCodes = {
   ENGINE_START: 'ERR_URLSESSION_ENGINE_START',
   /** resumeData was not made by this user's urlsession, or its partial file is no longer ours (TypeError). */
   INVALID_RESUME_DATA: 'ERR_URLSESSION_INVALID_RESUME_DATA',
+  /** A speed limit is not a whole number of bytes per second >= 0 (RangeError; TypeError for a non-number). */
+  SPEED_LIMIT: 'ERR_URLSESSION_SPEED_LIMIT',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -45,7 +47,7 @@ export interface CodedError extends Error {
   code: ErrorCode;
 }
 
-function withCode<E extends Error>(error: E, code: ErrorCode): E & CodedError {
+export function withCode<E extends Error>(error: E, code: ErrorCode): E & CodedError {
   Object.defineProperty(error, 'code', { value: code, enumerable: true, writable: false, configurable: true });
   return error as E & CodedError;
 }

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { ErrorCodes, typeError } from './errors';
 import { parseIntegrity, type Integrity } from './integrity';
 import { parseRetry, type RetryOptions, type RetryPolicy } from './retry';
+import { parseSpeedLimit } from './speed-limit';
 import {
   expectOptionsObject,
   rejectUnknownKeys,
@@ -27,6 +28,8 @@ export interface TaskOptions {
   throwHttpErrors?: boolean;
   /** Retries with exponential backoff and jitter, honouring Retry-After. A number is the limit. Default: 2 retries of idempotent methods. */
   retry?: number | RetryOptions;
+  /** This task's speed limit in bytes per second, each direction (0 or null: none); task.setSpeedLimit changes it. */
+  maximumBytesPerSecond?: number | null;
 }
 
 export interface DownloadOptions extends TaskOptions {
@@ -67,9 +70,19 @@ export interface ParsedTaskOptions {
   stream: boolean;
   retry: RetryPolicy;
   maximumResponseSize?: number;
+  maximumBytesPerSecond: number;
 }
 
-const COMMON = ['method', 'headers', 'signal', 'timeout', 'taskDescription', 'throwHttpErrors', 'retry'] as const;
+const COMMON = [
+  'method',
+  'headers',
+  'signal',
+  'timeout',
+  'taskDescription',
+  'throwHttpErrors',
+  'retry',
+  'maximumBytesPerSecond',
+] as const;
 const KNOWN: Record<'download' | 'upload' | 'request', readonly string[]> = {
   download: [...COMMON, 'destination', 'overwrite', 'resumeData', 'integrity'],
   upload: [...COMMON, 'maximumResponseSize'],
@@ -105,6 +118,7 @@ export function parseTaskOptions(kind: 'download' | 'upload' | 'request', option
     stream: o.stream === true,
     retry: parseRetry(o.retry),
     maximumResponseSize: validateByteLimit(o.maximumResponseSize, 'maximumResponseSize'),
+    maximumBytesPerSecond: parseSpeedLimit(o.maximumBytesPerSecond, `${kind}: maximumBytesPerSecond`),
   };
 }
 

@@ -118,10 +118,12 @@ export interface NativeTaskRequest {
   resumeIdentity?: string;
   /** Data/upload tasks with a body kept in memory: fail with -1103 past this many bytes; 0 none. */
   maximumResponseSize?: number;
+  /** Bytes per second, each direction; 0 or absent: no limit of the task's own. */
+  maximumBytesPerSecond?: number;
 }
 
 /** A task request's array order (native/bridge/session_wrap.cc reads it by these indexes). */
-export const TASK_FIELDS = ['taskIdentifier', 'kind', 'url', 'method', 'headers', 'body', 'bodyPath', 'downloadDirectory', 'downloadFileName', 'timeout', 'overwrite', 'nameFromResponse', 'discardOnHttpError', 'keepPartialOnFailure', 'resumePartialPath', 'resumeOffset', 'resumeValidator', 'integrityAlgorithm', 'integrityDigests', 'streamBody', 'resumeIdentity', 'maximumResponseSize', 'taskDescription'] as const;
+export const TASK_FIELDS = ['taskIdentifier', 'kind', 'url', 'method', 'headers', 'body', 'bodyPath', 'downloadDirectory', 'downloadFileName', 'timeout', 'overwrite', 'nameFromResponse', 'discardOnHttpError', 'keepPartialOnFailure', 'resumePartialPath', 'resumeOffset', 'resumeValidator', 'integrityAlgorithm', 'integrityDigests', 'streamBody', 'resumeIdentity', 'maximumResponseSize', 'maximumBytesPerSecond', 'taskDescription'] as const;
 
 /** Per event type, its fields in wire order as [jsName, kind] (native/engine/wire.h's kinds). */
 export const EVENT_FIELDS: Readonly<Record<NativeEventType, readonly (readonly [string, string])[]>> = {
@@ -166,6 +168,7 @@ export function packTaskRequest(r: NativeTaskRequest, taskDescription: string): 
     r.streamBody,
     r.resumeIdentity,
     r.maximumResponseSize,
+    r.maximumBytesPerSecond,
     taskDescription,
   ];
 }

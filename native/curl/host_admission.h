@@ -48,6 +48,8 @@ class HostAdmission {
   // Suspend/resume of a task that is not running yet: remembered until it is admitted.
   void SetSuspendedWhileWaiting(uint64_t taskIdentifier, bool suspended);
   bool HasWaiting() const { return waiting_count_ > 0; }
+  // A waiting task's request, to change before it runs (its speed limit); null when not waiting.
+  TaskRequest* FindWaiting(uint64_t taskIdentifier);
 
  private:
   void AdmitWaiting(const std::string& host);

@@ -145,6 +145,8 @@
   TASK_FIELD(resumeIdentity, string, Optional)                                                      \
   /* Data/upload tasks with a body kept in memory: fail with -1103 past this many bytes; 0 none. */ \
   TASK_FIELD(maximumResponseSize, number, Optional)                                                 \
+  /* Bytes per second, each direction; 0 or absent: no limit of the task's own. */                  \
+  TASK_FIELD(maximumBytesPerSecond, number, Optional)                                               \
   /* Beside the request (the journal keeps it separately): the Apple engine keeps it in the task */ \
   /* tag, so that a task recovered after a relaunch still has it. */                                \
   TASK_FIELD(taskDescription, string, Argument)
