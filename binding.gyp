@@ -18,7 +18,8 @@
         "native/core/content_disposition.cc",
         "native/core/digest_file.cc",
         "native/core/download_writer.cc",
-        "native/core/cookie_limits.cc"
+        "native/core/cookie_limits.cc",
+        "native/core/speed_shares.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

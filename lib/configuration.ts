@@ -13,6 +13,7 @@ import {
   validateUrl,
 } from './validate';
 import type { NativeSessionConfig } from './native';
+import { parseSpeedLimit } from './speed-limit';
 import { defaultStateDirectory } from './state-directory';
 import { defaultDownloadDirectory } from './user-folders';
 
@@ -39,6 +40,7 @@ const KNOWN_OPTIONS = [
   'allowsConstrainedNetworkAccess',
   'persistent',
   'maximumResponseSize',
+  'maximumBytesPerSecond',
 ] as const;
 
 /** HTTPCookieAcceptPolicy's names, in the order of native/engine/engine.h's CookieAcceptPolicy. */
@@ -66,6 +68,8 @@ export class SessionConfiguration {
   readonly usesDefaultDownloadDirectory: boolean;
   /** Bytes a data or upload task's body may reach in memory before it fails with -1103. */
   readonly maximumResponseSize: number;
+  /** Bytes per second for all the session's running tasks together, each direction; 0: no limit. At creation; session.setSpeedLimit changes it. */
+  readonly maximumBytesPerSecond: number;
   /** The session's own folder for its journal, lock, cookie jar and upload bodies; undefined when not persistent. */
   readonly stateDirectory: string | undefined;
   /** Whether the session's unfinished work survives the process (a journal in stateDirectory). */
@@ -121,6 +125,7 @@ export class SessionConfiguration {
     this.usesDefaultDownloadDirectory = downloadDirectory === undefined;
     this.maximumResponseSize =
       validateByteLimit(o.maximumResponseSize, 'maximumResponseSize') ?? DEFAULT_MAXIMUM_RESPONSE_SIZE;
+    this.maximumBytesPerSecond = parseSpeedLimit(o.maximumBytesPerSecond, 'maximumBytesPerSecond');
     // Background sessions (with an identifier) persist by default, as the seed promises.
     if (o.persistent !== undefined && typeof o.persistent !== 'boolean') {
       throw typeError(ErrorCodes.INVALID_ARGUMENT, 'persistent must be a boolean');
@@ -191,6 +196,7 @@ export class SessionConfiguration {
       allowsCellularAccess: this.allowsCellularAccess,
       allowsExpensiveNetworkAccess: this.allowsExpensiveNetworkAccess,
       allowsConstrainedNetworkAccess: this.allowsConstrainedNetworkAccess,
+      maximumBytesPerSecond: this.maximumBytesPerSecond,
     };
   }
 }

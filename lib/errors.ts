@@ -39,6 +39,8 @@ export const ErrorCodes = {
   INVALID_RESUME_DATA: 'ERR_URLSESSION_INVALID_RESUME_DATA',
   /** Linux: the addon could not be loaded because the system's libcurl.so.4 is missing or broken (Error, from require). */
   LIBCURL_MISSING: 'ERR_URLSESSION_LIBCURL_MISSING',
+  /** A speed limit is not a whole number of bytes per second >= 0 (RangeError; TypeError for a non-number). */
+  SPEED_LIMIT: 'ERR_URLSESSION_SPEED_LIMIT',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -47,7 +49,7 @@ export interface CodedError extends Error {
   code: ErrorCode;
 }
 
-function withCode<E extends Error>(error: E, code: ErrorCode): E & CodedError {
+export function withCode<E extends Error>(error: E, code: ErrorCode): E & CodedError {
   Object.defineProperty(error, 'code', { value: code, enumerable: true, writable: false, configurable: true });
   return error as E & CodedError;
 }

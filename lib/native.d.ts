@@ -25,6 +25,8 @@ export interface NativeSessionConfig {
   allowsCellularAccess: boolean;
   allowsExpensiveNetworkAccess: boolean;
   allowsConstrainedNetworkAccess: boolean;
+  /** Bytes per second, each direction, all tasks together; 0: none. */
+  maximumBytesPerSecond: number;
 }
 
 export declare class NativeSession {
@@ -39,6 +41,8 @@ export declare class NativeSession {
   suspendTask(taskIdentifier: number): void;
   resumeTask(taskIdentifier: number): void;
   acknowledgeBody(taskIdentifier: number, bytes: number): void;
+  /** Bytes per second (0: none) of a task, or of the session when taskIdentifier is 0. */
+  setSpeedLimit(taskIdentifier: number, bytesPerSecond: number): void;
   finishTasksAndInvalidate(): void;
   invalidateAndCancel(): void;
   reset(token: number): void;

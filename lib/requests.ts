@@ -9,6 +9,7 @@ import type { NativeTaskRequest } from './native';
 import { TaskKind } from './native-constants';
 import { isOwnPartial } from './partial-files';
 import { decodeResumeData, type ResumeState } from './resume-data';
+import { parseSpeedLimit } from './speed-limit';
 import type { TaskSetup } from './task';
 import type { TaskKindName } from './task-table';
 import {
@@ -41,11 +42,23 @@ export interface TaskRequest {
 /** Titanium's downloadTask({ url, requestHeaders?, taskDescription? }). */
 export function titaniumDownload(args: DownloadTaskArguments): TaskRequest {
   const o = expectOptionsObject(args, 'downloadTask(arguments)');
-  rejectUnknownKeys(o, ['url', 'requestHeaders', 'taskDescription', 'priority'], 'downloadTask');
+  rejectUnknownKeys(
+    o,
+    ['url', 'requestHeaders', 'taskDescription', 'priority', 'maximumBytesPerSecond'],
+    'downloadTask',
+  );
   const url = validateUrl(o.url);
   const headers = validateHeaders(o.requestHeaders, 'requestHeaders');
+  const maximumBytesPerSecond = parseSpeedLimit(o.maximumBytesPerSecond, 'downloadTask: maximumBytesPerSecond');
   // Named as download() names a folder destination: Content-Disposition, else the final URL.
-  const request = { kind: TaskKind.Download, url, method: 'GET', headers, nameFromResponse: true };
+  const request = {
+    kind: TaskKind.Download,
+    url,
+    method: 'GET',
+    headers,
+    nameFromResponse: true,
+    maximumBytesPerSecond,
+  };
   return {
     kind: 'download',
     request,
@@ -58,14 +71,19 @@ export function titaniumDownload(args: DownloadTaskArguments): TaskRequest {
 /** Titanium's uploadTask({ url, data, method = 'POST', requestHeaders?, taskDescription? }). */
 export function titaniumUpload(args: UploadTaskArguments, maximumResponseSize: number): TaskRequest {
   const o = expectOptionsObject(args, 'uploadTask(arguments)');
-  rejectUnknownKeys(o, ['url', 'data', 'method', 'requestHeaders', 'taskDescription', 'priority'], 'uploadTask');
+  rejectUnknownKeys(
+    o,
+    ['url', 'data', 'method', 'requestHeaders', 'taskDescription', 'priority', 'maximumBytesPerSecond'],
+    'uploadTask',
+  );
   const url = validateUrl(o.url);
   if (o.data === undefined || o.data === null) {
     throw typeError(ErrorCodes.INVALID_ARGUMENT, 'uploadTask: data is required');
   }
   const method = validateMethod(o.method, 'POST');
   const headers = validateHeaders(o.requestHeaders, 'requestHeaders');
-  const request = { kind: TaskKind.Upload, url, method, headers, maximumResponseSize };
+  const maximumBytesPerSecond = parseSpeedLimit(o.maximumBytesPerSecond, 'uploadTask: maximumBytesPerSecond');
+  const request = { kind: TaskKind.Upload, url, method, headers, maximumResponseSize, maximumBytesPerSecond };
   return {
     kind: 'upload',
     request,
@@ -78,12 +96,17 @@ export function titaniumUpload(args: UploadTaskArguments, maximumResponseSize: n
 /** Titanium's dataTask({ url, data?, method, requestHeaders?, taskDescription? }). */
 export function titaniumData(args: DataTaskArguments, maximumResponseSize: number): TaskRequest {
   const o = expectOptionsObject(args, 'dataTask(arguments)');
-  rejectUnknownKeys(o, ['url', 'data', 'method', 'requestHeaders', 'taskDescription', 'priority'], 'dataTask');
+  rejectUnknownKeys(
+    o,
+    ['url', 'data', 'method', 'requestHeaders', 'taskDescription', 'priority', 'maximumBytesPerSecond'],
+    'dataTask',
+  );
   const url = validateUrl(o.url);
   const body = prepareDataBody(o.data);
   const method = validateMethod(o.method, body === undefined ? 'GET' : 'POST');
   const headers = validateHeaders(o.requestHeaders, 'requestHeaders');
-  const request = { kind: TaskKind.Data, url, method, headers, maximumResponseSize };
+  const maximumBytesPerSecond = parseSpeedLimit(o.maximumBytesPerSecond, 'dataTask: maximumBytesPerSecond');
+  const request = { kind: TaskKind.Data, url, method, headers, maximumResponseSize, maximumBytesPerSecond };
   return {
     kind: 'data',
     request,
@@ -123,6 +146,7 @@ export function promiseDownload(
     overwrite: destination.overwrite,
     discardOnHttpError: parsed.throwHttpErrors,
     keepPartialOnFailure: true,
+    maximumBytesPerSecond: parsed.maximumBytesPerSecond,
     ...(parsed.integrity === undefined
       ? {}
       : { integrityAlgorithm: parsed.integrity.algorithm, integrityDigests: parsed.integrity.digests }),
@@ -171,6 +195,7 @@ export function promiseUpload(
     headers: parsed.headers,
     timeout: parsed.timeout,
     maximumResponseSize: parsed.maximumResponseSize ?? maximumResponseSize,
+    maximumBytesPerSecond: parsed.maximumBytesPerSecond,
   };
   return {
     kind: 'upload',
@@ -196,6 +221,7 @@ export function promiseData(url: string, options: RequestOptions, maximumRespons
     timeout: parsed.timeout,
     streamBody: parsed.stream,
     maximumResponseSize: parsed.maximumResponseSize ?? maximumResponseSize,
+    maximumBytesPerSecond: parsed.maximumBytesPerSecond,
   };
   return {
     kind: 'data',

@@ -163,6 +163,24 @@ export class SessionRuntime {
     return task;
   }
 
+  /**
+   * A speed limit (bytes per second, 0: none, already checked): the session's when
+   * taskIdentifier is 0, else a task's, kept for its retries and for a task whose body is still
+   * being read. False when the task is unknown or already completed.
+   */
+  setSpeedLimit(taskIdentifier: number, bytesPerSecond: number): boolean {
+    if (taskIdentifier === 0) {
+      if (this.#state !== 'invalidated') this.#native.setSpeedLimit(0, bytesPerSecond);
+      return true;
+    }
+    const record = this.#tasks.get(taskIdentifier);
+    if (record === undefined) return false;
+    record.speedLimit = bytesPerSecond;
+    if (record.request !== undefined) record.request.maximumBytesPerSecond = bytesPerSecond;
+    this.#whenStarted(taskIdentifier, () => this.#native.setSpeedLimit(taskIdentifier, bytesPerSecond));
+    return true;
+  }
+
   /** False when the task is unknown or already completed. */
   cancel(taskIdentifier: number): boolean {
     const record = this.#tasks.get(taskIdentifier);
@@ -234,6 +252,7 @@ export class SessionRuntime {
     suspend: (id) => this.#whenWaiting(id, true) || this.#whenStarted(id, () => this.#native.suspendTask(id)),
     resume: (id) => this.#whenWaiting(id, false) || this.#whenStarted(id, () => this.#native.resumeTask(id)),
     acknowledge: (id, bytes) => this.#whenStarted(id, () => this.#native.acknowledgeBody(id, bytes)),
+    setSpeedLimit: (id, bytesPerSecond) => void this.setSpeedLimit(id, bytesPerSecond),
   };
 
   // What the task launcher needs of this session (lib/task-launcher.ts).

@@ -14,6 +14,7 @@ import {
   titaniumUpload,
 } from './requests';
 import { SessionRuntime, type SessionState } from './session-runtime';
+import { parseSpeedLimit } from './speed-limit';
 import type { Task } from './task';
 import type { DownloadResult, RequestResult, StreamResult } from './task-types';
 import type { TaskInfo } from './task-table';
@@ -140,6 +141,32 @@ export class Session extends EventEmitter<URLSessionEvents> {
     }
     validateNumber(taskIdentifier, 'taskIdentifier', { min: 1, integer: true });
     return this.#runtime.cancel(taskIdentifier);
+  }
+
+  /**
+   * Changes the session's speed limit while it runs: bytes per second for all its running tasks
+   * together, each direction, shared fairly; 0 or null removes it. Throws a RangeError (TypeError
+   * for a non-number) coded ERR_URLSESSION_SPEED_LIMIT for a negative, fractional or NaN value.
+   */
+  setSpeedLimit(bytesPerSecond: number | null): void {
+    const limit = parseSpeedLimit(bytesPerSecond, 'setSpeedLimit(bytesPerSecond)');
+    this.#runtime.setSpeedLimit(0, limit);
+  }
+
+  /**
+   * Changes one task's speed limit (Titanium's tasks are identifiers; a Task has setSpeedLimit).
+   * Returns false when the task is unknown or already completed. Bad values: as setSpeedLimit's.
+   */
+  setTaskSpeedLimit(taskIdentifier: number, bytesPerSecond: number | null): boolean {
+    if (typeof taskIdentifier !== 'number') {
+      throw typeError(
+        ErrorCodes.INVALID_ARGUMENT,
+        `setTaskSpeedLimit: taskIdentifier must be a number, got ${typeof taskIdentifier}`,
+      );
+    }
+    validateNumber(taskIdentifier, 'taskIdentifier', { min: 1, integer: true });
+    const limit = parseSpeedLimit(bytesPerSecond, 'setTaskSpeedLimit(taskIdentifier, bytesPerSecond)');
+    return this.#runtime.setSpeedLimit(taskIdentifier, limit);
   }
 
   /**

@@ -118,6 +118,7 @@ export class TaskLauncher {
     const host = this.#host;
     const record = host.tasks.get(request.taskIdentifier);
     if (record?.task !== undefined) record.request = request;
+    if (record?.speedLimit !== undefined) request.maximumBytesPerSecond = record.speedLimit;
     withBody(request, ready);
     // Redacting costs a regular expression per task: only when NODE_DEBUG asks for the line.
     if (debug.enabled)

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { ErrorCodes, typeError } from './errors';
 import { parseIntegrity, type Integrity } from './integrity';
 import { parseRetry, type RetryOptions, type RetryPolicy } from './retry';
+import { parseSpeedLimit } from './speed-limit';
 import {
   expectOptionsObject,
   rejectUnknownKeys,
@@ -30,6 +31,8 @@ export interface TaskOptions {
   retry?: number | RetryOptions;
   /** NSURLSessionTask's priority, 0.0–1.0 (default 0.5): higher starts first among waiting tasks. */
   priority?: number;
+  /** This task's speed limit in bytes per second, each direction (0 or null: none); task.setSpeedLimit changes it. */
+  maximumBytesPerSecond?: number | null;
 }
 
 export interface DownloadOptions extends TaskOptions {
@@ -71,6 +74,7 @@ export interface ParsedTaskOptions {
   retry: RetryPolicy;
   maximumResponseSize?: number;
   priority: number;
+  maximumBytesPerSecond: number;
 }
 
 const COMMON = [
@@ -82,6 +86,7 @@ const COMMON = [
   'throwHttpErrors',
   'retry',
   'priority',
+  'maximumBytesPerSecond',
 ] as const;
 const KNOWN: Record<'download' | 'upload' | 'request', readonly string[]> = {
   download: [...COMMON, 'destination', 'overwrite', 'resumeData', 'integrity'],
@@ -119,6 +124,7 @@ export function parseTaskOptions(kind: 'download' | 'upload' | 'request', option
     retry: parseRetry(o.retry),
     maximumResponseSize: validateByteLimit(o.maximumResponseSize, 'maximumResponseSize'),
     priority: validatePriority(o.priority),
+    maximumBytesPerSecond: parseSpeedLimit(o.maximumBytesPerSecond, `${kind}: maximumBytesPerSecond`),
   };
 }
 

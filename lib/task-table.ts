@@ -34,6 +34,8 @@ export interface TaskRecord {
   location?: string;
   /** What the engine was given, kept for retries of promise-API tasks. */
   request?: NativeTaskRequest;
+  /** The latest setSpeedLimit, for a task whose body was still being read (starting). */
+  speedLimit?: number;
   /** A retry waiting for its backoff, and the failure it would report if it never runs. */
   retryTimer?: NodeJS.Timeout;
   pendingFailure?: NativeEvent;

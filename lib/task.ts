@@ -6,6 +6,7 @@ import { Readable } from 'node:stream';
 import { NSURLError } from './errors';
 import type { NativeEvent } from './native';
 import { encodeResumeData, type ResumeState } from './resume-data';
+import { parseSpeedLimit } from './speed-limit';
 import { removeOwnPartial } from './partial-files';
 import { emitToEach } from './listeners';
 import { NO_RETRY, retryDelay, type RetryPolicy } from './retry';
@@ -35,6 +36,7 @@ export interface TaskControls {
   suspend(taskIdentifier: number): void;
   resume(taskIdentifier: number): void;
   acknowledge(taskIdentifier: number, bytes: number): void;
+  setSpeedLimit(taskIdentifier: number, bytesPerSecond: number): void;
 }
 
 export interface TaskSetup {
@@ -127,6 +129,17 @@ export class Task<Result = DownloadResult | RequestResult> extends EventEmitter<
     if (this.#state !== 'running') return;
     this.#state = 'suspended';
     this.#controls.suspend(this.taskIdentifier);
+  }
+
+  /**
+   * Changes this task's speed limit while it runs: bytes per second, each direction; 0 or null
+   * removes it. Within a session limit it caps the task's share. Throws a RangeError (TypeError
+   * for a non-number) coded ERR_URLSESSION_SPEED_LIMIT for a negative, fractional or NaN value.
+   */
+  setSpeedLimit(bytesPerSecond: number | null): void {
+    const limit = parseSpeedLimit(bytesPerSecond, 'setSpeedLimit(bytesPerSecond)');
+    if (this.#state === 'completed') return;
+    this.#controls.setSpeedLimit(this.taskIdentifier, limit);
   }
 
   /** Continues a suspended transfer. */

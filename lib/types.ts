@@ -37,6 +37,13 @@ export interface SessionConfigurationOptions {
    */
   maximumResponseSize?: number;
   /**
+   * Bytes per second for all of the session's running tasks together, downloads and uploads each
+   * on their own; shared fairly among the running tasks (a task limited below its share leaves the
+   * rest to the others). 0 or null: no limit (the default). Changed while running with
+   * session.setSpeedLimit(). Not honoured by macOS background ("system") sessions.
+   */
+  maximumBytesPerSecond?: number | null;
+  /**
    * The session's own folder for its journal, lock, cookie jar and upload bodies. Default for
    * persistent sessions: $XDG_CACHE_HOME (or ~/.cache) on Linux, ~/Library/Caches on macOS, under urlsession/<identifier>.
    */
@@ -72,6 +79,8 @@ export interface DownloadTaskArguments {
   requestHeaders?: Record<string, string>;
   /** Not in Titanium: NSURLSessionTask's priority, 0.0–1.0 (default 0.5): higher starts first among waiting tasks. */
   priority?: number;
+  /** Not in Titanium: this task's speed limit in bytes per second (0 or null: none); session.setTaskSpeedLimit changes it. */
+  maximumBytesPerSecond?: number | null;
 }
 
 /** Body of an upload: bytes in memory, a Blob, or the path of a file streamed from disk. */
@@ -88,6 +97,8 @@ export interface UploadTaskArguments {
   requestHeaders?: Record<string, string>;
   /** Not in Titanium: NSURLSessionTask's priority, 0.0–1.0 (default 0.5): higher starts first among waiting tasks. */
   priority?: number;
+  /** Not in Titanium: as DownloadTaskArguments'. */
+  maximumBytesPerSecond?: number | null;
 }
 
 /** Arguments of Session.dataTask. */
@@ -101,6 +112,8 @@ export interface DataTaskArguments {
   requestHeaders?: Record<string, string>;
   /** Not in Titanium: NSURLSessionTask's priority, 0.0–1.0 (default 0.5): higher starts first among waiting tasks. */
   priority?: number;
+  /** Not in Titanium: as DownloadTaskArguments'. */
+  maximumBytesPerSecond?: number | null;
 }
 
 /** Not in Titanium: the live rate of a transfer, in every progress event (lib/transfer-rate.ts). */

@@ -120,10 +120,12 @@ export interface NativeTaskRequest {
   maximumResponseSize?: number;
   /** NSURLSessionTask.priority, 0.0-1.0 (0.5 when absent): the order among tasks waiting for a host's connections, the h2 stream weight, NSURLSessionTask's own priority. */
   priority?: number;
+  /** Bytes per second, each direction; 0 or absent: no limit of the task's own. */
+  maximumBytesPerSecond?: number;
 }
 
 /** A task request's array order (native/bridge/session_wrap.cc reads it by these indexes). */
-export const TASK_FIELDS = ['taskIdentifier', 'kind', 'url', 'method', 'headers', 'body', 'bodyPath', 'downloadDirectory', 'downloadFileName', 'timeout', 'overwrite', 'nameFromResponse', 'discardOnHttpError', 'keepPartialOnFailure', 'resumePartialPath', 'resumeOffset', 'resumeValidator', 'integrityAlgorithm', 'integrityDigests', 'streamBody', 'resumeIdentity', 'maximumResponseSize', 'priority', 'taskDescription'] as const;
+export const TASK_FIELDS = ['taskIdentifier', 'kind', 'url', 'method', 'headers', 'body', 'bodyPath', 'downloadDirectory', 'downloadFileName', 'timeout', 'overwrite', 'nameFromResponse', 'discardOnHttpError', 'keepPartialOnFailure', 'resumePartialPath', 'resumeOffset', 'resumeValidator', 'integrityAlgorithm', 'integrityDigests', 'streamBody', 'resumeIdentity', 'maximumResponseSize', 'priority', 'maximumBytesPerSecond', 'taskDescription'] as const;
 
 /** Per event type, its fields in wire order as [jsName, kind] (native/engine/wire.h's kinds). */
 export const EVENT_FIELDS: Readonly<Record<NativeEventType, readonly (readonly [string, string])[]>> = {
@@ -169,6 +171,7 @@ export function packTaskRequest(r: NativeTaskRequest, taskDescription: string): 
     r.resumeIdentity,
     r.maximumResponseSize,
     r.priority,
+    r.maximumBytesPerSecond,
     taskDescription,
   ];
 }

@@ -118,8 +118,9 @@ using urlsession::NsTaskId;
   return _model.get();
 }
 
-// The timer the model asks for when it held a progress total back (TakeProgressTimer): on a
-// global queue for the delay, then back onto this delegate queue, for the model still attached.
+// The timer the model asks for when it held a progress total back or suspended a task ahead of
+// its speed limit (TakeProgressTimer): on a global queue for the delay, then back onto this
+// delegate queue, for the model still attached.
 - (void)armProgressTimer {
   int64_t delayMs = 0;
   if (!_model || !_model->TakeProgressTimer(&delayMs)) return;
@@ -132,7 +133,7 @@ using urlsession::NsTaskId;
                      URLSessionEngineDelegate* strongSelf = weakSelf;
                      std::shared_ptr<AppleSessionModel> model = weakModel.lock();
                      if (strongSelf == nil || !model || [strongSelf model] != model) return;
-                     model->OnProgressTimer();
+                     [strongSelf perform:model->OnProgressTimer()];
                      [strongSelf armProgressTimer];
                    }];
                  });
@@ -162,7 +163,7 @@ using urlsession::NsTaskId;
               totalBytesSent:(int64_t)totalBytesSent
     totalBytesExpectedToSend:(int64_t)totalBytesExpectedToSend {
   if (AppleSessionModel* m = [self enter:task])
-    m->OnBodySent(task.taskIdentifier, totalBytesSent, totalBytesExpectedToSend);
+    [self perform:m->OnBodySent(task.taskIdentifier, totalBytesSent, totalBytesExpectedToSend)];
   [self armProgressTimer];
 }
 
@@ -274,6 +275,7 @@ using urlsession::NsTaskId;
   // A download whose resume the server refused goes again from zero as a new task.
   urlsession::StartPlan restart = m->OnComplete(task.taskIdentifier, completion);
   if (restart.create) [self start:restart session:session];
+  [self armProgressTimer];  // the others' speed shares grew: a task held back may go on sooner
 }
 
 - (void)URLSession:(NSURLSession*)session didBecomeInvalidWithError:(NSError*)error {

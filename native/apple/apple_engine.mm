@@ -152,7 +152,18 @@ void AppleEngine::SuspendTask(uint64_t taskIdentifier) {
 }
 
 void AppleEngine::ResumeTask(uint64_t taskIdentifier) {
-  OnQueue(state_, ^(AppleSessionModel* m, URLSessionEngineDelegate* d) { [d perform:m->Resume(taskIdentifier)]; });
+  OnQueue(state_, ^(AppleSessionModel* m, URLSessionEngineDelegate* d) {
+    [d perform:m->Resume(taskIdentifier)];
+    [d armProgressTimer];  // still held by its speed limit: the timer resumes it
+  });
+}
+
+// A task held back by its pacer may go on sooner now: the model's timer answers that.
+void AppleEngine::SetSpeedLimit(uint64_t taskIdentifier, int64_t bytesPerSecond) {
+  OnQueue(state_, ^(AppleSessionModel* m, URLSessionEngineDelegate* d) {
+    m->SetSpeedLimit(taskIdentifier, bytesPerSecond);
+    [d armProgressTimer];
+  });
 }
 
 void AppleEngine::AcknowledgeBody(uint64_t taskIdentifier, int64_t bytes) {

@@ -18,6 +18,7 @@
 #include "core/file_ops.h"
 #include "core/headers.h"
 #include "core/redirect_policy.h"
+#include "core/speed_shares.h"
 #include "core/timeouts.h"
 
 namespace urlsession {
@@ -28,6 +29,7 @@ namespace {
 // the task is suspended when the first hold appears and resumed when the last one goes.
 constexpr unsigned kUserHold = 1;
 constexpr unsigned kBackpressureHold = 2;
+constexpr unsigned kPaceHold = 4;  // ahead of its speed limit: OnProgressTimer releases it
 
 // Completed tasks remembered so that their late callbacks (metrics after completion, a second
 // completion) are dropped instead of re-adopting the task. Bounded: callbacks come right after.
@@ -95,7 +97,7 @@ struct AppleSessionModel::Task {
   bool responsePosted = false;    // the Response event goes out once per task
   bool cancelRequested = false;   // JS cancelled: a completion is final, never a restart
   bool restartPending = false;    // the answer to the Range request was refused (OnComplete restarts)
-  unsigned holds = 0;             // kUserHold | kBackpressureHold
+  unsigned holds = 0;             // kUserHold | kBackpressureHold | kPaceHold
   bool finishedDownload = false;  // didFinishDownloadingToURL: kept the whole body: the task succeeded
   bool awaitingResumeData = false, resumeDataArrived = false, completionPending = false;
   std::string producedResumeData;
@@ -103,6 +105,9 @@ struct AppleSessionModel::Task {
   bool haveMetrics = false;
   TaskMetrics metrics;
   ProgressThrottle downloadThrottle, uploadThrottle;
+  SpeedPacer downPacer, upPacer;  // rates from RebalanceSpeeds; unlimited in background sessions
+  // Sending its body: it takes a share of the session's upload budget, not the download one.
+  bool Uploading() const { return request.bodySource != BodySource::None && uploaded < uploadExpected; }
 };
 
 AppleSessionModel::AppleSessionModel(const SessionConfig& config, bool system, std::string temporaryDirectory,
@@ -111,7 +116,8 @@ AppleSessionModel::AppleSessionModel(const SessionConfig& config, bool system, s
       system_(system),
       temporary_directory_(std::move(temporaryDirectory)),
       sink_(sink),
-      refusal_(PlanConfiguration(config, system).refusal) {}
+      refusal_(PlanConfiguration(config, system).refusal),
+      session_speed_limit_(config.maximumBytesPerSecond) {}
 
 AppleSessionModel::~AppleSessionModel() = default;
 
@@ -268,6 +274,7 @@ void AppleSessionModel::TaskCreated(uint64_t taskIdentifier, NsTaskId task) {
   if (!t->consumedResume.empty()) DiscardPartialFile(t->consumedResume, t->consumedIdentity);
   by_id_[taskIdentifier] = task;
   tasks_[task] = std::move(t);
+  RebalanceSpeeds(ProgressThrottle::Clock::now());
 }
 
 void AppleSessionModel::TaskCreationFailed(uint64_t taskIdentifier, int code) {
@@ -317,12 +324,75 @@ Commands AppleSessionModel::Release(Task& t, unsigned hold) {
 
 Commands AppleSessionModel::Suspend(uint64_t taskIdentifier) {
   Task* t = FindById(taskIdentifier);
-  return t == nullptr ? Commands{} : Hold(*t, kUserHold);
+  if (t == nullptr) return {};
+  Commands commands = Hold(*t, kUserHold);
+  RebalanceSpeeds(ProgressThrottle::Clock::now());  // its share goes to the others
+  return commands;
 }
 
 Commands AppleSessionModel::Resume(uint64_t taskIdentifier) {
   Task* t = FindById(taskIdentifier);
-  return t == nullptr ? Commands{} : Release(*t, kUserHold);
+  if (t == nullptr) return {};
+  Commands commands = Release(*t, kUserHold);
+  RebalanceSpeeds(ProgressThrottle::Clock::now());
+  return commands;
+}
+
+void AppleSessionModel::SetSpeedLimit(uint64_t taskIdentifier, int64_t bytesPerSecond,
+                                      ProgressThrottle::Clock::time_point now) {
+  if (taskIdentifier == 0) {
+    session_speed_limit_ = bytesPerSecond;
+  } else if (Task* t = FindById(taskIdentifier)) {
+    t->request.maximumBytesPerSecond = bytesPerSecond;
+  } else if (auto found = starting_.find(taskIdentifier); found != starting_.end()) {
+    found->second->request.maximumBytesPerSecond = bytesPerSecond;
+  }
+  RebalanceSpeeds(now);
+}
+
+// The session's budgets shared among its running tasks that the user has not suspended, as the
+// curl engine shares them (core/speed_shares.h): one sending its body takes an upload share and
+// keeps its own limit (at most the session's) for the response; one receiving takes a download
+// share. A task held by its pacer may now go on sooner: its moment goes to the progress timer.
+void AppleSessionModel::RebalanceSpeeds(ProgressThrottle::Clock::time_point now) {
+  if (system_) return;
+  std::vector<Task*> receiving, sending;
+  std::vector<int64_t> receivingLimits, sendingLimits;
+  for (auto& entry : tasks_) {
+    Task& t = *entry.second;
+    if ((t.holds & kUserHold) != 0 || t.overrideCode != 0) continue;
+    (t.Uploading() ? sending : receiving).push_back(&t);
+    (t.Uploading() ? sendingLimits : receivingLimits).push_back(t.request.maximumBytesPerSecond);
+  }
+  auto capped = [this](int64_t own) {
+    if (session_speed_limit_ <= 0) return own;
+    return own > 0 ? std::min(own, session_speed_limit_) : session_speed_limit_;
+  };
+  std::vector<int64_t> down = ShareSpeed(session_speed_limit_, receivingLimits);
+  for (size_t i = 0; i < receiving.size(); ++i) {
+    receiving[i]->downPacer.SetRate(down[i], now);
+    receiving[i]->upPacer.SetRate(capped(receivingLimits[i]), now);
+  }
+  std::vector<int64_t> up = ShareSpeed(session_speed_limit_, sendingLimits);
+  for (size_t i = 0; i < sending.size(); ++i) {
+    sending[i]->downPacer.SetRate(capped(sendingLimits[i]), now);
+    sending[i]->upPacer.SetRate(up[i], now);
+  }
+  for (auto& entry : tasks_) {
+    Task& t = *entry.second;
+    if ((t.holds & kPaceHold) != 0) NoteHeld(std::max(t.downPacer.ReadyAt(), t.upPacer.ReadyAt()));
+  }
+}
+
+// After `bytes` moved in the direction `pacer` keeps: a task now ahead of its rate is suspended
+// (NSURLSession cannot refuse bytes, but a suspended task stops reading and sending) until the
+// progress timer finds its pacer ready.
+Commands AppleSessionModel::Pace(Task& t, SpeedPacer& pacer, int64_t bytes, ProgressThrottle::Clock::time_point now) {
+  if (!pacer.Limited()) return {};
+  pacer.Consumed(bytes, now);
+  if (pacer.Ready(now)) return {};
+  NoteHeld(pacer.ReadyAt());
+  return Hold(t, kPaceHold);
 }
 
 Commands AppleSessionModel::Acknowledge(uint64_t taskIdentifier, int64_t bytes) {
@@ -529,15 +599,24 @@ bool AppleSessionModel::TakeProgressTimer(int64_t* delayMs) {
   return true;
 }
 
-// Every held total whose interval has passed goes out; the rest ask for the next timer.
-void AppleSessionModel::OnProgressTimer(ProgressThrottle::Clock::time_point now) {
+// Every held total whose interval has passed goes out, and every task its pacer held back and
+// now allows is resumed; the rest ask for the next timer.
+Commands AppleSessionModel::OnProgressTimer(ProgressThrottle::Clock::time_point now) {
   progress_due_ = progress_timer_ = ProgressThrottle::Clock::time_point::max();
+  Commands commands;
   for (auto& entry : tasks_) {
     Task& t = *entry.second;
     if (t.overrideCode != 0) continue;  // being cancelled: its bytes are dropped
     if (t.downloadThrottle.Holding()) PostProgress(t, false, now);
     if (t.uploadThrottle.Holding()) PostUploadProgress(t, false, now);
+    if ((t.holds & kPaceHold) == 0) continue;
+    if (t.downPacer.Ready(now) && t.upPacer.Ready(now)) {
+      for (const Command& c : Release(t, kPaceHold)) commands.push_back(c);
+    } else {
+      NoteHeld(std::max(t.downPacer.ReadyAt(), t.upPacer.ReadyAt()));
+    }
   }
+  return commands;
 }
 
 bool AppleSessionModel::ChecksServerTrust() const {
@@ -594,7 +673,8 @@ bool AppleSessionModel::OnResponse(NsTaskId task, const ResponseHead& head) {
   return true;
 }
 
-Commands AppleSessionModel::OnData(NsTaskId task, const char* bytes, size_t length) {
+Commands AppleSessionModel::OnData(NsTaskId task, const char* bytes, size_t length,
+                                   ProgressThrottle::Clock::time_point now) {
   Task* t = Find(task);
   if (t == nullptr || t->overrideCode != 0) return {};  // the task is being cancelled: drop the bytes
   if (t->request.streamBody) {
@@ -618,19 +698,29 @@ Commands AppleSessionModel::OnData(NsTaskId task, const char* bytes, size_t leng
     t->body.append(bytes, length);
   }
   t->received += static_cast<int64_t>(length);
-  PostProgress(*t, false);
+  PostProgress(*t, false, now);
+  Commands commands = Pace(*t, t->downPacer, static_cast<int64_t>(length), now);
   // NSURLSession cannot refuse bytes, but a suspended task stops reading from the socket.
-  if (t->request.streamBody && t->unacknowledged >= kStreamHighWaterBytes) return Hold(*t, kBackpressureHold);
-  return {};
+  if (t->request.streamBody && t->unacknowledged >= kStreamHighWaterBytes) {
+    for (const Command& c : Hold(*t, kBackpressureHold)) commands.push_back(c);
+  }
+  return commands;
 }
 
-void AppleSessionModel::OnBodySent(NsTaskId task, int64_t totalSent, int64_t totalExpected) {
+Commands AppleSessionModel::OnBodySent(NsTaskId task, int64_t totalSent, int64_t totalExpected,
+                                       ProgressThrottle::Clock::time_point now) {
   Task* t = Find(task);
-  if (t == nullptr) return;
+  if (t == nullptr) return {};
+  int64_t sent = totalSent - t->uploaded;  // less than 0 when a redirect sends the body again
+  bool wasUploading = t->Uploading();
   t->uploaded = totalSent;
   // NSURLSessionTransferSizeUnknown (-1) when NSURLSession does not know: keep our own size.
   if (totalExpected > 0) t->uploadExpected = totalExpected;
-  PostUploadProgress(*t, totalSent == totalExpected);
+  PostUploadProgress(*t, totalSent == totalExpected, now);
+  Commands commands = Pace(*t, t->upPacer, sent, now);
+  // The body is all sent: the task moves from the upload budget to the download one.
+  if (wasUploading != t->Uploading()) RebalanceSpeeds(now);
+  return commands;
 }
 
 Commands AppleSessionModel::OnDownloadProgress(NsTaskId task, int64_t totalWritten, int64_t totalExpected,
@@ -883,6 +973,7 @@ void AppleSessionModel::Finish(NsTaskId id, Task& t, const Completion& c) {
   tasks_.erase(id);  // t is gone after this line
   Tombstone(id);
   Post(std::move(done));
+  RebalanceSpeeds(ProgressThrottle::Clock::now());  // its share goes to the others
 }
 
 }  // namespace urlsession

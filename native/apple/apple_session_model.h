@@ -6,8 +6,9 @@
 // What lives here: the task table and the NSURLSessionTask.taskIdentifier <-> our identifier
 // mapping, tombstones of completed tasks, suspend holds, the order of response / data / metrics /
 // finish / completion events, adoption of recovered tasks (task_tag.h), redirect and server-trust
-// verdicts, the lifetime of temporary upload bodies and of NSURLSession resume data (the files
-// themselves: background_files.h), and which Event to post.
+// verdicts, speed limits (default sessions: a task ahead of its share is suspended until its
+// pacer allows more; core/speed_shares.h, core/speed_pacer.h), the lifetime of temporary upload bodies and of
+// NSURLSession resume data (the files themselves: background_files.h), and which Event to post.
 //
 // Threading: one instance per session; every method except Close() runs on the session's serial
 // NSURLSession delegate queue (the .mm hops there from the JS thread first). Close() may run on
@@ -27,6 +28,7 @@
 #include "apple/background_files.h"  // kAppleResumeDataValidator
 #include "core/download_writer.h"
 #include "core/progress_throttle.h"
+#include "core/speed_pacer.h"
 #include "engine/engine.h"
 
 namespace urlsession {
@@ -105,6 +107,11 @@ class AppleSessionModel {
   Commands Suspend(uint64_t taskIdentifier);
   Commands Resume(uint64_t taskIdentifier);
   Commands Acknowledge(uint64_t taskIdentifier, int64_t bytes);
+  // Engine::SetSpeedLimit: taskIdentifier 0 is the session's. The shares change at once; a task
+  // held back may go on sooner, which the progress timer does (the adapter asks for it after).
+  // Background ("system") sessions are not paced: nsurlsessiond moves their bytes.
+  void SetSpeedLimit(uint64_t taskIdentifier, int64_t bytesPerSecond,
+                     ProgressThrottle::Clock::time_point now = ProgressThrottle::Clock::now());
   // True: call finishTasksAndInvalidate / invalidateAndCancel on the NSURLSession.
   bool FinishTasksAndInvalidate();
   bool InvalidateAndCancel();
@@ -131,8 +138,11 @@ class AppleSessionModel {
   bool ResponsePending(NsTaskId task) const;
   // didReceiveResponse:. True: NSURLSessionResponseAllow; false: NSURLSessionResponseCancel.
   bool OnResponse(NsTaskId task, const ResponseHead& head);
-  Commands OnData(NsTaskId task, const char* bytes, size_t length);
-  void OnBodySent(NsTaskId task, int64_t totalSent, int64_t totalExpected);
+  // Both may suspend a task that got ahead of its speed limit (the progress timer resumes it).
+  Commands OnData(NsTaskId task, const char* bytes, size_t length,
+                  ProgressThrottle::Clock::time_point now = ProgressThrottle::Clock::now());
+  Commands OnBodySent(NsTaskId task, int64_t totalSent, int64_t totalExpected,
+                      ProgressThrottle::Clock::time_point now = ProgressThrottle::Clock::now());
   // Download tasks (background sessions): `head` is null unless ResponsePending said so.
   Commands OnDownloadProgress(NsTaskId task, int64_t totalWritten, int64_t totalExpected, const ResponseHead* head);
   // didFinishDownloadingToURL: the file at `tempPath` is deleted when the callback returns.
@@ -159,11 +169,12 @@ class AppleSessionModel {
   void OnBackgroundEventsDelivered();
 
   // Progress the throttle held back goes out once its interval has passed, even when NSURLSession
-  // calls back no more (a stalled transfer). After a callback that may have held some, the
-  // adapter asks: true with `delayMs` means "call OnProgressTimer on the delegate queue in
-  // delayMs" (asked once per moment: false while that timer is pending).
+  // calls back no more (a stalled transfer); a task suspended by its speed limit is resumed once
+  // its pacer allows. After a callback that may have held some, the adapter asks: true with
+  // `delayMs` means "call OnProgressTimer on the delegate queue in delayMs" (asked once per
+  // moment: false while that timer is pending), then performs the Commands it returns.
   bool TakeProgressTimer(int64_t* delayMs);
-  void OnProgressTimer(std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now());
+  Commands OnProgressTimer(std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now());
 
   // For tests and the adapter's assertions.
   size_t TaskCount() const { return tasks_.size(); }
@@ -182,6 +193,8 @@ class AppleSessionModel {
   void PostUploadProgress(Task& t, bool final,
                           ProgressThrottle::Clock::time_point now = ProgressThrottle::Clock::now());
   void NoteHeld(ProgressThrottle::Clock::time_point until);
+  void RebalanceSpeeds(ProgressThrottle::Clock::time_point now);
+  Commands Pace(Task& t, SpeedPacer& pacer, int64_t bytes, ProgressThrottle::Clock::time_point now);
   int VerifiedHostRefusal(const std::string& url) const;
   int BackgroundRedirectRefusal(const Task& t, const std::string& finalUrl) const;
   void Finish(NsTaskId id, Task& t, const Completion& completion);
@@ -207,6 +220,7 @@ class AppleSessionModel {
   std::deque<NsTaskId> tombstone_order_;
   std::unordered_set<std::string> verified_hosts_;  // "host:port" this session's own trust check passed
   std::unordered_set<uint64_t> pending_resets_, pending_flushes_;
+  int64_t session_speed_limit_ = 0;  // SessionConfig::maximumBytesPerSecond, then SetSpeedLimit(0, ...)
   // The earliest moment a held progress total may go out, and the one a timer is pending for.
   ProgressThrottle::Clock::time_point progress_due_ = ProgressThrottle::Clock::time_point::max();
   ProgressThrottle::Clock::time_point progress_timer_ = ProgressThrottle::Clock::time_point::max();

@@ -57,6 +57,7 @@ SessionConfig ParseConfig(const Napi::Object& js) {
   config.allowsCellularAccess = js.Get("allowsCellularAccess").ToBoolean();
   config.allowsExpensiveNetworkAccess = js.Get("allowsExpensiveNetworkAccess").ToBoolean();
   config.allowsConstrainedNetworkAccess = js.Get("allowsConstrainedNetworkAccess").ToBoolean();
+  config.maximumBytesPerSecond = static_cast<int64_t>(GetNumber(js, "maximumBytesPerSecond", 0));
   return config;
 }
 
@@ -122,6 +123,7 @@ TaskRequest ParseTask(const Napi::Array& js) {
   request.resumeIdentity = StringAt(js, task_field::resumeIdentity);
   request.maximumResponseSize = static_cast<int64_t>(NumberAt(js, task_field::maximumResponseSize, 0));
   request.priority = NumberAt(js, task_field::priority, 0.5);
+  request.maximumBytesPerSecond = static_cast<int64_t>(NumberAt(js, task_field::maximumBytesPerSecond, 0));
   request.taskDescription = StringAt(js, task_field::taskDescription);
   return request;
 }
@@ -142,6 +144,7 @@ Napi::Function NativeSession::DefineClass(Napi::Env env) {
           InstanceMethod<&NativeSession::SuspendTask>("suspendTask"),
           InstanceMethod<&NativeSession::ResumeTask>("resumeTask"),
           InstanceMethod<&NativeSession::AcknowledgeBody>("acknowledgeBody"),
+          InstanceMethod<&NativeSession::SetSpeedLimit>("setSpeedLimit"),
           InstanceMethod<&NativeSession::FinishTasksAndInvalidate>("finishTasksAndInvalidate"),
           InstanceMethod<&NativeSession::InvalidateAndCancel>("invalidateAndCancel"),
           InstanceMethod<&NativeSession::Reset>("reset"),
@@ -269,6 +272,15 @@ Napi::Value NativeSession::ResumeTask(const Napi::CallbackInfo& info) {
 Napi::Value NativeSession::AcknowledgeBody(const Napi::CallbackInfo& info) {
   if (!Accepting(info.Env())) return info.Env().Undefined();
   engine_->AcknowledgeBody(static_cast<uint64_t>(info[0].ToNumber().Int64Value()), info[1].ToNumber().Int64Value());
+  return info.Env().Undefined();
+}
+
+// setSpeedLimit(taskIdentifier, bytesPerSecond): 0 for the session; lib/ validated both.
+Napi::Value NativeSession::SetSpeedLimit(const Napi::CallbackInfo& info) {
+  if (!Accepting(info.Env())) return info.Env().Undefined();
+  int64_t bytesPerSecond = info[1].ToNumber().Int64Value();
+  engine_->SetSpeedLimit(static_cast<uint64_t>(info[0].ToNumber().Int64Value()),
+                         bytesPerSecond < 0 ? 0 : bytesPerSecond);
   return info.Env().Undefined();
 }
 

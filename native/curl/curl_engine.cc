@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "core/file_ops.h"
+#include "core/speed_shares.h"
 #include "curl/usable_cpus.h"
 
 namespace urlsession {
@@ -81,6 +82,8 @@ CurlEngine::CurlEngine(const SessionConfig& config, EventSink* sink)
   context_.easyPool = &easy_pool_;
   context_.multiplexedResponses = &multiplexed_responses_;
   context_.nextTick = &next_tick_;
+  context_.speedSharesStale = &speed_shares_stale_;
+  session_speed_limit_ = config_.maximumBytesPerSecond;
   may_poll_ = UsableCpus() >= 2;
 
   cookie_control_ = curl_easy_init();
@@ -138,6 +141,7 @@ void CurlEngine::SuspendTask(uint64_t taskIdentifier) {
       transfer->SetUserSuspended(true);
     else
       admission_.SetSuspendedWhileWaiting(taskIdentifier, true);
+    speed_shares_stale_ = true;  // its share goes to the others
   });
 }
 
@@ -145,6 +149,22 @@ void CurlEngine::ResumeTask(uint64_t taskIdentifier) {
   Enqueue([this, taskIdentifier] {
     if (CurlTransfer* transfer = Find(taskIdentifier)) transfer->SetUserSuspended(false);
     admission_.SetSuspendedWhileWaiting(taskIdentifier, false);
+    speed_shares_stale_ = true;
+  });
+}
+
+void CurlEngine::SetSpeedLimit(uint64_t taskIdentifier, int64_t bytesPerSecond) {
+  Enqueue([this, taskIdentifier, bytesPerSecond] {
+    if (taskIdentifier == 0) {
+      session_speed_limit_ = bytesPerSecond;
+      session_speed_limit_changed_ = true;
+    } else if (CurlTransfer* transfer = Find(taskIdentifier)) {
+      transfer->SetOwnSpeedLimit(bytesPerSecond);
+      if (session_speed_limit_ <= 0) transfer->SetPaceRates(bytesPerSecond, bytesPerSecond);
+    } else if (TaskRequest* waiting = admission_.FindWaiting(taskIdentifier)) {
+      waiting->maximumBytesPerSecond = bytesPerSecond;
+    }
+    speed_shares_stale_ = true;
   });
 }
 
@@ -199,6 +219,7 @@ void CurlEngine::Run() {
     if (!stopping_.load()) {
       admission_.AdmitAll();
       KeepConnections();
+      RebalanceSpeeds();
       driver_->Act();
       AfterLibcurlActed();
     }
@@ -250,7 +271,37 @@ void CurlEngine::AfterLibcurlActed() {
   CollectFinished();
   RunTicks();
   EnforceCookieLimits();
+  RebalanceSpeeds();
   MaybeEndInvalidation();
+}
+
+// Engine thread, before and after libcurl acts, when something changed the shares: divides the
+// session's budgets among the running transfers that are not suspended (core/speed_shares.h),
+// downloads and uploads apart. A transfer sending its body takes an upload share and keeps its
+// own limit (at most the session's) for the response; one receiving takes a download share.
+void CurlEngine::RebalanceSpeeds() {
+  if (!speed_shares_stale_) return;
+  speed_shares_stale_ = false;
+  // Without a session budget every transfer keeps its own limit, set where it changes (Admit,
+  // SetSpeedLimit): nothing to share, and a burst of short tasks costs no pass over the others.
+  if (session_speed_limit_ <= 0 && !session_speed_limit_changed_) return;
+  session_speed_limit_changed_ = false;
+  std::vector<CurlTransfer*> receiving, sending;
+  std::vector<int64_t> receivingLimits, sendingLimits;
+  for (auto& entry : transfers_) {
+    CurlTransfer* transfer = entry.second.get();
+    if (transfer->UserSuspended()) continue;
+    (transfer->Uploading() ? sending : receiving).push_back(transfer);
+    (transfer->Uploading() ? sendingLimits : receivingLimits).push_back(transfer->OwnSpeedLimit());
+  }
+  auto capped = [this](int64_t own) {
+    if (session_speed_limit_ <= 0) return own;
+    return own > 0 ? std::min(own, session_speed_limit_) : session_speed_limit_;
+  };
+  std::vector<int64_t> down = ShareSpeed(session_speed_limit_, receivingLimits);
+  for (size_t i = 0; i < receiving.size(); ++i) receiving[i]->SetPaceRates(down[i], capped(receivingLimits[i]));
+  std::vector<int64_t> up = ShareSpeed(session_speed_limit_, sendingLimits);
+  for (size_t i = 0; i < sending.size(); ++i) sending[i]->SetPaceRates(capped(sendingLimits[i]), up[i]);
 }
 
 // Engine thread, after libcurl acted: cookies set during that turn (by any transfer, on any hop
@@ -298,7 +349,9 @@ bool CurlEngine::Admit(TaskRequest request, size_t expectedConcurrency, bool sus
   curl_multi_add_handle(multi_, transfer->easy());
   last_boundary_ = EpollMultiDriver::Clock::now();
   if (suspended) transfer->SetUserSuspended(true);
+  if (int64_t own = transfer->OwnSpeedLimit(); own > 0) transfer->SetPaceRates(own, own);
   transfers_[id] = std::move(transfer);
+  speed_shares_stale_ = true;
   return true;
 }
 
@@ -371,6 +424,7 @@ void CurlEngine::Finish(CurlTransfer* transfer, CURLcode result, bool cancelled)
   uint64_t id = transfer->id();
   transfers_.erase(id);  // `transfer` is gone after this line
   admission_.Finished(id);
+  speed_shares_stale_ = true;
 }
 
 void CurlEngine::MaybeEndInvalidation() {

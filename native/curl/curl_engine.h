@@ -41,6 +41,7 @@ class CurlEngine final : public Engine {
   void SuspendTask(uint64_t taskIdentifier) override;
   void ResumeTask(uint64_t taskIdentifier) override;
   void AcknowledgeBody(uint64_t taskIdentifier, int64_t bytes) override;
+  void SetSpeedLimit(uint64_t taskIdentifier, int64_t bytesPerSecond) override;
   void FinishTasksAndInvalidate() override;
   void InvalidateAndCancel() override;
   void Reset(uint64_t token) override;
@@ -67,6 +68,7 @@ class CurlEngine final : public Engine {
   void Finish(CurlTransfer* transfer, CURLcode result, bool cancelled);
   void MaybeEndInvalidation();
   void EnforceCookieLimits();
+  void RebalanceSpeeds();
   void SaveCookies();
   EpollMultiDriver::Clock::time_point SpinDeadline() const;
   void PostTokenEvent(EventType type, uint64_t token);
@@ -105,6 +107,12 @@ class CurlEngine final : public Engine {
   // it through CurlSessionContext::nextTick. Engine thread.
   CurlTransfer::Clock::time_point next_tick_ = CurlTransfer::Clock::time_point::max();
   std::vector<CurlTransfer*> timed_out_;  // RunTicks' scratch, kept to spare an allocation
+  // Speed limits: the session's budget per direction (SessionConfig::maximumBytesPerSecond, then
+  // SetSpeedLimit), and whether the transfers' shares must be worked out again (a transfer
+  // started, ended, was suspended or resumed, finished sending its body, or a limit changed).
+  int64_t session_speed_limit_ = 0;
+  bool speed_shares_stale_ = false;
+  bool session_speed_limit_changed_ = false;  // also when it became 0: every transfer back to its own
 };
 
 }  // namespace urlsession

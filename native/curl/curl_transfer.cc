@@ -346,6 +346,9 @@ size_t CurlTransfer::OnWrite(char* data, size_t size, size_t count, void* self_p
       return 0;
     }
   }
+  if (self->down_pacer_.Limited() && !self->PaceAllows(self->down_pacer_, &self->recv_paced_)) {
+    return CURL_WRITEFUNC_PAUSE;  // offered again when Tick unpauses (ResumePaced)
+  }
   if (self->request_.streamBody) {
     if (self->stream_unacknowledged_ >= kStreamHighWaterBytes) {
       self->backpressure_paused_ = true;
@@ -369,15 +372,25 @@ size_t CurlTransfer::OnWrite(char* data, size_t size, size_t count, void* self_p
     self->response_body_.append(data, length);
   }
   self->received_ += static_cast<int64_t>(length);
+  if (self->down_pacer_.Limited()) self->down_pacer_.Consumed(static_cast<int64_t>(length), Clock::now());
   if (self->download_) self->PostProgress(false);
   return length;
 }
+
+constexpr size_t kSmallestPacedRead = 1024;
+constexpr int64_t kPacedReadsPerSecond = 20;
 
 // Engine thread. Streams the body from disk or memory; never holds a file in memory.
 size_t CurlTransfer::OnRead(char* buffer, size_t size, size_t count, void* self_ptr) {
   auto* self = static_cast<CurlTransfer*>(self_ptr);
   size_t capacity = size * count;
   size_t produced = 0;
+  if (self->up_pacer_.Limited()) {
+    if (!self->PaceAllows(self->up_pacer_, &self->send_paced_)) return CURL_READFUNC_PAUSE;  // Tick asks again
+    // libcurl's upload buffer may hold the whole body, which would then leave at the link's speed:
+    // a paced read is a slice of the rate instead.
+    capacity = std::min(capacity, std::max<size_t>(kSmallestPacedRead, self->up_pacer_.rate() / kPacedReadsPerSecond));
+  }
   if (self->body_fd_ >= 0) {
     ssize_t n;
     do { n = read(self->body_fd_, buffer, capacity); } while (n < 0 && errno == EINTR);
@@ -399,6 +412,9 @@ size_t CurlTransfer::OnRead(char* buffer, size_t size, size_t count, void* self_
     std::memcpy(buffer, bytes.data() + offset, produced);
   }
   self->body_offset_ += static_cast<int64_t>(produced);
+  if (self->up_pacer_.Limited()) self->up_pacer_.Consumed(static_cast<int64_t>(produced), Clock::now());
+  // The body is all sent: the transfer moves from the session's upload budget to its download one.
+  if (!self->Uploading() && self->context_.speedSharesStale != nullptr) *self->context_.speedSharesStale = true;
   self->PostProgress(false);
   return produced;
 }
@@ -410,6 +426,8 @@ int CurlTransfer::OnSeek(void* self_ptr, curl_off_t offset, int origin) {
     return CURL_SEEKFUNC_FAIL;
   }
   self->body_offset_ = static_cast<int64_t>(offset);
+  // Sending the body again (a redirect that keeps it): back into the upload budget.
+  if (self->context_.speedSharesStale != nullptr) *self->context_.speedSharesStale = true;
   return CURL_SEEKFUNC_OK;
 }
 
@@ -480,9 +498,10 @@ int CurlTransfer::OnTransferInfo(void* self_ptr, curl_off_t, curl_off_t dlnow, c
 
 bool CurlTransfer::Tick(Clock::time_point now) {
   PostProgress(false, /*heldOnly=*/true);
+  ResumePaced(now);
   // A paused transfer is not idle (the user or a slow consumer holds it): its timer starts again
   // when it continues (ApplyPause). The resource timeout runs regardless.
-  if (idle_limit_ != Clock::duration::zero() && !Paused() && now - last_activity_ >= idle_limit_) {
+  if (idle_limit_ != Clock::duration::zero() && !Held() && now - last_activity_ >= idle_limit_) {
     timed_out_ = "no bytes in either direction for timeoutIntervalForRequest";
   } else if (now >= resource_deadline_) {
     timed_out_ = "timeoutIntervalForResource passed";
@@ -492,7 +511,9 @@ bool CurlTransfer::Tick(Clock::time_point now) {
 
 CurlTransfer::Clock::time_point CurlTransfer::NextTick() const {
   Clock::time_point next = std::min({download_throttle_.HeldUntil(), upload_throttle_.HeldUntil(), resource_deadline_});
-  if (idle_limit_ != Clock::duration::zero() && !Paused()) next = std::min(next, last_activity_ + idle_limit_);
+  if (idle_limit_ != Clock::duration::zero() && !Held()) next = std::min(next, last_activity_ + idle_limit_);
+  if (recv_paced_) next = std::min(next, down_pacer_.ReadyAt());
+  if (send_paced_) next = std::min(next, up_pacer_.ReadyAt());
   return next;
 }
 
@@ -524,12 +545,38 @@ void CurlTransfer::AcknowledgeBody(int64_t bytes) {
 }
 
 void CurlTransfer::ApplyPause() {
-  if (!Paused()) {
-    last_activity_ = Clock::now();  // the idle timer starts again (Tick skips paused transfers)
-    WakeBy(NextTick());
-  }
+  if (!Held()) last_activity_ = Clock::now();  // the idle timer starts again (Tick skips held transfers)
+  WakeBy(NextTick());
+  int mask = Paused() ? CURLPAUSE_ALL : (recv_paced_ ? CURLPAUSE_RECV : 0) | (send_paced_ ? CURLPAUSE_SEND : 0);
   // May deliver buffered data synchronously (OnWrite runs inside this call).
-  curl_easy_pause(easy_, user_suspended_ || backpressure_paused_ ? CURLPAUSE_ALL : CURLPAUSE_CONT);
+  curl_easy_pause(easy_, mask);
+}
+
+// Engine thread, inside OnWrite/OnRead: whether the pacer lets bytes move now; if not, the
+// direction is marked paced (the callback then returns libcurl's pause) and Tick comes back when
+// the pacer is ready.
+bool CurlTransfer::PaceAllows(SpeedPacer& pacer, bool* paced) {
+  if (pacer.Ready(Clock::now())) return true;
+  *paced = true;
+  WakeBy(pacer.ReadyAt());
+  return false;
+}
+
+// Engine thread (Tick, SetPaceRates): unpauses each paced direction whose pacer is ready.
+void CurlTransfer::ResumePaced(Clock::time_point now) {
+  bool changed = false;
+  if (recv_paced_ && down_pacer_.Ready(now)) recv_paced_ = false, changed = true;
+  if (send_paced_ && up_pacer_.Ready(now)) send_paced_ = false, changed = true;
+  if (changed) ApplyPause();
+}
+
+// Engine thread (CurlEngine::RebalanceSpeeds): the rates this transfer keeps from now on.
+void CurlTransfer::SetPaceRates(int64_t download, int64_t upload) {
+  Clock::time_point now = Clock::now();
+  down_pacer_.SetRate(download, now);
+  up_pacer_.SetRate(upload, now);
+  ResumePaced(now);                // an unlimited or higher rate may free a paced direction now
+  if (Held()) WakeBy(NextTick());  // ... or later than before, or sooner
 }
 
 // Engine thread, at the end of a response head. True: a redirect this task follows (to

@@ -13,6 +13,7 @@
 
 #include "core/download_writer.h"
 #include "core/progress_throttle.h"
+#include "core/speed_pacer.h"
 #include "curl/easy_pool.h"
 #include "engine/engine.h"
 
@@ -36,6 +37,9 @@ struct CurlSessionContext {
   // When the engine next calls CurlTransfer::Tick on its transfers (engine thread). A transfer
   // that gets an earlier moment of its own (admitted, unpaused, progress held back) lowers it.
   std::chrono::steady_clock::time_point* nextTick = nullptr;
+  // Set when a transfer starts or stops sending its request body (engine thread): the engine then
+  // shares the session's speed budgets again (CurlEngine::RebalanceSpeeds).
+  bool* speedSharesStale = nullptr;
 };
 
 // Buffer sizes for a transfer admitted while `running` transfers (itself included) run in its
@@ -87,6 +91,17 @@ class CurlTransfer {
   // waits for JS (backpressure). Engine thread.
   void SetUserSuspended(bool suspended);
   void AcknowledgeBody(int64_t bytes);
+  bool UserSuspended() const { return user_suspended_; }
+
+  // Speed limits (engine thread). The task's own limit (TaskRequest::maximumBytesPerSecond), and
+  // the rates the engine gives it (0: unlimited), which OnWrite/OnRead keep by pausing the
+  // direction that is ahead (SpeedPacer) until Tick finds it ready again.
+  int64_t OwnSpeedLimit() const { return request_.maximumBytesPerSecond; }
+  void SetOwnSpeedLimit(int64_t bytesPerSecond) { request_.maximumBytesPerSecond = bytesPerSecond; }
+  // Whether the transfer is sending its request body now (it then takes a share of the session's
+  // upload budget instead of the download one).
+  bool Uploading() const { return request_.bodySource != BodySource::None && body_offset_ < body_size_; }
+  void SetPaceRates(int64_t download, int64_t upload);
 
  private:
   static size_t OnHeader(char* data, size_t size, size_t count, void* self);
@@ -98,6 +113,10 @@ class CurlTransfer {
 
   void ApplyPause();
   bool Paused() const { return user_suspended_ || backpressure_paused_; }
+  // Paused, or a direction held back by its pacer: not idle either way.
+  bool Held() const { return Paused() || recv_paced_ || send_paced_; }
+  bool PaceAllows(SpeedPacer& pacer, bool* paced);
+  void ResumePaced(Clock::time_point now);
   void WakeBy(Clock::time_point when) const;
   bool OpenBody();
   bool PlanRedirect(long status);
@@ -156,6 +175,10 @@ class CurlTransfer {
   int64_t expected_ = 0;
   int failure_code_ = 0;
   bool body_over_limit_ = false;  // the kept body reached request_.maximumResponseSize
+
+  // Speed limits: a direction's pacer said "not yet", libcurl holds that direction paused.
+  SpeedPacer down_pacer_, up_pacer_;
+  bool recv_paced_ = false, send_paced_ = false;
 
   ProgressThrottle download_throttle_;
   ProgressThrottle upload_throttle_;

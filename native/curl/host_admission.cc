@@ -132,6 +132,15 @@ std::optional<TaskRequest> HostAdmission::TakeWaiting(uint64_t taskIdentifier) {
   return std::nullopt;
 }
 
+TaskRequest* HostAdmission::FindWaiting(uint64_t taskIdentifier) {
+  for (auto& entry : waiting_) {
+    for (TaskRequest& request : entry.second) {
+      if (request.taskIdentifier == taskIdentifier) return &request;
+    }
+  }
+  return nullptr;
+}
+
 std::optional<TaskRequest> HostAdmission::TakeFirstWaiting() {
   if (waiting_.empty()) return std::nullopt;
   return TakeWaiting(waiting_.begin()->second.front().taskIdentifier);

@@ -54,6 +54,8 @@ class HostAdmission {
   // is closed: the limit for every warm host (WarmHosts). For CURLMOPT_MAXCONNECTS; never 0,
   // which would mean libcurl's own bound.
   size_t ConnectionsToKeep(WarmHosts::Clock::time_point now);
+  // A waiting task's request, to change before it runs (its speed limit); null when not waiting.
+  TaskRequest* FindWaiting(uint64_t taskIdentifier);
 
  private:
   void AdmitWaiting(const std::string& host);

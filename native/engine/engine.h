@@ -55,6 +55,9 @@ struct SessionConfig {
   bool allowsCellularAccess = true;
   bool allowsExpensiveNetworkAccess = true;
   bool allowsConstrainedNetworkAccess = true;
+  // Bytes per second for all running tasks together, each direction (downloads, uploads) on its
+  // own; 0: no limit. Shared as core/speed_shares.h says. Engine::SetSpeedLimit(0, ...) changes it.
+  int64_t maximumBytesPerSecond = 0;
 };
 
 enum class BodySource : uint8_t { None = 0, Memory = 1, File = 2 };
@@ -99,6 +102,9 @@ struct TaskRequest {
   int64_t maximumResponseSize = 0;
   // NSURLSessionTask.priority: 0.0 (lowest) to 1.0 (highest); NSURLSessionTaskPriorityDefault.
   double priority = 0.5;
+  // This task's own speed limit in bytes per second, each direction; 0: none. Within a session
+  // limit it is a cap on the task's share. Engine::SetSpeedLimit(taskIdentifier, ...) changes it.
+  int64_t maximumBytesPerSecond = 0;
   // Whether a kept body of `have` bytes may not grow by `adding` (the one rule both engines use).
   bool BodyExceedsLimit(int64_t have, int64_t adding) const {
     return maximumResponseSize > 0 && have + adding > maximumResponseSize;
@@ -137,6 +143,10 @@ class Engine {
   virtual void ResumeTask(uint64_t taskIdentifier) = 0;
   // JS consumed `bytes` of a streamed body (TaskRequest::streamBody): may lift backpressure.
   virtual void AcknowledgeBody(uint64_t taskIdentifier, int64_t bytes) = 0;
+  // Changes a speed limit while tasks run (bytes per second, 0: none): taskIdentifier 0 is the
+  // session's (SessionConfig::maximumBytesPerSecond), any other a task's own
+  // (TaskRequest::maximumBytesPerSecond), also before it runs. Unknown ids are ignored.
+  virtual void SetSpeedLimit(uint64_t taskIdentifier, int64_t bytesPerSecond) = 0;
 
   // Seed semantics: no new tasks after either call. FinishTasksAndInvalidate lets running
   // tasks finish; InvalidateAndCancel cancels them. Both end with a SessionInvalidated event

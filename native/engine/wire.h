@@ -148,6 +148,8 @@
   /* NSURLSessionTask.priority, 0.0-1.0 (0.5 when absent): the order among tasks waiting for a */   \
   /* host's connections, the h2 stream weight, NSURLSessionTask's own priority. */                  \
   TASK_FIELD(priority, number, Optional)                                                            \
+  /* Bytes per second, each direction; 0 or absent: no limit of the task's own. */                  \
+  TASK_FIELD(maximumBytesPerSecond, number, Optional)                                               \
   /* Beside the request (the journal keeps it separately): the Apple engine keeps it in the task */ \
   /* tag, so that a task recovered after a relaunch still has it. */                                \
   TASK_FIELD(taskDescription, string, Argument)

@@ -20,6 +20,7 @@ const SOURCES = [
   'native/core/headers.cc',
   'native/core/content_disposition.cc',
   'native/core/digest_file.cc',
+  'native/core/speed_shares.cc',
   // DownloadWriter's digest: OpenSSL on Linux (CommonCrypto's twin is macOS-only).
   process.platform === 'darwin' ? 'native/apple/digest_commoncrypto.cc' : 'native/curl/digest_openssl.cc',
 ];
@@ -49,6 +50,11 @@ const CASES = [
   'held_progress_flushed_by_timer',
   'background_stream',
   'background_resume_data',
+  'speed_limit_suspends_until_the_pacer_allows',
+  'session_speed_limit_shared_by_running_tasks',
+  'speed_limit_changed_while_held',
+  'speed_limit_paces_uploads',
+  'background_sessions_not_paced',
   'background_shutdown_keeps_placing',
   'configuration_plan',
   'cookie_jar_file',

@@ -1256,6 +1256,131 @@ CASE(spki_der) {
   CHECK(SubjectPublicKeyInfo(SpkiKeyType::Other, 256, "x").empty());
 }
 
+// Speed limits (issue 18): a default-session task that got ahead of its limit is suspended, and
+// the progress timer resumes it once its pacer allows; never earlier.
+CASE(speed_limit_suspends_until_the_pacer_allows) {
+  Scene scene(false);
+  auto& [dir, sink, fakes, m] = scene;
+  TaskRequest r = Data(1);
+  r.maximumBytesPerSecond = 100'000;
+  Start(m, r, 10);
+  auto t0 = std::chrono::steady_clock::now();
+  CHECK(m.OnResponse(10, Head(200, "http://example.test/data")));
+  std::string chunk(50'000, 'x');  // half a second's worth
+  fakes.Perform(m.OnData(10, chunk.data(), chunk.size(), t0));
+  CHECK(fakes.tasks[10].suspendCount == 1);
+  int64_t delayMs = 0;
+  CHECK(m.TakeProgressTimer(&delayMs));
+  CHECK(delayMs > 300 && delayMs <= 500);
+  fakes.Perform(m.OnProgressTimer(t0 + std::chrono::milliseconds(300)));
+  CHECK(fakes.tasks[10].suspendCount == 1);  // too early: still held, and another timer asked
+  CHECK(m.TakeProgressTimer(&delayMs));
+  fakes.Perform(m.OnProgressTimer(t0 + std::chrono::milliseconds(520)));
+  CHECK(fakes.tasks[10].suspendCount == 0);
+  // The user's suspend outlives the pacer's hold.
+  fakes.Perform(m.OnData(10, chunk.data(), chunk.size(), t0 + std::chrono::milliseconds(520)));
+  CHECK(fakes.tasks[10].suspendCount == 1);
+  fakes.Perform(m.Suspend(1));
+  fakes.Perform(m.OnProgressTimer(t0 + std::chrono::seconds(2)));
+  CHECK(fakes.tasks[10].suspendCount == 1);
+  fakes.Perform(m.Resume(1));
+  CHECK(fakes.tasks[10].suspendCount == 0);
+}
+
+// The session's limit is shared: two tasks each get half of it; when one ends, the other gets all.
+CASE(session_speed_limit_shared_by_running_tasks) {
+  TempDir dir;
+  Recorder sink;
+  Fakes fakes;
+  SessionConfig config = Config();
+  config.maximumBytesPerSecond = 200'000;
+  AppleSessionModel m(config, false, dir.path, &sink);
+  Start(m, Data(1), 10);
+  Start(m, Data(2), 11);
+  auto t0 = std::chrono::steady_clock::now();
+  CHECK(m.OnResponse(10, Head(200, "http://example.test/data")));
+  CHECK(m.OnResponse(11, Head(200, "http://example.test/data")));
+  std::string chunk(50'000, 'x');
+  fakes.Perform(m.OnData(10, chunk.data(), chunk.size(), t0));
+  fakes.Perform(m.OnData(11, chunk.data(), chunk.size(), t0));
+  CHECK(fakes.tasks[10].suspendCount == 1 && fakes.tasks[11].suspendCount == 1);
+  // 50 kB at 100 kB/s each: held for half a second, not the quarter 200 kB/s would allow.
+  fakes.Perform(m.OnProgressTimer(t0 + std::chrono::milliseconds(300)));
+  CHECK(fakes.tasks[10].suspendCount == 1 && fakes.tasks[11].suspendCount == 1);
+  fakes.Perform(m.OnProgressTimer(t0 + std::chrono::milliseconds(520)));
+  CHECK(fakes.tasks[10].suspendCount == 0 && fakes.tasks[11].suspendCount == 0);
+  m.OnComplete(11, Done());
+  // Alone now: 50 kB at the whole 200 kB/s is a quarter of a second.
+  auto t1 = t0 + std::chrono::seconds(1);
+  fakes.Perform(m.OnData(10, chunk.data(), chunk.size(), t1));
+  CHECK(fakes.tasks[10].suspendCount == 1);
+  fakes.Perform(m.OnProgressTimer(t1 + std::chrono::milliseconds(270)));
+  CHECK(fakes.tasks[10].suspendCount == 0);
+}
+
+// A limit raised while a task is held shortens the wait; lifted, the task runs free.
+CASE(speed_limit_changed_while_held) {
+  Scene scene(false);
+  auto& [dir, sink, fakes, m] = scene;
+  TaskRequest r = Data(1);
+  r.maximumBytesPerSecond = 10'000;
+  Start(m, r, 10);
+  auto t0 = std::chrono::steady_clock::now();
+  CHECK(m.OnResponse(10, Head(200, "http://example.test/data")));
+  std::string chunk(100'000, 'x');  // ten seconds' worth at 10 kB/s
+  fakes.Perform(m.OnData(10, chunk.data(), chunk.size(), t0));
+  CHECK(fakes.tasks[10].suspendCount == 1);
+  m.SetSpeedLimit(1, 1'000'000, t0);  // ... a tenth of a second at 1 MB/s
+  int64_t delayMs = 0;
+  CHECK(m.TakeProgressTimer(&delayMs));
+  CHECK(delayMs <= 100);
+  fakes.Perform(m.OnProgressTimer(t0 + std::chrono::milliseconds(120)));
+  CHECK(fakes.tasks[10].suspendCount == 0);
+  m.SetSpeedLimit(1, 0, t0 + std::chrono::milliseconds(120));
+  for (int i = 0; i < 20; ++i) fakes.Perform(m.OnData(10, chunk.data(), chunk.size(), t0));
+  CHECK(fakes.tasks[10].suspendCount == 0);
+  m.OnComplete(10, Done());
+  CHECK(sink.Last(EventType::TaskCompleted)->responseBody.size() == 21 * chunk.size());
+}
+
+// Uploads are paced by the bytes NSURLSession reports sent.
+CASE(speed_limit_paces_uploads) {
+  Scene scene(false);
+  auto& [dir, sink, fakes, m] = scene;
+  TaskRequest r = Data(1);
+  r.method = "POST";
+  r.bodySource = BodySource::Memory;
+  r.bodyBytes = std::string(200'000, 'u');
+  r.maximumBytesPerSecond = 100'000;
+  Start(m, r, 10);
+  auto t0 = std::chrono::steady_clock::now();
+  fakes.Perform(m.OnBodySent(10, 20'000, 200'000, t0));  // a fifth of a second's worth
+  CHECK(fakes.tasks[10].suspendCount == 1);
+  fakes.Perform(m.OnProgressTimer(t0 + std::chrono::milliseconds(150)));
+  CHECK(fakes.tasks[10].suspendCount == 1);
+  fakes.Perform(m.OnProgressTimer(t0 + std::chrono::milliseconds(210)));
+  CHECK(fakes.tasks[10].suspendCount == 0);
+}
+
+// Background sessions are not paced: nsurlsessiond moves their bytes, and a suspended
+// background task may not continue soon (the README says so).
+CASE(background_sessions_not_paced) {
+  TempDir dir;
+  Recorder sink;
+  Fakes fakes;
+  SessionConfig config = Config();
+  config.maximumBytesPerSecond = 1'000;
+  AppleSessionModel m(config, true, dir.path, &sink);
+  TaskRequest r = Data(1);
+  r.maximumBytesPerSecond = 1'000;
+  Start(m, r, 10);
+  auto t0 = std::chrono::steady_clock::now();
+  CHECK(m.OnResponse(10, Head(200, "http://example.test/data")));
+  std::string chunk(100'000, 'x');
+  fakes.Perform(m.OnData(10, chunk.data(), chunk.size(), t0));
+  CHECK(fakes.tasks[10].suspendCount == 0);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
