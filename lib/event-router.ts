@@ -134,6 +134,15 @@ export class EventRouter {
         delayMs = task._retryDelay(event);
       });
       if (delayMs >= 0) {
+        if (debug.enabled)
+          debug(
+            'task %d of %s: retry in %d ms (error %d, status %d)',
+            taskIdentifier,
+            host.identifier,
+            delayMs,
+            event.errorCode ?? 0,
+            event.statusCode ?? 0,
+          );
         host.retry(taskIdentifier, record, event, delayMs);
         return;
       }

@@ -1,13 +1,13 @@
 // What runs behind a Session's public methods (lib/session.ts, which checks their arguments):
 // the native engine session and what stands on it (lib/session-setup.ts), the task table, the
-// event router and the task launcher wired together; the session's state (active, invalidating,
-// invalidated), reset/flush tokens, the controls of promise-API Tasks, and the stop at process
-// exit. JS thread only; engine batches reach it through the bridge's callback on that thread.
+// event router, the task launcher and the task controls (lib/task-controls.ts) wired together;
+// the session's state (active, invalidating, invalidated), reset/flush tokens, and the stop at
+// process exit. JS thread only; engine batches reach it through the bridge's callback on that thread.
 import type { EventEmitter } from 'node:events';
 import { debuglog } from 'node:util';
 import { binding } from './binding';
 import type { SessionConfiguration } from './configuration';
-import { invalidatedError, NSURLError } from './errors';
+import { invalidatedError } from './errors';
 import { EventRouter } from './event-router';
 import { stopAtExit } from './exit-cleanup';
 import { Fanout, runListener } from './listeners';
@@ -24,6 +24,7 @@ import { openSessionParts } from './session-setup';
 import { Task, type AnyTask, type TaskControls } from './task';
 import type { DownloadResult, RequestResult, StreamResult } from './task-types';
 import type { TaskCounter } from './task-counter';
+import { SessionTaskControls } from './task-controls';
 import { TaskLauncher } from './task-launcher';
 import { newTaskRecord, taskInfo, type TaskInfo, type TaskRecord } from './task-table';
 
@@ -47,6 +48,7 @@ export class SessionRuntime {
   #fanout: Fanout;
   #router: EventRouter;
   #launcher: TaskLauncher;
+  #controls: SessionTaskControls;
   #counter: TaskCounter | undefined;
   /** System background sessions: the state folder's lock, held until 'invalidated'. */
   #systemLock: number | undefined;
@@ -66,6 +68,15 @@ export class SessionRuntime {
     this.#fanout = new Fanout(emitter, hub);
     this.#router = this.#newRouter();
     this.#launcher = this.#newLauncher();
+    const native = (): NativeSession => this.#native; // made below, by openSessionParts
+    this.#controls = new SessionTaskControls({
+      tasks: this.#tasks,
+      get native() {
+        return native();
+      },
+      launcher: this.#launcher,
+      isInvalidated: () => this.#state === 'invalidated',
+    });
     const parts = openSessionParts(
       configuration,
       // Nothing may escape this callback: Node 20 drops exceptions thrown from a native
@@ -163,33 +174,15 @@ export class SessionRuntime {
     return task;
   }
 
-  /**
-   * A speed limit (bytes per second, 0: none, already checked): the session's when
-   * taskIdentifier is 0, else a task's, kept for its retries and for a task whose body is still
-   * being read. False when the task is unknown or already completed.
-   */
-  setSpeedLimit(taskIdentifier: number, bytesPerSecond: number): boolean {
-    if (taskIdentifier === 0) {
-      if (this.#state !== 'invalidated') this.#native.setSpeedLimit(0, bytesPerSecond);
-      return true;
-    }
-    const record = this.#tasks.get(taskIdentifier);
-    if (record === undefined) return false;
-    record.speedLimit = bytesPerSecond;
-    if (record.request !== undefined) record.request.maximumBytesPerSecond = bytesPerSecond;
-    this.#whenStarted(taskIdentifier, () => this.#native.setSpeedLimit(taskIdentifier, bytesPerSecond));
-    return true;
+  /** False when the task is unknown or already completed (lib/task-controls.ts). */
+  cancel(taskIdentifier: number): boolean {
+    debug('task %d of %s cancelled', taskIdentifier, this.identifier);
+    return this.#controls.cancel(taskIdentifier);
   }
 
-  /** False when the task is unknown or already completed. */
-  cancel(taskIdentifier: number): boolean {
-    const record = this.#tasks.get(taskIdentifier);
-    if (record === undefined) return false;
-    debug('task %d of %s cancelled', taskIdentifier, this.identifier);
-    if (record.starting || record.waiting === true || record.retryTimer !== undefined)
-      this.#launcher.completeUnstarted(taskIdentifier, NSURLError.Cancelled);
-    else this.#native.cancelTask(taskIdentifier);
-    return true;
+  /** The session's speed limit (taskIdentifier 0) or a task's; false for an unknown task. */
+  setSpeedLimit(taskIdentifier: number, bytesPerSecond: number): boolean {
+    return this.#controls.setSpeedLimit(taskIdentifier, bytesPerSecond);
   }
 
   finishTasksAndInvalidate(): void {
@@ -198,23 +191,15 @@ export class SessionRuntime {
     abandonRetries(this.#tasks.values(), (failure) => process.nextTick(() => this.#router.receive([failure])));
     // Tasks whose Blob body is still being read, and tasks waiting for a place, count as
     // existing tasks: the engine takes no task after finishTasksAndInvalidate, so they start first.
-    const launcher = this.#launcher;
-    if (launcher.pending.size > 0 || launcher.hasWaiting()) {
-      void Promise.allSettled([...launcher.pending])
-        .then(() => launcher.whenQueueEmpty())
-        .then(() => this.#native.finishTasksAndInvalidate());
-    } else {
-      this.#native.finishTasksAndInvalidate();
-    }
+    const started = this.#launcher.whenAllStarted();
+    if (started === undefined) this.#native.finishTasksAndInvalidate();
+    else void started.then(() => this.#native.finishTasksAndInvalidate());
   }
 
   invalidateAndCancel(): void {
     this.#state = 'invalidating';
     debug('session %s invalidating and cancelling', this.identifier);
-    for (const [id, record] of this.#tasks) {
-      if (record.starting || record.waiting === true || record.retryTimer !== undefined)
-        this.#launcher.completeUnstarted(id, NSURLError.Cancelled);
-    }
+    this.#controls.cancelOutsideEngine();
     this.#native.invalidateAndCancel();
   }
 
@@ -232,27 +217,13 @@ export class SessionRuntime {
     this.#native.startTask(packTaskRequest(request, taskDescription));
   }
 
-  #whenStarted(taskIdentifier: number, call: () => void): void {
-    const record = this.#tasks.get(taskIdentifier);
-    if (record !== undefined && !record.starting && record.retryTimer === undefined && this.#state !== 'invalidated')
-      call();
-  }
-
-  // suspend()/resume() of a task still waiting for a place: it starts suspended, or not.
-  #whenWaiting(taskIdentifier: number, suspended: boolean): boolean {
-    const record = this.#tasks.get(taskIdentifier);
-    if (record?.waiting !== true) return false;
-    record.suspendWhenAdmitted = suspended;
-    return true;
-  }
-
-  // One set of controls for all of this session's tasks (they pass their identifier).
+  // One set of controls for all of this session's promise-API Tasks (they pass their identifier).
   readonly #taskControls: TaskControls = {
     cancel: (id) => this.cancel(id),
-    suspend: (id) => this.#whenWaiting(id, true) || this.#whenStarted(id, () => this.#native.suspendTask(id)),
-    resume: (id) => this.#whenWaiting(id, false) || this.#whenStarted(id, () => this.#native.resumeTask(id)),
-    acknowledge: (id, bytes) => this.#whenStarted(id, () => this.#native.acknowledgeBody(id, bytes)),
-    setSpeedLimit: (id, bytesPerSecond) => void this.setSpeedLimit(id, bytesPerSecond),
+    suspend: (id) => this.#controls.suspend(id, true),
+    resume: (id) => this.#controls.suspend(id, false),
+    acknowledge: (id, bytes) => this.#controls.acknowledge(id, bytes),
+    setSpeedLimit: (id, bytesPerSecond) => void this.#controls.setSpeedLimit(id, bytesPerSecond),
   };
 
   // What the task launcher needs of this session (lib/task-launcher.ts).
@@ -290,14 +261,6 @@ export class SessionRuntime {
       fanout: this.#fanout,
       isActive: () => this.#state === 'active',
       retry: (taskIdentifier, record, failure, delayMs) => {
-        debug(
-          'task %d of %s: retry in %d ms (error %d, status %d)',
-          taskIdentifier,
-          this.identifier,
-          delayMs,
-          failure.errorCode ?? 0,
-          failure.statusCode ?? 0,
-        );
         scheduleRetry(
           record,
           failure,

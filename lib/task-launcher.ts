@@ -40,7 +40,7 @@ export interface LauncherHost extends SessionCore {
 export class TaskLauncher {
   readonly #host: LauncherHost;
   /** Tasks whose body is still being read: they count as started for finishTasksAndInvalidate. */
-  readonly pending = new Set<Promise<void>>();
+  readonly #pending = new Set<Promise<void>>();
   /** Tasks waiting for a place under maximumConcurrentTasks. */
   readonly #queue = new TaskQueue<TaskRecord>();
   readonly #waitingRequests = new Map<TaskRecord, { request: NativeTaskRequest; taskDescription: string }>();
@@ -53,14 +53,20 @@ export class TaskLauncher {
     this.#host = host;
   }
 
-  hasWaiting(): boolean {
-    return this.#queue.size > 0;
+  /** The request a waiting task will start with (to change its speed limit), if it waits. */
+  waitingRequest(record: TaskRecord): NativeTaskRequest | undefined {
+    return this.#waitingRequests.get(record)?.request;
   }
 
-  /** Resolves once no task waits for a place. */
-  whenQueueEmpty(): Promise<void> {
-    if (this.#queue.size === 0) return Promise.resolve();
-    return new Promise((resolve) => this.#queueEmptied.push(resolve));
+  /**
+   * Resolves once every task made so far has reached the engine (its Blob body read, its place
+   * under maximumConcurrentTasks taken); undefined when they all have already.
+   */
+  whenAllStarted(): Promise<void> | undefined {
+    if (this.#pending.size === 0 && this.#queue.size === 0) return undefined;
+    return Promise.allSettled([...this.#pending]).then(() =>
+      this.#queue.size === 0 ? undefined : new Promise<void>((resolve) => this.#queueEmptied.push(resolve)),
+    );
   }
 
   /** A task of an earlier process, taken up again (lib/reattach.ts): it queues like a new one. */
@@ -106,8 +112,8 @@ export class TaskLauncher {
           },
           (error: unknown) => this.completeUnstarted(taskIdentifier, NSURLError.CannotOpenFile, error),
         )
-        .finally(() => this.pending.delete(pending));
-      this.pending.add(pending);
+        .finally(() => this.#pending.delete(pending));
+      this.#pending.add(pending);
     } else {
       this.#launch(full, body, priority);
     }
