@@ -128,6 +128,30 @@ describe('maximumConcurrentTasks', () => {
     );
   });
 
+  it('a speed limit set while a Titanium task waits is the one it runs with', async () => {
+    const s = session({ maximumConcurrentTasks: 1 });
+    const size = 1_500_000;
+    const rates = new Map<number, number>();
+    const started = new Map<number, number>();
+    s.on('downloadprogress', (e) => {
+      if (!started.has(e.taskIdentifier)) started.set(e.taskIdentifier, performance.now());
+    });
+    const done = new Promise<void>((resolve) =>
+      s.on('sessioncompleted', (e) => {
+        rates.set(e.taskIdentifier, (size * 1000) / (performance.now() - (started.get(e.taskIdentifier) ?? 0)));
+        if (rates.size === 2) resolve();
+      }),
+    );
+    const free = s.downloadTask({ url: `${server.base}/file?size=${size}&seed=8` });
+    const limited = s.downloadTask({ url: `${server.base}/file?size=${size}&seed=9` });
+    expect((await s.getAllTasks()).find((t) => t.taskIdentifier === limited)?.state).toBe('waiting');
+    expect(s.setTaskSpeedLimit(limited, 500_000)).toBe(true);
+    await done;
+    // Compared within the test: the limited one near its limit, the free one far above it.
+    expect(rates.get(limited)).toBeLessThan(1_000_000);
+    expect(rates.get(free)).toBeGreaterThan(2_500_000);
+  });
+
   it('finishTasksAndInvalidate lets waiting tasks run; invalidateAndCancel cancels them', async () => {
     const finishing = session({ maximumConcurrentTasks: 1 });
     const finished = completions(finishing, 3);
