@@ -18,6 +18,7 @@
         "native/core/content_disposition.cc",
         "native/core/digest_file.cc",
         "native/core/download_writer.cc",
+        "native/core/segment_plan.cc",
         "native/core/cookie_limits.cc"
       ],
       "include_dirs": [
