@@ -40,6 +40,7 @@
             "native/curl/host_admission.cc",
             "native/curl/usable_cpus.cc",
             "native/curl/curl_transfer.cc",
+            "native/curl/curl_segments.cc",
             "native/curl/curl_errors.cc",
             "native/curl/curl_cookie_store.cc",
             "native/curl/epoll_multi_driver.cc",

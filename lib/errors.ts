@@ -37,6 +37,8 @@ export const ErrorCodes = {
   ENGINE_START: 'ERR_URLSESSION_ENGINE_START',
   /** resumeData was not made by this user's urlsession, or its partial file is no longer ours (TypeError). */
   INVALID_RESUME_DATA: 'ERR_URLSESSION_INVALID_RESUME_DATA',
+  /** A download's `segments` is neither an integer from 1 to 16 nor 'auto' (RangeError). */
+  SEGMENTS: 'ERR_URLSESSION_SEGMENTS',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -58,8 +60,8 @@ export function typeError(code: ErrorCode, message: string): TypeError & CodedEr
   return withCode(new TypeError(message), code);
 }
 
-export function rangeError(message: string): RangeError & CodedError {
-  return withCode(new RangeError(message), ErrorCodes.OUT_OF_RANGE);
+export function rangeError(message: string, code: ErrorCode = ErrorCodes.OUT_OF_RANGE): RangeError & CodedError {
+  return withCode(new RangeError(message), code);
 }
 
 export function identifierBusyError(sessionIdentifier: string): Error & CodedError {

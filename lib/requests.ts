@@ -12,6 +12,7 @@ import { decodeResumeData, type ResumeState } from './resume-data';
 import type { TaskSetup } from './task';
 import type { TaskKindName } from './task-table';
 import {
+  parseSegments,
   parseTaskOptions,
   resolveDestination,
   type DownloadOptions,
@@ -29,14 +30,22 @@ export interface TaskRequest {
   taskDescription: string;
 }
 
-/** Titanium's downloadTask({ url, requestHeaders?, taskDescription? }). */
+/** Titanium's downloadTask({ url, requestHeaders?, taskDescription?, segments? }). */
 export function titaniumDownload(args: DownloadTaskArguments): TaskRequest {
   const o = expectOptionsObject(args, 'downloadTask(arguments)');
-  rejectUnknownKeys(o, ['url', 'requestHeaders', 'taskDescription'], 'downloadTask');
+  rejectUnknownKeys(o, ['url', 'requestHeaders', 'taskDescription', 'segments'], 'downloadTask');
   const url = validateUrl(o.url);
   const headers = validateHeaders(o.requestHeaders, 'requestHeaders');
+  const segments = parseSegments(o.segments, 'downloadTask: segments');
   // Named as download() names a folder destination: Content-Disposition, else the final URL.
-  const request = { kind: TaskKind.Download, url, method: 'GET', headers, nameFromResponse: true };
+  const request = {
+    kind: TaskKind.Download,
+    url,
+    method: 'GET',
+    headers,
+    nameFromResponse: true,
+    ...(segments === undefined ? {} : { segments }),
+  };
   return { kind: 'download', request, body: {}, taskDescription: description(o.taskDescription) };
 }
 
@@ -96,6 +105,7 @@ export function promiseDownload(
     overwrite: destination.overwrite,
     discardOnHttpError: parsed.throwHttpErrors,
     keepPartialOnFailure: true,
+    ...(parsed.segments === undefined ? {} : { segments: parsed.segments }),
     ...(parsed.integrity === undefined
       ? {}
       : { integrityAlgorithm: parsed.integrity.algorithm, integrityDigests: parsed.integrity.digests }),

@@ -65,6 +65,8 @@ export interface DownloadTaskArguments {
   taskDescription?: string;
   /** Additional request headers (not in Titanium's downloadTask, accepted here). */
   requestHeaders?: Record<string, string>;
+  /** Parallel Range requests, 1..16 or 'auto' (not in Titanium's downloadTask; README "Segmented downloads"). */
+  segments?: number | 'auto';
 }
 
 /** Body of an upload: bytes in memory, a Blob, or the path of a file streamed from disk. */

@@ -122,6 +122,8 @@ TaskRequest ParseTask(const Napi::Array& js) {
   request.resumeIdentity = StringAt(js, task_field::resumeIdentity);
   request.maximumResponseSize = static_cast<int64_t>(NumberAt(js, task_field::maximumResponseSize, 0));
   request.taskDescription = StringAt(js, task_field::taskDescription);
+  request.segments = static_cast<int>(NumberAt(js, task_field::segments, 0));
+  request.resumeSegments = StringAt(js, task_field::resumeSegments);
   return request;
 }
 

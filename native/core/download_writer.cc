@@ -212,6 +212,60 @@ bool DownloadWriter::WriteAll(const char* data, size_t length) {
   return true;
 }
 
+void DownloadWriter::BeginSegments(SegmentPlan plan) {
+  Flush();
+  segmented_ = true;
+  plan_ = std::move(plan);
+  digest_.reset();  // HashSegmentedFile, once every segment is written
+}
+
+// Engine thread, in a segment's write callback.
+int64_t DownloadWriter::WriteSegment(int64_t segmentStart, const char* data, size_t length) {
+  if (write_errno_ != 0) return -1;
+  const Segment* segment = plan_.Find(segmentStart);
+  if (segment == nullptr) return 0;
+  size_t fits = static_cast<size_t>(std::min<int64_t>(static_cast<int64_t>(length), segment->end - segment->next));
+  size_t done = 0;
+  while (done < fits) {
+    ssize_t n = pwrite(fd_, data + done, fits - done, static_cast<off_t>(segment->next + static_cast<int64_t>(done)));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      write_errno_ = errno;
+      return -1;
+    }
+    done += static_cast<size_t>(n);
+  }
+  plan_.Advance(segmentStart, static_cast<int64_t>(fits));
+  return static_cast<int64_t>(fits);
+}
+
+// The digest of a segmented download, over the whole file as it is on disk. The file is
+// opened again for reading through the held folder (the download's own descriptor is
+// write-only), never through a link, and only when it is the very file written to.
+bool DownloadWriter::HashSegmentedFile() {
+  if (!request_.integrity.Enabled()) return true;
+  digest_ = CreateDigest(request_.integrity.algorithm);
+  if (digest_ == nullptr) return false;
+  int fd = openat(folder_.fd, LeafName(partial_path_).c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return false;
+  struct stat read_st, written_st;
+  bool same = fstat(fd, &read_st) == 0 && fstat(fd_, &written_st) == 0 && S_ISREG(read_st.st_mode) &&
+              read_st.st_dev == written_st.st_dev && read_st.st_ino == written_st.st_ino;
+  constexpr size_t kChunk = 256 * 1024;
+  std::unique_ptr<char[]> buffer(new char[kChunk]);
+  for (int64_t offset = 0; same && offset < plan_.length();) {
+    size_t want = static_cast<size_t>(std::min<int64_t>(kChunk, plan_.length() - offset));
+    ssize_t n = pread(fd, buffer.get(), want, static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) same = false;  // shorter than its plan, or unreadable
+    if (n <= 0) break;
+    digest_->Update(buffer.get(), static_cast<size_t>(n));
+    offset += n;
+  }
+  close(fd);
+  return same;
+}
+
 int DownloadWriter::WriteFailureCode() const {
   if (restart_wanted_) return kNSURLErrorBadServerResponse;  // an engine that did not restart
   return write_errno_ != 0 ? NSURLErrorFromErrno(write_errno_, /*writing=*/true) : 0;
@@ -222,6 +276,10 @@ int DownloadWriter::Commit(const std::string& effectiveUrl, std::string* locatio
     int code = WriteFailureCode();
     Abandon();
     return code;
+  }
+  if (segmented_ && !HashSegmentedFile()) {
+    Abandon();
+    return kNSURLErrorCannotOpenFile;
   }
   if (digest_) {
     const auto& accepted = request_.integrity.digests;
@@ -320,7 +378,8 @@ void DownloadWriter::Fail(int code, Event* completion) {
   // An error page written nowhere, or a refused answer to the Range request (the task ended
   // before its restart), leaves the bytes of earlier attempts intact.
   bool untouched = CapturingErrorBody() || restart_wanted_;
-  int64_t kept = untouched ? resume_base_ : BytesOnDisk();
+  // A segmented file has holes: only its gapless prefix continues without the plan.
+  int64_t kept = untouched ? resume_base_ : segmented_ ? plan_.ContiguousPrefix() : BytesOnDisk();
   // Kept only while its folder is still at the path resume data will name.
   if (request_.keepPartialOnFailure && sound && !partial_path_.empty() && (!untouched || kept > 0) &&
       folder_.StillAtPath()) {

@@ -15,6 +15,7 @@
 #include "core/redirect_policy.h"
 #include "core/timeouts.h"
 #include "curl/curl_errors.h"
+#include "curl/curl_segments.h"
 
 namespace urlsession {
 namespace {
@@ -111,6 +112,7 @@ CurlTransfer::CurlTransfer(TaskRequest request, const CurlSessionContext& contex
       upload_throttle_(context.config->progressIntervalMs) {}
 
 CurlTransfer::~CurlTransfer() {
+  DropSegmentRequests();
   // First: the reset detaches the handle from header_list_ and error_buffer_ before they go.
   if (easy_ != nullptr) context_.easyPool->Release(easy_);
   if (header_list_ != nullptr) curl_slist_free_all(header_list_);
@@ -354,6 +356,8 @@ size_t CurlTransfer::OnWrite(char* data, size_t size, size_t count, void* self_p
     chunk.responseBody.assign(data, length);
     self->Post(std::move(chunk));
     self->stream_unacknowledged_ += static_cast<int64_t>(length);
+  } else if (self->download_ && self->download_->Segmented()) {
+    return self->WriteFirstSegment(data, length);  // curl_segments.cc
   } else if (self->download_) {
     if (!self->download_->Write(data, length)) return 0;  // libcurl fails with CURLE_WRITE_ERROR
   } else if (self->request_.BodyExceedsLimit(static_cast<int64_t>(self->response_body_.size()),
@@ -428,6 +432,7 @@ void CurlTransfer::ReportResponseOnce() {
     response_usable_ = download_->BeginResponse(static_cast<int>(status_), response_headers_, content_length_);
   // Not the task's answer: the same request goes again from zero, and its answer is reported.
   if (download_ && download_->RestartWanted()) return;
+  if (download_) MaybePlanSegments();  // curl_segments.cc
   expected_ = download_ ? download_->ExpectedBytes()
                         : std::max<int64_t>(0, DeliveredLength(response_headers_, content_length_));
   Event event;
@@ -476,6 +481,7 @@ int CurlTransfer::OnTransferInfo(void* self_ptr, curl_off_t, curl_off_t dlnow, c
 }
 
 bool CurlTransfer::Tick(Clock::time_point now) {
+  SegmentsTick();  // curl_segments.cc
   PostProgress(false, /*heldOnly=*/true);
   // A paused transfer is not idle (the user or a slow consumer holds it): its timer starts again
   // when it continues (ApplyPause). The resource timeout runs regardless.
@@ -503,6 +509,9 @@ void CurlTransfer::PostProgressEvent(EventType type, int64_t total, int64_t expe
   event.taskIdentifier = request_.taskIdentifier;
   event.totalBytes = total;
   event.expectedBytes = expected;
+  // What the journal keeps to resume every segment from its own offset.
+  if (type == EventType::DownloadProgress && download_ && download_->Segmented())
+    event.segments = download_->Segments().ToString();
   Post(std::move(event));
 }
 
@@ -525,8 +534,11 @@ void CurlTransfer::ApplyPause() {
     last_activity_ = Clock::now();  // the idle timer starts again (Tick skips paused transfers)
     WakeBy(NextTick());
   }
-  // May deliver buffered data synchronously (OnWrite runs inside this call).
-  curl_easy_pause(easy_, user_suspended_ || backpressure_paused_ ? CURLPAUSE_ALL : CURLPAUSE_CONT);
+  PauseSegmentRequests(Paused());
+  if (first_done_) return;  // a segmented download's own handle already left the multi handle
+  // May deliver buffered data synchronously (OnWrite runs inside this call). A segmented
+  // download's first handle also waits while first_waiting_ (curl_segments.cc).
+  curl_easy_pause(easy_, user_suspended_ || backpressure_paused_ || first_waiting_ ? CURLPAUSE_ALL : CURLPAUSE_CONT);
 }
 
 // Engine thread, at the end of a response head. True: a redirect this task follows (to
@@ -620,6 +632,7 @@ void CurlTransfer::FillMetrics(TaskMetrics* metrics, std::string* effectiveUrl) 
 
 // Engine thread, after the easy handle left the multi handle.
 void CurlTransfer::Complete(CURLcode result, bool cancelled) {
+  DropSegmentRequests();
   int code = 0;
   if (cancelled) {
     code = kNSURLErrorCancelled;
@@ -654,6 +667,9 @@ void CurlTransfer::Complete(CURLcode result, bool cancelled) {
     done.statusCode = static_cast<int>(status);
     if (code == 0) ReportResponseOnce();  // bodiless responses never reached OnWrite
     if (code == 0 && !response_usable_) code = kNSURLErrorBadServerResponse;
+    // A segmented body with a range nobody fetched is not the file.
+    if (code == 0 && download_ && download_->Segmented() && !download_->Segments().Complete())
+      code = kNSURLErrorNetworkConnectionLost;
     FillMetrics(&done.metrics, &done.url);
   }
 
@@ -715,6 +731,7 @@ bool CurlTransfer::RestartFromZero() {
 }
 
 void CurlTransfer::Abandon() {
+  DropSegmentRequests();
   if (download_) download_->AbandonAtShutdown(context_.config->persistent);
 }
 

@@ -47,9 +47,12 @@
 // only when the string `member` is not empty, and JS leaves them out otherwise).
 #define URLSESSION_NO_FIELDS(FIELD)
 
-#define URLSESSION_PROGRESS_FIELDS(FIELD) \
-  FIELD(Number, totalBytes, totalBytes)   \
-  FIELD(Number, expectedBytes, expectedBytes)
+#define URLSESSION_PROGRESS_FIELDS(FIELD)                                                          \
+  FIELD(Number, totalBytes, totalBytes)                                                            \
+  FIELD(Number, expectedBytes, expectedBytes)                                                      \
+  FIELD(RestIf, segments, segments)                                                                \
+  /* Segmented downloads: each segment's start-next-end (core/segment_plan.h), for the journal. */ \
+  FIELD(Text, segments, segments)
 
 #define URLSESSION_RESPONSE_FIELDS(FIELD)                             \
   /* HTTP status; 0 when no response arrived. */                      \
@@ -145,6 +148,10 @@
   TASK_FIELD(resumeIdentity, string, Optional)                                                      \
   /* Data/upload tasks with a body kept in memory: fail with -1103 past this many bytes; 0 none. */ \
   TASK_FIELD(maximumResponseSize, number, Optional)                                                 \
+  /* Downloads: how many Range requests may fetch the body at once (1 or absent: one). */           \
+  TASK_FIELD(segments, number, Optional)                                                            \
+  /* A segmented download's plan (core/segment_plan.h text) to resume every segment from. */        \
+  TASK_FIELD(resumeSegments, string, Optional)                                                      \
   /* Beside the request (the journal keeps it separately): the Apple engine keeps it in the task */ \
   /* tag, so that a task recovered after a relaunch still has it. */                                \
   TASK_FIELD(taskDescription, string, Argument)
