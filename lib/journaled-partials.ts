@@ -43,6 +43,9 @@ export function resumeOrRenewPartial(journal: Journal, task: JournaledTask, requ
     // Without a validator the bytes on disk cannot be trusted to match: start over.
     request.resumeOffset = task.validator ? onDisk : 0;
     request.resumeValidator = task.validator ?? '';
+    // A segmented file has holes: only its plan says which bytes are there (the engine checks
+    // the plan against the file, and starts over from zero when it does not fit).
+    if (task.validator && task.segmentPlan) request.resumeSegments = task.segmentPlan;
     return;
   }
   if (task.downloadDirectory === undefined) return;
@@ -62,6 +65,7 @@ export function resumeOrRenewPartial(journal: Journal, task: JournaledTask, requ
     partialPath: request.resumePartialPath,
     partialIdentity: '',
     validator: '',
+    segmentPlan: '',
   });
   try {
     createJournaledPartial(journal, request);

@@ -73,6 +73,10 @@ class DownloadWriter {
   // finished file before Commit instead of over the stream. Before the first body byte.
   void BeginSegments(SegmentPlan plan);
   bool Segmented() const { return segmented_; }
+  // A download resumed from a plan (TaskRequest::resumeSegments): the segment whose rest the
+  // task's own request asks for (AddResumeHeaders); the other unfinished ones are the engine's.
+  bool ResumedSegments() const { return segmented_ && resumed_segments_; }
+  int64_t ResumedSegment() const { return resumed_segment_; }
   SegmentPlan& Segments() { return plan_; }
   // Writes up to `length` bytes at the next offset of the segment starting at `segmentStart`,
   // never past its end: returns how many it took (fewer: the segment is done), or -1 when the
@@ -118,6 +122,8 @@ class DownloadWriter {
   void CloseFile();
   bool WriteAll(const char* data, size_t length);
   bool HashSegmentedFile();
+  bool ResumeSegments();
+  bool SegmentAnswerContinues(int statusCode, const HeaderList& headers) const;
 
   const TaskRequest& request_;
   std::string file_name_;
@@ -141,6 +147,8 @@ class DownloadWriter {
   std::unique_ptr<Digest> digest_;
   bool segmented_ = false;
   SegmentPlan plan_;
+  bool resumed_segments_ = false;
+  int64_t resumed_segment_ = 0;
 };
 
 }  // namespace urlsession

@@ -37,6 +37,22 @@ bool StartsWithHeader(const char* line, const char* name) {
 
 // Engine thread, in ReportResponseOnce of the task's own GET, before its first body byte.
 void CurlTransfer::MaybePlanSegments() {
+  if (download_ && download_->ResumedSegments() && segment_connections_ == 0) {
+    // Resumed from a plan, and the task's own Range request was answered as it must be: the
+    // other unfinished segments continue from their own offsets (SegmentsTick).
+    char* url = nullptr;
+    if (curl_easy_getinfo(easy_, CURLINFO_EFFECTIVE_URL, &url) != CURLE_OK || url == nullptr) return;
+    segment_url_ = url;
+    segment_validator_ = request_.resumeValidator;
+    first_segment_ = download_->ResumedSegment();
+    size_t unfinished = 0;
+    for (const Segment& segment : download_->Segments().segments()) unfinished += segment.Done() ? 0 : 1;
+    size_t most = static_cast<size_t>(std::max(1, context_.config->maximumConnectionsPerHost));
+    segment_connections_ = std::min(unfinished, most);
+    segments_to_start_ = true;
+    WakeBy(Clock::now());
+    return;
+  }
   if (request_.segments <= 1 || !download_ || download_->Segmented() || download_->ResumeOffset() != 0) return;
   if (status_ != 200 || redirect_to_.size() > 0 || download_->CapturingErrorBody()) return;
   const std::string* ranges = FindHeader(response_headers_, "Accept-Ranges");
@@ -59,10 +75,10 @@ void CurlTransfer::MaybePlanSegments() {
 }
 
 // Engine thread, outside libcurl's callbacks.
-bool CurlTransfer::StartSegmentRequest(int64_t from, int64_t to, bool split, SegmentPlan::Split how) {
+bool CurlTransfer::StartSegmentRequest(int64_t segment, int64_t from, int64_t to, bool split, SegmentPlan::Split how) {
   auto request = std::make_unique<SegmentRequest>();
   request->owner = this;
-  request->start = from;
+  request->start = segment;
   request->from = from;
   request->to = to;
   request->split = split;
@@ -182,10 +198,10 @@ size_t CurlTransfer::WriteFirstSegment(const char* data, size_t length) {
     first_overflow_.append(data, length);
     return length;
   }
-  const Segment* first = download_->Segments().Find(0);
+  const Segment* first = download_->Segments().Find(first_segment_);
   size_t room = first == nullptr ? 0 : static_cast<size_t>(std::max<int64_t>(0, first->end - first->next));
   size_t fits = std::min(room, length);
-  int64_t took = fits == 0 ? 0 : download_->WriteSegment(0, data, fits);
+  int64_t took = fits == 0 ? 0 : download_->WriteSegment(first_segment_, data, fits);
   if (took < 0) return 0;  // the disk refused: WriteFailureCode
   received_ += took;
   PostProgress(false);
@@ -212,24 +228,45 @@ bool CurlTransfer::AllSegmentsAnswered() const {
 }
 
 bool CurlTransfer::HasRunningRequest(int64_t start) const {
-  if (start == 0) return !first_done_;
+  if (start == first_segment_) return !first_done_;
   return std::any_of(segment_requests_.begin(), segment_requests_.end(),
                      [start](const auto& request) { return request->answered && request->start == start; });
 }
 
-// Engine thread, whenever a request finished its segment: while fewer requests run than
-// planned, the largest remaining range of a running one is split and a new request takes its
-// second half. A donor with a split under way gives no other.
+// Whether some request fetches (or, unanswered, is to fetch) the segment starting at `start`.
+bool CurlTransfer::HasRequest(int64_t start) const {
+  if (start == first_segment_ && !first_done_) return true;
+  return std::any_of(segment_requests_.begin(), segment_requests_.end(), [start](const auto& request) {
+    return request->start == start && (!request->split || request->answered);
+  });
+}
+
+// Engine thread, when the plan's requests start and whenever one finished its segment: while
+// fewer requests run than planned, an unfinished segment nobody fetches gets a request from its
+// own next offset (every segment but the first when planned, the unfinished ones when resumed);
+// else the largest remaining range of a running one is split and a new request takes its second
+// half. A donor with a split under way gives no other.
 void CurlTransfer::Rebalance() {
   size_t running = segment_requests_.size() + (first_done_ ? 0 : 1);
   while (running < segment_connections_) {
+    const Segment* orphan = nullptr;
+    for (const Segment& segment : download_->Segments().segments()) {
+      if (segment.Done() || HasRequest(segment.start)) continue;
+      orphan = &segment;
+      break;
+    }
+    if (orphan != nullptr) {
+      if (!StartSegmentRequest(orphan->start, orphan->next, orphan->end, false, SegmentPlan::Split{})) return;
+      ++running;
+      continue;
+    }
     auto split = download_->Segments().ProposeSplit([this](int64_t start) {
       if (!HasRunningRequest(start)) return false;
       return std::none_of(segment_requests_.begin(), segment_requests_.end(), [start](const auto& request) {
         return request->split && !request->answered && request->how.donor == start;
       });
     });
-    if (!split || !StartSegmentRequest(split->at, split->end, true, *split)) return;
+    if (!split || !StartSegmentRequest(split->at, split->at, split->end, true, *split)) return;
     ++running;
   }
 }
@@ -256,6 +293,7 @@ bool CurlTransfer::SegmentsContinue(CURLcode* result) {
   if (*result != CURLE_OK) return false;
   first_done_ = true;
   if (download_->Segments().Complete()) return false;
+  if (segments_to_start_) return true;  // SegmentsTick starts them
   Rebalance();
   return !segment_requests_.empty();
 }
@@ -269,6 +307,12 @@ bool CurlTransfer::SegmentFinished(CURL* easy, CURLcode result, CURLcode* taskRe
   curl_multi_remove_handle(context_.multi, easy);
   *taskResult = CURLE_OK;
   if (!request->answered) {
+    // A resumed segment's request refused after the task's own was accepted: the server
+    // contradicts itself, and the task fails (its journaled plan and bytes stay).
+    if (!request->split && download_->ResumedSegments()) {
+      failure_code_ = kNSURLErrorBadServerResponse;
+      return true;
+    }
     // A first Range request that cannot continue the file (or never got an answer): the GET
     // continues alone. A split that is not needed or not possible: its donor keeps the range.
     if (!request->split) CollapseSegments();
@@ -298,13 +342,9 @@ bool CurlTransfer::SegmentFinished(CURL* easy, CURLcode result, CURLcode* taskRe
 void CurlTransfer::SegmentsTick() {
   if (segments_to_start_) {
     segments_to_start_ = false;
-    for (const Segment& segment : download_->Segments().segments()) {
-      // A request that cannot even start leaves its segment to the GET.
-      if (segment.start != 0 && !StartSegmentRequest(segment.start, segment.end, false, SegmentPlan::Split{})) {
-        CollapseSegments();
-        break;
-      }
-    }
+    Rebalance();
+    // A planned request that cannot even start leaves its segment to the GET.
+    if (!download_->ResumedSegments() && segment_requests_.size() + 1 < segment_connections_) CollapseSegments();
     if (first_waiting_ && AllSegmentsAnswered()) unpause_first_ = true;
   }
   if (!unpause_first_) return;

@@ -324,7 +324,8 @@ bool CurlTransfer::HeadEnded() {
   long status = 0;
   curl_easy_getinfo(easy_, CURLINFO_RESPONSE_CODE, &status);
   if (PlanRedirect(status)) return redirect_refusal_ == 0;
-  if (!download_ || download_->ResumeOffset() == 0 || response_reported_) return true;
+  if (!download_ || (download_->ResumeOffset() == 0 && !download_->ResumedSegments()) || response_reported_)
+    return true;
   if (status != 206 && status != 416) return true;
   ReportResponseOnce();
   return response_usable_;
@@ -356,7 +357,7 @@ size_t CurlTransfer::OnWrite(char* data, size_t size, size_t count, void* self_p
     chunk.responseBody.assign(data, length);
     self->Post(std::move(chunk));
     self->stream_unacknowledged_ += static_cast<int64_t>(length);
-  } else if (self->download_ && self->download_->Segmented()) {
+  } else if (self->download_ && self->download_->Segmented() && !self->download_->CapturingErrorBody()) {
     return self->WriteFirstSegment(data, length);  // curl_segments.cc
   } else if (self->download_) {
     if (!self->download_->Write(data, length)) return 0;  // libcurl fails with CURLE_WRITE_ERROR

@@ -132,7 +132,8 @@ class CurlTransfer {
   static size_t OnSegmentWrite(char* data, size_t size, size_t count, void* request);
   void MaybePlanSegments();
   size_t WriteFirstSegment(const char* data, size_t length);
-  bool StartSegmentRequest(int64_t start, int64_t end, bool split, SegmentPlan::Split how);
+  bool StartSegmentRequest(int64_t segment, int64_t from, int64_t to, bool split, SegmentPlan::Split how);
+  bool HasRequest(int64_t start) const;
   bool SegmentAnswerFits(SegmentRequest* request) const;
   bool AllSegmentsAnswered() const;
   bool HasRunningRequest(int64_t start) const;
@@ -197,6 +198,7 @@ class CurlTransfer {
   std::string segment_url_;         // the effective URL every Range request goes to
   std::string segment_validator_;   // If-Range: the first response's ResumeValidator
   size_t segment_connections_ = 0;  // how many requests the plan keeps running at once
+  int64_t first_segment_ = 0;       // the segment the task's own handle writes (0 unless resumed)
   bool first_waiting_ = false;      // the task's handle is paused at its segment's end until every
                                     // segment's answer is known (it can still fetch everything)
   bool first_stopped_ = false;      // ... stopped there (a short write), which is its success

@@ -12,6 +12,7 @@ import * as URLSession from '../../lib/index';
 import { liveSessions } from '../helpers/sessions';
 import { tempDir } from '../helpers/temp';
 import { makeBytes, sha256, useTaskServer, type SeenRequest } from '../helpers/task-server';
+import { waitFor } from '../helpers/wait-for';
 
 const server = useTaskServer();
 const live = liveSessions();
@@ -148,6 +149,30 @@ describe('segmented downloads', () => {
       // The GET sent the whole body itself.
       expect(server.written.get(`${key}:get`), key).toBe(size);
     }
+  });
+
+  it('resume data of a segmented download keeps the bytes up to the first gap and continues from there', async () => {
+    const s = session();
+    const size = 8 * MiB;
+    const key = 'resume-data';
+    const url = `${server.base}/segfile?size=${size}&seed=12&key=${key}&delay=20&chunk=32768`;
+    const task = s.download(url, { segments: 4 });
+    let transferred = 0;
+    task.on('progress', (p: URLSession.TaskProgress) => (transferred = p.transferred));
+    await waitFor('every segment under way', () => rangeStarts(key).length === 3 && transferred >= 2 * MiB);
+    const resumeData = (await task.cancelByProducingResumeData()) as Buffer;
+    await task.done.catch(() => undefined);
+    const { offset } = JSON.parse(resumeData.toString()) as { offset: number };
+    // Every segment had bytes, none was done: the gapless prefix is the first segment's.
+    expect(offset).toBeGreaterThan(0);
+    expect(offset).toBeLessThan(2 * MiB);
+    const before = server.seen.length;
+    const result = await session().download({ resumeData }).done;
+    expect(result.statusCode).toBe(206);
+    expect(fileSha(result.location)).toBe(sha256(makeBytes(size, 12)));
+    const resumed = server.seen.slice(before).filter((r) => r.url.includes(`key=${key}`));
+    expect(resumed.length).toBe(1);
+    expect(resumed[0].headers.range).toBe(`bytes=${offset}-`);
   });
 
   it('refuses a segments option that is not 1..16 or auto with a coded RangeError', () => {
