@@ -18,6 +18,7 @@
         "native/core/content_disposition.cc",
         "native/core/digest_file.cc",
         "native/core/download_writer.cc",
+        "native/core/segment_plan.cc",
         "native/core/cookie_limits.cc",
         "native/core/speed_shares.cc"
       ],
@@ -40,6 +41,7 @@
             "native/curl/host_admission.cc",
             "native/curl/usable_cpus.cc",
             "native/curl/curl_transfer.cc",
+            "native/curl/curl_segments.cc",
             "native/curl/curl_errors.cc",
             "native/curl/curl_cookie_store.cc",
             "native/curl/epoll_multi_driver.cc",

@@ -41,6 +41,8 @@ export const ErrorCodes = {
   LIBCURL_MISSING: 'ERR_URLSESSION_LIBCURL_MISSING',
   /** A speed limit is not a whole number of bytes per second >= 0 (RangeError; TypeError for a non-number). */
   SPEED_LIMIT: 'ERR_URLSESSION_SPEED_LIMIT',
+  /** A download's `segments` is neither an integer from 1 to 16 nor 'auto' (RangeError). */
+  SEGMENTS: 'ERR_URLSESSION_SEGMENTS',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -62,8 +64,8 @@ export function typeError(code: ErrorCode, message: string): TypeError & CodedEr
   return withCode(new TypeError(message), code);
 }
 
-export function rangeError(message: string): RangeError & CodedError {
-  return withCode(new RangeError(message), ErrorCodes.OUT_OF_RANGE);
+export function rangeError(message: string, code: ErrorCode = ErrorCodes.OUT_OF_RANGE): RangeError & CodedError {
+  return withCode(new RangeError(message), code);
 }
 
 export function identifierBusyError(sessionIdentifier: string): Error & CodedError {

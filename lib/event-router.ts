@@ -71,6 +71,7 @@ export class EventRouter {
         case EventType.DownloadProgress:
         case EventType.UploadProgress:
           if (record !== undefined) this.#progress(record, event);
+          if (event.segments !== undefined) host.persistence?.segmentsProgressed(taskIdentifier, event.segments);
           break;
         case EventType.Response:
           if (record === undefined) break;

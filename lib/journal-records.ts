@@ -35,6 +35,13 @@ export interface JournaledTask {
   expectedBytes?: number;
   /** The response's status code, once it arrived (a completion found after a crash reports it). */
   statusCode?: number;
+  /** Segmented downloads: how many Range requests the task asked for (the `segments` option). */
+  segments?: number;
+  /**
+   * ... and the last plan the engine reported (native/core/segment_plan.h "start-next-end,...":
+   * [start, next) of each segment is in the partial file), to resume each segment from its offset.
+   */
+  segmentPlan?: string;
 }
 
 /** A completion the engine reported but JS listeners have not received yet (at-least-once). */
@@ -58,7 +65,7 @@ export interface JournalState {
 
 /** The fields a download learns after it started (the response, a new partial file). */
 export type TaskPatch = Partial<
-  Pick<JournaledTask, 'validator' | 'expectedBytes' | 'statusCode' | 'partialPath' | 'partialIdentity'>
+  Pick<JournaledTask, 'validator' | 'expectedBytes' | 'statusCode' | 'partialPath' | 'partialIdentity' | 'segmentPlan'>
 >;
 
 /**

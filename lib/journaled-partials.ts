@@ -40,9 +40,16 @@ export function resumeOrRenewPartial(journal: Journal, task: JournaledTask, requ
     const onDisk = fs.lstatSync(task.partialPath).size;
     request.resumePartialPath = task.partialPath;
     request.resumeIdentity = task.partialIdentity;
-    // Without a validator the bytes on disk cannot be trusted to match: start over.
-    request.resumeOffset = task.validator ? onDisk : 0;
+    // Without a validator the bytes on disk cannot be trusted to match: start over. A segmented
+    // file has holes: only its plan says which bytes are there (the engine checks the plan against
+    // the file, and starts over from zero when it does not fit). A download that asked for segments
+    // but whose plan never reached the journal (killed right after the engine planned them) may
+    // have holes nobody can place: it starts over too.
+    const planned = task.segmentPlan !== undefined && task.segmentPlan !== '';
+    const mayHaveHoles = (task.segments ?? 0) > 1 && !planned;
+    request.resumeOffset = task.validator && !mayHaveHoles ? onDisk : 0;
     request.resumeValidator = task.validator ?? '';
+    if (task.validator && planned) request.resumeSegments = task.segmentPlan;
     return;
   }
   if (task.downloadDirectory === undefined) return;
@@ -62,6 +69,7 @@ export function resumeOrRenewPartial(journal: Journal, task: JournaledTask, requ
     partialPath: request.resumePartialPath,
     partialIdentity: '',
     validator: '',
+    segmentPlan: '',
   });
   try {
     createJournaledPartial(journal, request);

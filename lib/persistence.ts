@@ -118,6 +118,7 @@ export class SessionPersistence {
       overwrite: request.overwrite,
       partialPath: request.resumePartialPath,
       partialIdentity: request.resumeIdentity,
+      ...(request.segments === undefined ? {} : { segments: request.segments }),
     });
     if (newPartial) {
       try {
@@ -147,6 +148,16 @@ export class SessionPersistence {
       expectedBytes: event.expectedBytes ?? 0,
       statusCode: event.statusCode ?? 0,
     });
+  }
+
+  /**
+   * A segmented download's progress: its plan, so that a later process resumes every segment
+   * from its own offset. As often as the engine reports progress (progressInterval).
+   */
+  segmentsProgressed(taskIdentifier: number, plan: string): void {
+    const task = this.journal.tasks.get(taskIdentifier);
+    if (task === undefined || task.kind !== 'download' || task.segmentPlan === plan) return;
+    this.journal.patchTask(taskIdentifier, { segmentPlan: plan });
   }
 
   completed(kind: JournaledTask['kind'], event: NativeEvent, location: string | undefined): void {
@@ -243,6 +254,7 @@ export class SessionPersistence {
     request.downloadFileName = task.downloadFileName ?? '';
     request.nameFromResponse = task.nameFromResponse;
     request.overwrite = task.overwrite;
+    if (task.segments !== undefined) request.segments = task.segments;
     resumeOrRenewPartial(this.journal, task, request);
     return request;
   }

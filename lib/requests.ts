@@ -13,6 +13,7 @@ import { parseSpeedLimit } from './speed-limit';
 import type { TaskSetup } from './task';
 import type { TaskKindName } from './task-table';
 import {
+  parseSegments,
   parseTaskOptions,
   resolveDestination,
   type DownloadOptions,
@@ -39,17 +40,18 @@ export interface TaskRequest {
   priority: number;
 }
 
-/** Titanium's downloadTask({ url, requestHeaders?, taskDescription? }). */
+/** Titanium's downloadTask({ url, requestHeaders?, taskDescription?, segments? }). */
 export function titaniumDownload(args: DownloadTaskArguments): TaskRequest {
   const o = expectOptionsObject(args, 'downloadTask(arguments)');
   rejectUnknownKeys(
     o,
-    ['url', 'requestHeaders', 'taskDescription', 'priority', 'maximumBytesPerSecond'],
+    ['url', 'requestHeaders', 'taskDescription', 'priority', 'maximumBytesPerSecond', 'segments'],
     'downloadTask',
   );
   const url = validateUrl(o.url);
   const headers = validateHeaders(o.requestHeaders, 'requestHeaders');
   const maximumBytesPerSecond = parseSpeedLimit(o.maximumBytesPerSecond, 'downloadTask: maximumBytesPerSecond');
+  const segments = parseSegments(o.segments, 'downloadTask: segments');
   // Named as download() names a folder destination: Content-Disposition, else the final URL.
   const request = {
     kind: TaskKind.Download,
@@ -58,6 +60,7 @@ export function titaniumDownload(args: DownloadTaskArguments): TaskRequest {
     headers,
     nameFromResponse: true,
     maximumBytesPerSecond,
+    ...(segments === undefined ? {} : { segments }),
   };
   return {
     kind: 'download',
@@ -147,6 +150,7 @@ export function promiseDownload(
     discardOnHttpError: parsed.throwHttpErrors,
     keepPartialOnFailure: true,
     maximumBytesPerSecond: parsed.maximumBytesPerSecond,
+    ...(parsed.segments === undefined ? {} : { segments: parsed.segments }),
     ...(parsed.integrity === undefined
       ? {}
       : { integrityAlgorithm: parsed.integrity.algorithm, integrityDigests: parsed.integrity.digests }),

@@ -1,7 +1,7 @@
 // Options of session.download/upload/request, checked synchronously (coded errors).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ErrorCodes, typeError } from './errors';
+import { ErrorCodes, rangeError, typeError } from './errors';
 import { parseIntegrity, type Integrity } from './integrity';
 import { parseRetry, type RetryOptions, type RetryPolicy } from './retry';
 import { parseSpeedLimit } from './speed-limit';
@@ -44,7 +44,11 @@ export interface DownloadOptions extends TaskOptions {
   resumeData?: Buffer;
   /** Subresource Integrity ("sha256-<base64>"): verified while the bytes arrive; a mismatch leaves nothing at the destination. */
   integrity?: string;
+  /** Fetch the body in up to this many parallel Range requests (1..16, or 'auto': 4) when the server allows ranges. Default 1. */
+  segments?: SegmentsOption;
 }
+
+export type SegmentsOption = number | 'auto';
 
 export interface UploadOptions extends TaskOptions {
   /** Largest response body kept in memory; larger fails with -1103. Default: the session's maximumResponseSize. */
@@ -75,6 +79,28 @@ export interface ParsedTaskOptions {
   maximumResponseSize?: number;
   priority: number;
   maximumBytesPerSecond: number;
+  segments?: number;
+}
+
+/** How many segments 'auto' asks for (the engine's SegmentPlan::kAutoSegments). */
+export const AUTO_SEGMENTS = 4;
+export const MAXIMUM_SEGMENTS = 16;
+
+/**
+ * A download's `segments` option as the engine's count (undefined: one request). The engine
+ * still fetches in one request when the server offers no ranges or validator, or the body is
+ * small (segment_plan.h).
+ */
+export function parseSegments(value: unknown, what: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (value === 'auto') return AUTO_SEGMENTS;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAXIMUM_SEGMENTS) {
+    throw rangeError(
+      `${what} must be an integer from 1 to ${MAXIMUM_SEGMENTS} or 'auto', got ${String(value)}`,
+      ErrorCodes.SEGMENTS,
+    );
+  }
+  return value;
 }
 
 const COMMON = [
@@ -89,7 +115,7 @@ const COMMON = [
   'maximumBytesPerSecond',
 ] as const;
 const KNOWN: Record<'download' | 'upload' | 'request', readonly string[]> = {
-  download: [...COMMON, 'destination', 'overwrite', 'resumeData', 'integrity'],
+  download: [...COMMON, 'destination', 'overwrite', 'resumeData', 'integrity', 'segments'],
   upload: [...COMMON, 'maximumResponseSize'],
   request: [...COMMON, 'body', 'stream', 'maximumResponseSize'],
 };
@@ -125,6 +151,7 @@ export function parseTaskOptions(kind: 'download' | 'upload' | 'request', option
     maximumResponseSize: validateByteLimit(o.maximumResponseSize, 'maximumResponseSize'),
     priority: validatePriority(o.priority),
     maximumBytesPerSecond: parseSpeedLimit(o.maximumBytesPerSecond, `${kind}: maximumBytesPerSecond`),
+    segments: parseSegments(o.segments, `${kind}: segments`),
   };
 }
 

@@ -81,6 +81,8 @@ export interface DownloadTaskArguments {
   priority?: number;
   /** Not in Titanium: this task's speed limit in bytes per second (0 or null: none); session.setTaskSpeedLimit changes it. */
   maximumBytesPerSecond?: number | null;
+  /** Parallel Range requests, 1..16 or 'auto' (not in Titanium's downloadTask; README "Segmented downloads"). */
+  segments?: number | 'auto';
 }
 
 /** Body of an upload: bytes in memory, a Blob, or the path of a file streamed from disk. */

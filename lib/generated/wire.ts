@@ -60,6 +60,8 @@ export interface NativeEvent {
   taskIdentifier: number;
   totalBytes?: number;
   expectedBytes?: number;
+  /** Segmented downloads: each segment's start-next-end (core/segment_plan.h), for the journal. */
+  segments?: string;
   /** HTTP status; 0 when no response arrived. */
   statusCode?: number;
   /** Final URL after redirects. */
@@ -122,15 +124,19 @@ export interface NativeTaskRequest {
   priority?: number;
   /** Bytes per second, each direction; 0 or absent: no limit of the task's own. */
   maximumBytesPerSecond?: number;
+  /** Downloads: how many Range requests may fetch the body at once (1 or absent: one). */
+  segments?: number;
+  /** A segmented download's plan (core/segment_plan.h text) to resume every segment from. */
+  resumeSegments?: string;
 }
 
 /** A task request's array order (native/bridge/session_wrap.cc reads it by these indexes). */
-export const TASK_FIELDS = ['taskIdentifier', 'kind', 'url', 'method', 'headers', 'body', 'bodyPath', 'downloadDirectory', 'downloadFileName', 'timeout', 'overwrite', 'nameFromResponse', 'discardOnHttpError', 'keepPartialOnFailure', 'resumePartialPath', 'resumeOffset', 'resumeValidator', 'integrityAlgorithm', 'integrityDigests', 'streamBody', 'resumeIdentity', 'maximumResponseSize', 'priority', 'maximumBytesPerSecond', 'taskDescription'] as const;
+export const TASK_FIELDS = ['taskIdentifier', 'kind', 'url', 'method', 'headers', 'body', 'bodyPath', 'downloadDirectory', 'downloadFileName', 'timeout', 'overwrite', 'nameFromResponse', 'discardOnHttpError', 'keepPartialOnFailure', 'resumePartialPath', 'resumeOffset', 'resumeValidator', 'integrityAlgorithm', 'integrityDigests', 'streamBody', 'resumeIdentity', 'maximumResponseSize', 'priority', 'maximumBytesPerSecond', 'segments', 'resumeSegments', 'taskDescription'] as const;
 
 /** Per event type, its fields in wire order as [jsName, kind] (native/engine/wire.h's kinds). */
 export const EVENT_FIELDS: Readonly<Record<NativeEventType, readonly (readonly [string, string])[]>> = {
-  [EventType.DownloadProgress]: [['totalBytes', 'Number'], ['expectedBytes', 'Number']],
-  [EventType.UploadProgress]: [['totalBytes', 'Number'], ['expectedBytes', 'Number']],
+  [EventType.DownloadProgress]: [['totalBytes', 'Number'], ['expectedBytes', 'Number'], ['segments', 'RestIf'], ['segments', 'Text']],
+  [EventType.UploadProgress]: [['totalBytes', 'Number'], ['expectedBytes', 'Number'], ['segments', 'RestIf'], ['segments', 'Text']],
   [EventType.Response]: [['statusCode', 'Number'], ['expectedBytes', 'Number'], ['url', 'Text'], ['headers', 'Headers'], ['validator', 'Text']],
   [EventType.DownloadCompleted]: [['statusCode', 'Number'], ['location', 'Text']],
   [EventType.TaskCompleted]: [['statusCode', 'Number'], ['errorCode', 'Number'], ['responseBody', 'Body'], ['message', 'Text'], ['url', 'Text'], ['metrics', 'Metrics'], ['partialPath', 'RestIf'], ['partialBytes', 'Number'], ['partialPath', 'Text'], ['validator', 'Text'], ['partialIdentity', 'Text']],
@@ -172,6 +178,8 @@ export function packTaskRequest(r: NativeTaskRequest, taskDescription: string): 
     r.maximumResponseSize,
     r.priority,
     r.maximumBytesPerSecond,
+    r.segments,
+    r.resumeSegments,
     taskDescription,
   ];
 }
@@ -215,8 +223,12 @@ function decodeEvent(r: BatchReader): NativeEvent {
   const taskIdentifier = r.number();
   switch (type) {
     case EventType.DownloadProgress:
-    case EventType.UploadProgress:
-      return { type, taskIdentifier, totalBytes: r.number(), expectedBytes: r.number() };
+    case EventType.UploadProgress: {
+      const event: NativeEvent = { type, taskIdentifier, totalBytes: r.number(), expectedBytes: r.number() };
+      if (r.number() === 0) return event;
+      event.segments = r.text();
+      return event;
+    }
     case EventType.Response:
       return { type, taskIdentifier, statusCode: r.number(), expectedBytes: r.number(), url: r.text(), headers: r.headers(), validator: r.text() };
     case EventType.DownloadCompleted:

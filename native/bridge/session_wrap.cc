@@ -125,6 +125,8 @@ TaskRequest ParseTask(const Napi::Array& js) {
   request.priority = NumberAt(js, task_field::priority, 0.5);
   request.maximumBytesPerSecond = static_cast<int64_t>(NumberAt(js, task_field::maximumBytesPerSecond, 0));
   request.taskDescription = StringAt(js, task_field::taskDescription);
+  request.segments = static_cast<int>(NumberAt(js, task_field::segments, 0));
+  request.resumeSegments = StringAt(js, task_field::resumeSegments);
   return request;
 }
 

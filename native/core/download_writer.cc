@@ -59,6 +59,7 @@ int DownloadWriter::Open() {
         partial_path_ = request_.resumePartialPath;
         identity_ = expected;
         resume_base_ = request_.resumeOffset;
+        if (!request_.resumeSegments.empty() && ResumeSegments()) return 0;
         if (StartDigest()) return 0;
         CloseFile();
         resume_base_ = 0;
@@ -83,6 +84,47 @@ int DownloadWriter::Open() {
   return StartDigest() ? 0 : kNSURLErrorUnknown;
 }
 
+// A segmented download resumed from its plan: usable when it parses, a validator makes the
+// Range requests safe, something is left to fetch, and the file holds every byte the plan says
+// was written (resumeOffset is the file's size). Otherwise the file starts over from zero.
+bool DownloadWriter::ResumeSegments() {
+  SegmentPlan plan;
+  bool fits =
+      SegmentPlan::Parse(request_.resumeSegments, -1, &plan) && !request_.resumeValidator.empty() && !plan.Complete();
+  for (const Segment& segment : plan.segments()) {
+    if (segment.next > segment.start && segment.next > resume_base_) fits = false;
+  }
+  if (!fits) {
+    StartOver();  // the holes of an unknown plan cannot be continued in order
+    return false;
+  }
+  segmented_ = true;
+  resumed_segments_ = true;
+  plan_ = std::move(plan);
+  resume_base_ = 0;
+  for (const Segment& segment : plan_.segments()) {
+    if (segment.Done()) continue;
+    resumed_segment_ = segment.start;
+    break;
+  }
+  return true;
+}
+
+// A resumed segment's answer continues the file: a 206 for exactly its rest, of the whole
+// body's length, in identity bytes, of the representation If-Range named.
+bool DownloadWriter::SegmentAnswerContinues(int statusCode, const HeaderList& headers) const {
+  const Segment* segment = plan_.Find(resumed_segment_);
+  if (statusCode != 206 || segment == nullptr || IsContentCoded(headers)) return false;
+  const std::string* range = FindHeader(headers, "Content-Range");
+  std::string wanted = "bytes " + std::to_string(segment->next) + "-" + std::to_string(segment->end - 1) + "/" +
+                       std::to_string(plan_.length());
+  if (range == nullptr || *range != wanted) return false;
+  const std::string& sent = request_.resumeValidator;
+  bool entityTag = sent[0] == '"' || sent.compare(0, 2, "W/") == 0;
+  const std::string* own = FindHeader(headers, entityTag ? "ETag" : "Last-Modified");
+  return own == nullptr || *own == sent;
+}
+
 // A resumed download's digest must cover the bytes already in the partial file.
 bool DownloadWriter::StartDigest() {
   if (!request_.integrity.Enabled()) return true;
@@ -92,14 +134,18 @@ bool DownloadWriter::StartDigest() {
 }
 
 void DownloadWriter::AddResumeHeaders(HeaderList* headers) const {
-  if (resume_base_ == 0) return;
+  const Segment* segment = ResumedSegments() ? plan_.Find(resumed_segment_) : nullptr;
+  if (resume_base_ == 0 && segment == nullptr) return;
   headers->erase(std::remove_if(headers->begin(), headers->end(),
                                 [](const auto& h) {
                                   return HeaderNameEquals(h.first, "Range") || HeaderNameEquals(h.first, "If-Range") ||
                                          HeaderNameEquals(h.first, "Accept-Encoding");
                                 }),
                  headers->end());
-  headers->emplace_back("Range", "bytes=" + std::to_string(resume_base_) + "-");
+  if (segment != nullptr)  // the rest of the resumed segment only: the engine fetches the others
+    headers->emplace_back("Range", "bytes=" + std::to_string(segment->next) + "-" + std::to_string(segment->end - 1));
+  else
+    headers->emplace_back("Range", "bytes=" + std::to_string(resume_base_) + "-");
   if (!request_.resumeValidator.empty()) headers->emplace_back("If-Range", request_.resumeValidator);
   headers->emplace_back("Accept-Encoding", "identity");
 }
@@ -109,6 +155,17 @@ bool DownloadWriter::BeginResponse(int statusCode, const HeaderList& headers, in
   headers_ = headers;
   int64_t length = DeliveredLength(headers, contentLength);
   expected_ = length > 0 ? resume_base_ + length : 0;
+  if (ResumedSegments()) {
+    expected_ = plan_.length();
+    if (SegmentAnswerContinues(statusCode, headers) || CapturingErrorBody()) return true;
+    if (statusCode == 200) {
+      // The whole body (a changed resource, or If-Range refused): it starts over in place.
+      expected_ = length > 0 ? length : 0;
+      return StartOver();
+    }
+    restart_wanted_ = true;
+    return false;
+  }
   if (resume_base_ == 0) return true;
   if (statusCode == 416 || (statusCode == 206 && !ContinuesFile(headers))) {
     restart_wanted_ = true;
@@ -135,8 +192,11 @@ bool DownloadWriter::ContinuesFile(const HeaderList& headers) const {
   return own == nullptr || *own == sent;
 }
 
-// The kept bytes go; the file is emptied in place.
+// The kept bytes go; the file is emptied in place (and a resumed plan with them).
 bool DownloadWriter::StartOver() {
+  segmented_ = false;
+  resumed_segments_ = false;
+  plan_ = SegmentPlan();
   staged_ = 0;
   written_ = 0;
   resume_base_ = 0;
@@ -212,6 +272,60 @@ bool DownloadWriter::WriteAll(const char* data, size_t length) {
   return true;
 }
 
+void DownloadWriter::BeginSegments(SegmentPlan plan) {
+  Flush();
+  segmented_ = true;
+  plan_ = std::move(plan);
+  digest_.reset();  // HashSegmentedFile, once every segment is written
+}
+
+// Engine thread, in a segment's write callback.
+int64_t DownloadWriter::WriteSegment(int64_t segmentStart, const char* data, size_t length) {
+  if (write_errno_ != 0) return -1;
+  const Segment* segment = plan_.Find(segmentStart);
+  if (segment == nullptr) return 0;
+  size_t fits = static_cast<size_t>(std::min<int64_t>(static_cast<int64_t>(length), segment->end - segment->next));
+  size_t done = 0;
+  while (done < fits) {
+    ssize_t n = pwrite(fd_, data + done, fits - done, static_cast<off_t>(segment->next + static_cast<int64_t>(done)));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      write_errno_ = errno;
+      return -1;
+    }
+    done += static_cast<size_t>(n);
+  }
+  plan_.Advance(segmentStart, static_cast<int64_t>(fits));
+  return static_cast<int64_t>(fits);
+}
+
+// The digest of a segmented download, over the whole file as it is on disk. The file is
+// opened again for reading through the held folder (the download's own descriptor is
+// write-only), never through a link, and only when it is the very file written to.
+bool DownloadWriter::HashSegmentedFile() {
+  if (!request_.integrity.Enabled()) return true;
+  digest_ = CreateDigest(request_.integrity.algorithm);
+  if (digest_ == nullptr) return false;
+  int fd = openat(folder_.fd, LeafName(partial_path_).c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return false;
+  struct stat read_st, written_st;
+  bool same = fstat(fd, &read_st) == 0 && fstat(fd_, &written_st) == 0 && S_ISREG(read_st.st_mode) &&
+              read_st.st_dev == written_st.st_dev && read_st.st_ino == written_st.st_ino;
+  constexpr size_t kChunk = 256 * 1024;
+  std::unique_ptr<char[]> buffer(new char[kChunk]);
+  for (int64_t offset = 0; same && offset < plan_.length();) {
+    size_t want = static_cast<size_t>(std::min<int64_t>(kChunk, plan_.length() - offset));
+    ssize_t n = pread(fd, buffer.get(), want, static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) same = false;  // shorter than its plan, or unreadable
+    if (n <= 0) break;
+    digest_->Update(buffer.get(), static_cast<size_t>(n));
+    offset += n;
+  }
+  close(fd);
+  return same;
+}
+
 int DownloadWriter::WriteFailureCode() const {
   if (restart_wanted_) return kNSURLErrorBadServerResponse;  // an engine that did not restart
   return write_errno_ != 0 ? NSURLErrorFromErrno(write_errno_, /*writing=*/true) : 0;
@@ -222,6 +336,10 @@ int DownloadWriter::Commit(const std::string& effectiveUrl, std::string* locatio
     int code = WriteFailureCode();
     Abandon();
     return code;
+  }
+  if (segmented_ && !HashSegmentedFile()) {
+    Abandon();
+    return kNSURLErrorCannotOpenFile;
   }
   if (digest_) {
     const auto& accepted = request_.integrity.digests;
@@ -320,7 +438,8 @@ void DownloadWriter::Fail(int code, Event* completion) {
   // An error page written nowhere, or a refused answer to the Range request (the task ended
   // before its restart), leaves the bytes of earlier attempts intact.
   bool untouched = CapturingErrorBody() || restart_wanted_;
-  int64_t kept = untouched ? resume_base_ : BytesOnDisk();
+  // A segmented file has holes: only its gapless prefix continues without the plan.
+  int64_t kept = untouched ? resume_base_ : segmented_ ? plan_.ContiguousPrefix() : BytesOnDisk();
   // Kept only while its folder is still at the path resume data will name.
   if (request_.keepPartialOnFailure && sound && !partial_path_.empty() && (!untouched || kept > 0) &&
       folder_.StillAtPath()) {

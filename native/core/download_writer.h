@@ -13,6 +13,7 @@
 
 #include "core/digest.h"
 #include "core/file_ops.h"
+#include "core/segment_plan.h"
 #include "engine/engine.h"
 
 namespace urlsession {
@@ -63,8 +64,24 @@ class DownloadWriter {
   // Writes what is staged. Called before every progress event, so that the bytes a progress
   // event reports are in the file (a process killed after it resumes from at least there).
   bool Flush();
-  // Bytes accepted so far (in the file after Flush()).
-  int64_t BytesOnDisk() const { return resume_base_ + written_; }
+  // Bytes accepted so far (in the file after Flush()); for a segmented download, every
+  // segment's together.
+  int64_t BytesOnDisk() const { return segmented_ ? plan_.Written() : resume_base_ + written_; }
+
+  // Segmented downloads (core/segment_plan.h): the body is written in ranges at their own
+  // offsets (pwrite) instead of in order, and the integrity digest is computed over the
+  // finished file before Commit instead of over the stream. Before the first body byte.
+  void BeginSegments(SegmentPlan plan);
+  bool Segmented() const { return segmented_; }
+  // A download resumed from a plan (TaskRequest::resumeSegments): the segment whose rest the
+  // task's own request asks for (AddResumeHeaders); the other unfinished ones are the engine's.
+  bool ResumedSegments() const { return segmented_ && resumed_segments_; }
+  int64_t ResumedSegment() const { return resumed_segment_; }
+  SegmentPlan& Segments() { return plan_; }
+  // Writes up to `length` bytes at the next offset of the segment starting at `segmentStart`,
+  // never past its end: returns how many it took (fewer: the segment is done), or -1 when the
+  // disk refused them (WriteFailureCode()).
+  int64_t WriteSegment(int64_t segmentStart, const char* data, size_t length);
   bool CapturingErrorBody() const;
   std::string& ErrorBody() { return error_body_; }
 
@@ -104,6 +121,9 @@ class DownloadWriter {
   std::string FinalName(const std::string& effectiveUrl) const;
   void CloseFile();
   bool WriteAll(const char* data, size_t length);
+  bool HashSegmentedFile();
+  bool ResumeSegments();
+  bool SegmentAnswerContinues(int statusCode, const HeaderList& headers) const;
 
   const TaskRequest& request_;
   std::string file_name_;
@@ -125,6 +145,10 @@ class DownloadWriter {
   HeaderList headers_;
   std::string error_body_;
   std::unique_ptr<Digest> digest_;
+  bool segmented_ = false;
+  SegmentPlan plan_;
+  bool resumed_segments_ = false;
+  int64_t resumed_segment_ = 0;
 };
 
 }  // namespace urlsession

@@ -84,6 +84,7 @@ CurlEngine::CurlEngine(const SessionConfig& config, EventSink* sink)
   context_.nextTick = &next_tick_;
   context_.speedSharesStale = &speed_shares_stale_;
   session_speed_limit_ = config_.maximumBytesPerSecond;
+  context_.multi = multi_;
   may_poll_ = UsableCpus() >= 2;
 
   cookie_control_ = curl_easy_init();
@@ -383,7 +384,14 @@ void CurlEngine::CollectFinished() {
     CurlTransfer* transfer = nullptr;
     curl_easy_getinfo(message->easy_handle, CURLINFO_PRIVATE, reinterpret_cast<char**>(&transfer));
     CURLcode result = message->data.result;  // read before removing the handle invalidates `message`
-    if (transfer != nullptr) Finish(transfer, result, false);
+    if (transfer == nullptr) continue;
+    // Another segment's handle of a segmented download (curl_segments.cc).
+    CURLcode taskResult = CURLE_OK;
+    if (message->easy_handle != transfer->easy()) {
+      if (transfer->SegmentFinished(message->easy_handle, result, &taskResult)) Finish(transfer, taskResult, false);
+      continue;
+    }
+    Finish(transfer, result, false);
   }
 }
 
@@ -419,6 +427,7 @@ void CurlEngine::Finish(CurlTransfer* transfer, CURLcode result, bool cancelled)
     curl_multi_add_handle(multi_, transfer->easy());
     return;
   }
+  if (!cancelled && transfer->SegmentsContinue(&result)) return;  // its other segments still run
   transfer->Complete(result, cancelled);
   last_boundary_ = EpollMultiDriver::Clock::now();
   uint64_t id = transfer->id();

@@ -16,6 +16,7 @@
 #include "core/redirect_policy.h"
 #include "core/timeouts.h"
 #include "curl/curl_errors.h"
+#include "curl/curl_segments.h"
 
 namespace urlsession {
 namespace {
@@ -112,6 +113,7 @@ CurlTransfer::CurlTransfer(TaskRequest request, const CurlSessionContext& contex
       upload_throttle_(context.config->progressIntervalMs) {}
 
 CurlTransfer::~CurlTransfer() {
+  DropSegmentRequests();
   // First: the reset detaches the handle from header_list_ and error_buffer_ before they go.
   if (easy_ != nullptr) context_.easyPool->Release(easy_);
   if (header_list_ != nullptr) curl_slist_free_all(header_list_);
@@ -325,7 +327,8 @@ bool CurlTransfer::HeadEnded() {
   long status = 0;
   curl_easy_getinfo(easy_, CURLINFO_RESPONSE_CODE, &status);
   if (PlanRedirect(status)) return redirect_refusal_ == 0;
-  if (!download_ || download_->ResumeOffset() == 0 || response_reported_) return true;
+  if (!download_ || (download_->ResumeOffset() == 0 && !download_->ResumedSegments()) || response_reported_)
+    return true;
   if (status != 206 && status != 416) return true;
   ReportResponseOnce();
   return response_usable_;
@@ -360,6 +363,8 @@ size_t CurlTransfer::OnWrite(char* data, size_t size, size_t count, void* self_p
     chunk.responseBody.assign(data, length);
     self->Post(std::move(chunk));
     self->stream_unacknowledged_ += static_cast<int64_t>(length);
+  } else if (self->download_ && self->download_->Segmented() && !self->download_->CapturingErrorBody()) {
+    return self->WriteFirstSegment(data, length);  // curl_segments.cc
   } else if (self->download_) {
     if (!self->download_->Write(data, length)) return 0;  // libcurl fails with CURLE_WRITE_ERROR
   } else if (self->request_.BodyExceedsLimit(static_cast<int64_t>(self->response_body_.size()),
@@ -449,6 +454,7 @@ void CurlTransfer::ReportResponseOnce() {
     response_usable_ = download_->BeginResponse(static_cast<int>(status_), response_headers_, content_length_);
   // Not the task's answer: the same request goes again from zero, and its answer is reported.
   if (download_ && download_->RestartWanted()) return;
+  if (download_) MaybePlanSegments();  // curl_segments.cc
   expected_ = download_ ? download_->ExpectedBytes()
                         : std::max<int64_t>(0, DeliveredLength(response_headers_, content_length_));
   Event event;
@@ -497,6 +503,7 @@ int CurlTransfer::OnTransferInfo(void* self_ptr, curl_off_t, curl_off_t dlnow, c
 }
 
 bool CurlTransfer::Tick(Clock::time_point now) {
+  SegmentsTick();  // curl_segments.cc
   PostProgress(false, /*heldOnly=*/true);
   ResumePaced(now);
   // A paused transfer is not idle (the user or a slow consumer holds it): its timer starts again
@@ -527,6 +534,9 @@ void CurlTransfer::PostProgressEvent(EventType type, int64_t total, int64_t expe
   event.taskIdentifier = request_.taskIdentifier;
   event.totalBytes = total;
   event.expectedBytes = expected;
+  // What the journal keeps to resume every segment from its own offset.
+  if (type == EventType::DownloadProgress && download_ && download_->Segmented())
+    event.segments = download_->Segments().ToString();
   Post(std::move(event));
 }
 
@@ -547,7 +557,11 @@ void CurlTransfer::AcknowledgeBody(int64_t bytes) {
 void CurlTransfer::ApplyPause() {
   if (!Held()) last_activity_ = Clock::now();  // the idle timer starts again (Tick skips held transfers)
   WakeBy(NextTick());
-  int mask = Paused() ? CURLPAUSE_ALL : (recv_paced_ ? CURLPAUSE_RECV : 0) | (send_paced_ ? CURLPAUSE_SEND : 0);
+  PauseSegmentRequests(Paused());
+  if (first_done_) return;  // a segmented download's own handle already left the multi handle
+  // A segmented download's first handle also waits while first_waiting_ (curl_segments.cc).
+  int mask = Paused() || first_waiting_ ? CURLPAUSE_ALL
+                                        : (recv_paced_ ? CURLPAUSE_RECV : 0) | (send_paced_ ? CURLPAUSE_SEND : 0);
   // May deliver buffered data synchronously (OnWrite runs inside this call).
   curl_easy_pause(easy_, mask);
 }
@@ -670,6 +684,7 @@ void CurlTransfer::FillMetrics(TaskMetrics* metrics, std::string* effectiveUrl) 
 
 // Engine thread, after the easy handle left the multi handle.
 void CurlTransfer::Complete(CURLcode result, bool cancelled) {
+  DropSegmentRequests();
   int code = 0;
   if (cancelled) {
     code = kNSURLErrorCancelled;
@@ -704,6 +719,9 @@ void CurlTransfer::Complete(CURLcode result, bool cancelled) {
     done.statusCode = static_cast<int>(status);
     if (code == 0) ReportResponseOnce();  // bodiless responses never reached OnWrite
     if (code == 0 && !response_usable_) code = kNSURLErrorBadServerResponse;
+    // A segmented body with a range nobody fetched is not the file.
+    if (code == 0 && download_ && download_->Segmented() && !download_->Segments().Complete())
+      code = kNSURLErrorNetworkConnectionLost;
     FillMetrics(&done.metrics, &done.url);
   }
 
@@ -765,6 +783,7 @@ bool CurlTransfer::RestartFromZero() {
 }
 
 void CurlTransfer::Abandon() {
+  DropSegmentRequests();
   if (download_) download_->AbandonAtShutdown(context_.config->persistent);
 }
 

@@ -14,6 +14,7 @@
 #include "core/download_writer.h"
 #include "core/progress_throttle.h"
 #include "core/speed_pacer.h"
+#include "core/segment_plan.h"
 #include "curl/easy_pool.h"
 #include "engine/engine.h"
 
@@ -40,6 +41,9 @@ struct CurlSessionContext {
   // Set when a transfer starts or stops sending its request body (engine thread): the engine then
   // shares the session's speed budgets again (CurlEngine::RebalanceSpeeds).
   bool* speedSharesStale = nullptr;
+  // The engine's multi handle: a segmented download adds and removes its Range requests itself
+  // (curl_segments.cc). Engine thread.
+  CURLM* multi = nullptr;
 };
 
 // Buffer sizes for a transfer admitted while `running` transfers (itself included) run in its
@@ -103,6 +107,18 @@ class CurlTransfer {
   bool Uploading() const { return request_.bodySource != BodySource::None && body_offset_ < body_size_; }
   void SetPaceRates(int64_t download, int64_t upload);
 
+  // Segmented downloads (curl_segments.cc). The task's own handle (easy()) is the first
+  // segment's; the others are Range requests of their own handles, whose CURLINFO_PRIVATE is
+  // this transfer too. Engine thread, outside libcurl's callbacks.
+  // The task's own handle ended with `*result`: true when other segments still run (the task
+  // is not complete yet; SegmentFinished reports when it is). A stop at the segment's end is
+  // success (`*result` becomes CURLE_OK).
+  bool SegmentsContinue(CURLcode* result);
+  // One of the other segments' handles (never easy()) finished with `result`; it is removed
+  // from the multi handle here. True when the task is now complete: the engine then finishes
+  // it with `*taskResult`.
+  bool SegmentFinished(CURL* easy, CURLcode result, CURLcode* taskResult);
+
  private:
   static size_t OnHeader(char* data, size_t size, size_t count, void* self);
   bool HeadEnded();
@@ -128,6 +144,23 @@ class CurlTransfer {
   void PostProgressEvent(EventType type, int64_t total, int64_t expected);
   void FillMetrics(TaskMetrics* metrics, std::string* effectiveUrl);
   void Post(Event event) { context_.sink->Post(std::move(event)); }
+
+  // Segmented downloads (curl_segments.cc).
+  struct SegmentRequest;
+  static size_t OnSegmentHeader(char* data, size_t size, size_t count, void* request);
+  static size_t OnSegmentWrite(char* data, size_t size, size_t count, void* request);
+  void MaybePlanSegments();
+  size_t WriteFirstSegment(const char* data, size_t length);
+  bool StartSegmentRequest(int64_t segment, int64_t from, int64_t to, bool split, SegmentPlan::Split how);
+  bool HasRequest(int64_t start) const;
+  bool SegmentAnswerFits(SegmentRequest* request) const;
+  bool AllSegmentsAnswered() const;
+  bool HasRunningRequest(int64_t start) const;
+  void Rebalance();
+  void CollapseSegments();
+  void SegmentsTick();
+  void DropSegmentRequests();
+  void PauseSegmentRequests(bool paused);
 
   TaskRequest request_;
   const CurlSessionContext& context_;
@@ -182,6 +215,20 @@ class CurlTransfer {
 
   ProgressThrottle download_throttle_;
   ProgressThrottle upload_throttle_;
+
+  // Segmented downloads (curl_segments.cc).
+  std::vector<std::unique_ptr<SegmentRequest>> segment_requests_;
+  std::string segment_url_;         // the effective URL every Range request goes to
+  std::string segment_validator_;   // If-Range: the first response's ResumeValidator
+  size_t segment_connections_ = 0;  // how many requests the plan keeps running at once
+  int64_t first_segment_ = 0;       // the segment the task's own handle writes (0 unless resumed)
+  bool first_waiting_ = false;      // the task's handle is paused at its segment's end until every
+                                    // segment's answer is known (it can still fetch everything)
+  bool first_stopped_ = false;      // ... stopped there (a short write), which is its success
+  bool first_done_ = false;         // ... has left the multi handle while other segments run
+  bool unpause_first_ = false;      // SegmentsTick continues it (never inside a callback)
+  bool segments_to_start_ = false;  // planned; SegmentsTick starts their requests
+  std::string first_overflow_;      // what arrived past the first segment's end while it waits
 };
 
 }  // namespace urlsession

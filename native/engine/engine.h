@@ -90,6 +90,11 @@ struct TaskRequest {
   // The identity of the partial file (core/file_ops.h FileIdentity, as text): the file at
   // resumePartialPath is reopened only when it is still that regular file of ours.
   std::string resumeIdentity;
+  // Segmented downloads (core/segment_plan.h): up to this many Range requests fetch the body at
+  // once when the server allows ranges (0 or 1: one request). resumeSegments: the plan of an
+  // earlier attempt (with resumePartialPath), every segment continuing from its own offset.
+  int segments = 0;
+  std::string resumeSegments;
 
   // Downloads: verified while the bytes arrive; a mismatch fails the task with
   // kURLSessionErrorIntegrityMismatch and leaves nothing at the destination.

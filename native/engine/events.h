@@ -40,6 +40,7 @@ struct Event {
   uint64_t token = 0;           // Reset/FlushCompleted
   int64_t totalBytes = 0;       // progress: bytes so far
   int64_t expectedBytes = 0;    // progress: Content-Length or upload size; 0 when unknown
+  std::string segments;         // DownloadProgress of a segmented download: its plan (segment_plan.h)
   int statusCode = 0;           // HTTP status; 0 when no response arrived
   int errorCode = 0;            // NSURLErrorDomain code; 0 on success
   std::string message;          // human-readable error description

@@ -47,9 +47,12 @@
 // only when the string `member` is not empty, and JS leaves them out otherwise).
 #define URLSESSION_NO_FIELDS(FIELD)
 
-#define URLSESSION_PROGRESS_FIELDS(FIELD) \
-  FIELD(Number, totalBytes, totalBytes)   \
-  FIELD(Number, expectedBytes, expectedBytes)
+#define URLSESSION_PROGRESS_FIELDS(FIELD)                                                          \
+  FIELD(Number, totalBytes, totalBytes)                                                            \
+  FIELD(Number, expectedBytes, expectedBytes)                                                      \
+  FIELD(RestIf, segments, segments)                                                                \
+  /* Segmented downloads: each segment's start-next-end (core/segment_plan.h), for the journal. */ \
+  FIELD(Text, segments, segments)
 
 #define URLSESSION_RESPONSE_FIELDS(FIELD)                             \
   /* HTTP status; 0 when no response arrived. */                      \
@@ -150,6 +153,10 @@
   TASK_FIELD(priority, number, Optional)                                                            \
   /* Bytes per second, each direction; 0 or absent: no limit of the task's own. */                  \
   TASK_FIELD(maximumBytesPerSecond, number, Optional)                                               \
+  /* Downloads: how many Range requests may fetch the body at once (1 or absent: one). */           \
+  TASK_FIELD(segments, number, Optional)                                                            \
+  /* A segmented download's plan (core/segment_plan.h text) to resume every segment from. */        \
+  TASK_FIELD(resumeSegments, string, Optional)                                                      \
   /* Beside the request (the journal keeps it separately): the Apple engine keeps it in the task */ \
   /* tag, so that a task recovered after a relaunch still has it. */                                \
   TASK_FIELD(taskDescription, string, Argument)

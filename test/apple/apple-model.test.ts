@@ -15,6 +15,7 @@ const SOURCES = [
   'native/apple/task_tag.cc',
   'native/apple/spki_der.cc',
   'native/core/download_writer.cc',
+  'native/core/segment_plan.cc',
   'native/core/file_ops.cc',
   'native/core/error_codes.cc',
   'native/core/headers.cc',

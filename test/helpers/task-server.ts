@@ -136,6 +136,64 @@ export async function startTaskServer(options: TaskServerOptions = {}): Promise<
       pump();
       return;
     }
+    if (url.pathname === '/segfile' || url.pathname.startsWith('/segfile/')) {
+      // Segmented downloads: closed ranges (bytes=s-e) with If-Range, per-range pacing and the
+      // answers a segmented download must fall back from. ?size&seed&key
+      // &etag=<tag> (default "v1"; `none`: no validator at all) &ranges=no (no Accept-Ranges,
+      // Range ignored) &rangeStatus=200 (every Range request answered 200, whole body)
+      // &rangeEtag=<tag> (Range requests get 206 with this other ETag, If-Range ignored)
+      // &delay&chunk (ms per chunk, bytes per chunk, every response) &slowFrom=<offset>&slowDelay
+      // (only the range starting at that offset is paced by slowDelay).
+      const size = param(url, 'size', 1024);
+      const body = bytesFor(size, param(url, 'seed', 1));
+      const etagParam = url.searchParams.get('etag') ?? 'v1';
+      const etag = etagParam === 'none' ? undefined : `"${etagParam}"`;
+      const rangesAllowed = url.searchParams.get('ranges') !== 'no';
+      const headers: http.OutgoingHttpHeaders = { 'content-type': 'application/octet-stream' };
+      if (rangesAllowed) headers['accept-ranges'] = 'bytes';
+      if (etag !== undefined) headers.etag = etag;
+      const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
+      const rangeEtag = url.searchParams.get('rangeEtag');
+      const ifRange = req.headers['if-range'];
+      let start = 0;
+      let end = size; // exclusive
+      if (range !== null && rangesAllowed && url.searchParams.get('rangeStatus') !== '200') {
+        const honoured = rangeEtag !== null || ifRange === undefined || ifRange === etag;
+        if (honoured) {
+          start = Number(range[1]);
+          end = range[2] === '' ? size : Math.min(size, Number(range[2]) + 1);
+          res.writeHead(206, {
+            ...headers,
+            ...(rangeEtag === null ? {} : { etag: `"${rangeEtag}"` }),
+            'content-range': `bytes ${start}-${end - 1}/${size}`,
+            'content-length': end - start,
+          });
+        } else {
+          res.writeHead(200, { ...headers, 'content-length': size });
+        }
+      } else {
+        res.writeHead(200, { ...headers, 'content-length': size });
+      }
+      // Bytes sent per request: `<key>:get` for the plain GET, `<key>:<start>` for a Range request.
+      const key = `${url.searchParams.get('key') ?? ''}:${range === null ? 'get' : range[1]}`;
+      const slow = range !== null && start === param(url, 'slowFrom', -1);
+      const delay = slow ? param(url, 'slowDelay', 20) : param(url, 'delay', 0);
+      const chunk = param(url, 'chunk', 64 * 1024);
+      let offset = start;
+      const pump = (): void => {
+        while (offset < end && !res.destroyed) {
+          const stop = Math.min(end, offset + chunk);
+          const ok = res.write(body.subarray(offset, stop));
+          written.set(key, (written.get(key) ?? 0) + (stop - offset));
+          offset = stop;
+          if (delay > 0) return void setTimeout(pump, delay);
+          if (!ok) return void res.once('drain', pump);
+        }
+        res.end();
+      };
+      pump();
+      return;
+    }
     if (url.pathname === '/flaky') {
       // Fails `fails` times with `status` (and Retry-After when given), then answers 200.
       const key = url.searchParams.get('key') ?? '';
