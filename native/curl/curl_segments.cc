@@ -54,6 +54,9 @@ void CurlTransfer::MaybePlanSegments() {
     return;
   }
   if (request_.segments <= 1 || !download_ || download_->Segmented() || download_->ResumeOffset() != 0) return;
+  // A paced download is bounded by its limit, not by one connection: it stays one request, and
+  // the pacer (which sees only this handle's bytes) holds it to the limit.
+  if (down_pacer_.Limited()) return;
   if (status_ != 200 || redirect_to_.size() > 0 || download_->CapturingErrorBody()) return;
   const std::string* ranges = FindHeader(response_headers_, "Accept-Ranges");
   if (ranges == nullptr || strcasecmp(ranges->c_str(), "bytes") != 0 || IsContentCoded(response_headers_)) return;

@@ -587,6 +587,10 @@ void CurlTransfer::ResumePaced(Clock::time_point now) {
 // Engine thread (CurlEngine::RebalanceSpeeds): the rates this transfer keeps from now on.
 void CurlTransfer::SetPaceRates(int64_t download, int64_t upload) {
   Clock::time_point now = Clock::now();
+  // The pacer sees this handle's bytes only: a segmented download that gets a limit goes on as
+  // its own request alone while that request still runs (the others are dropped, their bytes
+  // kept). Once it has finished its segment, the others run to their ends unpaced (README).
+  if (download > 0 && download_ && download_->Segmented() && !first_done_) CollapseSegments();
   down_pacer_.SetRate(download, now);
   up_pacer_.SetRate(upload, now);
   ResumePaced(now);                // an unlimited or higher rate may free a paced direction now

@@ -187,3 +187,37 @@ describe('segmented downloads', () => {
     }
   });
 });
+
+describe('segmented downloads under a speed limit', () => {
+  it('a download that starts with a limit stays one request, held to the limit', async () => {
+    const s = session();
+    const size = 4 * MiB;
+    const started = performance.now();
+    const result = await s.download(`${server.base}/segfile?size=${size}&seed=21&key=limited-start`, {
+      segments: 4,
+      maximumBytesPerSecond: 2_000_000,
+    }).done;
+    const rate = (size * 1000) / (performance.now() - started);
+    expect(fileSha(result.location)).toBe(sha256(makeBytes(size, 21)));
+    // Segments would each move at the pacer's rate: four times the limit.
+    expect(rangeStarts('limited-start')).toEqual([]);
+    expect(rate).toBeLessThan(4_000_000);
+  });
+
+  it('a limit set while segments run: the task goes on as its own request alone, byte-exact', async () => {
+    const s = session();
+    const size = 12 * MiB;
+    const key = 'limited-later';
+    const task = s.download(`${server.base}/segfile?size=${size}&seed=22&key=${key}&delay=10&chunk=32768`, {
+      segments: 4,
+    });
+    await waitFor('the range requests', () => rangeStarts(key).length === 3);
+    task.setSpeedLimit(50 * MiB);
+    const result = await task.done;
+    expect(fileSha(result.location)).toBe(sha256(makeBytes(size, 22)));
+    // The dropped requests stopped short of their ranges; nothing split after the limit came.
+    expect(rangeStarts(key).length).toBe(3);
+    const rangesSent = rangeStarts(key).map((start) => server.written.get(`${key}:${start}`) ?? 0);
+    expect(rangesSent.reduce((sum, n) => sum + n, 0)).toBeLessThan(size - size / 4);
+  });
+});
