@@ -4,6 +4,7 @@
 //   one <url> <dir>                          one download
 //   many <url> <count> <concurrency> <dir>   <count> downloads started at once, <concurrency> the per-host limit
 //   small <url> <count>                      sequential data tasks, each started from the last one's sessioncompleted
+//   segmented <url> <segments> <dir>         one download in <segments> Range requests (as many connections allowed)
 'use strict';
 const path = require('node:path');
 const URLSession = require(path.join(__dirname, '..', 'dist', 'index.js'));
@@ -39,7 +40,18 @@ async function main() {
   const started = process.hrtime.bigint();
   let bytes = 0;
   let s;
-  if (workload === 'one' || workload === 'many') {
+  if (workload === 'segmented') {
+    const [segments, dir] = [Number(args[0]), args[1]];
+    s = session(segments, dir);
+    let size = 0;
+    s.on('downloadcompleted', (e) => (size = require('node:fs').statSync(e.location).size));
+    bytes = await completions(
+      s,
+      1,
+      () => s.downloadTask({ url, segments }),
+      () => size,
+    );
+  } else if (workload === 'one' || workload === 'many') {
     const [count, concurrency, dir] =
       workload === 'one' ? [1, 1, args[0]] : [Number(args[0]), Number(args[1]), args[2]];
     s = session(Math.max(concurrency, 1), dir);
