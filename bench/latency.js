@@ -3,7 +3,7 @@
 // one large download, many 64 KiB downloads 20 at a time, and sequential 1 KiB requests, through
 // bench/latency-proxy.js in front of nginx. urlsession (Titanium's downloadTask/dataTask, and the
 // promise API) against the curl CLI and aria2c with one connection per download (-x1) and with
-// eight segments (-x8 -s8). Prints a Markdown section; bench/run.js appends the same section to
+// eight segments (-x8 -s8), and urlsession with eight segments. Prints a Markdown section; bench/run.js appends the same section to
 // BENCHMARKS.md (runLatency). Every tool is a whole process under GNU time (bench/measure.js);
 // the proxy runs in this process.
 'use strict';
@@ -25,7 +25,6 @@ const MANY_AT_ONCE = 20;
 const NODE = process.execPath;
 const TITANIUM_PEER = path.join(__dirname, 'latency-peer-titanium.js');
 const PROMISE_PEER = path.join(__dirname, 'peers', 'urlsession.js');
-// Segmented downloads in urlsession do not exist yet; their row is printed, not measured.
 
 function sizes(quick) {
   return quick ? { big: 64 * MiB, many: 100, small: 50, runs: 1 } : { big: 256 * MiB, many: 200, small: 200, runs: 3 };
