@@ -2,9 +2,9 @@
 // `node bench/latency.js [--quick]`: the three workloads over a path with real latency (issue 20):
 // one large download, many 64 KiB downloads 20 at a time, and sequential 1 KiB requests, through
 // bench/latency-proxy.js in front of nginx. urlsession (Titanium's downloadTask/dataTask, and the
-// promise API) against the curl CLI and aria2c with one connection per download (-x1) and with
-// eight segments (-x8 -s8), and urlsession with eight segments. Prints a Markdown section; bench/run.js appends the same section to
-// BENCHMARKS.md (runLatency). Every tool is a whole process under GNU time (bench/measure.js);
+// promise API, and a download in eight segments) against the curl CLI and aria2c with one
+// connection per download (-x1) and with eight segments (-x8 -s8). Prints a Markdown section;
+// bench/run.js appends the same section to BENCHMARKS.md (runLatency). Every tool is a whole process under GNU time (bench/measure.js);
 // the proxy runs in this process.
 'use strict';
 const { createHash } = require('node:crypto');
