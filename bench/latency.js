@@ -4,8 +4,8 @@
 // bench/latency-proxy.js in front of nginx. urlsession (Titanium's downloadTask/dataTask, and the
 // promise API, and a download in eight segments) against the curl CLI and aria2c with one
 // connection per download (-x1) and with eight segments (-x8 -s8). Prints a Markdown section;
-// bench/run.js appends the same section to BENCHMARKS.md (runLatency). Every tool is a whole process under GNU time (bench/measure.js);
-// the proxy runs in this process.
+// bench/run.js appends the same section to BENCHMARKS.md (runLatency). Every tool is a whole
+// process under GNU time (bench/measure.js); the proxy runs in this process.
 'use strict';
 const { createHash } = require('node:crypto');
 const fs = require('node:fs');
