@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "native_cases.h"
 #include "apple/apple_configuration.h"
 #include "apple/apple_session_model.h"
 #include "apple/cookie_jar_file.h"
@@ -30,26 +31,6 @@ using namespace urlsession;
 namespace {
 
 // --- a tiny harness: CHECK stops the case at the first failed condition ---
-std::string g_failure;
-#define CHECK(cond)                                                                                         \
-  do {                                                                                                      \
-    if (!(cond)) {                                                                                          \
-      if (g_failure.empty()) g_failure = std::string(__FILE__ ":") + std::to_string(__LINE__) + ": " #cond; \
-      return;                                                                                               \
-    }                                                                                                       \
-  } while (0)
-
-std::map<std::string, std::function<void()>>& Cases() {
-  static std::map<std::string, std::function<void()>> cases;
-  return cases;
-}
-struct Register {
-  Register(const char* name, std::function<void()> body) { Cases()[name] = std::move(body); }
-};
-#define CASE(name)                       \
-  void name();                           \
-  Register register_##name(#name, name); \
-  void name()
 
 struct Recorder : EventSink {
   std::vector<Event> events;
@@ -736,7 +717,7 @@ CASE(refused_resume_restarts) {
       CHECK(!Exists(kept.path));
       unlink(sink.Last(EventType::DownloadCompleted)->location.c_str());
     }();
-    if (!g_failure.empty()) return void(g_failure += " (" + what + ")");
+    if (!native_cases::Failure().empty()) return void(native_cases::Failure() += " (" + what + ")");
   }
   // A user's cancel during the refusal is final: -999, and the kept bytes stay for a resume.
   Recorder sink;
@@ -1383,18 +1364,4 @@ CASE(background_sessions_not_paced) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  int failed = 0;
-  for (auto& entry : Cases()) {
-    if (argc > 1 && entry.first != argv[1]) continue;
-    g_failure.clear();
-    entry.second();
-    if (g_failure.empty()) {
-      std::printf("PASS %s\n", entry.first.c_str());
-    } else {
-      std::printf("FAIL %s: %s\n", entry.first.c_str(), g_failure.c_str());
-      ++failed;
-    }
-  }
-  return failed == 0 ? 0 : 1;
-}
+int main(int argc, char** argv) { return native_cases::RunCases(argc, argv); }

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "native_cases.h"
 #include "core/speed_pacer.h"
 #include "core/speed_shares.h"
 
@@ -14,27 +15,6 @@ using namespace urlsession;
 using std::chrono::milliseconds;
 
 namespace {
-
-std::string g_failure;
-#define CHECK(cond)                                                             \
-  do {                                                                          \
-    if (!(cond)) {                                                              \
-      if (g_failure.empty()) g_failure = std::to_string(__LINE__) + ": " #cond; \
-      return;                                                                   \
-    }                                                                           \
-  } while (0)
-
-std::map<std::string, std::function<void()>>& Cases() {
-  static std::map<std::string, std::function<void()>> cases;
-  return cases;
-}
-struct Register {
-  Register(const char* name, std::function<void()> body) { Cases()[name] = std::move(body); }
-};
-#define CASE(name)                       \
-  void name();                           \
-  Register register_##name(#name, name); \
-  void name()
 
 using V = std::vector<int64_t>;
 
@@ -140,18 +120,4 @@ CASE(pacer_idle_credit_is_bounded) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  int failed = 0;
-  for (auto& [name, body] : Cases()) {
-    if (argc > 1 && name != argv[1]) continue;
-    g_failure.clear();
-    body();
-    if (g_failure.empty()) {
-      std::printf("PASS %s\n", name.c_str());
-    } else {
-      std::printf("FAIL %s: %s\n", name.c_str(), g_failure.c_str());
-      ++failed;
-    }
-  }
-  return failed == 0 ? 0 : 1;
-}
+int main(int argc, char** argv) { return native_cases::RunCases(argc, argv); }
