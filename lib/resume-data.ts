@@ -101,19 +101,22 @@ function readKey(file: string): Buffer | undefined {
   }
 }
 
-// The fields in one fixed order: what the HMAC covers.
+// Every field of resume data and the type it must have, in one fixed order: what the HMAC covers.
+const FIELD_TYPES = {
+  url: 'string',
+  partialPath: 'string',
+  partialIdentity: 'string',
+  offset: 'number',
+  validator: 'string',
+  destinationDirectory: 'string',
+  destinationFileName: 'string',
+  nameFromResponse: 'boolean',
+  overwrite: 'boolean',
+} as const satisfies Record<keyof ResumeState, 'string' | 'number' | 'boolean'>;
+const FIELDS = Object.keys(FIELD_TYPES) as (keyof ResumeState)[];
+
 function canonical(state: ResumeState): string {
-  return JSON.stringify([
-    state.url,
-    state.partialPath,
-    state.partialIdentity,
-    state.offset,
-    state.validator,
-    state.destinationDirectory,
-    state.destinationFileName,
-    state.nameFromResponse,
-    state.overwrite,
-  ]);
+  return JSON.stringify(FIELDS.map((field) => state[field]));
 }
 
 function mac(state: ResumeState): Buffer {
@@ -149,44 +152,17 @@ export function decodeResumeData(data: unknown): ResumeState {
       `resumeData has an unknown format or version (${String((parsed as { version?: unknown } | null)?.version)})`,
     );
   }
-  const {
-    url,
-    partialPath,
-    partialIdentity,
-    offset,
-    validator,
-    destinationDirectory,
-    destinationFileName,
-    nameFromResponse,
-    overwrite,
-  } = parsed;
+  const damaged = FIELDS.some((field) => typeof parsed[field] !== FIELD_TYPES[field]);
   if (
-    typeof url !== 'string' ||
-    typeof partialPath !== 'string' ||
-    typeof partialIdentity !== 'string' ||
-    typeof offset !== 'number' ||
-    !Number.isSafeInteger(offset) ||
-    offset < 0 ||
-    typeof validator !== 'string' ||
-    typeof destinationDirectory !== 'string' ||
-    typeof destinationFileName !== 'string' ||
-    typeof nameFromResponse !== 'boolean' ||
-    typeof overwrite !== 'boolean' ||
+    damaged ||
+    !Number.isSafeInteger(parsed.offset) ||
+    (parsed.offset as number) < 0 ||
     typeof parsed.mac !== 'string'
   ) {
     refuse('resumeData is damaged');
   }
-  const state: ResumeState = {
-    url,
-    partialPath,
-    partialIdentity,
-    offset,
-    validator,
-    destinationDirectory,
-    destinationFileName,
-    nameFromResponse,
-    overwrite,
-  };
+  const state = Object.fromEntries(FIELDS.map((field) => [field, parsed[field]])) as unknown as ResumeState;
+  const { partialPath, partialIdentity, destinationDirectory } = state;
   const given = Buffer.from(parsed.mac, 'base64');
   const expected = mac(state);
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
