@@ -262,6 +262,16 @@ describe('errors as Node fetch users expect them', () => {
     expect(mine.cause.code).toBe(URLSession.ErrorCodes.UNSUPPORTED_SCHEME);
   });
 
+  it("not built yet: redirect 'manual' and 'error' reject with a coded TypeError, no request sent", async () => {
+    for (const redirect of ['manual', 'error'] as const) {
+      const error = await rejection<TypeError & { code: string }>(
+        session().fetch(`${server.base}/redirect?to=/echo%3Fnever`, { redirect }),
+      );
+      expect(error).toBeInstanceOf(TypeError);
+      expect(error.code).toBe(URLSession.ErrorCodes.INVALID_ARGUMENT);
+    }
+  });
+
   it('an already aborted signal rejects with its reason, before any request', async () => {
     const reason = new Error('mine');
     const theirs = await rejection(node(`${server.base}/echo?pre`, { signal: AbortSignal.abort(reason) }));
