@@ -7,6 +7,7 @@ import { EventEmitter } from 'node:events';
 import { binding } from './binding';
 import { SessionConfiguration } from './configuration';
 import { identifierBusyError, ErrorCodes, typeError } from './errors';
+import { fetchThrough } from './fetch';
 import { Session } from './session';
 import type { SessionConfigurationOptions, URLSessionEventMap, URLSessionEventName } from './types';
 import { expectOptionsObject, rejectUnknownKeys } from './validate';
@@ -35,6 +36,7 @@ export type { ResponseHeaders } from './headers';
 export type { RetryOptions } from './retry';
 export type { TaskOptions, DownloadOptions, UploadOptions, RequestOptions } from './task-options';
 export { discardResumeData } from './resume-data';
+export { metricsOf } from './fetch-response';
 export {
   downloadTask,
   uploadTask,
@@ -103,6 +105,16 @@ export function createSession(options: { configuration: SessionConfiguration } |
   const o = expectOptionsObject(options, 'createSession(options)');
   rejectUnknownKeys(o, ['configuration'], 'createSession');
   return createURLSession(o.configuration as SessionConfiguration);
+}
+
+// fetch()'s session, made at the first URLSession.fetch: not persistent, and (as every session)
+// it holds the event loop only while a transfer is outstanding, so it never keeps a process alive.
+let fetchSession: Session | undefined;
+
+/** The standard fetch(input, init) over a default session of this module's; see Session.fetch. */
+export function fetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
+  if (fetchSession?.state !== 'active') fetchSession = createURLSession(new SessionConfiguration({}));
+  return fetchThrough(fetchSession, input, init);
 }
 
 type Listener<K extends URLSessionEventName> = (event: URLSessionEventMap[K]) => void;

@@ -5,6 +5,7 @@
 import { EventEmitter } from 'node:events';
 import type { SessionConfiguration } from './configuration';
 import { ErrorCodes, typeError } from './errors';
+import { fetchThrough } from './fetch';
 import {
   promiseData,
   promiseDownload,
@@ -126,6 +127,14 @@ export class Session extends EventEmitter<URLSessionEvents> {
   request(url: string, options: RequestOptions = {}): Task<RequestResult> | Task<StreamResult> {
     this.#runtime.ensureActive();
     return this.#runtime.startTask<RequestResult>(promiseData(url, options, this.configuration.maximumResponseSize));
+  }
+
+  /**
+   * The standard fetch(input, init) sent by this session's engine (its cookies, proxy, TLS and
+   * limits): resolves with Node's own Response, its body streamed with backpressure. See README "fetch()".
+   */
+  fetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
+    return fetchThrough(this, input, init);
   }
 
   /**

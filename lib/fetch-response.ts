@@ -1,0 +1,125 @@
+// fetch()'s response side: a streamed request's head and Readable body → Node's own Response
+// (so `instanceof Response` holds), its body a ReadableStream that asks the engine for more only
+// when the reader does, and the task's metrics once the body has ended. JS thread only.
+import { STATUS_CODES } from 'node:http';
+import type { Readable } from 'node:stream';
+import { ErrorCodes, typeError } from './errors';
+import type { AbortError } from './task-errors';
+import type { Task } from './task';
+import type { StreamResult, TaskMetrics } from './task-types';
+
+// How many body bytes the ReadableStream queues before the engine is paused (the Readable and
+// the engine hold their own, smaller, windows behind it).
+const QUEUED_BYTES = 256 * 1024;
+
+const metricsByResponse = new WeakMap<Response, Promise<TaskMetrics>>();
+
+/** The statuses whose response has no body (Fetch's "null body status"). */
+function nullBodyStatus(status: number): boolean {
+  return status === 101 || status === 103 || status === 204 || status === 205 || status === 304;
+}
+
+/**
+ * The task's metrics (lib/task-types.ts TaskMetrics: dnsMs, connectMs, firstByteMs, totalMs,
+ * redirectCount, ...) for a Response of fetch(), once its body has been read to the end.
+ * Rejects as the body does when the transfer fails. A TypeError for any other Response.
+ */
+export function metricsOf(response: Response): Promise<TaskMetrics> {
+  const metrics = response instanceof Response ? metricsByResponse.get(response) : undefined;
+  if (metrics === undefined) {
+    throw typeError(ErrorCodes.INVALID_ARGUMENT, 'metricsOf(response): response must come from urlsession fetch()');
+  }
+  return metrics;
+}
+
+export interface ResponseContext {
+  requestUrl: string;
+  method: string;
+  signal: AbortSignal;
+}
+
+/**
+ * The task's metrics, listened for from its start: the head, the body and the completion can
+ * arrive in one engine batch, all delivered before `done`'s continuation runs.
+ */
+export function watchMetrics(task: Task<StreamResult>, signal: AbortSignal): Promise<TaskMetrics> {
+  const metrics = new Promise<TaskMetrics>((resolve, reject) => {
+    task.once('complete', (completion) => resolve(completion.metrics));
+    task.once('error', (error) => reject(bodyError(error, signal)));
+  });
+  metrics.catch(() => undefined);
+  return metrics;
+}
+
+/** The Response of a streamed task whose `done` resolved with `head`. */
+export function toResponse(
+  head: StreamResult,
+  task: Task<StreamResult>,
+  metrics: Promise<TaskMetrics>,
+  context: ResponseContext,
+): Response {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(head.headers)) {
+    if (Array.isArray(value)) for (const each of value) headers.append(name, each);
+    else if (value !== undefined) headers.append(name, value);
+  }
+  const status = head.statusCode;
+  const empty = context.method === 'HEAD' || nullBodyStatus(status);
+  // A body nobody will read still has to reach its end for the task to complete.
+  if (empty) head.body.resume();
+  const response = new Response(empty ? null : webStream(head.body, task, context.signal), {
+    status,
+    statusText: STATUS_CODES[status] ?? '',
+    headers,
+  });
+  const url = new URL(head.url).href;
+  Object.defineProperties(response, {
+    url: { value: url, enumerable: false },
+    redirected: { value: url !== context.requestUrl, enumerable: false },
+    type: { value: 'basic', enumerable: false },
+  });
+  metricsByResponse.set(response, metrics);
+  return response;
+}
+
+// What a failed body read rejects with, as Node's fetch: the signal's reason for an abort,
+// else TypeError('terminated') with our TransferError (code, errorCode) as its cause.
+function bodyError(error: unknown, signal: AbortSignal): unknown {
+  if ((error as AbortError).name === 'AbortError' && signal.aborted) return signal.reason;
+  return new TypeError('terminated', { cause: error });
+}
+
+// The Readable pauses when the ReadableStream's queue is full and resumes on its pull():
+// a paused Readable stops reading, and a Readable that does not read stops the engine.
+function webStream(body: Readable, task: Task<StreamResult>, signal: AbortSignal): ReadableStream<Uint8Array> {
+  let settled = false;
+  return new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        body.on('data', (chunk: Buffer) => {
+          controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+          if ((controller.desiredSize ?? 0) <= 0) body.pause();
+        });
+        body.once('end', () => {
+          if (settled) return;
+          settled = true;
+          controller.close();
+        });
+        body.once('error', (error) => {
+          if (settled) return;
+          settled = true;
+          controller.error(bodyError(error, signal));
+        });
+        body.pause();
+      },
+      pull() {
+        body.resume();
+      },
+      cancel() {
+        settled = true;
+        task.cancel();
+      },
+    },
+    { highWaterMark: QUEUED_BYTES, size: (chunk) => chunk.byteLength },
+  );
+}

@@ -1,0 +1,54 @@
+// fetch() over a session: the standard fetch(input, init) → Promise<Response>, sent by the
+// session's engine as a streamed request (session.request(url, { stream: true })). Failures
+// are what fetch users expect: TypeError('fetch failed') with our coded error as its cause, and
+// an abort rejects with the signal's reason. JS thread only.
+import { ErrorCodes, typeError } from './errors';
+import { fetchRequestOf, parseFetchArguments } from './fetch-body';
+import { toResponse, watchMetrics } from './fetch-response';
+import type { Session } from './session';
+import type { Task } from './task';
+import type { StreamResult, TaskMetrics } from './task-types';
+
+/** RequestInit's members that fetch() reads; the others (mode, referrer, integrity, ...) Node's Request checks and we ignore. */
+export type FetchInit = RequestInit;
+
+/** session.fetch and URLSession.fetch. */
+export async function fetchThrough(
+  session: Session,
+  input: string | URL | Request,
+  init?: FetchInit,
+): Promise<Response> {
+  const request = parseFetchArguments(input, init);
+  if (request.signal.aborted) throw request.signal.reason;
+  const prepared = await fetchRequestOf(request, init, session.configuration.maximumResponseSize);
+  if (prepared.redirect !== 'follow') {
+    throw typeError(
+      ErrorCodes.INVALID_ARGUMENT,
+      `fetch: redirect '${prepared.redirect}' is not supported yet; only 'follow'`,
+    );
+  }
+  let head: StreamResult;
+  let task: Task<StreamResult>;
+  let metrics: Promise<TaskMetrics>;
+  try {
+    task = session.request(prepared.url, {
+      method: prepared.method,
+      headers: prepared.headers,
+      body: prepared.body,
+      signal: prepared.signal,
+      stream: true,
+      throwHttpErrors: false,
+      retry: 0,
+    });
+    metrics = watchMetrics(task, prepared.signal);
+    head = await task.done;
+  } catch (error) {
+    if ((error as Error).name === 'AbortError' && prepared.signal.aborted) throw prepared.signal.reason;
+    throw new TypeError('fetch failed', { cause: error });
+  }
+  return toResponse(head, task, metrics, {
+    requestUrl: prepared.url,
+    method: prepared.method,
+    signal: prepared.signal,
+  });
+}
