@@ -8,6 +8,7 @@
 const http = require('node:http');
 const path = require('node:path');
 const URLSession = require(path.join(__dirname, '..', 'dist', 'index.js'));
+const { sendSized } = require('./sized-body');
 
 const ROUNDS = Number(process.argv[2] ?? 3);
 const DOWNLOAD = Number(process.argv[3] ?? 1024) << 20;
@@ -27,17 +28,7 @@ function startServer() {
   const server = http.createServer((req, res) => {
     const size = Number(new URL(req.url, 'http://x').searchParams.get('size') ?? 0);
     if (size === 0) return void res.end(SMALL);
-    res.writeHead(200, { 'content-length': size });
-    let sent = 0;
-    const pump = () => {
-      while (sent < size) {
-        const piece = CHUNK.subarray(0, Math.min(CHUNK.length, size - sent));
-        sent += piece.length;
-        if (!res.write(piece)) return void res.once('drain', pump);
-      }
-      res.end();
-    };
-    pump();
+    sendSized(res, size, CHUNK);
   });
   server.keepAliveTimeout = 60_000;
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));

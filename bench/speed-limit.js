@@ -11,6 +11,7 @@ const http = require('node:http');
 const os = require('node:os');
 const path = require('node:path');
 const URLSession = require(path.join(__dirname, '..', 'dist', 'index.js'));
+const { sendSized } = require('./sized-body');
 
 const SECONDS = Number(process.argv[2] ?? 10);
 const WARMUP_MS = 1000;
@@ -25,17 +26,7 @@ function startServer() {
       return;
     }
     const size = Number(new URL(req.url, 'http://x').searchParams.get('size'));
-    res.writeHead(200, { 'content-length': size });
-    let sent = 0;
-    const pump = () => {
-      while (sent < size) {
-        const piece = CHUNK.subarray(0, Math.min(CHUNK.length, size - sent));
-        sent += piece.length;
-        if (!res.write(piece)) return void res.once('drain', pump);
-      }
-      res.end();
-    };
-    pump();
+    sendSized(res, size, CHUNK);
   });
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }

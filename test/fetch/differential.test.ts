@@ -4,10 +4,11 @@
 // and the same errors. Differences that are deliberate are listed in README "fetch()" and
 // asserted here as what they are.
 import { createHash } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as URLSession from '../../lib/index';
-import { startFetchServer, type FetchServer } from '../helpers/fetch-server';
-import { liveSessions } from '../helpers/sessions';
+import { startFetchServer } from '../helpers/fetch-server';
+import { sessionMaker } from '../helpers/sessions';
+import { useStarted } from '../helpers/listen';
 
 /** What `promise` rejects with (a test failure if it fulfils). */
 async function rejection<T = unknown>(promise: Promise<unknown>): Promise<T> {
@@ -19,22 +20,12 @@ async function rejection<T = unknown>(promise: Promise<unknown>): Promise<T> {
 
 type Fetcher = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
 
-let server: FetchServer;
-const sessions = liveSessions();
-// A session of its own for each test (liveSessions invalidates them after each).
+const server = useStarted(startFetchServer);
+// A session of its own for each fetch, each invalidated after its test.
+const session = sessionMaker();
+const smallSession = sessionMaker({ maximumResponseSize: 1024 });
 const ours: Fetcher = (input, init) => session().fetch(input, init);
 const node: Fetcher = globalThis.fetch;
-
-beforeAll(async () => {
-  server = await startFetchServer();
-});
-afterAll(() => server.close());
-
-function session(): URLSession.Session {
-  const s = URLSession.createSession({ configuration: URLSession.createSessionConfiguration({}) });
-  sessions.push(s);
-  return s;
-}
 
 // What a caller can observe of one fetch: the Response, or the error it rejected with.
 async function observe(fetcher: Fetcher, path: string, init?: RequestInit): Promise<Record<string, unknown>> {
@@ -130,10 +121,7 @@ describe('the same request through Node fetch and ours', () => {
   });
 
   it('a ReadableStream body larger than maximumResponseSize rejects with a coded RangeError', async () => {
-    const small = URLSession.createSession({
-      configuration: URLSession.createSessionConfiguration({ maximumResponseSize: 1024 }),
-    });
-    sessions.push(small);
+    const small = smallSession();
     const error = await rejection<RangeError & { code: string }>(
       small.fetch(`${server.base}/echo`, {
         method: 'POST',

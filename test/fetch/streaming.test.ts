@@ -2,25 +2,15 @@
 // the server stop (its written bytes stop growing far below the total) and loses nothing when
 // it reads on; a 256 MiB body read at full speed keeps the process's RSS growth bounded.
 import { createHash } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import * as URLSession from '../../lib/index';
-import { blockSha256, startFetchServer, type FetchServer } from '../helpers/fetch-server';
-import { liveSessions } from '../helpers/sessions';
+import { describe, expect, it } from 'vitest';
+import { blockSha256, startFetchServer } from '../helpers/fetch-server';
+import { sessionMaker } from '../helpers/sessions';
+import { useStarted } from '../helpers/listen';
 import { waitFor } from '../helpers/wait-for';
 
-let server: FetchServer;
-const sessions = liveSessions();
+const server = useStarted(startFetchServer);
 
-beforeAll(async () => {
-  server = await startFetchServer();
-});
-afterAll(() => server.close());
-
-function session(): URLSession.Session {
-  const s = URLSession.createSession({ configuration: URLSession.createSessionConfiguration({}) });
-  sessions.push(s);
-  return s;
-}
+const session = sessionMaker();
 
 async function readAll(
   reader: ReadableStreamDefaultReader<Uint8Array>,

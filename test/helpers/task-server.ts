@@ -5,7 +5,7 @@ import * as http from 'node:http';
 import * as http2 from 'node:http2';
 import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll } from 'vitest';
+import { useStarted } from './listen';
 
 export interface SeenRequest {
   url: string;
@@ -323,21 +323,7 @@ export async function startProxy(): Promise<{ url: string; relayed: string[]; cl
   };
 }
 
-/**
- * The task server of one test file: started before its first test, closed after its last. The
- * object returned stands for the started server (reading it before beforeAll has run throws).
- */
+/** The task server of one test file (useStarted): started before its first test, closed after its last. */
 export function useTaskServer(options: TaskServerOptions = {}): TaskServer {
-  let started: TaskServer | undefined;
-  beforeAll(async () => {
-    started = await startTaskServer(options);
-  });
-  afterAll(() => started?.close());
-  return new Proxy({} as TaskServer, {
-    get(_target, key) {
-      if (started === undefined) throw new Error('the task server starts in beforeAll');
-      const value: unknown = Reflect.get(started, key);
-      return typeof value === 'function' ? value.bind(started) : value;
-    },
-  });
+  return useStarted(() => startTaskServer(options));
 }
