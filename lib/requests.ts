@@ -40,17 +40,31 @@ export interface TaskRequest {
   priority: number;
 }
 
+/** What every Titanium task-starting call takes (not in Titanium: priority, maximumBytesPerSecond). */
+const TITANIUM_COMMON = ['url', 'requestHeaders', 'taskDescription', 'priority', 'maximumBytesPerSecond'];
+
+/** The arguments object of `call`, checked: its own keys are `more`, besides the common ones. */
+function titaniumArguments(args: unknown, call: 'downloadTask' | 'uploadTask' | 'dataTask', more: string[]) {
+  const o = expectOptionsObject(args, `${call}(arguments)`);
+  rejectUnknownKeys(o, [...TITANIUM_COMMON, ...more], call);
+  const url = validateUrl(o.url);
+  return {
+    o,
+    url,
+    headers: validateHeaders(o.requestHeaders, 'requestHeaders'),
+    maximumBytesPerSecond: parseSpeedLimit(o.maximumBytesPerSecond, `${call}: maximumBytesPerSecond`),
+    taskDescription: description(o.taskDescription),
+    priority: validatePriority(o.priority),
+  };
+}
+
 /** Titanium's downloadTask({ url, requestHeaders?, taskDescription?, segments? }). */
 export function titaniumDownload(args: DownloadTaskArguments): TaskRequest {
-  const o = expectOptionsObject(args, 'downloadTask(arguments)');
-  rejectUnknownKeys(
-    o,
-    ['url', 'requestHeaders', 'taskDescription', 'priority', 'maximumBytesPerSecond', 'segments'],
+  const { o, url, headers, maximumBytesPerSecond, taskDescription, priority } = titaniumArguments(
+    args,
     'downloadTask',
+    ['segments'],
   );
-  const url = validateUrl(o.url);
-  const headers = validateHeaders(o.requestHeaders, 'requestHeaders');
-  const maximumBytesPerSecond = parseSpeedLimit(o.maximumBytesPerSecond, 'downloadTask: maximumBytesPerSecond');
   const segments = parseSegments(o.segments, 'downloadTask: segments');
   // Named as download() names a folder destination: Content-Disposition, else the final URL.
   const request = {
@@ -62,61 +76,33 @@ export function titaniumDownload(args: DownloadTaskArguments): TaskRequest {
     maximumBytesPerSecond,
     ...(segments === undefined ? {} : { segments }),
   };
-  return {
-    kind: 'download',
-    request,
-    body: {},
-    taskDescription: description(o.taskDescription),
-    priority: validatePriority(o.priority),
-  };
+  return { kind: 'download', request, body: {}, taskDescription, priority };
 }
 
 /** Titanium's uploadTask({ url, data, method = 'POST', requestHeaders?, taskDescription? }). */
 export function titaniumUpload(args: UploadTaskArguments, maximumResponseSize: number): TaskRequest {
-  const o = expectOptionsObject(args, 'uploadTask(arguments)');
-  rejectUnknownKeys(
-    o,
-    ['url', 'data', 'method', 'requestHeaders', 'taskDescription', 'priority', 'maximumBytesPerSecond'],
-    'uploadTask',
-  );
-  const url = validateUrl(o.url);
+  const { o, url, headers, maximumBytesPerSecond, taskDescription, priority } = titaniumArguments(args, 'uploadTask', [
+    'data',
+    'method',
+  ]);
   if (o.data === undefined || o.data === null) {
     throw typeError(ErrorCodes.INVALID_ARGUMENT, 'uploadTask: data is required');
   }
   const method = validateMethod(o.method, 'POST');
-  const headers = validateHeaders(o.requestHeaders, 'requestHeaders');
-  const maximumBytesPerSecond = parseSpeedLimit(o.maximumBytesPerSecond, 'uploadTask: maximumBytesPerSecond');
   const request = { kind: TaskKind.Upload, url, method, headers, maximumResponseSize, maximumBytesPerSecond };
-  return {
-    kind: 'upload',
-    request,
-    body: prepareUploadBody(o.data),
-    taskDescription: description(o.taskDescription),
-    priority: validatePriority(o.priority),
-  };
+  return { kind: 'upload', request, body: prepareUploadBody(o.data), taskDescription, priority };
 }
 
 /** Titanium's dataTask({ url, data?, method, requestHeaders?, taskDescription? }). */
 export function titaniumData(args: DataTaskArguments, maximumResponseSize: number): TaskRequest {
-  const o = expectOptionsObject(args, 'dataTask(arguments)');
-  rejectUnknownKeys(
-    o,
-    ['url', 'data', 'method', 'requestHeaders', 'taskDescription', 'priority', 'maximumBytesPerSecond'],
-    'dataTask',
-  );
-  const url = validateUrl(o.url);
+  const { o, url, headers, maximumBytesPerSecond, taskDescription, priority } = titaniumArguments(args, 'dataTask', [
+    'data',
+    'method',
+  ]);
   const body = prepareDataBody(o.data);
   const method = validateMethod(o.method, body === undefined ? 'GET' : 'POST');
-  const headers = validateHeaders(o.requestHeaders, 'requestHeaders');
-  const maximumBytesPerSecond = parseSpeedLimit(o.maximumBytesPerSecond, 'dataTask: maximumBytesPerSecond');
   const request = { kind: TaskKind.Data, url, method, headers, maximumResponseSize, maximumBytesPerSecond };
-  return {
-    kind: 'data',
-    request,
-    body: body ?? {},
-    taskDescription: description(o.taskDescription),
-    priority: validatePriority(o.priority),
-  };
+  return { kind: 'data', request, body: body ?? {}, taskDescription, priority };
 }
 
 /** A promise-API request, with the options its Task needs. */
