@@ -89,6 +89,10 @@ session.on('sessioneventscompleted', () => {
     if (mode === 'none' && options.exitWhenIdle) {
       session.finishTasksAndInvalidate();
       session.once('invalidated', () => process.exit(0));
+    } else {
+      // An idle session holds no event loop: without this the process could end by itself before
+      // the test's SIGKILL for this moment reaches it.
+      setInterval(() => undefined, 60_000);
     }
   });
 });
