@@ -43,6 +43,8 @@ export const ErrorCodes = {
   SPEED_LIMIT: 'ERR_URLSESSION_SPEED_LIMIT',
   /** A download's `segments` is neither an integer from 1 to 16 nor 'auto' (RangeError). */
   SEGMENTS: 'ERR_URLSESSION_SEGMENTS',
+  /** fetch() with redirect: 'error' got a redirect (the cause of its TypeError). */
+  UNEXPECTED_REDIRECT: 'ERR_URLSESSION_UNEXPECTED_REDIRECT',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

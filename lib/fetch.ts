@@ -2,12 +2,15 @@
 // session's engine as a streamed request (session.request(url, { stream: true })). Failures
 // are what fetch users expect: TypeError('fetch failed') with our coded error as its cause, and
 // an abort rejects with the signal's reason. JS thread only.
-import { ErrorCodes, typeError } from './errors';
+import { ErrorCodes } from './errors';
 import { fetchRequestOf, parseFetchArguments } from './fetch-body';
 import { toResponse, watchMetrics } from './fetch-response';
 import type { Session } from './session';
 import type { Task } from './task';
 import type { StreamResult, TaskMetrics } from './task-types';
+
+/** The statuses fetch follows (Fetch standard: a redirect status): 'error' rejects on them. */
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
 /** RequestInit's members that fetch() reads; the others (mode, referrer, integrity, ...) Node's Request checks and we ignore. */
 export type FetchInit = RequestInit;
@@ -21,12 +24,6 @@ export async function fetchThrough(
   const request = parseFetchArguments(input, init);
   if (request.signal.aborted) throw request.signal.reason;
   const prepared = await fetchRequestOf(request, init, session.configuration.maximumResponseSize);
-  if (prepared.redirect !== 'follow') {
-    throw typeError(
-      ErrorCodes.INVALID_ARGUMENT,
-      `fetch: redirect '${prepared.redirect}' is not supported yet; only 'follow'`,
-    );
-  }
   let head: StreamResult;
   let task: Task<StreamResult>;
   let metrics: Promise<TaskMetrics>;
@@ -39,12 +36,21 @@ export async function fetchThrough(
       stream: true,
       throwHttpErrors: false,
       retry: 0,
+      // 'manual': the 3xx is the response; 'error': it is checked below.
+      followRedirects: prepared.redirect === 'follow',
     });
     metrics = watchMetrics(task, prepared.signal);
     head = await task.done;
   } catch (error) {
     if ((error as Error).name === 'AbortError' && prepared.signal.aborted) throw prepared.signal.reason;
     throw new TypeError('fetch failed', { cause: error });
+  }
+  if (prepared.redirect === 'error' && REDIRECT_STATUSES.has(head.statusCode) && head.headers.location !== undefined) {
+    task.cancel();
+    head.body.destroy();
+    throw new TypeError('fetch failed', {
+      cause: Object.assign(new Error('unexpected redirect'), { code: ErrorCodes.UNEXPECTED_REDIRECT }),
+    });
   }
   return toResponse(head, task, metrics, {
     requestUrl: prepared.url,

@@ -136,6 +136,7 @@ export function promiseDownload(
     discardOnHttpError: parsed.throwHttpErrors,
     keepPartialOnFailure: true,
     maximumBytesPerSecond: parsed.maximumBytesPerSecond,
+    ...(parsed.followRedirects ? {} : { manualRedirects: true }),
     ...(parsed.segments === undefined ? {} : { segments: parsed.segments }),
     ...(parsed.integrity === undefined
       ? {}
@@ -186,6 +187,7 @@ export function promiseUpload(
     timeout: parsed.timeout,
     maximumResponseSize: parsed.maximumResponseSize ?? maximumResponseSize,
     maximumBytesPerSecond: parsed.maximumBytesPerSecond,
+    ...(parsed.followRedirects ? {} : { manualRedirects: true }),
   };
   return {
     kind: 'upload',
@@ -212,6 +214,7 @@ export function promiseData(url: string, options: RequestOptions, maximumRespons
     streamBody: parsed.stream,
     maximumResponseSize: parsed.maximumResponseSize ?? maximumResponseSize,
     maximumBytesPerSecond: parsed.maximumBytesPerSecond,
+    ...(parsed.followRedirects ? {} : { manualRedirects: true }),
   };
   return {
     kind: 'data',

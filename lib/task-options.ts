@@ -31,6 +31,8 @@ export interface TaskOptions {
   retry?: number | RetryOptions;
   /** NSURLSessionTask's priority, 0.0–1.0 (default 0.5): higher starts first among waiting tasks. */
   priority?: number;
+  /** Default true. false: a redirect is the answer (its status, Location and body), not followed. */
+  followRedirects?: boolean;
   /** This task's speed limit in bytes per second, each direction (0 or null: none); task.setSpeedLimit changes it. */
   maximumBytesPerSecond?: number | null;
 }
@@ -79,6 +81,7 @@ export interface ParsedTaskOptions {
   maximumResponseSize?: number;
   priority: number;
   maximumBytesPerSecond: number;
+  followRedirects: boolean;
   segments?: number;
 }
 
@@ -113,6 +116,7 @@ const COMMON = [
   'retry',
   'priority',
   'maximumBytesPerSecond',
+  'followRedirects',
 ] as const;
 const KNOWN: Record<'download' | 'upload' | 'request', readonly string[]> = {
   download: [...COMMON, 'destination', 'overwrite', 'resumeData', 'integrity', 'segments'],
@@ -126,7 +130,7 @@ export function parseTaskOptions(kind: 'download' | 'upload' | 'request', option
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
     throw typeError(ErrorCodes.INVALID_ARGUMENT, `${kind}: signal must be an AbortSignal`);
   }
-  for (const flag of ['throwHttpErrors', 'overwrite', 'stream'] as const) {
+  for (const flag of ['throwHttpErrors', 'overwrite', 'stream', 'followRedirects'] as const) {
     if (o[flag] !== undefined && typeof o[flag] !== 'boolean') {
       throw typeError(ErrorCodes.INVALID_ARGUMENT, `${kind}: ${flag} must be a boolean`);
     }
@@ -150,6 +154,7 @@ export function parseTaskOptions(kind: 'download' | 'upload' | 'request', option
     retry: parseRetry(o.retry),
     maximumResponseSize: validateByteLimit(o.maximumResponseSize, 'maximumResponseSize'),
     priority: validatePriority(o.priority),
+    followRedirects: o.followRedirects !== false,
     maximumBytesPerSecond: parseSpeedLimit(o.maximumBytesPerSecond, `${kind}: maximumBytesPerSecond`),
     segments: parseSegments(o.segments, `${kind}: segments`),
   };

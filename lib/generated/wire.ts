@@ -122,6 +122,8 @@ export interface NativeTaskRequest {
   maximumResponseSize?: number;
   /** NSURLSessionTask.priority, 0.0-1.0 (0.5 when absent): the order among tasks waiting for a host's connections, the h2 stream weight, NSURLSessionTask's own priority. */
   priority?: number;
+  /** Redirects are not followed: a 3xx is the task's answer (fetch's redirect: 'manual'). */
+  manualRedirects?: boolean;
   /** Bytes per second, each direction; 0 or absent: no limit of the task's own. */
   maximumBytesPerSecond?: number;
   /** Downloads: how many Range requests may fetch the body at once (1 or absent: one). */
@@ -131,7 +133,7 @@ export interface NativeTaskRequest {
 }
 
 /** A task request's array order (native/bridge/session_wrap.cc reads it by these indexes). */
-export const TASK_FIELDS = ['taskIdentifier', 'kind', 'url', 'method', 'headers', 'body', 'bodyPath', 'downloadDirectory', 'downloadFileName', 'timeout', 'overwrite', 'nameFromResponse', 'discardOnHttpError', 'keepPartialOnFailure', 'resumePartialPath', 'resumeOffset', 'resumeValidator', 'integrityAlgorithm', 'integrityDigests', 'streamBody', 'resumeIdentity', 'maximumResponseSize', 'priority', 'maximumBytesPerSecond', 'segments', 'resumeSegments', 'taskDescription'] as const;
+export const TASK_FIELDS = ['taskIdentifier', 'kind', 'url', 'method', 'headers', 'body', 'bodyPath', 'downloadDirectory', 'downloadFileName', 'timeout', 'overwrite', 'nameFromResponse', 'discardOnHttpError', 'keepPartialOnFailure', 'resumePartialPath', 'resumeOffset', 'resumeValidator', 'integrityAlgorithm', 'integrityDigests', 'streamBody', 'resumeIdentity', 'maximumResponseSize', 'priority', 'manualRedirects', 'maximumBytesPerSecond', 'segments', 'resumeSegments', 'taskDescription'] as const;
 
 /** Per event type, its fields in wire order as [jsName, kind] (native/engine/wire.h's kinds). */
 export const EVENT_FIELDS: Readonly<Record<NativeEventType, readonly (readonly [string, string])[]>> = {
@@ -177,6 +179,7 @@ export function packTaskRequest(r: NativeTaskRequest, taskDescription: string): 
     r.resumeIdentity,
     r.maximumResponseSize,
     r.priority,
+    r.manualRedirects,
     r.maximumBytesPerSecond,
     r.segments,
     r.resumeSegments,

@@ -805,9 +805,9 @@ bool AppleSessionModel::OnRedirect(NsTaskId task, int status, const std::string&
                                    Commands* commands) {
   Task* t = Find(task);
   if (t == nullptr) return false;
-  // Not a status tasks follow (300, 305, 306, ...): declined without a cancel, the response is
-  // the answer and its body the task's.
-  if (!FollowsRedirectStatus(status)) return false;
+  // Not a status tasks follow (300, 305, 306, ...), or a task that follows none: declined
+  // without a cancel, the response is the answer and its body the task's.
+  if (t->request.manualRedirects || !FollowsRedirectStatus(status)) return false;
   int refusal = RedirectRefusal(fromUrl, toUrl, ++t->redirects, config_);
   if (refusal == 0) return true;
   // Refused: cancel first, then decline. Declining alone would deliver the 3xx as the final

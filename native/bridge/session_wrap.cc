@@ -123,6 +123,7 @@ TaskRequest ParseTask(const Napi::Array& js) {
   request.resumeIdentity = StringAt(js, task_field::resumeIdentity);
   request.maximumResponseSize = static_cast<int64_t>(NumberAt(js, task_field::maximumResponseSize, 0));
   request.priority = NumberAt(js, task_field::priority, 0.5);
+  request.manualRedirects = BoolAt(js, task_field::manualRedirects);
   request.maximumBytesPerSecond = static_cast<int64_t>(NumberAt(js, task_field::maximumBytesPerSecond, 0));
   request.taskDescription = StringAt(js, task_field::taskDescription);
   request.segments = static_cast<int>(NumberAt(js, task_field::segments, 0));

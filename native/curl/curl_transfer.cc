@@ -602,7 +602,7 @@ void CurlTransfer::SetPaceRates(int64_t download, int64_t upload) {
 // followable status without a usable Location, is the task's answer.
 bool CurlTransfer::PlanRedirect(long status) {
   redirect_to_.clear();
-  if (!FollowsRedirectStatus(static_cast<int>(status))) return false;
+  if (request_.manualRedirects || !FollowsRedirectStatus(static_cast<int>(status))) return false;
   const std::string* location = FindHeader(response_headers_, "Location");
   if (location == nullptr) return false;
   std::string target = ResolveUrl(request_.url, *location);

@@ -107,6 +107,9 @@ struct TaskRequest {
   int64_t maximumResponseSize = 0;
   // NSURLSessionTask.priority: 0.0 (lowest) to 1.0 (highest); NSURLSessionTaskPriorityDefault.
   double priority = 0.5;
+  // A redirect is the task's answer instead of being followed (fetch's redirect: 'manual').
+  // Background sessions on macOS always follow (NSURLSession.h, willPerformHTTPRedirection:).
+  bool manualRedirects = false;
   // This task's own speed limit in bytes per second, each direction; 0: none. Within a session
   // limit it is a cap on the task's share. Engine::SetSpeedLimit(taskIdentifier, ...) changes it.
   int64_t maximumBytesPerSecond = 0;

@@ -151,6 +151,8 @@
   /* NSURLSessionTask.priority, 0.0-1.0 (0.5 when absent): the order among tasks waiting for a */   \
   /* host's connections, the h2 stream weight, NSURLSessionTask's own priority. */                  \
   TASK_FIELD(priority, number, Optional)                                                            \
+  /* Redirects are not followed: a 3xx is the task's answer (fetch's redirect: 'manual'). */        \
+  TASK_FIELD(manualRedirects, boolean, Optional)                                                    \
   /* Bytes per second, each direction; 0 or absent: no limit of the task's own. */                  \
   TASK_FIELD(maximumBytesPerSecond, number, Optional)                                               \
   /* Downloads: how many Range requests may fetch the body at once (1 or absent: one). */           \

@@ -47,6 +47,7 @@ const CASES = [
   'temporary_body_lifetime',
   'trust_checked_per_session',
   'background_redirect_policy',
+  'manual_redirects_declined',
   'redirect_statuses',
   'held_progress_flushed_by_timer',
   'background_stream',

@@ -250,14 +250,28 @@ describe('errors as Node fetch users expect them', () => {
     expect(mine.cause.code).toBe(URLSession.ErrorCodes.UNSUPPORTED_SCHEME);
   });
 
-  it("not built yet: redirect 'manual' and 'error' reject with a coded TypeError, no request sent", async () => {
-    for (const redirect of ['manual', 'error'] as const) {
-      const error = await rejection<TypeError & { code: string }>(
-        session().fetch(`${server.base}/redirect?to=/echo%3Fnever`, { redirect }),
-      );
-      expect(error).toBeInstanceOf(TypeError);
-      expect(error.code).toBe(URLSession.ErrorCodes.INVALID_ARGUMENT);
-    }
+  for (const status of [301, 302, 303, 307, 308]) {
+    it(`redirect: 'manual' gives the ${status} itself, as Node's does, and the target is never asked`, async () => {
+      const target = `/echo%3Fmanual-${status}`;
+      const [theirs, mine] = await both(`/redirect?status=${status}&to=${target}`, () => ({ redirect: 'manual' }));
+      expect(mine).toEqual(theirs);
+      expect(mine.status).toBe(status);
+      expect(mine.redirected).toBe(false);
+      expect(server.seen.filter((url) => url === `/echo?manual-${status}`)).toEqual([]);
+    });
+  }
+
+  it("redirect: 'error' rejects a redirect with TypeError 'fetch failed', as Node's does; other answers pass", async () => {
+    const path = '/redirect?status=302&to=/echo%3Ferror';
+    const theirs = await rejection<TypeError>(node(`${server.base}${path}`, { redirect: 'error' }));
+    const mine = await rejection<TypeError & { cause: { code: string } }>(
+      session().fetch(`${server.base}${path}`, { redirect: 'error' }),
+    );
+    expect(mine).toBeInstanceOf(TypeError);
+    expect(mine.message).toBe(theirs.message);
+    expect(mine.cause.code).toBe(URLSession.ErrorCodes.UNEXPECTED_REDIRECT);
+    const [theirOk, myOk] = await both('/status?code=200', () => ({ redirect: 'error' }));
+    expect(myOk).toEqual(theirOk);
   });
 
   it('an already aborted signal rejects with its reason, before any request', async () => {

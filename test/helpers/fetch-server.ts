@@ -23,13 +23,17 @@ export interface FetchServer {
   written: Map<string, number>;
   /** Request bodies' byte counts seen by /count, by ?id=, as they arrive. */
   received: Map<string, number>;
+  /** Every request's path and query, in order. */
+  seen: string[];
   close(): Promise<void>;
 }
 
 export async function startFetchServer(): Promise<FetchServer> {
   const written = new Map<string, number>();
   const received = new Map<string, number>();
+  const seen: string[] = [];
   const server = http.createServer((req, res) => {
+    seen.push(req.url ?? '');
     const url = new URL(req.url ?? '/', 'http://x');
     const id = url.searchParams.get('id') ?? '';
     if (url.pathname === '/bytes') return sendBytes(res, Number(url.searchParams.get('size')), id, written);
@@ -41,7 +45,7 @@ export async function startFetchServer(): Promise<FetchServer> {
     req.on('end', () => void answer(req, res, url, Buffer.concat(chunks)));
   });
   const base = await listenLocal(server);
-  return { base, written, received, close: () => closeServer(server) };
+  return { base, written, received, seen, close: () => closeServer(server) };
 }
 
 async function answer(req: http.IncomingMessage, res: http.ServerResponse, url: URL, body: Buffer): Promise<void> {

@@ -884,6 +884,28 @@ CASE(background_redirect_policy) {
 // Now the same statuses as the curl engine (core/redirect_policy.h): 301, 302, 303, 307, 308. Any
 // other is declined without a cancel, so NSURLSession delivers it, body and all, as the answer
 // (test_httpRedirectDontFollowUsingNil).
+// fetch's redirect: 'manual' (TaskRequest::manualRedirects): willPerformHTTPRedirection: is
+// declined without a cancel for every status, so the 3xx is the task's response and body.
+CASE(manual_redirects_declined) {
+  Scene scene(false);
+  auto& [dir, sink, fakes, m] = scene;
+  NsTaskId ns = 40;
+  for (int status : {301, 302, 303, 307, 308}) {
+    TaskRequest r = Data(ns, "https://example.test/from");
+    r.manualRedirects = true;
+    Start(m, r, ns);
+    Commands commands;
+    CHECK(!m.OnRedirect(ns, status, "https://example.test/from", "https://example.test/to", &commands));
+    CHECK(commands.empty());
+    CHECK(m.OnResponse(ns, Head(status, "https://example.test/from")));
+    m.OnData(ns, "moved", 5);
+    m.OnComplete(ns, Done());
+    const Event* done = sink.Last(EventType::TaskCompleted);
+    CHECK(done != nullptr && done->errorCode == 0 && done->statusCode == status && done->responseBody == "moved");
+    ++ns;
+  }
+}
+
 CASE(redirect_statuses) {
   TempDir dir;
   Recorder sink;

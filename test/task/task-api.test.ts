@@ -314,6 +314,20 @@ describe('retries', () => {
 });
 
 describe('request()', () => {
+  it('followRedirects: false makes the redirect the answer, for requests and downloads', async () => {
+    const s = session();
+    const answer = await s.request(`${server.base}/redirect/2?to=/file%3Fsize%3D10`, { followRedirects: false }).done;
+    expect(answer.statusCode).toBe(302);
+    expect(answer.headers.location).toBe('/redirect/1?to=%2Ffile%3Fsize%3D10');
+    expect(answer.metrics.redirectCount).toBe(0);
+    const followed = await s.request(`${server.base}/redirect/2?to=/file%3Fsize%3D10`).done;
+    expect(followed.statusCode).toBe(200);
+    expect(followed.body.length).toBe(10);
+    await expect(
+      s.download(`${server.base}/redirect/1?to=/file%3Fsize%3D10`, { followRedirects: false }).done,
+    ).resolves.toMatchObject({ statusCode: 302 });
+  });
+
   it('sends a JSON body and resolves with the response body', async () => {
     const s = session();
     const result = await s.request(`${server.base}/echo`, { body: { hello: 'world' }, headers: { 'X-Trace': 't1' } })
