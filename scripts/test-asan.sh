@@ -11,6 +11,7 @@ flags="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-fr
 CC=clang CXX=clang++ CFLAGS="$flags" CXXFLAGS="$flags" LDFLAGS="-fsanitize=address,undefined -shared-libasan" \
   npx node-gyp rebuild -j 2 >/tmp/urlsession-asan-build.log 2>&1 || { tail -30 /tmp/urlsession-asan-build.log; exit 1; }
 log_dir=$(mktemp -d)
+trap 'rm -rf "$log_dir"' EXIT
 # Leak detection is off: Node's own allocations (not instrumented) would drown the report;
 # `npm run test:valgrind` covers leaks.
 URLSESSION_SANITIZER=1 LD_PRELOAD="$runtime" ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:log_path=$log_dir/asan" \

@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v valgrind >/dev/null || { apt-get update -qq && apt-get install -y -qq valgrind >/dev/null; }
 log=$(mktemp)
+trap 'rm -f "$log"' EXIT
 status=0
 valgrind --tool=memcheck --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite \
   --error-exitcode=99 --suppressions=scripts/valgrind.supp --log-file="$log" \
