@@ -17,6 +17,7 @@ import {
   parseTaskOptions,
   resolveDestination,
   type DownloadOptions,
+  type ParsedTaskOptions,
   type RequestOptions,
   type UploadOptions,
 } from './task-options';
@@ -107,8 +108,28 @@ export function titaniumData(args: DataTaskArguments, maximumResponseSize: numbe
 
 /** A promise-API request, with the options its Task needs. */
 export interface PromiseRequest extends TaskRequest {
-  options: ReturnType<typeof parseTaskOptions>;
+  options: ParsedTaskOptions;
   resumeTemplate?: TaskSetup['resumeTemplate'];
+}
+
+/** What every promise-API request carries from its options: the fields the engine reads alike. */
+function fromOptions(parsed: ParsedTaskOptions) {
+  return {
+    headers: parsed.headers,
+    timeout: parsed.timeout,
+    maximumBytesPerSecond: parsed.maximumBytesPerSecond,
+    ...(parsed.followRedirects ? {} : { manualRedirects: true }),
+  };
+}
+
+/** The PromiseRequest of `request`: its kind, body and options, and what the launcher needs of them. */
+function promiseRequest(
+  kind: PromiseRequest['kind'],
+  request: PromiseRequest['request'],
+  body: PromiseRequest['body'],
+  parsed: ParsedTaskOptions,
+): PromiseRequest {
+  return { kind, request, body, taskDescription: parsed.taskDescription, priority: parsed.priority, options: parsed };
 }
 
 /** download(url, options) or download({ resumeData, ... }). */
@@ -127,16 +148,13 @@ export function promiseDownload(
     kind: TaskKind.Download,
     url,
     method: parsed.method ?? 'GET',
-    headers: parsed.headers,
-    timeout: parsed.timeout,
+    ...fromOptions(parsed),
     downloadDirectory: destination.destinationDirectory,
     downloadFileName: destination.destinationFileName,
     nameFromResponse: destination.nameFromResponse,
     overwrite: destination.overwrite,
     discardOnHttpError: parsed.throwHttpErrors,
     keepPartialOnFailure: true,
-    maximumBytesPerSecond: parsed.maximumBytesPerSecond,
-    ...(parsed.followRedirects ? {} : { manualRedirects: true }),
     ...(parsed.segments === undefined ? {} : { segments: parsed.segments }),
     ...(parsed.integrity === undefined
       ? {}
@@ -157,15 +175,7 @@ export function promiseDownload(
     overwrite: destination.overwrite,
     url,
   };
-  return {
-    kind: 'download',
-    request,
-    body: {},
-    taskDescription: parsed.taskDescription,
-    priority: parsed.priority,
-    options: parsed,
-    resumeTemplate,
-  };
+  return { ...promiseRequest('download', request, {}, parsed), resumeTemplate };
 }
 
 /** upload(url, body, options): bytes, a Blob, or a file path streamed from disk. */
@@ -183,20 +193,10 @@ export function promiseUpload(
     kind: TaskKind.Upload,
     url: target,
     method: parsed.method ?? 'POST',
-    headers: parsed.headers,
-    timeout: parsed.timeout,
+    ...fromOptions(parsed),
     maximumResponseSize: parsed.maximumResponseSize ?? maximumResponseSize,
-    maximumBytesPerSecond: parsed.maximumBytesPerSecond,
-    ...(parsed.followRedirects ? {} : { manualRedirects: true }),
   };
-  return {
-    kind: 'upload',
-    request,
-    body: prepareUploadBody(body),
-    taskDescription: parsed.taskDescription,
-    priority: parsed.priority,
-    options: parsed,
-  };
+  return promiseRequest('upload', request, prepareUploadBody(body), parsed);
 }
 
 /** request(url, options): a data task, its body in memory or (stream: true) as a Readable. */
@@ -209,21 +209,11 @@ export function promiseData(url: string, options: RequestOptions, maximumRespons
     kind: TaskKind.Data,
     url: target,
     method,
-    headers: parsed.headers,
-    timeout: parsed.timeout,
+    ...fromOptions(parsed),
     streamBody: parsed.stream,
     maximumResponseSize: parsed.maximumResponseSize ?? maximumResponseSize,
-    maximumBytesPerSecond: parsed.maximumBytesPerSecond,
-    ...(parsed.followRedirects ? {} : { manualRedirects: true }),
   };
-  return {
-    kind: 'data',
-    request,
-    body: body ?? {},
-    taskDescription: parsed.taskDescription,
-    priority: parsed.priority,
-    options: parsed,
-  };
+  return promiseRequest('data', request, body ?? {}, parsed);
 }
 
 /** The body is ready: the engine's request carries it, and the Content-Type it implies unless the caller set one. */
