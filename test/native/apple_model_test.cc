@@ -137,7 +137,7 @@ struct Scene {
   Recorder sink;
   Fakes fakes;
   AppleSessionModel m;
-  explicit Scene(bool background) : m(Config(), background, dir.path, &sink) {}
+  explicit Scene(bool background, const SessionConfig& config = Config()) : m(config, background, dir.path, &sink) {}
 };
 
 TaskRequest Data(uint64_t id, const std::string& url = "http://example.test/data") {
@@ -843,12 +843,10 @@ CASE(trust_checked_per_session) {
 // rule: the policy lived only there, so background tasks followed https->http, non-http schemes
 // and any number of redirects.
 CASE(background_redirect_policy) {
-  TempDir dir;
-  Recorder sink;
-  Fakes fakes;
   SessionConfig config = Config();
   config.maximumRedirects = 3;
-  AppleSessionModel m(config, true, dir.path, &sink);
+  Scene scene(true, config);
+  auto& [dir, sink, fakes, m] = scene;
   Start(m, Download(1, dir.path, "https://example.test/file.bin"), 10);
   m.OnFinishedDownload(10, DaemonFile(dir, "downgraded"), Head(200, "http://example.test/file.bin"));
   m.OnComplete(10, Done());
@@ -1292,12 +1290,10 @@ CASE(speed_limit_suspends_until_the_pacer_allows) {
 
 // The session's limit is shared: two tasks each get half of it; when one ends, the other gets all.
 CASE(session_speed_limit_shared_by_running_tasks) {
-  TempDir dir;
-  Recorder sink;
-  Fakes fakes;
   SessionConfig config = Config();
   config.maximumBytesPerSecond = 200'000;
-  AppleSessionModel m(config, false, dir.path, &sink);
+  Scene scene(false, config);
+  auto& [dir, sink, fakes, m] = scene;
   Start(m, Data(1), 10);
   Start(m, Data(2), 11);
   auto t0 = std::chrono::steady_clock::now();
@@ -1368,12 +1364,10 @@ CASE(speed_limit_paces_uploads) {
 // Background sessions are not paced: nsurlsessiond moves their bytes, and a suspended
 // background task may not continue soon (the README says so).
 CASE(background_sessions_not_paced) {
-  TempDir dir;
-  Recorder sink;
-  Fakes fakes;
   SessionConfig config = Config();
   config.maximumBytesPerSecond = 1'000;
-  AppleSessionModel m(config, true, dir.path, &sink);
+  Scene scene(true, config);
+  auto& [dir, sink, fakes, m] = scene;
   TaskRequest r = Data(1);
   r.maximumBytesPerSecond = 1'000;
   Start(m, r, 10);
