@@ -43,7 +43,7 @@ export class SessionTaskControls {
   /** A waiting task starts suspended (or not); a running one is suspended (or resumed) in the engine. */
   suspend(taskIdentifier: number, suspended: boolean): void {
     const record = this.#host.tasks.get(taskIdentifier);
-    if (record?.waiting === true) record.suspendWhenAdmitted = suspended;
+    if (record?.waiting !== undefined) record.suspendWhenAdmitted = suspended;
     else if (suspended) this.#inEngine(taskIdentifier, () => this.#host.native.suspendTask(taskIdentifier));
     else this.#inEngine(taskIdentifier, () => this.#host.native.resumeTask(taskIdentifier));
   }
@@ -68,8 +68,7 @@ export class SessionTaskControls {
     if (record === undefined) return false;
     record.speedLimit = bytesPerSecond;
     if (record.request !== undefined) record.request.maximumBytesPerSecond = bytesPerSecond;
-    const waiting = host.launcher.waitingRequest(record);
-    if (waiting !== undefined) waiting.maximumBytesPerSecond = bytesPerSecond;
+    if (record.waiting !== undefined) record.waiting.request.maximumBytesPerSecond = bytesPerSecond;
     this.#inEngine(taskIdentifier, () => host.native.setSpeedLimit(taskIdentifier, bytesPerSecond));
     return true;
   }
@@ -82,5 +81,5 @@ export class SessionTaskControls {
 
 /** Its body is being read, it waits for a place, or it waits for a retry: the engine has it not. */
 function notInEngine(record: TaskRecord): boolean {
-  return record.starting || record.waiting === true || record.retryTimer !== undefined;
+  return record.starting || record.waiting !== undefined || record.retryTimer !== undefined;
 }

@@ -42,8 +42,10 @@ export class TaskLauncher {
   /** Tasks whose body is still being read: they count as started for finishTasksAndInvalidate. */
   readonly #pending = new Set<Promise<void>>();
   /** Tasks waiting for a place under maximumConcurrentTasks. */
+  // Records in turn order; one that stopped waiting (record.waiting unset) is skipped at its turn.
   readonly #queue = new TaskQueue<TaskRecord>();
-  readonly #waitingRequests = new Map<TaskRecord, { request: NativeTaskRequest; taskDescription: string }>();
+  /** Records that wait (the queue may still hold ones that stopped). */
+  #waiting = 0;
   /** Tasks handed to the engine and not yet ended. */
   #admitted = 0;
   /** Resolved once no task waits (finishTasksAndInvalidate lets the queue run out first). */
@@ -53,19 +55,14 @@ export class TaskLauncher {
     this.#host = host;
   }
 
-  /** The request a waiting task will start with (to change its speed limit), if it waits. */
-  waitingRequest(record: TaskRecord): NativeTaskRequest | undefined {
-    return this.#waitingRequests.get(record)?.request;
-  }
-
   /**
    * Resolves once every task made so far has reached the engine (its Blob body read, its place
    * under maximumConcurrentTasks taken); undefined when they all have already.
    */
   whenAllStarted(): Promise<void> | undefined {
-    if (this.#pending.size === 0 && this.#queue.size === 0) return undefined;
+    if (this.#pending.size === 0 && this.#waiting === 0) return undefined;
     return Promise.allSettled([...this.#pending]).then(() =>
-      this.#queue.size === 0 ? undefined : new Promise<void>((resolve) => this.#queueEmptied.push(resolve)),
+      this.#waiting === 0 ? undefined : new Promise<void>((resolve) => this.#queueEmptied.push(resolve)),
     );
   }
 
@@ -77,10 +74,7 @@ export class TaskLauncher {
 
   /** A task's record left the table (it completed): a waiting task may take its place. */
   ended(record: TaskRecord): void {
-    if (record.waiting === true) {
-      record.waiting = false;
-      this.#queue.remove(record);
-    }
+    this.#stopWaiting(record);
     if (record.admitted === true) {
       record.admitted = false;
       this.#admitted--;
@@ -138,9 +132,9 @@ export class TaskLauncher {
   #admitOrWait(request: NativeTaskRequest, record: TaskRecord, taskDescription: string, priority: number): void {
     const limit = this.#host.maximumConcurrentTasks;
     if (limit > 0 && this.#admitted >= limit) {
-      record.waiting = true;
+      record.waiting = { request, taskDescription };
+      this.#waiting++;
       this.#queue.push(record, priority);
-      this.#waitingRequests.set(record, { request, taskDescription });
       return;
     }
     this.#admit(request, record, taskDescription);
@@ -157,14 +151,21 @@ export class TaskLauncher {
   #admitWaiting(): void {
     const host = this.#host;
     const limit = host.maximumConcurrentTasks;
-    while (!host.isInvalidated() && this.#queue.size > 0 && (limit === 0 || this.#admitted < limit)) {
+    while (!host.isInvalidated() && this.#waiting > 0 && (limit === 0 || this.#admitted < limit)) {
       const record = this.#queue.pop() as TaskRecord;
-      const waiting = this.#waitingRequests.get(record);
-      this.#waitingRequests.delete(record);
-      record.waiting = false;
-      if (waiting !== undefined) this.#admit(waiting.request, record, waiting.taskDescription);
+      const waiting = record.waiting;
+      if (waiting === undefined) continue; // cancelled while it waited
+      this.#stopWaiting(record);
+      this.#admit(waiting.request, record, waiting.taskDescription);
     }
-    if (this.#queue.size === 0) for (const resolve of this.#queueEmptied.splice(0)) resolve();
+  }
+
+  // The record no longer waits (admitted, cancelled or ended); the last one lets
+  // finishTasksAndInvalidate go on.
+  #stopWaiting(record: TaskRecord): void {
+    if (record.waiting === undefined) return;
+    record.waiting = undefined;
+    if (--this.#waiting === 0) for (const resolve of this.#queueEmptied.splice(0)) resolve();
   }
 
   /**
@@ -176,12 +177,7 @@ export class TaskLauncher {
     const record = this.#host.tasks.get(taskIdentifier);
     if (record === undefined) return;
     record.starting = false;
-    if (record.waiting === true) {
-      record.waiting = false;
-      this.#queue.remove(record);
-      this.#waitingRequests.delete(record);
-      if (this.#queue.size === 0) for (const resolve of this.#queueEmptied.splice(0)) resolve();
-    }
+    this.#stopWaiting(record);
     record.cause = cause;
     if (record.retryTimer !== undefined) clearTimeout(record.retryTimer);
     record.retryTimer = undefined;

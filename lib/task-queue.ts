@@ -1,7 +1,7 @@
 // The tasks of a session waiting for one of its maximumConcurrentTasks places: highest priority
 // first, and in the order they were made among equal priorities. A binary heap; a task taken
-// out of turn (cancelled while it waits) is only marked, and skipped when it comes up. Plain
-// data; JS thread only.
+// out of turn (cancelled while it waits) stays in it, and its owner skips it when it comes up
+// (lib/task-launcher.ts). Plain data; JS thread only.
 
 interface Entry<T> {
   item: T;
@@ -11,16 +11,9 @@ interface Entry<T> {
 
 export class TaskQueue<T> {
   readonly #heap: Entry<T>[] = [];
-  readonly #removed = new Set<T>();
   #order = 0;
 
-  /** Waiting items, not counting those removed out of turn. */
-  get size(): number {
-    return this.#heap.length - this.#removed.size;
-  }
-
   push(item: T, priority: number): void {
-    this.#removed.delete(item);
     const heap = this.#heap;
     heap.push({ item, priority, order: this.#order++ });
     let i = heap.length - 1;
@@ -32,18 +25,9 @@ export class TaskQueue<T> {
     }
   }
 
-  /** Takes `item` out of the queue (it is skipped when its turn comes). */
-  remove(item: T): void {
-    this.#removed.add(item);
-  }
-
   /** The next item in turn, or undefined when none waits. */
   pop(): T | undefined {
-    while (this.#heap.length > 0) {
-      const top = this.#take();
-      if (!this.#removed.delete(top.item)) return top.item;
-    }
-    return undefined;
+    return this.#heap.length > 0 ? this.#take().item : undefined;
   }
 
   #take(): Entry<T> {

@@ -43,8 +43,8 @@ export interface TaskRecord {
   cause?: unknown;
   /** Body still being read (Blob); the engine has not seen the task yet. */
   starting: boolean;
-  /** Waiting for a place under maximumConcurrentTasks (lib/task-launcher.ts). */
-  waiting?: boolean;
+  /** Waiting for a place under maximumConcurrentTasks (lib/task-launcher.ts): what it will start with. */
+  waiting?: { request: NativeTaskRequest; taskDescription: string };
   /** Handed to the engine by the launcher, and not yet ended: it holds a place. */
   admitted?: boolean;
   /** suspend() came while the task waited: it starts suspended. */
@@ -65,7 +65,7 @@ export function newTaskRecord(kind: TaskKindName, url: string, taskDescription: 
 export function taskInfo(taskIdentifier: number, record: TaskRecord): TaskInfo {
   const state = record.starting
     ? 'starting'
-    : record.waiting === true
+    : record.waiting !== undefined
       ? 'waiting'
       : record.retryTimer !== undefined
         ? 'waitingToRetry'
