@@ -20,7 +20,8 @@
         "native/core/download_writer.cc",
         "native/core/segment_plan.cc",
         "native/core/cookie_limits.cc",
-        "native/core/speed_shares.cc"
+        "native/core/speed_shares.cc",
+        "native/core/body_stream.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

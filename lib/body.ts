@@ -3,11 +3,14 @@ import { types } from 'node:util';
 import * as path from 'node:path';
 import { ErrorCodes, typeError } from './errors';
 import { FileBlob } from './file-blob';
+import { isBodyStream, RequestBodyPump } from './request-body-stream';
 import { isPlainObject } from './validate';
 
 export interface EngineBody {
   body?: Buffer;
   bodyPath?: string;
+  /** A body streamed from JS while the task runs (lib/request-body-stream.ts). */
+  stream?: RequestBodyPump;
   /** Content-Type implied by the body (JSON for plain objects), unless the caller set one. */
   impliedContentType?: string;
 }
@@ -40,9 +43,10 @@ export function prepareUploadBody(data: unknown): PreparedBody {
   }
   if (types.isUint8Array(data)) return fromBytes(data);
   if (data instanceof Blob) return fromBlob(data);
+  if (isBodyStream(data)) return { stream: new RequestBodyPump(data) };
   throw typeError(
     ErrorCodes.INVALID_ARGUMENT,
-    'uploadTask: data must be a Buffer, Uint8Array, Blob or the path of a file',
+    'uploadTask: data must be a Buffer, Uint8Array, Blob, ReadableStream, Readable or the path of a file',
   );
 }
 
@@ -53,6 +57,7 @@ export function prepareDataBody(data: unknown): PreparedBody | undefined {
     return { body: Buffer.from(data, 'utf8'), impliedContentType: 'text/plain; charset=utf-8' };
   if (types.isUint8Array(data)) return fromBytes(data);
   if (data instanceof Blob) return fromBlob(data);
+  if (isBodyStream(data)) return { stream: new RequestBodyPump(data) };
   if (isPlainObject(data) || Array.isArray(data)) {
     let json: string;
     try {
@@ -65,6 +70,6 @@ export function prepareDataBody(data: unknown): PreparedBody | undefined {
   }
   throw typeError(
     ErrorCodes.INVALID_ARGUMENT,
-    'dataTask: data must be a plain object, an array, a string, a Buffer, a Uint8Array or a Blob',
+    'dataTask: data must be a plain object, an array, a string, a Buffer, a Uint8Array, a Blob, a ReadableStream or a Readable',
   );
 }

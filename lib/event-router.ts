@@ -110,6 +110,9 @@ export class EventRouter {
             runListener(() => record.task?._body(chunk));
           }
           break;
+        case EventType.BodyWanted:
+          record?.bodyPump?.wanted();
+          break;
         case EventType.TaskCompleted:
           if (record !== undefined) this.#completed(taskIdentifier, record, event);
           break;
@@ -128,7 +131,12 @@ export class EventRouter {
 
   #completed(taskIdentifier: number, record: TaskRecord, event: NativeEvent): void {
     const host = this.#host;
-    if (record.task !== undefined && record.request !== undefined && host.isActive()) {
+    // A streamed request body is gone once sent: such a task is never retried.
+    const pump = record.bodyPump;
+    record.bodyPump = undefined;
+    pump?.stop();
+    if (pump?.failure !== undefined) record.cause ??= pump.failure;
+    if (pump === undefined && record.task !== undefined && record.request !== undefined && host.isActive()) {
       const task = record.task;
       let delayMs = -1;
       runListener(() => {

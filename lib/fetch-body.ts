@@ -1,16 +1,20 @@
-// fetch()'s request side: fetch(input, init) → the URL, method, headers and body bytes that
-// session.request takes. Node's own Request class parses and encodes them, so every default
+// fetch()'s request side: fetch(input, init) → the URL, method, headers and body (bytes, a Blob,
+// or the caller's own stream, streamed) that session.request takes. Node's own Request class parses and encodes them, so every default
 // Content-Type and a FormData's multipart body (boundary included) are the ones Node's fetch
 // would send. JS thread only.
 import { ErrorCodes, rangeError, typeError } from './errors';
+import { isBodyStream, type BodyStreamSource } from './request-body-stream';
 
 /** What fetch() hands to session.request. */
 export interface FetchRequest {
   url: string;
   method: string;
   headers: Record<string, string>;
-  /** Bytes, or a Blob (ours from a download is then sent from its file, never read whole). */
-  body: Buffer | Blob | undefined;
+  /**
+   * Bytes, a Blob (ours from a download is then sent from its file, never read whole), or the
+   * caller's stream (init.body a ReadableStream or async iterable, duplex: 'half'), streamed.
+   */
+  body: Buffer | Blob | BodyStreamSource | undefined;
   signal: AbortSignal;
   redirect: Request['redirect'];
 }
@@ -31,9 +35,11 @@ export function parseFetchArguments(input: unknown, init: RequestInit | undefine
 }
 
 /**
- * The body's bytes. A ReadableStream body (duplex: 'half') is collected in memory, at most
- * `limit` bytes (the session's maximumResponseSize): the engines do not stream request bodies
- * from JS yet. A larger one rejects with a RangeError coded ERR_URLSESSION_OUT_OF_RANGE.
+ * The body. The caller's own stream (init.body, duplex: 'half') is streamed to the server as it
+ * is read, never collected: sent chunked on HTTP/1.1 unless the caller declared a Content-Length.
+ * Any other body Node's Request turned into bytes (text, FormData, URLSearchParams, a Request
+ * input's body) is collected, at most `limit` bytes (the session's maximumResponseSize); a
+ * larger one rejects with a RangeError coded ERR_URLSESSION_OUT_OF_RANGE.
  */
 export async function fetchRequestOf(
   request: Request,
@@ -42,8 +48,11 @@ export async function fetchRequestOf(
 ): Promise<FetchRequest> {
   const headers: Record<string, string> = {};
   for (const [name, value] of request.headers) headers[name] = value;
-  let body: Buffer | Blob | undefined;
+  let body: FetchRequest['body'];
   if (init?.body instanceof Blob) body = init.body;
+  // Node's Request locked the caller's stream into its own body stream (the same one for a
+  // ReadableStream): that is what is read.
+  else if (request.body !== null && isBodyStream(init?.body)) body = request.body;
   else if (request.body !== null) body = await collect(request.body, limit);
   return {
     url: request.url,
@@ -63,7 +72,7 @@ async function collect(stream: ReadableStream<Uint8Array>, limit: number): Promi
     // Leaving the loop by a throw cancels the stream (the iterator's return()).
     if (size > limit) {
       throw rangeError(
-        `fetch: a ReadableStream body is held in memory before it is sent, at most maximumResponseSize (${limit} bytes)`,
+        `fetch: a body that is not the caller's own stream is held in memory before it is sent, at most maximumResponseSize (${limit} bytes)`,
       );
     }
     parts.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));

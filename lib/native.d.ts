@@ -41,6 +41,8 @@ export declare class NativeSession {
   suspendTask(taskIdentifier: number): void;
   resumeTask(taskIdentifier: number): void;
   acknowledgeBody(taskIdentifier: number, bytes: number): void;
+  /** A piece of a streamed request body (null: none) and 0 (more follows), 1 (the end) or 2 (failed); true: write more now. */
+  writeBody(taskIdentifier: number, chunk: Buffer | null, end: number): boolean;
   /** Bytes per second (0: none) of a task, or of the session when taskIdentifier is 0. */
   setSpeedLimit(taskIdentifier: number, bytesPerSecond: number): void;
   finishTasksAndInvalidate(): void;

@@ -82,7 +82,8 @@ export class SessionPersistence {
       request.resumePartialPath = newPartialPath(request.downloadDirectory as string);
       request.resumeOffset = 0;
     }
-    let bodyInMemory = false;
+    // A body streamed from JS cannot be sent again by a later process either.
+    let bodyInMemory = request.streamedBody === true;
     if (request.body !== undefined) {
       // The body file's one job: hold an in-memory body so that a later process can send it again.
       const bodyFile = path.join(this.journal.directory, `body-${id}-${randomBytes(6).toString('hex')}`);

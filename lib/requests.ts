@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import { prepareDataBody, prepareUploadBody, type EngineBody, type PreparedBody } from './body';
 import { ErrorCodes, typeError } from './errors';
+import type { BodyStreamSource } from './request-body-stream';
 import type { NativeTaskRequest } from './native';
 import { TaskKind } from './native-constants';
 import { isOwnPartial } from './partial-files';
@@ -91,7 +92,9 @@ export function titaniumUpload(args: UploadTaskArguments, maximumResponseSize: n
   }
   const method = validateMethod(o.method, 'POST');
   const request = { kind: TaskKind.Upload, url, method, headers, maximumResponseSize, maximumBytesPerSecond };
-  return { kind: 'upload', request, body: prepareUploadBody(o.data), taskDescription, priority };
+  const body = prepareUploadBody(o.data);
+  withStreamedBody(request, body);
+  return { kind: 'upload', request, body, taskDescription, priority };
 }
 
 /** Titanium's dataTask({ url, data?, method, requestHeaders?, taskDescription? }). */
@@ -103,6 +106,7 @@ export function titaniumData(args: DataTaskArguments, maximumResponseSize: numbe
   const body = prepareDataBody(o.data);
   const method = validateMethod(o.method, body === undefined ? 'GET' : 'POST');
   const request = { kind: TaskKind.Data, url, method, headers, maximumResponseSize, maximumBytesPerSecond };
+  withStreamedBody(request, body);
   return { kind: 'data', request, body: body ?? {}, taskDescription, priority };
 }
 
@@ -178,10 +182,10 @@ export function promiseDownload(
   return { ...promiseRequest('download', request, {}, parsed), resumeTemplate };
 }
 
-/** upload(url, body, options): bytes, a Blob, or a file path streamed from disk. */
+/** upload(url, body, options): bytes, a Blob, a file path streamed from disk, or a stream streamed from JS. */
 export function promiseUpload(
   url: string,
-  body: Buffer | Uint8Array | Blob | string,
+  body: Buffer | Uint8Array | Blob | string | BodyStreamSource,
   options: UploadOptions,
   maximumResponseSize: number,
 ): PromiseRequest {
@@ -196,7 +200,9 @@ export function promiseUpload(
     ...fromOptions(parsed),
     maximumResponseSize: parsed.maximumResponseSize ?? maximumResponseSize,
   };
-  return promiseRequest('upload', request, prepareUploadBody(body), parsed);
+  const prepared = prepareUploadBody(body);
+  withStreamedBody(request, prepared);
+  return promiseRequest('upload', request, prepared, parsed);
 }
 
 /** request(url, options): a data task, its body in memory or (stream: true) as a Readable. */
@@ -213,6 +219,7 @@ export function promiseData(url: string, options: RequestOptions, maximumRespons
     streamBody: parsed.stream,
     maximumResponseSize: parsed.maximumResponseSize ?? maximumResponseSize,
   };
+  withStreamedBody(request, body);
   return promiseRequest('data', request, body ?? {}, parsed);
 }
 
@@ -242,6 +249,28 @@ function description(value: unknown): string {
   if (value === undefined) return '';
   if (typeof value !== 'string') throw typeError(ErrorCodes.INVALID_ARGUMENT, 'taskDescription must be a string');
   return value;
+}
+
+// A streamed body's Content-Length, when the caller declared one, is the engine's to send (as
+// libcurl and NSURLSession do for a known length); without one it goes chunked on HTTP/1.1.
+// Before the task starts: a bad Content-Length throws at the caller's call.
+function withStreamedBody(request: Omit<NativeTaskRequest, 'taskIdentifier'>, body: PreparedBody | undefined): void {
+  if (body instanceof Promise || body?.stream === undefined) return;
+  request.streamedBody = true;
+  const headers: string[] = [];
+  for (let i = 0; i < request.headers.length; i += 2) {
+    if (request.headers[i].toLowerCase() === 'content-length') {
+      const declared = request.headers[i + 1].trim();
+      if (!/^\d{1,15}$/.test(declared)) {
+        throw typeError(
+          ErrorCodes.INVALID_ARGUMENT,
+          `Content-Length of a streamed body must be a byte count, got ${declared}`,
+        );
+      }
+      request.streamedBodyLength = Number(declared);
+    } else headers.push(request.headers[i], request.headers[i + 1]);
+  }
+  request.headers = headers;
 }
 
 function hasHeader(flat: string[], name: string): boolean {

@@ -245,6 +245,7 @@ export class SessionRuntime {
       isInvalidated: () => this.#state === 'invalidated',
       startNative: (request, taskDescription) => this.#startNative(request, taskDescription),
       suspendNative: (taskIdentifier) => this.#native.suspendTask(taskIdentifier),
+      writeBody: (taskIdentifier, chunk, end) => this.#native.writeBody(taskIdentifier, chunk, end),
       deliver: (events) => this.#router.receive(events),
     });
   }

@@ -14,6 +14,7 @@ import {
   titaniumDownload,
   titaniumUpload,
 } from './requests';
+import type { BodyStreamSource } from './request-body-stream';
 import { SessionRuntime, type SessionState } from './session-runtime';
 import { parseSpeedLimit } from './speed-limit';
 import type { Task } from './task';
@@ -110,8 +111,12 @@ export class Session extends EventEmitter<URLSessionEvents> {
     return this.#runtime.startTask<DownloadResult>(parsed);
   }
 
-  /** Uploads `body` (bytes, a Blob, or a file path streamed from disk); resolves with { statusCode, headers, url, body, metrics }. */
-  upload(url: string, body: Buffer | Uint8Array | Blob | string, options: UploadOptions = {}): Task<RequestResult> {
+  /** Uploads `body` (bytes, a Blob, a file path streamed from disk, or a ReadableStream/Readable streamed as it is read); resolves with { statusCode, headers, url, body, metrics }. */
+  upload(
+    url: string,
+    body: Buffer | Uint8Array | Blob | string | BodyStreamSource,
+    options: UploadOptions = {},
+  ): Task<RequestResult> {
     this.#runtime.ensureActive();
     return this.#runtime.startTask<RequestResult>(
       promiseUpload(url, body, options, this.configuration.maximumResponseSize),

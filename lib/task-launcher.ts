@@ -31,6 +31,8 @@ export interface LauncherHost extends SessionCore {
   isInvalidated(): boolean;
   /** Hands a request to the engine. */
   startNative(request: NativeTaskRequest, taskDescription: string): void;
+  /** Hands a piece of a task's streamed request body to the engine (native writeBody). */
+  writeBody(taskIdentifier: number, chunk: Buffer | null, end: number): boolean;
   /** Suspends a task the engine has (one suspended while it waited). */
   suspendNative(taskIdentifier: number): void;
   /** Routes events as if the engine had sent them. */
@@ -120,6 +122,7 @@ export class TaskLauncher {
     if (record?.task !== undefined) record.request = request;
     if (record?.speedLimit !== undefined) request.maximumBytesPerSecond = record.speedLimit;
     withBody(request, ready);
+    if (record !== undefined && ready.stream !== undefined) record.bodyPump = ready.stream;
     // Redacting costs a regular expression per task: only when NODE_DEBUG asks for the line.
     if (debug.enabled)
       debug('task %d of %s: %s %s', request.taskIdentifier, host.identifier, request.method, redactUrl(request.url));
@@ -144,6 +147,8 @@ export class TaskLauncher {
     record.admitted = true;
     this.#admitted++;
     this.#host.startNative(request, taskDescription);
+    const id = request.taskIdentifier;
+    record.bodyPump?.start((chunk, end) => this.#host.writeBody(id, chunk, end));
     // Suspended while it waited: the engine takes the suspend before any byte moves.
     if (record.suspendWhenAdmitted === true) this.#host.suspendNative(request.taskIdentifier);
   }

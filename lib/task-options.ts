@@ -58,7 +58,7 @@ export interface UploadOptions extends TaskOptions {
 }
 
 export interface RequestOptions extends UploadOptions {
-  /** A plain object is sent as JSON; a string, Buffer, Uint8Array or Blob as is. */
+  /** A plain object is sent as JSON; a string, Buffer, Uint8Array or Blob as is; a ReadableStream or Readable streamed as it is read (chunked unless headers declare a Content-Length). */
   body?: unknown;
   /** Resolve at the response head with `body` as a Readable (backpressure pauses the transfer). */
   stream?: boolean;

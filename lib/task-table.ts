@@ -4,6 +4,7 @@
 import type { NativeEvent, NativeTaskRequest } from './native';
 import { EventType } from './native-constants';
 import type { SessionPersistence } from './persistence';
+import type { RequestBodyPump } from './request-body-stream';
 import type { AnyTask } from './task';
 import { TransferRate, type RateSample } from './transfer-rate';
 
@@ -39,6 +40,8 @@ export interface TaskRecord {
   /** A retry waiting for its backoff, and the failure it would report if it never runs. */
   retryTimer?: NodeJS.Timeout;
   pendingFailure?: NativeEvent;
+  /** A request body streamed from JS (lib/request-body-stream.ts), until the task ends. */
+  bodyPump?: RequestBodyPump;
   /** The JS error behind a failure the engine never saw (a Blob body that could not be read). */
   cause?: unknown;
   /** Body still being read (Blob); the engine has not seen the task yet. */

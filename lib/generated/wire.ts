@@ -33,11 +33,13 @@ export const EventType = {
   TaskRecovered: 9,
   /** The OS delivered every event it held for this session. */
   BackgroundEventsDelivered: 10,
+  /** A streamed request body wants more: writeBody said "no more", and the queue drained. */
+  BodyWanted: 11,
 } as const;
 
 export type NativeTaskKind = 0 | 1 | 2;
 
-export type NativeEventType = 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10;
+export type NativeEventType = 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10 | 11;
 
 export interface NativeMetrics {
   dnsMs: number;
@@ -130,10 +132,14 @@ export interface NativeTaskRequest {
   segments?: number;
   /** A segmented download's plan (core/segment_plan.h text) to resume every segment from. */
   resumeSegments?: string;
+  /** The body comes from JS while the task runs, through writeBody (core/body_stream.h). */
+  streamedBody?: boolean;
+  /** ... and its Content-Length, when the caller declared one (absent: chunked on HTTP/1.1). */
+  streamedBodyLength?: number;
 }
 
 /** A task request's array order (native/bridge/session_wrap.cc reads it by these indexes). */
-export const TASK_FIELDS = ['taskIdentifier', 'kind', 'url', 'method', 'headers', 'body', 'bodyPath', 'downloadDirectory', 'downloadFileName', 'timeout', 'overwrite', 'nameFromResponse', 'discardOnHttpError', 'keepPartialOnFailure', 'resumePartialPath', 'resumeOffset', 'resumeValidator', 'integrityAlgorithm', 'integrityDigests', 'streamBody', 'resumeIdentity', 'maximumResponseSize', 'priority', 'manualRedirects', 'maximumBytesPerSecond', 'segments', 'resumeSegments', 'taskDescription'] as const;
+export const TASK_FIELDS = ['taskIdentifier', 'kind', 'url', 'method', 'headers', 'body', 'bodyPath', 'downloadDirectory', 'downloadFileName', 'timeout', 'overwrite', 'nameFromResponse', 'discardOnHttpError', 'keepPartialOnFailure', 'resumePartialPath', 'resumeOffset', 'resumeValidator', 'integrityAlgorithm', 'integrityDigests', 'streamBody', 'resumeIdentity', 'maximumResponseSize', 'priority', 'manualRedirects', 'maximumBytesPerSecond', 'segments', 'resumeSegments', 'streamedBody', 'streamedBodyLength', 'taskDescription'] as const;
 
 /** Per event type, its fields in wire order as [jsName, kind] (native/engine/wire.h's kinds). */
 export const EVENT_FIELDS: Readonly<Record<NativeEventType, readonly (readonly [string, string])[]>> = {
@@ -148,6 +154,7 @@ export const EVENT_FIELDS: Readonly<Record<NativeEventType, readonly (readonly [
   [EventType.BodyData]: [['chunk', 'Body']],
   [EventType.TaskRecovered]: [['kind', 'TaskKind'], ['url', 'Text'], ['taskDescription', 'Text']],
   [EventType.BackgroundEventsDelivered]: [],
+  [EventType.BodyWanted]: [],
 };
 
 /** NativeMetrics' fields in wire order as [jsName, kind]. */
@@ -183,6 +190,8 @@ export function packTaskRequest(r: NativeTaskRequest, taskDescription: string): 
     r.maximumBytesPerSecond,
     r.segments,
     r.resumeSegments,
+    r.streamedBody,
+    r.streamedBodyLength,
     taskDescription,
   ];
 }
@@ -247,6 +256,7 @@ function decodeEvent(r: BatchReader): NativeEvent {
     }
     case EventType.SessionInvalidated:
     case EventType.BackgroundEventsDelivered:
+    case EventType.BodyWanted:
       return { type, taskIdentifier };
     case EventType.ResetCompleted:
     case EventType.FlushCompleted:

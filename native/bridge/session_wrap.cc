@@ -96,6 +96,9 @@ TaskRequest ParseTask(const Napi::Array& js) {
     Napi::Buffer<char> bytes = body.As<Napi::Buffer<char>>();
     request.bodySource = BodySource::Memory;
     request.bodyBytes.assign(bytes.Data(), bytes.Length());
+  } else if (BoolAt(js, task_field::streamedBody)) {
+    request.bodySource = BodySource::Stream;
+    request.streamedBodyLength = static_cast<int64_t>(NumberAt(js, task_field::streamedBodyLength, -1));
   } else if (js.Get(task_field::bodyPath).IsString()) {
     request.bodySource = BodySource::File;
     request.bodyPath = StringAt(js, task_field::bodyPath);
@@ -147,6 +150,7 @@ Napi::Function NativeSession::DefineClass(Napi::Env env) {
           InstanceMethod<&NativeSession::SuspendTask>("suspendTask"),
           InstanceMethod<&NativeSession::ResumeTask>("resumeTask"),
           InstanceMethod<&NativeSession::AcknowledgeBody>("acknowledgeBody"),
+          InstanceMethod<&NativeSession::WriteBody>("writeBody"),
           InstanceMethod<&NativeSession::SetSpeedLimit>("setSpeedLimit"),
           InstanceMethod<&NativeSession::FinishTasksAndInvalidate>("finishTasksAndInvalidate"),
           InstanceMethod<&NativeSession::InvalidateAndCancel>("invalidateAndCancel"),
@@ -276,6 +280,25 @@ Napi::Value NativeSession::AcknowledgeBody(const Napi::CallbackInfo& info) {
   if (!Accepting(info.Env())) return info.Env().Undefined();
   engine_->AcknowledgeBody(static_cast<uint64_t>(info[0].ToNumber().Int64Value()), info[1].ToNumber().Int64Value());
   return info.Env().Undefined();
+}
+
+// writeBody(taskIdentifier, chunk, end): a Buffer (copied: JS may reuse it at once) or null, and
+// 0 (more follows), 1 (the end) or 2 (JS's stream failed). Returns whether JS may write more now.
+Napi::Value NativeSession::WriteBody(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!Accepting(env)) return Napi::Boolean::New(env, false);
+  if (info.Length() < 3 || !info[0].IsNumber() || !(info[1].IsBuffer() || info[1].IsNull()) || !info[2].IsNumber()) {
+    throw Napi::TypeError::New(env, "writeBody(taskIdentifier, Buffer | null, end)");
+  }
+  std::string bytes;
+  if (info[1].IsBuffer()) {
+    Napi::Buffer<char> chunk = info[1].As<Napi::Buffer<char>>();
+    bytes.assign(chunk.Data(), chunk.Length());
+  }
+  int end = info[2].As<Napi::Number>().Int32Value();
+  BodyStreamEnd how = end == 1 ? BodyStreamEnd::Ended : end == 2 ? BodyStreamEnd::Failed : BodyStreamEnd::None;
+  return Napi::Boolean::New(
+      env, engine_->WriteBody(static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value()), std::move(bytes), how));
 }
 
 // setSpeedLimit(taskIdentifier, bytesPerSecond): 0 for the session; lib/ validated both.

@@ -39,6 +39,7 @@ class NativeSession : public Napi::ObjectWrap<NativeSession> {
   Napi::Value SuspendTask(const Napi::CallbackInfo& info);
   Napi::Value ResumeTask(const Napi::CallbackInfo& info);
   Napi::Value AcknowledgeBody(const Napi::CallbackInfo& info);
+  Napi::Value WriteBody(const Napi::CallbackInfo& info);
   Napi::Value SetSpeedLimit(const Napi::CallbackInfo& info);
   Napi::Value FinishTasksAndInvalidate(const Napi::CallbackInfo& info);
   Napi::Value InvalidateAndCancel(const Napi::CallbackInfo& info);

@@ -85,6 +85,7 @@ CurlEngine::CurlEngine(const SessionConfig& config, EventSink* sink)
   context_.speedSharesStale = &speed_shares_stale_;
   session_speed_limit_ = config_.maximumBytesPerSecond;
   context_.multi = multi_;
+  context_.bodyStreams = &body_streams_;
   may_poll_ = UsableCpus() >= 2;
 
   cookie_control_ = curl_easy_init();
@@ -128,6 +129,8 @@ void CurlEngine::Enqueue(Command command) {
 }
 
 void CurlEngine::StartTask(TaskRequest request) {
+  // JS writes a streamed body from now on, while the task may still wait for its turn.
+  if (request.bodySource == BodySource::Stream) body_streams_.Open(request.taskIdentifier, request.streamedBodyLength);
   auto shared = std::make_shared<TaskRequest>(std::move(request));
   Enqueue([this, shared] { Start(std::move(*shared)); });
 }
@@ -173,6 +176,19 @@ void CurlEngine::AcknowledgeBody(uint64_t taskIdentifier, int64_t bytes) {
   Enqueue([this, taskIdentifier, bytes] {
     if (CurlTransfer* transfer = Find(taskIdentifier)) transfer->AcknowledgeBody(bytes);
   });
+}
+
+// JS thread: queued at once; the engine thread is woken only when the transfer waits for it.
+bool CurlEngine::WriteBody(uint64_t taskIdentifier, std::string bytes, BodyStreamEnd end) {
+  std::shared_ptr<BodyStream> stream = body_streams_.Find(taskIdentifier);
+  if (!stream) return false;
+  BodyStream::WriteResult result = stream->Write(std::move(bytes), end);
+  if (result.wakeConsumer) {
+    Enqueue([this, taskIdentifier] {
+      if (CurlTransfer* transfer = Find(taskIdentifier)) transfer->BodyArrived();
+    });
+  }
+  return result.wantsMore;
 }
 
 void CurlEngine::FinishTasksAndInvalidate() {

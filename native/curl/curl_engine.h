@@ -41,6 +41,7 @@ class CurlEngine final : public Engine {
   void SuspendTask(uint64_t taskIdentifier) override;
   void ResumeTask(uint64_t taskIdentifier) override;
   void AcknowledgeBody(uint64_t taskIdentifier, int64_t bytes) override;
+  bool WriteBody(uint64_t taskIdentifier, std::string bytes, BodyStreamEnd end) override;
   void SetSpeedLimit(uint64_t taskIdentifier, int64_t bytesPerSecond) override;
   void FinishTasksAndInvalidate() override;
   void InvalidateAndCancel() override;
@@ -85,6 +86,9 @@ class CurlEngine final : public Engine {
   std::unique_ptr<CurlCookieStore> cookies_;
   bool set_cookie_seen_ = false;  // engine thread: a Set-Cookie arrived since the last look
 
+  // Streamed request bodies by task (JS thread writes, transfers read). Before transfers_: they
+  // close their streams when they go.
+  BodyStreams body_streams_;
   std::mutex command_mutex_;
   std::deque<Command> commands_;
   std::atomic<bool> stopping_{false};

@@ -118,6 +118,7 @@ CurlTransfer::~CurlTransfer() {
   if (easy_ != nullptr) context_.easyPool->Release(easy_);
   if (header_list_ != nullptr) curl_slist_free_all(header_list_);
   if (body_fd_ >= 0) close(body_fd_);
+  if (request_.bodySource == BodySource::Stream) DropStreamedBody();
 }
 
 bool CurlTransfer::Prepare(TransferBuffers buffers) {
@@ -222,7 +223,9 @@ void CurlTransfer::SetRequestHeaders() {
   if (FindHeader(headers, "Expect") == nullptr) list = curl_slist_append(list, "Expect:");
   // A POST without body bytes carries no Content-Type (test_postWithEmptyBody); libcurl would add
   // application/x-www-form-urlencoded, which a POST with bytes keeps, as NSURLSession sends it.
-  if (request_.method == "POST" && body_size_ == 0 && FindHeader(headers, "Content-Type") == nullptr) {
+  // A streamed body has no Content-Type of its own either (Node's fetch sends none for a stream).
+  if (request_.method == "POST" && (body_size_ == 0 || request_.bodySource == BodySource::Stream) &&
+      FindHeader(headers, "Content-Type") == nullptr) {
     list = curl_slist_append(list, "Content-Type:");
   }
   curl_easy_setopt(easy_, CURLOPT_HTTPHEADER, list);
@@ -231,6 +234,15 @@ void CurlTransfer::SetRequestHeaders() {
 }
 
 bool CurlTransfer::OpenBody() {
+  if (request_.bodySource == BodySource::Stream) {
+    body_stream_ = context_.bodyStreams->Find(request_.taskIdentifier);  // opened by CurlEngine::StartTask
+    if (!body_stream_) {
+      failure_code_ = kNSURLErrorRequestBodyStreamExhausted;
+      return false;
+    }
+    body_size_ = std::max<int64_t>(0, request_.streamedBodyLength);
+    return true;
+  }
   if (request_.bodySource == BodySource::Memory) {
     body_size_ = static_cast<int64_t>(request_.bodyBytes.size());
     return true;
@@ -285,12 +297,16 @@ void CurlTransfer::ConfigureMethodAndBody() {
   // Rewinding lets 307/308 redirects and auth retries send the body again.
   curl_easy_setopt(easy_, CURLOPT_SEEKFUNCTION, &CurlTransfer::OnSeek);
   curl_easy_setopt(easy_, CURLOPT_SEEKDATA, this);
+  // A streamed body of unknown length is -1: libcurl sends it chunked on HTTP/1.1 and as DATA
+  // frames until END_STREAM on h2; a declared one goes as Content-Length.
+  curl_off_t size = request_.bodySource == BodySource::Stream ? static_cast<curl_off_t>(request_.streamedBodyLength)
+                                                              : static_cast<curl_off_t>(body_size_);
   if (method == "POST") {
     curl_easy_setopt(easy_, CURLOPT_POST, 1L);
-    curl_easy_setopt(easy_, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body_size_));
+    curl_easy_setopt(easy_, CURLOPT_POSTFIELDSIZE_LARGE, size);
   } else {
     curl_easy_setopt(easy_, CURLOPT_UPLOAD, 1L);
-    curl_easy_setopt(easy_, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(body_size_));
+    curl_easy_setopt(easy_, CURLOPT_INFILESIZE_LARGE, size);
     if (method != "PUT") curl_easy_setopt(easy_, CURLOPT_CUSTOMREQUEST, method.c_str());
   }
 }
@@ -410,6 +426,10 @@ size_t CurlTransfer::OnRead(char* buffer, size_t size, size_t count, void* self_
       return CURL_READFUNC_ABORT;
     }
     produced = static_cast<size_t>(n);
+  } else if (self->body_stream_) {
+    size_t result = self->ReadStreamedBody(buffer, capacity);
+    if (result == CURL_READFUNC_PAUSE || result == CURL_READFUNC_ABORT) return result;
+    produced = result;
   } else {
     const std::string& bytes = self->request_.bodyBytes;
     size_t offset = static_cast<size_t>(self->body_offset_);
@@ -427,6 +447,9 @@ size_t CurlTransfer::OnRead(char* buffer, size_t size, size_t count, void* self_
 int CurlTransfer::OnSeek(void* self_ptr, curl_off_t offset, int origin) {
   auto* self = static_cast<CurlTransfer*>(self_ptr);
   if (origin != SEEK_SET) return CURL_SEEKFUNC_CANTSEEK;
+  // What JS streamed is gone once sent: only "from the start" before the first byte can be done.
+  if (self->body_stream_)
+    return offset == 0 && self->body_stream_->consumed() == 0 ? CURL_SEEKFUNC_OK : CURL_SEEKFUNC_CANTSEEK;
   if (self->body_fd_ >= 0 && lseek(self->body_fd_, static_cast<off_t>(offset), SEEK_SET) < 0) {
     return CURL_SEEKFUNC_FAIL;
   }
@@ -554,14 +577,57 @@ void CurlTransfer::AcknowledgeBody(int64_t bytes) {
   }
 }
 
+// Engine thread (a command from CurlEngine::WriteBody), outside libcurl's callbacks.
+void CurlTransfer::BodyArrived() {
+  if (!stream_starved_) return;
+  stream_starved_ = false;
+  ApplyPause();
+}
+
+// Engine thread, inside OnRead.
+size_t CurlTransfer::ReadStreamedBody(char* buffer, size_t capacity) {
+  BodyStream::ReadResult read = body_stream_->Read(buffer, capacity);
+  if (read.postWanted) {
+    Event wanted;
+    wanted.type = EventType::BodyWanted;
+    wanted.taskIdentifier = request_.taskIdentifier;
+    Post(std::move(wanted));
+  }
+  switch (read.state) {
+    case BodyStream::ReadState::Data: return read.produced;
+    case BodyStream::ReadState::Empty:
+      // Not Held: a producer silent for timeoutIntervalForRequest fails the task as a silent
+      // server does (-1001), instead of keeping it forever.
+      stream_starved_ = true;
+      return CURL_READFUNC_PAUSE;
+    case BodyStream::ReadState::Ended:
+      stream_ended_ = true;
+      if (context_.speedSharesStale != nullptr) *context_.speedSharesStale = true;
+      return 0;
+    case BodyStream::ReadState::Failed: break;
+  }
+  stream_failed_ = true;
+  return CURL_READFUNC_ABORT;
+}
+
+// Engine thread: the body is not sent (any more): JS's later writes are dropped.
+void CurlTransfer::DropStreamedBody() {
+  std::shared_ptr<BodyStream> stream =
+      body_stream_ ? body_stream_ : context_.bodyStreams->Find(request_.taskIdentifier);
+  if (stream) stream->Close();
+  context_.bodyStreams->Remove(request_.taskIdentifier);
+  body_stream_.reset();
+}
+
 void CurlTransfer::ApplyPause() {
   if (!Held()) last_activity_ = Clock::now();  // the idle timer starts again (Tick skips held transfers)
   WakeBy(NextTick());
   PauseSegmentRequests(Paused());
   if (first_done_) return;  // a segmented download's own handle already left the multi handle
   // A segmented download's first handle also waits while first_waiting_ (curl_segments.cc).
-  int mask = Paused() || first_waiting_ ? CURLPAUSE_ALL
-                                        : (recv_paced_ ? CURLPAUSE_RECV : 0) | (send_paced_ ? CURLPAUSE_SEND : 0);
+  int mask = Paused() || first_waiting_
+                 ? CURLPAUSE_ALL
+                 : (recv_paced_ ? CURLPAUSE_RECV : 0) | (send_paced_ || stream_starved_ ? CURLPAUSE_SEND : 0);
   // May deliver buffered data synchronously (OnWrite runs inside this call).
   curl_easy_pause(easy_, mask);
 }
@@ -608,8 +674,20 @@ bool CurlTransfer::PlanRedirect(long status) {
   std::string target = ResolveUrl(request_.url, *location);
   if (target.empty()) return false;
   redirect_refusal_ = RedirectRefusal(request_.url, target, redirects_ + 1, *context_.config);
+  // A redirect that sends the body again (307, 308) cannot replay what JS streamed and is gone.
+  if (redirect_refusal_ == 0 && request_.bodySource == BodySource::Stream &&
+      !RedirectDropsBody(static_cast<int>(status), request_.method)) {
+    redirect_refusal_ = kNSURLErrorRequestBodyStreamExhausted;
+  }
   redirect_to_ = std::move(target);
   return true;
+}
+
+// 303 makes every method but HEAD a GET, 301 and 302 make a POST one, without the body (as
+// browsers and NSURLSession do: test_httpRedirectionWithCode301_302, ...303); otherwise the
+// same method and body go again (307 and 308 promise it).
+bool CurlTransfer::RedirectDropsBody(int status, const std::string& method) {
+  return (status == 303 && method != "HEAD") || ((status == 301 || status == 302) && method == "POST");
 }
 
 // Engine thread, after the handle left the multi handle with the whole redirect read.
@@ -621,12 +699,8 @@ bool CurlTransfer::FollowRedirect(CURLcode result) {
   curl_easy_getinfo(easy_, CURLINFO_TOTAL_TIME_T, &hop);
   earlier_hops_ms_ += MillisFromMicros(hop);
   ++redirects_;
-  // 303 makes every method but HEAD a GET, 301 and 302 make a POST one, without the body (as
-  // browsers and NSURLSession do: test_httpRedirectionWithCode301_302, ...303); otherwise the
-  // same method and body go again (307 and 308 promise it).
-  bool toGet =
-      (status == 303 && request_.method != "HEAD") || ((status == 301 || status == 302) && request_.method == "POST");
-  if (toGet) {
+  if (RedirectDropsBody(static_cast<int>(status), request_.method)) {
+    if (request_.bodySource == BodySource::Stream) DropStreamedBody();
     request_.method = "GET";
     request_.bodySource = BodySource::None;
     std::string().swap(request_.bodyBytes);
@@ -700,6 +774,8 @@ void CurlTransfer::Complete(CURLcode result, bool cancelled) {
     code = redirect_refusal_;
   } else if (body_over_limit_) {
     code = kNSURLErrorDataLengthExceedsMaximum;
+  } else if (stream_failed_) {
+    code = kNSURLErrorRequestBodyStreamExhausted;
   } else if (result == CURLE_WRITE_ERROR && download_ && download_->WriteFailureCode() != 0) {
     code = download_->WriteFailureCode();
   } else if ((result == CURLE_READ_ERROR || result == CURLE_ABORTED_BY_CALLBACK) && read_errno_ != 0) {
@@ -758,6 +834,11 @@ void CurlTransfer::Complete(CURLcode result, bool cancelled) {
     if (body_over_limit_) {
       done.message += " (the response body is larger than maximumResponseSize, " +
                       std::to_string(request_.maximumResponseSize) + " bytes)";
+    } else if (code == kNSURLErrorRequestBodyStreamExhausted && redirect_refusal_ != 0) {
+      done.message +=
+          " (a " + std::to_string(done.statusCode) + " redirect would send the streamed request body again)";
+    } else if (stream_failed_) {
+      done.message += " (the streamed request body failed, or was not the Content-Length it declared)";
     } else if (code == kNSURLErrorTimedOut && timed_out_ != nullptr) {
       done.message += std::string(" (") + timed_out_ + ")";
     } else if (code != kNSURLErrorCancelled && redirect_refusal_ == 0 && error_buffer_[0] != '\0') {

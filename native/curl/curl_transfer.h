@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "core/body_stream.h"
 #include "core/download_writer.h"
 #include "core/progress_throttle.h"
 #include "core/speed_pacer.h"
@@ -44,6 +45,8 @@ struct CurlSessionContext {
   // The engine's multi handle: a segmented download adds and removes its Range requests itself
   // (curl_segments.cc). Engine thread.
   CURLM* multi = nullptr;
+  // Streamed request bodies (BodySource::Stream) by task: the transfer reads its own (engine thread).
+  BodyStreams* bodyStreams = nullptr;
 };
 
 // Buffer sizes for a transfer admitted while `running` transfers (itself included) run in its
@@ -95,6 +98,8 @@ class CurlTransfer {
   // waits for JS (backpressure). Engine thread.
   void SetUserSuspended(bool suspended);
   void AcknowledgeBody(int64_t bytes);
+  // JS wrote to the streamed request body this transfer waits for: sending continues.
+  void BodyArrived();
   bool UserSuspended() const { return user_suspended_; }
 
   // Speed limits (engine thread). The task's own limit (TaskRequest::maximumBytesPerSecond), and
@@ -104,7 +109,11 @@ class CurlTransfer {
   void SetOwnSpeedLimit(int64_t bytesPerSecond) { request_.maximumBytesPerSecond = bytesPerSecond; }
   // Whether the transfer is sending its request body now (it then takes a share of the session's
   // upload budget instead of the download one).
-  bool Uploading() const { return request_.bodySource != BodySource::None && body_offset_ < body_size_; }
+  bool Uploading() const {
+    return request_.bodySource == BodySource::Stream
+               ? !stream_ended_
+               : request_.bodySource != BodySource::None && body_offset_ < body_size_;
+  }
   void SetPaceRates(int64_t download, int64_t upload);
 
   // Segmented downloads (curl_segments.cc). The task's own handle (easy()) is the first
@@ -135,7 +144,12 @@ class CurlTransfer {
   void ResumePaced(Clock::time_point now);
   void WakeBy(Clock::time_point when) const;
   bool OpenBody();
+  // Streamed request bodies (BodySource::Stream), inside OnRead/OnSeek: the bytes, or libcurl's
+  // pause (nothing from JS yet) or abort (JS's stream failed).
+  size_t ReadStreamedBody(char* buffer, size_t capacity);
+  void DropStreamedBody();
   bool PlanRedirect(long status);
+  static bool RedirectDropsBody(int status, const std::string& method);
   void SetRequestHeaders();
   void ConfigureMethodAndBody();
   void ReportResponseOnce();
@@ -190,6 +204,13 @@ class CurlTransfer {
   int64_t stream_unacknowledged_ = 0;
   bool backpressure_paused_ = false;
   bool user_suspended_ = false;
+
+  // Streamed request body: what JS writes (core/body_stream.h). Starved: OnRead found it empty and
+  // libcurl holds sending paused until BodyArrived.
+  std::shared_ptr<BodyStream> body_stream_;
+  bool stream_starved_ = false;
+  bool stream_ended_ = false;
+  bool stream_failed_ = false;
 
   // Request body.
   int body_fd_ = -1;

@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/body_stream.h"
 #include "events.h"
 
 namespace urlsession {
@@ -60,7 +61,8 @@ struct SessionConfig {
   int64_t maximumBytesPerSecond = 0;
 };
 
-enum class BodySource : uint8_t { None = 0, Memory = 1, File = 2 };
+// Stream: the body arrives from JS while the task runs (Engine::WriteBody, core/body_stream.h).
+enum class BodySource : uint8_t { None = 0, Memory = 1, File = 2, Stream = 3 };
 
 struct TaskRequest {
   uint64_t taskIdentifier = 0;
@@ -69,12 +71,13 @@ struct TaskRequest {
   std::string method = "GET";
   HeaderList headers;  // per-request headers (already validated by the JS layer)
   BodySource bodySource = BodySource::None;
-  std::string bodyBytes;          // BodySource::Memory
-  std::string bodyPath;           // BodySource::File: streamed from disk, never read whole
-  std::string downloadDirectory;  // Download: where the partial file and the result go
-  std::string downloadFileName;   // Download: final name inside downloadDirectory
-  double timeout = 0;             // per-request override of timeoutIntervalForRequest; 0: session's
-  std::string taskDescription;    // the user's own; the Apple engine keeps it in the task tag
+  std::string bodyBytes;            // BodySource::Memory
+  std::string bodyPath;             // BodySource::File: streamed from disk, never read whole
+  int64_t streamedBodyLength = -1;  // BodySource::Stream: the declared Content-Length; -1: none
+  std::string downloadDirectory;    // Download: where the partial file and the result go
+  std::string downloadFileName;     // Download: final name inside downloadDirectory
+  double timeout = 0;               // per-request override of timeoutIntervalForRequest; 0: session's
+  std::string taskDescription;      // the user's own; the Apple engine keeps it in the task tag
 
   // Download placement.
   bool overwrite = false;           // replace an existing downloadDirectory/downloadFileName
@@ -151,6 +154,10 @@ class Engine {
   virtual void ResumeTask(uint64_t taskIdentifier) = 0;
   // JS consumed `bytes` of a streamed body (TaskRequest::streamBody): may lift backpressure.
   virtual void AcknowledgeBody(uint64_t taskIdentifier, int64_t bytes) = 0;
+  // The next piece of a task's streamed request body (BodySource::Stream) and/or its end: queued
+  // for the engine (BodyStream::Write), never waiting. True: JS may write more at once; false:
+  // it waits for the task's BodyWanted event. Unknown or ended tasks drop it (false).
+  virtual bool WriteBody(uint64_t taskIdentifier, std::string bytes, BodyStreamEnd end) = 0;
   // Changes a speed limit while tasks run (bytes per second, 0: none): taskIdentifier 0 is the
   // session's (SessionConfig::maximumBytesPerSecond), any other a task's own
   // (TaskRequest::maximumBytesPerSecond), also before it runs. Unknown ids are ignored.

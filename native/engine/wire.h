@@ -18,26 +18,28 @@
 
 // Event types: EVENT(Name, value, FIELDS), FIELDS naming the table of the fields it carries
 // besides its type and taskIdentifier (0 for session-level events).
-#define URLSESSION_EVENT_TYPES(EVENT)                                    \
-  /* Bytes so far, and Content-Length (0 when unknown). */               \
-  EVENT(DownloadProgress, 0, URLSESSION_PROGRESS_FIELDS)                 \
-  /* Bytes sent so far, and the upload's size. */                        \
-  EVENT(UploadProgress, 1, URLSESSION_PROGRESS_FIELDS)                   \
-  /* Once the final response head arrived. */                            \
-  EVENT(Response, 2, URLSESSION_RESPONSE_FIELDS)                         \
-  /* Always before the task's TaskCompleted. */                          \
-  EVENT(DownloadCompleted, 3, URLSESSION_DOWNLOAD_COMPLETED_FIELDS)      \
-  EVENT(TaskCompleted, 4, URLSESSION_TASK_COMPLETED_FIELDS)              \
-  /* After the last TaskCompleted of an invalidated session. */          \
-  EVENT(SessionInvalidated, 5, URLSESSION_NO_FIELDS)                     \
-  EVENT(ResetCompleted, 6, URLSESSION_TOKEN_FIELDS)                      \
-  EVENT(FlushCompleted, 7, URLSESSION_TOKEN_FIELDS)                      \
-  /* A chunk of a streamed body; never coalesced. */                     \
-  EVENT(BodyData, 8, URLSESSION_BODY_DATA_FIELDS)                        \
-  /* A task of an earlier process the OS kept running (Apple engine). */ \
-  EVENT(TaskRecovered, 9, URLSESSION_TASK_RECOVERED_FIELDS)              \
-  /* The OS delivered every event it held for this session. */           \
-  EVENT(BackgroundEventsDelivered, 10, URLSESSION_NO_FIELDS)
+#define URLSESSION_EVENT_TYPES(EVENT)                                                        \
+  /* Bytes so far, and Content-Length (0 when unknown). */                                   \
+  EVENT(DownloadProgress, 0, URLSESSION_PROGRESS_FIELDS)                                     \
+  /* Bytes sent so far, and the upload's size. */                                            \
+  EVENT(UploadProgress, 1, URLSESSION_PROGRESS_FIELDS)                                       \
+  /* Once the final response head arrived. */                                                \
+  EVENT(Response, 2, URLSESSION_RESPONSE_FIELDS)                                             \
+  /* Always before the task's TaskCompleted. */                                              \
+  EVENT(DownloadCompleted, 3, URLSESSION_DOWNLOAD_COMPLETED_FIELDS)                          \
+  EVENT(TaskCompleted, 4, URLSESSION_TASK_COMPLETED_FIELDS)                                  \
+  /* After the last TaskCompleted of an invalidated session. */                              \
+  EVENT(SessionInvalidated, 5, URLSESSION_NO_FIELDS)                                         \
+  EVENT(ResetCompleted, 6, URLSESSION_TOKEN_FIELDS)                                          \
+  EVENT(FlushCompleted, 7, URLSESSION_TOKEN_FIELDS)                                          \
+  /* A chunk of a streamed body; never coalesced. */                                         \
+  EVENT(BodyData, 8, URLSESSION_BODY_DATA_FIELDS)                                            \
+  /* A task of an earlier process the OS kept running (Apple engine). */                     \
+  EVENT(TaskRecovered, 9, URLSESSION_TASK_RECOVERED_FIELDS)                                  \
+  /* The OS delivered every event it held for this session. */                               \
+  EVENT(BackgroundEventsDelivered, 10, URLSESSION_NO_FIELDS)                                 \
+  /* A streamed request body wants more: writeBody said "no more", and the queue drained. */ \
+  EVENT(BodyWanted, 11, URLSESSION_NO_FIELDS)
 
 // Field tables: FIELD(Kind, member, jsName), in wire order. `member` is the Event member (or
 // TaskMetrics member in URLSESSION_METRICS_FIELDS), `jsName` the property of lib/'s NativeEvent.
@@ -159,6 +161,10 @@
   TASK_FIELD(segments, number, Optional)                                                            \
   /* A segmented download's plan (core/segment_plan.h text) to resume every segment from. */        \
   TASK_FIELD(resumeSegments, string, Optional)                                                      \
+  /* The body comes from JS while the task runs, through writeBody (core/body_stream.h). */         \
+  TASK_FIELD(streamedBody, boolean, Optional)                                                       \
+  /* ... and its Content-Length, when the caller declared one (absent: chunked on HTTP/1.1). */     \
+  TASK_FIELD(streamedBodyLength, number, Optional)                                                  \
   /* Beside the request (the journal keeps it separately): the Apple engine keeps it in the task */ \
   /* tag, so that a task recovered after a relaunch still has it. */                                \
   TASK_FIELD(taskDescription, string, Argument)
