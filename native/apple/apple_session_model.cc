@@ -82,8 +82,9 @@ struct AppleSessionModel::Task {
       : request(std::move(r)), downloadThrottle(intervalMs), uploadThrottle(intervalMs) {}
   TaskRequest request;
   NsTaskType type = NsTaskType::Data;
-  std::unique_ptr<DownloadWriter> writer;  // downloads of default sessions run as data tasks
-  std::string body;                        // response body of data and upload tasks
+  std::unique_ptr<DownloadWriter> writer;       // downloads of default sessions run as data tasks
+  std::unique_ptr<AppleBodyStream> bodyStream;  // BodySource::Stream
+  std::string body;                             // response body of data and upload tasks
   HeaderList headers;
   std::string responseUrl;
   std::string location;        // a background download already moved into place
@@ -107,7 +108,9 @@ struct AppleSessionModel::Task {
   ProgressThrottle downloadThrottle, uploadThrottle;
   SpeedPacer downPacer, upPacer;  // rates from RebalanceSpeeds; unlimited in background sessions
   // Sending its body: it takes a share of the session's upload budget, not the download one.
-  bool Uploading() const { return request.bodySource != BodySource::None && uploaded < uploadExpected; }
+  bool Uploading() const {
+    return bodyStream ? !bodyStream->Ended() : request.bodySource != BodySource::None && uploaded < uploadExpected;
+  }
 };
 
 AppleSessionModel::AppleSessionModel(const SessionConfig& config, bool system, std::string temporaryDirectory,
@@ -155,6 +158,7 @@ void AppleSessionModel::FailBeforeStart(const TaskRequest& request, int code) {
   done.type = EventType::TaskCompleted;
   done.taskIdentifier = request.taskIdentifier;
   if (request.kind == TaskKind::Download) DownloadWriter::FailUnopened(request, &done);
+  DropBodyStream(request.taskIdentifier);
   done.errorCode = code;
   done.message = DescribeNSURLError(code);
   Post(std::move(done));
@@ -230,6 +234,16 @@ StartPlan AppleSessionModel::PlanStart(TaskRequest request) {
   } else if (r.bodySource == BodySource::File) {
     plan.type = NsTaskType::UploadFromFile;
     plan.uploadFile = r.bodyPath;
+  } else if (r.bodySource == BodySource::Stream) {
+    // Background sessions upload from files only (NSURLSession.h), and a stream from JS could not
+    // outlive this process anyway.
+    std::shared_ptr<BodyStream> stream = body_streams_.Find(r.taskIdentifier);
+    if (system_ || !stream) return FailBeforeStart(r, kNSURLErrorRequestBodyStreamExhausted), plan;
+    t->bodyStream = std::make_unique<AppleBodyStream>(std::move(stream));
+    t->uploadExpected = std::max<int64_t>(0, r.streamedBodyLength);
+    // Without one NSURLSession sends a body stream chunked; with one, exactly that many bytes.
+    if (r.streamedBodyLength >= 0) plan.headers.emplace_back("Content-Length", std::to_string(r.streamedBodyLength));
+    plan.type = NsTaskType::UploadStreamed;
   } else if (system_) {
     // Background sessions upload from files only: the body goes to a private file that lives
     // until the task completes, in this process or (named in the tag) in a later one.
@@ -479,7 +493,9 @@ bool AppleSessionModel::Shutdown() {
   // launch: their temporary bodies must stay, and the session is never invalidated (the model
   // keeps moving finished downloads into place, silently, while this process lives).
   if (system_) return false;
+  for (auto& entry : starting_) DropBodyStream(entry.first);
   for (auto& entry : tasks_) {
+    DropBodyStream(entry.second->request.taskIdentifier);
     if (entry.second->writer) entry.second->writer->AbandonAtShutdown(config_.persistent);
     RemoveTemporaryBody(temporary_directory_, entry.second->temporaryBody);
   }
@@ -969,11 +985,65 @@ void AppleSessionModel::Finish(NsTaskId id, Task& t, const Completion& c) {
   }
   if (t.request.kind != TaskKind::Download || (!t.writer && !t.body.empty())) done.responseBody = std::move(t.body);
   RemoveTemporaryBody(temporary_directory_, t.temporaryBody);
+  DropBodyStream(t.request.taskIdentifier);
   by_id_.erase(t.request.taskIdentifier);
   tasks_.erase(id);  // t is gone after this line
   Tombstone(id);
   Post(std::move(done));
   RebalanceSpeeds(ProgressThrottle::Clock::now());  // its share goes to the others
+}
+
+// --- Streamed request bodies ---
+
+bool AppleSessionModel::OnNeedNewBodyStream(NsTaskId task, Commands* commands) {
+  Task* t = Find(task);
+  if (t == nullptr || !t->bodyStream || t->overrideCode != 0) return false;
+  if (t->bodyStream->AnswerNeedNewBodyStream()) return true;
+  // Cancelled, the task would report -999; overrideCode reports why.
+  t->overrideCode = kNSURLErrorRequestBodyStreamExhausted;
+  commands->push_back({TaskAction::Cancel, task});
+  return false;
+}
+
+AppleBodyStream::Next AppleSessionModel::OnBodySpace(NsTaskId task, size_t capacity, Commands* commands) {
+  Task* t = Find(task);
+  if (t == nullptr || !t->bodyStream || t->overrideCode != 0) {
+    AppleBodyStream::Next none;
+    none.step = AppleBodyStream::Step::Close;
+    return none;
+  }
+  bool wasUploading = t->Uploading();
+  AppleBodyStream::Next next = t->bodyStream->Take(capacity);
+  if (next.postWanted) {
+    Event wanted;
+    wanted.type = EventType::BodyWanted;
+    wanted.taskIdentifier = t->request.taskIdentifier;
+    Post(std::move(wanted));
+  }
+  if (next.step == AppleBodyStream::Step::Fail) {
+    t->overrideCode = kNSURLErrorRequestBodyStreamExhausted;
+    commands->push_back({TaskAction::Cancel, task});
+  }
+  // The body is all written: the task moves from the upload budget to the download one.
+  if (wasUploading != t->Uploading()) RebalanceSpeeds(ProgressThrottle::Clock::now());
+  return next;
+}
+
+void AppleSessionModel::OnBodyWritten(NsTaskId task, size_t bytes) {
+  if (Task* t = Find(task); t != nullptr && t->bodyStream) t->bodyStream->Wrote(bytes);
+}
+
+NsTaskId AppleSessionModel::BodyArrived(uint64_t taskIdentifier) {
+  auto found = by_id_.find(taskIdentifier);
+  if (found == by_id_.end()) return 0;
+  Task* t = Find(found->second);
+  return t != nullptr && t->bodyStream ? found->second : 0;
+}
+
+// The task ended or never started: the stream is closed (JS's writes are dropped) and forgotten.
+void AppleSessionModel::DropBodyStream(uint64_t taskIdentifier) {
+  if (std::shared_ptr<BodyStream> stream = body_streams_.Find(taskIdentifier)) stream->Close();
+  body_streams_.Remove(taskIdentifier);
 }
 
 }  // namespace urlsession

@@ -25,6 +25,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "apple/apple_body_stream.h"
 #include "apple/background_files.h"  // kAppleResumeDataValidator
 #include "core/download_writer.h"
 #include "core/progress_throttle.h"
@@ -45,7 +46,15 @@ struct Command {
 using Commands = std::vector<Command>;
 
 // The NSURLSessionTask subclass and constructor a new task needs.
-enum class NsTaskType : uint8_t { Data, Download, DownloadWithResumeData, UploadFromFile, UploadFromData };
+// UploadStreamed: uploadTaskWithStreamedRequest:, its body from JS (apple_body_stream.h).
+enum class NsTaskType : uint8_t {
+  Data,
+  Download,
+  DownloadWithResumeData,
+  UploadFromFile,
+  UploadFromData,
+  UploadStreamed
+};
 
 struct StartPlan {
   bool create = false;  // false: no task; its TaskCompleted was posted already
@@ -176,6 +185,20 @@ class AppleSessionModel {
   bool TakeProgressTimer(int64_t* delayMs);
   Commands OnProgressTimer(std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now());
 
+  // --- Streamed request bodies (BodySource::Stream; apple_body_stream.h) ---
+  // The tasks' streams, which the engine opens in StartTask and JS writes through WriteBody: the
+  // one member used on the JS thread (BodyStreams is thread-safe).
+  BodyStreams& bodyStreams() { return body_streams_; }
+  // needNewBodyStream:. True: hand the task the bound pair's input end; false: complete the
+  // handler with nil after performing `commands` (a repeated ask: a cancel, the task fails -1021).
+  bool OnNeedNewBodyStream(NsTaskId task, Commands* commands);
+  // The output end of `task`'s bound pair has room: what to do (AppleBodyStream::Take). Fail also
+  // puts the task's cancel in `commands` (it completes with -1021).
+  AppleBodyStream::Next OnBodySpace(NsTaskId task, size_t capacity, Commands* commands);
+  void OnBodyWritten(NsTaskId task, size_t bytes);
+  // JS wrote while the task's writer waited: the NSURLSessionTask whose output end to write (0: none).
+  NsTaskId BodyArrived(uint64_t taskIdentifier);
+
   // For tests and the adapter's assertions.
   size_t TaskCount() const { return tasks_.size(); }
 
@@ -202,6 +225,7 @@ class AppleSessionModel {
   Commands Release(Task& t, unsigned hold);
   void Tombstone(NsTaskId task);
   void PostTokens(EventType type, std::unordered_set<uint64_t>* tokens);
+  void DropBodyStream(uint64_t taskIdentifier);
 
   const SessionConfig config_;
   const bool system_;
@@ -220,6 +244,7 @@ class AppleSessionModel {
   std::deque<NsTaskId> tombstone_order_;
   std::unordered_set<std::string> verified_hosts_;  // "host:port" this session's own trust check passed
   std::unordered_set<uint64_t> pending_resets_, pending_flushes_;
+  BodyStreams body_streams_;
   int64_t session_speed_limit_ = 0;  // SessionConfig::maximumBytesPerSecond, then SetSpeedLimit(0, ...)
   // The earliest moment a held progress total may go out, and the one a timer is pending for.
   ProgressThrottle::Clock::time_point progress_due_ = ProgressThrottle::Clock::time_point::max();

@@ -22,6 +22,8 @@ const SOURCES = [
   'native/core/content_disposition.cc',
   'native/core/digest_file.cc',
   'native/core/speed_shares.cc',
+  'native/core/body_stream.cc',
+  'native/apple/apple_body_stream.cc',
   // DownloadWriter's digest: OpenSSL on Linux (CommonCrypto's twin is macOS-only).
   process.platform === 'darwin' ? 'native/apple/digest_commoncrypto.cc' : 'native/curl/digest_openssl.cc',
 ];
@@ -61,6 +63,11 @@ const CASES = [
   'configuration_plan',
   'cookie_jar_file',
   'spki_der',
+  'streamed_body_second_stream_refused',
+  'streamed_body_data_flow',
+  'streamed_body_cancel_mid_stream',
+  'streamed_body_failure',
+  'streamed_body_background_refused',
 ];
 
 describe('Apple engine model (scripted NSURLSession sequences)', () => {

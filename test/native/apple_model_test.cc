@@ -1378,6 +1378,146 @@ CASE(background_sessions_not_paced) {
   CHECK(fakes.tasks[10].suspendCount == 0);
 }
 
+// --- Streamed request bodies (apple_body_stream.h) ---
+
+// A streamed task as apple_engine.mm starts one: the engine opens its stream (JS thread) before
+// the StartTask block plans it.
+std::shared_ptr<BodyStream> StartStreamed(AppleSessionModel& m, uint64_t id, NsTaskId ns, int64_t length = -1,
+                                          StartPlan* planned = nullptr) {
+  std::shared_ptr<BodyStream> stream = m.bodyStreams().Open(id, length);
+  TaskRequest r = Data(id);
+  r.method = "POST";
+  r.bodySource = BodySource::Stream;
+  r.streamedBodyLength = length;
+  StartPlan plan = Start(m, r, ns);
+  if (planned != nullptr) *planned = plan;
+  return stream;
+}
+
+// What the delegate's writer puts into the output end while it has room (`room` bytes per
+// write, of which the output end takes at most `takes`), until the model says to stop.
+AppleBodyStream::Step Drain(AppleSessionModel& m, Fakes& fakes, NsTaskId ns, std::string* written, size_t room = 8,
+                            size_t takes = 8) {
+  for (;;) {
+    Commands commands;
+    AppleBodyStream::Next next = m.OnBodySpace(ns, room, &commands);
+    fakes.Perform(commands);
+    if (next.step != AppleBodyStream::Step::Write) return next.step;
+    size_t taken = std::min(next.length, takes);
+    written->append(next.data, taken);
+    m.OnBodyWritten(ns, taken);
+  }
+}
+
+// The first needNewBodyStream gets the bound pair's input end; the second (NSURLSession.h: a
+// 307/308 redirect or an authentication retry sends the body again) cannot be answered from
+// bytes that are gone: the task is cancelled and completes with -1021, not -999.
+CASE(streamed_body_second_stream_refused) {
+  Scene scene(false);
+  auto& [dir, sink, fakes, m] = scene;
+  StartPlan plan;
+  StartStreamed(m, 1, 10, 11, &plan);
+  CHECK(plan.create);
+  CHECK(plan.type == NsTaskType::UploadStreamed);
+  bool declared = false;
+  for (const auto& h : plan.headers) declared |= h.first == "Content-Length" && h.second == "11";
+  CHECK(declared);
+  Commands commands;
+  CHECK(m.OnNeedNewBodyStream(10, &commands));
+  CHECK(commands.empty());
+  CHECK(!m.OnNeedNewBodyStream(10, &commands));
+  fakes.Perform(commands);
+  CHECK(fakes.tasks[10].cancelled);
+  m.OnComplete(10, Done(kNSURLErrorCancelled));
+  const Event* done = sink.Last(EventType::TaskCompleted);
+  CHECK(done != nullptr && done->errorCode == kNSURLErrorRequestBodyStreamExhausted);
+  CHECK(!m.bodyStreams().Find(1));  // forgotten: JS's next write is dropped
+}
+
+// JS's chunks reach the output end in order, whole, also when it takes fewer bytes than offered;
+// an empty queue waits until JS writes (BodyArrived names the task), the end closes the output
+// end. BodyWanted comes once the queue JS filled to its high-water mark has drained.
+CASE(streamed_body_data_flow) {
+  Scene scene(false);
+  auto& [dir, sink, fakes, m] = scene;
+  std::shared_ptr<BodyStream> stream = StartStreamed(m, 1, 10);
+  Commands commands;
+  CHECK(m.OnNeedNewBodyStream(10, &commands));
+  std::string written;
+  CHECK(Drain(m, fakes, 10, &written) == AppleBodyStream::Step::Wait);
+  CHECK(m.BodyArrived(1) == 10);
+  BodyStream::WriteResult w = stream->Write("first,", BodyStreamEnd::None);
+  CHECK(w.wantsMore && w.wakeConsumer);
+  CHECK(stream->Write("second,", BodyStreamEnd::None).wantsMore);
+  CHECK(Drain(m, fakes, 10, &written, 8, 3) == AppleBodyStream::Step::Wait);
+  CHECK(written == "first,second,");
+  CHECK(sink.Count(EventType::BodyWanted) == 0);
+  std::string big(static_cast<size_t>(kBodyStreamHighWaterBytes), 'b');
+  CHECK(!stream->Write(big, BodyStreamEnd::None).wantsMore);  // full: JS waits for BodyWanted
+  CHECK(Drain(m, fakes, 10, &written, 64 * 1024, 64 * 1024) == AppleBodyStream::Step::Wait);
+  CHECK(sink.Count(EventType::BodyWanted) == 1);
+  CHECK(written.size() == 13 + big.size());
+  CHECK(stream->Write("end", BodyStreamEnd::Ended).wakeConsumer);
+  CHECK(Drain(m, fakes, 10, &written) == AppleBodyStream::Step::Close);
+  CHECK(written.substr(written.size() - 3) == "end");
+  fakes.Perform(m.OnBodySent(10, static_cast<int64_t>(written.size()), -1));
+  CHECK(m.OnResponse(10, Head(200, "http://example.test/data")));
+  m.OnComplete(10, Done());
+  const Event* done = sink.Last(EventType::TaskCompleted);
+  CHECK(done != nullptr && done->errorCode == 0 && done->statusCode == 200);
+}
+
+// JS cancels mid-stream: NSURLSession's -999 is the answer, and the stream is closed.
+CASE(streamed_body_cancel_mid_stream) {
+  Scene scene(false);
+  auto& [dir, sink, fakes, m] = scene;
+  std::shared_ptr<BodyStream> stream = StartStreamed(m, 1, 10);
+  Commands commands;
+  CHECK(m.OnNeedNewBodyStream(10, &commands));
+  CHECK(stream->Write("some", BodyStreamEnd::None).wantsMore);
+  std::string written;
+  CHECK(Drain(m, fakes, 10, &written) == AppleBodyStream::Step::Wait);
+  fakes.Perform(m.Cancel(1));
+  CHECK(fakes.tasks[10].cancelled);
+  m.OnComplete(10, Done(kNSURLErrorCancelled));
+  const Event* done = sink.Last(EventType::TaskCompleted);
+  CHECK(done != nullptr && done->errorCode == kNSURLErrorCancelled);
+  CHECK(!stream->Write("more", BodyStreamEnd::None).wantsMore);  // dropped
+  CHECK(m.BodyArrived(1) == 0);
+}
+
+// JS's stream failed, or ended short of its declared Content-Length: the task is cancelled and
+// completes with -1021.
+CASE(streamed_body_failure) {
+  for (bool shortOfLength : {false, true}) {
+    Scene scene(false);
+    auto& [dir, sink, fakes, m] = scene;
+    std::shared_ptr<BodyStream> stream = StartStreamed(m, 1, 10, shortOfLength ? 100 : -1);
+    Commands commands;
+    CHECK(m.OnNeedNewBodyStream(10, &commands));
+    stream->Write("abc", BodyStreamEnd::None);
+    stream->Write("", shortOfLength ? BodyStreamEnd::Ended : BodyStreamEnd::Failed);
+    std::string written;
+    CHECK(Drain(m, fakes, 10, &written) == AppleBodyStream::Step::Fail);
+    CHECK(fakes.tasks[10].cancelled);
+    m.OnComplete(10, Done(kNSURLErrorCancelled));
+    const Event* done = sink.Last(EventType::TaskCompleted);
+    CHECK(done != nullptr && done->errorCode == kNSURLErrorRequestBodyStreamExhausted);
+  }
+}
+
+// Background sessions take file uploads only: a streamed body fails before a task is made.
+CASE(streamed_body_background_refused) {
+  Scene scene(true);
+  auto& [dir, sink, fakes, m] = scene;
+  StartPlan plan;
+  StartStreamed(m, 1, 10, -1, &plan);
+  CHECK(!plan.create);
+  const Event* done = sink.Last(EventType::TaskCompleted);
+  CHECK(done != nullptr && done->errorCode == kNSURLErrorRequestBodyStreamExhausted);
+  CHECK(!m.bodyStreams().Find(1));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) { return native_cases::RunCases(argc, argv); }
