@@ -61,6 +61,7 @@
             "native/apple/cookie_jar_file.cc",
             "native/apple/spki_der.cc",
             "native/apple/task_tag.cc",
+            "native/apple/apple_bound_stream.mm",
             "native/apple/apple_delegate.mm",
             "native/apple/apple_engine.mm",
             "native/apple/apple_foundation.mm",

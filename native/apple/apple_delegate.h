@@ -23,6 +23,8 @@
 // OnComplete), tells the model (TaskCreated / TaskCreationFailed) and resumes it.
 - (void)start:(const urlsession::StartPlan&)plan session:(NSURLSession*)session;
 - (void)perform:(const urlsession::Commands&)commands;
+// JS wrote to the streamed body of `task` (AppleSessionModel::BodyArrived; 0: none): write it.
+- (void)writeBodyOf:(urlsession::NsTaskId)task;
 // Arms the model's progress timer when it asks for one (TakeProgressTimer).
 - (void)armProgressTimer;
 // The model for a callback of `task`, after adopting it if it may be a task of an earlier

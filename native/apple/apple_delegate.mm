@@ -6,6 +6,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "apple/apple_bound_stream.h"
 #include "apple/apple_delegate.h"
 #include "apple/apple_foundation.h"
 #include "core/error_codes.h"
@@ -18,6 +19,7 @@ using urlsession::NsTaskId;
   std::shared_ptr<AppleSessionModel> _model;
   urlsession::AppleProxy _proxy;
   std::unordered_map<NsTaskId, NSURLSessionTask*> _tasks;  // the objects Commands act on
+  URLSessionBodyWriter* _bodies;                           // streamed uploads' output ends
 }
 
 - (void)attach:(std::shared_ptr<AppleSessionModel>)model proxy:(urlsession::AppleProxy)proxy {
@@ -54,6 +56,10 @@ using urlsession::NsTaskId;
         break;
       case urlsession::NsTaskType::UploadFromFile:
         task = [session uploadTaskWithRequest:http fromFile:[NSURL fileURLWithPath:urlsession::ToNS(plan.uploadFile)]];
+        break;
+      case urlsession::NsTaskType::UploadStreamed:
+        // NSURLSession.h: the request's own body stream is ignored; needNewBodyStream asks for it.
+        task = [session uploadTaskWithStreamedRequest:http];
         break;
       case urlsession::NsTaskType::UploadFromData:
         task = [session uploadTaskWithRequest:http
@@ -259,6 +265,7 @@ using urlsession::NsTaskId;
 - (void)URLSession:(NSURLSession*)session task:(NSURLSessionTask*)task didCompleteWithError:(NSError*)error {
   AppleSessionModel* m = [self enter:task];
   _tasks.erase(task.taskIdentifier);
+  [_bodies closeFor:task.taskIdentifier];
   if (m == nullptr) return;
   urlsession::Completion completion;
   if (error != nil) {
@@ -276,6 +283,28 @@ using urlsession::NsTaskId;
   urlsession::StartPlan restart = m->OnComplete(task.taskIdentifier, completion);
   if (restart.create) [self start:restart session:session];
   [self armProgressTimer];  // the others' speed shares grew: a task held back may go on sooner
+}
+
+// NSURLSession.h: asked when a streamed upload starts, and again when its body must be sent again
+// (a redirect that keeps it, an authentication retry): the model answers the first only.
+- (void)URLSession:(NSURLSession*)session
+                 task:(NSURLSessionTask*)task
+    needNewBodyStream:(void (^)(NSInputStream* _Nullable))completionHandler {
+  AppleSessionModel* m = [self enter:task];
+  Commands commands;
+  if (m == nullptr || !m->OnNeedNewBodyStream(task.taskIdentifier, &commands)) {
+    [self perform:commands];  // a repeated ask: the cancel that fails the task with -1021
+    return completionHandler(nil);
+  }
+  if (_bodies == nil) {
+    _bodies = [[URLSessionBodyWriter alloc] init];
+    _bodies.owner = self;
+  }
+  completionHandler([_bodies openFor:task.taskIdentifier]);
+}
+
+- (void)writeBodyOf:(NsTaskId)task {
+  if (task != 0) [_bodies writeFor:task];
 }
 
 - (void)URLSession:(NSURLSession*)session didBecomeInvalidWithError:(NSError*)error {

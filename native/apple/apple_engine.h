@@ -29,6 +29,7 @@ class AppleEngine final : public Engine {
   void SuspendTask(uint64_t taskIdentifier) override;
   void ResumeTask(uint64_t taskIdentifier) override;
   void AcknowledgeBody(uint64_t taskIdentifier, int64_t bytes) override;
+  bool WriteBody(uint64_t taskIdentifier, std::string bytes, BodyStreamEnd end) override;
   void SetSpeedLimit(uint64_t taskIdentifier, int64_t bytesPerSecond) override;
   void FinishTasksAndInvalidate() override;
   void InvalidateAndCancel() override;

@@ -78,6 +78,9 @@ AppleEngine::AppleEngine(const SessionConfig& config, EventSink* sink) : state_(
       SessionObjects& o = state_->objects;
       o.queue = [[NSOperationQueue alloc] init];
       o.queue.maxConcurrentOperationCount = 1;
+      // A serial dispatch queue of our own under it (NSOperation.h, underlyingQueue; set before any
+      // operation): streamed uploads schedule their bound streams on it (apple_bound_stream.h).
+      o.queue.underlyingQueue = dispatch_queue_create("urlsession delegate queue", DISPATCH_QUEUE_SERIAL);
       o.queue.name = @"urlsession delegate queue";
       o.delegate = [[URLSessionEngineDelegate alloc] init];
       o.delegate.anchors = CertificatesFromPem(config.tls.caPem);
@@ -135,6 +138,9 @@ static void OnQueue(const std::shared_ptr<AppleSessionState>& state,
 }
 
 void AppleEngine::StartTask(TaskRequest request) {
+  // JS writes a streamed body from now on, while the StartTask block is still queued.
+  if (request.bodySource == BodySource::Stream)
+    state_->model->bodyStreams().Open(request.taskIdentifier, request.streamedBodyLength);
   auto state = state_;
   auto shared = std::make_shared<TaskRequest>(std::move(request));
   OnQueue(state_, ^(AppleSessionModel* m, URLSessionEngineDelegate* delegate) {
@@ -169,6 +175,18 @@ void AppleEngine::SetSpeedLimit(uint64_t taskIdentifier, int64_t bytesPerSecond)
 void AppleEngine::AcknowledgeBody(uint64_t taskIdentifier, int64_t bytes) {
   OnQueue(state_,
           ^(AppleSessionModel* m, URLSessionEngineDelegate* d) { [d perform:m->Acknowledge(taskIdentifier, bytes)]; });
+}
+
+// JS thread: queued at once; the delegate queue is asked to write only when the writer waits.
+bool AppleEngine::WriteBody(uint64_t taskIdentifier, std::string bytes, BodyStreamEnd end) {
+  std::shared_ptr<BodyStream> stream = state_->model->bodyStreams().Find(taskIdentifier);
+  if (!stream) return false;
+  BodyStream::WriteResult result = stream->Write(std::move(bytes), end);
+  if (result.wakeConsumer) {
+    OnQueue(state_,
+            ^(AppleSessionModel* m, URLSessionEngineDelegate* d) { [d writeBodyOf:m->BodyArrived(taskIdentifier)]; });
+  }
+  return result.wantsMore;
 }
 
 // On the delegate queue, so that tasks whose StartTask block is still queued are created first
