@@ -134,8 +134,12 @@ afterAll(async () => {
 const session = sessionMaker();
 
 /** A ReadableStream of `total` bytes of the repeated BLOCK, in `chunk`-byte pieces made as it is pulled. */
-function blockStream(total: number, chunk = 64 * 1024): { stream: ReadableStream<Uint8Array>; pulled: () => number } {
+function blockStream(
+  total: number,
+  chunk = 64 * 1024,
+): { stream: ReadableStream<Uint8Array>; pulled: () => number; cancelled: () => boolean } {
   let made = 0;
+  let cancelled = false;
   const stream = new ReadableStream<Uint8Array>(
     {
       pull(controller) {
@@ -148,10 +152,13 @@ function blockStream(total: number, chunk = 64 * 1024): { stream: ReadableStream
         controller.enqueue(BLOCK.subarray(offset, offset + size));
         made += size;
       },
+      cancel() {
+        cancelled = true;
+      },
     },
     { highWaterMark: 0 },
   );
-  return { stream, pulled: () => made };
+  return { stream, pulled: () => made, cancelled: () => cancelled };
 }
 
 async function answerOf(response: Response): Promise<Answer> {
@@ -278,7 +285,7 @@ describe('fetch() with a ReadableStream body (duplex: half)', () => {
   });
 
   it('an abort mid-upload rejects with the signal reason; the server sees the request cut off', async () => {
-    const { stream, pulled } = blockStream(1024 * MiB);
+    const { stream, pulled, cancelled } = blockStream(1024 * MiB);
     const controller = new AbortController();
     const reason = new Error('stop uploading');
     const pending = session().fetch(`${base}/sink?id=aborted&hold`, {
@@ -296,7 +303,8 @@ describe('fetch() with a ReadableStream body (duplex: half)', () => {
     entry.resume?.();
     await waitFor('the server to see the request cut off', () => entry.cutOff);
     expect(entry.received).toBeLessThan(64 * MiB);
-    // The producer was cancelled: it was pulled no further.
+    // The producer was cancelled, and pulled no further.
+    await waitFor('the producer to be cancelled', cancelled);
     expect(pulled()).toBe(after);
   });
 
