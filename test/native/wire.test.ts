@@ -60,7 +60,7 @@ describe('the native wire', () => {
 
   it('round-trips one event of every type with every field set through the bridge encoder', () => {
     const types = Object.values(EventType) as NativeEventType[];
-    expect(types).toHaveLength(11);
+    expect(types).toHaveLength(12);
     const events = types.map((type, i) => everyField(type, 7 + i));
     // TaskCompleted with its optional partial fields left out, as for a task without a partial file.
     const completed = events.find((e) => e.type === EventType.TaskCompleted)!;
