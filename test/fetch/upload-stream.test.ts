@@ -334,6 +334,24 @@ describe('fetch() with a ReadableStream body (duplex: half)', () => {
     );
   });
 
+  it('a stream that stops producing fails the fetch with -1001 after timeoutIntervalForRequest, never hangs', async () => {
+    const quick = sessionMaker({ timeoutIntervalForRequest: 1 })();
+    let pulls = 0;
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        // One chunk, then silence: a pull that never settles.
+        if (pulls++ === 0) controller.enqueue(BLOCK.subarray(0, 1000));
+        return new Promise<void>(() => undefined);
+      },
+    });
+    const error = await rejection<TypeError & { cause: URLSession.TransferError }>(
+      quick.fetch(`${base}/sink?id=silent`, { method: 'POST', body: stream, duplex: 'half' } as RequestInit),
+    );
+    expect(error.message).toBe('fetch failed');
+    expect(error.cause.errorCode).toBe(URLSession.NSURLError.TimedOut);
+    expect((seen.get('silent') as Seen).received).toBe(1000);
+  });
+
   it('uploads over h2: every byte, no chunked encoding (h2 frames it)', async () => {
     const total = 5 * MiB + 3;
     const { stream } = blockStream(total, 100_000);
