@@ -334,11 +334,11 @@ describe('HTTPMaximumConnectionsPerHost under churn', () => {
     expect(plain.peakOpen).toBeLessThanOrEqual(10);
   });
 
-  it('downloads cancelled with resume data and resumed, 5 chains at a limit of 5: never more than 5 open', async () => {
+  it('downloads cancelled with resume data and resumed, 10 chains over a limit of 5: never more than 5 open', async () => {
     const s = session(5, { progressInterval: 0 });
     const dir = tempDir('urlsession-connlimit-');
     const total = 40;
-    await churn(total, 5, async (i) => {
+    await churn(total, 10, async (i) => {
       const task = s.download(`${plain.base}/r/${i}`, { destination: path.join(dir, `r${i}`) });
       await new Promise<void>((resolve) => task.on('progress', (p) => p.transferred >= RESUME_HELD && resolve()));
       const resumeData = (await task.cancelByProducingResumeData()) as Buffer;
