@@ -112,6 +112,14 @@ async function main() {
     for (const tool of Object.values(bTools)) Object.assign(tool, { before: clean(dir), after: check });
     results.b = await measureSideBySide(bTools, RUNS);
 
+    // (h) the same files one at a time: each download starts when the last one finished. curl
+    // gets the same list without --parallel (one process, one connection reused throughout).
+    const hTools = { curl: { command: 'curl', args: ['-s', '-K', config] } };
+    for (const [name, [cmd, args]] of DOWNLOAD_PEERS)
+      hTools[name] = { command: cmd, args: [...args, 'series', `${server.base}/files/1m.bin`, String(SIZE.many), dir] };
+    for (const tool of Object.values(hTools)) Object.assign(tool, { before: clean(dir), after: check });
+    results.h = await measureSideBySide(hTools, RUNS);
+
     // (c) sequential small requests on keep-alive.
     const smallUrl = `${server.base}/files/1k.bin`;
     const smallConfig = curlConfig(
@@ -267,7 +275,8 @@ function render(results, bare, meta) {
     .filter(([name]) => NODE_PEERS.includes(name))
     .sort((x, y) => y[1].median - x[1].median)[0];
   const d = table(`(d) one ${SIZE.upload / MiB} MiB upload from a file`, SIZE.upload, 'MB/s', results.d, bare);
-  text += a.text + b.text + c.text;
+  const h = table(`(h) ${SIZE.many} × 1 MiB downloads, one at a time`, SIZE.many * MiB, 'MB/s', results.h, bare);
+  text += a.text + b.text + h.text + c.text;
   text += `In-process (the ${SIZE.small} requests only, after start-up):\n\n| tool | req/s median (min–max) | × best Node peer |\n|---|---|---|\n`;
   for (const [name, rate] of Object.entries(cIn))
     text += `| ${name} | ${range(rate)} | ${fmt(rate.median / cBestIn[1].median, 2)} |\n`;
@@ -303,6 +312,8 @@ function render(results, bare, meta) {
       `| ${label} peak RSS ≤ bare node + 25 MiB (${fmt(rss)} MiB) | ${fmt(t.ours.m.rssMiB.median)} MiB | ${verdict(t.ours.m.rssMiB.median <= rss)} |`,
     );
   }
+  const hVsCurl = h.ours.rate.median / h.curl.rate.median;
+  targets.push(`| (h) throughput ≥ 0.95× curl | ${fmt(hVsCurl, 2)}× | ${verdict(hVsCurl >= 0.95)} |`);
   const cRatio = cIn.urlsession.median / cBestIn[1].median;
   targets.push(
     `| (c) in-process ≥ 1.0× best Node peer (${cBestIn[0]}) | ${fmt(cRatio, 2)}× | ${verdict(cRatio >= 1)} |`,

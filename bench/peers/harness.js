@@ -32,6 +32,10 @@ async function run(peer, argv = process.argv.slice(2)) {
         Number(concurrency),
         async (i) => (bytes += await peer.download(`${base}?i=${i}`, path.join(dir, `f${i}`))),
       );
+  } else if (workload === 'series') {
+    // One at a time: each download starts when the last one finished (a promise chain).
+    const [base, count, dir] = args;
+    for (let i = 0; i < Number(count); i++) bytes += await peer.download(`${base}?i=${i}`, path.join(dir, `f${i}`));
   } else if (workload === 'small') {
     for (let i = 0; i < Number(args[1]); i++) bytes += (await peer.request(args[0])).length;
   } else if (workload === 'upload') {

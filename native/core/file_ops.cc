@@ -4,6 +4,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#if defined(__linux__)
+#include <sys/sysmacros.h>
+#endif
+
 #include <cerrno>
 #include <cctype>
 #include <climits>
@@ -13,6 +17,7 @@
 #include <mutex>
 #include <random>
 #include <unordered_map>
+#include <vector>
 
 namespace urlsession {
 namespace {
@@ -191,7 +196,41 @@ FileIdentity FileIdentity::Parse(const std::string& text) {
   return identity;
 }
 
+#if defined(__linux__) && defined(STATX_BTIME)
+namespace {
+
+// The stat and the birth time in one statx(2) instead of a stat and a statx: identities are
+// taken several times per download. False when statx fails (the caller then falls back to the
+// stat family, as on a kernel or sandbox without statx).
+bool StatWithBirth(int dirfd, const char* path, int flags, struct stat* st, uint64_t* birthNs) {
+  struct statx sx;
+  if (statx(dirfd, path, flags, STATX_BASIC_STATS | STATX_BTIME, &sx) != 0) return false;
+  *st = {};
+  st->st_dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
+  st->st_ino = sx.stx_ino;
+  st->st_mode = sx.stx_mode;
+  st->st_nlink = sx.stx_nlink;
+  st->st_uid = sx.stx_uid;
+  st->st_gid = sx.stx_gid;
+  st->st_rdev = makedev(sx.stx_rdev_major, sx.stx_rdev_minor);
+  st->st_size = static_cast<off_t>(sx.stx_size);
+  st->st_blksize = static_cast<blksize_t>(sx.stx_blksize);
+  st->st_blocks = static_cast<blkcnt_t>(sx.stx_blocks);
+  st->st_atim = {sx.stx_atime.tv_sec, sx.stx_atime.tv_nsec};
+  st->st_mtim = {sx.stx_mtime.tv_sec, sx.stx_mtime.tv_nsec};
+  st->st_ctim = {sx.stx_ctime.tv_sec, sx.stx_ctime.tv_nsec};
+  *birthNs = static_cast<uint64_t>(sx.stx_btime.tv_sec) * 1000000000ull + static_cast<uint64_t>(sx.stx_btime.tv_nsec);
+  return true;
+}
+
+}  // namespace
+#endif
+
 FileIdentity FileIdentity::OfDescriptor(int fd, struct stat* st) {
+#if defined(__linux__) && defined(STATX_BTIME)
+  uint64_t birth = 0;
+  if (StatWithBirth(fd, "", AT_EMPTY_PATH, st, &birth)) return IdentityFrom(*st, birth);
+#endif
   if (fstat(fd, st) != 0) return FileIdentity();
 #if defined(__linux__)
   return IdentityFrom(*st, BirthNs(fd, "", AT_EMPTY_PATH, *st));
@@ -201,7 +240,13 @@ FileIdentity FileIdentity::OfDescriptor(int fd, struct stat* st) {
 }
 
 FileIdentity FileIdentity::OfEntry(int dirfd, const std::string& name, struct stat* st) {
-  if (name.empty() || fstatat(dirfd, name.c_str(), st, AT_SYMLINK_NOFOLLOW) != 0) return FileIdentity();
+  if (name.empty()) return FileIdentity();
+#if defined(__linux__) && defined(STATX_BTIME)
+  uint64_t birth = 0;
+  if (StatWithBirth(dirfd, name.c_str(), AT_SYMLINK_NOFOLLOW, st, &birth)) return IdentityFrom(*st, birth);
+  if (errno == ENOENT || errno == ENOTDIR) return FileIdentity();
+#endif
+  if (fstatat(dirfd, name.c_str(), st, AT_SYMLINK_NOFOLLOW) != 0) return FileIdentity();
   return IdentityFrom(*st, BirthNs(dirfd, name.c_str(), AT_SYMLINK_NOFOLLOW, *st));
 }
 
@@ -253,13 +298,69 @@ bool HeldFolder::StillAtPath() const {
 }
 
 void HeldFolder::Close() {
-  if (fd >= 0) close(fd);
+  owner.reset();
   fd = -1;
 }
 
+namespace {
+
+// The folders downloads hold right now, for OpenFolder to share: path and identity, and the
+// descriptor while any holder keeps it (weak: the last holder's Close closes it). Any engine
+// thread, under the mutex.
+struct SharedFolder {
+  std::string path;
+  uint64_t device;
+  uint64_t inode;
+  std::weak_ptr<const int> owner;
+};
+std::mutex shared_folders_mutex;
+// Never freed: engine threads may still open folders while static destructors run at exit.
+std::vector<SharedFolder>* shared_folders = new std::vector<SharedFolder>();
+
+bool ShareHeldFolder(const std::string& dir, const struct stat& st, HeldFolder* folder) {
+  std::lock_guard<std::mutex> lock(shared_folders_mutex);
+  for (const SharedFolder& held : *shared_folders) {
+    if (held.path != dir || held.device != static_cast<uint64_t>(st.st_dev) ||
+        held.inode != static_cast<uint64_t>(st.st_ino))
+      continue;
+    std::shared_ptr<const int> owner = held.owner.lock();
+    if (!owner) return false;
+    folder->owner = std::move(owner);
+    folder->fd = *folder->owner;
+    folder->path = dir;
+    folder->device = held.device;
+    folder->inode = held.inode;
+    return true;
+  }
+  return false;
+}
+
+void RememberHeldFolder(const HeldFolder& folder) {
+  std::lock_guard<std::mutex> lock(shared_folders_mutex);
+  // Entries whose last holder let go are dropped here, so the list holds the folders in use.
+  auto& list = *shared_folders;
+  for (size_t i = 0; i < list.size();) {
+    if (list[i].owner.expired() || list[i].path == folder.path) {
+      list[i] = std::move(list.back());
+      list.pop_back();
+    } else {
+      ++i;
+    }
+  }
+  list.push_back(SharedFolder{folder.path, folder.device, folder.inode, folder.owner});
+}
+
+}  // namespace
+
 int OpenFolder(const std::string& dir, HeldFolder* folder, bool create) {
   if (dir.empty()) return ENOENT;
-  if (create) {
+  // One stat(2) says where the path leads now: to a folder another download holds (share its
+  // descriptor), or elsewhere (open it, creating it first when asked).
+  struct stat st;
+  if (stat(dir.c_str(), &st) == 0) {
+    if (!S_ISDIR(st.st_mode)) return ENOTDIR;
+    if (ShareHeldFolder(dir, st, folder)) return 0;
+  } else if (create) {
     int err = EnsureDirectory(dir);
     if (err != 0) return err;
   }
@@ -274,16 +375,20 @@ int OpenFolder(const std::string& dir, HeldFolder* folder, bool create) {
   int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 #endif
   if (fd < 0) return errno;
-  struct stat st;
   if (fstat(fd, &st) != 0) {
     int err = errno;
     close(fd);
     return err;
   }
+  folder->owner = std::shared_ptr<const int>(new int(fd), [](const int* owned) {
+    close(*owned);
+    delete owned;
+  });
   folder->fd = fd;
   folder->path = dir;
   folder->device = static_cast<uint64_t>(st.st_dev);
   folder->inode = static_cast<uint64_t>(st.st_ino);
+  RememberHeldFolder(*folder);
   return 0;
 }
 

@@ -8,13 +8,17 @@
 // A download holds its folder open (OpenFolder) while its partial file lives there and makes
 // every later step relative to that descriptor (the *At functions), so that a folder renamed
 // away meanwhile still gets its partial file removed instead of keeping it forever.
-// All functions are thread-safe (no shared state but a once-computed umask and the commit
-// numbering) and run on engine threads, except FinishedFileMode's first call (see there).
+// Downloads that overlap in time share one descriptor per folder (OpenFolder), rechecked against
+// the folder's path for every new download.
+// All functions are thread-safe (no shared state but a once-computed umask, the commit numbering
+// and the shared folder descriptors, each under its mutex) and run on engine threads, except
+// FinishedFileMode's first call (see there).
 #pragma once
 
 #include <sys/stat.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 namespace urlsession {
@@ -62,7 +66,9 @@ int EnsureDirectory(const std::string& dir, unsigned mode = 0755);
 extern const char kPartialFileNamePattern[];
 
 // A folder held open while a partial file lives in it, with the identity it had when opened.
-// Plain data: Close() releases the descriptor (the holder calls it; copies share the fd).
+// Copies share the descriptor, which closes when the last holder let go (Close or destruction):
+// nothing keeps a folder (and its file system, e.g. against unmounting) open once no download
+// uses it.
 struct HeldFolder {
   int fd = -1;
   std::string path;  // as the caller named it: where the finished file is to appear
@@ -73,12 +79,17 @@ struct HeldFolder {
   // false once the folder was renamed away, removed or replaced. One stat(2).
   bool StillAtPath() const;
   void Close();
+  // Closes `fd` when the last copy goes.
+  std::shared_ptr<const int> owner;
 };
 
 // Opens the folder `dir` to hold (creating it and missing parents first when `create`). A link
 // at `dir` itself is followed: the caller chose that path; nothing inside the folder ever is.
-// Needs no read permission on the folder (Linux: O_PATH; macOS: O_SEARCH). Returns 0 or an
-// errno value.
+// Needs no read permission on the folder (Linux: O_PATH; macOS: O_SEARCH). While another
+// download holds the same folder, its descriptor is shared instead of opening another, but only
+// when stat(2) of `dir` now finds that very folder (device and inode; a held descriptor keeps
+// its inode number from being given out again): a folder renamed away, or replaced by another
+// folder or a link, is opened anew at the path. Returns 0 or an errno value.
 int OpenFolder(const std::string& dir, HeldFolder* folder, bool create = true);
 
 // The last component of `path` ("a/b/.x.partial" -> ".x.partial") and the folder before it

@@ -181,3 +181,48 @@ describe.skipIf(!asRoot)('the default download folder (as root, against another 
     expect(fileSha(completed?.location)).toBe(sha256(makeBytes(100_000, 3)));
   });
 });
+
+describe('a download folder swapped between two downloads of one session', () => {
+  // Downloads that overlap share one descriptor for their folder (core/file_ops.h OpenFolder):
+  // a folder swapped meanwhile must not be written through the descriptor of the one before.
+  for (const replacement of ['a link to another folder', 'another folder'] as const) {
+    it(`the download folder replaced by ${replacement} while a download holds it: the next download lands where the path leads now, nothing in the old folder`, async () => {
+      const parent = temp();
+      const dir = path.join(parent, 'downloads');
+      fs.mkdirSync(dir);
+      const session = URLSession.createSession({
+        configuration: URLSession.createSessionConfiguration({ downloadDirectory: parent }),
+      });
+      try {
+        const slow = session.download(`${server.base}/file?size=2000000&seed=5&delay=5&chunk=16384`, {
+          destination: path.join(dir, 'slow.bin'),
+          retry: 0,
+        });
+        await new Promise<void>((resolve) => slow.on('progress', (p) => p.transferred > 50_000 && resolve()));
+        const moved = path.join(parent, 'moved-away');
+        fs.renameSync(dir, moved);
+        const now = path.join(parent, 'now');
+        fs.mkdirSync(now);
+        if (replacement === 'another folder') fs.renameSync(now, dir);
+        else fs.symlinkSync(now, dir);
+        const leadsTo = replacement === 'another folder' ? dir : now;
+
+        const result = await session.download(`${server.base}/file?size=100000&seed=6`, {
+          destination: path.join(dir, 'next.bin'),
+          retry: 0,
+        }).done;
+        expect(fs.realpathSync(result.location)).toBe(path.join(fs.realpathSync(leadsTo), 'next.bin'));
+        expect(fileSha(result.location)).toBe(sha256(makeBytes(100_000, 6)));
+        expect(fs.readdirSync(leadsTo)).toEqual(['next.bin']);
+        // The moved folder holds the slow download's partial file and nothing else, until it ends.
+        expect(fs.readdirSync(moved).filter((name) => !name.endsWith('.partial'))).toEqual([]);
+        expect(fs.readdirSync(moved)).toHaveLength(1);
+        slow.cancel();
+        await expect(slow.done).rejects.toMatchObject({ name: 'AbortError' });
+        expect(fs.readdirSync(moved)).toEqual([]);
+      } finally {
+        session.invalidateAndCancel();
+      }
+    });
+  }
+});

@@ -25,11 +25,17 @@ interface CountingServer {
   requests: number;
   /** The sha256 of what /f/<i> answers. */
   expectedSha(i: number): string;
+  /** The sha256 of the whole of /r/<i>. */
+  resumableSha(i: number): string;
   reset(): void;
   close(): Promise<void>;
 }
 
 const BODY_SIZE = 24 * 1024;
+// /r/<i>: a body that stops after its first RESUME_HELD bytes until the client gives up on it;
+// a Range request for the rest gets a 206 at once (ETag and Accept-Ranges, so resume data holds).
+const RESUME_SIZE = 256 * 1024;
+const RESUME_HELD = 64 * 1024;
 
 /** GET /f/<i> answers BODY_SIZE bytes that depend on i, with Content-Length (keep-alive on HTTP/1.1). */
 async function startCountingServer(kind: 'http' | 'https' | 'h2', certs?: TestCertificates): Promise<CountingServer> {
@@ -41,11 +47,28 @@ async function startCountingServer(kind: 'http' | 'https' | 'h2', certs?: TestCe
   };
   const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     state.requests++;
+    const held = /^\/r\/(\d+)$/.exec(req.url ?? '');
+    if (held !== null) return void resumable(req, res, Number(held[1]));
     const match = /^\/f\/(\d+)$/.exec(req.url ?? '');
     if (match === null) return void res.writeHead(404).end();
     const b = body(Number(match[1]));
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': b.length });
     res.end(b);
+  };
+  const resumable = (req: http.IncomingMessage, res: http.ServerResponse, i: number): void => {
+    const whole = makeBytes(RESUME_SIZE, 1000 + i);
+    const head = { 'content-type': 'application/octet-stream', etag: `"r${i}"`, 'accept-ranges': 'bytes' };
+    const from = Number(/^bytes=(\d+)-$/.exec(req.headers.range ?? '')?.[1] ?? -1);
+    if (from >= 0 && req.headers['if-range'] === `"r${i}"`) {
+      res.writeHead(206, {
+        ...head,
+        'content-length': RESUME_SIZE - from,
+        'content-range': `bytes ${from}-${RESUME_SIZE - 1}/${RESUME_SIZE}`,
+      });
+      return void res.end(whole.subarray(from));
+    }
+    res.writeHead(200, { ...head, 'content-length': RESUME_SIZE });
+    res.write(whole.subarray(0, RESUME_HELD));
   };
   const tls = { key: certs?.key ?? '', cert: certs?.cert ?? '' };
   const server =
@@ -56,12 +79,27 @@ async function startCountingServer(kind: 'http' | 'https' | 'h2', certs?: TestCe
         : http.createServer(handler);
   const state = { accepted: 0, open: 0, peakOpen: 0, requests: 0 };
   const sockets = new Set<Socket>();
+  // Open connections are counted per reset: an earlier test's session may still be closing its own.
+  // A connection is open until the client's FIN ('end') or its close. The peak is taken after the
+  // rest of this turn's I/O (setImmediate): a client that closed one connection and then opened
+  // the next had the FIN queued before the new connection, and Node may hand over the accept first.
+  let epoch = 0;
   server.on('connection', (socket: Socket) => {
+    const accepted = epoch;
+    let counted = true;
+    const gone = (): void => {
+      if (counted && accepted === epoch) state.open--;
+      counted = false;
+    };
     state.accepted++;
-    state.peakOpen = Math.max(state.peakOpen, ++state.open);
+    state.open++;
+    setImmediate(() => {
+      if (accepted === epoch) state.peakOpen = Math.max(state.peakOpen, state.open + (counted ? 0 : 1));
+    });
     sockets.add(socket);
+    socket.on('end', gone);
     socket.on('close', () => {
-      state.open--;
+      gone();
       sockets.delete(socket);
     });
   });
@@ -79,9 +117,12 @@ async function startCountingServer(kind: 'http' | 'https' | 'h2', certs?: TestCe
       return state.requests;
     },
     expectedSha: (i) => sha256(body(i)),
+    resumableSha: (i) => sha256(makeBytes(RESUME_SIZE, 1000 + i)),
     reset() {
+      epoch++;
       state.accepted = 0;
-      state.peakOpen = state.open;
+      state.open = 0;
+      state.peakOpen = 0;
       state.requests = 0;
     },
     close: () =>
@@ -227,5 +268,89 @@ describe('HTTPMaximumConnectionsPerHost under churn', () => {
     await churnDownloads(session(10, { tls: { ca: certs.caPem } }), h2, 300, 30);
     expect(h2.requests).toBe(300);
     expect(h2.accepted).toBe(1);
+  });
+
+  it('one download at a time, each started when the last one finished: one connection for all 300', async () => {
+    await churnDownloads(session(6), plain, 300, 1);
+    expect(plain.requests).toBe(300);
+    expect(plain.accepted).toBe(1);
+  });
+
+  it('30 promise chains over a limit of 6: the waiting tasks take the freed connections, at most 6', async () => {
+    await churnDownloads(session(6), plain, 900, 30);
+    expect(plain.requests).toBe(900);
+    expect(plain.accepted).toBeLessThanOrEqual(6);
+    expect(plain.peakOpen).toBeLessThanOrEqual(6);
+  });
+
+  it('data and download tasks mixed on one host, 12 chains over a limit of 4: at most 4 connections', async () => {
+    const s = session(4);
+    const dir = tempDir('urlsession-connlimit-');
+    await churn(600, 12, async (i) => {
+      const url = `${plain.base}/f/${i}`;
+      if (i % 2 === 0) {
+        const result = await s.request(url).done;
+        expect(sha256(result.body)).toBe(plain.expectedSha(i));
+      } else {
+        const result = await s.download(url, { destination: path.join(dir, `f${i}`) }).done;
+        expect(fileSha(result.location)).toBe(plain.expectedSha(i));
+        fs.unlinkSync(result.location);
+      }
+    });
+    expect(plain.requests).toBe(600);
+    expect(plain.accepted).toBeLessThanOrEqual(4);
+    expect(plain.peakOpen).toBeLessThanOrEqual(4);
+  });
+
+  it('Titanium downloadTasks, each next one started from sessioncompleted: at most 10 connections, reused', async () => {
+    const dir = tempDir('urlsession-connlimit-');
+    const s = session(10, { downloadDirectory: dir });
+    const total = 300;
+    let started = 0;
+    let finished = 0;
+    const wrong: string[] = [];
+    const indexOf = new Map<number, number>();
+    const start = (): void => {
+      const i = started++;
+      indexOf.set(s.downloadTask({ url: `${plain.base}/f/${i}` }), i);
+    };
+    const done = new Promise<void>((resolve) => {
+      s.on('downloadcompleted', (e) => {
+        const i = indexOf.get(e.taskIdentifier) ?? -1;
+        if (fileSha(e.location) !== plain.expectedSha(i)) wrong.push(`${i}: wrong bytes`);
+        fs.unlinkSync(e.location);
+      });
+      s.on('sessioncompleted', (e) => {
+        if (!e.success || e.statusCode !== 200) wrong.push(`${e.taskIdentifier}: ${e.errorCode} ${e.statusCode}`);
+        if (++finished === total) resolve();
+        else if (started < total) start();
+      });
+    });
+    for (let k = 0; k < 10; k++) start();
+    await done;
+    expect(wrong).toEqual([]);
+    expect(plain.requests).toBe(total);
+    expect(plain.accepted).toBeLessThanOrEqual(10);
+    expect(plain.peakOpen).toBeLessThanOrEqual(10);
+  });
+
+  it('downloads cancelled with resume data and resumed, 10 chains over a limit of 5: never more than 5 open', async () => {
+    const s = session(5, { progressInterval: 0 });
+    const dir = tempDir('urlsession-connlimit-');
+    const total = 40;
+    await churn(total, 10, async (i) => {
+      const task = s.download(`${plain.base}/r/${i}`, { destination: path.join(dir, `r${i}`) });
+      await new Promise<void>((resolve) => task.on('progress', (p) => p.transferred >= RESUME_HELD && resolve()));
+      const resumeData = (await task.cancelByProducingResumeData()) as Buffer;
+      await expect(task.done).rejects.toMatchObject({ name: 'AbortError' });
+      const result = await s.download({ resumeData }).done;
+      expect(result.statusCode).toBe(206);
+      expect(fileSha(result.location)).toBe(plain.resumableSha(i));
+      fs.unlinkSync(result.location);
+    });
+    expect(plain.requests).toBe(2 * total);
+    // A cancelled response cannot be reused: each costs one connection, never more at once.
+    expect(plain.accepted).toBeLessThanOrEqual(5 + total);
+    expect(plain.peakOpen).toBeLessThanOrEqual(5);
   });
 });
