@@ -1,0 +1,103 @@
+// Resume data of a segmented download carries its plan (issue 18): a download cancelled by
+// producing resume data mid-way, then resumed from the blob, continues every unfinished segment
+// with a Range request from that segment's own `next` offset (not one request from the first
+// gap), and the file's sha256 is right. Cancelled again while resumed, the next blob still
+// places every segment. Against a paced real server on 127.0.0.1 (test/helpers/task-server.ts
+// /segfile). What a blob's plan must satisfy to be trusted: test/security/resume-data.test.ts.
+import * as fs from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import * as URLSession from '../../lib/index';
+import { decodeResumeData } from '../../lib/resume-data';
+import { liveSessions } from '../helpers/sessions';
+import { tempDir } from '../helpers/temp';
+import { makeBytes, sha256, useTaskServer } from '../helpers/task-server';
+import { waitFor } from '../helpers/wait-for';
+
+const server = useTaskServer();
+const live = liveSessions();
+const MiB = 1 << 20;
+
+function session(): URLSession.Session {
+  const configuration = URLSession.createSessionConfiguration({ downloadDirectory: tempDir('urlsession-seg-rd-') });
+  const s = URLSession.createSession({ configuration });
+  live.push(s);
+  return s;
+}
+
+/** The blob's plan as [start, next, end] triples ([] when it carries none). */
+function planOf(resumeData: Buffer): number[][] {
+  const text = (decodeResumeData(resumeData) as { segmentPlan?: string }).segmentPlan ?? '';
+  return text === '' ? [] : text.split(',').map((segment) => segment.split('-').map(Number));
+}
+
+/** The start offsets of the Range requests the server saw for `key` from request `from` on. */
+function rangeStartsSince(from: number, key: string): { starts: number[]; plain: number } {
+  const mine = server.seen.slice(from).filter((r) => r.url.includes(`key=${key}&`));
+  const starts = mine
+    .map((r) => /^bytes=(\d+)-/.exec(String(r.headers.range ?? ''))?.[1])
+    .filter((start): start is string => start !== undefined)
+    .map(Number);
+  for (const r of mine) if (r.headers.range !== undefined) expect(r.headers['if-range']).toBe('"v1"');
+  return { starts, plain: mine.filter((r) => r.headers.range === undefined).length };
+}
+
+/** Cancels `task` by producing resume data once every one of `starts` has sent `bytes`. */
+async function cancelMidway(task: URLSession.Task<URLSession.DownloadResult>, key: string, starts: string[]) {
+  await waitFor('every segment to be under way', () =>
+    starts.every((start) => (server.written.get(`${key}:${start}`) ?? 0) >= 256 * 1024),
+  );
+  const data = (await task.cancelByProducingResumeData()) as Buffer;
+  await task.done.catch(() => undefined);
+  expect(data).toBeInstanceOf(Buffer);
+  return data;
+}
+
+describe('resume data of a segmented download', () => {
+  it('resumes every unfinished segment from its own next offset, byte-exact, across two cancels', async () => {
+    const s = session();
+    const size = 8 * MiB + 11;
+    const key = 'rd';
+    // About 1.6 MB/s per request: the cancel comes while every segment is under way.
+    const url = `${server.base}/segfile?size=${size}&seed=21&key=${key}&delay=20&chunk=32768`;
+    const quarter = Math.floor(size / 4);
+    const first = s.download(url, { segments: 4 });
+    const data = await cancelMidway(first, key, ['get', String(quarter), String(2 * quarter), String(3 * quarter)]);
+
+    const before = server.seen.length;
+    const second = s.download({ resumeData: data });
+    // Under way again: cancel a second time, and the new blob still places every segment.
+    const plan = planOf(data);
+    const unfinished = plan.filter(([, next, end]) => next < end);
+    const again = await cancelMidway(
+      second,
+      key,
+      unfinished.map(([, next]) => String(next)),
+    );
+    const resumedOnce = rangeStartsSince(before, key);
+    // Only Range requests, one from every unfinished segment's own next offset.
+    expect(resumedOnce.plain).toBe(0);
+    expect(resumedOnce.starts.length).toBeGreaterThan(1);
+    expect(plan).toHaveLength(4);
+    expect(resumedOnce.starts.slice(0, unfinished.length).sort((a, b) => a - b)).toEqual(
+      unfinished.map(([, next]) => next),
+    );
+    expect(resumedOnce.starts).not.toContain(0);
+
+    const middle = server.seen.length;
+    const planAgain = planOf(again);
+    const unfinishedAgain = planAgain.filter(([, next, end]) => next < end);
+    expect(planAgain.length).toBeGreaterThanOrEqual(4);
+    // Every segment got further than in the first blob.
+    for (const [start, next] of plan) {
+      const now = planAgain.find(([s2]) => s2 === start);
+      expect(now?.[1]).toBeGreaterThanOrEqual(next);
+    }
+    const result = await s.download({ resumeData: again }).done;
+    expect(sha256(fs.readFileSync(result.location))).toBe(sha256(makeBytes(size, 21)));
+    const resumedTwice = rangeStartsSince(middle, key);
+    expect(resumedTwice.plain).toBe(0);
+    expect(resumedTwice.starts.slice(0, unfinishedAgain.length).sort((a, b) => a - b)).toEqual(
+      unfinishedAgain.map(([, next]) => next),
+    );
+  }, 60_000);
+});
