@@ -2,7 +2,7 @@
 // producing resume data mid-way, then resumed from the blob, continues every unfinished segment
 // with a Range request from that segment's own `next` offset (not one request from the first
 // gap), and the file's sha256 is right. Cancelled again while resumed, the next blob still
-// places every segment. Against a paced real server on 127.0.0.1 (test/helpers/task-server.ts
+// places every segment, further on. Against a paced real server on 127.0.0.1 (test/helpers/task-server.ts
 // /segfile). What a blob's plan must satisfy to be trusted: test/security/resume-data.test.ts.
 import * as fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -53,50 +53,67 @@ async function cancelMidway(task: URLSession.Task<URLSession.DownloadResult>, ke
 }
 
 describe('resume data of a segmented download', () => {
-  it('resumes every unfinished segment from its own next offset, byte-exact, across two cancels', async () => {
+  it('resumes every unfinished segment from its own next offset, byte-exact', async () => {
     const s = session();
     const size = 8 * MiB + 11;
-    const key = 'rd';
+    const key = 'rd1';
     // About 1.6 MB/s per request: the cancel comes while every segment is under way.
     const url = `${server.base}/segfile?size=${size}&seed=21&key=${key}&delay=20&chunk=32768`;
     const quarter = Math.floor(size / 4);
-    const first = s.download(url, { segments: 4 });
-    const data = await cancelMidway(first, key, ['get', String(quarter), String(2 * quarter), String(3 * quarter)]);
-
+    const data = await cancelMidway(s.download(url, { segments: 4 }), key, [
+      'get',
+      String(quarter),
+      String(2 * quarter),
+      String(3 * quarter),
+    ]);
     const before = server.seen.length;
-    const second = s.download({ resumeData: data });
-    // Under way again: cancel a second time, and the new blob still places every segment.
+    const result = await s.download({ resumeData: data }).done;
+    expect(sha256(fs.readFileSync(result.location))).toBe(sha256(makeBytes(size, 21)));
+    // Only Range requests, one from every unfinished segment's own next offset.
+    const resumed = rangeStartsSince(before, key);
+    expect(resumed.plain).toBe(0);
+    expect(resumed.starts.length).toBeGreaterThan(1);
+    const unfinished = planOf(data).filter(([, next, end]) => next < end);
+    expect(planOf(data)).toHaveLength(4);
+    expect(resumed.starts.slice(0, unfinished.length).sort((a, b) => a - b)).toEqual(
+      unfinished.map(([, next]) => next),
+    );
+    expect(resumed.starts).not.toContain(0);
+  }, 60_000);
+
+  it('cancelled again while resumed, the next blob places every segment further on', async () => {
+    const s = session();
+    const size = 8 * MiB + 11;
+    const key = 'rd2';
+    const url = `${server.base}/segfile?size=${size}&seed=22&key=${key}&delay=20&chunk=32768`;
+    const quarter = Math.floor(size / 4);
+    const data = await cancelMidway(s.download(url, { segments: 4 }), key, [
+      'get',
+      String(quarter),
+      String(2 * quarter),
+      String(3 * quarter),
+    ]);
     const plan = planOf(data);
     const unfinished = plan.filter(([, next, end]) => next < end);
+    expect(unfinished.length).toBeGreaterThan(1);
     const again = await cancelMidway(
-      second,
+      s.download({ resumeData: data }),
       key,
       unfinished.map(([, next]) => String(next)),
     );
-    const resumedOnce = rangeStartsSince(before, key);
-    // Only Range requests, one from every unfinished segment's own next offset.
-    expect(resumedOnce.plain).toBe(0);
-    expect(resumedOnce.starts.length).toBeGreaterThan(1);
-    expect(plan).toHaveLength(4);
-    expect(resumedOnce.starts.slice(0, unfinished.length).sort((a, b) => a - b)).toEqual(
-      unfinished.map(([, next]) => next),
-    );
-    expect(resumedOnce.starts).not.toContain(0);
-
-    const middle = server.seen.length;
     const planAgain = planOf(again);
-    const unfinishedAgain = planAgain.filter(([, next, end]) => next < end);
     expect(planAgain.length).toBeGreaterThanOrEqual(4);
-    // Every segment got further than in the first blob.
     for (const [start, next] of plan) {
-      const now = planAgain.find(([s2]) => s2 === start);
+      const now = planAgain.find(([other]) => other === start);
       expect(now?.[1]).toBeGreaterThanOrEqual(next);
     }
+    const before = server.seen.length;
     const result = await s.download({ resumeData: again }).done;
-    expect(sha256(fs.readFileSync(result.location))).toBe(sha256(makeBytes(size, 21)));
-    const resumedTwice = rangeStartsSince(middle, key);
-    expect(resumedTwice.plain).toBe(0);
-    expect(resumedTwice.starts.slice(0, unfinishedAgain.length).sort((a, b) => a - b)).toEqual(
+    expect(sha256(fs.readFileSync(result.location))).toBe(sha256(makeBytes(size, 22)));
+    const resumed = rangeStartsSince(before, key);
+    const unfinishedAgain = planAgain.filter(([, next, end]) => next < end);
+    expect(resumed.plain).toBe(0);
+    expect(resumed.starts.slice(0, unfinishedAgain.length).sort((a, b) => a - b)).toEqual(
       unfinishedAgain.map(([, next]) => next),
     );
   }, 60_000);
