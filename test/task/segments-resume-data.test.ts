@@ -2,7 +2,8 @@
 // producing resume data mid-way, then resumed from the blob, continues every unfinished segment
 // with a Range request from that segment's own `next` offset (not one request from the first
 // gap), and the file's sha256 is right. Cancelled again while resumed, the next blob still
-// places every segment, further on. Against a paced real server on 127.0.0.1 (test/helpers/task-server.ts
+// places every segment, further on; cancelled while it still waits for a connection (the engine
+// never opened its file), it gives back the same plan and gapless prefix, not the file's size. Against a paced real server on 127.0.0.1 (test/helpers/task-server.ts
 // /segfile). What a blob's plan must satisfy to be trusted: test/security/resume-data.test.ts.
 import * as fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -116,5 +117,38 @@ describe('resume data of a segmented download', () => {
     expect(resumed.starts.slice(0, unfinishedAgain.length).sort((a, b) => a - b)).toEqual(
       unfinishedAgain.map(([, next]) => next),
     );
+  }, 60_000);
+
+  it('cancelled while it waits for a connection, a resumed download gives back the plan, not its holes', async () => {
+    const s = session();
+    const size = 8 * MiB + 11;
+    const key = 'rd3';
+    const url = `${server.base}/segfile?size=${size}&seed=25&key=${key}&delay=20&chunk=32768`;
+    const quarter = Math.floor(size / 4);
+    const data = await cancelMidway(s.download(url, { segments: 4 }), key, [
+      'get',
+      String(quarter),
+      String(2 * quarter),
+      String(3 * quarter),
+    ]);
+    // One connection per host: a slow download holds it, and the resumed one waits in the engine.
+    const narrow = URLSession.createSession({
+      configuration: URLSession.createSessionConfiguration({
+        downloadDirectory: tempDir('urlsession-seg-rd-narrow-'),
+        HTTPMaximumConnectionsPerHost: 1,
+      }),
+    });
+    live.push(narrow);
+    const holder = narrow.download(`${server.base}/segfile?size=${4 * MiB}&seed=26&key=holder&delay=20&chunk=16384`);
+    await waitFor('the holder to be under way', () => (server.written.get('holder:get') ?? 0) > 0);
+    const waiting = narrow.download({ resumeData: data });
+    const again = (await waiting.cancelByProducingResumeData()) as Buffer;
+    await waiting.done.catch(() => undefined);
+    holder.cancel();
+    expect(again).toBeInstanceOf(Buffer);
+    expect(decodeResumeData(again).offset).toBe(decodeResumeData(data).offset);
+    const result = await s.download({ resumeData: again }).done;
+    expect(sha256(fs.readFileSync(result.location))).toBe(sha256(makeBytes(size, 25)));
+    expect(planOf(again)).toEqual(planOf(data));
   }, 60_000);
 });
