@@ -47,31 +47,29 @@ fs.fdatasyncSync = function (fd) {
 let sessions = 0;
 
 async function once(url, segments, work) {
-  const configuration = URLSession.createSessionConfiguration({
-    identifier: `journal-rate-${++sessions}`,
-    stateDirectory: path.join(work, 'state'),
-    downloadDirectory: path.join(work, 'out'),
-    HTTPMaximumConnectionsPerHost: 8,
-  });
-  const s = URLSession.createSession({ configuration });
-  const before = { ...counts };
-  const started = process.hrtime.bigint();
-  const result = await s.download(url, segments > 1 ? { segments } : {}).done;
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  const size = fs.statSync(result.location).size;
-  fs.rmSync(result.location);
-  await new Promise((resolve) => {
-    s.on('invalidated', resolve);
-    s.finishTasksAndInvalidate();
-  });
-  const run = {
-    segments,
-    seconds,
-    size,
-    ...Object.fromEntries(Object.keys(counts).map((k) => [k, counts[k] - before[k]])),
-  };
-  fs.rmSync(work, { recursive: true, force: true });
-  return run;
+  try {
+    const configuration = URLSession.createSessionConfiguration({
+      identifier: `journal-rate-${++sessions}`,
+      stateDirectory: path.join(work, 'state'),
+      downloadDirectory: path.join(work, 'out'),
+      HTTPMaximumConnectionsPerHost: 8,
+    });
+    const s = URLSession.createSession({ configuration });
+    const before = { ...counts };
+    const started = process.hrtime.bigint();
+    const result = await s.download(url, segments > 1 ? { segments } : {}).done;
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const size = fs.statSync(result.location).size;
+    await new Promise((resolve) => {
+      s.on('invalidated', resolve);
+      s.finishTasksAndInvalidate();
+    });
+    const counted = Object.fromEntries(Object.keys(counts).map((k) => [k, counts[k] - before[k]]));
+    return { segments, seconds, size, ...counted };
+  } finally {
+    // Whatever happened, nothing of the run stays behind.
+    fs.rmSync(work, { recursive: true, force: true });
+  }
 }
 
 /** bench/latency.js's path (50 ms RTT, 1 MiB window, 400 Mbit/s) in a process of its own. */
