@@ -4,17 +4,19 @@
 //   one <url> <dir>                          one download
 //   many <url> <count> <concurrency> <dir>   <count> downloads started at once, <concurrency> the per-host limit
 //   small <url> <count>                      sequential data tasks, each started from the last one's sessioncompleted
-//   segmented <url> <segments> <dir>         one download in <segments> Range requests (as many connections allowed)
+//   segmented <url> <segments> <dir> [ca]    one download in <segments> Range requests (as many connections allowed);
+//                                            `ca`: a PEM file of the CA to trust for https (bench/nginx.js tls)
 'use strict';
 const path = require('node:path');
 const URLSession = require(path.join(__dirname, '..', 'dist', 'index.js'));
 
-function session(limit, downloadDirectory) {
+function session(limit, downloadDirectory, caFile) {
   return URLSession.createSession({
     configuration: URLSession.createSessionConfiguration({
       HTTPMaximumConnectionsPerHost: limit,
       progressInterval: 250,
       downloadDirectory,
+      ...(caFile === undefined ? {} : { tls: { ca: require('node:fs').readFileSync(caFile, 'utf8') } }),
     }),
   });
 }
@@ -41,8 +43,8 @@ async function main() {
   let bytes = 0;
   let s;
   if (workload === 'segmented') {
-    const [segments, dir] = [Number(args[0]), args[1]];
-    s = session(segments, dir);
+    const [segments, dir, caFile] = [Number(args[0]), args[1], args[2]];
+    s = session(segments, dir, caFile);
     let size = 0;
     s.on('downloadcompleted', (e) => (size = require('node:fs').statSync(e.location).size));
     bytes = await completions(

@@ -241,4 +241,4 @@ if (require.main === module) {
   );
 }
 
-module.exports = { runLatency };
+module.exports = { runLatency, PATH, aria2Args, countConnections };

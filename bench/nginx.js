@@ -1,6 +1,8 @@
 // The neutral server: nginx from Debian's packages on 127.0.0.1, in its own process, with a
-// temporary config (sendfile on, access log off), serving generated files and accepting uploads.
-// Started and stopped by PID; installed with apt-get when missing.
+// temporary config (sendfile on, access log off), serving generated files and accepting uploads;
+// with `{ tls: true }` the same files over HTTPS with HTTP/2 too, on a second port, with a CA and a
+// certificate for 127.0.0.1 made for this run (openssl). Started and stopped by PID; installed with
+// apt-get when missing.
 'use strict';
 const { execFileSync, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -40,7 +42,58 @@ function makeFile(file, size) {
   fs.closeSync(fd);
 }
 
-async function startNginx(sizes) {
+/** A CA and a certificate for 127.0.0.1 signed by it, in `dir`: { ca, cert, key } file paths. */
+function makeCertificates(dir) {
+  const openssl = (...args) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
+  openssl(
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.pem',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=urlsession bench CA',
+  );
+  openssl(
+    'req',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    'server.key',
+    '-out',
+    'server.csr',
+    '-subj',
+    '/CN=127.0.0.1',
+  );
+  fs.writeFileSync(path.join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
+  openssl(
+    'x509',
+    '-req',
+    '-in',
+    'server.csr',
+    '-CA',
+    'ca.pem',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-out',
+    'server.pem',
+    '-days',
+    '2',
+    '-extfile',
+    'san.ext',
+  );
+  return { ca: path.join(dir, 'ca.pem'), cert: path.join(dir, 'server.pem'), key: path.join(dir, 'server.key') };
+}
+
+async function startNginx(sizes, { tls = false } = {}) {
   const binary = ensureNginx();
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'urlsession-bench-nginx-'));
   // nginx's workers run as an unprivileged user: the served folder must be world-readable.
@@ -49,6 +102,8 @@ async function startNginx(sizes) {
   fs.mkdirSync(files, { mode: 0o755 });
   for (const [name, size] of Object.entries(sizes)) makeFile(path.join(files, name), size);
   const port = await freePort();
+  const tlsPort = tls ? await freePort() : 0;
+  const certificates = tls ? makeCertificates(root) : undefined;
   const config = `
 worker_processes 1;
 pid ${root}/nginx.pid;
@@ -78,6 +133,17 @@ http {
       proxy_pass http://127.0.0.1:${port}/sink;
     }
     location = /sink { return 204; }
+  }${
+    tls
+      ? `
+  server {
+    listen 127.0.0.1:${tlsPort} ssl http2;
+    ssl_certificate ${certificates.cert};
+    ssl_certificate_key ${certificates.key};
+    root ${files};
+    location /files/ { alias ${files}/; }
+  }`
+      : ''
   }
 }`;
   const conf = path.join(root, 'nginx.conf');
@@ -87,6 +153,7 @@ http {
   const version = spawnSync(binary, ['-v'], { encoding: 'utf8' }).stderr.trim().replace('nginx version: ', '');
   return {
     base: `http://127.0.0.1:${port}`,
+    ...(tls ? { tlsBase: `https://127.0.0.1:${tlsPort}`, caFile: certificates.ca } : {}),
     files,
     version,
     stop() {

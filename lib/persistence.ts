@@ -17,6 +17,14 @@ import type { NativeEvent, NativeTaskKind, NativeTaskRequest } from './native';
  * their base64 text and the journal holding it would near V8's longest string. */
 export const JOURNALED_RESPONSE_LIMIT = 256 * 1024 * 1024;
 
+/** A running segmented download's plan is journaled at most this often (see segmentsProgressed). */
+export const PLAN_JOURNAL_INTERVAL_MS = 1000;
+
+/** The segments of a plan's text ("start-next-end,..."; '' has none). */
+function segmentCount(plan: string): number {
+  return plan === '' ? 0 : plan.split(',').length;
+}
+
 /** Upload bodies this module keeps in the state folder: body-<task>-<random> (body-<task> before). */
 const BODY_NAME = /^body-\d+(-[0-9a-f]+)?$/;
 
@@ -32,6 +40,8 @@ export class SessionPersistence {
   readonly journal: Journal;
   /** The body files this module wrote, by task: removed when their task completes (also after reset()). */
   #bodies = new Map<number, string>();
+  /** When each running segmented download's plan was last journaled (performance.now()). */
+  #planJournaledAt = new Map<number, number>();
 
   /** `onWarning` hears of writes into the state folder that fail (one warning per episode). */
   /** `heldLock`: the state folder's lock, already taken (lib/journal.ts lockStateDirectory); the journal owns it from here. */
@@ -153,11 +163,20 @@ export class SessionPersistence {
 
   /**
    * A segmented download's progress: its plan, so that a later process resumes every segment
-   * from its own offset. As often as the engine reports progress (progressInterval).
+   * from its own offset. The first plan and one with another number of segments (a split, a
+   * fallback to one request) at once; otherwise at most once per PLAN_JOURNAL_INTERVAL_MS, not at
+   * every progress event (each is an append and, per tick, an fdatasync: bench/ANALYSIS.md). A
+   * journaled plan older than the bytes on disk is still true (each segment's bytes up to its
+   * journaled next are there): a kill fetches the later bytes again, at their own offsets.
    */
   segmentsProgressed(taskIdentifier: number, plan: string): void {
     const task = this.journal.tasks.get(taskIdentifier);
     if (task === undefined || task.kind !== 'download' || task.segmentPlan === plan) return;
+    const now = performance.now();
+    const last = this.#planJournaledAt.get(taskIdentifier);
+    const reshaped = task.segmentPlan === undefined || segmentCount(task.segmentPlan) !== segmentCount(plan);
+    if (!reshaped && last !== undefined && now - last < PLAN_JOURNAL_INTERVAL_MS) return;
+    this.#planJournaledAt.set(taskIdentifier, now);
     this.journal.patchTask(taskIdentifier, { segmentPlan: plan });
   }
 
@@ -180,6 +199,7 @@ export class SessionPersistence {
       else entry.responseOmittedBytes = event.responseBody.length;
     }
     this.journal.complete(entry);
+    this.#planJournaledAt.delete(event.taskIdentifier);
     const body = this.#bodies.get(event.taskIdentifier);
     this.#bodies.delete(event.taskIdentifier);
     if (body !== undefined) fs.rm(body, { force: true }, () => undefined);

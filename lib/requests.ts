@@ -9,7 +9,7 @@ import type { BodyStreamSource } from './request-body-stream';
 import type { NativeTaskRequest } from './native';
 import { TaskKind } from './native-constants';
 import { isOwnPartial } from './partial-files';
-import { decodeResumeData, type ResumeState } from './resume-data';
+import { decodeResumeData, resumeFields, type ResumeState } from './resume-data';
 import { parseSpeedLimit } from './speed-limit';
 import type { TaskSetup } from './task';
 import type { TaskKindName } from './task-table';
@@ -165,12 +165,7 @@ export function promiseDownload(
       : { integrityAlgorithm: parsed.integrity.algorithm, integrityDigests: parsed.integrity.digests }),
     ...(resume === undefined || resume.partialPath === ''
       ? {}
-      : {
-          resumePartialPath: resume.partialPath,
-          resumeIdentity: resume.partialIdentity,
-          resumeOffset: resume.offset,
-          resumeValidator: resume.validator,
-        }),
+      : resumeFields(resume, fs.lstatSync(resume.partialPath, { throwIfNoEntry: false })?.size ?? 0)),
   };
   const resumeTemplate = {
     destinationDirectory: destination.destinationDirectory,
@@ -237,7 +232,7 @@ export function withBody(request: NativeTaskRequest, ready: EngineBody): void {
 function usableResume(resume: ResumeState): ResumeState {
   if (isOwnPartial(resume.partialPath, resume.partialIdentity)) return resume;
   if (fs.lstatSync(resume.partialPath, { throwIfNoEntry: false }) === undefined) {
-    return { ...resume, partialPath: '', partialIdentity: '', offset: 0, validator: '' };
+    return { ...resume, partialPath: '', partialIdentity: '', offset: 0, validator: '', segmentPlan: '' };
   }
   throw typeError(
     ErrorCodes.INVALID_RESUME_DATA,

@@ -1,7 +1,9 @@
 // Resume data: an opaque, versioned, engine-portable blob (JSON inside a Buffer). It names the
 // partial file kept on disk (path and identity), how many bytes it holds and the validator
 // (strong ETag or Last-Modified; Last-Modified for a content-encoded body, whose bytes are kept
-// decoded: native/core/download_writer.cc) that makes the server's If-Range check safe.
+// decoded: native/core/download_writer.cc) that makes the server's If-Range check safe, and for
+// a segmented download its plan (which bytes past the gapless prefix are there too), trusted
+// only while the file on disk fits it.
 // The blob is authenticated: an HMAC-SHA256 with a key private to this user, so a blob that
 // names any other file (a crafted one, handed to download({ resumeData }) or
 // discardResumeData()) is refused before anything touches the disk; and even a genuine blob's
@@ -11,11 +13,15 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { ErrorCodes, typeError } from './errors';
+import type { NativeTaskRequest } from './native';
 import { PARTIAL_FILE_NAME, removeOwnPartial } from './partial-files';
+import { contiguousPrefix, parseSegmentPlan, type PlannedSegment } from './segment-plan';
 import { userCacheRoot } from './user-folders';
 
 const FORMAT = 'urlsession-resume';
-const VERSION = 2;
+const VERSION = 3;
+/** Blobs from before the segment plan: still read, as blobs without a plan. */
+const PLANLESS_VERSION = 2;
 const KEY_BYTES = 32;
 
 export interface ResumeState {
@@ -30,6 +36,8 @@ export interface ResumeState {
   destinationFileName: string;
   nameFromResponse: boolean;
   overwrite: boolean;
+  /** A segmented download's plan (lib/segment-plan.ts); '' when there is none. */
+  segmentPlan: string;
 }
 
 let key: Buffer | undefined;
@@ -101,7 +109,8 @@ function readKey(file: string): Buffer | undefined {
   }
 }
 
-// Every field of resume data and the type it must have, in one fixed order: what the HMAC covers.
+// Every field of resume data and the type it must have, in one fixed order: what the HMAC covers
+// (a planless blob's, all but the last).
 const FIELD_TYPES = {
   url: 'string',
   partialPath: 'string',
@@ -112,20 +121,19 @@ const FIELD_TYPES = {
   destinationFileName: 'string',
   nameFromResponse: 'boolean',
   overwrite: 'boolean',
+  segmentPlan: 'string',
 } as const satisfies Record<keyof ResumeState, 'string' | 'number' | 'boolean'>;
 const FIELDS = Object.keys(FIELD_TYPES) as (keyof ResumeState)[];
+const PLANLESS_FIELDS = FIELDS.filter((field) => field !== 'segmentPlan');
 
-function canonical(state: ResumeState): string {
-  return JSON.stringify(FIELDS.map((field) => state[field]));
-}
-
-function mac(state: ResumeState): Buffer {
-  return createHmac('sha256', resumeKey()).update(canonical(state)).digest();
+function mac(state: ResumeState, fields: (keyof ResumeState)[]): Buffer {
+  const canonical = JSON.stringify(fields.map((field) => state[field]));
+  return createHmac('sha256', resumeKey()).update(canonical).digest();
 }
 
 export function encodeResumeData(state: ResumeState): Buffer {
   return Buffer.from(
-    JSON.stringify({ format: FORMAT, version: VERSION, ...state, mac: mac(state).toString('base64') }),
+    JSON.stringify({ format: FORMAT, version: VERSION, ...state, mac: mac(state, FIELDS).toString('base64') }),
     'utf8',
   );
 }
@@ -147,12 +155,18 @@ export function decodeResumeData(data: unknown): ResumeState {
   } catch {
     refuse('resumeData is not urlsession resume data');
   }
-  if (parsed === null || typeof parsed !== 'object' || parsed.format !== FORMAT || parsed.version !== VERSION) {
+  if (
+    parsed === null ||
+    typeof parsed !== 'object' ||
+    parsed.format !== FORMAT ||
+    (parsed.version !== VERSION && parsed.version !== PLANLESS_VERSION)
+  ) {
     refuse(
       `resumeData has an unknown format or version (${String((parsed as { version?: unknown } | null)?.version)})`,
     );
   }
-  const damaged = FIELDS.some((field) => typeof parsed[field] !== FIELD_TYPES[field]);
+  const fields = parsed.version === VERSION ? FIELDS : PLANLESS_FIELDS;
+  const damaged = fields.some((field) => typeof parsed[field] !== FIELD_TYPES[field]);
   if (
     damaged ||
     !Number.isSafeInteger(parsed.offset) ||
@@ -161,10 +175,13 @@ export function decodeResumeData(data: unknown): ResumeState {
   ) {
     refuse('resumeData is damaged');
   }
-  const state = Object.fromEntries(FIELDS.map((field) => [field, parsed[field]])) as unknown as ResumeState;
+  const state = {
+    segmentPlan: '',
+    ...Object.fromEntries(fields.map((field) => [field, parsed[field]])),
+  } as unknown as ResumeState;
   const { partialPath, partialIdentity, destinationDirectory } = state;
   const given = Buffer.from(parsed.mac, 'base64');
-  const expected = mac(state);
+  const expected = mac(state, fields);
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
     refuse('resumeData was not made by urlsession for this user (its signature does not match)');
   }
@@ -177,7 +194,43 @@ export function decodeResumeData(data: unknown): ResumeState {
   ) {
     refuse('resumeData names a file that is not a partial download in its destination folder');
   }
+  // A plan that does not parse is dropped, never trusted: the bytes up to offset still resume.
+  if (parseSegmentPlan(state.segmentPlan) === undefined) state.segmentPlan = '';
   return state;
+}
+
+/**
+ * What the engine's request needs to continue the partial file (an own partial file: see
+ * lib/requests.ts usableResume), `sizeOnDisk` its size now. A plan goes along only while the file
+ * fits it: a validator for If-Range, something left to fetch, the blob's offset its gapless
+ * prefix, every written segment's bytes within the file and the file within the plan. Then the
+ * engine keeps the whole file (resumeOffset is its size; it truncates to resumeOffset) and
+ * continues every unfinished segment from its own offset. Otherwise the plan is dropped and the
+ * file continues from offset in one request, as a planless blob does.
+ */
+export function resumeFields(
+  state: ResumeState,
+  sizeOnDisk: number,
+): Pick<
+  NativeTaskRequest,
+  'resumePartialPath' | 'resumeIdentity' | 'resumeOffset' | 'resumeValidator' | 'resumeSegments'
+> {
+  const base = {
+    resumePartialPath: state.partialPath,
+    resumeIdentity: state.partialIdentity,
+    resumeOffset: state.offset,
+    resumeValidator: state.validator,
+  };
+  const plan = parseSegmentPlan(state.segmentPlan);
+  const fits =
+    plan !== undefined &&
+    state.validator !== '' &&
+    plan.some((segment) => segment.next < segment.end) &&
+    contiguousPrefix(plan) === state.offset &&
+    plan.every((segment) => segment.next === segment.start || segment.next <= sizeOnDisk) &&
+    sizeOnDisk <= (plan.at(-1) as PlannedSegment).end;
+  if (!fits) return base;
+  return { ...base, resumeOffset: sizeOnDisk, resumeSegments: state.segmentPlan };
 }
 
 /** Removes the partial file behind resume data that will not be used (only while it is still that file). */

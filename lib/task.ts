@@ -51,7 +51,7 @@ export interface TaskSetup {
   /** request(): resolve at the response head with a Readable body. */
   stream?: boolean;
   /** Downloads: how to describe the partial file in resume data. */
-  resumeTemplate?: Omit<ResumeState, 'partialPath' | 'partialIdentity' | 'offset' | 'validator'>;
+  resumeTemplate?: Omit<ResumeState, 'partialPath' | 'partialIdentity' | 'offset' | 'validator' | 'segmentPlan'>;
 }
 
 /** A task of any result type, as the session's task table holds it. */
@@ -288,6 +288,7 @@ export class Task<Result = DownloadResult | RequestResult> extends EventEmitter<
       partialIdentity: event.partialIdentity ?? '',
       offset: event.partialBytes ?? 0,
       validator: event.validator ?? '',
+      segmentPlan: event.segments ?? '',
     });
   }
 

@@ -147,7 +147,7 @@ export const EVENT_FIELDS: Readonly<Record<NativeEventType, readonly (readonly [
   [EventType.UploadProgress]: [['totalBytes', 'Number'], ['expectedBytes', 'Number'], ['segments', 'RestIf'], ['segments', 'Text']],
   [EventType.Response]: [['statusCode', 'Number'], ['expectedBytes', 'Number'], ['url', 'Text'], ['headers', 'Headers'], ['validator', 'Text']],
   [EventType.DownloadCompleted]: [['statusCode', 'Number'], ['location', 'Text']],
-  [EventType.TaskCompleted]: [['statusCode', 'Number'], ['errorCode', 'Number'], ['responseBody', 'Body'], ['message', 'Text'], ['url', 'Text'], ['metrics', 'Metrics'], ['partialPath', 'RestIf'], ['partialBytes', 'Number'], ['partialPath', 'Text'], ['validator', 'Text'], ['partialIdentity', 'Text']],
+  [EventType.TaskCompleted]: [['statusCode', 'Number'], ['errorCode', 'Number'], ['responseBody', 'Body'], ['message', 'Text'], ['url', 'Text'], ['metrics', 'Metrics'], ['partialPath', 'RestIf'], ['partialBytes', 'Number'], ['partialPath', 'Text'], ['validator', 'Text'], ['partialIdentity', 'Text'], ['segments', 'Text']],
   [EventType.SessionInvalidated]: [],
   [EventType.ResetCompleted]: [['token', 'Number']],
   [EventType.FlushCompleted]: [['token', 'Number']],
@@ -252,6 +252,7 @@ function decodeEvent(r: BatchReader): NativeEvent {
       event.partialPath = r.text();
       event.validator = r.text();
       event.partialIdentity = r.text();
+      event.segments = r.text();
       return event;
     }
     case EventType.SessionInvalidated:

@@ -447,6 +447,8 @@ void DownloadWriter::Fail(int code, Event* completion) {
     completion->partialIdentity = identity_.ToString();
     completion->partialBytes = kept;
     completion->validator = untouched ? request_.resumeValidator : ResumeValidator(headers_);
+    // The plan says which bytes past the gapless prefix are there too (resume data carries it).
+    if (segmented_ && !untouched) completion->segments = plan_.ToString();
     partial_path_.clear();
     folder_.Close();
     return;
@@ -456,11 +458,18 @@ void DownloadWriter::Fail(int code, Event* completion) {
 
 void DownloadWriter::FailUnopened(const TaskRequest& request, Event* completion) {
   if (request.resumePartialPath.empty()) return;
-  if (request.keepPartialOnFailure && request.resumeOffset > 0) {
+  // A file resumed from a plan has holes (resumeOffset is its size): the plan still places its
+  // bytes, and only its gapless prefix continues without it.
+  int64_t kept = request.resumeOffset;
+  SegmentPlan plan;
+  bool planned = !request.resumeSegments.empty();
+  if (planned) kept = SegmentPlan::Parse(request.resumeSegments, -1, &plan) ? plan.ContiguousPrefix() : 0;
+  if (request.keepPartialOnFailure && kept > 0) {
     completion->partialPath = request.resumePartialPath;
     completion->partialIdentity = request.resumeIdentity;
-    completion->partialBytes = request.resumeOffset;
+    completion->partialBytes = kept;
     completion->validator = request.resumeValidator;
+    if (planned) completion->segments = request.resumeSegments;
     return;
   }
   DiscardPartialFile(request.resumePartialPath, FileIdentity::Parse(request.resumeIdentity));

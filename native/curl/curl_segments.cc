@@ -103,6 +103,14 @@ bool CurlTransfer::StartSegmentRequest(int64_t segment, int64_t from, int64_t to
   curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &CurlTransfer::OnSegmentWrite);
   curl_easy_setopt(easy, CURLOPT_WRITEDATA, request.get());
   curl_easy_setopt(easy, CURLOPT_PRIVATE, this);
+  // Over h2 every Range request would be a stream of the GET's one connection, which one
+  // connection's window bounds (slower than one request: bench/ANALYSIS.md, "Segments over
+  // HTTP/2"): each opens a connection of its own instead, as over HTTP/1.1.
+  long version = 0;
+  if (curl_easy_getinfo(easy_, CURLINFO_HTTP_VERSION, &version) == CURLE_OK && version >= CURL_HTTP_VERSION_2_0) {
+    curl_easy_setopt(easy, CURLOPT_PIPEWAIT, 0L);
+    curl_easy_setopt(easy, CURLOPT_FRESH_CONNECT, 1L);
+  }
   for (curl_slist* item = header_list_; item != nullptr; item = item->next) {
     if (StartsWithHeader(item->data, "Range") || StartsWithHeader(item->data, "If-Range") ||
         StartsWithHeader(item->data, "Accept-Encoding")) {

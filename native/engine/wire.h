@@ -89,7 +89,9 @@
   /* Strong ETag, else Last-Modified, of the response. */                                 \
   FIELD(Text, validator, validator)                                                       \
   /* The identity ("device:inode:birthNs") of the partial file (lib/partial-files.ts). */ \
-  FIELD(Text, partialIdentity, partialIdentity)
+  FIELD(Text, partialIdentity, partialIdentity)                                           \
+  /* A segmented download's plan (core/segment_plan.h): resume every segment from it. */  \
+  FIELD(Text, segments, segments)
 
 #define URLSESSION_TOKEN_FIELDS(FIELD) FIELD(Number, token, token)
 

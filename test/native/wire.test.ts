@@ -65,7 +65,7 @@ describe('the native wire', () => {
     // TaskCompleted with its optional partial fields left out, as for a task without a partial file.
     const completed = events.find((e) => e.type === EventType.TaskCompleted)!;
     const withoutPartial: NativeEvent = { ...completed, taskIdentifier: 99 };
-    for (const name of ['partialBytes', 'partialPath', 'validator', 'partialIdentity'] as const)
+    for (const name of ['partialBytes', 'partialPath', 'validator', 'partialIdentity', 'segments'] as const)
       delete withoutPartial[name];
     expect(completed.partialPath).toBeTypeOf('string');
     const sent = [...events, withoutPartial];
