@@ -19,6 +19,7 @@
         "native/core/digest_file.cc",
         "native/core/download_writer.cc",
         "native/core/segment_plan.cc",
+        "native/core/segment_rules.cc",
         "native/core/cookie_limits.cc",
         "native/core/speed_shares.cc"
       ],
