@@ -56,6 +56,7 @@
             "native/apple/digest_commoncrypto.cc",
             "native/apple/apple_configuration.cc",
             "native/apple/apple_session_model.cc",
+            "native/apple/apple_segments.cc",
             "native/apple/background_files.cc",
             "native/apple/cookie_jar_file.cc",
             "native/apple/spki_der.cc",
