@@ -23,6 +23,10 @@
 // OnComplete), tells the model (TaskCreated / TaskCreationFailed) and resumes it.
 - (void)start:(const urlsession::StartPlan&)plan session:(NSURLSession*)session;
 - (void)perform:(const urlsession::Commands&)commands;
+// After every call into the model: creates the Range data tasks of segmented downloads it
+// planned and performs the commands it queued (AppleSessionModel::TakeSegmentWork), then arms
+// the progress timer (armProgressTimer).
+- (void)settle:(NSURLSession*)session;
 // Arms the model's progress timer when it asks for one (TakeProgressTimer).
 - (void)armProgressTimer;
 // The model for a callback of `task`, after adopting it if it may be a task of an earlier
