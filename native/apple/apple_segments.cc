@@ -121,11 +121,11 @@ void AppleSegments::Rebalance() {
       continue;
     }
     auto split = writer_->Segments().ProposeSplit([this](int64_t start) {
-      bool running = (start == first_segment_ && !first_done_ && !first_stopping_ && !first_waiting_) ||
-                     std::any_of(requests_.begin(), requests_.end(), [start](const Request& request) {
-                       return request.answered && request.start == start;
-                     });
-      return running && std::none_of(requests_.begin(), requests_.end(), [start](const Request& request) {
+      bool fetching = (start == first_segment_ && !first_done_ && !first_stopping_ && !first_waiting_) ||
+                      std::any_of(requests_.begin(), requests_.end(), [start](const Request& request) {
+                        return request.answered && request.start == start;
+                      });
+      return fetching && std::none_of(requests_.begin(), requests_.end(), [start](const Request& request) {
                return request.split && !request.answered && request.how.donor == start;
              });
     });

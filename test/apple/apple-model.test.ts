@@ -65,6 +65,7 @@ const CASES = [
   'first_completes_before_ranges',
   'cut_segment_retried_from_offset',
   'segments_rebalanced',
+  'segments_resumed_from_plan',
   'segments_follow_the_user',
   'segments_not_paced_nor_background',
   'background_shutdown_keeps_placing',

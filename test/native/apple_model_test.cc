@@ -1697,6 +1697,36 @@ CASE(segments_rebalanced) {
         "0-4194304-4194304,4194304-6291456-6291456,6291456-7340032-7340032,7340032-8388608-8388608");
 }
 
+// Resumed from a journaled plan (TaskRequest::resumeSegments): the task's own request continues
+// the first unfinished segment, and every other unfinished one gets a Range task from its own
+// next offset, into the same file.
+CASE(segments_resumed_from_plan) {
+  Scene scene(false);
+  auto& [dir, sink, fakes, m] = scene;
+  const int64_t size = 2 * kMiB;
+  const std::string body = Body(size);
+  NsTaskId next = 100;
+  std::string kept = body.substr(0, 65536) + std::string(kMiB - 65536, '\0') + body.substr(kMiB, 65536);
+  KeptPartial partial = Keep(dir, kept);
+  CHECK(!partial.path.empty());
+  TaskRequest r = ResumeOf(1, dir, partial, static_cast<int64_t>(kept.size()), "\"v1\"");
+  r.segments = 2;
+  r.resumeSegments = "0-65536-1048576,1048576-1114112-2097152";
+  StartPlan plan = Start(m, r, 10);
+  CHECK(PlanHeader(plan, "Range") != nullptr && *PlanHeader(plan, "Range") == "bytes=65536-1048575");
+  CHECK(m.OnResponse(10, Part(65536, kMiB, size)));
+  std::vector<RangeTask> ranges = Settle(m, fakes, &next);
+  CHECK(ranges.size() == 1 && ranges[0].from == kMiB + 65536 && ranges[0].to == size);
+  CHECK(m.OnResponse(ranges[0].ns, Part(kMiB + 65536, size, size)));
+  Feed(m, fakes, 10, body, 65536, kMiB, &next);
+  Feed(m, fakes, ranges[0].ns, body, kMiB + 65536, size, &next);
+  m.OnComplete(10, Done());
+  Settle(m, fakes, &next);
+  const Event* done = sink.Last(EventType::TaskCompleted);
+  CHECK(done != nullptr && done->errorCode == 0);
+  CHECK(Read(sink.Last(EventType::DownloadCompleted)->location) == body);
+}
+
 // The user's suspend, resume and cancel apply to every Range task; a Range task planned while
 // the user holds the task is created suspended; a cancel after the first task ended completes
 // the task at once (its own NSURLSessionTask will never complete again).
