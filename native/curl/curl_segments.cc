@@ -46,7 +46,7 @@ void CurlTransfer::MaybePlanSegments() {
   facts.headers = &response_headers_;
   facts.contentLength = content_length_;
   facts.redirect = !redirect_to_.empty();
-  // The pacer sees only this handle's bytes: a paced download stays one request it holds.
+  // The pacer sees only this handle's bytes: a paced download stays one request, held to its limit.
   facts.paced = down_pacer_.Limited();
   facts.capturingErrorBody = download_->CapturingErrorBody();
   facts.alreadySegmented = download_->Segmented();
