@@ -19,6 +19,7 @@
         "native/core/digest_file.cc",
         "native/core/download_writer.cc",
         "native/core/segment_plan.cc",
+        "native/core/segment_rules.cc",
         "native/core/cookie_limits.cc",
         "native/core/speed_shares.cc",
         "native/core/body_stream.cc"
@@ -57,6 +58,7 @@
             "native/apple/apple_configuration.cc",
             "native/apple/apple_session_model.cc",
             "native/apple/apple_body_stream.cc",
+            "native/apple/apple_segments.cc",
             "native/apple/background_files.cc",
             "native/apple/cookie_jar_file.cc",
             "native/apple/spki_der.cc",

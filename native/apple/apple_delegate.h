@@ -25,6 +25,10 @@
 - (void)perform:(const urlsession::Commands&)commands;
 // JS wrote to the streamed body of `task` (AppleSessionModel::BodyArrived; 0: none): write it.
 - (void)writeBodyOf:(urlsession::NsTaskId)task;
+// After every call into the model: creates the Range data tasks of segmented downloads it
+// planned and performs the commands it queued (AppleSessionModel::TakeSegmentWork), then arms
+// the progress timer (armProgressTimer).
+- (void)settle:(NSURLSession*)session;
 // Arms the model's progress timer when it asks for one (TakeProgressTimer).
 - (void)armProgressTimer;
 // The model for a callback of `task`, after adopting it if it may be a task of an earlier

@@ -35,10 +35,13 @@ using urlsession::NsTaskId;
   _tasks[task.taskIdentifier] = task;
 }
 
-- (void)start:(const urlsession::StartPlan&)plan session:(NSURLSession*)session {
-  AppleSessionModel* m = _model.get();
+// The NSURLSessionTask a plan describes, not yet resumed; nil when Foundation refuses it
+// (`*code` says why).
+- (NSURLSessionTask*)makeTask:(const urlsession::StartPlan&)plan session:(NSURLSession*)session code:(int*)code {
   NSURL* url = [NSURL URLWithString:urlsession::ToNS(plan.url)];
-  if (url == nil) return m->TaskCreationFailed(plan.taskIdentifier, urlsession::kNSURLErrorBadURL);
+  *code = urlsession::kNSURLErrorBadURL;
+  if (url == nil) return nil;
+  *code = urlsession::kNSURLErrorUnknown;
   NSMutableURLRequest* http = [NSMutableURLRequest requestWithURL:url];
   http.HTTPMethod = urlsession::ToNS(plan.method);
   if (plan.timeout > 0) http.timeoutInterval = plan.timeout;
@@ -72,12 +75,47 @@ using urlsession::NsTaskId;
     // cannot take, for one): a failed task, never a crashed process.
     task = nil;
   }
-  if (task == nil) return m->TaskCreationFailed(plan.taskIdentifier, urlsession::kNSURLErrorUnknown);
-  task.taskDescription = urlsession::ToNS(plan.tag);
+  if (task == nil) return nil;
+  if (!plan.tag.empty()) task.taskDescription = urlsession::ToNS(plan.tag);
   task.priority = plan.priority;  // a hint NSURLSession may ignore for a protocol (NSURLSession.h)
+  return task;
+}
+
+- (void)start:(const urlsession::StartPlan&)plan session:(NSURLSession*)session {
+  AppleSessionModel* m = _model.get();
+  int code = 0;
+  NSURLSessionTask* task = [self makeTask:plan session:session code:&code];
+  if (task == nil) return m->TaskCreationFailed(plan.taskIdentifier, code);
   [self track:task];
   m->TaskCreated(plan.taskIdentifier, task.taskIdentifier);
   if (!plan.startSuspended) [task resume];
+}
+
+// Segmented downloads: the Range data tasks the model planned and the commands it queued, until
+// none is left (creating or failing one may queue more), then the progress timer it may want.
+- (void)settle:(NSURLSession*)session {
+  if (_model) {
+    AppleSessionModel* m = _model.get();
+    for (urlsession::SegmentWork work = m->TakeSegmentWork(); !work.empty(); work = m->TakeSegmentWork()) {
+      for (const urlsession::StartPlan& plan : work.starts) {
+        int code = 0;
+        NSURLSessionTask* task = [self makeTask:plan session:session code:&code];
+        if (task == nil) {
+          m->SegmentTaskCreationFailed(plan.taskIdentifier, plan.segmentRequest);
+          continue;
+        }
+        [self track:task];
+        // Created suspended (NSURLSession.h: "NSURLSessionTask objects are always created in a
+        // suspended state"): a task no longer wanted is cancelled before it ever ran.
+        if (!m->SegmentTaskCreated(plan.taskIdentifier, plan.segmentRequest, task.taskIdentifier))
+          [task cancel];
+        else if (!plan.startSuspended)
+          [task resume];
+      }
+      [self perform:work.commands];
+    }
+  }
+  [self armProgressTimer];
 }
 
 - (void)perform:(const Commands&)commands {
@@ -152,6 +190,7 @@ using urlsession::NsTaskId;
   AppleSessionModel* m = [self enter:dataTask];
   bool allow = m != nullptr && m->OnResponse(dataTask.taskIdentifier, urlsession::HeadOf(response));
   completionHandler(allow ? NSURLSessionResponseAllow : NSURLSessionResponseCancel);
+  [self settle:session];  // a first response may plan Range tasks
 }
 
 - (void)URLSession:(NSURLSession*)session dataTask:(NSURLSessionDataTask*)dataTask didReceiveData:(NSData*)data {
@@ -160,7 +199,7 @@ using urlsession::NsTaskId;
   [data enumerateByteRangesUsingBlock:^(const void* bytes, NSRange range, BOOL* stop) {
     [self perform:m->OnData(dataTask.taskIdentifier, static_cast<const char*>(bytes), range.length)];
   }];
-  [self armProgressTimer];
+  [self settle:session];
 }
 
 - (void)URLSession:(NSURLSession*)session
@@ -282,7 +321,7 @@ using urlsession::NsTaskId;
   // A download whose resume the server refused goes again from zero as a new task.
   urlsession::StartPlan restart = m->OnComplete(task.taskIdentifier, completion);
   if (restart.create) [self start:restart session:session];
-  [self armProgressTimer];  // the others' speed shares grew: a task held back may go on sooner
+  [self settle:session];  // the others' speed shares grew: a task held back may go on sooner
 }
 
 // NSURLSession.h: asked when a streamed upload starts, and again when its body must be sent again

@@ -149,26 +149,38 @@ void AppleEngine::StartTask(TaskRequest request) {
   });
 }
 
+// Each may reach a segmented download's Range tasks too (settle performs what the model queued).
 void AppleEngine::CancelTask(uint64_t taskIdentifier) {
-  OnQueue(state_, ^(AppleSessionModel* m, URLSessionEngineDelegate* d) { [d perform:m->Cancel(taskIdentifier)]; });
-}
-
-void AppleEngine::SuspendTask(uint64_t taskIdentifier) {
-  OnQueue(state_, ^(AppleSessionModel* m, URLSessionEngineDelegate* d) { [d perform:m->Suspend(taskIdentifier)]; });
-}
-
-void AppleEngine::ResumeTask(uint64_t taskIdentifier) {
+  auto state = state_;
   OnQueue(state_, ^(AppleSessionModel* m, URLSessionEngineDelegate* d) {
-    [d perform:m->Resume(taskIdentifier)];
-    [d armProgressTimer];  // still held by its speed limit: the timer resumes it
+    [d perform:m->Cancel(taskIdentifier)];
+    [d settle:state->objects.session];
   });
 }
 
-// A task held back by its pacer may go on sooner now: the model's timer answers that.
+void AppleEngine::SuspendTask(uint64_t taskIdentifier) {
+  auto state = state_;
+  OnQueue(state_, ^(AppleSessionModel* m, URLSessionEngineDelegate* d) {
+    [d perform:m->Suspend(taskIdentifier)];
+    [d settle:state->objects.session];
+  });
+}
+
+void AppleEngine::ResumeTask(uint64_t taskIdentifier) {
+  auto state = state_;
+  OnQueue(state_, ^(AppleSessionModel* m, URLSessionEngineDelegate* d) {
+    [d perform:m->Resume(taskIdentifier)];
+    [d settle:state->objects.session];  // still held by its speed limit: the timer resumes it
+  });
+}
+
+// A task held back by its pacer may go on sooner now: the model's timer answers that. A limit
+// on a segmented download cancels its Range tasks (one paced request, README).
 void AppleEngine::SetSpeedLimit(uint64_t taskIdentifier, int64_t bytesPerSecond) {
+  auto state = state_;
   OnQueue(state_, ^(AppleSessionModel* m, URLSessionEngineDelegate* d) {
     m->SetSpeedLimit(taskIdentifier, bytesPerSecond);
-    [d armProgressTimer];
+    [d settle:state->objects.session];
   });
 }
 

@@ -12,6 +12,7 @@
 #include <cstdlib>
 
 #include "apple/apple_configuration.h"
+#include "apple/apple_segments.h"
 #include "apple/background_files.h"
 #include "apple/task_tag.h"
 #include "core/error_codes.h"
@@ -29,7 +30,8 @@ namespace {
 // the task is suspended when the first hold appears and resumed when the last one goes.
 constexpr unsigned kUserHold = 1;
 constexpr unsigned kBackpressureHold = 2;
-constexpr unsigned kPaceHold = 4;  // ahead of its speed limit: OnProgressTimer releases it
+constexpr unsigned kPaceHold = 4;     // ahead of its speed limit: OnProgressTimer releases it
+constexpr unsigned kSegmentHold = 8;  // at its segment's end until every answer is known (apple_segments.h)
 
 // Completed tasks remembered so that their late callbacks (metrics after completion, a second
 // completion) are dropped instead of re-adopting the task. Bounded: callbacks come right after.
@@ -75,6 +77,14 @@ UrlParts SplitUrl(const std::string& url) {
   return parts;
 }
 
+// The completion the model decides itself (a segmented download's last segment, a cancel after
+// its first task ended): no head, no resume data.
+Completion CompletionWith(int code) {
+  Completion completion;
+  completion.code = code;
+  return completion;
+}
+
 }  // namespace
 
 struct AppleSessionModel::Task {
@@ -83,6 +93,7 @@ struct AppleSessionModel::Task {
   TaskRequest request;
   NsTaskType type = NsTaskType::Data;
   std::unique_ptr<DownloadWriter> writer;       // downloads of default sessions run as data tasks
+  std::unique_ptr<AppleSegments> segments;      // ... fetched in ranges by extra data tasks too
   std::unique_ptr<AppleBodyStream> bodyStream;  // BodySource::Stream
   std::string body;                             // response body of data and upload tasks
   HeaderList headers;
@@ -314,6 +325,11 @@ Commands AppleSessionModel::Cancel(uint64_t taskIdentifier) {
   // and the task reports its success (as the curl engine does for a cancel after the last byte).
   if (t == nullptr || t->finishedDownload || t->awaitingResumeData) return {};  // once
   t->cancelRequested = true;
+  if (t->segments) {
+    t->segments->CancelAll();
+    // Its own NSURLSessionTask is over (its segment done): nothing would complete the task.
+    if (t->segments->FirstDone()) return Finish(found->second, *t, CompletionWith(kNSURLErrorCancelled)), Commands();
+  }
   bool download = t->type == NsTaskType::Download || t->type == NsTaskType::DownloadWithResumeData;
   if (system_ && download && t->request.kind == TaskKind::Download && t->request.keepPartialOnFailure) {
     t->awaitingResumeData = true;
@@ -340,6 +356,7 @@ Commands AppleSessionModel::Suspend(uint64_t taskIdentifier) {
   Task* t = FindById(taskIdentifier);
   if (t == nullptr) return {};
   Commands commands = Hold(*t, kUserHold);
+  if (t->segments) t->segments->SetSuspended(true);
   RebalanceSpeeds(ProgressThrottle::Clock::now());  // its share goes to the others
   return commands;
 }
@@ -348,6 +365,7 @@ Commands AppleSessionModel::Resume(uint64_t taskIdentifier) {
   Task* t = FindById(taskIdentifier);
   if (t == nullptr) return {};
   Commands commands = Release(*t, kUserHold);
+  if (t->segments) t->segments->SetSuspended(false);
   RebalanceSpeeds(ProgressThrottle::Clock::now());
   return commands;
 }
@@ -362,6 +380,7 @@ void AppleSessionModel::SetSpeedLimit(uint64_t taskIdentifier, int64_t bytesPerS
     found->second->request.maximumBytesPerSecond = bytesPerSecond;
   }
   RebalanceSpeeds(now);
+  CollapsePacedSegments();
 }
 
 // The session's budgets shared among its running tasks that the user has not suspended, as the
@@ -417,15 +436,22 @@ Commands AppleSessionModel::Acknowledge(uint64_t taskIdentifier, int64_t bytes) 
   return Release(*t, kBackpressureHold);
 }
 
+// An invalidating session takes no new NSURLSessionTask: segments start no more requests.
 bool AppleSessionModel::FinishTasksAndInvalidate() {
   if (shut_down_ || invalidating_) return false;
   invalidating_ = true;
+  for (auto& entry : tasks_) {
+    if (entry.second->segments) entry.second->segments->StopStarting();
+  }
   return true;
 }
 
 bool AppleSessionModel::InvalidateAndCancel() {
   if (shut_down_) return false;
   invalidating_ = true;  // also after finishTasksAndInvalidate: cancels what still runs
+  for (auto& entry : tasks_) {
+    if (entry.second->segments) entry.second->segments->StopStarting();
+  }
   return true;
 }
 
@@ -502,6 +528,8 @@ bool AppleSessionModel::Shutdown() {
   tasks_.clear();
   starting_.clear();
   by_id_.clear();
+  segment_tasks_.clear();
+  segment_work_ = SegmentWork();
   return true;
 }
 
@@ -589,6 +617,8 @@ void AppleSessionModel::PostProgress(Task& t, bool final, ProgressThrottle::Cloc
   event.taskIdentifier = t.request.taskIdentifier;
   event.totalBytes = total;
   event.expectedBytes = t.expected;
+  // What the journal keeps to resume every segment from its own offset (as on Linux).
+  if (t.writer && t.writer->Segmented()) event.segments = t.writer->Segments().ToString();
   Post(std::move(event));
 }
 
@@ -660,6 +690,7 @@ int AppleSessionModel::BackgroundRedirectRefusal(const Task& t, const std::strin
 }
 
 bool AppleSessionModel::OnResponse(NsTaskId task, const ResponseHead& head) {
+  if (segment_tasks_.count(task) != 0) return SegmentResponse(task, head);
   Task* t = Find(task);
   // overrideCode: a refused redirect or a trust failure already decided how this task ends.
   if (t == nullptr || t->overrideCode != 0) return false;
@@ -686,14 +717,20 @@ bool AppleSessionModel::OnResponse(NsTaskId task, const ResponseHead& head) {
     return false;
   }
   NoteResponse(*t, head);
+  if (t->writer) MaybeSegment(*t, head);
   return true;
 }
 
 Commands AppleSessionModel::OnData(NsTaskId task, const char* bytes, size_t length,
                                    ProgressThrottle::Clock::time_point now) {
+  if (segment_tasks_.count(task) != 0) return SegmentData(task, bytes, length, now), Commands();
   Task* t = Find(task);
   if (t == nullptr || t->overrideCode != 0) return {};  // the task is being cancelled: drop the bytes
-  if (t->request.streamBody) {
+  SegmentEffects effects;
+  if (t->segments) {
+    // The first segment's task: only what falls within its segment is written.
+    if (t->segments->FirstData(bytes, length, &effects) < 0) effects.failure = t->writer->WriteFailureCode();
+  } else if (t->request.streamBody) {
     Event event;
     event.type = EventType::BodyData;
     event.taskIdentifier = t->request.taskIdentifier;
@@ -720,6 +757,7 @@ Commands AppleSessionModel::OnData(NsTaskId task, const char* bytes, size_t leng
   if (t->request.streamBody && t->unacknowledged >= kStreamHighWaterBytes) {
     for (const Command& c : Hold(*t, kBackpressureHold)) commands.push_back(c);
   }
+  if (t->segments) ApplySegmentEffects(task, *t, effects);  // may finish the task: t is gone then
   return commands;
 }
 
@@ -871,8 +909,17 @@ void AppleSessionModel::OnResumeDataProduced(NsTaskId task, const std::string& r
 }
 
 StartPlan AppleSessionModel::OnComplete(NsTaskId task, const Completion& completion) {
+  if (segment_tasks_.count(task) != 0) return SegmentEnded(task, completion), StartPlan();
   Task* t = Find(task);
   if (t == nullptr) return {};  // completed already, or never ours: nothing to report
+  if (t->segments && t->overrideCode == 0) {
+    // The first segment's task ended; the download may go on with its other segments.
+    SegmentEffects effects;
+    if (t->segments->FirstEnded(completion.code, t->cancelRequested, &effects)) {
+      ApplySegmentEffects(task, *t, effects);
+      return {};
+    }
+  }
   // cancelByProducingResumeData:'s handler and didCompleteWithError: come in either order:
   // the completion waits for the resume data.
   if (t->awaitingResumeData && !t->resumeDataArrived && !t->finishedDownload) {
@@ -925,6 +972,7 @@ StartPlan AppleSessionModel::PlanRestart(NsTaskId task) {
 
 // The last word on a task: DownloadCompleted, then TaskCompleted; the task becomes a tombstone.
 void AppleSessionModel::Finish(NsTaskId id, Task& t, const Completion& c) {
+  if (t.segments) t.segments->CancelAll();
   int code = t.overrideCode;
   std::string message;
   if (code == 0 && !t.finishedDownload && c.code != 0) {
@@ -957,6 +1005,9 @@ void AppleSessionModel::Finish(NsTaskId id, Task& t, const Completion& c) {
   done.url = t.responseUrl.empty() ? c.currentUrl : t.responseUrl;
   done.metrics = t.metrics;
   std::string location = t.location;
+  // A segmented body with a range nobody fetched is not the file (as on Linux).
+  if (code == 0 && t.writer && t.writer->Segmented() && !t.writer->Segments().Complete())
+    code = kNSURLErrorNetworkConnectionLost;
   if (code == 0 && t.writer) {
     if (t.writer->CapturingErrorBody()) {
       t.writer->Fail(0, &done);
@@ -1044,6 +1095,137 @@ NsTaskId AppleSessionModel::BodyArrived(uint64_t taskIdentifier) {
 void AppleSessionModel::DropBodyStream(uint64_t taskIdentifier) {
   if (std::shared_ptr<BodyStream> stream = body_streams_.Find(taskIdentifier)) stream->Close();
   body_streams_.Remove(taskIdentifier);
+}
+
+// --- segmented downloads: the hooks (the decisions are apple_segments.cc) ---
+
+// The first task's response was accepted: the rules may give it segments (never in a
+// background session, which has no writer: nsurlsessiond owns its one file).
+void AppleSessionModel::MaybeSegment(Task& t, const ResponseHead& head) {
+  if (t.segments || invalidating_) return;
+  FirstResponseFacts facts;
+  facts.wanted = t.request.segments;
+  facts.connectionsPerHost = config_.maximumConnectionsPerHost;
+  facts.status = head.status;
+  facts.headers = &head.headers;
+  facts.contentLength = head.expectedLength;
+  facts.paced = t.downPacer.Limited();
+  facts.capturingErrorBody = t.writer->CapturingErrorBody();
+  facts.alreadySegmented = t.writer->Segmented();
+  facts.resumeOffset = t.writer->ResumeOffset();
+  StartPlan base;
+  PlanRequest(t.request, &base);
+  base.url = head.url;  // where NSURLSession's redirects led
+  base.taskIdentifier = t.request.taskIdentifier;
+  t.segments = AppleSegments::Begin(facts, t.writer.get(), base, t.request.resumeValidator, (t.holds & kUserHold) != 0,
+                                    &next_segment_request_, &segment_work_);
+}
+
+SegmentWork AppleSessionModel::TakeSegmentWork() {
+  SegmentWork work;
+  std::swap(work, segment_work_);
+  return work;
+}
+
+bool AppleSessionModel::SegmentTaskCreated(uint64_t taskIdentifier, uint64_t segmentRequest, NsTaskId task) {
+  Task* t = FindById(taskIdentifier);
+  if (t == nullptr || !t->segments || !t->segments->Created(segmentRequest, task)) return false;
+  segment_tasks_[task] = taskIdentifier;
+  return true;
+}
+
+void AppleSessionModel::SegmentTaskCreationFailed(uint64_t taskIdentifier, uint64_t segmentRequest) {
+  Task* t = FindById(taskIdentifier);
+  if (t == nullptr || !t->segments) return;
+  SegmentEffects effects;
+  t->segments->CreationFailed(segmentRequest, &effects);
+  ApplySegmentEffects(by_id_[taskIdentifier], *t, effects);
+}
+
+// The download a Range task belongs to, while it runs (null once it ended: the task's late
+// callbacks are dropped), and its first task.
+AppleSessionModel::Task* AppleSessionModel::SegmentOwner(NsTaskId task, NsTaskId* first) {
+  auto found = segment_tasks_.find(task);
+  if (found == segment_tasks_.end()) return nullptr;
+  auto id = by_id_.find(found->second);
+  Task* t = id == by_id_.end() ? nullptr : Find(id->second);
+  if (t == nullptr || !t->segments || t->overrideCode != 0) return nullptr;
+  *first = id->second;
+  return t;
+}
+
+bool AppleSessionModel::SegmentResponse(NsTaskId task, const ResponseHead& head) {
+  NsTaskId first = 0;
+  Task* t = SegmentOwner(task, &first);
+  if (t == nullptr) return false;
+  SegmentEffects effects;
+  bool allow = t->segments->Response(task, head.status, head.headers, VerifiedHostRefusal(head.url), &effects);
+  ApplySegmentEffects(first, *t, effects);
+  return allow;
+}
+
+// A Range task's bytes count in the task's progress; they are not paced (a paced download is
+// one request, README).
+void AppleSessionModel::SegmentData(NsTaskId task, const char* bytes, size_t length,
+                                    ProgressThrottle::Clock::time_point now) {
+  NsTaskId first = 0;
+  Task* t = SegmentOwner(task, &first);
+  if (t == nullptr) return;
+  SegmentEffects effects;
+  int64_t took = t->segments->Data(task, bytes, length, &effects);
+  if (took < 0) {
+    effects.failure = t->writer->WriteFailureCode();
+  } else if (took > 0) {
+    t->received += took;
+    PostProgress(*t, false, now);
+  }
+  ApplySegmentEffects(first, *t, effects);
+}
+
+void AppleSessionModel::SegmentEnded(NsTaskId task, const Completion& completion) {
+  NsTaskId first = 0;
+  Task* t = SegmentOwner(task, &first);
+  segment_tasks_.erase(task);
+  if (t == nullptr) return;
+  SegmentEffects effects;
+  t->segments->Ended(task, completion.code, &effects);
+  ApplySegmentEffects(first, *t, effects);
+}
+
+// What AppleSegments decided, done to the user's task. Finishing it erases `t`: last.
+void AppleSessionModel::ApplySegmentEffects(NsTaskId first, Task& t, const SegmentEffects& effects) {
+  Commands& out = segment_work_.commands;
+  if (effects.failure != 0) {
+    if (t.overrideCode == 0) t.overrideCode = effects.failure;
+    t.segments->CancelAll();
+    if (t.segments->FirstDone()) return Finish(first, t, CompletionWith(0));
+    out.push_back({TaskAction::Cancel, first});  // its completion finishes the task with the code
+    return;
+  }
+  if (effects.holdFirst) {
+    for (const Command& c : Hold(t, kSegmentHold)) out.push_back(c);
+  }
+  if (effects.releaseFirst) {
+    for (const Command& c : Release(t, kSegmentHold)) out.push_back(c);
+  }
+  // NSURLSession.h: "-cancel may be sent to a task that has been suspended."
+  if (effects.cancelFirst) out.push_back({TaskAction::Cancel, first});
+  if (effects.complete) Finish(first, t, CompletionWith(0));
+}
+
+// A speed limit now holds a segmented download: it goes on as one request (as on Linux).
+void AppleSessionModel::CollapsePacedSegments() {
+  std::vector<NsTaskId> paced;
+  for (auto& entry : tasks_) {
+    if (entry.second->segments && entry.second->downPacer.Limited()) paced.push_back(entry.first);
+  }
+  for (NsTaskId id : paced) {
+    Task* t = Find(id);
+    if (t == nullptr) continue;
+    SegmentEffects effects;
+    t->segments->Paced(&effects);
+    ApplySegmentEffects(id, *t, effects);
+  }
 }
 
 }  // namespace urlsession

@@ -8,7 +8,8 @@
 // finish / completion events, adoption of recovered tasks (task_tag.h), redirect and server-trust
 // verdicts, speed limits (default sessions: a task ahead of its share is suspended until its
 // pacer allows more; core/speed_shares.h, core/speed_pacer.h), the lifetime of temporary upload bodies and of
-// NSURLSession resume data (the files themselves: background_files.h), and which Event to post.
+// NSURLSession resume data (the files themselves: background_files.h), which Event to post, and
+// the routing of a segmented download's extra Range data tasks (their decisions: apple_segments.h).
 //
 // Threading: one instance per session; every method except Close() runs on the session's serial
 // NSURLSession delegate queue (the .mm hops there from the JS thread first). Close() may run on
@@ -69,7 +70,20 @@ struct StartPlan {
   uint64_t taskIdentifier = 0;
   bool startSuspended = false;  // a restarted task the user holds suspended: create, do not resume
   float priority = 0.5f;        // NSURLSessionTask.priority (NSURLSession.h: a hint, 0.0-1.0)
+  // Nonzero: a Range data task of a segmented download (apple_segments.h), not a task of its
+  // own: the adapter calls SegmentTaskCreated (or SegmentTaskCreationFailed) instead.
+  uint64_t segmentRequest = 0;
 };
+
+// Segmented downloads (apple_segments.h): the Range data tasks a call decided to create and the
+// commands on tasks it decided besides the ones it returned. The adapter takes them after every
+// call into the model (TakeSegmentWork).
+struct SegmentWork {
+  std::vector<StartPlan> starts;
+  Commands commands;
+  bool empty() const { return starts.empty() && commands.empty(); }
+};
+struct SegmentEffects;
 
 // The final response head, as the adapter reads it off NSHTTPURLResponse.
 struct ResponseHead {
@@ -198,6 +212,13 @@ class AppleSessionModel {
   void OnBodyWritten(NsTaskId task, size_t bytes);
   // JS wrote while the task's writer waited: the NSURLSessionTask whose output end to write (0: none).
   NsTaskId BodyArrived(uint64_t taskIdentifier);
+  // Segmented downloads of default sessions: after every call into the model, the adapter takes
+  // the work it queued, creates each planned Range data task (then SegmentTaskCreated: false
+  // means cancel it, no longer wanted; or SegmentTaskCreationFailed) and performs the commands,
+  // until none is left.
+  SegmentWork TakeSegmentWork();
+  bool SegmentTaskCreated(uint64_t taskIdentifier, uint64_t segmentRequest, NsTaskId task);
+  void SegmentTaskCreationFailed(uint64_t taskIdentifier, uint64_t segmentRequest);
 
   // For tests and the adapter's assertions.
   size_t TaskCount() const { return tasks_.size(); }
@@ -226,6 +247,14 @@ class AppleSessionModel {
   void Tombstone(NsTaskId task);
   void PostTokens(EventType type, std::unordered_set<uint64_t>* tokens);
   void DropBodyStream(uint64_t taskIdentifier);
+  // Segmented downloads (apple_segments.h): the hooks of the callbacks above.
+  void MaybeSegment(Task& t, const ResponseHead& head);
+  Task* SegmentOwner(NsTaskId task, NsTaskId* first);
+  bool SegmentResponse(NsTaskId task, const ResponseHead& head);
+  void SegmentData(NsTaskId task, const char* bytes, size_t length, ProgressThrottle::Clock::time_point now);
+  void SegmentEnded(NsTaskId task, const Completion& completion);
+  void ApplySegmentEffects(NsTaskId first, Task& t, const SegmentEffects& effects);
+  void CollapsePacedSegments();
 
   const SessionConfig config_;
   const bool system_;
@@ -245,6 +274,9 @@ class AppleSessionModel {
   std::unordered_set<std::string> verified_hosts_;  // "host:port" this session's own trust check passed
   std::unordered_set<uint64_t> pending_resets_, pending_flushes_;
   BodyStreams body_streams_;
+  SegmentWork segment_work_;
+  uint64_t next_segment_request_ = 0;
+  std::unordered_map<NsTaskId, uint64_t> segment_tasks_;  // a Range task -> its download's taskIdentifier
   int64_t session_speed_limit_ = 0;  // SessionConfig::maximumBytesPerSecond, then SetSpeedLimit(0, ...)
   // The earliest moment a held progress total may go out, and the one a timer is pending for.
   ProgressThrottle::Clock::time_point progress_due_ = ProgressThrottle::Clock::time_point::max();

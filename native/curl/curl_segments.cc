@@ -5,35 +5,20 @@
 // file (DownloadWriter::WriteSegment). A segment that finishes early takes over half of the
 // largest remaining range (SegmentPlan::ProposeSplit). Any answer to a first Range request other
 // than the 206 it asked for drops every other segment, and the GET, which waits at its
-// segment's end until every segment's answer is known, fetches the rest alone.
-// Members of CurlTransfer; engine thread only, like the rest of it.
-#include <strings.h>
-
+// segment's end until every segment's answer is known, fetches the rest alone. A segment's
+// request cut mid-range is sent again from the segment's next offset, a few times. Those
+// decisions are core/segment_rules.h (the Apple engine makes the same); this file applies them
+// to easy handles. Members of CurlTransfer; engine thread only, like the rest of it.
 #include <algorithm>
 #include <cstring>
 
 #include "core/error_codes.h"
 #include "core/headers.h"
+#include "core/segment_rules.h"
 #include "curl/curl_errors.h"
 #include "curl/curl_segments.h"
 
 namespace urlsession {
-
-namespace {
-
-// The Range request's answer carries the representation If-Range named, as far as it tells.
-bool SameRepresentation(const HeaderList& headers, const std::string& validator) {
-  bool entityTag = validator[0] == '"' || validator.compare(0, 2, "W/") == 0;
-  const std::string* own = FindHeader(headers, entityTag ? "ETag" : "Last-Modified");
-  return own == nullptr || *own == validator;
-}
-
-bool StartsWithHeader(const char* line, const char* name) {
-  size_t length = std::strlen(name);
-  return strncasecmp(line, name, length) == 0 && line[length] == ':';
-}
-
-}  // namespace
 
 // Engine thread, in ReportResponseOnce of the task's own GET, before its first body byte.
 void CurlTransfer::MaybePlanSegments() {
@@ -53,23 +38,26 @@ void CurlTransfer::MaybePlanSegments() {
     WakeBy(Clock::now());
     return;
   }
-  if (request_.segments <= 1 || !download_ || download_->Segmented() || download_->ResumeOffset() != 0) return;
-  // A paced download is bounded by its limit, not by one connection: it stays one request, and
-  // the pacer (which sees only this handle's bytes) holds it to the limit.
-  if (down_pacer_.Limited()) return;
-  if (status_ != 200 || redirect_to_.size() > 0 || download_->CapturingErrorBody()) return;
-  const std::string* ranges = FindHeader(response_headers_, "Accept-Ranges");
-  if (ranges == nullptr || strcasecmp(ranges->c_str(), "bytes") != 0 || IsContentCoded(response_headers_)) return;
-  std::string validator = ResumeValidator(response_headers_);
-  if (validator.empty() || content_length_ <= 0) return;
-  // Every segment is a connection of this host (over HTTP/1.1), within its limit.
-  int wanted = std::min(request_.segments, std::max(1, context_.config->maximumConnectionsPerHost));
-  int count = SegmentPlan::CountFor(content_length_, wanted);
+  if (!download_) return;
+  FirstResponseFacts facts;
+  facts.wanted = request_.segments;
+  facts.connectionsPerHost = context_.config->maximumConnectionsPerHost;
+  facts.status = static_cast<int>(status_);
+  facts.headers = &response_headers_;
+  facts.contentLength = content_length_;
+  facts.redirect = !redirect_to_.empty();
+  // The pacer sees only this handle's bytes: a paced download stays one request, held to its limit.
+  facts.paced = down_pacer_.Limited();
+  facts.capturingErrorBody = download_->CapturingErrorBody();
+  facts.alreadySegmented = download_->Segmented();
+  facts.resumeOffset = download_->ResumeOffset();
+  SegmentingVerdict verdict = DecideSegmenting(facts);
+  int count = verdict.count;
   if (count <= 1) return;
   char* url = nullptr;
   if (curl_easy_getinfo(easy_, CURLINFO_EFFECTIVE_URL, &url) != CURLE_OK || url == nullptr) return;
   segment_url_ = url;
-  segment_validator_ = std::move(validator);
+  segment_validator_ = std::move(verdict.validator);
   segment_connections_ = static_cast<size_t>(count);
   download_->BeginSegments(SegmentPlan::Even(content_length_, count));
   // libcurl adds no handle inside a callback of another: SegmentsTick starts them.
@@ -112,17 +100,13 @@ bool CurlTransfer::StartSegmentRequest(int64_t segment, int64_t from, int64_t to
     curl_easy_setopt(easy, CURLOPT_FRESH_CONNECT, 1L);
   }
   for (curl_slist* item = header_list_; item != nullptr; item = item->next) {
-    if (StartsWithHeader(item->data, "Range") || StartsWithHeader(item->data, "If-Range") ||
-        StartsWithHeader(item->data, "Accept-Encoding")) {
+    const char* colon = std::strchr(item->data, ':');
+    if (colon != nullptr && SegmentSetsHeader(std::string(item->data, static_cast<size_t>(colon - item->data))))
       continue;
-    }
     request->headers = curl_slist_append(request->headers, item->data);
   }
-  std::string range = "Range: bytes=" + std::to_string(from) + "-" + std::to_string(to - 1);
-  std::string ifRange = "If-Range: " + segment_validator_;
-  request->headers = curl_slist_append(request->headers, range.c_str());
-  request->headers = curl_slist_append(request->headers, ifRange.c_str());
-  request->headers = curl_slist_append(request->headers, "Accept-Encoding: identity");
+  for (const auto& header : SegmentRequestHeaders(from, to, segment_validator_))
+    request->headers = curl_slist_append(request->headers, (header.first + ": " + header.second).c_str());
   curl_easy_setopt(easy, CURLOPT_HTTPHEADER, request->headers);
   if (Paused()) curl_easy_pause(easy, CURLPAUSE_ALL);
   if (curl_multi_add_handle(context_.multi, easy) != CURLM_OK) return false;
@@ -173,17 +157,12 @@ size_t CurlTransfer::OnSegmentHeader(char* data, size_t size, size_t count, void
   return length;
 }
 
-// A 206 for exactly the range asked for, of the whole body's length, in identity bytes, of the
-// representation If-Range named.
+// core/segment_rules.h RangeAnswerFits, for the head this request collected.
 bool CurlTransfer::SegmentAnswerFits(SegmentRequest* request) const {
   long status = 0;
   curl_easy_getinfo(request->easy, CURLINFO_RESPONSE_CODE, &status);
-  if (status != 206) return false;
-  const std::string* range = FindHeader(request->response_headers, "Content-Range");
-  std::string wanted = "bytes " + std::to_string(request->from) + "-" + std::to_string(request->to - 1) + "/" +
-                       std::to_string(download_->Segments().length());
-  if (range == nullptr || *range != wanted || IsContentCoded(request->response_headers)) return false;
-  return SameRepresentation(request->response_headers, segment_validator_);
+  return RangeAnswerFits(static_cast<int>(status), request->response_headers, request->from, request->to,
+                         download_->Segments().length(), segment_validator_);
 }
 
 // Engine thread; the hot path of a segment: straight to the file at its offsets.
@@ -317,34 +296,50 @@ bool CurlTransfer::SegmentFinished(CURL* easy, CURLcode result, CURLcode* taskRe
   segment_requests_.erase(found);
   curl_multi_remove_handle(context_.multi, easy);
   *taskResult = CURLE_OK;
-  if (!request->answered) {
-    // A resumed segment's request refused after the task's own was accepted: the server
-    // contradicts itself, and the task fails (its journaled plan and bytes stay).
-    if (!request->split && download_->ResumedSegments()) {
-      failure_code_ = kNSURLErrorBadServerResponse;
-      return true;
-    }
-    // A first Range request that cannot continue the file (or never got an answer): the GET
-    // continues alone. A split that is not needed or not possible: its donor keeps the range.
-    if (!request->split) CollapseSegments();
-    if (first_done_ && segment_requests_.empty()) {
-      // Only a split can end this way once the GET is gone; its donor is gone too then.
-      if (!download_->Segments().Complete()) failure_code_ = kNSURLErrorBadServerResponse;
-      return true;
-    }
-    return false;
-  }
   const Segment* segment = download_->Segments().Find(request->start);
-  if (segment == nullptr || !segment->Done()) {
-    // Ended before its range did: the task fails with what ended it (its bytes are kept).
-    if (download_->WriteFailureCode() != 0)
-      failure_code_ = download_->WriteFailureCode();
-    else
-      failure_code_ = result == CURLE_OK ? kNSURLErrorNetworkConnectionLost : NSURLErrorFromCurl(result, 0);
-    return true;
+  SegmentEndFacts facts;
+  facts.split = request->split;
+  facts.answered = request->answered;
+  facts.refused = request->refused;
+  facts.segmentDone = segment != nullptr && segment->Done();
+  facts.diskFailed = download_->WriteFailureCode() != 0;
+  facts.resumedPlan = download_->ResumedSegments();
+  facts.retries = request->retries;
+  switch (DecideSegmentEnd(facts)) {
+    case SegmentEnd::Done:
+      Rebalance();
+      return first_done_ && segment_requests_.empty() && download_->Segments().Complete();
+    case SegmentEnd::Retry:
+      // Cut mid-range: the same segment again, from what it has written.
+      if (segment != nullptr &&
+          StartSegmentRequest(segment->start, segment->next, segment->end, false, SegmentPlan::Split{})) {
+        segment_requests_.back()->retries = request->retries + 1;
+        return false;
+      }
+      break;  // cannot even start: the task fails with what cut it
+    case SegmentEnd::Collapse:
+      // A first Range request that cannot continue the file (or never got an answer): the GET
+      // continues alone.
+      CollapseSegments();
+      [[fallthrough]];
+    case SegmentEnd::Drop:
+      // A split that is not needed or not possible: its donor keeps the range.
+      if (first_done_ && segment_requests_.empty()) {
+        // Nobody is left to fetch what remains once the GET is gone.
+        if (!download_->Segments().Complete()) failure_code_ = kNSURLErrorBadServerResponse;
+        return true;
+      }
+      return false;
+    case SegmentEnd::Fail: break;
   }
-  Rebalance();
-  return first_done_ && segment_requests_.empty() && download_->Segments().Complete();
+  // The task fails with what ended the request (its bytes are kept).
+  if (download_->WriteFailureCode() != 0)
+    failure_code_ = download_->WriteFailureCode();
+  else if (!request->answered && (request->refused || request->retries == 0))
+    failure_code_ = kNSURLErrorBadServerResponse;  // a resumed plan's range refused
+  else
+    failure_code_ = result == CURLE_OK ? kNSURLErrorNetworkConnectionLost : NSURLErrorFromCurl(result, 0);
+  return true;
 }
 
 // Engine thread, in Tick (after libcurl acted): starts the planned Range requests, and continues

@@ -23,6 +23,7 @@ struct CurlTransfer::SegmentRequest {
   SegmentPlan::Split how;
   bool answered = false;  // a fitting 206 head arrived
   bool refused = false;   // any other answer (or a split no longer needed): dropped
+  int retries = 0;        // how often this segment's request was sent again (core/segment_rules.h)
   HeaderList response_headers;
   char error[CURL_ERROR_SIZE] = {0};
 

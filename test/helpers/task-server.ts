@@ -62,6 +62,8 @@ export async function startTaskServer(options: TaskServerOptions = {}): Promise<
   const seen: SeenRequest[] = [];
   const written = new Map<string, number>();
   const flaky = new Map<string, number>();
+  // /segfile?cutFrom: per key, where the cut range ends and how many requests were cut.
+  const cutEnds = new Map<string, { end: number; times: number }>();
   const bodies = new Map<string, Buffer>();
   const bytesFor = (size: number, seed: number): Buffer => {
     const key = `${size}/${seed}`;
@@ -143,7 +145,10 @@ export async function startTaskServer(options: TaskServerOptions = {}): Promise<
       // Range ignored) &rangeStatus=200 (every Range request answered 200, whole body)
       // &rangeEtag=<tag> (Range requests get 206 with this other ETag, If-Range ignored)
       // &delay&chunk (ms per chunk, bytes per chunk, every response) &slowFrom=<offset>&slowDelay
-      // (only the range starting at that offset is paced by slowDelay).
+      // (only the range starting at that offset is paced by slowDelay) &cutFrom=<offset>&cutAfter=<n>
+      // &cutTimes=<t> (default 1: the Range request starting at that offset, and then the ones
+      // that end where it ended, t in all, each send n bytes and have their connection closed
+      // mid-range; the rest are whole).
       const size = param(url, 'size', 1024);
       const body = bytesFor(size, param(url, 'seed', 1));
       const etagParam = url.searchParams.get('etag') ?? 'v1';
@@ -179,8 +184,22 @@ export async function startTaskServer(options: TaskServerOptions = {}): Promise<
       const slow = range !== null && start === param(url, 'slowFrom', -1);
       const delay = slow ? param(url, 'slowDelay', 20) : param(url, 'delay', 0);
       const chunk = param(url, 'chunk', 64 * 1024);
+      const cutKey = `${url.searchParams.get('key') ?? ''}`;
+      const cutEnd = cutEnds.get(cutKey);
+      const cut =
+        range !== null &&
+        (cutEnd === undefined ? start === param(url, 'cutFrom', -1) : end === cutEnd.end) &&
+        (cutEnd?.times ?? 0) < param(url, 'cutTimes', 1);
+      if (cut) cutEnds.set(cutKey, { end, times: (cutEnd?.times ?? 0) + 1 });
+      const stopAt = cut ? Math.min(end, start + param(url, 'cutAfter', 0)) : end;
       let offset = start;
       const pump = (): void => {
+        if (stopAt < end) {
+          // Everything before the cut reaches the client (a FIN, not a reset), then nothing.
+          const part = body.subarray(offset, stopAt);
+          written.set(key, (written.get(key) ?? 0) + part.length);
+          return void res.write(part, () => res.socket?.destroy());
+        }
         while (offset < end && !res.destroyed) {
           const stop = Math.min(end, offset + chunk);
           const ok = res.write(body.subarray(offset, stop));

@@ -1518,6 +1518,453 @@ CASE(streamed_body_background_refused) {
   CHECK(!m.bodyStreams().Find(1));
 }
 
+// --- segmented downloads of default sessions (apple_segments.h) ---
+
+constexpr int64_t kMiB = 1 << 20;
+
+// Deterministic bytes, so that a byte written at the wrong offset shows.
+std::string Body(size_t size) {
+  std::string body(size, '\0');
+  uint32_t x = 2463534242u;
+  for (char& c : body) {
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    c = static_cast<char>(x & 0xff);
+  }
+  return body;
+}
+
+const char* const kSegmentedUrl = "http://example.test/file.bin";
+
+// The first task's answer: a body that may be fetched in ranges.
+ResponseHead Whole(int64_t length) {
+  ResponseHead head = Head(200, kSegmentedUrl, length);
+  head.headers = {{"Accept-Ranges", "bytes"}, {"ETag", "\"v1\""}, {"Content-Length", std::to_string(length)}};
+  return head;
+}
+
+// A Range task's answer for [from, to).
+ResponseHead Part(int64_t from, int64_t to, int64_t length, const std::string& etag = "\"v1\"") {
+  ResponseHead head = Head(206, kSegmentedUrl, to - from);
+  head.headers = {
+      {"Content-Range", "bytes " + std::to_string(from) + "-" + std::to_string(to - 1) + "/" + std::to_string(length)},
+      {"ETag", etag},
+      {"Content-Length", std::to_string(to - from)}};
+  return head;
+}
+
+TaskRequest Segmented(uint64_t id, const std::string& dir, int segments) {
+  TaskRequest r = Download(id, dir, kSegmentedUrl);
+  r.segments = segments;
+  return r;
+}
+
+// A Range task the model asked for, as the adapter created it.
+struct RangeTask {
+  NsTaskId ns = 0;
+  int64_t from = -1, to = -1;
+  StartPlan plan;
+};
+
+// What the adapter does after every call into the model: creates the planned Range tasks
+// (identifiers counting up from *next) and performs the commands, until no work is left.
+std::vector<RangeTask> Settle(AppleSessionModel& m, Fakes& fakes, NsTaskId* next) {
+  std::vector<RangeTask> created;
+  for (SegmentWork work = m.TakeSegmentWork(); !work.empty(); work = m.TakeSegmentWork()) {
+    for (StartPlan& plan : work.starts) {
+      NsTaskId ns = ++*next;
+      if (!m.SegmentTaskCreated(plan.taskIdentifier, plan.segmentRequest, ns)) {
+        fakes.tasks[ns].cancelled = true;
+        continue;
+      }
+      fakes.tasks[ns].suspendCount = plan.startSuspended ? 1 : 0;
+      RangeTask task;
+      task.ns = ns;
+      const std::string* range = PlanHeader(plan, "Range");
+      long long from = -1, last = -2;
+      if (range != nullptr) std::sscanf(range->c_str(), "bytes=%lld-%lld", &from, &last);
+      task.from = from;
+      task.to = last + 1;
+      task.plan = std::move(plan);
+      created.push_back(std::move(task));
+    }
+    fakes.Perform(work.commands);
+  }
+  return created;
+}
+
+// didReceiveData: with body[from, to), in pieces as NSURLSession hands them over, settling
+// after each; Range tasks planned meanwhile are added to *created.
+void Feed(AppleSessionModel& m, Fakes& fakes, NsTaskId ns, const std::string& body, int64_t from, int64_t to,
+          NsTaskId* next, std::vector<RangeTask>* created = nullptr) {
+  for (int64_t at = from; at < to; at += 65536) {
+    size_t n = static_cast<size_t>(std::min<int64_t>(65536, to - at));
+    fakes.Perform(m.OnData(ns, body.data() + at, n));
+    std::vector<RangeTask> more = Settle(m, fakes, next);
+    if (created != nullptr) created->insert(created->end(), more.begin(), more.end());
+  }
+}
+
+// The only file in `folder`: a download's partial file while it runs.
+std::string OnlyFile(const std::string& folder) {
+  std::string name = Entries(folder);
+  return name.empty() || name.find(' ') != std::string::npos ? std::string() : folder + "/" + name;
+}
+
+// The happy path: three Range tasks with the right headers, each writing at its own offsets;
+// the first task cancelled at its segment's end (NSURLSession cannot short-write); progress is
+// the sum and carries the plan; the file is byte-exact once the first task's completion (our
+// cancel: its success) and every segment are in.
+CASE(segments_planned_and_written) {
+  Scene scene(false);
+  auto& [dir, sink, fakes, m] = scene;
+  const int64_t size = 4 * kMiB + 3;
+  const std::string body = Body(size);
+  NsTaskId next = 100;
+  StartPlan plan = Start(m, Segmented(1, dir.path, 4), 10);
+  CHECK(plan.create && plan.segmentRequest == 0);
+  CHECK(m.OnResponse(10, Whole(size)));
+  std::vector<RangeTask> ranges = Settle(m, fakes, &next);
+  CHECK(ranges.size() == 3);
+  const int64_t quarter = size / 4;
+  for (size_t i = 0; i < ranges.size(); ++i) {
+    const StartPlan& p = ranges[i].plan;
+    CHECK(p.create && p.type == NsTaskType::Data && p.method == "GET" && p.url == kSegmentedUrl);
+    CHECK(p.taskIdentifier == 1 && p.segmentRequest != 0 && !p.startSuspended);
+    CHECK(ranges[i].from == quarter * static_cast<int64_t>(i + 1));
+    CHECK(ranges[i].to == (i == 2 ? size : quarter * static_cast<int64_t>(i + 2)));
+    CHECK(PlanHeader(p, "If-Range") != nullptr && *PlanHeader(p, "If-Range") == "\"v1\"");
+    CHECK(PlanHeader(p, "Accept-Encoding") != nullptr && *PlanHeader(p, "Accept-Encoding") == "identity");
+  }
+  for (const RangeTask& r : ranges) CHECK(m.OnResponse(r.ns, Part(r.from, r.to, size)));
+  // Every answer is known: at its segment's end the first task is cancelled, not suspended.
+  Feed(m, fakes, 10, body, 0, quarter + 65536, &next);
+  CHECK(fakes.tasks[10].cancelled && fakes.tasks[10].suspendCount == 0);
+  for (const RangeTask& r : ranges) Feed(m, fakes, r.ns, body, r.from, r.to, &next);
+  CHECK(sink.Count(EventType::TaskCompleted) == 0);  // the first task's completion is not in yet
+  const Event* progress = sink.Last(EventType::DownloadProgress);
+  CHECK(progress != nullptr && progress->totalBytes == size && progress->expectedBytes == size);
+  CHECK(progress->segments ==
+        "0-" + std::to_string(quarter) + "-" + std::to_string(quarter) + "," + std::to_string(quarter) + "-" +
+            std::to_string(2 * quarter) + "-" + std::to_string(2 * quarter) + "," + std::to_string(2 * quarter) + "-" +
+            std::to_string(3 * quarter) + "-" + std::to_string(3 * quarter) + "," + std::to_string(3 * quarter) + "-" +
+            std::to_string(size) + "-" + std::to_string(size));
+  m.OnComplete(10, Done(kNSURLErrorCancelled));
+  Settle(m, fakes, &next);
+  const Event* done = sink.Last(EventType::TaskCompleted);
+  CHECK(done != nullptr && done->taskIdentifier == 1 && done->errorCode == 0 && done->statusCode == 200);
+  CHECK(sink.Count(EventType::DownloadCompleted) == 1);
+  CHECK(Read(sink.Last(EventType::DownloadCompleted)->location) == body);
+  for (const RangeTask& r : ranges) m.OnComplete(r.ns, Done());  // late: dropped
+  CHECK(sink.Count(EventType::TaskCompleted) == 1 && m.TaskCount() == 0);
+}
+
+// Apple allows what the happy path never shows: a Range task answered 200 (the body cannot be
+// fetched in ranges: collapse), bytes for it and for a Range task the model has asked to cancel
+// arriving anyway (never written), and the first task waiting, suspended, at its segment's end
+// until that answer came (then it goes on alone with what it read past its end).
+CASE(segment_answered_200_collapses) {
+  Scene scene(false);
+  auto& [dir, sink, fakes, m] = scene;
+  const int64_t size = 3 * kMiB;
+  const std::string body = Body(size);
+  NsTaskId next = 100;
+  Start(m, Segmented(1, dir.path, 3), 10);
+  CHECK(m.OnResponse(10, Whole(size)));
+  std::vector<RangeTask> ranges = Settle(m, fakes, &next);
+  CHECK(ranges.size() == 2);
+  CHECK(m.OnResponse(ranges[1].ns, Part(ranges[1].from, ranges[1].to, size)));
+  Feed(m, fakes, ranges[1].ns, body, ranges[1].from, ranges[1].from + 65536, &next);
+  // Past its end, one answer unknown: suspended, what came past its end kept.
+  Feed(m, fakes, 10, body, 0, kMiB + 131072, &next);
+  CHECK(fakes.tasks[10].suspendCount == 1 && !fakes.tasks[10].cancelled);
+  int64_t before = sink.Last(EventType::DownloadProgress)->totalBytes;
+  CHECK(before == kMiB + 65536);
+  CHECK(!m.OnResponse(ranges[0].ns, Whole(size)));  // 200: NSURLSessionResponseCancel
+  const std::string garbage(65536, 'X');
+  fakes.Perform(m.OnData(ranges[0].ns, garbage.data(), garbage.size()));  // not the range's bytes
+  m.OnComplete(ranges[0].ns, Done(kNSURLErrorCancelled));
+  Settle(m, fakes, &next);
+  // Collapse: the other Range task is cancelled, the first task resumed with its bytes kept.
+  CHECK(fakes.tasks[ranges[1].ns].cancelled && fakes.tasks[10].suspendCount == 0);
+  fakes.Perform(m.OnData(ranges[1].ns, garbage.data(), garbage.size()));  // asked to cancel: dropped
+  Settle(m, fakes, &next);
+  CHECK(sink.Last(EventType::DownloadProgress)->totalBytes == before);  // the dropped bytes count nowhere
+  std::string partial = Read(OnlyFile(dir.path));
+  CHECK(partial.size() >= static_cast<size_t>(2 * kMiB + 65536));
+  CHECK(partial.compare(0, kMiB + 131072, body, 0, kMiB + 131072) == 0);
+  CHECK(partial.find('X') == std::string::npos || partial.find(garbage) == std::string::npos);
+  Feed(m, fakes, 10, body, kMiB + 131072, size, &next);
+  m.OnComplete(10, Done());
+  m.OnComplete(ranges[1].ns, Done(kNSURLErrorCancelled));
+  const Event* done = sink.Last(EventType::TaskCompleted);
+  CHECK(done != nullptr && done->errorCode == 0);
+  CHECK(Read(sink.Last(EventType::DownloadCompleted)->location) == body);
+  CHECK(sink.Last(EventType::DownloadProgress)->segments == "0-" + std::to_string(size) + "-" + std::to_string(size));
+}
+
+// A Range task that completes with an error before any response (connection refused): its
+// segment cannot come that way, so the first task fetches everything (as the curl engine does).
+CASE(segment_error_before_response) {
+  Scene scene(false);
+  auto& [dir, sink, fakes, m] = scene;
+  const int64_t size = 2 * kMiB + 10;
+  const std::string body = Body(size);
+  NsTaskId next = 100;
+  Start(m, Segmented(1, dir.path, 2), 10);
+  CHECK(m.OnResponse(10, Whole(size)));
+  std::vector<RangeTask> ranges = Settle(m, fakes, &next);
+  CHECK(ranges.size() == 1);
+  m.OnComplete(ranges[0].ns, Done(kNSURLErrorCannotConnectToHost));
+  Settle(m, fakes, &next);
+  Feed(m, fakes, 10, body, 0, size, &next);
+  CHECK(fakes.tasks[10].suspendCount == 0 && !fakes.tasks[10].cancelled);
+  m.OnComplete(10, Done());
+  const Event* done = sink.Last(EventType::TaskCompleted);
+  CHECK(done != nullptr && done->errorCode == 0);
+  CHECK(Read(sink.Last(EventType::DownloadCompleted)->location) == body);
+}
+
+// The first task delivers its whole body and completes while it waits at its segment's end
+// (bytes keep coming while suspending, NSURLSession.h -suspend): the download waits for the
+// answers; with every 206 the Range tasks write the rest, with a 200 what it read is the rest.
+CASE(first_completes_before_ranges) {
+  for (bool refused : {false, true}) {
+    Scene scene(false);
+    auto& [dir, sink, fakes, m] = scene;
+    const int64_t size = 2 * kMiB + 5;
+    const std::string body = Body(size);
+    NsTaskId next = 100;
+    Start(m, Segmented(1, dir.path, 2), 10);
+    CHECK(m.OnResponse(10, Whole(size)));
+    std::vector<RangeTask> ranges = Settle(m, fakes, &next);
+    CHECK(ranges.size() == 1);
+    Feed(m, fakes, 10, body, 0, size, &next);
+    CHECK(fakes.tasks[10].suspendCount == 1);
+    m.OnComplete(10, Done());
+    Settle(m, fakes, &next);
+    CHECK(sink.Count(EventType::TaskCompleted) == 0);
+    if (refused) {
+      CHECK(!m.OnResponse(ranges[0].ns, Part(ranges[0].from, ranges[0].to, size, "\"v2\"")));  // another ETag
+      m.OnComplete(ranges[0].ns, Done(kNSURLErrorCancelled));
+    } else {
+      CHECK(m.OnResponse(ranges[0].ns, Part(ranges[0].from, ranges[0].to, size)));
+      CHECK(sink.Count(EventType::TaskCompleted) == 0);
+      Feed(m, fakes, ranges[0].ns, body, ranges[0].from, ranges[0].to, &next);
+    }
+    Settle(m, fakes, &next);
+    const Event* done = sink.Last(EventType::TaskCompleted);
+    CHECK(done != nullptr && done->errorCode == 0);
+    CHECK(Read(sink.Last(EventType::DownloadCompleted)->location) == body);
+    CHECK(m.TaskCount() == 0);
+  }
+}
+
+// A Range task cut mid-range (core/segment_rules.h): asked for again from its own next offset,
+// not its start, three times; a fourth cut fails the task with the transfer's error, and the
+// first task and the other Range task are cancelled.
+CASE(cut_segment_retried_from_offset) {
+  Scene scene(false);
+  auto& [dir, sink, fakes, m] = scene;
+  const int64_t size = 3 * kMiB;
+  const std::string body = Body(size);
+  NsTaskId next = 100;
+  Start(m, Segmented(1, dir.path, 3), 10);
+  CHECK(m.OnResponse(10, Whole(size)));
+  std::vector<RangeTask> ranges = Settle(m, fakes, &next);
+  CHECK(ranges.size() == 2);
+  for (const RangeTask& r : ranges) CHECK(m.OnResponse(r.ns, Part(r.from, r.to, size)));
+  RangeTask cut = ranges[0];
+  const int64_t end = cut.to;
+  for (int retry = 1; retry <= 3; ++retry) {
+    Feed(m, fakes, cut.ns, body, cut.from, cut.from + 100'000, &next);
+    m.OnComplete(cut.ns, Done(kNSURLErrorNetworkConnectionLost));
+    std::vector<RangeTask> again = Settle(m, fakes, &next);
+    CHECK(again.size() == 1);
+    CHECK(again[0].from == cut.from + 100'000 && again[0].to == end);
+    CHECK(sink.Count(EventType::TaskCompleted) == 0);
+    cut = again[0];
+    CHECK(m.OnResponse(cut.ns, Part(cut.from, cut.to, size)));
+  }
+  // The bytes written so far are the body's, at their offsets.
+  std::string partial = Read(OnlyFile(dir.path));
+  CHECK(partial.compare(kMiB, 300'000, body, kMiB, 300'000) == 0);
+  Feed(m, fakes, cut.ns, body, cut.from, cut.from + 100'000, &next);
+  m.OnComplete(cut.ns, Done(kNSURLErrorNetworkConnectionLost));
+  CHECK(Settle(m, fakes, &next).empty());
+  CHECK(fakes.tasks[10].cancelled && fakes.tasks[ranges[1].ns].cancelled);
+  m.OnComplete(10, Done(kNSURLErrorCancelled));
+  const Event* done = sink.Last(EventType::TaskCompleted);
+  CHECK(done != nullptr && done->errorCode == kNSURLErrorNetworkConnectionLost);
+  CHECK(Entries(dir.path).empty());  // not asked to keep partial files
+}
+
+// A segment done early takes over half of the largest remaining range (SegmentPlan::ProposeSplit):
+// the donor's task is cancelled at the split, the new Range task writes the second half.
+CASE(segments_rebalanced) {
+  Scene scene(false);
+  auto& [dir, sink, fakes, m] = scene;
+  const int64_t size = 8 * kMiB;
+  const std::string body = Body(size);
+  NsTaskId next = 100;
+  Start(m, Segmented(1, dir.path, 2), 10);
+  CHECK(m.OnResponse(10, Whole(size)));
+  std::vector<RangeTask> ranges = Settle(m, fakes, &next);
+  CHECK(ranges.size() == 1 && ranges[0].from == 4 * kMiB);
+  CHECK(m.OnResponse(ranges[0].ns, Part(4 * kMiB, size, size)));
+  std::vector<RangeTask> splits;
+  Feed(m, fakes, 10, body, 0, 4 * kMiB + 65536, &next, &splits);
+  CHECK(fakes.tasks[10].cancelled);
+  CHECK(splits.size() == 1 && splits[0].from == 6 * kMiB && splits[0].to == size);
+  CHECK(m.OnResponse(splits[0].ns, Part(6 * kMiB, size, size)));
+  std::vector<RangeTask> again;
+  Feed(m, fakes, ranges[0].ns, body, 4 * kMiB, 6 * kMiB + 65536, &next, &again);
+  CHECK(fakes.tasks[ranges[0].ns].cancelled);  // at the split: the rest is the new task's
+  // Done early, so the new segment's range is split in turn while twice the minimum is left.
+  CHECK(again.size() == 1 && again[0].from == 7 * kMiB && again[0].to == size);
+  CHECK(m.OnResponse(again[0].ns, Part(7 * kMiB, size, size)));
+  Feed(m, fakes, splits[0].ns, body, 6 * kMiB, 7 * kMiB + 65536, &next);
+  CHECK(fakes.tasks[splits[0].ns].cancelled);
+  Feed(m, fakes, again[0].ns, body, 7 * kMiB, size, &next);
+  CHECK(sink.Count(EventType::TaskCompleted) == 0);
+  m.OnComplete(10, Done(kNSURLErrorCancelled));
+  Settle(m, fakes, &next);
+  const Event* done = sink.Last(EventType::TaskCompleted);
+  CHECK(done != nullptr && done->errorCode == 0);
+  CHECK(Read(sink.Last(EventType::DownloadCompleted)->location) == body);
+  CHECK(sink.Last(EventType::DownloadProgress)->segments ==
+        "0-4194304-4194304,4194304-6291456-6291456,6291456-7340032-7340032,7340032-8388608-8388608");
+}
+
+// Resumed from a journaled plan (TaskRequest::resumeSegments): the task's own request continues
+// the first unfinished segment, and every other unfinished one gets a Range task from its own
+// next offset, into the same file.
+CASE(segments_resumed_from_plan) {
+  Scene scene(false);
+  auto& [dir, sink, fakes, m] = scene;
+  const int64_t size = 2 * kMiB;
+  const std::string body = Body(size);
+  NsTaskId next = 100;
+  std::string kept = body.substr(0, 65536) + std::string(kMiB - 65536, '\0') + body.substr(kMiB, 65536);
+  KeptPartial partial = Keep(dir, kept);
+  CHECK(!partial.path.empty());
+  TaskRequest r = ResumeOf(1, dir, partial, static_cast<int64_t>(kept.size()), "\"v1\"");
+  r.segments = 2;
+  r.resumeSegments = "0-65536-1048576,1048576-1114112-2097152";
+  StartPlan plan = Start(m, r, 10);
+  CHECK(PlanHeader(plan, "Range") != nullptr && *PlanHeader(plan, "Range") == "bytes=65536-1048575");
+  CHECK(m.OnResponse(10, Part(65536, kMiB, size)));
+  std::vector<RangeTask> ranges = Settle(m, fakes, &next);
+  CHECK(ranges.size() == 1 && ranges[0].from == kMiB + 65536 && ranges[0].to == size);
+  CHECK(m.OnResponse(ranges[0].ns, Part(kMiB + 65536, size, size)));
+  Feed(m, fakes, 10, body, 65536, kMiB, &next);
+  Feed(m, fakes, ranges[0].ns, body, kMiB + 65536, size, &next);
+  m.OnComplete(10, Done());
+  Settle(m, fakes, &next);
+  const Event* done = sink.Last(EventType::TaskCompleted);
+  CHECK(done != nullptr && done->errorCode == 0);
+  CHECK(Read(sink.Last(EventType::DownloadCompleted)->location) == body);
+}
+
+// The user's suspend, resume and cancel apply to every Range task; a Range task planned while
+// the user holds the task is created suspended; a cancel after the first task ended completes
+// the task at once (its own NSURLSessionTask will never complete again).
+CASE(segments_follow_the_user) {
+  Scene scene(false);
+  auto& [dir, sink, fakes, m] = scene;
+  const int64_t size = 3 * kMiB;
+  const std::string body = Body(size);
+  NsTaskId next = 100;
+  TaskRequest r = Segmented(1, dir.path, 3);
+  r.keepPartialOnFailure = true;
+  Start(m, r, 10);
+  fakes.Perform(m.Suspend(1));
+  CHECK(m.OnResponse(10, Whole(size)));  // delivered while suspending
+  std::vector<RangeTask> ranges = Settle(m, fakes, &next);
+  CHECK(ranges.size() == 2 && ranges[0].plan.startSuspended && fakes.tasks[ranges[0].ns].suspendCount == 1);
+  fakes.Perform(m.Resume(1));
+  Settle(m, fakes, &next);
+  CHECK(fakes.tasks[10].suspendCount == 0);
+  for (const RangeTask& t : ranges) CHECK(fakes.tasks[t.ns].suspendCount == 0);
+  fakes.Perform(m.Suspend(1));
+  Settle(m, fakes, &next);
+  CHECK(fakes.tasks[10].suspendCount == 1);
+  for (const RangeTask& t : ranges) CHECK(fakes.tasks[t.ns].suspendCount == 1);
+  fakes.Perform(m.Resume(1));
+  Settle(m, fakes, &next);
+  for (const RangeTask& t : ranges) CHECK(m.OnResponse(t.ns, Part(t.from, t.to, size)));
+  Feed(m, fakes, 10, body, 0, kMiB + 65536, &next);
+  m.OnComplete(10, Done(kNSURLErrorCancelled));  // stopped at its end: the first segment is done
+  Feed(m, fakes, ranges[0].ns, body, ranges[0].from, ranges[0].from + 65536, &next);
+  CHECK(sink.Count(EventType::TaskCompleted) == 0);
+  fakes.Perform(m.Cancel(1));
+  Settle(m, fakes, &next);
+  for (const RangeTask& t : ranges) CHECK(fakes.tasks[t.ns].cancelled);
+  const Event* done = sink.Last(EventType::TaskCompleted);
+  CHECK(done != nullptr && done->errorCode == kNSURLErrorCancelled);
+  // What is kept for a resume: the bytes from 0 without a gap (the first segment and what the
+  // second had written).
+  CHECK(done->partialBytes == kMiB + 65536 && !done->partialPath.empty());
+  CHECK(Read(done->partialPath).compare(0, kMiB + 65536, body, 0, kMiB + 65536) == 0);
+  for (const RangeTask& t : ranges) m.OnComplete(t.ns, Done(kNSURLErrorCancelled));
+  CHECK(sink.Count(EventType::TaskCompleted) == 1);
+  unlink(done->partialPath.c_str());
+}
+
+// A speed limit at the start: one request (it is bounded by its limit, README); set mid-run:
+// the Range tasks are cancelled and the first task goes on alone. Background sessions never
+// segment: nsurlsessiond owns their one file.
+CASE(segments_not_paced_nor_background) {
+  {
+    Scene scene(false);
+    auto& [dir, sink, fakes, m] = scene;
+    NsTaskId next = 100;
+    TaskRequest r = Segmented(1, dir.path, 4);
+    r.maximumBytesPerSecond = 1'000'000;
+    Start(m, r, 10);
+    CHECK(m.OnResponse(10, Whole(4 * kMiB)));
+    CHECK(Settle(m, fakes, &next).empty());
+  }
+  {
+    Scene scene(false);
+    auto& [dir, sink, fakes, m] = scene;
+    const int64_t size = 3 * kMiB;
+    const std::string body = Body(size);
+    NsTaskId next = 100;
+    Start(m, Segmented(1, dir.path, 3), 10);
+    CHECK(m.OnResponse(10, Whole(size)));
+    std::vector<RangeTask> ranges = Settle(m, fakes, &next);
+    CHECK(ranges.size() == 2);
+    Feed(m, fakes, 10, body, 0, 65536, &next);
+    m.SetSpeedLimit(1, 100 * kMiB);
+    Settle(m, fakes, &next);
+    for (const RangeTask& t : ranges) CHECK(fakes.tasks[t.ns].cancelled);
+    Feed(m, fakes, 10, body, 65536, size, &next);
+    m.OnComplete(10, Done());
+    const Event* done = sink.Last(EventType::TaskCompleted);
+    CHECK(done != nullptr && done->errorCode == 0);
+    CHECK(Read(sink.Last(EventType::DownloadCompleted)->location) == body);
+  }
+  {
+    Scene scene(true);
+    auto& [dir, sink, fakes, m] = scene;
+    NsTaskId next = 100;
+    StartPlan plan = Start(m, Segmented(1, dir.path, 4), 10);
+    CHECK(plan.type == NsTaskType::Download && PlanHeader(plan, "Range") == nullptr);
+    ResponseHead head = Whole(4 * kMiB);
+    fakes.Perform(m.OnDownloadProgress(10, 65536, 4 * kMiB, &head));
+    CHECK(Settle(m, fakes, &next).empty());
+    std::string file = DaemonFile(dir, Body(4 * kMiB));
+    m.OnFinishedDownload(10, file, head);
+    m.OnComplete(10, Done());
+    CHECK(Settle(m, fakes, &next).empty());
+    const Event* done = sink.Last(EventType::TaskCompleted);
+    CHECK(done != nullptr && done->errorCode == 0 && sink.Count(EventType::DownloadCompleted) == 1);
+    CHECK(sink.Last(EventType::DownloadProgress)->segments.empty());
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) { return native_cases::RunCases(argc, argv); }

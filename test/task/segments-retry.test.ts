@@ -1,0 +1,70 @@
+// A segment of a segmented download whose connection is cut mid-range (issue 18): its request is
+// sent again from the segment's own next offset (not its start), a bounded number of times
+// (core/segment_rules.h kSegmentRetries), and the file is byte-exact; past the bound the task
+// fails with the transfer's error. Real server on 127.0.0.1 (test/helpers/task-server.ts
+// /segfile?cutFrom&cutAfter&cutTimes). Segments of 1.5 MiB: never twice the minimum segment, so
+// no rebalancing split moves the cut range's end.
+// retry: 0: lib/retry.ts would otherwise send the failed task again, hiding the engine's verdict.
+import * as fs from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import * as URLSession from '../../lib/index';
+import { liveSessions } from '../helpers/sessions';
+import { tempDir } from '../helpers/temp';
+import { makeBytes, sha256, useTaskServer } from '../helpers/task-server';
+
+const server = useTaskServer();
+const live = liveSessions();
+const MiB = 1 << 20;
+const size = 6 * MiB;
+const cutFrom = (size / 4) * 2; // the third of four segments
+const cutAfter = 300_000;
+
+function session(): URLSession.Session {
+  const configuration = URLSession.createSessionConfiguration({ downloadDirectory: tempDir('urlsession-segretry-') });
+  const s = URLSession.createSession({ configuration });
+  live.push(s);
+  return s;
+}
+
+/** The start offsets of the Range requests of one key, in the order the server saw them. */
+function rangeStarts(key: string): number[] {
+  return server.seen
+    .filter((r) => r.url.endsWith(`key=${key}`))
+    .map((r) => /^bytes=(\d+)-/.exec(String(r.headers.range ?? ''))?.[1])
+    .filter((start): start is string => start !== undefined)
+    .map(Number);
+}
+
+function url(key: string, cutTimes: number): string {
+  return `${server.base}/segfile?size=${size}&seed=31&cutFrom=${cutFrom}&cutAfter=${cutAfter}&cutTimes=${cutTimes}&key=${key}`;
+}
+
+describe('segmented downloads: a segment cut mid-range', () => {
+  it('is asked for again from where it stopped, and the file is byte-exact', async () => {
+    const key = 'cut-once';
+    const result = await session().download(url(key, 1), { segments: 4, retry: 0 }).done;
+    expect(sha256(fs.readFileSync(result.location))).toBe(sha256(makeBytes(size, 31)));
+    const starts = rangeStarts(key);
+    // The cut request, then its retry from the cut offset; never the segment's start again.
+    expect(starts.filter((start) => start === cutFrom)).toEqual([cutFrom]);
+    expect(starts).toContain(cutFrom + cutAfter);
+    expect(server.written.get(`${key}:${cutFrom}`)).toBe(cutAfter);
+    expect(server.written.get(`${key}:${cutFrom + cutAfter}`)).toBe(size / 4 - cutAfter);
+  });
+
+  it('is retried three times at most: a fourth cut fails the task with the transfer error', async () => {
+    const ok = 'cut-thrice';
+    const result = await session().download(url(ok, 3), { segments: 4, retry: 0 }).done;
+    expect(sha256(fs.readFileSync(result.location))).toBe(sha256(makeBytes(size, 31)));
+    const retried = [1, 2, 3].map((n) => cutFrom + n * cutAfter);
+    expect(rangeStarts(ok).filter((start) => start >= cutFrom && start < size * 0.75)).toEqual([cutFrom, ...retried]);
+
+    const bad = 'cut-four-times';
+    const error = await session()
+      .download(url(bad, 4), { segments: 4, retry: 0 })
+      .done.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(URLSession.TransferError);
+    expect(error).toMatchObject({ errorCode: -1005 });
+    expect(rangeStarts(bad).filter((start) => start >= cutFrom && start < size * 0.75)).toEqual([cutFrom, ...retried]);
+  });
+});
