@@ -130,10 +130,14 @@ export interface NativeTaskRequest {
   segments?: number;
   /** A segmented download's plan (core/segment_plan.h text) to resume every segment from. */
   resumeSegments?: string;
+  /** fetch's credentials: 'omit': the session's cookies are neither sent nor updated. */
+  omitCredentials?: boolean;
+  /** fetch's cache mode ('default', 'no-store', 'reload', 'no-cache', 'force-cache', 'only-if-cached'); absent: the session's policy. */
+  cacheMode?: string;
 }
 
 /** A task request's array order (native/bridge/session_wrap.cc reads it by these indexes). */
-export const TASK_FIELDS = ['taskIdentifier', 'kind', 'url', 'method', 'headers', 'body', 'bodyPath', 'downloadDirectory', 'downloadFileName', 'timeout', 'overwrite', 'nameFromResponse', 'discardOnHttpError', 'keepPartialOnFailure', 'resumePartialPath', 'resumeOffset', 'resumeValidator', 'integrityAlgorithm', 'integrityDigests', 'streamBody', 'resumeIdentity', 'maximumResponseSize', 'priority', 'manualRedirects', 'maximumBytesPerSecond', 'segments', 'resumeSegments', 'taskDescription'] as const;
+export const TASK_FIELDS = ['taskIdentifier', 'kind', 'url', 'method', 'headers', 'body', 'bodyPath', 'downloadDirectory', 'downloadFileName', 'timeout', 'overwrite', 'nameFromResponse', 'discardOnHttpError', 'keepPartialOnFailure', 'resumePartialPath', 'resumeOffset', 'resumeValidator', 'integrityAlgorithm', 'integrityDigests', 'streamBody', 'resumeIdentity', 'maximumResponseSize', 'priority', 'manualRedirects', 'maximumBytesPerSecond', 'segments', 'resumeSegments', 'omitCredentials', 'cacheMode', 'taskDescription'] as const;
 
 /** Per event type, its fields in wire order as [jsName, kind] (native/engine/wire.h's kinds). */
 export const EVENT_FIELDS: Readonly<Record<NativeEventType, readonly (readonly [string, string])[]>> = {
@@ -183,6 +187,8 @@ export function packTaskRequest(r: NativeTaskRequest, taskDescription: string): 
     r.maximumBytesPerSecond,
     r.segments,
     r.resumeSegments,
+    r.omitCredentials,
+    r.cacheMode,
     taskDescription,
   ];
 }

@@ -47,6 +47,23 @@ using Commands = std::vector<Command>;
 // The NSURLSessionTask subclass and constructor a new task needs.
 enum class NsTaskType : uint8_t { Data, Download, DownloadWithResumeData, UploadFromFile, UploadFromData };
 
+// NSURLRequestCachePolicy's values (NSURLRequest.h), which apple_delegate.mm assigns to
+// NSURLRequest.cachePolicy; Session: leave the session's requestCachePolicy.
+enum class RequestCachePolicy : int {
+  Session = -1,
+  UseProtocolCachePolicy = 0,
+  ReloadIgnoringLocalCacheData = 1,
+  ReturnCacheDataElseLoad = 2,
+  ReturnCacheDataDontLoad = 3,
+  ReloadRevalidatingCacheData = 5,
+};
+
+// fetch's cache mode (TaskRequest::cacheMode) as the NSURLRequestCachePolicy that means the
+// same (NSURLRequest.h): "default" uses the protocol's rules, "no-store" and "reload" ignore
+// local data, "no-cache" revalidates it, "force-cache" and "only-if-cached" return it regardless
+// of age, the latter never loading. Anything else (no mode): Session.
+RequestCachePolicy CachePolicyOf(const std::string& cacheMode);
+
 struct StartPlan {
   bool create = false;  // false: no task; its TaskCompleted was posted already
   NsTaskType type = NsTaskType::Data;
@@ -60,6 +77,10 @@ struct StartPlan {
   uint64_t taskIdentifier = 0;
   bool startSuspended = false;  // a restarted task the user holds suspended: create, do not resume
   float priority = 0.5f;        // NSURLSessionTask.priority (NSURLSession.h: a hint, 0.0-1.0)
+  // NSURLRequest.HTTPShouldHandleCookies: NO for a task that omits credentials (fetch's
+  // credentials: 'omit'): the session's cookies are neither sent nor set for it.
+  bool handleCookies = true;
+  RequestCachePolicy cachePolicy = RequestCachePolicy::Session;  // NSURLRequest.cachePolicy
 };
 
 // The final response head, as the adapter reads it off NSHTTPURLResponse.

@@ -25,6 +25,10 @@ struct CurlSessionContext {
   const SessionConfig* config = nullptr;
   EventSink* sink = nullptr;
   CURLSH* share = nullptr;
+  // The share of tasks that omit credentials (TaskRequest::omitCredentials): DNS and TLS
+  // sessions, no cookies. libcurl sends and stores cookies for any handle whose share holds them
+  // once its cookie engine was ever on, which a pooled handle's stays across curl_easy_reset.
+  CURLSH* cookielessShare = nullptr;
   EasyPool* easyPool = nullptr;
   std::string caBundle;    // system roots + config.tls.caPem; empty: libcurl's default roots
   std::string pinnedKeys;  // "sha256//a;sha256//b" or empty
@@ -135,6 +139,10 @@ class CurlTransfer {
   void ResumePaced(Clock::time_point now);
   void WakeBy(Clock::time_point when) const;
   bool OpenBody();
+  // Prepare's cookie options: the session's store, or no cookies (TaskRequest::omitCredentials).
+  void UseCookies();
+  // The share handle this task's handles use (CurlSessionContext::share or cookielessShare).
+  CURLSH* Share() const;
   bool PlanRedirect(long status);
   void SetRequestHeaders();
   void ConfigureMethodAndBody();

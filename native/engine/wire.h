@@ -159,6 +159,11 @@
   TASK_FIELD(segments, number, Optional)                                                            \
   /* A segmented download's plan (core/segment_plan.h text) to resume every segment from. */        \
   TASK_FIELD(resumeSegments, string, Optional)                                                      \
+  /* fetch's credentials: 'omit': the session's cookies are neither sent nor updated. */            \
+  TASK_FIELD(omitCredentials, boolean, Optional)                                                    \
+  /* fetch's cache mode ('default', 'no-store', 'reload', 'no-cache', 'force-cache', */             \
+  /* 'only-if-cached'); absent: the session's policy. */                                            \
+  TASK_FIELD(cacheMode, string, Optional)                                                           \
   /* Beside the request (the journal keeps it separately): the Apple engine keeps it in the task */ \
   /* tag, so that a task recovered after a relaunch still has it. */                                \
   TASK_FIELD(taskDescription, string, Argument)
