@@ -4,6 +4,9 @@
 // an abort rejects with the signal's reason. JS thread only.
 import { ErrorCodes } from './errors';
 import { fetchRequestOf, parseFetchArguments } from './fetch-body';
+import { keepOnClone } from './fetch-clone';
+import { fetchIntegrity, verifiedHead } from './fetch-integrity';
+import { addCacheHeaders, fetchLocally, modeOptions } from './fetch-modes';
 import { toResponse, watchMetrics } from './fetch-response';
 import type { Session } from './session';
 import type { Task } from './task';
@@ -12,7 +15,7 @@ import type { StreamResult, TaskMetrics } from './task-types';
 /** The statuses fetch follows (Fetch standard: a redirect status): 'error' rejects on them. */
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
-/** RequestInit's members that fetch() reads; the others (mode, referrer, integrity, ...) Node's Request checks and we ignore. */
+/** RequestInit's members that fetch() reads; the others (mode, referrer, priority, ...) Node's Request checks and we ignore (README "fetch()"). */
 export type FetchInit = RequestInit;
 
 /** session.fetch and URLSession.fetch. */
@@ -23,7 +26,12 @@ export async function fetchThrough(
 ): Promise<Response> {
   const request = parseFetchArguments(input, init);
   if (request.signal.aborted) throw request.signal.reason;
-  const prepared = await fetchRequestOf(request, init, session.configuration.maximumResponseSize);
+  const local = fetchLocally(request);
+  if (local !== undefined) return local;
+  const limit = session.configuration.maximumResponseSize;
+  const prepared = await fetchRequestOf(request, init, limit);
+  addCacheHeaders(request.cache, prepared.headers);
+  const integrity = fetchIntegrity(request.integrity);
   let head: StreamResult;
   let task: Task<StreamResult>;
   let metrics: Promise<TaskMetrics>;
@@ -38,6 +46,7 @@ export async function fetchThrough(
       retry: 0,
       // 'manual': the 3xx is the response; 'error': it is checked below.
       followRedirects: prepared.redirect === 'follow',
+      ...modeOptions(request),
     });
     metrics = watchMetrics(task, prepared.signal);
     head = await task.done;
@@ -52,9 +61,11 @@ export async function fetchThrough(
       cause: Object.assign(new Error('unexpected redirect'), { code: ErrorCodes.UNEXPECTED_REDIRECT }),
     });
   }
-  return toResponse(head, task, metrics, {
+  if (integrity !== undefined) head = await verifiedHead(head, integrity, limit);
+  const response = toResponse(head, task, metrics, {
     requestUrl: prepared.url,
     method: prepared.method,
     signal: prepared.signal,
   });
+  return keepOnClone(response);
 }

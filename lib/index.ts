@@ -34,7 +34,7 @@ export type {
 } from './task-types';
 export type { ResponseHeaders } from './headers';
 export type { RetryOptions } from './retry';
-export type { TaskOptions, DownloadOptions, UploadOptions, RequestOptions } from './task-options';
+export type { TaskOptions, DownloadOptions, UploadOptions, RequestOptions, CacheMode } from './task-options';
 export { discardResumeData } from './resume-data';
 export { metricsOf } from './fetch-response';
 export {
