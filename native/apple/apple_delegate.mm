@@ -236,9 +236,12 @@ static_assert(static_cast<int>(urlsession::RequestCachePolicy::ReloadRevalidatin
                                                           persistence:NSURLCredentialPersistenceForSession];
     return completionHandler(NSURLSessionAuthChallengeUseCredential, credential);
   }
+  bool serverTrust = [space.authenticationMethod isEqualToString:NSURLAuthenticationMethodServerTrust];
+  if (m != nullptr && !space.isProxy && !serverTrust && m->RefusesServerCredentials(task.taskIdentifier)) {
+    return completionHandler(NSURLSessionAuthChallengeRejectProtectionSpace, nil);
+  }
   SecTrustRef trust = space.serverTrust;
-  if (m == nullptr || ![space.authenticationMethod isEqualToString:NSURLAuthenticationMethodServerTrust] ||
-      trust == nullptr || !m->ChecksServerTrust()) {
+  if (m == nullptr || !serverTrust || trust == nullptr || !m->ChecksServerTrust()) {
     return completionHandler(NSURLSessionAuthChallengePerformDefaultHandling, nil);
   }
   if (self.anchors.count > 0) {

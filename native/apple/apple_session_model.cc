@@ -634,6 +634,11 @@ Commands AppleSessionModel::OnProgressTimer(ProgressThrottle::Clock::time_point 
   return commands;
 }
 
+bool AppleSessionModel::RefusesServerCredentials(NsTaskId task) const {
+  const Task* t = Find(task);
+  return t != nullptr && t->request.omitCredentials;
+}
+
 bool AppleSessionModel::ChecksServerTrust() const {
   return !config_.tls.caPem.empty() || !config_.tls.pinnedSpkiSha256.empty();
 }

@@ -173,6 +173,11 @@ class AppleSessionModel {
   // policy refuses the redirect, none when `status` is not one a task follows (the response is
   // then the task's answer, as on Linux: core/redirect_policy.h).
   bool OnRedirect(NsTaskId task, int status, const std::string& fromUrl, const std::string& toUrl, Commands* commands);
+  // A server's authentication challenge (HTTP Basic, Digest, NTLM, ...; not trust, not a
+  // proxy's). True: answer NSURLSessionAuthChallengeRejectProtectionSpace, so no credential the
+  // session's NSURLCredentialStorage holds is sent and the 401 is the answer: the task omits
+  // credentials (fetch's credentials: 'omit'). False: default handling.
+  bool RefusesServerCredentials(NsTaskId task) const;
   // Whether the session checks server trust itself (tls.caPem or pins).
   bool ChecksServerTrust() const;
   TrustVerdict OnServerTrust(NsTaskId task, const TrustEvaluation& evaluation);

@@ -632,7 +632,8 @@ CASE(priority_planned) {
 // cookies and took the session's cache policy. Now credentials: 'omit' plans
 // NSURLRequest.HTTPShouldHandleCookies = NO and each cache mode the NSURLRequestCachePolicy of
 // the same meaning (NSURLRequest.h); without one the session's policy stays. The sessions have
-// no URLCache, so "only-if-cached" fails before any task with -1008, as on Linux.
+// no URLCache, so "only-if-cached" fails before any task with -1008, as on Linux. A server's
+// authentication challenge to an omitting task rejects the protection space: no stored credential.
 CASE(credentials_and_cache_planned) {
   Scene scene(false);
   auto& [dir, sink, fakes, m] = scene;
@@ -656,6 +657,14 @@ CASE(credentials_and_cache_planned) {
     StartPlan plan = m.PlanStart(r);
     CHECK(plan.create && plan.handleCookies && plan.cachePolicy == policy);
   }
+  // A server's challenge gets no stored credential for the omitting task, default handling else.
+  TaskRequest omitting = Data(30);
+  omitting.omitCredentials = true;
+  CHECK(Start(m, omitting, 50).create);
+  CHECK(Start(m, Data(31), 51).create);
+  CHECK(m.RefusesServerCredentials(50));
+  CHECK(!m.RefusesServerCredentials(51));
+  CHECK(!m.RefusesServerCredentials(52));  // not a task of ours
   CHECK(CachePolicyOf("only-if-cached") == RequestCachePolicy::ReturnCacheDataDontLoad);
   TaskRequest offline = Data(20);
   offline.cacheMode = "only-if-cached";
