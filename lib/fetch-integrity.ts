@@ -35,8 +35,9 @@ export function fetchIntegrity(metadata: string): FetchIntegrity | undefined {
 
 /**
  * `head` with its body read whole (at most `limit` bytes, the session's maximumResponseSize) and
- * checked: the same head with the checked bytes as its body, or a TypeError('fetch failed') whose
- * cause is coded ERR_URLSESSION_INTEGRITY_MISMATCH (or ERR_URLSESSION_OUT_OF_RANGE: too large).
+ * checked: the same head with the checked bytes as its body. Rejects with an Error coded
+ * ERR_URLSESSION_INTEGRITY_MISMATCH (or ERR_URLSESSION_OUT_OF_RANGE: too large), or as the body
+ * failed (fetch() wraps each in its TypeError('fetch failed')).
  */
 export async function verifiedHead(
   head: StreamResult,
@@ -62,6 +63,6 @@ export async function verifiedHead(
   return { ...head, body: Readable.from([Buffer.concat(parts, size)]) };
 }
 
-function failed(code: string, message: string): TypeError {
-  return new TypeError('fetch failed', { cause: Object.assign(new Error(message), { code }) });
+function failed(code: string, message: string): Error {
+  return Object.assign(new Error(message), { code });
 }

@@ -10,13 +10,17 @@ import { addCacheHeaders, fetchLocally, modeOptions } from './fetch-modes';
 import { toResponse, watchMetrics } from './fetch-response';
 import type { Session } from './session';
 import type { Task } from './task';
+import type { CacheMode } from './task-options';
 import type { StreamResult, TaskMetrics } from './task-types';
 
 /** The statuses fetch follows (Fetch standard: a redirect status): 'error' rejects on them. */
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
-/** RequestInit's members that fetch() reads; the others (mode, referrer, priority, ...) Node's Request checks and we ignore (README "fetch()"). */
-export type FetchInit = RequestInit;
+/**
+ * fetch()'s init: Node's RequestInit with the members its types leave out (`cache`, `priority`).
+ * Node's Request checks them all; mode, referrer, priority and dispatcher are ignored (README "fetch()").
+ */
+export type FetchInit = RequestInit & { cache?: CacheMode; priority?: 'high' | 'low' | 'auto' };
 
 /** session.fetch and URLSession.fetch. */
 export async function fetchThrough(
@@ -51,8 +55,7 @@ export async function fetchThrough(
     metrics = watchMetrics(task, prepared.signal);
     head = await task.done;
   } catch (error) {
-    if ((error as Error).name === 'AbortError' && prepared.signal.aborted) throw prepared.signal.reason;
-    throw new TypeError('fetch failed', { cause: error });
+    throw fetchFailure(error, prepared.signal);
   }
   if (prepared.redirect === 'error' && REDIRECT_STATUSES.has(head.statusCode) && head.headers.location !== undefined) {
     task.cancel();
@@ -61,11 +64,25 @@ export async function fetchThrough(
       cause: Object.assign(new Error('unexpected redirect'), { code: ErrorCodes.UNEXPECTED_REDIRECT }),
     });
   }
-  if (integrity !== undefined) head = await verifiedHead(head, integrity, limit);
+  if (integrity !== undefined) {
+    try {
+      head = await verifiedHead(head, integrity, limit);
+    } catch (error) {
+      task.cancel(); // a body too large to check is not read on
+      throw fetchFailure(error, prepared.signal);
+    }
+  }
   const response = toResponse(head, task, metrics, {
     requestUrl: prepared.url,
     method: prepared.method,
     signal: prepared.signal,
   });
   return keepOnClone(response);
+}
+
+// What fetch() rejects with for `error`: the signal's reason for an abort, else
+// TypeError('fetch failed') with `error` (coded) as its cause.
+function fetchFailure(error: unknown, signal: AbortSignal): unknown {
+  if ((error as Error).name === 'AbortError' && signal.aborted) return signal.reason;
+  return new TypeError('fetch failed', { cause: error });
 }

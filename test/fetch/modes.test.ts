@@ -9,7 +9,7 @@ import * as URLSession from '../../lib/index';
 import { closeServer, listenLocal, useStarted } from '../helpers/listen';
 import { sessionMaker } from '../helpers/sessions';
 
-type Fetcher = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
+type Fetcher = (input: string | URL | Request, init?: URLSession.FetchInit) => Promise<Response>;
 type Seen = { path: string; headers: http.IncomingHttpHeaders; bodySha256: string };
 
 const BODY = 'integrity-checked body';
@@ -58,10 +58,12 @@ async function startEchoServer(): Promise<{ base: string; seen: Seen[]; close():
 
 const server = useStarted(startEchoServer);
 const session = sessionMaker();
-const node: Fetcher = globalThis.fetch;
+const smallSession = sessionMaker({ maximumResponseSize: 8 });
+// Node's types leave out `cache` and `priority`, which its fetch reads.
+const node = globalThis.fetch as Fetcher;
 
 /** What the server saw of the one request `fetcher` sent to `path`. */
-async function sent(fetcher: Fetcher, path: string, init?: RequestInit): Promise<Seen> {
+async function sent(fetcher: Fetcher, path: string, init?: URLSession.FetchInit): Promise<Seen> {
   const response = await fetcher(server.base + path, init);
   expect(response.status).toBe(200);
   return (await response.json()) as Seen;
@@ -183,14 +185,18 @@ describe('cache: no HTTP cache, and the headers Node sends for each mode', () =>
 
 describe('keepalive', () => {
   it('true with a 70,000-byte body: sent whole by both (Node has no 64 KiB keepalive limit either)', async () => {
-    const init = (): RequestInit => ({ method: 'POST', keepalive: true, body: new Uint8Array(70_000).fill(5) });
+    const init = (): URLSession.FetchInit => ({
+      method: 'POST',
+      keepalive: true,
+      body: new Uint8Array(70_000).fill(5),
+    });
     const expected = createHash('sha256').update(new Uint8Array(70_000).fill(5)).digest('hex');
     expect((await sent(node, '/echo', init())).bodySha256).toBe(expected);
     expect((await sent((input, i) => session().fetch(input, i), '/echo', init())).bodySha256).toBe(expected);
   });
 
   it('true with a ReadableStream body: a TypeError from both', async () => {
-    const init = (): RequestInit => ({
+    const init = (): URLSession.FetchInit => ({
       method: 'POST',
       keepalive: true,
       body: new Blob(['x']).stream(),
@@ -213,7 +219,7 @@ describe('integrity: checked before fetch resolves, as Node does', () => {
   ];
   for (const [what, integrity, passes] of cases) {
     it(`${what}: ${passes ? 'the body' : "TypeError 'fetch failed'"} from both`, async () => {
-      for (const fetcher of [node, (input: string, init?: RequestInit) => session().fetch(input, init)]) {
+      for (const fetcher of [node, (input: string, init?: URLSession.FetchInit) => session().fetch(input, init)]) {
         const result = fetcher(`${server.base}/body`, { integrity }).then((r) => r.text());
         if (passes) expect(await result).toBe(BODY);
         else expect((await rejection(result)).message).toBe('fetch failed');
@@ -225,6 +231,17 @@ describe('integrity: checked before fetch resolves, as Node does', () => {
     const integrity = `${sha('sha256', BODY)}?foo=bar`;
     expect(await rejection(node(`${server.base}/body`, { integrity }))).toBeInstanceOf(TypeError);
     expect(await (await session().fetch(`${server.base}/body`, { integrity })).text()).toBe(BODY);
+  });
+
+  it('a body larger than maximumResponseSize is not checked: TypeError, cause coded ERR_URLSESSION_OUT_OF_RANGE', async () => {
+    const small = smallSession();
+    const error = await rejection<TypeError & { cause: { code: string } }>(
+      small.fetch(`${server.base}/body`, { integrity: sha('sha256', BODY) }),
+    );
+    expect(error.message).toBe('fetch failed');
+    expect(error.cause.code).toBe(URLSession.ErrorCodes.OUT_OF_RANGE);
+    // The session goes on: the same body without integrity.
+    expect(await (await small.fetch(`${server.base}/body`)).text()).toBe(BODY);
   });
 
   it('a mismatch is coded ERR_URLSESSION_INTEGRITY_MISMATCH; a match keeps the metrics', async () => {
@@ -307,7 +324,7 @@ describe('the Response', () => {
 describe('request headers', () => {
   const ours: Fetcher = (input, init) => session().fetch(input, init);
   it('an invalid header name or value: a TypeError from both', async () => {
-    for (const headers of [{ 'bad name': 'x' }, { x: 'a\nb' }]) {
+    for (const headers of [{ 'bad name': 'x' }, { x: 'a\nb' }] as Record<string, string>[]) {
       expect(await rejection(node(server.base, { headers }))).toBeInstanceOf(TypeError);
       expect(await rejection(ours(server.base, { headers }))).toBeInstanceOf(TypeError);
     }
@@ -344,14 +361,20 @@ describe('request headers', () => {
     const [theirs, mine] = [await sent(node, '/echo', init), await sent(ours, '/echo', init)];
     expect([theirs.headers['sec-fetch-mode'], theirs.headers.referer]).toEqual(['no-cors', 'http://example.com/']);
     expect([mine.headers['sec-fetch-mode'], mine.headers.referer]).toEqual([undefined, undefined]);
-    for (const bad of [{ mode: 'navigate' }, { window: {} }] as RequestInit[]) {
+    for (const bad of [{ mode: 'navigate' }, { window: {} }] as URLSession.FetchInit[]) {
       expect(await rejection(node(server.base, bad))).toBeInstanceOf(TypeError);
       expect(await rejection(ours(server.base, bad))).toBeInstanceOf(TypeError);
     }
   });
 
+  it("deliberate: an undici dispatcher is ignored (the session's options decide); Node's fetch uses it", async () => {
+    const init = { dispatcher: { bogus: true } } as unknown as URLSession.FetchInit;
+    expect((await rejection(node(`${server.base}/echo`, init))).message).toBe('fetch failed');
+    expect((await sent(ours, '/echo?dispatcher', init)).path).toBe('/echo?dispatcher');
+  });
+
   it('priority is accepted and changes nothing the server sees, in both', async () => {
-    const init = { priority: 'high' } as RequestInit;
+    const init: URLSession.FetchInit = { priority: 'high' };
     const [theirs, mine] = [await sent(node, '/echo', init), await sent(ours, '/echo', init)];
     expect(Object.keys(mine.headers).sort()).toEqual(Object.keys((await sent(ours, '/echo')).headers).sort());
     expect(Object.keys(theirs.headers).sort()).toEqual(Object.keys((await sent(node, '/echo')).headers).sort());
