@@ -7,6 +7,7 @@ import { fetchRequestOf, parseFetchArguments } from './fetch-body';
 import { keepOnClone } from './fetch-clone';
 import { fetchIntegrity, verifiedHead } from './fetch-integrity';
 import { addCacheHeaders, fetchLocally, modeOptions } from './fetch-modes';
+import { refererOf } from './fetch-referrer';
 import { toResponse, watchMetrics } from './fetch-response';
 import type { Session } from './session';
 import type { Task } from './task';
@@ -18,7 +19,7 @@ const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
 /**
  * fetch()'s init: Node's RequestInit with the members its types leave out (`cache`, `priority`).
- * Node's Request checks them all; mode, referrer, priority and dispatcher are ignored (README "fetch()").
+ * Node's Request checks them all; mode, priority and dispatcher are ignored (README "fetch()").
  */
 export type FetchInit = RequestInit & { cache?: CacheMode; priority?: 'high' | 'low' | 'auto' };
 
@@ -35,6 +36,8 @@ export async function fetchThrough(
   const limit = session.configuration.maximumResponseSize;
   const prepared = await fetchRequestOf(request, init, limit);
   addCacheHeaders(request.cache, prepared.headers);
+  const referer = refererOf(request);
+  if (referer !== undefined) prepared.headers.referer ??= referer;
   const integrity = fetchIntegrity(request.integrity);
   let head: StreamResult;
   let task: Task<StreamResult>;

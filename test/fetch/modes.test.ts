@@ -356,15 +356,66 @@ describe('request headers', () => {
     expect(mine.headers['accept-encoding']).toMatch(/gzip/);
   });
 
-  it("deliberate: mode and referrer are checked by Node's Request but send nothing; Node sends sec-fetch-mode and Referer", async () => {
-    const init = { mode: 'no-cors', referrer: 'http://example.com/page' } as const;
+  it("deliberate: mode is checked by Node's Request but sends nothing; Node sends it as sec-fetch-mode", async () => {
+    const init = { mode: 'no-cors' } as const;
     const [theirs, mine] = [await sent(node, '/echo', init), await sent(ours, '/echo', init)];
-    expect([theirs.headers['sec-fetch-mode'], theirs.headers.referer]).toEqual(['no-cors', 'http://example.com/']);
-    expect([mine.headers['sec-fetch-mode'], mine.headers.referer]).toEqual([undefined, undefined]);
+    expect(theirs.headers['sec-fetch-mode']).toBe('no-cors');
+    expect(mine.headers['sec-fetch-mode']).toBeUndefined();
     for (const bad of [{ mode: 'navigate' }, { window: {} }] as URLSession.FetchInit[]) {
       expect(await rejection(node(server.base, bad))).toBeInstanceOf(TypeError);
       expect(await rejection(ours(server.base, bad))).toBeInstanceOf(TypeError);
     }
+  });
+
+  const referrers: [string, () => string, Request['referrerPolicy'] | undefined, () => string | undefined][] = [
+    [
+      'cross-origin, the default policy: its origin',
+      () => 'http://example.com/a/b?c#d',
+      undefined,
+      () => 'http://example.com/',
+    ],
+    [
+      'same-origin, the default policy: the URL without its fragment',
+      () => `${server.base}/from?x#y`,
+      undefined,
+      () => `${server.base}/from?x`,
+    ],
+    [
+      'https to loopback (no downgrade): its origin',
+      () => 'https://example.com/a',
+      undefined,
+      () => 'https://example.com/',
+    ],
+    [
+      "'unsafe-url': the URL without its credentials",
+      () => 'http://u:p@example.com/a',
+      'unsafe-url',
+      () => 'http://example.com/a',
+    ],
+    ["'origin'", () => 'http://example.com/a?q', 'origin', () => 'http://example.com/'],
+    ["'strict-origin'", () => 'http://localhost:1/x', 'strict-origin', () => 'http://localhost:1/'],
+    ["'same-origin', cross-origin: none", () => 'http://example.com/a', 'same-origin', () => undefined],
+    ["'' : none", () => '', undefined, () => undefined],
+  ];
+  for (const [what, referrer, referrerPolicy, expected] of referrers) {
+    it(`referrer ${what}: the same Referer from both`, async () => {
+      const init = { referrer: referrer(), referrerPolicy };
+      const [theirs, mine] = [await sent(node, '/echo', init), await sent(ours, '/echo', init)];
+      expect(mine.headers.referer).toBe(expected());
+      expect(mine.headers.referer).toBe(theirs.headers.referer);
+    });
+  }
+
+  it("deliberate: referrerPolicy 'no-referrer', 'same-origin' (same origin) and 'no-referrer-when-downgrade' follow the standard; Node's fetch does not", async () => {
+    const none = { referrer: 'http://example.com/a', referrerPolicy: 'no-referrer' } as const;
+    expect((await sent(ours, '/echo', none)).headers.referer).toBeUndefined();
+    expect((await sent(node, '/echo', none)).headers.referer).toBe('http://example.com/');
+    const same = { referrer: `${server.base}/x`, referrerPolicy: 'same-origin' } as const;
+    expect((await sent(ours, '/echo', same)).headers.referer).toBe(`${server.base}/x`);
+    expect((await sent(node, '/echo', same)).headers.referer).toBeUndefined();
+    const downgrade = { referrer: 'https://example.com/a', referrerPolicy: 'no-referrer-when-downgrade' } as const;
+    expect((await sent(ours, '/echo', downgrade)).headers.referer).toBe('https://example.com/a');
+    expect((await sent(node, '/echo', downgrade)).headers.referer).toBe('https://example.com/');
   });
 
   it("deliberate: an undici dispatcher is ignored (the session's options decide); Node's fetch uses it", async () => {
