@@ -252,7 +252,6 @@ StartPlan AppleSessionModel::PlanStart(TaskRequest request) {
   return plan;
 }
 
-// What every request of `r` carries, also when a refused resume goes again from zero.
 RequestCachePolicy CachePolicyOf(const std::string& cacheMode) {
   if (cacheMode == "default") return RequestCachePolicy::UseProtocolCachePolicy;
   if (cacheMode == "no-store" || cacheMode == "reload") return RequestCachePolicy::ReloadIgnoringLocalCacheData;
@@ -262,6 +261,7 @@ RequestCachePolicy CachePolicyOf(const std::string& cacheMode) {
   return RequestCachePolicy::Session;
 }
 
+// What every request of `r` carries, also when a refused resume goes again from zero.
 void AppleSessionModel::PlanRequest(const TaskRequest& r, StartPlan* plan) const {
   plan->url = r.url;
   plan->method = r.method;
