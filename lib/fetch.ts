@@ -4,16 +4,24 @@
 // an abort rejects with the signal's reason. JS thread only.
 import { ErrorCodes } from './errors';
 import { fetchRequestOf, parseFetchArguments } from './fetch-body';
+import { keepOnClone } from './fetch-clone';
+import { fetchIntegrity, verifiedHead } from './fetch-integrity';
+import { addCacheHeaders, fetchLocally, modeOptions } from './fetch-modes';
+import { refererOf } from './fetch-referrer';
 import { toResponse, watchMetrics } from './fetch-response';
 import type { Session } from './session';
 import type { Task } from './task';
+import type { CacheMode } from './task-options';
 import type { StreamResult, TaskMetrics } from './task-types';
 
 /** The statuses fetch follows (Fetch standard: a redirect status): 'error' rejects on them. */
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
-/** RequestInit's members that fetch() reads; the others (mode, referrer, integrity, ...) Node's Request checks and we ignore. */
-export type FetchInit = RequestInit;
+/**
+ * fetch()'s init: Node's RequestInit with the members its types leave out (`cache`, `priority`).
+ * Node's Request checks them all; mode, priority and dispatcher are ignored (README "fetch()").
+ */
+export type FetchInit = RequestInit & { cache?: CacheMode; priority?: 'high' | 'low' | 'auto' };
 
 /** session.fetch and URLSession.fetch. */
 export async function fetchThrough(
@@ -23,7 +31,14 @@ export async function fetchThrough(
 ): Promise<Response> {
   const request = parseFetchArguments(input, init);
   if (request.signal.aborted) throw request.signal.reason;
-  const prepared = await fetchRequestOf(request, init, session.configuration.maximumResponseSize);
+  const local = fetchLocally(request);
+  if (local !== undefined) return local;
+  const limit = session.configuration.maximumResponseSize;
+  const prepared = await fetchRequestOf(request, init, limit);
+  addCacheHeaders(request.cache, prepared.headers);
+  const referer = refererOf(request);
+  if (referer !== undefined) prepared.headers.referer ??= referer;
+  const integrity = fetchIntegrity(request.integrity);
   let head: StreamResult;
   let task: Task<StreamResult>;
   let metrics: Promise<TaskMetrics>;
@@ -38,12 +53,12 @@ export async function fetchThrough(
       retry: 0,
       // 'manual': the 3xx is the response; 'error': it is checked below.
       followRedirects: prepared.redirect === 'follow',
+      ...modeOptions(request),
     });
     metrics = watchMetrics(task, prepared.signal);
     head = await task.done;
   } catch (error) {
-    if ((error as Error).name === 'AbortError' && prepared.signal.aborted) throw prepared.signal.reason;
-    throw new TypeError('fetch failed', { cause: error });
+    throw fetchFailure(error, prepared.signal);
   }
   if (prepared.redirect === 'error' && REDIRECT_STATUSES.has(head.statusCode) && head.headers.location !== undefined) {
     task.cancel();
@@ -52,9 +67,25 @@ export async function fetchThrough(
       cause: Object.assign(new Error('unexpected redirect'), { code: ErrorCodes.UNEXPECTED_REDIRECT }),
     });
   }
-  return toResponse(head, task, metrics, {
+  if (integrity !== undefined) {
+    try {
+      head = await verifiedHead(head, integrity, limit);
+    } catch (error) {
+      task.cancel(); // a body too large to check is not read on
+      throw fetchFailure(error, prepared.signal);
+    }
+  }
+  const response = toResponse(head, task, metrics, {
     requestUrl: prepared.url,
     method: prepared.method,
     signal: prepared.signal,
   });
+  return keepOnClone(response);
+}
+
+// What fetch() rejects with for `error`: the signal's reason for an abort, else
+// TypeError('fetch failed') with `error` (coded) as its cause.
+function fetchFailure(error: unknown, signal: AbortSignal): unknown {
+  if ((error as Error).name === 'AbortError' && signal.aborted) return signal.reason;
+  return new TypeError('fetch failed', { cause: error });
 }

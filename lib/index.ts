@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import { binding } from './binding';
 import { SessionConfiguration } from './configuration';
 import { identifierBusyError, ErrorCodes, typeError } from './errors';
-import { fetchThrough } from './fetch';
+import { fetchThrough, type FetchInit } from './fetch';
 import { Session } from './session';
 import type { SessionConfigurationOptions, URLSessionEventMap, URLSessionEventName } from './types';
 import { expectOptionsObject, rejectUnknownKeys } from './validate';
@@ -34,9 +34,10 @@ export type {
 } from './task-types';
 export type { ResponseHeaders } from './headers';
 export type { RetryOptions } from './retry';
-export type { TaskOptions, DownloadOptions, UploadOptions, RequestOptions } from './task-options';
+export type { TaskOptions, DownloadOptions, UploadOptions, RequestOptions, CacheMode } from './task-options';
 export { discardResumeData } from './resume-data';
 export { metricsOf } from './fetch-response';
+export type { FetchInit } from './fetch';
 export {
   downloadTask,
   uploadTask,
@@ -112,7 +113,7 @@ export function createSession(options: { configuration: SessionConfiguration } |
 let fetchSession: Session | undefined;
 
 /** The standard fetch(input, init) over a default session of this module's; see Session.fetch. */
-export function fetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
+export function fetch(input: string | URL | Request, init?: FetchInit): Promise<Response> {
   if (fetchSession?.state !== 'active') fetchSession = createURLSession(new SessionConfiguration({}));
   return fetchThrough(fetchSession, input, init);
 }

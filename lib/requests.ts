@@ -123,6 +123,8 @@ function fromOptions(parsed: ParsedTaskOptions) {
     timeout: parsed.timeout,
     maximumBytesPerSecond: parsed.maximumBytesPerSecond,
     ...(parsed.followRedirects ? {} : { manualRedirects: true }),
+    ...(parsed.omitCredentials ? { omitCredentials: true } : {}),
+    ...(parsed.cacheMode === undefined ? {} : { cacheMode: parsed.cacheMode }),
   };
 }
 

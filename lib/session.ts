@@ -5,7 +5,7 @@
 import { EventEmitter } from 'node:events';
 import type { SessionConfiguration } from './configuration';
 import { ErrorCodes, typeError } from './errors';
-import { fetchThrough } from './fetch';
+import { fetchThrough, type FetchInit } from './fetch';
 import {
   promiseData,
   promiseDownload,
@@ -138,7 +138,7 @@ export class Session extends EventEmitter<URLSessionEvents> {
    * The standard fetch(input, init) sent by this session's engine (its cookies, proxy, TLS and
    * limits): resolves with Node's own Response, its body streamed with backpressure. See README "fetch()".
    */
-  fetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
+  fetch(input: string | URL | Request, init?: FetchInit): Promise<Response> {
     return fetchThrough(this, input, init);
   }
 

@@ -35,6 +35,10 @@ export interface TaskOptions {
   followRedirects?: boolean;
   /** This task's speed limit in bytes per second, each direction (0 or null: none); task.setSpeedLimit changes it. */
   maximumBytesPerSecond?: number | null;
+  /** 'omit': the session's cookies are neither sent nor updated by this task. Default 'include'. */
+  credentials?: 'include' | 'omit';
+  /** fetch's cache mode, as the engine's cache policy (README "fetch()"); 'only-if-cached' fails with -1008 (no HTTP cache). */
+  cache?: CacheMode;
 }
 
 export interface DownloadOptions extends TaskOptions {
@@ -83,6 +87,8 @@ export interface ParsedTaskOptions {
   maximumBytesPerSecond: number;
   followRedirects: boolean;
   segments?: number;
+  omitCredentials: boolean;
+  cacheMode?: CacheMode;
 }
 
 /** How many segments 'auto' asks for (the engine's SegmentPlan::kAutoSegments). */
@@ -106,6 +112,11 @@ export function parseSegments(value: unknown, what: string): number | undefined 
   return value;
 }
 
+const CREDENTIALS = ['include', 'omit'] as const;
+const CACHE_MODES = ['default', 'no-store', 'reload', 'no-cache', 'force-cache', 'only-if-cached'] as const;
+/** fetch's RequestCache. */
+export type CacheMode = (typeof CACHE_MODES)[number];
+
 const COMMON = [
   'method',
   'headers',
@@ -117,6 +128,8 @@ const COMMON = [
   'priority',
   'maximumBytesPerSecond',
   'followRedirects',
+  'credentials',
+  'cache',
 ] as const;
 const KNOWN: Record<'download' | 'upload' | 'request', readonly string[]> = {
   download: [...COMMON, 'destination', 'overwrite', 'resumeData', 'integrity', 'segments'],
@@ -133,6 +146,14 @@ export function parseTaskOptions(kind: 'download' | 'upload' | 'request', option
   for (const flag of ['throwHttpErrors', 'overwrite', 'stream', 'followRedirects'] as const) {
     if (o[flag] !== undefined && typeof o[flag] !== 'boolean') {
       throw typeError(ErrorCodes.INVALID_ARGUMENT, `${kind}: ${flag} must be a boolean`);
+    }
+  }
+  for (const [option, values] of [
+    ['credentials', CREDENTIALS],
+    ['cache', CACHE_MODES],
+  ] as const) {
+    if (o[option] !== undefined && !(values as readonly unknown[]).includes(o[option])) {
+      throw typeError(ErrorCodes.INVALID_ARGUMENT, `${kind}: ${option} must be one of ${values.join(', ')}`);
     }
   }
   if (o.taskDescription !== undefined && typeof o.taskDescription !== 'string') {
@@ -157,6 +178,8 @@ export function parseTaskOptions(kind: 'download' | 'upload' | 'request', option
     followRedirects: o.followRedirects !== false,
     maximumBytesPerSecond: parseSpeedLimit(o.maximumBytesPerSecond, `${kind}: maximumBytesPerSecond`),
     segments: parseSegments(o.segments, `${kind}: segments`),
+    omitCredentials: o.credentials === 'omit',
+    cacheMode: o.cache as CacheMode | undefined,
   };
 }
 

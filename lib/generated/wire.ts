@@ -136,10 +136,14 @@ export interface NativeTaskRequest {
   streamedBody?: boolean;
   /** ... and its Content-Length, when the caller declared one (absent: chunked on HTTP/1.1). */
   streamedBodyLength?: number;
+  /** fetch's credentials: 'omit': the session's cookies are neither sent nor updated. */
+  omitCredentials?: boolean;
+  /** fetch's cache mode ('default', 'no-store', 'reload', 'no-cache', 'force-cache', 'only-if-cached'); absent: the session's policy. */
+  cacheMode?: string;
 }
 
 /** A task request's array order (native/bridge/session_wrap.cc reads it by these indexes). */
-export const TASK_FIELDS = ['taskIdentifier', 'kind', 'url', 'method', 'headers', 'body', 'bodyPath', 'downloadDirectory', 'downloadFileName', 'timeout', 'overwrite', 'nameFromResponse', 'discardOnHttpError', 'keepPartialOnFailure', 'resumePartialPath', 'resumeOffset', 'resumeValidator', 'integrityAlgorithm', 'integrityDigests', 'streamBody', 'resumeIdentity', 'maximumResponseSize', 'priority', 'manualRedirects', 'maximumBytesPerSecond', 'segments', 'resumeSegments', 'streamedBody', 'streamedBodyLength', 'taskDescription'] as const;
+export const TASK_FIELDS = ['taskIdentifier', 'kind', 'url', 'method', 'headers', 'body', 'bodyPath', 'downloadDirectory', 'downloadFileName', 'timeout', 'overwrite', 'nameFromResponse', 'discardOnHttpError', 'keepPartialOnFailure', 'resumePartialPath', 'resumeOffset', 'resumeValidator', 'integrityAlgorithm', 'integrityDigests', 'streamBody', 'resumeIdentity', 'maximumResponseSize', 'priority', 'manualRedirects', 'maximumBytesPerSecond', 'segments', 'resumeSegments', 'streamedBody', 'streamedBodyLength', 'omitCredentials', 'cacheMode', 'taskDescription'] as const;
 
 /** Per event type, its fields in wire order as [jsName, kind] (native/engine/wire.h's kinds). */
 export const EVENT_FIELDS: Readonly<Record<NativeEventType, readonly (readonly [string, string])[]>> = {
@@ -192,6 +196,8 @@ export function packTaskRequest(r: NativeTaskRequest, taskDescription: string): 
     r.resumeSegments,
     r.streamedBody,
     r.streamedBodyLength,
+    r.omitCredentials,
+    r.cacheMode,
     taskDescription,
   ];
 }

@@ -15,6 +15,18 @@ using urlsession::AppleSessionModel;
 using urlsession::Commands;
 using urlsession::NsTaskId;
 
+// StartPlan::cachePolicy is assigned as it is: its values are NSURLRequestCachePolicy's.
+static_assert(static_cast<int>(urlsession::RequestCachePolicy::UseProtocolCachePolicy) ==
+              NSURLRequestUseProtocolCachePolicy);
+static_assert(static_cast<int>(urlsession::RequestCachePolicy::ReloadIgnoringLocalCacheData) ==
+              NSURLRequestReloadIgnoringLocalCacheData);
+static_assert(static_cast<int>(urlsession::RequestCachePolicy::ReturnCacheDataElseLoad) ==
+              NSURLRequestReturnCacheDataElseLoad);
+static_assert(static_cast<int>(urlsession::RequestCachePolicy::ReturnCacheDataDontLoad) ==
+              NSURLRequestReturnCacheDataDontLoad);
+static_assert(static_cast<int>(urlsession::RequestCachePolicy::ReloadRevalidatingCacheData) ==
+              NSURLRequestReloadRevalidatingCacheData);
+
 @implementation URLSessionEngineDelegate {
   std::shared_ptr<AppleSessionModel> _model;
   urlsession::AppleProxy _proxy;
@@ -45,6 +57,9 @@ using urlsession::NsTaskId;
   NSMutableURLRequest* http = [NSMutableURLRequest requestWithURL:url];
   http.HTTPMethod = urlsession::ToNS(plan.method);
   if (plan.timeout > 0) http.timeoutInterval = plan.timeout;
+  http.HTTPShouldHandleCookies = plan.handleCookies;
+  if (plan.cachePolicy != urlsession::RequestCachePolicy::Session)
+    http.cachePolicy = static_cast<NSURLRequestCachePolicy>(plan.cachePolicy);
   // addValue: keeps repeated names (joined with ", " as HTTP allows).
   for (const auto& header : plan.headers)
     [http addValue:urlsession::ToNS(header.second) forHTTPHeaderField:urlsession::ToNS(header.first)];
@@ -266,9 +281,12 @@ using urlsession::NsTaskId;
                                                           persistence:NSURLCredentialPersistenceForSession];
     return completionHandler(NSURLSessionAuthChallengeUseCredential, credential);
   }
+  bool serverTrust = [space.authenticationMethod isEqualToString:NSURLAuthenticationMethodServerTrust];
+  if (m != nullptr && !space.isProxy && !serverTrust && m->RefusesServerCredentials(task.taskIdentifier)) {
+    return completionHandler(NSURLSessionAuthChallengeRejectProtectionSpace, nil);
+  }
   SecTrustRef trust = space.serverTrust;
-  if (m == nullptr || ![space.authenticationMethod isEqualToString:NSURLAuthenticationMethodServerTrust] ||
-      trust == nullptr || !m->ChecksServerTrust()) {
+  if (m == nullptr || !serverTrust || trust == nullptr || !m->ChecksServerTrust()) {
     return completionHandler(NSURLSessionAuthChallengePerformDefaultHandling, nil);
   }
   if (self.anchors.count > 0) {

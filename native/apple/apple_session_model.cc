@@ -183,6 +183,10 @@ StartPlan AppleSessionModel::PlanStart(TaskRequest request) {
   // by then, this is the backstop (the curl engine cancels them the same way).
   if (invalidating_) return FailBeforeStart(request, kNSURLErrorCancelled), plan;
   if (refusal_ != 0) return FailBeforeStart(request, refusal_), plan;  // e.g. an https: proxy
+  // The sessions have no URLCache (apple_foundation.mm, MakeConfiguration), so nothing can
+  // answer "only-if-cached": it fails here, as on Linux, without asking the network (NSURLSession
+  // would fail the load too, NSURLRequest.h, but with a code it does not document).
+  if (request.cacheMode == "only-if-cached") return FailBeforeStart(request, kNSURLErrorResourceUnavailable), plan;
   // Identifiers are numbered past every recovered task (lib/task-counter.ts); a collision means
   // that promise broke, and merging two transfers under one identifier is worse than failing.
   if (by_id_.count(request.taskIdentifier) != 0 || starting_.count(request.taskIdentifier) != 0) {
@@ -273,6 +277,15 @@ StartPlan AppleSessionModel::PlanStart(TaskRequest request) {
   return plan;
 }
 
+RequestCachePolicy CachePolicyOf(const std::string& cacheMode) {
+  if (cacheMode == "default") return RequestCachePolicy::UseProtocolCachePolicy;
+  if (cacheMode == "no-store" || cacheMode == "reload") return RequestCachePolicy::ReloadIgnoringLocalCacheData;
+  if (cacheMode == "no-cache") return RequestCachePolicy::ReloadRevalidatingCacheData;
+  if (cacheMode == "force-cache") return RequestCachePolicy::ReturnCacheDataElseLoad;
+  if (cacheMode == "only-if-cached") return RequestCachePolicy::ReturnCacheDataDontLoad;
+  return RequestCachePolicy::Session;
+}
+
 // What every request of `r` carries, also when a refused resume goes again from zero.
 void AppleSessionModel::PlanRequest(const TaskRequest& r, StartPlan* plan) const {
   plan->url = r.url;
@@ -280,6 +293,8 @@ void AppleSessionModel::PlanRequest(const TaskRequest& r, StartPlan* plan) const
   plan->priority = static_cast<float>(std::clamp(r.priority, 0.0, 1.0));
   // 0: the session's timeout; Infinity (and past about three years): none (core/timeouts.h).
   plan->timeout = r.timeout > 0 && !IsTimeout(r.timeout) ? kNoTimeoutSeconds : r.timeout;
+  plan->handleCookies = !r.omitCredentials;
+  plan->cachePolicy = CachePolicyOf(r.cacheMode);
   plan->headers = r.headers;
   for (const auto& header : config_.additionalHeaders) {
     // HTTPAdditionalHeaders cannot carry these (apple_configuration.h): each request does.
@@ -663,6 +678,11 @@ Commands AppleSessionModel::OnProgressTimer(ProgressThrottle::Clock::time_point 
     }
   }
   return commands;
+}
+
+bool AppleSessionModel::RefusesServerCredentials(NsTaskId task) const {
+  const Task* t = Find(task);
+  return t != nullptr && t->request.omitCredentials;
 }
 
 bool AppleSessionModel::ChecksServerTrust() const {

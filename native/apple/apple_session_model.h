@@ -57,6 +57,23 @@ enum class NsTaskType : uint8_t {
   UploadStreamed
 };
 
+// NSURLRequestCachePolicy's values (NSURLRequest.h), which apple_delegate.mm assigns to
+// NSURLRequest.cachePolicy; Session: leave the session's requestCachePolicy.
+enum class RequestCachePolicy : int {
+  Session = -1,
+  UseProtocolCachePolicy = 0,
+  ReloadIgnoringLocalCacheData = 1,
+  ReturnCacheDataElseLoad = 2,
+  ReturnCacheDataDontLoad = 3,
+  ReloadRevalidatingCacheData = 5,
+};
+
+// fetch's cache mode (TaskRequest::cacheMode) as the NSURLRequestCachePolicy that means the
+// same (NSURLRequest.h): "default" uses the protocol's rules, "no-store" and "reload" ignore
+// local data, "no-cache" revalidates it, "force-cache" and "only-if-cached" return it regardless
+// of age, the latter never loading. Anything else (no mode): Session.
+RequestCachePolicy CachePolicyOf(const std::string& cacheMode);
+
 struct StartPlan {
   bool create = false;  // false: no task; its TaskCompleted was posted already
   NsTaskType type = NsTaskType::Data;
@@ -73,6 +90,10 @@ struct StartPlan {
   // Nonzero: a Range data task of a segmented download (apple_segments.h), not a task of its
   // own: the adapter calls SegmentTaskCreated (or SegmentTaskCreationFailed) instead.
   uint64_t segmentRequest = 0;
+  // NSURLRequest.HTTPShouldHandleCookies: NO for a task that omits credentials (fetch's
+  // credentials: 'omit'): the session's cookies are neither sent nor set for it.
+  bool handleCookies = true;
+  RequestCachePolicy cachePolicy = RequestCachePolicy::Session;  // NSURLRequest.cachePolicy
 };
 
 // Segmented downloads (apple_segments.h): the Range data tasks a call decided to create and the
@@ -175,6 +196,11 @@ class AppleSessionModel {
   // policy refuses the redirect, none when `status` is not one a task follows (the response is
   // then the task's answer, as on Linux: core/redirect_policy.h).
   bool OnRedirect(NsTaskId task, int status, const std::string& fromUrl, const std::string& toUrl, Commands* commands);
+  // A server's authentication challenge (HTTP Basic, Digest, NTLM, ...; not trust, not a
+  // proxy's). True: answer NSURLSessionAuthChallengeRejectProtectionSpace, so no credential the
+  // session's NSURLCredentialStorage holds is sent and the 401 is the answer: the task omits
+  // credentials (fetch's credentials: 'omit'). False: default handling.
+  bool RefusesServerCredentials(NsTaskId task) const;
   // Whether the session checks server trust itself (tls.caPem or pins).
   bool ChecksServerTrust() const;
   TrustVerdict OnServerTrust(NsTaskId task, const TrustEvaluation& evaluation);

@@ -131,6 +131,8 @@ TaskRequest ParseTask(const Napi::Array& js) {
   request.taskDescription = StringAt(js, task_field::taskDescription);
   request.segments = static_cast<int>(NumberAt(js, task_field::segments, 0));
   request.resumeSegments = StringAt(js, task_field::resumeSegments);
+  request.omitCredentials = BoolAt(js, task_field::omitCredentials);
+  request.cacheMode = StringAt(js, task_field::cacheMode);
   return request;
 }
 

@@ -79,6 +79,10 @@ CurlEngine::CurlEngine(const SessionConfig& config, EventSink* sink)
   curl_share_setopt(share_, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
   curl_share_setopt(share_, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
   context_.share = share_;
+  cookieless_share_ = curl_share_init();
+  curl_share_setopt(cookieless_share_, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+  curl_share_setopt(cookieless_share_, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+  context_.cookielessShare = cookieless_share_;
   context_.easyPool = &easy_pool_;
   context_.multiplexedResponses = &multiplexed_responses_;
   context_.nextTick = &next_tick_;
@@ -110,6 +114,7 @@ CurlEngine::~CurlEngine() {
   easy_pool_.Clear();  // pooled handles still hold the share
   if (cookie_control_ != nullptr) curl_easy_cleanup(cookie_control_);
   if (share_ != nullptr) curl_share_cleanup(share_);
+  if (cookieless_share_ != nullptr) curl_share_cleanup(cookieless_share_);
   if (multi_ != nullptr) curl_multi_cleanup(multi_);
   // Only now: curl_multi_cleanup still reports the cached connections' sockets to the driver.
   driver_.reset();

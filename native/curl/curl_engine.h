@@ -81,7 +81,8 @@ class CurlEngine final : public Engine {
   CurlSessionContext context_;
   CURLM* multi_ = nullptr;
   CURLSH* share_ = nullptr;
-  CURL* cookie_control_ = nullptr;  // reaches the shared cookie store (cookies_)
+  CURLSH* cookieless_share_ = nullptr;  // CurlSessionContext::cookielessShare
+  CURL* cookie_control_ = nullptr;      // reaches the shared cookie store (cookies_)
   // The shared cookie store within its limits, and its jar; null when the session takes no cookies.
   std::unique_ptr<CurlCookieStore> cookies_;
   bool set_cookie_seen_ = false;  // engine thread: a Set-Cookie arrived since the last look

@@ -79,7 +79,7 @@ bool CurlTransfer::StartSegmentRequest(int64_t segment, int64_t from, int64_t to
   request->easy = curl_easy_duphandle(easy_);
   if (request->easy == nullptr) return false;
   CURL* easy = request->easy;
-  curl_easy_setopt(easy, CURLOPT_SHARE, context_.share);
+  curl_easy_setopt(easy, CURLOPT_SHARE, Share());
   curl_easy_setopt(easy, CURLOPT_URL, segment_url_.c_str());
   curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
   curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, request->error);

@@ -123,6 +123,11 @@ CurlTransfer::~CurlTransfer() {
 
 bool CurlTransfer::Prepare(TransferBuffers buffers) {
   const SessionConfig& config = *context_.config;
+  if (request_.cacheMode == "only-if-cached") {
+    // This engine keeps no HTTP cache: nothing could answer, and the network must not be asked.
+    failure_code_ = kNSURLErrorResourceUnavailable;
+    return false;
+  }
   easy_ = context_.easyPool->Acquire();
   if (easy_ == nullptr) {
     failure_code_ = NSURLErrorFromCurl(CURLE_FAILED_INIT, 0);  // what curl_easy_init's NULL means
@@ -156,10 +161,7 @@ bool CurlTransfer::Prepare(TransferBuffers buffers) {
   curl_easy_setopt(easy_, CURLOPT_STREAM_WEIGHT, 1L + std::lround(std::clamp(request_.priority, 0.0, 1.0) * 255.0));
   // NSURLSession advertises and decodes compressed responses; do the same.
   curl_easy_setopt(easy_, CURLOPT_ACCEPT_ENCODING, "");
-  curl_easy_setopt(easy_, CURLOPT_SHARE, context_.share);
-  if (config.cookieAcceptPolicy != CookieAcceptPolicy::Never) {
-    curl_easy_setopt(easy_, CURLOPT_COOKIEFILE, "");  // cookie engine on; the jar lives in the share
-  }
+  UseCookies();
   if (config.proxyMode == ProxyMode::Direct) {
     curl_easy_setopt(easy_, CURLOPT_PROXY, "");  // "" also ignores the *_proxy variables
   } else if (config.proxyMode == ProxyMode::Explicit) {
@@ -194,6 +196,16 @@ bool CurlTransfer::Prepare(TransferBuffers buffers) {
   ConfigureMethodAndBody();
   return true;
 }
+
+// The session's cookie store, or none for a task that omits credentials. Engine thread, in Prepare.
+void CurlTransfer::UseCookies() {
+  curl_easy_setopt(easy_, CURLOPT_SHARE, Share());
+  if (!request_.omitCredentials && context_.config->cookieAcceptPolicy != CookieAcceptPolicy::Never) {
+    curl_easy_setopt(easy_, CURLOPT_COOKIEFILE, "");  // cookie engine on; the jar lives in the share
+  }
+}
+
+CURLSH* CurlTransfer::Share() const { return request_.omitCredentials ? context_.cookielessShare : context_.share; }
 
 // The session's and the request's headers and, for a resume, DownloadWriter's (Range as a plain
 // header, not libcurl's resume logic, which fails when a server ignores it: a 200 instead of a

@@ -26,6 +26,10 @@ struct CurlSessionContext {
   const SessionConfig* config = nullptr;
   EventSink* sink = nullptr;
   CURLSH* share = nullptr;
+  // The share of tasks that omit credentials (TaskRequest::omitCredentials): DNS and TLS
+  // sessions, no cookies. libcurl sends and stores cookies for any handle whose share holds them
+  // once its cookie engine was ever on, which a pooled handle's stays across curl_easy_reset.
+  CURLSH* cookielessShare = nullptr;
   EasyPool* easyPool = nullptr;
   std::string caBundle;    // system roots + config.tls.caPem; empty: libcurl's default roots
   std::string pinnedKeys;  // "sha256//a;sha256//b" or empty
@@ -148,6 +152,10 @@ class CurlTransfer {
   // pause (nothing from JS yet) or abort (JS's stream failed).
   size_t ReadStreamedBody(char* buffer, size_t capacity);
   void DropStreamedBody();
+  // Prepare's cookie options: the session's store, or no cookies (TaskRequest::omitCredentials).
+  void UseCookies();
+  // The share handle this task's handles use (CurlSessionContext::share or cookielessShare).
+  CURLSH* Share() const;
   bool PlanRedirect(long status);
   static bool RedirectDropsBody(int status, const std::string& method);
   void SetRequestHeaders();

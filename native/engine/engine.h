@@ -116,6 +116,14 @@ struct TaskRequest {
   // This task's own speed limit in bytes per second, each direction; 0: none. Within a session
   // limit it is a cap on the task's share. Engine::SetSpeedLimit(taskIdentifier, ...) changes it.
   int64_t maximumBytesPerSecond = 0;
+  // fetch's credentials: 'omit': this task neither sends the session's cookies nor stores the
+  // cookies of its responses (the caller's own Cookie header is still sent, as Node's fetch does).
+  bool omitCredentials = false;
+  // fetch's cache mode (RequestCache), empty when not given: the session's policy. Neither
+  // engine keeps an HTTP cache, so "only-if-cached" fails the task with
+  // kNSURLErrorResourceUnavailable before anything is sent; the Apple engine maps the others onto
+  // NSURLRequestCachePolicy (apple_session_model.h, CachePolicyOf).
+  std::string cacheMode;
   // Whether a kept body of `have` bytes may not grow by `adding` (the one rule both engines use).
   bool BodyExceedsLimit(int64_t have, int64_t adding) const {
     return maximumResponseSize > 0 && have + adding > maximumResponseSize;

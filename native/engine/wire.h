@@ -167,6 +167,11 @@
   TASK_FIELD(streamedBody, boolean, Optional)                                                       \
   /* ... and its Content-Length, when the caller declared one (absent: chunked on HTTP/1.1). */     \
   TASK_FIELD(streamedBodyLength, number, Optional)                                                  \
+  /* fetch's credentials: 'omit': the session's cookies are neither sent nor updated. */            \
+  TASK_FIELD(omitCredentials, boolean, Optional)                                                    \
+  /* fetch's cache mode ('default', 'no-store', 'reload', 'no-cache', 'force-cache', */             \
+  /* 'only-if-cached'); absent: the session's policy. */                                            \
+  TASK_FIELD(cacheMode, string, Optional)                                                           \
   /* Beside the request (the journal keeps it separately): the Apple engine keeps it in the task */ \
   /* tag, so that a task recovered after a relaunch still has it. */                                \
   TASK_FIELD(taskDescription, string, Argument)

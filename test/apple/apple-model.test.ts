@@ -46,6 +46,7 @@ const CASES = [
   'shutdown_keeps_journaled_partial',
   'coded_body_size_unknown',
   'priority_planned',
+  'credentials_and_cache_planned',
   'resume_asks_identity',
   'refused_resume_restarts',
   'temporary_body_lifetime',

@@ -628,6 +628,51 @@ CASE(priority_planned) {
   CHECK(m.PlanStart(wild).priority == 1.0f);
 }
 
+// Issue 19. Old rule: fetch's credentials and cache were dropped in JS; every request handled
+// cookies and took the session's cache policy. Now credentials: 'omit' plans
+// NSURLRequest.HTTPShouldHandleCookies = NO and each cache mode the NSURLRequestCachePolicy of
+// the same meaning (NSURLRequest.h); without one the session's policy stays. The sessions have
+// no URLCache, so "only-if-cached" fails before any task with -1008, as on Linux. A server's
+// authentication challenge to an omitting task rejects the protection space: no stored credential.
+CASE(credentials_and_cache_planned) {
+  Scene scene(false);
+  auto& [dir, sink, fakes, m] = scene;
+  TaskRequest omit = Data(1);
+  omit.omitCredentials = true;
+  StartPlan omitted = m.PlanStart(omit);
+  CHECK(omitted.create && !omitted.handleCookies && omitted.cachePolicy == RequestCachePolicy::Session);
+  StartPlan plain = m.PlanStart(Data(2));
+  CHECK(plain.create && plain.handleCookies && plain.cachePolicy == RequestCachePolicy::Session);
+  const std::pair<const char*, RequestCachePolicy> modes[] = {
+      {"default", RequestCachePolicy::UseProtocolCachePolicy},
+      {"no-store", RequestCachePolicy::ReloadIgnoringLocalCacheData},
+      {"reload", RequestCachePolicy::ReloadIgnoringLocalCacheData},
+      {"no-cache", RequestCachePolicy::ReloadRevalidatingCacheData},
+      {"force-cache", RequestCachePolicy::ReturnCacheDataElseLoad},
+  };
+  uint64_t id = 3;
+  for (const auto& [mode, policy] : modes) {
+    TaskRequest r = Data(id++);
+    r.cacheMode = mode;
+    StartPlan plan = m.PlanStart(r);
+    CHECK(plan.create && plan.handleCookies && plan.cachePolicy == policy);
+  }
+  // A server's challenge gets no stored credential for the omitting task, default handling else.
+  TaskRequest omitting = Data(30);
+  omitting.omitCredentials = true;
+  CHECK(Start(m, omitting, 50).create);
+  CHECK(Start(m, Data(31), 51).create);
+  CHECK(m.RefusesServerCredentials(50));
+  CHECK(!m.RefusesServerCredentials(51));
+  CHECK(!m.RefusesServerCredentials(52));  // not a task of ours
+  CHECK(CachePolicyOf("only-if-cached") == RequestCachePolicy::ReturnCacheDataDontLoad);
+  TaskRequest offline = Data(20);
+  offline.cacheMode = "only-if-cached";
+  CHECK(!m.PlanStart(offline).create);
+  const Event* done = sink.Last(EventType::TaskCompleted);
+  CHECK(done != nullptr && done->taskIdentifier == 20 && done->errorCode == kNSURLErrorResourceUnavailable);
+}
+
 // Issue 15, item 7. Old rule: the resume's Range request went out with NSURLSession's own
 // Accept-Encoding (gzip, deflate, br), so caddy and h2o answered with a range of the gzip bytes
 // while the kept bytes were decoded ones. The resume asks for identity (replacing the caller's
