@@ -1,6 +1,7 @@
 // fetch()'s response side: a streamed request's head and Readable body → Node's own Response
 // (so `instanceof Response` holds), its body a ReadableStream that asks the engine for more only
-// when the reader does, and the task's metrics once the body has ended. JS thread only.
+// when the reader does (or, for a response already complete, its bytes as they arrived), and
+// the task's metrics once the body has ended. JS thread only.
 import { STATUS_CODES } from 'node:http';
 import type { Readable } from 'node:stream';
 import { ErrorCodes, typeError } from './errors';
