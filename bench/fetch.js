@@ -2,26 +2,29 @@
 // 2,000 sequential 1 KiB GETs (each body read whole), and one 1 GiB download whose body is read
 // and discarded. Runs alternate between the clients (round-robin, `rounds` times) so drift on a
 // shared machine hits each the same; prints the median per client and its ratio to ours.
-// undici is not a dependency: set UNDICI=/path/to/node_modules/undici (or install it) for its row.
-// Usage: node bench/fetch.js [rounds=3] [downloadMiB=1024]   (after npm run build)
+// undici is not a dependency: it is loaded from UNDICI=/path/to/node_modules/undici, else from the
+// scratch install `npm i --prefix /tmp/undici-bench undici@6` (bench/undici-path.js); without
+// either its row is left out, saying so.
+// Usage: node bench/fetch.js [rounds=3] [downloadMiB=1024] [--json]   (after npm run build)
+// --json prints one JSON line instead of the tables (bench/run.js renders section (i) from it).
 'use strict';
 const http = require('node:http');
 const path = require('node:path');
 const URLSession = require(path.join(__dirname, '..', 'dist', 'index.js'));
 const { sendSized } = require('./sized-body');
+const { undiciPath } = require('./undici-path');
 
-const ROUNDS = Number(process.argv[2] ?? 3);
-const DOWNLOAD = Number(process.argv[3] ?? 1024) << 20;
+const JSON_OUTPUT = process.argv.includes('--json');
+const [roundsArg, downloadArg] = process.argv.slice(2).filter((arg) => arg !== '--json');
+const ROUNDS = Number(roundsArg ?? 3);
+const DOWNLOAD = Number(downloadArg ?? 1024) << 20;
 const SMALL = Buffer.alloc(1024, 0x62);
 const CHUNK = Buffer.alloc(256 * 1024, 0x61);
 const REQUESTS = 2000;
 
 function loadUndici() {
-  try {
-    return require(process.env.UNDICI ?? 'undici');
-  } catch {
-    return undefined;
-  }
+  const found = undiciPath();
+  return found === undefined ? undefined : require(found);
 }
 
 function startServer() {
@@ -85,18 +88,30 @@ async function main() {
     }
   }
   const ours = names[0];
-  console.log(`${REQUESTS} sequential 1 KiB GETs (median of ${ROUNDS}, ms; ratio to ${ours})`);
-  for (const name of names) {
-    const ms = median(small[name]);
-    console.log(`  ${name.padEnd(18)} ${ms.toFixed(0).padStart(7)}  ${(ms / median(small[ours])).toFixed(2)}x`);
+  const rate = (name) => DOWNLOAD / 1048576 / (median(large[name]) / 1000);
+  if (JSON_OUTPUT) {
+    const result = { rounds: ROUNDS, requests: REQUESTS, downloadMiB: DOWNLOAD >> 20, clients: {} };
+    for (const name of names)
+      result.clients[name] = {
+        smallMs: median(small[name]),
+        smallMsRange: [Math.min(...small[name]), Math.max(...small[name])],
+        downloadMiBps: rate(name),
+      };
+    console.log(JSON.stringify(result));
+  } else {
+    console.log(`${REQUESTS} sequential 1 KiB GETs (median of ${ROUNDS}, ms; ratio to ${ours})`);
+    for (const name of names) {
+      const ms = median(small[name]);
+      console.log(`  ${name.padEnd(18)} ${ms.toFixed(0).padStart(7)}  ${(ms / median(small[ours])).toFixed(2)}x`);
+    }
+    console.log(`${DOWNLOAD >> 20} MiB download, body discarded (median of ${ROUNDS}, MiB/s; ratio to ${ours})`);
+    for (const name of names)
+      console.log(
+        `  ${name.padEnd(18)} ${rate(name).toFixed(0).padStart(7)}  ${(rate(name) / rate(ours)).toFixed(2)}x`,
+      );
+    if (!names.includes('undici.request'))
+      console.log('  (undici not found: set UNDICI=… or `npm i --prefix /tmp/undici-bench undici@6` for its row)');
   }
-  console.log(`${DOWNLOAD >> 20} MiB download, body discarded (median of ${ROUNDS}, MiB/s; ratio to ${ours})`);
-  for (const name of names) {
-    const rate = DOWNLOAD / 1048576 / (median(large[name]) / 1000);
-    const oursRate = DOWNLOAD / 1048576 / (median(large[ours]) / 1000);
-    console.log(`  ${name.padEnd(18)} ${rate.toFixed(0).padStart(7)}  ${(rate / oursRate).toFixed(2)}x`);
-  }
-  if (!names.includes('undici.request')) console.log('  (undici not found: set UNDICI=… for its row)');
   close();
   server.closeAllConnections();
   server.close();

@@ -2,7 +2,8 @@
 // `npm run bench` (full: medians of 5 runs, writes BENCHMARKS.md) and `npm run bench:quick`
 // (small sizes, one run, prints the tables). Every tool runs as its own process against the same
 // nginx on 127.0.0.1; ratios to the curl CLI and to the best Node peer are the headline. (g) runs
-// through a path with latency instead (bench/latency.js).
+// through a path with latency instead (bench/latency.js); (i) is fetch() against Node's fetch and
+// undici.request in one process (bench/fetch.js).
 'use strict';
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -12,6 +13,7 @@ const { startNginx } = require('./nginx');
 const { ensureGnuTime, measure, measureSideBySide } = require('./measure');
 const { ensureNodeLibcurl } = require('./ensure-peers');
 const { runLatency } = require('./latency');
+const { undiciPath, SCRATCH: UNDICI_SCRATCH } = require('./undici-path');
 
 const QUICK = process.argv.includes('--quick');
 const RUNS = QUICK ? 1 : 5;
@@ -30,13 +32,14 @@ const PEERS = {
   got: [NODE, [path.join(__dirname, 'peers', 'got.mjs')]],
   'node-downloader-helper': [NODE, [path.join(__dirname, 'peers', 'downloader-helper.js')]],
   'node-libcurl': [NODE, [path.join(__dirname, 'peers', 'node-libcurl.js')]],
+  'undici.request': [NODE, [path.join(__dirname, 'peers', 'undici.js')]],
   // Diagnostic for (c): the engine and bridge without this library's JS layer. Not a peer.
   'urlsession engine only (diagnostic)': [NODE, [path.join(__dirname, 'peers', 'urlsession-engine-only.js')]],
 };
-const NODE_PEERS = ['fetch', 'http.get', 'got', 'node-downloader-helper', 'node-libcurl'];
-// node-libcurl only takes part in (c), the workload the issue names it for.
+const NODE_PEERS = ['fetch', 'http.get', 'got', 'node-downloader-helper', 'node-libcurl', 'undici.request'];
+// node-libcurl and undici.request only take part in (c), the workload issue 20 names them for.
 const DOWNLOAD_PEERS = Object.entries(PEERS).filter(
-  ([name]) => !['node-libcurl', 'urlsession engine only (diagnostic)'].includes(name),
+  ([name]) => !['node-libcurl', 'undici.request', 'urlsession engine only (diagnostic)'].includes(name),
 );
 const notes = [];
 const SMALL_PEERS = ['urlsession', 'urlsession engine only (diagnostic)', 'fetch', 'http.get', 'got'];
@@ -128,9 +131,15 @@ async function main() {
     );
     const cTools = { curl: { command: 'curl', args: ['-s', '-K', smallConfig] } };
     // node-libcurl is (c)'s reference peer; bench:quick only uses it once a full run installed it.
-    const smallPeers = ensureNodeLibcurl({ install: !QUICK }) ? [...SMALL_PEERS, 'node-libcurl'] : SMALL_PEERS;
+    const smallPeers = ensureNodeLibcurl({ install: !QUICK }) ? [...SMALL_PEERS, 'node-libcurl'] : [...SMALL_PEERS];
     if (!smallPeers.includes('node-libcurl'))
       notes.push('node-libcurl was not available for (c): run `npm run bench` once to install it into bench/.peers.');
+    // undici is not a dependency: it comes from $UNDICI or a scratch install, and is skipped without.
+    if (undiciPath() !== undefined) smallPeers.push('undici.request');
+    else
+      notes.push(
+        `undici was not available for (c) and (h): set UNDICI or run \`npm i --prefix /tmp/undici-bench undici@6\` (looked in ${UNDICI_SCRATCH}).`,
+      );
     for (const name of smallPeers)
       cTools[name] = { command: PEERS[name][0], args: [...PEERS[name][1], 'small', smallUrl, String(SIZE.small)] };
     results.c = await measureSideBySide(cTools, RUNS);
@@ -196,6 +205,8 @@ async function main() {
   }
   // (g) the same kinds of work over a path with latency, with its own nginx (bench/latency.js).
   results.g = await runLatency({ quick: QUICK });
+  // (i) fetch() against Node's fetch and undici.request, in one process against one Node server.
+  results.i = runFetch();
 
   const report = render(results, bare, {
     quick: QUICK,
@@ -211,6 +222,25 @@ async function main() {
     fs.writeFileSync(path.join(__dirname, '..', 'BENCHMARKS.md'), report);
     process.stdout.write(report);
   }
+}
+
+// bench/fetch.js in its own process: its clients alternate round-robin, medians of RUNS rounds.
+function runFetch() {
+  const downloadMiB = QUICK ? 128 : 1024;
+  const output = execFileSync(NODE, [path.join(__dirname, 'fetch.js'), String(RUNS), String(downloadMiB), '--json'], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return JSON.parse(output.trim().split('\n').at(-1));
+}
+
+function fetchSection(h) {
+  const ours = h.clients['urlsession fetch'];
+  let text = `### (i) fetch() against Node's fetch and undici.request\n\nOne process (\`node bench/fetch.js\`), one local Node server in it, the clients alternating round-robin; the median of ${h.rounds} rounds (min–max). undici ${undiciPath() === undefined ? 'was not available (its row is missing)' : 'from $UNDICI or the scratch install (not a dependency)'}.\n\n`;
+  text += `| client | ${h.requests} sequential 1 KiB GETs, ms median (min–max) | × ours (time) | ${h.downloadMiB} MiB download, body discarded, MiB/s | × ours (rate) |\n|---|---|---|---|---|\n`;
+  for (const [name, c] of Object.entries(h.clients))
+    text += `| ${name} | ${fmt(c.smallMs)} (${fmt(c.smallMsRange[0])}–${fmt(c.smallMsRange[1])}) | ${fmt(c.smallMs / ours.smallMs, 2)} | ${fmt(c.downloadMiBps)} | ${fmt(c.downloadMiBps / ours.downloadMiBps, 2)} |\n`;
+  return `${text}\n`;
 }
 
 function throughput(bytes, m) {
@@ -292,6 +322,7 @@ function render(results, bare, meta) {
   }
   text += `\nEvery level downloads the same ${SCALE_COUNT} × 1 MiB, each to its own file, with that many tasks running at once (the session's per-host limit); throughput is in-process (the downloads only). RSS per idle task is the marginal cost of N more trickling tasks after the first N (N halved at 1,000), measured after a full GC with V8's young generation held at 1 MiB (bench/idle-tasks.js); at 1 and 10 tasks it is below the allocator's granularity.\n`;
   text += `\n${results.g}`;
+  text += `\n${fetchSection(results.i)}`;
   // Targets from the issue, checked against this run.
   const targets = [];
   const rss = bare.rssMiB.median + 25;
@@ -316,7 +347,16 @@ function render(results, bare, meta) {
   targets.push(`| (h) throughput ≥ 0.95× curl | ${fmt(hVsCurl, 2)}× | ${verdict(hVsCurl >= 0.95)} |`);
   const cRatio = cIn.urlsession.median / cBestIn[1].median;
   targets.push(
-    `| (c) in-process ≥ 1.0× best Node peer (${cBestIn[0]}) | ${fmt(cRatio, 2)}× | ${verdict(cRatio >= 1)} |`,
+    `| (c) in-process ≥ 1.1× best Node peer (${cBestIn[0]}; issue 20) | ${fmt(cRatio, 2)}× | ${verdict(cRatio >= 1.1)} |`,
+  );
+  const fetched = results.i.clients;
+  const iRatio = fetched['Node fetch'].smallMs / fetched['urlsession fetch'].smallMs;
+  targets.push(
+    `| (i) fetch() ahead of Node's fetch, ${results.i.requests} sequential small requests (issue 19) | ${fmt(iRatio, 2)}× | ${verdict(iRatio > 1)} |`,
+  );
+  const iDownload = fetched['urlsession fetch'].downloadMiBps / fetched['Node fetch'].downloadMiBps;
+  targets.push(
+    `| (i) fetch() ahead of Node's fetch, one ${results.i.downloadMiB} MiB download (issue 19) | ${fmt(iDownload, 2)}× | ${verdict(iDownload > 1)} |`,
   );
   const p99 = results.a.urlsession.p99?.median;
   targets.push(`| (e) event-loop p99 ≤ 2 ms | ${fmt(p99, 2)} ms | ${verdict(p99 !== undefined && p99 <= 2)} |`);

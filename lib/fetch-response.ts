@@ -1,6 +1,7 @@
 // fetch()'s response side: a streamed request's head and Readable body → Node's own Response
 // (so `instanceof Response` holds), its body a ReadableStream that asks the engine for more only
-// when the reader does, and the task's metrics once the body has ended. JS thread only.
+// when the reader does (or, for a response already complete, its bytes as they arrived), and
+// the task's metrics once the body has ended. JS thread only.
 import { STATUS_CODES } from 'node:http';
 import type { Readable } from 'node:stream';
 import { ErrorCodes, typeError } from './errors';
@@ -67,7 +68,7 @@ export function toResponse(
   const empty = context.method === 'HEAD' || nullBodyStatus(status);
   // A body nobody will read still has to reach its end for the task to complete.
   if (empty) head.body.resume();
-  const response = new Response(empty ? null : webStream(head.body, task, context.signal), {
+  const response = new Response(empty ? null : responseBody(head.body, task, context.signal), {
     status,
     statusText: STATUS_CODES[status] ?? '',
     headers,
@@ -87,6 +88,23 @@ export function toResponse(
 function bodyError(error: unknown, signal: AbortSignal): unknown {
   if ((error as AbortError).name === 'AbortError' && signal.aborted) return signal.reason;
   return new TypeError('terminated', { cause: error });
+}
+
+// A small response usually arrives in one engine batch (head, bytes, completion), all delivered
+// before fetch's continuation runs: the Readable then holds the whole body and has ended, so the
+// bytes become the Response's body as they are (Response still offers them as a ReadableStream)
+// instead of flowing through a second stream. Otherwise the body streams (webStream).
+// Exported for the test that compares both paths.
+export function responseBody(
+  body: Readable,
+  task: Task<StreamResult>,
+  signal: AbortSignal,
+): Uint8Array | ReadableStream<Uint8Array> {
+  if (task.state === 'completed' && !body.destroyed && body.readableFlowing !== true) {
+    const whole = body.read() as Buffer | null;
+    return whole ?? new Uint8Array(0);
+  }
+  return webStream(body, task, signal);
 }
 
 // The Readable pauses when the ReadableStream's queue is full and resumes on its pull():

@@ -258,7 +258,8 @@ void CurlEngine::Run() {
 // So for a short window after a transfer starts or finishes, and only while at most one transfer
 // runs, the engine polls instead of sleeping. With more transfers there is always other work to
 // wake for; an idle session polls at most one window. Never with fewer than two usable CPUs
-// (affinity or a cgroup quota): the reply could not arrive while this thread held the only one.
+// (affinity or a cgroup quota): the reply could not arrive while this thread held the only one;
+// and not while the CPUs are contended (EpollMultiDriver::Wait backs off after a preempted window).
 // The figures behind both rules: bench/ANALYSIS.md, "Engine changes measured here".
 EpollMultiDriver::Clock::time_point CurlEngine::SpinDeadline() const {
   constexpr std::chrono::microseconds kWindow{1000};

@@ -1,6 +1,7 @@
 #include "curl/epoll_multi_driver.h"
 
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -42,15 +43,33 @@ void EpollMultiDriver::Wake() {
   // EAGAIN: the counter is already non-zero, so a wake-up is pending anyway.
 }
 
+// How often the scheduler took the CPU from this thread while it wanted to run.
+static long InvoluntarySwitches() {
+  rusage usage{};
+  return getrusage(RUSAGE_THREAD, &usage) == 0 ? usage.ru_nivcsw : 0;
+}
+
 void EpollMultiDriver::Wait(int max_wait_ms, Clock::time_point spin_until) {
   int count;
   // Polling with a zero timeout never sleeps, so the thread needs no wake-up when the answer
   // comes, which costs more than the wait (bench/ANALYSIS.md, why small requests were slow).
-  for (Clock::time_point now = Clock::now(); now < spin_until; now = Clock::now()) {
-    if (timer_armed_ && now >= timer_due_) return;
-    count = epoll_wait(epoll_fd_, ready_, kMaxReady, 0);
-    if (count > 0) {
-      ready_count_ = count;
+  // That holds only while a CPU is free for it: a poll the scheduler preempted was keeping
+  // another runnable thread (the host's JS thread, an in-process server, other processes) off a
+  // CPU, and a thread that keeps spinning loses its place to sleepers. So after a preempted
+  // window the thread sleeps through every window of the next kSpinBackoff (bench/ANALYSIS.md,
+  // "Small requests (issues 19 and 20)", has the runs that showed it).
+  Clock::time_point now = Clock::now();
+  if (now < spin_until && now >= spin_resumes_) {
+    const long preempted = InvoluntarySwitches();
+    bool answered = false;  // a socket or the wake-up is ready, or libcurl's timer is due
+    for (; !answered && now < spin_until; now = Clock::now()) {
+      if (timer_armed_ && now >= timer_due_) break;
+      count = epoll_wait(epoll_fd_, ready_, kMaxReady, 0);
+      answered = count > 0;
+    }
+    if (InvoluntarySwitches() != preempted) spin_resumes_ = now + kSpinBackoff;
+    if (answered || (timer_armed_ && now >= timer_due_)) {
+      ready_count_ = answered ? count : 0;
       return;
     }
   }

@@ -29,7 +29,8 @@ class EpollMultiDriver {
   using Clock = std::chrono::steady_clock;
   // Blocks until a socket is ready, libcurl's timer is due, Wake() is called or `max_wait_ms`
   // passes. Records what became ready; Act() hands it to libcurl. Until `spin_until` it polls
-  // instead of sleeping (see CurlEngine::SpinDeadline for when and why).
+  // instead of sleeping (see CurlEngine::SpinDeadline for when and why), unless a window polled
+  // less than kSpinBackoff ago was preempted.
   void Wait(int max_wait_ms, Clock::time_point spin_until = {});
   // Lets libcurl act on the sockets Wait() saw ready, then on its timer if it is due (a new
   // transfer arms it at 0 ms).
@@ -48,6 +49,9 @@ class EpollMultiDriver {
   static constexpr int kMaxReady = 256;
   epoll_event ready_[kMaxReady];  // from the last Wait(), consumed by Act()
   int ready_count_ = 0;
+  // Wait() polls no window before this moment: the last window it polled was preempted.
+  static constexpr std::chrono::milliseconds kSpinBackoff{100};
+  Clock::time_point spin_resumes_;
 };
 
 }  // namespace urlsession
