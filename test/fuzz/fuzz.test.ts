@@ -93,6 +93,7 @@ describe('fuzzing', () => {
       validator: '"e"',
       destinationDirectory: '/tmp',
       destinationFileName: 'x',
+      segmentPlan: '',
       nameFromResponse: false,
       overwrite: false,
     });
