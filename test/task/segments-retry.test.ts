@@ -1,8 +1,9 @@
 // A segment of a segmented download whose connection is cut mid-range (issue 18): its request is
 // sent again from the segment's own next offset (not its start), a bounded number of times
 // (core/segment_rules.h kSegmentRetries), and the file is byte-exact; past the bound the task
-// fails with the transfer's error. Real server on 127.0.0.1 (test/helpers/task-server.ts
-// /segfile?cutFrom&cutAfter&cutTimes). Segments of 1.5 MiB: never twice the minimum segment, so
+// fails with the transfer's error. The same for the task's own GET (the first segment's): its
+// segment goes on as a Range request of its own. Real server on 127.0.0.1
+// (test/helpers/task-server.ts /segfile?cutFrom&cutAfter&cutTimes, ?cutFirstAfter&cutTimes). Segments of 1.5 MiB: never twice the minimum segment, so
 // no rebalancing split moves the cut range's end.
 // retry: 0: lib/retry.ts would otherwise send the failed task again, hiding the engine's verdict.
 import * as fs from 'node:fs';
@@ -67,4 +68,35 @@ describe('segmented downloads: a segment cut mid-range', () => {
     expect(error).toMatchObject({ errorCode: -1005 });
     expect(rangeStarts(bad).filter((start) => start >= cutFrom && start < size * 0.75)).toEqual([cutFrom, ...retried]);
   });
+
+  it("of the task's own GET goes on as a Range request from where it stopped, and the file is byte-exact", async () => {
+    const key = 'cut-first-once';
+    const events: string[] = [];
+    const task = session().download(firstUrl(key, 1), { segments: 4, retry: 0 });
+    task.on('response', () => events.push('response'));
+    task.on('complete', () => events.push('complete'));
+    const result = await task.done;
+    expect(sha256(fs.readFileSync(result.location))).toBe(sha256(makeBytes(size, 31)));
+    expect(server.written.get(`${key}:get`)).toBe(cutAfter);
+    // The first segment's rest, from the cut offset; never its start again.
+    expect(rangeStarts(key)).toContain(cutAfter);
+    expect(rangeStarts(key)).not.toContain(0);
+    expect(server.written.get(`${key}:${cutAfter}`)).toBe(size / 4 - cutAfter);
+    expect(events).toEqual(['response', 'complete']);
+  });
+
+  it("of the task's own GET is retried three times at most: a fourth cut fails the task with -1005", async () => {
+    const bad = 'cut-first-four-times';
+    const error = await session()
+      .download(firstUrl(bad, 4), { segments: 4, retry: 0 })
+      .done.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(URLSession.TransferError);
+    expect(error).toMatchObject({ errorCode: -1005 });
+    const retried = [1, 2, 3].map((n) => n * cutAfter);
+    expect(rangeStarts(bad).filter((start) => start < size / 4)).toEqual(retried);
+  });
 });
+
+function firstUrl(key: string, cutTimes: number): string {
+  return `${server.base}/segfile?size=${size}&seed=31&cutFirstAfter=${cutAfter}&cutTimes=${cutTimes}&key=${key}`;
+}
