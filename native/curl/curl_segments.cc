@@ -309,6 +309,7 @@ bool CurlTransfer::SegmentsContinue(CURLcode* result) {
       if (!StartSegmentRequest(own->start, own->next, own->end, false, SegmentPlan::Split{})) return false;
       segment_requests_.back()->retries = 1;
       *result = CURLE_OK;
+      error_buffer_[0] = '\0';  // the cut is not the task's failure: its text is not either
       break;
     default: return false;  // the task fails with what ended its request
   }

@@ -47,6 +47,11 @@ export interface TaskServer {
   seen: SeenRequest[];
   /** Bytes the server has handed to the socket for /file requests, per request key. */
   written: Map<string, number>;
+  /**
+   * The next /segfile Range request of `key` starting at `start` sends `bytes` and has its
+   * connection closed mid-range (for a request whose offset the test learns only while it runs).
+   */
+  cutRangeOnce(key: string, start: number, bytes: number): void;
   /** The most requests this server has had in progress at once since resetPeakInFlight(). */
   peakInFlight(): number;
   resetPeakInFlight(): void;
@@ -66,6 +71,8 @@ export async function startTaskServer(options: TaskServerOptions = {}): Promise<
   const cutEnds = new Map<string, { end: number; times: number }>();
   // /segfile?cutFirstAfter: per key, where the last cut of the first request's segment stopped.
   const firstCuts = new Map<string, { next: number; times: number }>();
+  // cutRangeOnce: `<key>:<start>` → how many bytes that Range request sends before its cut.
+  const armedCuts = new Map<string, number>();
   const bodies = new Map<string, Buffer>();
   const bytesFor = (size: number, seed: number): Buffer => {
     const key = `${size}/${seed}`;
@@ -200,8 +207,10 @@ export async function startTaskServer(options: TaskServerOptions = {}): Promise<
         url.searchParams.has('cutFirstAfter') &&
         (range === null ? firstCut === undefined : start === firstCut?.next) &&
         (firstCut?.times ?? 0) < param(url, 'cutTimes', 1);
-      const cutLength = cutFirst ? param(url, 'cutFirstAfter', 0) : param(url, 'cutAfter', 0);
-      const stopAt = cut || cutFirst ? Math.min(end, start + cutLength) : end;
+      const armed = range === null ? undefined : armedCuts.get(`${cutKey}:${start}`);
+      armedCuts.delete(`${cutKey}:${start}`);
+      const cutLength = armed ?? (cutFirst ? param(url, 'cutFirstAfter', 0) : param(url, 'cutAfter', 0));
+      const stopAt = cut || cutFirst || armed !== undefined ? Math.min(end, start + cutLength) : end;
       if (cutFirst) firstCuts.set(cutKey, { next: stopAt, times: (firstCut?.times ?? 0) + 1 });
       let offset = start;
       const pump = (): void => {
@@ -306,6 +315,7 @@ export async function startTaskServer(options: TaskServerOptions = {}): Promise<
     base: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     seen,
     written,
+    cutRangeOnce: (key, start, bytes) => armedCuts.set(`${key}:${start}`, bytes),
     peakInFlight: () => peak,
     resetPeakInFlight: () => {
       peak = inFlight;

@@ -9,9 +9,11 @@
 import * as fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import * as URLSession from '../../lib/index';
+import { decodeResumeData } from '../../lib/resume-data';
 import { liveSessions } from '../helpers/sessions';
 import { tempDir } from '../helpers/temp';
 import { makeBytes, sha256, useTaskServer } from '../helpers/task-server';
+import { waitFor } from '../helpers/wait-for';
 
 const server = useTaskServer();
 const live = liveSessions();
@@ -95,6 +97,34 @@ describe('segmented downloads: a segment cut mid-range', () => {
     const retried = [1, 2, 3].map((n) => n * cutAfter);
     expect(rangeStarts(bad).filter((start) => start < size / 4)).toEqual(retried);
   });
+
+  it("of a resumed plan's own Range request goes on from where it stopped, byte-exact", async () => {
+    const s = session();
+    const key = 'cut-resumed-first';
+    // About 1.6 MB/s per request: the cancel comes while every segment is under way.
+    const paced = `${server.base}/segfile?size=${size}&seed=33&delay=20&chunk=32768&key=${key}`;
+    const task = s.download(paced, { segments: 4, retry: 0 });
+    await waitFor('every segment to be under way', () =>
+      ['get', ...[1, 2, 3].map((n) => String((n * size) / 4))].every(
+        (start) => (server.written.get(`${key}:${start}`) ?? 0) >= 256 * 1024,
+      ),
+    );
+    const data = (await task.cancelByProducingResumeData()) as Buffer;
+    await task.done.catch(() => undefined);
+    const text = (decodeResumeData(data) as { segmentPlan?: string }).segmentPlan ?? '';
+    // The first unfinished segment is the resumed task's own Range request.
+    const own = text
+      .split(',')
+      .map((segment) => segment.split('-').map(Number))
+      .find(([, next, end]) => next < end);
+    expect(own).toBeDefined();
+    const next = own?.[1] ?? -1;
+    server.cutRangeOnce(key, next, cutAfter);
+    const result = await s.download({ resumeData: data, retry: 0 }).done;
+    expect(sha256(fs.readFileSync(result.location))).toBe(sha256(makeBytes(size, 33)));
+    expect(server.written.get(`${key}:${next}`)).toBe(cutAfter);
+    expect(rangeStarts(key)).toContain(next + cutAfter);
+  }, 60_000);
 });
 
 function firstUrl(key: string, cutTimes: number): string {
