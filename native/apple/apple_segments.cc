@@ -187,10 +187,34 @@ bool AppleSegments::FirstEnded(int code, bool cancelledByUser, Effects* effects)
     AfterSegmentEnded(effects);
     return true;
   }
-  if (code != 0) return false;  // cut, timed out, refused: the task fails with it
+  const Segment* own = writer_->Segments().Find(first_segment_);
+  SegmentEndFacts facts;
+  facts.own = true;
+  facts.code = code;
+  facts.collapsed = collapsed_;
+  facts.answered = true;
+  facts.segmentDone = own == nullptr || own->Done();
+  facts.diskFailed = writer_->WriteFailureCode() != 0;
+  facts.resumedPlan = writer_->ResumedSegments();
+  facts.canStart = can_start_;
+  switch (DecideSegmentEnd(facts)) {
+    case SegmentEnd::Done:
+      first_done_ = true;
+      if (first_waiting_) return true;  // what it read past its end waits for the answers
+      AfterSegmentEnded(effects);
+      return true;
+    case SegmentEnd::Retry:
+      // Cut mid-range: its segment goes on as a Range data task of its own, from what it wrote;
+      // the task's record (response, metrics) stays the first task's.
+      if (!StartRequest(own->start, own->next, own->end, false, SegmentPlan::Split{}, 1)) break;
+      first_done_ = true;
+      return true;
+    default: break;
+  }
+  if (code != 0) return false;  // the task fails with what ended its request
+  // Ended short without a word, and nobody can go on: the range is lost as if cut.
   first_done_ = true;
-  if (first_waiting_) return true;  // what it read past its end waits for the answers
-  AfterSegmentEnded(effects);
+  effects->failure = kNSURLErrorNetworkConnectionLost;
   return true;
 }
 

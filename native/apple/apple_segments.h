@@ -4,7 +4,9 @@
 // rules the curl engine applies too (core/segment_rules.h). NSURLSession cannot refuse bytes, so
 // the first task writes only up to its segment's end and waits there, suspended, until every
 // other segment's answer is known: then it is cancelled (the next segment's request fetches what
-// it had read past its end), or it goes on alone when an answer did not fit (collapse).
+// it had read past its end), or it goes on alone when an answer did not fit (collapse). A request
+// cut mid-range, the first task's too, is followed by a Range task from its segment's next offset
+// (DecideSegmentEnd).
 // Background sessions never segment: nsurlsessiond owns their one file.
 //
 // One instance per segmented task, owned by AppleSessionModel's task record and used on the
@@ -55,7 +57,8 @@ class AppleSegments {
   // (-1: the disk refused them).
   int64_t FirstData(const char* bytes, size_t length, Effects* effects);
   // The first task's didCompleteWithError: with `code`. True: the task goes on (its segments
-  // run, or its last bytes wait for their answers); false: the model finishes it as usual.
+  // run, its last bytes wait for their answers, or a cut mid-range left its segment to a Range
+  // task of its own); false: the model finishes it as usual.
   bool FirstEnded(int code, bool cancelledByUser, Effects* effects);
   bool FirstDone() const { return first_done_; }
   // A Range task's didReceiveResponse: true: NSURLSessionResponseAllow. `refusal`: the model's

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "core/error_codes.h"
 #include "core/headers.h"
 #include "core/segment_plan.h"
 
@@ -48,9 +49,20 @@ HeaderList SegmentRequestHeaders(int64_t from, int64_t to, const std::string& va
           {"Accept-Encoding", "identity"}};
 }
 
+bool EndedByCut(int code) { return code == kNSURLErrorNetworkConnectionLost || code == kNSURLErrorTimedOut; }
+
 SegmentEnd DecideSegmentEnd(const SegmentEndFacts& f) {
   if (f.diskFailed) return SegmentEnd::Fail;
   bool mayRetry = f.retries < kSegmentRetries && f.canStart;
+  if (f.own) {
+    if (f.segmentDone) return SegmentEnd::Done;
+    // Alone (collapsed), nobody else can fetch in ranges; any other error (a refused
+    // certificate, a cancel, the task's own timeout) is the task's.
+    if (f.collapsed || (f.code != 0 && !EndedByCut(f.code))) return SegmentEnd::Fail;
+    // Cut mid-range (or ended short without a word): its segment continues as a Range request
+    // of its own from its next offset; the other segments keep their bytes.
+    return mayRetry ? SegmentEnd::Retry : SegmentEnd::Fail;
+  }
   if (f.answered) {
     if (f.segmentDone) return SegmentEnd::Done;
     // Cut mid-range: the bytes it wrote stay, the rest is asked for again.

@@ -1,9 +1,10 @@
 // The rules of a segmented download (issue 18) that every engine applies the same way: whether a
 // first response may be split into Range requests, whether a Range request's answer continues the
 // file, the headers a Range request carries, and what happens when a segment's request ends
-// before its range did (retried from its own next offset a bounded number of times). Pure logic,
-// no I/O; used on the thread of the engine that runs the download (curl_segments.cc,
-// apple_segments.cc). The byte ranges themselves: core/segment_plan.h.
+// before its range did, the task's own request included (retried from its own next offset a
+// bounded number of times). Pure logic, no I/O; used on the thread of the engine that runs the
+// download (curl_segments.cc, apple_segments.cc). The byte ranges themselves:
+// core/segment_plan.h.
 #pragma once
 
 #include <cstdint>
@@ -51,11 +52,20 @@ bool SegmentSetsHeader(const std::string& name);
 HeaderList SegmentRequestHeaders(int64_t from, int64_t to, const std::string& validator);
 
 // How often one segment's request may end before its range did (a connection cut mid-range) and
-// be sent again from the segment's next offset, before the download fails with that error.
+// be sent again from the segment's next offset, before the download fails with that error. The
+// task's own request cut mid-range counts against its segment's budget the same way.
 constexpr int kSegmentRetries = 3;
 
-// What ended a segment's request (never the task's own request, which the engine ends itself).
+// Whether a request that ended with this NSURLError code was cut mid-body (the connection lost
+// or reset, the request timed out): what another request for the same range may recover from.
+bool EndedByCut(int code);
+
+// What ended a segment's request: one of the Range requests, or the task's own (the GET that
+// keeps the first segment, or a resumed plan's first Range request) once the plan began.
 struct SegmentEndFacts {
+  bool own = false;          // the task's own request (its head was accepted: it is answered)
+  int code = 0;              // the NSURLError code it ended with (0: none); read for `own`
+  bool collapsed = false;    // the task's own request fetches the rest alone (read for `own`)
   bool split = false;        // a rebalancing request
   bool answered = false;     // a fitting 206 head arrived (RangeAnswerFits, and the split applied)
   bool refused = false;      // any other head arrived (or the split was no longer needed)
@@ -68,7 +78,8 @@ struct SegmentEndFacts {
 
 enum class SegmentEnd {
   Done,      // the segment is complete: rebalance
-  Retry,     // send the segment's request again, from its next offset, retries + 1
+  Retry,     // send the segment's request again, from its next offset, retries + 1 (for the
+             // task's own request: a Range request of its own, retries 1)
   Collapse,  // the body cannot be fetched in ranges: the task's own request fetches the rest
   Drop,      // a split that did not happen: its donor keeps the range
   Fail,      // the task fails (the engine names the code: the disk's, the transfer's, a bad answer)

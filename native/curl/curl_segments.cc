@@ -6,7 +6,8 @@
 // largest remaining range (SegmentPlan::ProposeSplit). Any answer to a first Range request other
 // than the 206 it asked for drops every other segment, and the GET, which waits at its
 // segment's end until every segment's answer is known, fetches the rest alone. A segment's
-// request cut mid-range is sent again from the segment's next offset, a few times. Those
+// request cut mid-range is sent again from the segment's next offset, a few times; so is the
+// task's own, whose segment then goes on as a Range request of its own handle. Those
 // decisions are core/segment_rules.h (the Apple engine makes the same); this file applies them
 // to easy handles. Members of CurlTransfer; engine thread only, like the rest of it.
 #include <algorithm>
@@ -267,6 +268,7 @@ void CurlTransfer::CollapseSegments() {
   DropSegmentRequests();
   download_->Segments().Collapse();
   segment_connections_ = 1;
+  collapsed_ = true;
   if (first_waiting_) {
     // What waited past the first segment's end continues the file now.
     int64_t took = download_->WriteSegment(0, first_overflow_.data(), first_overflow_.size());
@@ -279,8 +281,38 @@ void CurlTransfer::CollapseSegments() {
 
 bool CurlTransfer::SegmentsContinue(CURLcode* result) {
   if (!download_ || !download_->Segmented() || first_done_ || failure_code_ != 0) return false;
+  // Tick's timeouts count every segment's bytes: they end the task, not its first request.
+  if (timed_out_ != nullptr) return false;
   if (first_stopped_ && *result == CURLE_WRITE_ERROR && download_->WriteFailureCode() == 0) *result = CURLE_OK;
-  if (*result != CURLE_OK) return false;
+  const Segment* own = download_->Segments().Find(first_segment_);
+  SegmentEndFacts facts;
+  facts.own = true;
+  facts.code = NSURLErrorFromCurl(*result, 0);
+  facts.collapsed = collapsed_;
+  facts.answered = true;
+  facts.segmentDone = own == nullptr || own->Done();
+  facts.diskFailed = download_->WriteFailureCode() != 0;
+  facts.resumedPlan = download_->ResumedSegments();
+  switch (DecideSegmentEnd(facts)) {
+    case SegmentEnd::Done:
+      if (*result != CURLE_OK) {
+        // Cut while it waited at its segment's end: the next segment's request fetches what
+        // waited (a collapse now finds nobody to fetch the rest: the task fails).
+        *result = CURLE_OK;
+        std::string().swap(first_overflow_);
+        first_waiting_ = false;
+      }
+      break;
+    case SegmentEnd::Retry:
+      // Cut mid-range: its segment goes on as a Range request of its own, from what it wrote;
+      // this handle stays the task's (its response, metrics and completion).
+      if (!StartSegmentRequest(own->start, own->next, own->end, false, SegmentPlan::Split{})) return false;
+      segment_requests_.back()->retries = 1;
+      *result = CURLE_OK;
+      error_buffer_[0] = '\0';  // the cut is not the task's failure: its text is not either
+      break;
+    default: return false;  // the task fails with what ended its request
+  }
   first_done_ = true;
   if (download_->Segments().Complete()) return false;
   if (segments_to_start_) return true;  // SegmentsTick starts them

@@ -125,7 +125,8 @@ class CurlTransfer {
   // this transfer too. Engine thread, outside libcurl's callbacks.
   // The task's own handle ended with `*result`: true when other segments still run (the task
   // is not complete yet; SegmentFinished reports when it is). A stop at the segment's end is
-  // success (`*result` becomes CURLE_OK).
+  // success (`*result` becomes CURLE_OK), and so is a cut mid-range that a Range request of its
+  // own continues (core/segment_rules.h DecideSegmentEnd).
   bool SegmentsContinue(CURLcode* result);
   // One of the other segments' handles (never easy()) finished with `result`; it is removed
   // from the multi handle here. True when the task is now complete: the engine then finishes
@@ -257,6 +258,7 @@ class CurlTransfer {
   bool first_done_ = false;         // ... has left the multi handle while other segments run
   bool unpause_first_ = false;      // SegmentsTick continues it (never inside a callback)
   bool segments_to_start_ = false;  // planned; SegmentsTick starts their requests
+  bool collapsed_ = false;          // a Range answer did not fit: the task's handle fetches alone
   std::string first_overflow_;      // what arrived past the first segment's end while it waits
 };
 

@@ -47,6 +47,11 @@ export interface TaskServer {
   seen: SeenRequest[];
   /** Bytes the server has handed to the socket for /file requests, per request key. */
   written: Map<string, number>;
+  /**
+   * The next /segfile Range request of `key` starting at `start` sends `bytes` and has its
+   * connection closed mid-range (for a request whose offset the test learns only while it runs).
+   */
+  cutRangeOnce(key: string, start: number, bytes: number): void;
   /** The most requests this server has had in progress at once since resetPeakInFlight(). */
   peakInFlight(): number;
   resetPeakInFlight(): void;
@@ -64,6 +69,10 @@ export async function startTaskServer(options: TaskServerOptions = {}): Promise<
   const flaky = new Map<string, number>();
   // /segfile?cutFrom: per key, where the cut range ends and how many requests were cut.
   const cutEnds = new Map<string, { end: number; times: number }>();
+  // /segfile?cutFirstAfter: per key, where the last cut of the first request's segment stopped.
+  const firstCuts = new Map<string, { next: number; times: number }>();
+  // cutRangeOnce: `<key>:<start>` → how many bytes that Range request sends before its cut.
+  const armedCuts = new Map<string, number>();
   const bodies = new Map<string, Buffer>();
   const bytesFor = (size: number, seed: number): Buffer => {
     const key = `${size}/${seed}`;
@@ -148,7 +157,9 @@ export async function startTaskServer(options: TaskServerOptions = {}): Promise<
       // (only the range starting at that offset is paced by slowDelay) &cutFrom=<offset>&cutAfter=<n>
       // &cutTimes=<t> (default 1: the Range request starting at that offset, and then the ones
       // that end where it ended, t in all, each send n bytes and have their connection closed
-      // mid-range; the rest are whole).
+      // mid-range; the rest are whole) &cutFirstAfter=<n> (the plain GET sends n bytes and has its
+      // connection closed mid-body; with cutTimes=t the Range requests that start where the
+      // previous of these cuts stopped are cut the same way, t in all).
       const size = param(url, 'size', 1024);
       const body = bytesFor(size, param(url, 'seed', 1));
       const etagParam = url.searchParams.get('etag') ?? 'v1';
@@ -191,7 +202,16 @@ export async function startTaskServer(options: TaskServerOptions = {}): Promise<
         (cutEnd === undefined ? start === param(url, 'cutFrom', -1) : end === cutEnd.end) &&
         (cutEnd?.times ?? 0) < param(url, 'cutTimes', 1);
       if (cut) cutEnds.set(cutKey, { end, times: (cutEnd?.times ?? 0) + 1 });
-      const stopAt = cut ? Math.min(end, start + param(url, 'cutAfter', 0)) : end;
+      const firstCut = firstCuts.get(cutKey);
+      const cutFirst =
+        url.searchParams.has('cutFirstAfter') &&
+        (range === null ? firstCut === undefined : start === firstCut?.next) &&
+        (firstCut?.times ?? 0) < param(url, 'cutTimes', 1);
+      const armed = range === null ? undefined : armedCuts.get(`${cutKey}:${start}`);
+      armedCuts.delete(`${cutKey}:${start}`);
+      const cutLength = armed ?? (cutFirst ? param(url, 'cutFirstAfter', 0) : param(url, 'cutAfter', 0));
+      const stopAt = cut || cutFirst || armed !== undefined ? Math.min(end, start + cutLength) : end;
+      if (cutFirst) firstCuts.set(cutKey, { next: stopAt, times: (firstCut?.times ?? 0) + 1 });
       let offset = start;
       const pump = (): void => {
         if (stopAt < end) {
@@ -295,6 +315,7 @@ export async function startTaskServer(options: TaskServerOptions = {}): Promise<
     base: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     seen,
     written,
+    cutRangeOnce: (key, start, bytes) => armedCuts.set(`${key}:${start}`, bytes),
     peakInFlight: () => peak,
     resetPeakInFlight: () => {
       peak = inFlight;

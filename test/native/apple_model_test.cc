@@ -1845,6 +1845,136 @@ CASE(cut_segment_retried_from_offset) {
   CHECK(Entries(dir.path).empty());  // not asked to keep partial files
 }
 
+// The first task cut mid-range (core/segment_rules.h, the task's own request): its segment goes
+// on as a Range task of its own from the cut offset, the other segments keep their bytes, and the
+// task completes once, with the first task's response and metrics, when every segment is done.
+CASE(first_task_cut_continues_as_range) {
+  for (int code : {kNSURLErrorNetworkConnectionLost, kNSURLErrorTimedOut}) {
+    Scene scene(false);
+    auto& [dir, sink, fakes, m] = scene;
+    const int64_t size = 3 * kMiB;
+    const std::string body = Body(size);
+    NsTaskId next = 100;
+    Start(m, Segmented(1, dir.path, 3), 10);
+    CHECK(m.OnResponse(10, Whole(size)));
+    std::vector<RangeTask> ranges = Settle(m, fakes, &next);
+    CHECK(ranges.size() == 2);
+    for (const RangeTask& r : ranges) CHECK(m.OnResponse(r.ns, Part(r.from, r.to, size)));
+    Feed(m, fakes, 10, body, 0, 100'000, &next);
+    TaskMetrics metrics;
+    metrics.bytesReceived = 100'000;
+    m.OnMetrics(10, metrics);
+    m.OnComplete(10, Done(code));
+    std::vector<RangeTask> rest = Settle(m, fakes, &next);
+    CHECK(rest.size() == 1);
+    CHECK(rest[0].from == 100'000 && rest[0].to == kMiB);
+    CHECK(PlanHeader(rest[0].plan, "If-Range") != nullptr && *PlanHeader(rest[0].plan, "If-Range") == "\"v1\"");
+    CHECK(sink.Count(EventType::TaskCompleted) == 0);
+    CHECK(!fakes.tasks[ranges[0].ns].cancelled && !fakes.tasks[ranges[1].ns].cancelled);
+    CHECK(m.OnResponse(rest[0].ns, Part(100'000, kMiB, size)));
+    Feed(m, fakes, rest[0].ns, body, 100'000, kMiB, &next);
+    for (const RangeTask& r : ranges) Feed(m, fakes, r.ns, body, r.from, r.to, &next);
+    const Event* done = sink.Last(EventType::TaskCompleted);
+    CHECK(done != nullptr && done->errorCode == 0 && done->statusCode == 200);
+    CHECK(done != nullptr && done->metrics.bytesReceived == 100'000);  // the first task's
+    CHECK(sink.Count(EventType::TaskCompleted) == 1 && sink.Count(EventType::DownloadCompleted) == 1);
+    CHECK(sink.Count(EventType::Response) == 1);
+    CHECK(sink.IndexOf(EventType::Response) < sink.IndexOf(EventType::DownloadCompleted));
+    CHECK(sink.IndexOf(EventType::DownloadCompleted) < sink.IndexOf(EventType::TaskCompleted));
+    CHECK(Read(sink.Last(EventType::DownloadCompleted)->location) == body);
+    CHECK(m.TaskCount() == 0);
+  }
+}
+
+// The first task cut, and its segment's Range tasks cut three times more: the retries count
+// against the segment's one budget (kSegmentRetries), the fourth cut fails the task with the
+// transfer's error at once (its own NSURLSessionTask is over) and the other Range task is
+// cancelled. An error that is no cut (a refused certificate) fails the task as before.
+CASE(first_task_cut_budget) {
+  {
+    Scene scene(false);
+    auto& [dir, sink, fakes, m] = scene;
+    const int64_t size = 2 * kMiB;
+    const std::string body = Body(size);
+    NsTaskId next = 100;
+    Start(m, Segmented(1, dir.path, 2), 10);
+    CHECK(m.OnResponse(10, Whole(size)));
+    std::vector<RangeTask> ranges = Settle(m, fakes, &next);
+    CHECK(ranges.size() == 1);
+    CHECK(m.OnResponse(ranges[0].ns, Part(kMiB, size, size)));
+    Feed(m, fakes, 10, body, 0, 100'000, &next);
+    m.OnComplete(10, Done(kNSURLErrorNetworkConnectionLost));
+    int64_t from = 100'000;
+    for (int retry = 1; retry <= 3; ++retry) {
+      std::vector<RangeTask> again = Settle(m, fakes, &next);
+      CHECK(again.size() == 1);
+      if (again.size() != 1) return;
+      CHECK(again[0].from == from && again[0].to == kMiB);
+      CHECK(sink.Count(EventType::TaskCompleted) == 0);
+      CHECK(m.OnResponse(again[0].ns, Part(from, kMiB, size)));
+      Feed(m, fakes, again[0].ns, body, from, from + 100'000, &next);
+      from += 100'000;
+      m.OnComplete(again[0].ns, Done(kNSURLErrorNetworkConnectionLost));
+    }
+    CHECK(Settle(m, fakes, &next).empty());
+    CHECK(fakes.tasks[ranges[0].ns].cancelled);
+    const Event* done = sink.Last(EventType::TaskCompleted);
+    CHECK(done != nullptr && done->errorCode == kNSURLErrorNetworkConnectionLost);
+    CHECK(sink.Count(EventType::TaskCompleted) == 1 && sink.Count(EventType::DownloadCompleted) == 0);
+    CHECK(m.TaskCount() == 0);
+  }
+  {
+    Scene scene(false);
+    auto& [dir, sink, fakes, m] = scene;
+    const int64_t size = 2 * kMiB;
+    const std::string body = Body(size);
+    NsTaskId next = 100;
+    Start(m, Segmented(1, dir.path, 2), 10);
+    CHECK(m.OnResponse(10, Whole(size)));
+    std::vector<RangeTask> ranges = Settle(m, fakes, &next);
+    CHECK(ranges.size() == 1);
+    Feed(m, fakes, 10, body, 0, 100'000, &next);
+    m.OnComplete(10, Done(kNSURLErrorServerCertificateUntrusted));
+    CHECK(Settle(m, fakes, &next).empty());
+    const Event* done = sink.Last(EventType::TaskCompleted);
+    CHECK(done != nullptr && done->errorCode == kNSURLErrorServerCertificateUntrusted);
+    CHECK(fakes.tasks[ranges[0].ns].cancelled);
+  }
+}
+
+// A download resumed from a plan whose own Range request is cut: the same, from its next offset.
+CASE(resumed_first_request_cut_continues) {
+  Scene scene(false);
+  auto& [dir, sink, fakes, m] = scene;
+  const int64_t size = 2 * kMiB;
+  const std::string body = Body(size);
+  NsTaskId next = 100;
+  std::string kept = body.substr(0, 65536) + std::string(kMiB - 65536, '\0') + body.substr(kMiB, 65536);
+  KeptPartial partial = Keep(dir, kept);
+  CHECK(!partial.path.empty());
+  TaskRequest r = ResumeOf(1, dir, partial, static_cast<int64_t>(kept.size()), "\"v1\"");
+  r.segments = 2;
+  r.resumeSegments = "0-65536-1048576,1048576-1114112-2097152";
+  Start(m, r, 10);
+  CHECK(m.OnResponse(10, Part(65536, kMiB, size)));
+  std::vector<RangeTask> ranges = Settle(m, fakes, &next);
+  CHECK(ranges.size() == 1);
+  CHECK(m.OnResponse(ranges[0].ns, Part(kMiB + 65536, size, size)));
+  Feed(m, fakes, 10, body, 65536, 65536 + 100'000, &next);
+  m.OnComplete(10, Done(kNSURLErrorNetworkConnectionLost));
+  std::vector<RangeTask> rest = Settle(m, fakes, &next);
+  CHECK(rest.size() == 1);
+  if (rest.size() != 1) return;
+  CHECK(rest[0].from == 65536 + 100'000 && rest[0].to == kMiB);
+  CHECK(m.OnResponse(rest[0].ns, Part(rest[0].from, kMiB, size)));
+  Feed(m, fakes, rest[0].ns, body, rest[0].from, kMiB, &next);
+  Feed(m, fakes, ranges[0].ns, body, kMiB + 65536, size, &next);
+  const Event* done = sink.Last(EventType::TaskCompleted);
+  CHECK(done != nullptr && done->errorCode == 0);
+  CHECK(sink.Count(EventType::TaskCompleted) == 1);
+  CHECK(Read(sink.Last(EventType::DownloadCompleted)->location) == body);
+}
+
 // A segment done early takes over half of the largest remaining range (SegmentPlan::ProposeSplit):
 // the donor's task is cancelled at the split, the new Range task writes the second half.
 CASE(segments_rebalanced) {
