@@ -1,7 +1,8 @@
 // Request bodies streamed from JS (lib/request-body-stream.ts over native/core/body_stream.*):
 // fetch with a ReadableStream and duplex: 'half', request({ body: stream }), upload(url,
 // stream). Real servers on 127.0.0.1 see the exact bytes (sha256), chunked or with the declared
-// Content-Length, over HTTP/1.1 and h2; a server that stops reading stops the producer; an abort,
+// Content-Length, over HTTP/1.1 and h2; a server that stops reading stops the producer (on h2
+// too, within its flow-control window); an abort,
 // a failing stream and a 307 end the task with coded errors; 303 and 307 go as Node's fetch goes.
 import { createHash, type Hash } from 'node:crypto';
 import * as http from 'node:http';
@@ -118,7 +119,7 @@ beforeAll(async () => {
       req.method,
       req.headers,
       req,
-      false,
+      url.searchParams.has('hold'),
       (text) => res.writeHead(200, { 'content-type': 'application/json' }).end(text),
       (handler) => res.on('close', handler),
     );
@@ -368,6 +369,53 @@ describe('fetch() with a ReadableStream body (duplex: half)', () => {
       const answer = await answerOf(response);
       expect(answer).toMatchObject({ received: total, sha256: blockSha256(total), transferEncoding: null });
       expect((await URLSession.metricsOf(response)).protocol).toBe('h2');
+    } finally {
+      s.invalidateAndCancel();
+    }
+  });
+});
+
+describe('backpressure over h2', () => {
+  it("a server that stops reading its stream stops the producer within h2's window and our queue; reading on continues it", async () => {
+    const { stream, pulled } = blockStream(1024 * MiB);
+    const controller = new AbortController();
+    const s = URLSession.createSession({
+      configuration: URLSession.createSessionConfiguration({ tls: { ca: certs.caPem } }),
+    });
+    try {
+      const done = s.fetch(`${h2Base}/sink?id=h2-held&hold`, {
+        method: 'POST',
+        body: stream,
+        duplex: 'half',
+        signal: controller.signal,
+      } as RequestInit);
+      await waitFor('the request to reach the server', () => seen.has('h2-held'));
+      // The absence of progress, watched over a window: the producer has not been pulled for 500 ms.
+      let last = -1;
+      let since = Date.now();
+      await waitFor(
+        'the producer to stop being pulled',
+        () => {
+          if (pulled() !== last) {
+            last = pulled();
+            since = Date.now();
+          }
+          return Date.now() - since >= 500;
+        },
+        30_000,
+      );
+      const stalled = pulled();
+      const entry = seen.get('h2-held') as Seen;
+      // The server's stream and connection windows (Node's default 64 KiB each, before it reads),
+      // libcurl's upload buffer and the engine's 1 MiB queue: a few MiB, far below the total.
+      expect(stalled).toBeLessThan(8 * MiB);
+      expect(entry.received).toBeLessThan(stalled);
+      // Reading on takes more of the producer: it was held, not ended.
+      entry.resume?.();
+      await waitFor('the server to read past the stall', () => entry.received > stalled + 8 * MiB, 30_000);
+      expect(pulled()).toBeGreaterThan(stalled + 8 * MiB);
+      controller.abort();
+      await rejection(done);
     } finally {
       s.invalidateAndCancel();
     }
