@@ -1,5 +1,5 @@
 // fetch()'s request side: fetch(input, init) → the URL, method, headers and body (bytes, a Blob,
-// or the caller's own stream, streamed) that session.request takes. Node's own Request class parses and encodes them, so every default
+// or the caller's own stream, in init or in a Request input, streamed) that session.request takes. Node's own Request class parses and encodes them, so every default
 // Content-Type and a FormData's multipart body (boundary included) are the ones Node's fetch
 // would send. JS thread only.
 import { ErrorCodes, rangeError, typeError } from './errors';
@@ -12,7 +12,8 @@ export interface FetchRequest {
   headers: Record<string, string>;
   /**
    * Bytes, a Blob (ours from a download is then sent from its file, never read whole), or the
-   * caller's stream (init.body a ReadableStream or async iterable, duplex: 'half'), streamed.
+   * caller's stream (init.body a ReadableStream or async iterable, or a Request input made with
+   * a stream body; duplex: 'half'), streamed.
    */
   body: Buffer | Blob | BodyStreamSource | undefined;
   signal: AbortSignal;
@@ -35,11 +36,13 @@ export function parseFetchArguments(input: unknown, init: RequestInit | undefine
 }
 
 /**
- * The body. The caller's own stream (init.body, duplex: 'half') is streamed to the server as it
- * is read, never collected: sent chunked on HTTP/1.1 unless the caller declared a Content-Length.
- * Any other body Node's Request turned into bytes (text, FormData, URLSearchParams, a Request
- * input's body) is collected, at most `limit` bytes (the session's maximumResponseSize); a
- * larger one rejects with a RangeError coded ERR_URLSESSION_OUT_OF_RANGE.
+ * The body. The caller's own stream (init.body, or the body of a Request input made with a
+ * stream; duplex: 'half') is streamed to the server as it is read, never collected: sent chunked
+ * on HTTP/1.1 unless the caller declared a Content-Length. Any other body Node's Request turned
+ * into bytes (text, FormData, URLSearchParams, a Request input made with one of them) is
+ * collected, at most `limit` bytes (the session's maximumResponseSize); a larger one rejects with
+ * a RangeError coded ERR_URLSESSION_OUT_OF_RANGE. Either way the input Request's body is used
+ * (bodyUsed), as Node's fetch leaves it: `request` took it over when it was built.
  */
 export async function fetchRequestOf(
   request: Request,
@@ -52,7 +55,8 @@ export async function fetchRequestOf(
   if (init?.body instanceof Blob) body = init.body;
   // Node's Request locked the caller's stream into its own body stream (the same one for a
   // ReadableStream): that is what is read.
-  else if (request.body !== null && isBodyStream(init?.body)) body = request.body;
+  else if (request.body !== null && (isBodyStream(init?.body) || (init?.body == null && madeFromStream(request))))
+    body = request.body;
   else if (request.body !== null) body = await collect(request.body, limit);
   return {
     url: request.url,
@@ -62,6 +66,19 @@ export async function fetchRequestOf(
     signal: request.signal,
     redirect: request.redirect,
   };
+}
+
+/**
+ * Whether a Request's body came from a stream rather than from bytes Node already holds. Node's
+ * Request says so only in its internal state (undici's body `source`: null for a stream, the
+ * bytes, text or Blob otherwise), which a Request built from another one copies. Without that
+ * state (another fetch implementation) the body is collected, as any byte body is.
+ */
+function madeFromStream(request: Request): boolean {
+  const state = Object.getOwnPropertySymbols(request).find((symbol) => symbol.description === 'state');
+  if (state === undefined) return false;
+  const body = (request as unknown as Record<symbol, { body?: { source?: unknown } | null } | undefined>)[state]?.body;
+  return body !== undefined && body !== null && body.source === null;
 }
 
 async function collect(stream: ReadableStream<Uint8Array>, limit: number): Promise<Buffer> {

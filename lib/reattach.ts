@@ -56,7 +56,7 @@ export function reattach(persistence: SessionPersistence, host: ReattachHost): v
   for (const { kind, events } of undelivered) {
     host.tasks.set(events[0].taskIdentifier, newTaskRecord(kind, '', ''));
   }
-  // A task whose body lived only in the dead process's memory (its state folder was full)
+  // A task whose body lived only in the dead process's memory (streamed from JS, or its state folder was full)
   // cannot run again: it completes as failed, so that the app hears how it ended.
   const lost: NativeEvent[] = persistence.lostTasks().map((task) => {
     host.tasks.set(task.taskIdentifier, newTaskRecord(task.kind, task.url, task.taskDescription));
@@ -64,7 +64,8 @@ export function reattach(persistence: SessionPersistence, host: ReattachHost): v
       type: EventType.TaskCompleted,
       taskIdentifier: task.taskIdentifier,
       errorCode: NSURLError.CannotOpenFile,
-      message: 'The request body did not survive the process: the state folder could not store it.',
+      message:
+        'The request body did not survive the process: it was streamed from that process, or the state folder could not store it.',
       statusCode: 0,
     };
   });

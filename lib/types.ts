@@ -1,5 +1,6 @@
 // Public types of urlsession. Field names of the events follow Titanium's ti.urlsession
 // module exactly (see README, "Events"), so code written for Ti.App.iOS listeners ports as is.
+import type { BodyStreamSource } from './request-body-stream';
 
 /** Options of {@link createSessionConfiguration}. Only `identifier` and `HTTPHeaderFields` exist in Titanium. */
 export interface SessionConfigurationOptions {
@@ -85,14 +86,17 @@ export interface DownloadTaskArguments {
   segments?: number | 'auto';
 }
 
-/** Body of an upload: bytes in memory, a Blob, or the path of a file streamed from disk. */
-export type UploadData = Buffer | Uint8Array | Blob | string;
+/**
+ * Body of an upload: bytes in memory, a Blob, the path of a file streamed from disk, or a
+ * ReadableStream / Node Readable / async iterable of bytes, streamed as it is read.
+ */
+export type UploadData = Buffer | Uint8Array | Blob | string | BodyStreamSource;
 
 /** Arguments of Session.uploadTask. */
 export interface UploadTaskArguments {
   url: string;
   taskDescription?: string;
-  /** Bytes, a Blob, or a file path (a string is always a path for uploads). */
+  /** Bytes, a Blob, a file path (a string is always a path for uploads), or a stream of bytes. */
   data: UploadData;
   /** Default 'POST'. */
   method?: string;
@@ -107,8 +111,11 @@ export interface UploadTaskArguments {
 export interface DataTaskArguments {
   url: string;
   taskDescription?: string;
-  /** A plain object is sent as JSON; a string, Buffer, Uint8Array or Blob is sent as is. */
-  data?: Record<string, unknown> | unknown[] | string | Buffer | Uint8Array | Blob;
+  /**
+   * A plain object is sent as JSON; a string, Buffer, Uint8Array or Blob is sent as is; a
+   * ReadableStream, Node Readable or async iterable of bytes is streamed as it is read.
+   */
+  data?: Record<string, unknown> | unknown[] | string | Buffer | Uint8Array | Blob | BodyStreamSource;
   /** Default 'POST' when `data` is given, 'GET' otherwise. */
   method?: string;
   requestHeaders?: Record<string, string>;

@@ -851,6 +851,11 @@ void CurlTransfer::Complete(CURLcode result, bool cancelled) {
           " (a " + std::to_string(done.statusCode) + " redirect would send the streamed request body again)";
     } else if (stream_failed_) {
       done.message += " (the streamed request body failed, or was not the Content-Length it declared)";
+    } else if (result == CURLE_SEND_FAIL_REWIND && request_.bodySource == BodySource::Stream) {
+      // libcurl sends a request again on a new connection when the one it reused closed (or an h2
+      // server refused the stream) before any answer: what JS streamed is gone (OnSeek).
+      done.message +=
+          " (the connection closed before answering and libcurl had to send the streamed request body again)";
     } else if (code == kNSURLErrorTimedOut && timed_out_ != nullptr) {
       done.message += std::string(" (") + timed_out_ + ")";
     } else if (code != kNSURLErrorCancelled && redirect_refusal_ == 0 && error_buffer_[0] != '\0') {

@@ -1,11 +1,14 @@
 // Request bodies streamed from JS (lib/request-body-stream.ts over native/core/body_stream.*):
 // fetch with a ReadableStream and duplex: 'half', request({ body: stream }), upload(url,
 // stream). Real servers on 127.0.0.1 see the exact bytes (sha256), chunked or with the declared
-// Content-Length, over HTTP/1.1 and h2; a server that stops reading stops the producer; an abort,
+// Content-Length, over HTTP/1.1 and h2; a server that stops reading stops the producer (on h2
+// too, within its flow-control window); a reused connection closing under it fails it with -1021
+// where bytes are sent again; an abort,
 // a failing stream and a 307 end the task with coded errors; 303 and 307 go as Node's fetch goes.
 import { createHash, type Hash } from 'node:crypto';
 import * as http from 'node:http';
 import * as http2 from 'node:http2';
+import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -118,7 +121,7 @@ beforeAll(async () => {
       req.method,
       req.headers,
       req,
-      false,
+      url.searchParams.has('hold'),
       (text) => res.writeHead(200, { 'content-type': 'application/json' }).end(text),
       (handler) => res.on('close', handler),
     );
@@ -374,6 +377,53 @@ describe('fetch() with a ReadableStream body (duplex: half)', () => {
   });
 });
 
+describe('backpressure over h2', () => {
+  it("a server that stops reading its stream stops the producer within h2's window and our queue; reading on continues it", async () => {
+    const { stream, pulled } = blockStream(1024 * MiB);
+    const controller = new AbortController();
+    const s = URLSession.createSession({
+      configuration: URLSession.createSessionConfiguration({ tls: { ca: certs.caPem } }),
+    });
+    try {
+      const done = s.fetch(`${h2Base}/sink?id=h2-held&hold`, {
+        method: 'POST',
+        body: stream,
+        duplex: 'half',
+        signal: controller.signal,
+      } as RequestInit);
+      await waitFor('the request to reach the server', () => seen.has('h2-held'));
+      // The absence of progress, watched over a window: the producer has not been pulled for 500 ms.
+      let last = -1;
+      let since = Date.now();
+      await waitFor(
+        'the producer to stop being pulled',
+        () => {
+          if (pulled() !== last) {
+            last = pulled();
+            since = Date.now();
+          }
+          return Date.now() - since >= 500;
+        },
+        30_000,
+      );
+      const stalled = pulled();
+      const entry = seen.get('h2-held') as Seen;
+      // The server's stream and connection windows (Node's default 64 KiB each, before it reads),
+      // libcurl's upload buffer and the engine's 1 MiB queue: a few MiB, far below the total.
+      expect(stalled).toBeLessThan(8 * MiB);
+      expect(entry.received).toBeLessThan(stalled);
+      // Reading on takes more of the producer: it was held, not ended.
+      entry.resume?.();
+      await waitFor('the server to read past the stall', () => entry.received > stalled + 8 * MiB, 30_000);
+      expect(pulled()).toBeGreaterThan(stalled + 8 * MiB);
+      controller.abort();
+      await rejection(done);
+    } finally {
+      s.invalidateAndCancel();
+    }
+  });
+});
+
 describe('redirects of a streamed body, as Node fetch follows them', () => {
   // Larger than our session's maximumResponseSize: only a streamed body gets through.
   const small = sessionMaker({ maximumResponseSize: 1024 });
@@ -410,6 +460,79 @@ describe('redirects of a streamed body, as Node fetch follows them', () => {
       expect(seen.has(`${status}-ours`)).toBe(false);
     });
   }
+});
+
+describe('a reused connection that closes under a streamed body', () => {
+  // HTTP/1.1 over a raw socket: a GET is answered keep-alive; a POST on a connection that already
+  // answered is read to its end and then closed without an answer (the server's idle timeout
+  // racing the client's next request); a POST on a fresh connection is answered with its length.
+  let connections = 0;
+  /** Bytes received, by connection number (1-based). */
+  const receivedOn: number[] = [];
+  const raw = net.createServer((socket) => {
+    const connection = ++connections;
+    receivedOn[connection] = 0;
+    let answered = 0;
+    let buffered = Buffer.alloc(0);
+    socket.on('data', (data: Buffer) => {
+      receivedOn[connection] += data.length;
+      buffered = Buffer.concat([buffered, data]);
+      for (;;) {
+        const end = buffered.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        const head = buffered.subarray(0, end).toString('latin1');
+        const length = /\r\ncontent-length: *(\d+)/i.exec(head);
+        const body = buffered.subarray(end + 4);
+        let size: number;
+        if (head.startsWith('GET')) size = 0;
+        else if (length !== null) size = Number(length[1]);
+        else if (body.includes('\r\n0\r\n\r\n') || body.subarray(0, 5).toString() === '0\r\n\r\n')
+          size = body.indexOf('0\r\n\r\n', Math.max(0, body.length - 5)) + 5;
+        else return;
+        if (body.length < size) return;
+        buffered = body.subarray(size);
+        if (!head.startsWith('GET') && answered > 0) {
+          socket.end();
+          return;
+        }
+        answered++;
+        const text = `connection ${connection}, ${size} body bytes`;
+        socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${text.length}\r\n\r\n${text}`);
+      }
+    });
+  });
+  let rawBase = '';
+  beforeAll(async () => {
+    await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve));
+    rawBase = `http://127.0.0.1:${(raw.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((resolve) => raw.close(() => resolve())));
+
+  it('bytes are sent again on a new connection; a streamed body cannot be: -1021, saying why', async () => {
+    const total = 300_000;
+    const bytesSession = session();
+    await bytesSession.request(`${rawBase}/warm`).done;
+    const before = connections;
+    const resent = await bytesSession.request(`${rawBase}/bytes`, { method: 'POST', body: Buffer.alloc(total, 1) })
+      .done;
+    expect(resent.body.toString()).toBe(`connection ${before + 1}, ${total} body bytes`);
+
+    const streamSession = session();
+    await streamSession.request(`${rawBase}/warm`).done;
+    const opened = connections;
+    const { stream, pulled } = blockStream(total);
+    const error = await rejection<URLSession.TransferError>(
+      streamSession.request(`${rawBase}/stream`, { method: 'POST', body: stream }).done,
+    );
+    expect(error).toBeInstanceOf(URLSession.TransferError);
+    expect(error.errorCode).toBe(URLSession.NSURLError.RequestBodyStreamExhausted);
+    expect(error.message).toContain(
+      'the connection closed before answering and libcurl had to send the streamed request body again',
+    );
+    expect(pulled()).toBe(total);
+    // libcurl may open its new connection, but nothing goes over it: never a request without its body.
+    expect(receivedOn.slice(opened + 1).every((bytes) => bytes === 0)).toBe(true);
+  });
 });
 
 describe('the promise API with a streamed body', () => {
