@@ -47,6 +47,10 @@ export interface TaskServer {
   seen: SeenRequest[];
   /** Bytes the server has handed to the socket for /file requests, per request key. */
   written: Map<string, number>;
+  /** /gated requests, per key, whose last write waits for 'drain': the socket's buffers are full. */
+  waitingForDrain: Set<string>;
+  /** Lets the /gated request `key` send the rest of its body (at once if it is already waiting). */
+  release(key: string): void;
   /** The most requests this server has had in progress at once since resetPeakInFlight(). */
   peakInFlight(): number;
   resetPeakInFlight(): void;
@@ -71,6 +75,10 @@ export async function startTaskServer(options: TaskServerOptions = {}): Promise<
     if (body === undefined) bodies.set(key, (body = makeBytes(size, seed)));
     return body;
   };
+
+  const waitingForDrain = new Set<string>();
+  const released = new Set<string>();
+  const gates = new Map<string, () => void>();
 
   let inFlight = 0;
   let peak = 0;
@@ -213,6 +221,43 @@ export async function startTaskServer(options: TaskServerOptions = {}): Promise<
       pump();
       return;
     }
+    if (url.pathname === '/gated') {
+      // ?size&seed&key&first: `first` bytes, then nothing until release(key), then the rest as fast
+      // as the socket takes it (no `first`: no gate). While a write waits for 'drain' the key is in
+      // waitingForDrain, so a test can see a client that does not read without watching the clock;
+      // the bytes sent count in `written` under `key`.
+      const size = param(url, 'size', 1024);
+      const body = bytesFor(size, param(url, 'seed', 1));
+      const key = url.searchParams.get('key') ?? req.url ?? '';
+      const gated = url.searchParams.has('first');
+      const first = gated ? Math.min(size, param(url, 'first', 0)) : 0;
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': size });
+      let offset = 0;
+      const send = (end: number): boolean => {
+        const ok = res.write(body.subarray(offset, end));
+        written.set(key, (written.get(key) ?? 0) + (end - offset));
+        offset = end;
+        return ok;
+      };
+      const pump = (): void => {
+        waitingForDrain.delete(key);
+        while (offset < size && !res.destroyed) {
+          if (!send(Math.min(size, offset + 64 * 1024))) {
+            waitingForDrain.add(key);
+            return void res.once('drain', pump);
+          }
+        }
+        res.end();
+      };
+      res.once('close', () => {
+        waitingForDrain.delete(key);
+        gates.delete(key);
+      });
+      if (first > 0) send(first);
+      if (!gated || released.delete(key)) return void pump();
+      gates.set(key, pump);
+      return;
+    }
     if (url.pathname === '/flaky') {
       // Fails `fails` times with `status` (and Retry-After when given), then answers 200.
       const key = url.searchParams.get('key') ?? '';
@@ -295,6 +340,13 @@ export async function startTaskServer(options: TaskServerOptions = {}): Promise<
     base: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     seen,
     written,
+    waitingForDrain,
+    release: (key: string) => {
+      const gate = gates.get(key);
+      gates.delete(key);
+      if (gate === undefined) released.add(key);
+      else gate();
+    },
     peakInFlight: () => peak,
     resetPeakInFlight: () => {
       peak = inFlight;
