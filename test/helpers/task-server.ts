@@ -52,6 +52,10 @@ export interface TaskServer {
    * connection closed mid-range (for a request whose offset the test learns only while it runs).
    */
   cutRangeOnce(key: string, start: number, bytes: number): void;
+  /** /gated requests, per key, whose last write waits for 'drain': the socket's buffers are full. */
+  waitingForDrain: Set<string>;
+  /** Lets the /gated request `key` send the rest of its body (at once if it is already waiting). */
+  release(key: string): void;
   /** The most requests this server has had in progress at once since resetPeakInFlight(). */
   peakInFlight(): number;
   resetPeakInFlight(): void;
@@ -80,6 +84,10 @@ export async function startTaskServer(options: TaskServerOptions = {}): Promise<
     if (body === undefined) bodies.set(key, (body = makeBytes(size, seed)));
     return body;
   };
+
+  const waitingForDrain = new Set<string>();
+  const released = new Set<string>();
+  const gates = new Map<string, () => void>();
 
   let inFlight = 0;
   let peak = 0;
@@ -233,6 +241,43 @@ export async function startTaskServer(options: TaskServerOptions = {}): Promise<
       pump();
       return;
     }
+    if (url.pathname === '/gated') {
+      // ?size&seed&key&first: `first` bytes, then nothing until release(key), then the rest as fast
+      // as the socket takes it (no `first`: no gate). While a write waits for 'drain' the key is in
+      // waitingForDrain, so a test can see a client that does not read without watching the clock;
+      // the bytes sent count in `written` under `key`.
+      const size = param(url, 'size', 1024);
+      const body = bytesFor(size, param(url, 'seed', 1));
+      const key = url.searchParams.get('key') ?? req.url ?? '';
+      const gated = url.searchParams.has('first');
+      const first = gated ? Math.min(size, param(url, 'first', 0)) : 0;
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': size });
+      let offset = 0;
+      const send = (end: number): boolean => {
+        const ok = res.write(body.subarray(offset, end));
+        written.set(key, (written.get(key) ?? 0) + (end - offset));
+        offset = end;
+        return ok;
+      };
+      const pump = (): void => {
+        waitingForDrain.delete(key);
+        while (offset < size && !res.destroyed) {
+          if (!send(Math.min(size, offset + 64 * 1024))) {
+            waitingForDrain.add(key);
+            return void res.once('drain', pump);
+          }
+        }
+        res.end();
+      };
+      res.once('close', () => {
+        waitingForDrain.delete(key);
+        gates.delete(key);
+      });
+      if (first > 0) send(first);
+      if (!gated || released.delete(key)) return void pump();
+      gates.set(key, pump);
+      return;
+    }
     if (url.pathname === '/flaky') {
       // Fails `fails` times with `status` (and Retry-After when given), then answers 200.
       const key = url.searchParams.get('key') ?? '';
@@ -316,6 +361,13 @@ export async function startTaskServer(options: TaskServerOptions = {}): Promise<
     seen,
     written,
     cutRangeOnce: (key, start, bytes) => armedCuts.set(`${key}:${start}`, bytes),
+    waitingForDrain,
+    release: (key: string) => {
+      const gate = gates.get(key);
+      gates.delete(key);
+      if (gate === undefined) released.add(key);
+      else gate();
+    },
     peakInFlight: () => peak,
     resetPeakInFlight: () => {
       peak = inFlight;

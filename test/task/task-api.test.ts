@@ -39,7 +39,19 @@ function session(options: URLSession.SessionConfigurationOptions = {}): URLSessi
 }
 
 const fileSha = (file: string): string => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Far more than loopback socket buffers hold: the server can send all of it only to a reader. */
+const BIG = 64 * 1024 * 1024;
+
+/**
+ * Resolves once a download of many megabytes in `s` has finished. A paused transfer shares the
+ * engine thread with it, so had it not been paused it would have moved bytes meanwhile: a
+ * positive barrier instead of a wait.
+ */
+async function engineWorkedThrough(s: URLSession.Session): Promise<void> {
+  const result = await s.download(`${server.base}/file?size=${16 * 1024 * 1024}&seed=3`).done;
+  expect(fs.statSync(result.location).size).toBe(16 * 1024 * 1024);
+}
 
 /** Resolves once the task's progress reports at least `bytes` transferred. */
 function untilTransferred(
@@ -162,22 +174,29 @@ describe('download()', () => {
 
   it('suspend() stops the bytes and resume() continues them, byte-exact', async () => {
     const s = session();
-    const task = s.download(`${server.base}/file?size=4000000&seed=9&delay=4&chunk=32768&key=suspend`);
+    const first = 256 * 1024;
+    const task = s.download(`${server.base}/gated?size=${BIG}&seed=9&first=${first}&key=suspend`);
     let latest = 0;
     task.on('progress', (p: URLSession.TaskProgress) => (latest = p.transferred));
-    await new Promise<void>((resolve) => task.once('progress', () => resolve()));
+    // The server sends nothing past `first` until released: nothing is in flight when it suspends.
+    await waitFor('the first part', () => latest === first);
     task.suspend();
     expect(task.state).toBe('suspended');
-    // An absence can only be watched for a while: bytes in flight land first, then nothing.
-    await sleep(200);
-    const frozen = latest;
-    await sleep(400);
-    expect(latest).toBe(frozen);
-    expect(latest).toBeLessThan(4_000_000);
+    // The engine runs commands in the order given: once a request started after suspend() has
+    // finished, the engine has paused this transfer.
+    await s.request(`${server.base}/file?size=10`).done;
+    server.release('suspend');
+    await waitFor('the server to wait for a client that does not read', () => server.waitingForDrain.has('suspend'));
+    await engineWorkedThrough(s);
+    // The rest was on offer all along; the suspended task took none of it.
+    expect(latest).toBe(first);
+    expect(task.state).toBe('suspended');
+    expect(server.written.get('suspend')).toBeGreaterThan(first);
+    expect(server.written.get('suspend')).toBeLessThan(BIG / 2);
     task.resume();
     expect(task.state).toBe('running');
     const result = await task.done;
-    expect(fileSha(result.location)).toBe(sha256(makeBytes(4_000_000, 9)));
+    expect(fileSha(result.location)).toBe(sha256(makeBytes(BIG, 9)));
   });
 
   it('cancelByProducingResumeData() continues with Range + If-Range in a new session', async () => {
@@ -340,22 +359,27 @@ describe('request()', () => {
 
   it('stream: true hands out a Readable whose slow consumer pauses the transfer', async () => {
     const s = session();
-    const size = 64 * 1024 * 1024;
-    const task = s.request(`${server.base}/file?size=${size}&seed=41&key=stream`, { stream: true });
+    const task = s.request(`${server.base}/gated?size=${BIG}&seed=41&key=stream`, { stream: true });
     const { body, statusCode } = await task.done;
     expect(statusCode).toBe(200);
-    await sleep(700);
-    // Unread: the engine paused at its high-water mark, so the server could only fill socket buffers.
-    const sentWhilePaused = server.written.get('stream') ?? 0;
-    expect(sentWhilePaused).toBeLessThan(size / 2);
+    // Unread: once the Readable is full the engine must pause, so the server can only fill
+    // socket buffers and then waits for 'drain'.
+    await waitFor('the unread Readable to fill', () => body.readableLength >= body.readableHighWaterMark);
+    await waitFor('the server to wait for a paused client', () => server.waitingForDrain.has('stream'));
+    await engineWorkedThrough(s);
+    // What may reach the Readable: its own high-water mark, then the engine's
+    // (kStreamHighWaterBytes, native/engine/engine.h) plus the libcurl receive buffer it held when
+    // it paused (kMaxDownloadBuffer, native/curl/curl_transfer.cc); 2 MiB covers those two.
+    expect(body.readableLength).toBeLessThanOrEqual(body.readableHighWaterMark + 2 * 1024 * 1024);
+    expect(server.written.get('stream')).toBeLessThan(BIG / 2);
     const hash = createHash('sha256');
     let length = 0;
     for await (const chunk of body) {
       hash.update(chunk as Buffer);
       length += (chunk as Buffer).length;
     }
-    expect(length).toBe(size);
-    expect(hash.digest('hex')).toBe(sha256(makeBytes(size, 41)));
+    expect(length).toBe(BIG);
+    expect(hash.digest('hex')).toBe(sha256(makeBytes(BIG, 41)));
   });
 
   it('uploads a file with upload() and reports the server result', async () => {
