@@ -7,6 +7,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/temp';
+import { mountTmpfs } from '../helpers/state-folder';
 import { waitFor } from '../helpers/wait-for';
 import * as URLSession from '../../lib/index';
 import { openFds, threadCount as threads } from '../helpers/process-stats';
@@ -246,15 +247,13 @@ describe('local faults', () => {
   });
 
   it('a full disk fails with -3003, removes the partial file and leaves the session usable', async (context) => {
-    const { execFileSync } = await import('node:child_process');
     const { startTaskServer } = await import('../helpers/task-server');
-    const mountPoint = tempDir('urlsession-full-');
-    try {
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', mountPoint], { stdio: 'ignore' });
-    } catch {
+    const tmpfs = mountTmpfs('2m');
+    if (tmpfs === undefined) {
       context.skip(); // mounting needs root (CAP_SYS_ADMIN); CI runs as root
       return;
     }
+    const mountPoint = tmpfs.dir;
     const server = await startTaskServer();
     try {
       const session = URLSession.createSession({
@@ -272,8 +271,7 @@ describe('local faults', () => {
       await new Promise((resolve) => session.once('invalidated', resolve));
     } finally {
       await server.close();
-      execFileSync('umount', [mountPoint], { stdio: 'ignore' });
-      fs.rmSync(mountPoint, { recursive: true, force: true });
+      tmpfs.remove();
     }
   });
 
