@@ -1705,19 +1705,37 @@ CASE(segments_planned_and_written) {
   CHECK(sink.Count(EventType::TaskCompleted) == 1 && m.TaskCount() == 0);
 }
 
+// A default session's download of `size` bytes asking for `segments`, as far as the first
+// task's 200 (one a download may split) and the Range tasks the model then planned, created by
+// the adapter (Settle). `answered`: the model took that response.
+struct SegmentedDownload {
+  int64_t size = 0;
+  std::string body;
+  NsTaskId next = 100;
+  std::vector<RangeTask> ranges;
+};
+struct SegmentedScene {
+  Scene base{false};
+  SegmentedDownload download;
+  bool answered = false;
+  SegmentedScene(int64_t size, int segments) {
+    download.size = size;
+    download.body = Body(size);
+    Start(base.m, Segmented(1, base.dir.path, segments), 10);
+    answered = base.m.OnResponse(10, Whole(size));
+    download.ranges = Settle(base.m, base.fakes, &download.next);
+  }
+};
+
 // Apple allows what the happy path never shows: a Range task answered 200 (the body cannot be
 // fetched in ranges: collapse), bytes for it and for a Range task the model has asked to cancel
 // arriving anyway (never written), and the first task waiting, suspended, at its segment's end
 // until that answer came (then it goes on alone with what it read past its end).
 CASE(segment_answered_200_collapses) {
-  Scene scene(false);
-  auto& [dir, sink, fakes, m] = scene;
-  const int64_t size = 3 * kMiB;
-  const std::string body = Body(size);
-  NsTaskId next = 100;
-  Start(m, Segmented(1, dir.path, 3), 10);
-  CHECK(m.OnResponse(10, Whole(size)));
-  std::vector<RangeTask> ranges = Settle(m, fakes, &next);
+  SegmentedScene scene(3 * kMiB, 3);
+  auto& [dir, sink, fakes, m] = scene.base;
+  auto& [size, body, next, ranges] = scene.download;
+  CHECK(scene.answered);
   CHECK(ranges.size() == 2);
   CHECK(m.OnResponse(ranges[1].ns, Part(ranges[1].from, ranges[1].to, size)));
   Feed(m, fakes, ranges[1].ns, body, ranges[1].from, ranges[1].from + 65536, &next);
@@ -1752,14 +1770,10 @@ CASE(segment_answered_200_collapses) {
 // A Range task that completes with an error before any response (connection refused): its
 // segment cannot come that way, so the first task fetches everything (as the curl engine does).
 CASE(segment_error_before_response) {
-  Scene scene(false);
-  auto& [dir, sink, fakes, m] = scene;
-  const int64_t size = 2 * kMiB + 10;
-  const std::string body = Body(size);
-  NsTaskId next = 100;
-  Start(m, Segmented(1, dir.path, 2), 10);
-  CHECK(m.OnResponse(10, Whole(size)));
-  std::vector<RangeTask> ranges = Settle(m, fakes, &next);
+  SegmentedScene scene(2 * kMiB + 10, 2);
+  auto& [dir, sink, fakes, m] = scene.base;
+  auto& [size, body, next, ranges] = scene.download;
+  CHECK(scene.answered);
   CHECK(ranges.size() == 1);
   m.OnComplete(ranges[0].ns, Done(kNSURLErrorCannotConnectToHost));
   Settle(m, fakes, &next);
@@ -1776,14 +1790,10 @@ CASE(segment_error_before_response) {
 // answers; with every 206 the Range tasks write the rest, with a 200 what it read is the rest.
 CASE(first_completes_before_ranges) {
   for (bool refused : {false, true}) {
-    Scene scene(false);
-    auto& [dir, sink, fakes, m] = scene;
-    const int64_t size = 2 * kMiB + 5;
-    const std::string body = Body(size);
-    NsTaskId next = 100;
-    Start(m, Segmented(1, dir.path, 2), 10);
-    CHECK(m.OnResponse(10, Whole(size)));
-    std::vector<RangeTask> ranges = Settle(m, fakes, &next);
+    SegmentedScene scene(2 * kMiB + 5, 2);
+    auto& [dir, sink, fakes, m] = scene.base;
+    auto& [size, body, next, ranges] = scene.download;
+    CHECK(scene.answered);
     CHECK(ranges.size() == 1);
     Feed(m, fakes, 10, body, 0, size, &next);
     CHECK(fakes.tasks[10].suspendCount == 1);
@@ -1810,14 +1820,10 @@ CASE(first_completes_before_ranges) {
 // not its start, three times; a fourth cut fails the task with the transfer's error, and the
 // first task and the other Range task are cancelled.
 CASE(cut_segment_retried_from_offset) {
-  Scene scene(false);
-  auto& [dir, sink, fakes, m] = scene;
-  const int64_t size = 3 * kMiB;
-  const std::string body = Body(size);
-  NsTaskId next = 100;
-  Start(m, Segmented(1, dir.path, 3), 10);
-  CHECK(m.OnResponse(10, Whole(size)));
-  std::vector<RangeTask> ranges = Settle(m, fakes, &next);
+  SegmentedScene scene(3 * kMiB, 3);
+  auto& [dir, sink, fakes, m] = scene.base;
+  auto& [size, body, next, ranges] = scene.download;
+  CHECK(scene.answered);
   CHECK(ranges.size() == 2);
   for (const RangeTask& r : ranges) CHECK(m.OnResponse(r.ns, Part(r.from, r.to, size)));
   RangeTask cut = ranges[0];
@@ -1850,14 +1856,10 @@ CASE(cut_segment_retried_from_offset) {
 // task completes once, with the first task's response and metrics, when every segment is done.
 CASE(first_task_cut_continues_as_range) {
   for (int code : {kNSURLErrorNetworkConnectionLost, kNSURLErrorTimedOut}) {
-    Scene scene(false);
-    auto& [dir, sink, fakes, m] = scene;
-    const int64_t size = 3 * kMiB;
-    const std::string body = Body(size);
-    NsTaskId next = 100;
-    Start(m, Segmented(1, dir.path, 3), 10);
-    CHECK(m.OnResponse(10, Whole(size)));
-    std::vector<RangeTask> ranges = Settle(m, fakes, &next);
+    SegmentedScene scene(3 * kMiB, 3);
+    auto& [dir, sink, fakes, m] = scene.base;
+    auto& [size, body, next, ranges] = scene.download;
+    CHECK(scene.answered);
     CHECK(ranges.size() == 2);
     for (const RangeTask& r : ranges) CHECK(m.OnResponse(r.ns, Part(r.from, r.to, size)));
     Feed(m, fakes, 10, body, 0, 100'000, &next);
@@ -1892,14 +1894,10 @@ CASE(first_task_cut_continues_as_range) {
 // cancelled. An error that is no cut (a refused certificate) fails the task as before.
 CASE(first_task_cut_budget) {
   {
-    Scene scene(false);
-    auto& [dir, sink, fakes, m] = scene;
-    const int64_t size = 2 * kMiB;
-    const std::string body = Body(size);
-    NsTaskId next = 100;
-    Start(m, Segmented(1, dir.path, 2), 10);
-    CHECK(m.OnResponse(10, Whole(size)));
-    std::vector<RangeTask> ranges = Settle(m, fakes, &next);
+    SegmentedScene scene(2 * kMiB, 2);
+    auto& [dir, sink, fakes, m] = scene.base;
+    auto& [size, body, next, ranges] = scene.download;
+    CHECK(scene.answered);
     CHECK(ranges.size() == 1);
     CHECK(m.OnResponse(ranges[0].ns, Part(kMiB, size, size)));
     Feed(m, fakes, 10, body, 0, 100'000, &next);
@@ -1924,14 +1922,10 @@ CASE(first_task_cut_budget) {
     CHECK(m.TaskCount() == 0);
   }
   {
-    Scene scene(false);
-    auto& [dir, sink, fakes, m] = scene;
-    const int64_t size = 2 * kMiB;
-    const std::string body = Body(size);
-    NsTaskId next = 100;
-    Start(m, Segmented(1, dir.path, 2), 10);
-    CHECK(m.OnResponse(10, Whole(size)));
-    std::vector<RangeTask> ranges = Settle(m, fakes, &next);
+    SegmentedScene scene(2 * kMiB, 2);
+    auto& [dir, sink, fakes, m] = scene.base;
+    auto& [size, body, next, ranges] = scene.download;
+    CHECK(scene.answered);
     CHECK(ranges.size() == 1);
     Feed(m, fakes, 10, body, 0, 100'000, &next);
     m.OnComplete(10, Done(kNSURLErrorServerCertificateUntrusted));
@@ -1978,14 +1972,10 @@ CASE(resumed_first_request_cut_continues) {
 // A segment done early takes over half of the largest remaining range (SegmentPlan::ProposeSplit):
 // the donor's task is cancelled at the split, the new Range task writes the second half.
 CASE(segments_rebalanced) {
-  Scene scene(false);
-  auto& [dir, sink, fakes, m] = scene;
-  const int64_t size = 8 * kMiB;
-  const std::string body = Body(size);
-  NsTaskId next = 100;
-  Start(m, Segmented(1, dir.path, 2), 10);
-  CHECK(m.OnResponse(10, Whole(size)));
-  std::vector<RangeTask> ranges = Settle(m, fakes, &next);
+  SegmentedScene scene(8 * kMiB, 2);
+  auto& [dir, sink, fakes, m] = scene.base;
+  auto& [size, body, next, ranges] = scene.download;
+  CHECK(scene.answered);
   CHECK(ranges.size() == 1 && ranges[0].from == 4 * kMiB);
   CHECK(m.OnResponse(ranges[0].ns, Part(4 * kMiB, size, size)));
   std::vector<RangeTask> splits;
@@ -2102,14 +2092,10 @@ CASE(segments_not_paced_nor_background) {
     CHECK(Settle(m, fakes, &next).empty());
   }
   {
-    Scene scene(false);
-    auto& [dir, sink, fakes, m] = scene;
-    const int64_t size = 3 * kMiB;
-    const std::string body = Body(size);
-    NsTaskId next = 100;
-    Start(m, Segmented(1, dir.path, 3), 10);
-    CHECK(m.OnResponse(10, Whole(size)));
-    std::vector<RangeTask> ranges = Settle(m, fakes, &next);
+    SegmentedScene scene(3 * kMiB, 3);
+    auto& [dir, sink, fakes, m] = scene.base;
+    auto& [size, body, next, ranges] = scene.download;
+    CHECK(scene.answered);
     CHECK(ranges.size() == 2);
     Feed(m, fakes, 10, body, 0, 65536, &next);
     m.SetSpeedLimit(1, 100 * kMiB);
