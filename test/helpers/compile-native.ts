@@ -104,3 +104,20 @@ export function runNative(
     });
   });
 }
+
+/**
+ * Compiles a native_cases.h program (test/native/native_cases.h), runs every case, removes the
+ * build and returns its output, for a test that expects `PASS <case>` of each case it lists.
+ */
+export async function runNativeCases(
+  name: string,
+  sources: string[],
+  options: CompileOptions = {},
+): Promise<NativeRun> {
+  const program = await compileNative(name, sources, options);
+  try {
+    return await runNative(program.binary);
+  } finally {
+    program.remove();
+  }
+}

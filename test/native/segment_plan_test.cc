@@ -1,32 +1,22 @@
 // The segment plan of a segmented download (native/core/segment_plan.cc): even splits, the
 // minimum that keeps small files one segment, rebalancing by splitting the largest remaining
 // range, collapse, and the text form the journal and resume data keep, with every inconsistent
-// text refused. Prints "checks: N, failed: M". Driven by test/native/segment-plan.test.ts.
+// text refused. Cases of test/native/native_cases.h (PASS/FAIL per case). Driven by test/native/segment-plan.test.ts.
 #include <cstdio>
 #include <string>
 
 #include "core/segment_plan.h"
 
+#include "native_cases.h"
+
 namespace {
-
-int checks = 0;
-int failed = 0;
-
-void Check(bool ok, const char* what, int line) {
-  ++checks;
-  if (!ok) {
-    ++failed;
-    std::printf("FAILED line %d: %s\n", line, what);
-  }
-}
-#define CHECK(expr) Check((expr), #expr, __LINE__)
 
 using urlsession::SegmentPlan;
 constexpr int64_t kMin = SegmentPlan::kMinimumSegment;
 
 bool Eligible(int64_t) { return true; }
 
-void CountAndEven() {
+CASE(CountAndEven) {
   CHECK(SegmentPlan::CountFor(2 * kMin - 1, 4) == 1);  // smaller than twice the minimum: one
   CHECK(SegmentPlan::CountFor(2 * kMin, 4) == 2);
   CHECK(SegmentPlan::CountFor(3 * kMin + 5, 4) == 3);  // each segment keeps the minimum
@@ -45,7 +35,7 @@ void CountAndEven() {
   CHECK(plan.Written() == 0 && plan.ContiguousPrefix() == 0 && !plan.Complete());
 }
 
-void AdvanceAndPrefix() {
+CASE(AdvanceAndPrefix) {
   SegmentPlan plan = SegmentPlan::Even(4 * kMin, 2);
   CHECK(plan.Advance(0, 100) == 100);
   CHECK(plan.Advance(2 * kMin, 3 * kMin) == 2 * kMin);  // clipped at its end
@@ -57,7 +47,7 @@ void AdvanceAndPrefix() {
   CHECK(plan.Complete());
 }
 
-void Rebalance() {
+CASE(Rebalance) {
   SegmentPlan plan = SegmentPlan::Even(16 * kMin, 4);  // 4 MiB each
   plan.Advance(0, 4 * kMin);                           // the first finished
   plan.Advance(4 * kMin, 10);                          // the second barely started
@@ -92,7 +82,7 @@ void Rebalance() {
   CHECK(second.has_value() && second->donor == 4 * kMin);
 }
 
-void CollapseKeepsFirst() {
+CASE(CollapseKeepsFirst) {
   SegmentPlan plan = SegmentPlan::Even(6 * kMin, 3);
   plan.Advance(0, 77);
   plan.Advance(2 * kMin, 99);
@@ -101,7 +91,7 @@ void CollapseKeepsFirst() {
   CHECK(plan.segments()[0].start == 0 && plan.segments()[0].next == 77 && plan.segments()[0].end == 6 * kMin);
 }
 
-void Text() {
+CASE(Text) {
   SegmentPlan plan = SegmentPlan::Even(6 * kMin, 3);
   plan.Advance(0, 5);
   plan.Advance(4 * kMin, kMin);
@@ -130,18 +120,13 @@ void Text() {
   for (const char* bad : refused) {
     SegmentPlan out;
     bool ok = SegmentPlan::Parse(bad, -1, &out);
-    Check(!ok, bad, __LINE__);
+    if (ok) {
+      native_cases::Failure() = std::string("a text Parse must refuse was accepted: ") + bad;
+      return;
+    }
   }
 }
 
 }  // namespace
 
-int main() {
-  CountAndEven();
-  AdvanceAndPrefix();
-  Rebalance();
-  CollapseKeepsFirst();
-  Text();
-  std::printf("checks: %d, failed: %d\n", checks, failed);
-  return failed == 0 ? 0 : 1;
-}
+int main(int argc, char** argv) { return native_cases::RunCases(argc, argv); }

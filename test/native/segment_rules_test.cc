@@ -1,7 +1,7 @@
 // The shared rules of segmented downloads (native/core/segment_rules.cc): every reason
 // DecideSegmenting keeps a download one request, what RangeAnswerFits refuses, the headers of a
 // Range request, and each outcome of DecideSegmentEnd, for the Range requests and for the task's
-// own request. Prints "checks: N, failed: M". Driven by test/native/segment-rules.test.ts.
+// own request. Cases of test/native/native_cases.h (PASS/FAIL per case). Driven by test/native/segment-rules.test.ts.
 #include <cstdio>
 #include <string>
 
@@ -9,19 +9,9 @@
 #include "core/segment_plan.h"
 #include "core/segment_rules.h"
 
+#include "native_cases.h"
+
 namespace {
-
-int checks = 0;
-int failed = 0;
-
-void Check(bool ok, const char* what, int line) {
-  ++checks;
-  if (!ok) {
-    ++failed;
-    std::printf("FAILED line %d: %s\n", line, what);
-  }
-}
-#define CHECK(expr) Check((expr), #expr, __LINE__)
 
 using namespace urlsession;
 constexpr int64_t kMin = SegmentPlan::kMinimumSegment;
@@ -41,7 +31,7 @@ FirstResponseFacts Eligible(const HeaderList* headers = &kRangeable) {
 
 int CountWith(const HeaderList& headers) { return DecideSegmenting(Eligible(&headers)).count; }
 
-void Segmenting() {
+CASE(Segmenting) {
   SegmentingVerdict yes = DecideSegmenting(Eligible());
   CHECK(yes.count == 4);
   CHECK(yes.validator == "\"v1\"");
@@ -97,7 +87,7 @@ void Segmenting() {
   CHECK(DecideSegmenting(Eligible(&dated)).validator == "Mon, 01 Dec 2025 10:00:00 GMT");
 }
 
-void RangeAnswers() {
+CASE(RangeAnswers) {
   const int64_t length = 8 * kMin;
   const std::string range = "bytes 100-199/" + std::to_string(length);
   HeaderList fits = {{"Content-Range", range}, {"ETag", "\"v1\""}};
@@ -121,7 +111,7 @@ void RangeAnswers() {
   CHECK(RangeAnswerFits(206, {{"Content-Range", range}, {"ETag", "\"v9\""}}, 100, 200, length, date));
 }
 
-void RequestHeaders() {
+CASE(RequestHeaders) {
   HeaderList headers = SegmentRequestHeaders(100, 200, "\"v1\"");
   CHECK(headers.size() == 3);
   CHECK(headers[0].first == "Range" && headers[0].second == "bytes=100-199");
@@ -137,7 +127,7 @@ SegmentEndFacts Answered() {
   return facts;
 }
 
-void RangeRequestEnds() {
+CASE(RangeRequestEnds) {
   SegmentEndFacts f = Answered();
   f.segmentDone = true;
   CHECK(DecideSegmentEnd(f) == SegmentEnd::Done);
@@ -184,7 +174,7 @@ SegmentEndFacts Own(int code) {
   return facts;
 }
 
-void OwnRequestEnds() {
+CASE(OwnRequestEnds) {
   CHECK(EndedByCut(kNSURLErrorNetworkConnectionLost) && EndedByCut(kNSURLErrorTimedOut));
   CHECK(!EndedByCut(0) && !EndedByCut(kNSURLErrorCancelled) && !EndedByCut(kNSURLErrorBadServerResponse));
 
@@ -216,12 +206,4 @@ void OwnRequestEnds() {
 
 }  // namespace
 
-int main() {
-  Segmenting();
-  RangeAnswers();
-  RequestHeaders();
-  RangeRequestEnds();
-  OwnRequestEnds();
-  std::printf("checks: %d, failed: %d\n", checks, failed);
-  return failed == 0 ? 0 : 1;
-}
+int main(int argc, char** argv) { return native_cases::RunCases(argc, argv); }
