@@ -64,6 +64,9 @@ export class EventRouter {
   #dispatch(events: NativeEvent[], blobs: Map<NativeEvent, Blob>): void {
     const host = this.#host;
     const sessionIdentifier = host.identifier;
+    // Tasks this batch completes, looked for at the batch's first body piece: their pieces need no
+    // acknowledgment (a wake-up of the engine for a transfer that has ended).
+    let completing: Set<number> | undefined;
     for (const event of events) {
       const taskIdentifier = event.taskIdentifier;
       const record = host.tasks.get(taskIdentifier);
@@ -107,7 +110,9 @@ export class EventRouter {
         case EventType.BodyData:
           if (record?.task !== undefined && event.chunk !== undefined) {
             const chunk = event.chunk;
-            runListener(() => record.task?._body(chunk));
+            completing ??= completedIn(events);
+            const ends = completing.has(taskIdentifier);
+            runListener(() => record.task?._body(chunk, ends));
           }
           break;
         case EventType.BodyWanted:
@@ -245,4 +250,10 @@ function titaniumCompletion(
     statusCode: event.statusCode ?? 0,
     ...(responseText === undefined ? {} : { responseText }),
   };
+}
+
+function completedIn(events: NativeEvent[]): Set<number> {
+  const completed = new Set<number>();
+  for (const event of events) if (event.type === EventType.TaskCompleted) completed.add(event.taskIdentifier);
+  return completed;
 }

@@ -16,7 +16,8 @@ export interface FetchRequest {
    * a stream body; duplex: 'half'), streamed.
    */
   body: Buffer | Blob | BodyStreamSource | undefined;
-  signal: AbortSignal;
+  /** None for a fetch(url) without init (nothing can abort it). */
+  signal: AbortSignal | undefined;
   redirect: Request['redirect'];
 }
 

@@ -14,6 +14,12 @@ export function fetchLocally(request: Request): Promise<Response> | undefined {
   return LOCAL_SCHEMES.has(new URL(request.url).protocol) ? nodeFetch(request) : undefined;
 }
 
+/** The session.request options of a Request's default credentials and cache modes. */
+export const DEFAULT_MODES: Pick<RequestOptions, 'credentials' | 'cache'> = {
+  credentials: 'include',
+  cache: 'default',
+};
+
 /**
  * The session.request options of `request`'s credentials and cache modes. 'same-origin' (the
  * default) and 'include' send the session's cookies: outside a page every request is its own

@@ -1,10 +1,11 @@
-// fetch()'s response side: a streamed request's head and Readable body → Node's own Response
-// (so `instanceof Response` holds), its body a ReadableStream that asks the engine for more only
-// when the reader does (or, for a response already complete, its bytes as they arrived), and
-// the task's metrics once the body has ended. JS thread only.
+// fetch()'s response side: a streamed request's head and Readable body → the Response of
+// lib/fetch-response-class.ts, its body a ReadableStream that asks the engine for more only when
+// the reader does (or, for a response already complete, its bytes as they arrived), and the
+// task's metrics once the body has ended. JS thread only.
 import { STATUS_CODES } from 'node:http';
 import type { Readable } from 'node:stream';
 import { ErrorCodes, typeError } from './errors';
+import { FetchResponse, ResponseHeaders } from './fetch-response-class';
 import type { AbortError } from './task-errors';
 import type { Task } from './task';
 import type { StreamResult, TaskMetrics } from './task-types';
@@ -12,8 +13,6 @@ import type { StreamResult, TaskMetrics } from './task-types';
 // How many body bytes the ReadableStream queues before the engine is paused (the Readable and
 // the engine hold their own, smaller, windows behind it).
 const QUEUED_BYTES = 256 * 1024;
-
-const metricsByResponse = new WeakMap<Response, Promise<TaskMetrics>>();
 
 /** The statuses whose response has no body (Fetch's "null body status"). */
 function nullBodyStatus(status: number): boolean {
@@ -26,7 +25,7 @@ function nullBodyStatus(status: number): boolean {
  * Rejects as the body does when the transfer fails. A TypeError for any other Response.
  */
 export function metricsOf(response: Response): Promise<TaskMetrics> {
-  const metrics = response instanceof Response ? metricsByResponse.get(response) : undefined;
+  const metrics = response instanceof Response ? FetchResponse.metricsOf(response) : undefined;
   if (metrics === undefined) {
     throw typeError(ErrorCodes.INVALID_ARGUMENT, 'metricsOf(response): response must come from urlsession fetch()');
   }
@@ -36,14 +35,14 @@ export function metricsOf(response: Response): Promise<TaskMetrics> {
 export interface ResponseContext {
   requestUrl: string;
   method: string;
-  signal: AbortSignal;
+  signal: AbortSignal | undefined;
 }
 
 /**
  * The task's metrics, listened for from its start: the head, the body and the completion can
  * arrive in one engine batch, all delivered before `done`'s continuation runs.
  */
-export function watchMetrics(task: Task<StreamResult>, signal: AbortSignal): Promise<TaskMetrics> {
+export function watchMetrics(task: Task<StreamResult>, signal: AbortSignal | undefined): Promise<TaskMetrics> {
   const metrics = new Promise<TaskMetrics>((resolve, reject) => {
     task.once('complete', (completion) => resolve(completion.metrics));
     task.once('error', (error) => reject(bodyError(error, signal)));
@@ -59,34 +58,39 @@ export function toResponse(
   metrics: Promise<TaskMetrics>,
   context: ResponseContext,
 ): Response {
-  const headers = new Headers();
-  for (const [name, value] of Object.entries(head.headers)) {
-    if (Array.isArray(value)) for (const each of value) headers.append(name, each);
-    else if (value !== undefined) headers.append(name, value);
+  const pairs: string[] = [];
+  for (const name in head.headers) {
+    const value = head.headers[name];
+    if (Array.isArray(value)) for (const each of value) pairs.push(name, each);
+    else if (value !== undefined) pairs.push(name, value);
   }
   const status = head.statusCode;
   const empty = context.method === 'HEAD' || nullBodyStatus(status);
   // A body nobody will read still has to reach its end for the task to complete.
   if (empty) head.body.resume();
-  const response = new Response(empty ? null : responseBody(head.body, task, context.signal), {
+  const body = empty ? null : responseBody(head.body, task, context.signal);
+  // Response.url leaves the fragment out (Fetch: "serialized with exclude fragment").
+  const requested = withoutFragment(context.requestUrl);
+  const url = head.url === requested ? requested : withoutFragment(new URL(head.url).href);
+  return new FetchResponse(body, body instanceof Uint8Array, {
     status,
     statusText: STATUS_CODES[status] ?? '',
-    headers,
+    headers: new ResponseHeaders(pairs),
+    url,
+    redirected: url !== requested,
+    metrics,
   });
-  const url = new URL(head.url).href;
-  Object.defineProperties(response, {
-    url: { value: url, enumerable: false },
-    redirected: { value: url !== context.requestUrl, enumerable: false },
-    type: { value: 'basic', enumerable: false },
-  });
-  metricsByResponse.set(response, metrics);
-  return response;
+}
+
+function withoutFragment(href: string): string {
+  const hash = href.indexOf('#');
+  return hash === -1 ? href : href.slice(0, hash);
 }
 
 // What a failed body read rejects with, as Node's fetch: the signal's reason for an abort,
 // else TypeError('terminated') with our TransferError (code, errorCode) as its cause.
-function bodyError(error: unknown, signal: AbortSignal): unknown {
-  if ((error as AbortError).name === 'AbortError' && signal.aborted) return signal.reason;
+function bodyError(error: unknown, signal: AbortSignal | undefined): unknown {
+  if ((error as AbortError).name === 'AbortError' && signal?.aborted === true) return signal.reason;
   return new TypeError('terminated', { cause: error });
 }
 
@@ -98,7 +102,7 @@ function bodyError(error: unknown, signal: AbortSignal): unknown {
 export function responseBody(
   body: Readable,
   task: Task<StreamResult>,
-  signal: AbortSignal,
+  signal: AbortSignal | undefined,
 ): Uint8Array | ReadableStream<Uint8Array> {
   if (task.state === 'completed' && !body.destroyed && body.readableFlowing !== true) {
     const whole = body.read() as Buffer | null;
@@ -109,7 +113,11 @@ export function responseBody(
 
 // The Readable pauses when the ReadableStream's queue is full and resumes on its pull():
 // a paused Readable stops reading, and a Readable that does not read stops the engine.
-function webStream(body: Readable, task: Task<StreamResult>, signal: AbortSignal): ReadableStream<Uint8Array> {
+function webStream(
+  body: Readable,
+  task: Task<StreamResult>,
+  signal: AbortSignal | undefined,
+): ReadableStream<Uint8Array> {
   let settled = false;
   return new ReadableStream<Uint8Array>(
     {

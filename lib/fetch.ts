@@ -3,10 +3,9 @@
 // are what fetch users expect: TypeError('fetch failed') with our coded error as its cause, and
 // an abort rejects with the signal's reason. JS thread only.
 import { ErrorCodes } from './errors';
-import { fetchRequestOf, parseFetchArguments } from './fetch-body';
-import { keepOnClone } from './fetch-clone';
+import { fetchRequestOf, parseFetchArguments, type FetchRequest } from './fetch-body';
 import { fetchIntegrity, verifiedHead } from './fetch-integrity';
-import { addCacheHeaders, fetchLocally, modeOptions } from './fetch-modes';
+import { addCacheHeaders, DEFAULT_MODES, fetchLocally, modeOptions } from './fetch-modes';
 import { refererOf } from './fetch-referrer';
 import { toResponse, watchMetrics } from './fetch-response';
 import type { Session } from './session';
@@ -29,16 +28,53 @@ export async function fetchThrough(
   input: string | URL | Request,
   init?: FetchInit,
 ): Promise<Response> {
+  const plain = plainGet(input, init);
+  if (plain !== undefined) return send(session, plain, DEFAULT_MODES, undefined);
   const request = parseFetchArguments(input, init);
   if (request.signal.aborted) throw request.signal.reason;
   const local = fetchLocally(request);
   if (local !== undefined) return local;
-  const limit = session.configuration.maximumResponseSize;
-  const prepared = await fetchRequestOf(request, init, limit);
+  const prepared = await fetchRequestOf(request, init, session.configuration.maximumResponseSize);
   addCacheHeaders(request.cache, prepared.headers);
   const referer = refererOf(request);
   if (referer !== undefined) prepared.headers.referer ??= referer;
-  const integrity = fetchIntegrity(request.integrity);
+  return send(session, prepared, modeOptions(request), fetchIntegrity(request.integrity));
+}
+
+/**
+ * fetch(url) and fetch(url, {}) of an http(s) URL: what Node's Request would give for them (a GET
+ * with no headers, no body, no signal, the default modes) without making one, which is a large
+ * part of a small fetch's cost (bench/ANALYSIS.md "fetch"). Anything else, and a URL that does
+ * not parse or carries credentials (Node's Request throws its own errors for those), is
+ * undefined: Node's Request parses it.
+ */
+function plainGet(input: unknown, init: FetchInit | undefined): FetchRequest | undefined {
+  if (init !== undefined && !emptyPlainObject(init)) return undefined;
+  let url: URL;
+  if (input instanceof URL) url = input;
+  else if (typeof input === 'string' && URL.canParse(input)) url = new URL(input);
+  else return undefined;
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.username !== '' || url.password !== '') {
+    return undefined;
+  }
+  return { url: url.href, method: 'GET', headers: {}, body: undefined, signal: undefined, redirect: 'follow' };
+}
+
+function emptyPlainObject(value: object): boolean {
+  const prototype = Object.getPrototypeOf(value) as unknown;
+  if (prototype !== Object.prototype && prototype !== null) return false;
+  for (const _ in value) return false;
+  return true;
+}
+
+// Sends the request fetch() prepared and turns its answer into the Response.
+async function send(
+  session: Session,
+  prepared: FetchRequest,
+  modes: ReturnType<typeof modeOptions>,
+  integrity: ReturnType<typeof fetchIntegrity>,
+): Promise<Response> {
+  const limit = session.configuration.maximumResponseSize;
   let head: StreamResult;
   let task: Task<StreamResult>;
   let metrics: Promise<TaskMetrics>;
@@ -53,7 +89,7 @@ export async function fetchThrough(
       retry: 0,
       // 'manual': the 3xx is the response; 'error': it is checked below.
       followRedirects: prepared.redirect === 'follow',
-      ...modeOptions(request),
+      ...modes,
     });
     metrics = watchMetrics(task, prepared.signal);
     head = await task.done;
@@ -75,17 +111,16 @@ export async function fetchThrough(
       throw fetchFailure(error, prepared.signal);
     }
   }
-  const response = toResponse(head, task, metrics, {
+  return toResponse(head, task, metrics, {
     requestUrl: prepared.url,
     method: prepared.method,
     signal: prepared.signal,
   });
-  return keepOnClone(response);
 }
 
 // What fetch() rejects with for `error`: the signal's reason for an abort, else
 // TypeError('fetch failed') with `error` (coded) as its cause.
-function fetchFailure(error: unknown, signal: AbortSignal): unknown {
-  if ((error as Error).name === 'AbortError' && signal.aborted) return signal.reason;
+function fetchFailure(error: unknown, signal: AbortSignal | undefined): unknown {
+  if ((error as Error).name === 'AbortError' && signal?.aborted === true) return signal.reason;
   return new TypeError('fetch failed', { cause: error });
 }

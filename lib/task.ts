@@ -183,17 +183,20 @@ export class Task<Result = DownloadResult | RequestResult> extends EventEmitter<
     }
   }
 
-  /** @internal A piece of a streamed body (stream: true). */
-  _body(chunk: Buffer): void {
+  /**
+   * @internal A piece of a streamed body (stream: true). `ends`: the same batch of events
+   * completes the task, so the engine waits for no acknowledgment of it.
+   */
+  _body(chunk: Buffer, ends: boolean): void {
     this.#unacknowledged += chunk.length;
     if (this.#stream !== undefined) {
-      if (this.#stream.push(chunk)) this.#acknowledge();
+      if (this.#stream.push(chunk) && !ends) this.#acknowledge();
       return;
     }
     // An HTTP error in stream mode: keep its first bytes for the HTTPError.
     const kept = this.#errorBody.reduce((sum, part) => sum + part.length, 0);
     if (kept < BODY_EXCERPT_LIMIT) this.#errorBody.push(chunk);
-    this.#acknowledge();
+    if (!ends) this.#acknowledge();
   }
 
   #acknowledge(): void {

@@ -92,6 +92,16 @@ describe('the same request through Node fetch and ours', () => {
     });
   }
 
+  it('no init at all, and a URL object: the server sees what Node sends and the Response is the same', async () => {
+    const [theirs, mine] = await both('/echo?plain');
+    expect(theirs.error).toBeUndefined();
+    expect(mine).toEqual(theirs);
+    const url = (): URL => new URL(`${server.base}/echo?object#fragment`);
+    expect(await observe((_, init) => ours(url(), init), '')).toEqual(
+      await observe((_, init) => node(url(), init), ''),
+    );
+  });
+
   it('deliberate: bytes without a Content-Type go as application/x-www-form-urlencoded (NSURLSession), Node sends none', async () => {
     const [theirs, mine] = await both('/echo', () => ({ method: 'POST', body: new Uint8Array([1, 2]) }));
     expect((theirs.body as { contentType: string }).contentType).toBe('');
@@ -242,6 +252,17 @@ describe('errors as Node fetch users expect them', () => {
     expect(theirs).toBeInstanceOf(TypeError);
     expect(mine).toBeInstanceOf(TypeError);
     expect(mine.code).toBe(URLSession.ErrorCodes.INVALID_URL);
+  });
+
+  it('a URL with credentials: a TypeError for both, ours coded, with or without init', async () => {
+    const url = server.base.replace('http://', 'http://user:secret@');
+    const theirs = await rejection<TypeError>(node(url));
+    for (const init of [undefined, {}]) {
+      const mine = await rejection<TypeError & { code: string; cause: Error }>(session().fetch(url, init));
+      expect(mine).toBeInstanceOf(TypeError);
+      expect(mine.code).toBe(URLSession.ErrorCodes.INVALID_ARGUMENT);
+      expect(mine.cause.message).toBe(theirs.message);
+    }
   });
 
   it('a GET with a body: a TypeError for both, ours coded', async () => {
