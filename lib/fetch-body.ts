@@ -18,6 +18,12 @@ export interface FetchRequest {
   body: Buffer | Blob | BodyStreamSource | undefined;
   /** None for a fetch(url) without init (nothing can abort it). */
   signal: AbortSignal | undefined;
+  /**
+   * Node's Request that `signal` is from, to be kept alive as long as the transfer runs: its
+   * signal follows the caller's only while the Request lives (undici follows it through a
+   * WeakRef), so an abort after a garbage collection would otherwise reach nothing.
+   */
+  signalOwner?: Request;
   redirect: Request['redirect'];
 }
 
@@ -65,6 +71,7 @@ export async function fetchRequestOf(
     headers,
     body,
     signal: request.signal,
+    signalOwner: request,
     redirect: request.redirect,
   };
 }

@@ -5,7 +5,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { Readable } from 'node:stream';
 import { ErrorCodes, typeError } from './errors';
-import { FetchResponse, ResponseHeaders } from './fetch-response-class';
+import { fetchMetricsOf, responseClasses } from './fetch-response-class';
 import type { AbortError } from './task-errors';
 import type { Task } from './task';
 import type { StreamResult, TaskMetrics } from './task-types';
@@ -25,7 +25,7 @@ function nullBodyStatus(status: number): boolean {
  * Rejects as the body does when the transfer fails. A TypeError for any other Response.
  */
 export function metricsOf(response: Response): Promise<TaskMetrics> {
-  const metrics = response instanceof Response ? FetchResponse.metricsOf(response) : undefined;
+  const metrics = typeof response === 'object' && response !== null ? fetchMetricsOf(response) : undefined;
   if (metrics === undefined) {
     throw typeError(ErrorCodes.INVALID_ARGUMENT, 'metricsOf(response): response must come from urlsession fetch()');
   }
@@ -72,6 +72,7 @@ export function toResponse(
   // Response.url leaves the fragment out (Fetch: "serialized with exclude fragment").
   const requested = withoutFragment(context.requestUrl);
   const url = head.url === requested ? requested : withoutFragment(new URL(head.url).href);
+  const { FetchResponse, ResponseHeaders } = responseClasses();
   return new FetchResponse(body, body instanceof Uint8Array, {
     status,
     statusText: STATUS_CODES[status] ?? '',

@@ -22,6 +22,12 @@ const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
  */
 export type FetchInit = RequestInit & { cache?: CacheMode; priority?: 'high' | 'low' | 'auto' };
 
+/**
+ * Each running task's Node Request, kept while the task lives (the session's task table holds a
+ * running task): the Request's signal is the one the task listens to (FetchRequest.signalOwner).
+ */
+const signalOwners = new WeakMap<Task<StreamResult>, Request>();
+
 /** session.fetch and URLSession.fetch. */
 export async function fetchThrough(
   session: Session,
@@ -91,6 +97,7 @@ async function send(
       followRedirects: prepared.redirect === 'follow',
       ...modes,
     });
+    if (prepared.signalOwner !== undefined) signalOwners.set(task, prepared.signalOwner);
     metrics = watchMetrics(task, prepared.signal);
     head = await task.done;
   } catch (error) {
