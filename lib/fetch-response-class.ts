@@ -6,6 +6,7 @@
 // directly, and the ReadableStream of `body` (and blob(), formData()) is made only when asked for,
 // by a Response of Node's over those bytes. Why: making a web ReadableStream and reading it back
 // is most of the cost of a small fetch (bench/ANALYSIS.md "fetch"). JS thread only.
+import { ErrorCodes, typeError } from './errors';
 import type { TaskMetrics } from './task-types';
 
 // Node's Headers and Response as base classes, typed without the members the subclasses
@@ -40,9 +41,18 @@ export function responseClasses(): ReturnType<typeof defineClasses> {
   return (defined ??= defineClasses());
 }
 
-/** The task's metrics of a Response of fetch() (URLSession.metricsOf), else undefined. */
-export function fetchMetricsOf(response: Response): Promise<TaskMetrics> | undefined {
-  return defined?.FetchResponse.metricsOf(response);
+/**
+ * The task's metrics (lib/task-types.ts TaskMetrics: dnsMs, connectMs, firstByteMs, totalMs,
+ * redirectCount, ...) for a Response of fetch(), once its body has been read to the end.
+ * Rejects as the body does when the transfer fails. A TypeError for any other Response.
+ */
+export function metricsOf(response: Response): Promise<TaskMetrics> {
+  const metrics =
+    typeof response === 'object' && response !== null ? defined?.FetchResponse.metricsOf(response) : undefined;
+  if (metrics === undefined) {
+    throw typeError(ErrorCodes.INVALID_ARGUMENT, 'metricsOf(response): response must come from urlsession fetch()');
+  }
+  return metrics;
 }
 
 function defineClasses() {

@@ -2,10 +2,8 @@
 // lib/fetch-response-class.ts, its body a ReadableStream that asks the engine for more only when
 // the reader does (or, for a response already complete, its bytes as they arrived), and the
 // task's metrics once the body has ended. JS thread only.
-import { STATUS_CODES } from 'node:http';
 import type { Readable } from 'node:stream';
-import { ErrorCodes, typeError } from './errors';
-import { fetchMetricsOf, responseClasses } from './fetch-response-class';
+import { responseClasses } from './fetch-response-class';
 import type { AbortError } from './task-errors';
 import type { Task } from './task';
 import type { StreamResult, TaskMetrics } from './task-types';
@@ -17,19 +15,6 @@ const QUEUED_BYTES = 256 * 1024;
 /** The statuses whose response has no body (Fetch's "null body status"). */
 function nullBodyStatus(status: number): boolean {
   return status === 101 || status === 103 || status === 204 || status === 205 || status === 304;
-}
-
-/**
- * The task's metrics (lib/task-types.ts TaskMetrics: dnsMs, connectMs, firstByteMs, totalMs,
- * redirectCount, ...) for a Response of fetch(), once its body has been read to the end.
- * Rejects as the body does when the transfer fails. A TypeError for any other Response.
- */
-export function metricsOf(response: Response): Promise<TaskMetrics> {
-  const metrics = typeof response === 'object' && response !== null ? fetchMetricsOf(response) : undefined;
-  if (metrics === undefined) {
-    throw typeError(ErrorCodes.INVALID_ARGUMENT, 'metricsOf(response): response must come from urlsession fetch()');
-  }
-  return metrics;
 }
 
 export interface ResponseContext {
@@ -75,12 +60,21 @@ export function toResponse(
   const { FetchResponse, ResponseHeaders } = responseClasses();
   return new FetchResponse(body, body instanceof Uint8Array, {
     status,
-    statusText: STATUS_CODES[status] ?? '',
+    statusText: statusCodes()[status] ?? '',
     headers: new ResponseHeaders(pairs),
     url,
     redirected: url !== requested,
     metrics,
   });
+}
+
+// node:http's phrases, loaded at the first fetch(): importing node:http (net, the HTTP parser,
+// the agents) costs every importer of this library start-up time and memory.
+let phrases: Record<number, string | undefined> | undefined;
+function statusCodes(): Record<number, string | undefined> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  phrases ??= (require('node:http') as typeof import('node:http')).STATUS_CODES;
+  return phrases;
 }
 
 function withoutFragment(href: string): string {

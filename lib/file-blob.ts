@@ -19,7 +19,6 @@
 // bytes on). Everything here runs on the JS thread; the reads run on libuv's thread pool.
 import { constants as bufferConstants } from 'node:buffer';
 import * as fs from 'node:fs';
-import { ReadableStream } from 'node:stream/web';
 
 const OPEN_FLAGS = fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK;
 /** Node's Blob handles carry sizes and offsets below this correctly. */

@@ -7,7 +7,8 @@ import { EventEmitter } from 'node:events';
 import { binding } from './binding';
 import { SessionConfiguration } from './configuration';
 import { identifierBusyError, ErrorCodes, typeError } from './errors';
-import { fetchThrough, type FetchInit } from './fetch';
+import type { FetchInit } from './fetch';
+import { fetchLazily } from './fetch-lazy';
 import { Session } from './session';
 import type { SessionConfigurationOptions, URLSessionEventMap, URLSessionEventName } from './types';
 import { expectOptionsObject, rejectUnknownKeys } from './validate';
@@ -36,7 +37,7 @@ export type { ResponseHeaders } from './headers';
 export type { RetryOptions } from './retry';
 export type { TaskOptions, DownloadOptions, UploadOptions, RequestOptions, CacheMode } from './task-options';
 export { discardResumeData } from './resume-data';
-export { metricsOf } from './fetch-response';
+export { metricsOf } from './fetch-response-class';
 export type { FetchInit } from './fetch';
 export {
   downloadTask,
@@ -115,7 +116,7 @@ let fetchSession: Session | undefined;
 /** The standard fetch(input, init) over a default session of this module's; see Session.fetch. */
 export function fetch(input: string | URL | Request, init?: FetchInit): Promise<Response> {
   if (fetchSession?.state !== 'active') fetchSession = createURLSession(new SessionConfiguration({}));
-  return fetchThrough(fetchSession, input, init);
+  return fetchLazily(fetchSession, input, init);
 }
 
 type Listener<K extends URLSessionEventName> = (event: URLSessionEventMap[K]) => void;

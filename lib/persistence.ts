@@ -20,9 +20,12 @@ export const JOURNALED_RESPONSE_LIMIT = 256 * 1024 * 1024;
 /** A running segmented download's plan is journaled at most this often (see segmentsProgressed). */
 export const PLAN_JOURNAL_INTERVAL_MS = 1000;
 
-/** The segments of a plan's text ("start-next-end,..."; '' has none). */
+/** The segments of a plan's text ("start-next-end,..."; '' has none), counted without splitting it. */
 function segmentCount(plan: string): number {
-  return plan === '' ? 0 : plan.split(',').length;
+  if (plan === '') return 0;
+  let count = 1;
+  for (let comma = plan.indexOf(','); comma !== -1; comma = plan.indexOf(',', comma + 1)) count++;
+  return count;
 }
 
 /** Upload bodies this module keeps in the state folder: body-<task>-<random> (body-<task> before). */

@@ -5,7 +5,8 @@
 import { EventEmitter } from 'node:events';
 import type { SessionConfiguration } from './configuration';
 import { ErrorCodes, typeError } from './errors';
-import { fetchThrough, type FetchInit } from './fetch';
+import type { FetchInit } from './fetch';
+import { fetchLazily } from './fetch-lazy';
 import {
   promiseData,
   promiseDownload,
@@ -139,7 +140,7 @@ export class Session extends EventEmitter<URLSessionEvents> {
    * limits): resolves with Node's own Response, its body streamed with backpressure. See README "fetch()".
    */
   fetch(input: string | URL | Request, init?: FetchInit): Promise<Response> {
-    return fetchThrough(this, input, init);
+    return fetchLazily(this, input, init);
   }
 
   /**

@@ -1085,12 +1085,7 @@ AppleBodyStream::Next AppleSessionModel::OnBodySpace(NsTaskId task, size_t capac
   }
   bool wasUploading = t->Uploading();
   AppleBodyStream::Next next = t->bodyStream->Take(capacity);
-  if (next.postWanted) {
-    Event wanted;
-    wanted.type = EventType::BodyWanted;
-    wanted.taskIdentifier = t->request.taskIdentifier;
-    Post(std::move(wanted));
-  }
+  if (next.postWanted) { Post(BodyWantedEvent(t->request.taskIdentifier)); }
   if (next.step == AppleBodyStream::Step::Fail) {
     t->overrideCode = kNSURLErrorRequestBodyStreamExhausted;
     commands->push_back({TaskAction::Cancel, task});

@@ -599,12 +599,7 @@ void CurlTransfer::BodyArrived() {
 // Engine thread, inside OnRead.
 size_t CurlTransfer::ReadStreamedBody(char* buffer, size_t capacity) {
   BodyStream::ReadResult read = body_stream_->Read(buffer, capacity);
-  if (read.postWanted) {
-    Event wanted;
-    wanted.type = EventType::BodyWanted;
-    wanted.taskIdentifier = request_.taskIdentifier;
-    Post(std::move(wanted));
-  }
+  if (read.postWanted) { Post(BodyWantedEvent(request_.taskIdentifier)); }
   switch (read.state) {
     case BodyStream::ReadState::Data: return read.produced;
     case BodyStream::ReadState::Empty:

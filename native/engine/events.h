@@ -59,4 +59,12 @@ struct Event {
   std::string taskDescription;
 };
 
+// A streamed request body's queue has room again (core/body_stream.h): JS writes on.
+inline Event BodyWantedEvent(uint64_t taskIdentifier) {
+  Event wanted;
+  wanted.type = EventType::BodyWanted;
+  wanted.taskIdentifier = taskIdentifier;
+  return wanted;
+}
+
 }  // namespace urlsession
