@@ -9,6 +9,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeServer, listenLocal } from '../helpers/listen';
+import { readUntilError } from '../helpers/read-error';
 import { sessionMaker } from '../helpers/sessions';
 import { waitFor } from '../helpers/wait-for';
 
@@ -102,16 +103,7 @@ describe('fetch() aborted after a garbage collection', () => {
     collect();
     const reason = new Error('stop reading');
     controller.abort(reason);
-    let error: unknown;
-    for (;;) {
-      try {
-        if ((await reader.read()).done) break;
-      } catch (e) {
-        error = e;
-        break;
-      }
-    }
-    expect(error).toBe(reason);
+    expect(await readUntilError(reader)).toBe(reason);
     await waitFor('the server to see the connection close', () => seen.get('/body')?.closed === true);
   });
 });

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import * as URLSession from '../../lib/index';
 import { startFetchServer } from '../helpers/fetch-server';
+import { readUntilError } from '../helpers/read-error';
 import { sessionMaker } from '../helpers/sessions';
 import { useStarted } from '../helpers/listen';
 
@@ -339,16 +340,8 @@ describe('errors as Node fetch users expect them', () => {
       const reason = new Error('stop reading');
       controller.signal.addEventListener('abort', () => order.push('abort'));
       controller.abort(reason);
-      let error: unknown;
-      for (;;) {
-        try {
-          if ((await reader.read()).done) break;
-        } catch (e) {
-          error = e;
-          order.push('rejected');
-          break;
-        }
-      }
+      const error = await readUntilError(reader);
+      if (error !== undefined) order.push('rejected');
       expect(error).toBe(reason);
       expect(order).toEqual(['response', 'abort', 'rejected']);
     });
