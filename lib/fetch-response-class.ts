@@ -5,7 +5,7 @@
 // whole before fetch() resolved is held as its bytes: arrayBuffer(), text() and json() read them
 // directly, and the ReadableStream of `body` (and blob(), formData()) is made only when asked for,
 // by a Response of Node's over those bytes. Why: making a web ReadableStream and reading it back
-// is most of the cost of a small fetch (bench/ANALYSIS.md "fetch"). JS thread only.
+// is most of the cost of a small fetch (bench/ANALYSIS.md, "fetch()'s own layer"). JS thread only.
 import { ErrorCodes, typeError } from './errors';
 import type { TaskMetrics } from './task-types';
 
