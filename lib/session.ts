@@ -137,7 +137,8 @@ export class Session extends EventEmitter<URLSessionEvents> {
 
   /**
    * The standard fetch(input, init) sent by this session's engine (its cookies, proxy, TLS and
-   * limits): resolves with a Response (a subclass of Node's own), its body streamed with backpressure. See README "fetch()".
+   * limits): resolves with a Response (a subclass of Node's own), its body streamed with
+   * backpressure. See README "fetch()".
    */
   fetch(input: string | URL | Request, init?: FetchInit): Promise<Response> {
     return fetchLazily(this, input, init);
