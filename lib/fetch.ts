@@ -51,8 +51,8 @@ export async function fetchThrough(
  * fetch(url) and fetch(url, {}) of an http(s) URL: what Node's Request would give for them (a GET
  * with no headers, no body, no signal, the default modes) without making one, which is a large
  * part of a small fetch's cost (bench/ANALYSIS.md, "fetch()'s own layer"). Anything else, and a
- * URL that does not parse or carries credentials (Node's Request throws its own errors for those), is
- * undefined: Node's Request parses it.
+ * URL that does not parse or carries credentials (Node's Request throws its own errors for
+ * those), is undefined: Node's Request parses it.
  */
 function plainGet(input: unknown, init: FetchInit | undefined): FetchRequest | undefined {
   if (init !== undefined && !emptyPlainObject(init)) return undefined;
