@@ -282,6 +282,9 @@ describe('the session lock', () => {
       `const { parentPort, workerData } = require('node:worker_threads');
        const URLSession = require(workerData.dist);
        globalThis.kept = URLSession.createSession({ configuration: URLSession.createSessionConfiguration(workerData.options) });
+       // Alive until terminate(): an idle session holds no event loop, so the worker could
+       // otherwise end by itself (releasing the lock) before the check below.
+       setInterval(() => {}, 60_000);
        parentPort.postMessage('owner');`,
       { eval: true, workerData: { dist: DIST, options } },
     );
