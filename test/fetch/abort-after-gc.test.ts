@@ -12,6 +12,7 @@ import { closeServer, listenLocal } from '../helpers/listen';
 import { readUntilError } from '../helpers/read-error';
 import { sessionMaker } from '../helpers/sessions';
 import { waitFor } from '../helpers/wait-for';
+import { rejection } from '../helpers/rejection';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -39,14 +40,6 @@ beforeAll(async () => {
 afterAll(() => closeServer(server));
 
 const session = sessionMaker();
-
-/** What `promise` rejected with (a test failure if it fulfils). */
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    () => expect.fail('expected a rejection'),
-    (error: unknown) => error,
-  );
-}
 
 function collect(): void {
   gc();

@@ -10,14 +10,7 @@ import { startFetchServer } from '../helpers/fetch-server';
 import { readUntilError } from '../helpers/read-error';
 import { sessionMaker } from '../helpers/sessions';
 import { useStarted } from '../helpers/listen';
-
-/** What `promise` rejects with (a test failure if it fulfils). */
-async function rejection<T = unknown>(promise: Promise<unknown>): Promise<T> {
-  return promise.then(
-    () => expect.fail('expected a rejection'),
-    (error: unknown) => error as T,
-  );
-}
+import { rejection } from '../helpers/rejection';
 
 type Fetcher = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
 

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import * as URLSession from '../../lib/index';
 import { closeServer, listenLocal, useStarted } from '../helpers/listen';
 import { sessionMaker } from '../helpers/sessions';
+import { rejection } from '../helpers/rejection';
 
 type Fetcher = (input: string | URL | Request, init?: URLSession.FetchInit) => Promise<Response>;
 type Seen = { path: string; headers: http.IncomingHttpHeaders; bodySha256: string };
@@ -71,13 +72,6 @@ async function sent(fetcher: Fetcher, path: string, init?: URLSession.FetchInit)
 
 /** The Cookie header's pairs, sorted (libcurl orders them by path and age). */
 const cookies = (seen: Seen): string[] => (seen.headers.cookie ?? '').split('; ').sort();
-
-async function rejection<T = TypeError>(promise: Promise<unknown>): Promise<T> {
-  return promise.then(
-    () => expect.fail('expected a rejection'),
-    (error: unknown) => error as T,
-  );
-}
 
 describe("credentials: the session's cookies", () => {
   it("'same-origin' (the default) and 'include' send the session's cookies; deliberate: Node's fetch keeps none", async () => {

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { blockSha256, startFetchServer } from '../helpers/fetch-server';
 import { sessionMaker } from '../helpers/sessions';
 import { useStarted } from '../helpers/listen';
-import { waitFor } from '../helpers/wait-for';
+import { waitForStill } from '../helpers/wait-for';
 
 const server = useStarted(startFetchServer);
 
@@ -33,17 +33,7 @@ describe('fetch() response bodies under backpressure', () => {
     const hash = createHash('sha256');
     const first = await reader.read();
     hash.update(first.value!);
-    // The absence of progress, watched over a window: the count has not moved for 500 ms.
-    let last = -1;
-    let since = Date.now();
-    await waitFor('the server to stop writing', () => {
-      const now = server.written.get('slow') ?? 0;
-      if (now !== last) {
-        last = now;
-        since = Date.now();
-      }
-      return Date.now() - since >= 500;
-    });
+    await waitForStill('the server to stop writing', () => server.written.get('slow') ?? 0);
     const stalled = server.written.get('slow') ?? 0;
     expect(stalled).toBeLessThan(total / 4);
     const size = first.value!.byteLength + (await readAll(reader, hash));

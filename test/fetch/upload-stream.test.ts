@@ -17,7 +17,8 @@ import { BLOCK, blockSha256 } from '../helpers/fetch-server';
 import { closeServer, listenLocal } from '../helpers/listen';
 import { sessionMaker } from '../helpers/sessions';
 import { makeCertificates, type TestCertificates } from '../helpers/tls';
-import { waitFor } from '../helpers/wait-for';
+import { waitFor, waitForStill } from '../helpers/wait-for';
+import { rejection } from '../helpers/rejection';
 
 const MiB = 1 << 20;
 
@@ -169,14 +170,6 @@ async function answerOf(response: Response): Promise<Answer> {
   return (await response.json()) as Answer;
 }
 
-/** What `promise` rejects with (a test failure if it fulfils). */
-async function rejection<T = unknown>(promise: Promise<unknown>): Promise<T> {
-  return promise.then(
-    () => expect.fail('expected a rejection'),
-    (error: unknown) => error as T,
-  );
-}
-
 describe('fetch() with a ReadableStream body (duplex: half)', () => {
   it('sends every byte of a multi-chunk stream chunked on HTTP/1.1, larger than maximumResponseSize', async () => {
     const total = 3 * MiB + 12345;
@@ -240,20 +233,7 @@ describe('fetch() with a ReadableStream body (duplex: half)', () => {
       signal: controller.signal,
     } as RequestInit);
     await waitFor('the request to reach the server', () => seen.has('held'));
-    // The absence of progress, watched over a window: the producer has not been pulled for 500 ms.
-    let last = -1;
-    let since = Date.now();
-    await waitFor(
-      'the producer to stop being pulled',
-      () => {
-        if (pulled() !== last) {
-          last = pulled();
-          since = Date.now();
-        }
-        return Date.now() - since >= 500;
-      },
-      30_000,
-    );
+    await waitForStill('the producer to stop being pulled', pulled, 30_000);
     const stalled = pulled();
     const entry = seen.get('held') as Seen;
     // Kernel socket buffers, libcurl's upload buffer and the engine's queue: a few MiB, not the total.
@@ -394,20 +374,7 @@ describe('backpressure over h2', () => {
         signal: controller.signal,
       } as RequestInit);
       await waitFor('the request to reach the server', () => seen.has('h2-held'));
-      // The absence of progress, watched over a window: the producer has not been pulled for 500 ms.
-      let last = -1;
-      let since = Date.now();
-      await waitFor(
-        'the producer to stop being pulled',
-        () => {
-          if (pulled() !== last) {
-            last = pulled();
-            since = Date.now();
-          }
-          return Date.now() - since >= 500;
-        },
-        30_000,
-      );
+      await waitForStill('the producer to stop being pulled', pulled, 30_000);
       const stalled = pulled();
       const entry = seen.get('h2-held') as Seen;
       // The server's stream and connection windows (Node's default 64 KiB each, before it reads),
