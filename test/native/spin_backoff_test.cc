@@ -54,33 +54,53 @@ int FirstCpu() {
 // One window with nothing ready: polls until the deadline (or, backing off, sleeps 1 ms).
 void OneWindow(EpollMultiDriver& driver) { driver.Wait(1, EpollMultiDriver::Clock::now() + kWindow); }
 
+// Pins this thread and a thread spinning until Stop() to the same CPU.
+class BusyNeighbour {
+ public:
+  BusyNeighbour() : cpu_(FirstCpu()) {
+    Pin(cpu_);
+    thread_ = std::thread([this] {
+      Pin(cpu_);
+      while (!stop_.load(std::memory_order_relaxed)) {}
+    });
+  }
+  ~BusyNeighbour() { Stop(); }
+  void Stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  const int cpu_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+// Polls windows until one was preempted (until the neighbour runs, one may not be); false when
+// none of 50 was.
+bool PollUntilPreempted(EpollMultiDriver& driver) {
+  for (int i = 0; i < 50; ++i) {
+    const long before = InvoluntarySwitches();
+    OneWindow(driver);
+    if (InvoluntarySwitches() != before) return true;
+  }
+  return false;
+}
+
 // While a busy thread shares this thread's CPU, the first window is preempted; the windows after it
 // sleep instead of polling, so they cost almost no CPU.
 CASE(preempted_window_backs_off) {
   CURLM* multi = curl_multi_init();
   {
     EpollMultiDriver driver(multi);
-    const int cpu = FirstCpu();
-    Pin(cpu);
-    std::atomic<bool> stop{false};
-    std::thread busy([&] {
-      Pin(cpu);
-      while (!stop.load(std::memory_order_relaxed)) {}
-    });
-    // Until the neighbour runs, a window may not be preempted: poll windows until one was.
-    bool preempted = false;
-    for (int i = 0; i < 50 && !preempted; ++i) {
-      const long before = InvoluntarySwitches();
-      OneWindow(driver);
-      preempted = InvoluntarySwitches() != before;
-    }
+    BusyNeighbour neighbour;
+    const bool preempted = PollUntilPreempted(driver);
     const double cpuBefore = ThreadCpuMs();
     const auto started = EpollMultiDriver::Clock::now();
     for (int i = 0; i < 10; ++i) OneWindow(driver);
     const double spent = ThreadCpuMs() - cpuBefore;
     const auto elapsed = EpollMultiDriver::Clock::now() - started;
-    stop = true;
-    busy.join();
+    neighbour.Stop();
     CHECK(preempted);
     // Inside the back-off: polling ten windows would take a few ms of CPU each.
     CHECK(elapsed < milliseconds(100));
@@ -95,21 +115,9 @@ CASE(back_off_ends) {
   CURLM* multi = curl_multi_init();
   {
     EpollMultiDriver driver(multi);
-    const int cpu = FirstCpu();
-    Pin(cpu);
-    std::atomic<bool> stop{false};
-    std::thread busy([&] {
-      Pin(cpu);
-      while (!stop.load(std::memory_order_relaxed)) {}
-    });
-    bool preempted = false;
-    for (int i = 0; i < 50 && !preempted; ++i) {
-      const long before = InvoluntarySwitches();
-      OneWindow(driver);
-      preempted = InvoluntarySwitches() != before;
-    }
-    stop = true;
-    busy.join();
+    BusyNeighbour neighbour;
+    const bool preempted = PollUntilPreempted(driver);
+    neighbour.Stop();
     CHECK(preempted);
     std::this_thread::sleep_for(milliseconds(150));
     const double cpuBefore = ThreadCpuMs();
